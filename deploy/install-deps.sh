@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Installs every build and test dependency of tokenmeter from Debian 12 packages.
+# Idempotent: packages already present are skipped, so a second run costs one dpkg query.
+# Usage: deploy/install-deps.sh            (build + test dependencies)
+set -euo pipefail
+
+packages=(
+  build-essential cmake pkg-config git ca-certificates
+  librdkafka-dev            # Kafka client and its mock cluster (rdkafka_mock.h)
+  librocksdb-dev            # processor state
+  prometheus-cpp-dev        # /metrics (core: registry + text exposition)
+  rapidjson-dev             # JSON
+  libboost1.81-dev          # Beast/Asio (1.81 replaces the default 1.74 headers)
+  libcurl4-openssl-dev      # SMTP
+  libyaml-cpp-dev           # config
+  libssl-dev                # SHA-256, HMAC
+  libgtest-dev libgmock-dev # tests
+  kcat curl                 # end-to-end tests talk to the edge and the topic as a user would
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install-deps: all ${#packages[@]} packages present"
+  exit 0
+fi
+
+echo "install-deps: installing ${missing[*]}"
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+echo "install-deps: done"

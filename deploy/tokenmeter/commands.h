@@ -1,0 +1,15 @@
+// The subcommands of the tokenmeter binary. Each returns the process exit code.
+#ifndef TOKENMETER_DEPLOY_COMMANDS_H_
+#define TOKENMETER_DEPLOY_COMMANDS_H_
+
+#include <string>
+#include <vector>
+
+namespace tokenmeter {
+
+int RunEdge(const std::vector<std::string>& args);
+int RunKeys(const std::vector<std::string>& args);
+
+}  // namespace tokenmeter
+
+#endif  // TOKENMETER_DEPLOY_COMMANDS_H_

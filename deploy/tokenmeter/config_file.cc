@@ -1,0 +1,250 @@
+#include "config_file.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+namespace tokenmeter {
+namespace {
+
+std::string Where(const YAML::Node& n, const std::string& path) {
+  return path + " (line " + std::to_string(n.Mark().line + 1) + ")";
+}
+
+// Rejects keys of `n` not in `allowed`.
+Status OnlyKeys(const YAML::Node& n, const std::string& path, std::set<std::string> allowed) {
+  if (!n.IsMap()) return InvalidArgument(Where(n, path) + " must be a mapping");
+  for (const auto& kv : n) {
+    std::string k = kv.first.as<std::string>();
+    if (!allowed.contains(k)) {
+      return InvalidArgument("unknown key \"" + k + "\" in " + path + " at line " +
+                             std::to_string(kv.first.Mark().line + 1));
+    }
+  }
+  return Status::Ok();
+}
+
+// Replaces ${NAME} with the environment variable NAME; an unset variable is an error.
+Result<std::string> ExpandEnv(const std::string& s, const std::string& where) {
+  std::string out;
+  size_t pos = 0;
+  while (pos < s.size()) {
+    size_t open = s.find("${", pos);
+    if (open == std::string::npos) break;
+    size_t close = s.find('}', open);
+    if (close == std::string::npos) break;
+    out.append(s, pos, open - pos);
+    std::string name = s.substr(open + 2, close - open - 2);
+    const char* v = std::getenv(name.c_str());
+    if (v == nullptr) return InvalidArgument(where + ": environment variable " + name + " is not set");
+    out += v;
+    pos = close + 1;
+  }
+  out.append(s, pos);
+  return out;
+}
+
+template <typename T>
+Status Get(const YAML::Node& parent, const char* key, const std::string& path, T& out) {
+  YAML::Node n = parent[key];
+  if (!n) return Status::Ok();
+  std::string where = Where(n, path + "." + key);
+  if (!n.IsScalar()) return InvalidArgument(where + " must be a scalar");
+  try {
+    if constexpr (std::is_same_v<T, std::string>) {
+      Result<std::string> v = ExpandEnv(n.as<std::string>(), where);
+      if (!v.ok()) return v.status();
+      out = *v;
+    } else if constexpr (std::is_same_v<T, std::chrono::seconds>) {
+      out = std::chrono::seconds(n.as<long long>());
+    } else {
+      out = n.as<T>();
+    }
+  } catch (const YAML::Exception&) {
+    return InvalidArgument(where + " has the wrong type");
+  }
+  return Status::Ok();
+}
+
+Status ParseListen(const YAML::Node& edge, HttpServerConfig& http) {
+  std::string listen;
+  RETURN_IF_ERROR(Get(edge, "listen", "edge", listen));
+  if (listen.empty()) return Status::Ok();
+  size_t colon = listen.rfind(':');
+  if (colon == std::string::npos) {
+    return InvalidArgument(Where(edge["listen"], "edge.listen") + " must be address:port");
+  }
+  http.address = listen.substr(0, colon);
+  try {
+    int port = std::stoi(listen.substr(colon + 1));
+    if (port < 0 || port > 65535) throw std::out_of_range("port");
+    http.port = static_cast<uint16_t>(port);
+  } catch (const std::exception&) {
+    return InvalidArgument(Where(edge["listen"], "edge.listen") + " has a bad port");
+  }
+  return Status::Ok();
+}
+
+Status ParseEdge(const YAML::Node& n, AppConfig& c) {
+  if (!n) return Status::Ok();
+  RETURN_IF_ERROR(OnlyKeys(n, "edge",
+                           {"listen", "threads", "max_header_bytes", "header_timeout_ms",
+                            "body_timeout_ms", "handler_deadline_ms", "max_connections",
+                            "key_events_per_second", "key_burst_events",
+                            "unavailable_retry_after_s", "drain_timeout_ms"}));
+  RETURN_IF_ERROR(ParseListen(n, c.http));
+  RETURN_IF_ERROR(Get(n, "threads", "edge", c.http.threads));
+  RETURN_IF_ERROR(Get(n, "max_header_bytes", "edge", c.http.max_header_bytes));
+  RETURN_IF_ERROR(Get(n, "header_timeout_ms", "edge", c.http.header_timeout_ms));
+  RETURN_IF_ERROR(Get(n, "body_timeout_ms", "edge", c.http.body_timeout_ms));
+  RETURN_IF_ERROR(Get(n, "handler_deadline_ms", "edge", c.http.handler_deadline_ms));
+  RETURN_IF_ERROR(Get(n, "max_connections", "edge", c.http.max_connections));
+  RETURN_IF_ERROR(Get(n, "key_events_per_second", "edge", c.edge.key_events_per_second));
+  RETURN_IF_ERROR(Get(n, "key_burst_events", "edge", c.edge.key_burst_events));
+  RETURN_IF_ERROR(Get(n, "unavailable_retry_after_s", "edge", c.edge.unavailable_retry_after_s));
+  RETURN_IF_ERROR(Get(n, "drain_timeout_ms", "edge", c.drain_timeout_ms));
+  return Status::Ok();
+}
+
+Status ParseIngest(const YAML::Node& n, IngestLimits& l) {
+  if (!n) return Status::Ok();
+  RETURN_IF_ERROR(OnlyKeys(n, "ingest",
+                           {"max_body_bytes", "max_events_per_request", "max_json_depth",
+                            "max_fields_per_event", "max_string_bytes", "max_request_id_bytes",
+                            "max_tokens", "max_latency_ms", "max_estimated_cost_usd",
+                            "max_future_skew_s", "max_past_skew_s"}));
+  RETURN_IF_ERROR(Get(n, "max_body_bytes", "ingest", l.max_body_bytes));
+  RETURN_IF_ERROR(Get(n, "max_events_per_request", "ingest", l.max_events_per_request));
+  RETURN_IF_ERROR(Get(n, "max_json_depth", "ingest", l.max_json_depth));
+  RETURN_IF_ERROR(Get(n, "max_fields_per_event", "ingest", l.max_fields_per_event));
+  RETURN_IF_ERROR(Get(n, "max_string_bytes", "ingest", l.max_string_bytes));
+  RETURN_IF_ERROR(Get(n, "max_request_id_bytes", "ingest", l.max_request_id_bytes));
+  RETURN_IF_ERROR(Get(n, "max_tokens", "ingest", l.max_tokens));
+  RETURN_IF_ERROR(Get(n, "max_latency_ms", "ingest", l.max_latency_ms));
+  RETURN_IF_ERROR(Get(n, "max_estimated_cost_usd", "ingest", l.max_estimated_cost_usd));
+  RETURN_IF_ERROR(Get(n, "max_future_skew_s", "ingest", l.max_future_skew));
+  RETURN_IF_ERROR(Get(n, "max_past_skew_s", "ingest", l.max_past_skew));
+  return Status::Ok();
+}
+
+Status ParseBus(const YAML::Node& n, KafkaConfig& k) {
+  if (!n) return Status::Ok();
+  RETURN_IF_ERROR(OnlyKeys(n, "bus", {"kafka"}));
+  YAML::Node kn = n["kafka"];
+  if (!kn) return Status::Ok();
+  RETURN_IF_ERROR(OnlyKeys(kn, "bus.kafka",
+                           {"bootstrap_servers", "topic", "client_id", "delivery_timeout_ms",
+                            "linger_ms", "queue_max_messages", "queue_max_kbytes",
+                            "properties"}));
+  RETURN_IF_ERROR(Get(kn, "bootstrap_servers", "bus.kafka", k.bootstrap_servers));
+  RETURN_IF_ERROR(Get(kn, "topic", "bus.kafka", k.topic));
+  RETURN_IF_ERROR(Get(kn, "client_id", "bus.kafka", k.client_id));
+  RETURN_IF_ERROR(Get(kn, "delivery_timeout_ms", "bus.kafka", k.delivery_timeout_ms));
+  RETURN_IF_ERROR(Get(kn, "linger_ms", "bus.kafka", k.linger_ms));
+  RETURN_IF_ERROR(Get(kn, "queue_max_messages", "bus.kafka", k.queue_max_messages));
+  RETURN_IF_ERROR(Get(kn, "queue_max_kbytes", "bus.kafka", k.queue_max_kbytes));
+  if (YAML::Node p = kn["properties"]) {
+    if (!p.IsMap()) return InvalidArgument(Where(p, "bus.kafka.properties") + " must be a mapping");
+    for (const auto& kv : p) {
+      std::string name = kv.first.as<std::string>();
+      RETURN_IF_ERROR(Get(p, name.c_str(), "bus.kafka.properties", k.properties[name]));
+    }
+  }
+  return Status::Ok();
+}
+
+Status ParseWorkspaces(const YAML::Node& n, std::vector<WorkspaceConfig>& out) {
+  if (!n) return Status::Ok();
+  if (!n.IsSequence()) return InvalidArgument(Where(n, "workspaces") + " must be a list");
+  for (size_t i = 0; i < n.size(); ++i) {
+    const YAML::Node w = n[i];
+    std::string path = "workspaces[" + std::to_string(i) + "]";
+    RETURN_IF_ERROR(OnlyKeys(w, path, {"id", "projects", "strict_projects", "events_per_second",
+                                       "burst_events"}));
+    WorkspaceConfig wc;
+    RETURN_IF_ERROR(Get(w, "id", path, wc.id));
+    RETURN_IF_ERROR(Get(w, "strict_projects", path, wc.strict_projects));
+    RETURN_IF_ERROR(Get(w, "events_per_second", path, wc.events_per_second));
+    RETURN_IF_ERROR(Get(w, "burst_events", path, wc.burst_events));
+    if (YAML::Node p = w["projects"]) {
+      if (!p.IsSequence()) return InvalidArgument(Where(p, path + ".projects") + " must be a list");
+      for (const auto& slug : p) wc.projects.push_back(slug.as<std::string>());
+    }
+    out.push_back(std::move(wc));
+  }
+  return Status::Ok();
+}
+
+Status ParseKeys(const YAML::Node& n, std::vector<KeyRecord>& out) {
+  if (!n) return Status::Ok();
+  if (!n.IsSequence()) return InvalidArgument(Where(n, "keys") + " must be a list");
+  for (size_t i = 0; i < n.size(); ++i) {
+    const YAML::Node k = n[i];
+    std::string path = "keys[" + std::to_string(i) + "]";
+    RETURN_IF_ERROR(OnlyKeys(k, path, {"id", "prefix", "sha256", "workspace", "role", "project",
+                                       "environment", "revoked", "events_per_second",
+                                       "burst_events"}));
+    KeyRecord r;
+    std::string role = "ingest", prefix;
+    RETURN_IF_ERROR(Get(k, "id", path, r.id));
+    RETURN_IF_ERROR(Get(k, "prefix", path, prefix));  // display only
+    RETURN_IF_ERROR(Get(k, "sha256", path, r.sha256));
+    RETURN_IF_ERROR(Get(k, "workspace", path, r.workspace));
+    RETURN_IF_ERROR(Get(k, "role", path, role));
+    RETURN_IF_ERROR(Get(k, "project", path, r.project));
+    RETURN_IF_ERROR(Get(k, "environment", path, r.environment));
+    RETURN_IF_ERROR(Get(k, "revoked", path, r.revoked));
+    RETURN_IF_ERROR(Get(k, "events_per_second", path, r.events_per_second));
+    RETURN_IF_ERROR(Get(k, "burst_events", path, r.burst_events));
+    auto parsed_role = ParseRole(role);
+    if (!parsed_role) {
+      return InvalidArgument(Where(k, path + ".role") + " must be owner, admin, member or ingest");
+    }
+    r.role = *parsed_role;
+    out.push_back(std::move(r));
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Result<AppConfig> LoadConfigText(const std::string& text) {
+  AppConfig c;
+  YAML::Node root;
+  try {
+    root = YAML::Load(text);
+  } catch (const YAML::Exception& e) {
+    return InvalidArgument(std::string("config is not valid YAML: ") + e.what());
+  }
+  if (!root || root.IsNull()) return InvalidArgument("config is empty");
+  RETURN_IF_ERROR(OnlyKeys(root, "config", {"edge", "ingest", "bus", "workspaces", "keys"}));
+  try {
+    RETURN_IF_ERROR(ParseEdge(root["edge"], c));
+    RETURN_IF_ERROR(ParseIngest(root["ingest"], c.edge.limits));
+    RETURN_IF_ERROR(ParseBus(root["bus"], c.kafka));
+    RETURN_IF_ERROR(ParseWorkspaces(root["workspaces"], c.edge.workspaces));
+    RETURN_IF_ERROR(ParseKeys(root["keys"], c.keys));
+  } catch (const YAML::Exception& e) {
+    return InvalidArgument(std::string("config: ") + e.what());
+  }
+  c.http.max_body_bytes = c.edge.limits.max_body_bytes;
+  RETURN_IF_ERROR(c.http.Validate());
+  RETURN_IF_ERROR(c.edge.Validate());
+  if (c.drain_timeout_ms < 0) return InvalidArgument("edge.drain_timeout_ms must be >= 0");
+  return c;
+}
+
+Result<AppConfig> LoadConfigFile(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return NotFound("cannot read config file " + path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  Result<AppConfig> c = LoadConfigText(ss.str());
+  if (!c.ok()) return Status(c.status().code(), path + ": " + c.status().message());
+  return c;
+}
+
+}  // namespace tokenmeter

@@ -1,0 +1,32 @@
+// Loads the one YAML config file into the components' config structs. Strict: an unknown
+// key is an error naming the key and its line; a wrong type names the key and line too.
+// String values may reference environment variables as ${NAME} (for secrets).
+// Each component's Validate() runs after loading.
+#ifndef TOKENMETER_DEPLOY_CONFIG_FILE_H_
+#define TOKENMETER_DEPLOY_CONFIG_FILE_H_
+
+#include <string>
+#include <vector>
+
+#include "tokenmeter/auth/api_key.h"
+#include "tokenmeter/bus/kafka_publisher.h"
+#include "tokenmeter/edge/edge_service.h"
+#include "tokenmeter/http/http_server.h"
+
+namespace tokenmeter {
+
+struct AppConfig {
+  HttpServerConfig http;  // `edge:` listen, threads, timeouts
+  EdgeConfig edge;        // `edge:` rate limits, `ingest:`, `workspaces:`
+  KafkaConfig kafka;      // `bus.kafka:`
+  std::vector<KeyRecord> keys;
+  // How long SIGTERM waits for in-flight requests, then for the bus to flush. Default 10000.
+  int drain_timeout_ms = 10000;
+};
+
+Result<AppConfig> LoadConfigFile(const std::string& path);
+Result<AppConfig> LoadConfigText(const std::string& yaml_text);
+
+}  // namespace tokenmeter
+
+#endif  // TOKENMETER_DEPLOY_CONFIG_FILE_H_

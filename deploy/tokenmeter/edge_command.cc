@@ -1,0 +1,99 @@
+#include <prometheus/registry.h>
+#include <signal.h>
+
+#include <cstdio>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "commands.h"
+#include "config_file.h"
+#include "tokenmeter/base/log.h"
+#include "tokenmeter/bus/kafka_publisher.h"
+#include "tokenmeter/edge/edge_service.h"
+#include "tokenmeter/http/http_server.h"
+
+namespace tokenmeter {
+namespace {
+
+constexpr const char* kEdgeUsage =
+    "Usage: tokenmeter edge --config FILE [--port-file FILE]\n"
+    "\n"
+    "Runs the ingest edge: authenticates, validates and publishes usage events to Kafka,\n"
+    "answering 202 only after Kafka has them durably. Serves /healthz, /readyz, /metrics.\n"
+    "SIGTERM or SIGINT: stop accepting, finish in-flight requests, flush, exit 0.\n"
+    "\n"
+    "  --config FILE     the YAML config (see README \"Configuration\")\n"
+    "  --port-file FILE  write the bound port here once listening (for listen port 0)\n";
+
+int Fail(const Status& s) {
+  Log(LogLevel::kError, "edge", "startup_failed", {{"error", s.ToString()}});
+  return 1;
+}
+
+}  // namespace
+
+int RunEdge(const std::vector<std::string>& args) {
+  std::string config_path, port_file;
+  for (size_t i = 0; i < args.size(); ++i) {
+    if (args[i] == "--help" || args[i] == "-h") {
+      std::fputs(kEdgeUsage, stdout);
+      return 0;
+    }
+    if (i + 1 < args.size() && args[i] == "--config") {
+      config_path = args[++i];
+    } else if (i + 1 < args.size() && args[i] == "--port-file") {
+      port_file = args[++i];
+    } else {
+      std::fprintf(stderr, "tokenmeter edge: bad option %s\n%s", args[i].c_str(), kEdgeUsage);
+      return 2;
+    }
+  }
+  if (config_path.empty()) {
+    std::fputs(kEdgeUsage, stderr);
+    return 2;
+  }
+
+  // Block the shutdown signals before any thread starts, so only sigwait() sees them.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  Result<AppConfig> config = LoadConfigFile(config_path);
+  if (!config.ok()) return Fail(config.status());
+  Result<KeyRing> keys = KeyRing::Build(config->keys);
+  if (!keys.ok()) return Fail(keys.status());
+  Result<Normalizer> normalizer = Normalizer::FromEmbeddedTable();
+  if (!normalizer.ok()) return Fail(normalizer.status());
+  auto publisher = KafkaPublisher::Create(config->kafka);
+  if (!publisher.ok()) return Fail(publisher.status());
+
+  SystemClock clock;
+  prometheus::Registry registry;
+  EdgeService edge(config->edge, *keys, *normalizer, **publisher, clock, registry);
+  HttpServer server(config->http, edge);
+  edge.AttachServer(&server);
+  if (Status s = server.Start(); !s.ok()) return Fail(s);
+  std::string port = std::to_string(server.port());
+  if (!port_file.empty()) std::ofstream(port_file) << port << "\n";
+  Log(LogLevel::kInfo, "edge", "listening",
+      {{"address", config->http.address}, {"port", port}, {"topic", config->kafka.topic},
+       {"keys", std::to_string(keys->size())}});
+
+  int sig = 0;
+  sigwait(&signals, &sig);
+  Log(LogLevel::kInfo, "edge", "shutting_down", {{"signal", sig == SIGTERM ? "TERM" : "INT"}});
+  edge.BeginShutdown();
+  server.Stop(std::chrono::milliseconds(config->drain_timeout_ms));
+  Status flushed = (*publisher)->Flush(std::chrono::milliseconds(config->drain_timeout_ms));
+  if (!flushed.ok()) {
+    Log(LogLevel::kError, "edge", "flush_incomplete", {{"error", flushed.ToString()}});
+    return 1;
+  }
+  Log(LogLevel::kInfo, "edge", "stopped");
+  return 0;
+}
+
+}  // namespace tokenmeter

@@ -1,0 +1,37 @@
+// tokenmeter: the one binary. Dispatches to a subcommand; everything else lives in the
+// modules it wires together.
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "commands.h"
+
+namespace {
+
+constexpr const char* kUsage =
+    "tokenmeter - LLM cost telemetry pipeline\n"
+    "\n"
+    "Usage: tokenmeter <command> [options]\n"
+    "\n"
+    "Commands:\n"
+    "  edge --config FILE         run the ingest edge (HTTP -> Kafka)\n"
+    "  keys create --workspace W  create an API key; prints it once with its config lines\n"
+    "  help                       this text\n"
+    "\n"
+    "Run 'tokenmeter <command> --help' for a command's options.\n";
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  if (args.empty() || args[0] == "help" || args[0] == "--help" || args[0] == "-h") {
+    std::fputs(kUsage, args.empty() ? stderr : stdout);
+    return args.empty() ? 2 : 0;
+  }
+  std::string command = args[0];
+  args.erase(args.begin());
+  if (command == "edge") return tokenmeter::RunEdge(args);
+  if (command == "keys") return tokenmeter::RunKeys(args);
+  std::fprintf(stderr, "tokenmeter: unknown command \"%s\"\n\n%s", command.c_str(), kUsage);
+  return 2;
+}

@@ -1,0 +1,82 @@
+// EdgeService: the ingest edge. For each request:
+//   route -> authenticate -> check media type -> parse & validate -> rate limit ->
+//   publish to the bus -> answer (202 only after every accepted event is durable).
+// Also serves /healthz, /readyz and /metrics. Stateless apart from rate-limit buckets.
+//
+// Threads: Handle() runs on HTTP I/O threads; answers for ingest come from the bus's
+// delivery thread. Everything it borrows (key ring, publisher, clock, registry) must
+// outlive it.
+#ifndef TOKENMETER_EDGE_EDGE_SERVICE_H_
+#define TOKENMETER_EDGE_EDGE_SERVICE_H_
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "tokenmeter/auth/api_key.h"
+#include "tokenmeter/base/clock.h"
+#include "tokenmeter/bus/publisher.h"
+#include "tokenmeter/http/http_server.h"
+#include "tokenmeter/model/ingest_limits.h"
+#include "tokenmeter/model/normalizer.h"
+
+namespace prometheus {
+class Registry;
+}
+
+namespace tokenmeter {
+
+struct WorkspaceConfig {
+  // Workspace id: the bus record key and the owner of every event sent with its keys.
+  std::string id;
+  // Known project slugs. Empty: any slug is accepted as given.
+  std::vector<std::string> projects;
+  // Unknown slug: reject the event (true) or keep it unattributed with a warning (false).
+  bool strict_projects = false;
+  // Sustained ingest rate for the whole workspace, events per second. Default 5000.
+  double events_per_second = 5000;
+  // Burst for the whole workspace, events. Default 20000.
+  double burst_events = 20000;
+};
+
+struct EdgeConfig {
+  IngestLimits limits;
+  std::vector<WorkspaceConfig> workspaces;
+  // Default per-key rate (events/s) and burst (events), for keys that set none.
+  double key_events_per_second = 2000;
+  double key_burst_events = 10000;
+  // Retry-After (seconds) sent with 503 when the bus cannot take events. Default 1.
+  int unavailable_retry_after_s = 1;
+
+  Status Validate() const;
+};
+
+class EdgeService final : public HttpHandler {
+ public:
+  EdgeService(const EdgeConfig& config, const KeyRing& keys, const Normalizer& normalizer,
+              Publisher& publisher, const Clock& clock, prometheus::Registry& registry);
+  ~EdgeService() override;
+
+  void Handle(HttpRequest request, Respond respond) override;
+
+  // Lets /metrics report the server's in-flight requests and connections.
+  void AttachServer(const HttpServer* server) { server_ = server; }
+  // Marks the edge as shutting down: /readyz answers 503 so balancers stop sending.
+  void BeginShutdown() { shutting_down_ = true; }
+
+  struct State;
+
+ private:
+  void HandleIngest(HttpRequest request, Respond respond);
+  HttpResponse Readiness() const;
+  HttpResponse Metrics() const;
+
+  std::unique_ptr<State> state_;
+  const HttpServer* server_ = nullptr;
+  std::atomic<bool> shutting_down_{false};
+};
+
+}  // namespace tokenmeter
+
+#endif  // TOKENMETER_EDGE_EDGE_SERVICE_H_

@@ -1,0 +1,258 @@
+#include "tokenmeter/edge/edge_service.h"
+
+#include <prometheus/text_serializer.h>
+
+#include <unordered_map>
+#include <unordered_set>
+
+#include "edge_probe.h"
+#include "ingest_response.h"
+#include "rate_limiter.h"
+#include "tokenmeter/model/event_codec.h"
+#include "tokenmeter/model/event_parser.h"
+
+namespace tokenmeter {
+namespace {
+
+struct Workspace {
+  WorkspaceConfig config;
+  std::unordered_set<std::string> projects;
+};
+
+bool IsJsonMediaType(std::string_view content_type) {
+  std::string_view t = content_type.substr(0, content_type.find(';'));
+  while (!t.empty() && t.back() == ' ') t.remove_suffix(1);
+  if (t.size() != 16) return false;
+  for (size_t i = 0; i < t.size(); ++i) {
+    if (std::tolower(static_cast<unsigned char>(t[i])) != "application/json"[i]) return false;
+  }
+  return true;
+}
+
+Route RouteOf(std::string_view path) {
+  if (path == "/v1/ingest" || path == "/v1/ingest/llm-request" ||
+      path == "/api/v1/usage/ingest") {
+    return Route::kIngest;
+  }
+  if (path == "/healthz") return Route::kHealth;
+  if (path == "/readyz") return Route::kReady;
+  if (path == "/metrics") return Route::kMetrics;
+  return Route::kOther;
+}
+
+}  // namespace
+
+Status EdgeConfig::Validate() const {
+  RETURN_IF_ERROR(limits.Validate());
+  std::unordered_set<std::string> seen;
+  for (const WorkspaceConfig& w : workspaces) {
+    if (w.id.empty()) return InvalidArgument("workspaces[].id must not be empty");
+    if (!seen.insert(w.id).second) return InvalidArgument("workspace " + w.id + " is listed twice");
+    if (w.events_per_second <= 0 || w.burst_events < 1) {
+      return InvalidArgument("workspace " + w.id + ": rate limits must be positive");
+    }
+    if (w.strict_projects && w.projects.empty()) {
+      return InvalidArgument("workspace " + w.id + ": strict_projects needs a projects list");
+    }
+  }
+  if (key_events_per_second <= 0 || key_burst_events < 1) {
+    return InvalidArgument("edge key rate limits must be positive");
+  }
+  if (unavailable_retry_after_s < 1) return InvalidArgument("unavailable_retry_after_s >= 1");
+  return Status::Ok();
+}
+
+struct EdgeService::State {
+  State(const EdgeConfig& c, const KeyRing& k, const Normalizer& n, Publisher& p, const Clock& cl,
+        prometheus::Registry& r)
+      : config(c), keys(k), parser(config.limits, n), publisher(p), clock(cl), registry(r),
+        probe(r) {}
+
+  const EdgeConfig config;
+  const KeyRing& keys;
+  const EventParser parser;
+  Publisher& publisher;
+  const Clock& clock;
+  prometheus::Registry& registry;
+  EdgeProbe probe;
+  RateLimiter limiter;
+  std::unordered_map<std::string, Workspace> workspaces;
+
+  const Workspace& WorkspaceFor(const std::string& id) const { return workspaces.at(id); }
+};
+
+EdgeService::EdgeService(const EdgeConfig& config, const KeyRing& keys,
+                         const Normalizer& normalizer, Publisher& publisher, const Clock& clock,
+                         prometheus::Registry& registry)
+    : state_(std::make_unique<State>(config, keys, normalizer, publisher, clock, registry)) {
+  for (const WorkspaceConfig& w : config.workspaces) {
+    Workspace ws{w, {w.projects.begin(), w.projects.end()}};
+    state_->limiter.AddWorkspace(w.id, w.events_per_second, w.burst_events);
+    state_->workspaces.emplace(w.id, std::move(ws));
+  }
+  keys.ForEach([&](const KeyRecord& k) {
+    if (!state_->workspaces.contains(k.workspace)) {
+      // A key's workspace that has no section of its own gets the defaults.
+      WorkspaceConfig w;
+      w.id = k.workspace;
+      state_->limiter.AddWorkspace(w.id, w.events_per_second, w.burst_events);
+      state_->workspaces.emplace(w.id, Workspace{w, {}});
+    }
+    state_->limiter.AddKey(k.id,
+                           k.events_per_second > 0 ? k.events_per_second
+                                                   : config.key_events_per_second,
+                           k.burst_events > 0 ? k.burst_events : config.key_burst_events);
+  });
+}
+
+EdgeService::~EdgeService() = default;
+
+void EdgeService::Handle(HttpRequest request, Respond respond) {
+  std::string_view path = request.target;
+  path = path.substr(0, path.find('?'));
+  Route route = RouteOf(path);
+  bool is_get = request.method == "GET" || request.method == "HEAD";
+  if (route == Route::kIngest && request.method == "POST") {
+    HandleIngest(std::move(request), std::move(respond));
+    return;
+  }
+  auto start = state_->clock.Steady();
+  HttpResponse r;
+  if (route == Route::kOther) {
+    r = Refusal(404, "not_found", "no such endpoint");
+  } else if (route == Route::kIngest || !is_get) {
+    r = Refusal(405, "method_not_allowed", "method not allowed on this endpoint");
+    r.headers.emplace_back("Allow", route == Route::kIngest ? "POST" : "GET");
+  } else if (route == Route::kHealth) {
+    r.body = "{\"ok\":true}";
+  } else if (route == Route::kReady) {
+    r = Readiness();
+  } else {
+    r = Metrics();
+  }
+  state_->probe.Request(route, r.status, state_->clock.Steady() - start);
+  respond(std::move(r));
+}
+
+void EdgeService::HandleIngest(HttpRequest request, Respond respond) {
+  State& s = *state_;
+  auto start = s.clock.Steady();
+  auto finish = [&s, start](const Respond& respond, HttpResponse r) {
+    s.probe.Request(Route::kIngest, r.status, s.clock.Steady() - start);
+    respond(std::move(r));
+  };
+
+  // 1. Authenticate: every failure gets the same body, so keys cannot be probed.
+  KeyRejection why;
+  const KeyRecord* key = s.keys.Verify(request.api_key, why);
+  if (key == nullptr) {
+    s.probe.AuthFailed(why);
+    s.probe.EventsRejected(Reject::kUnauthorized, 1);
+    return finish(respond, Refusal(401, "unauthorized", "missing or invalid API key"));
+  }
+  if (key->role != Role::kIngest) {
+    s.probe.EventsRejected(Reject::kForbidden, 1);
+    return finish(respond, Refusal(403, "forbidden",
+                                   "a " + std::string(RoleName(key->role)) +
+                                       " key cannot ingest; use an ingest key"));
+  }
+
+  // 2. Media type.
+  if (!IsJsonMediaType(request.content_type)) {
+    s.probe.EventsRejected(Reject::kUnsupportedMedia, 1);
+    return finish(respond, Refusal(415, "unsupported_media_type",
+                                   "Content-Type must be application/json"));
+  }
+
+  // 3. Parse and validate each event on its own.
+  const Workspace& ws = s.WorkspaceFor(key->workspace);
+  IngestContext ctx;
+  ctx.workspace = key->workspace;
+  ctx.api_key_id = key->id;
+  ctx.default_project = key->project;
+  ctx.default_environment = key->environment;
+  ctx.projects = &ws.projects;
+  ctx.strict_projects = ws.config.strict_projects;
+  ctx.received_at = s.clock.Now();
+  ParsedBody parsed = s.parser.ParseIngest(request.body, ctx);
+  if (parsed.body_error == BodyError::kTooManyEvents) {
+    s.probe.EventsRejected(Reject::kTooManyEvents, 1);
+    return finish(respond, Refusal(413, "too_many_events", parsed.body_message));
+  }
+  if (parsed.body_error != BodyError::kNone) {
+    s.probe.EventsRejected(Reject::kMalformedBody, 1);
+    return finish(respond, Refusal(400, "malformed_body", parsed.body_message));
+  }
+  size_t invalid = parsed.event_count - parsed.events.size();
+  if (invalid) s.probe.EventsRejected(Reject::kInvalidEvent, invalid);
+  if (parsed.events.empty()) return finish(respond, IngestResult(0, parsed.errors));
+
+  // 4. Rate limits count events, not requests.
+  LimitDecision limit = s.limiter.Take(key->id, key->workspace, parsed.events.size(),
+                                       s.clock.Steady());
+  if (limit.scope == LimitScope::kTooLarge) {
+    s.probe.EventsRejected(Reject::kRateLimited, parsed.events.size());
+    return finish(respond, Refusal(413, "too_many_events",
+                                   "the request holds more events than the rate-limit burst"));
+  }
+  if (limit.scope != LimitScope::kNone) {
+    s.probe.EventsRejected(Reject::kRateLimited, parsed.events.size());
+    return finish(respond,
+                  RetryLater(429, "rate_limited",
+                             limit.scope == LimitScope::kKey ? "this API key's event rate limit"
+                                                             : "the workspace's event rate limit",
+                             limit.retry_after_s));
+  }
+
+  // 5. Publish; answer 202 only once every accepted event is durable.
+  if (!s.publisher.Ready()) {
+    s.probe.EventsRejected(Reject::kBusUnavailable, parsed.events.size());
+    return finish(respond, RetryLater(503, "bus_unavailable",
+                                      "the event bus cannot take events durably right now",
+                                      s.config.unavailable_retry_after_s));
+  }
+  std::vector<BusRecord> records(parsed.events.size());
+  for (size_t i = 0; i < parsed.events.size(); ++i) {
+    records[i].key = key->workspace;
+    records[i].value.reserve(512);
+    EncodeCanonical(parsed.events[i], records[i].value);
+  }
+  size_t accepted = records.size();
+  auto published = s.clock.Steady();
+  s.publisher.Publish(
+      std::move(records),
+      [&s, finish, respond, accepted, published, errors = std::move(parsed.errors)](Status st) {
+        s.probe.Delivery(s.clock.Steady() - published, st.ok());
+        if (st.ok()) {
+          s.probe.EventsAccepted(accepted);
+          return finish(respond, IngestResult(accepted, errors));
+        }
+        s.probe.EventsRejected(Reject::kBusUnavailable, accepted);
+        finish(respond, RetryLater(503, "bus_unavailable",
+                                   "events were not confirmed durable: " + st.message(),
+                                   s.config.unavailable_retry_after_s));
+      });
+}
+
+HttpResponse EdgeService::Readiness() const {
+  HttpResponse r;
+  if (shutting_down_) {
+    r = Refusal(503, "shutting_down", "the edge is draining");
+  } else if (!state_->publisher.Ready()) {
+    r = Refusal(503, "bus_unavailable", "the event bus is unreachable");
+  } else {
+    r.body = "{\"ok\":true,\"ready\":true}";
+  }
+  return r;
+}
+
+HttpResponse EdgeService::Metrics() const {
+  state_->probe.Sample(server_ ? server_->InFlight() : 0, server_ ? server_->Connections() : 0,
+                       state_->publisher.InFlight(), state_->publisher.Ready());
+  HttpResponse r;
+  r.content_type = "text/plain; version=0.0.4; charset=utf-8";
+  r.body = prometheus::TextSerializer().Serialize(state_->registry.Collect());
+  return r;
+}
+
+}  // namespace tokenmeter

@@ -1,0 +1,204 @@
+#include "tokenmeter/auth/api_key.h"
+
+#include <openssl/crypto.h>
+#include <openssl/rand.h>
+#include <openssl/sha.h>
+#include <zlib.h>
+
+namespace tokenmeter {
+namespace {
+
+constexpr std::string_view kBase62 =
+    "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+constexpr size_t kIdLen = 12;
+constexpr size_t kSecretLen = 43;
+constexpr size_t kCrcLen = 6;
+
+bool IsBase62(std::string_view s) {
+  for (char c : s) {
+    if (kBase62.find(c) == std::string_view::npos) return false;
+  }
+  return true;
+}
+
+std::string Crc62(std::string_view text) {
+  uLong crc = crc32(0L, reinterpret_cast<const Bytef*>(text.data()),
+                    static_cast<uInt>(text.size()));
+  std::string out(kCrcLen, '0');
+  for (size_t i = kCrcLen; i-- > 0;) {
+    out[i] = kBase62[crc % 62];
+    crc /= 62;
+  }
+  return out;
+}
+
+// Uniform random base62 text by rejection sampling (no modulo bias).
+Result<std::string> RandomBase62(size_t n) {
+  std::string out;
+  unsigned char buf[64];
+  while (out.size() < n) {
+    if (RAND_bytes(buf, sizeof(buf)) != 1) return Internal("RAND_bytes failed");
+    for (unsigned char b : buf) {
+      if (b < 248 && out.size() < n) out.push_back(kBase62[b % 62]);
+    }
+  }
+  return out;
+}
+
+std::array<unsigned char, 32> Sha256(std::string_view s) {
+  std::array<unsigned char, 32> d;
+  SHA256(reinterpret_cast<const unsigned char*>(s.data()), s.size(), d.data());
+  return d;
+}
+
+std::string Hex(const std::array<unsigned char, 32>& d) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  for (unsigned char c : d) {
+    out.push_back(kHex[c >> 4]);
+    out.push_back(kHex[c & 15]);
+  }
+  return out;
+}
+
+std::optional<std::array<unsigned char, 32>> FromHex(std::string_view h) {
+  if (h.size() != 64) return std::nullopt;
+  std::array<unsigned char, 32> d;
+  auto nibble = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  };
+  for (size_t i = 0; i < 32; ++i) {
+    int hi = nibble(h[2 * i]), lo = nibble(h[2 * i + 1]);
+    if (hi < 0 || lo < 0) return std::nullopt;
+    d[i] = static_cast<unsigned char>(hi * 16 + lo);
+  }
+  return d;
+}
+
+// Splits "tm_<env>_<id>_<secret+crc>"; returns the id, or "" if the shape is wrong.
+std::string_view ParseShape(std::string_view key) {
+  if (key.substr(0, 3) != "tm_") return {};
+  size_t env_end = key.find('_', 3);
+  if (env_end == std::string_view::npos) return {};
+  std::string_view env = key.substr(3, env_end - 3);
+  if (env != "live" && env != "test") return {};
+  std::string_view id = key.substr(env_end + 1, kIdLen);
+  if (id.size() != kIdLen || key.size() != env_end + 1 + kIdLen + 1 + kSecretLen + kCrcLen ||
+      key[env_end + 1 + kIdLen] != '_') {
+    return {};
+  }
+  std::string_view tail = key.substr(env_end + 2 + kIdLen);
+  if (!IsBase62(id) || !IsBase62(tail)) return {};
+  return id;
+}
+
+}  // namespace
+
+std::string_view RoleName(Role r) {
+  switch (r) {
+    case Role::kOwner: return "owner";
+    case Role::kAdmin: return "admin";
+    case Role::kMember: return "member";
+    case Role::kIngest: return "ingest";
+  }
+  return "ingest";
+}
+
+std::optional<Role> ParseRole(std::string_view s) {
+  if (s == "owner") return Role::kOwner;
+  if (s == "admin") return Role::kAdmin;
+  if (s == "member") return Role::kMember;
+  if (s == "ingest") return Role::kIngest;
+  return std::nullopt;
+}
+
+std::string_view KeyRejectionName(KeyRejection r) {
+  switch (r) {
+    case KeyRejection::kNone: return "none";
+    case KeyRejection::kMissing: return "missing";
+    case KeyRejection::kMalformed: return "malformed";
+    case KeyRejection::kChecksum: return "checksum";
+    case KeyRejection::kUnknown: return "unknown";
+    case KeyRejection::kRevoked: return "revoked";
+  }
+  return "none";
+}
+
+Result<NewKey> CreateApiKey(std::string_view env, std::string_view workspace, Role role) {
+  if (env != "live" && env != "test") return InvalidArgument("key env must be live or test");
+  if (workspace.empty()) return InvalidArgument("workspace must not be empty");
+  Result<std::string> id = RandomBase62(kIdLen);
+  if (!id.ok()) return id.status();
+  Result<std::string> secret = RandomBase62(kSecretLen);
+  if (!secret.ok()) return secret.status();
+  std::string body = "tm_" + std::string(env) + "_" + *id + "_" + *secret;
+  NewKey k;
+  k.key = body + Crc62(body);
+  k.record.id = *id;
+  k.record.sha256 = Hex(Sha256(k.key));
+  k.record.workspace = std::string(workspace);
+  k.record.role = role;
+  return k;
+}
+
+std::string DisplayKey(std::string_view key) {
+  std::string_view id = ParseShape(key);
+  if (id.empty()) return "(malformed key)";
+  size_t id_end = static_cast<size_t>(id.data() - key.data()) + id.size();
+  return std::string(key.substr(0, id_end)) + "..." + std::string(key.substr(key.size() - 4));
+}
+
+Result<KeyRing> KeyRing::Build(std::vector<KeyRecord> records) {
+  KeyRing ring;
+  for (KeyRecord& r : records) {
+    if (r.id.size() != kIdLen || !IsBase62(r.id)) {
+      return InvalidArgument("key id \"" + r.id + "\" must be 12 base62 characters");
+    }
+    auto digest = FromHex(r.sha256);
+    if (!digest) return InvalidArgument("key " + r.id + ": sha256 must be 64 hex characters");
+    if (r.workspace.empty()) return InvalidArgument("key " + r.id + ": workspace is required");
+    std::string id = r.id;
+    if (!ring.records_.emplace(id, Entry{std::move(r), *digest}).second) {
+      return InvalidArgument("key id " + id + " is configured twice");
+    }
+  }
+  return ring;
+}
+
+const KeyRecord* KeyRing::Verify(std::string_view presented, KeyRejection& why) const {
+  if (presented.empty()) {
+    why = KeyRejection::kMissing;
+    return nullptr;
+  }
+  std::string_view id = ParseShape(presented);
+  if (id.empty()) {
+    why = KeyRejection::kMalformed;
+    return nullptr;
+  }
+  std::string_view body = presented.substr(0, presented.size() - kCrcLen);
+  if (Crc62(body) != presented.substr(presented.size() - kCrcLen)) {
+    why = KeyRejection::kChecksum;
+    return nullptr;
+  }
+  auto it = records_.find(std::string(id));
+  if (it == records_.end()) {
+    why = KeyRejection::kUnknown;
+    return nullptr;
+  }
+  auto digest = Sha256(presented);
+  if (CRYPTO_memcmp(digest.data(), it->second.digest.data(), digest.size()) != 0) {
+    why = KeyRejection::kUnknown;
+    return nullptr;
+  }
+  if (it->second.record.revoked) {
+    why = KeyRejection::kRevoked;
+    return nullptr;
+  }
+  why = KeyRejection::kNone;
+  return &it->second.record;
+}
+
+}  // namespace tokenmeter

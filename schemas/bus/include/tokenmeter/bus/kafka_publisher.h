@@ -1,0 +1,64 @@
+// KafkaPublisher: the Publisher on a Kafka topic through librdkafka (C API; this adapter is
+// the only place librdkafka headers appear besides the consumer adapter).
+//
+// Idempotent producer (enable.idempotence, hence acks=all and in-order retries without
+// duplicates), lz4, partitioned by record key (murmur2, Java-compatible). Owns two threads:
+// one serves delivery reports (rd_kafka_poll), one probes topic metadata once a second for
+// Ready(). A fatal producer error makes Ready() false and every later Publish fail with
+// kUnavailable until the process is restarted by its supervisor.
+#ifndef TOKENMETER_BUS_KAFKA_PUBLISHER_H_
+#define TOKENMETER_BUS_KAFKA_PUBLISHER_H_
+
+#include <map>
+#include <memory>
+#include <string>
+
+#include "tokenmeter/bus/publisher.h"
+#include "tokenmeter/bus/topics.h"
+
+namespace tokenmeter {
+
+struct KafkaConfig {
+  // Comma-separated host:port list. Required.
+  std::string bootstrap_servers;
+  // Topic the events are produced to. Default tokenmeter.events.
+  std::string topic = kEventsTopic;
+  // Client id reported to the brokers. Default tokenmeter.
+  std::string client_id = "tokenmeter";
+  // How long librdkafka may try to deliver a record before failing it (message.timeout.ms).
+  // Must be below the edge's request deadline so failures come back as 503, not hang.
+  // Default 5000.
+  int delivery_timeout_ms = 5000;
+  // Batching delay (linger.ms). Default 2.
+  int linger_ms = 2;
+  // Producer queue bound in records (queue.buffering.max.messages); a full queue fails
+  // Publish with kResourceExhausted at once. Default 200000.
+  int queue_max_messages = 200000;
+  // Producer queue bound in KiB (queue.buffering.max.kbytes). Default 262144 (256 MiB).
+  int queue_max_kbytes = 262144;
+  // Extra librdkafka properties, passed through verbatim (e.g. security.protocol).
+  std::map<std::string, std::string> properties;
+
+  Status Validate() const;
+};
+
+class KafkaPublisher final : public Publisher {
+ public:
+  static Result<std::unique_ptr<KafkaPublisher>> Create(const KafkaConfig& config);
+  ~KafkaPublisher() override;
+
+  void Publish(std::vector<BusRecord> records, Done done) override;
+  bool Ready() const override;
+  size_t InFlight() const override;
+  Status Flush(std::chrono::milliseconds timeout) override;
+
+  struct Impl;
+
+ private:
+  explicit KafkaPublisher(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace tokenmeter
+
+#endif  // TOKENMETER_BUS_KAFKA_PUBLISHER_H_

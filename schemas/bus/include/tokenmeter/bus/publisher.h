@@ -1,0 +1,46 @@
+// Publisher: how the edge hands events to the bus. Two implementations: Kafka
+// (kafka_publisher.h, distributed mode) and the embedded durable log (serve mode). The
+// edge does not know which one it has.
+//
+// Contract: Publish() never blocks on the network. `done` is called exactly once, from a
+// bus thread or synchronously inside Publish(), with OK only when every record of the call
+// is durable on the bus (Kafka: acks=all delivery report). A non-OK status is retryable
+// when status.retryable(): some records may still have become durable (a timed-out
+// produce may land), which the processor's dedup makes harmless on the client's retry.
+#ifndef TOKENMETER_BUS_PUBLISHER_H_
+#define TOKENMETER_BUS_PUBLISHER_H_
+
+#include <chrono>
+#include <cstddef>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "tokenmeter/base/status.h"
+
+namespace tokenmeter {
+
+// One record: key = workspace id (orders a workspace's events), value = canonical JSON.
+struct BusRecord {
+  std::string key;
+  std::string value;
+};
+
+class Publisher {
+ public:
+  using Done = std::function<void(Status)>;
+  virtual ~Publisher() = default;
+
+  // Any thread.
+  virtual void Publish(std::vector<BusRecord> records, Done done) = 0;
+  // True while the bus can take records durably (for /readyz). Any thread.
+  virtual bool Ready() const = 0;
+  // Records handed to Publish and not yet acknowledged or failed. Any thread.
+  virtual size_t InFlight() const = 0;
+  // Waits until every in-flight record is acknowledged or failed (shutdown).
+  virtual Status Flush(std::chrono::milliseconds timeout) = 0;
+};
+
+}  // namespace tokenmeter
+
+#endif  // TOKENMETER_BUS_PUBLISHER_H_

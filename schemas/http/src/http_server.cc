@@ -1,0 +1,269 @@
+#include "tokenmeter/http/http_server.h"
+
+#include "tokenmeter/base/log.h"
+
+#include <atomic>
+#include <boost/asio.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <optional>
+#include <thread>
+
+namespace tokenmeter {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+
+namespace {
+
+std::string_view Trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+HttpResponse ErrorResponse(int status, std::string_view reason, std::string_view message) {
+  HttpResponse r;
+  r.status = status;
+  r.body = std::string("{\"ok\":false,\"reason\":\"") + std::string(reason) +
+           "\",\"message\":\"" + std::string(message) + "\"}";
+  r.close = true;
+  return r;
+}
+
+// A handler's answer, delivered back onto the connection's strand. The timer is the
+// wake-up: the response arriving cancels it, the deadline expiring fires it.
+struct PendingResponse {
+  explicit PendingResponse(asio::any_io_executor ex) : timer(ex) {}
+  asio::steady_timer timer;
+  std::optional<HttpResponse> response;
+  bool abandoned = false;
+};
+
+}  // namespace
+
+Status HttpServerConfig::Validate() const {
+  if (threads < 1 || threads > 256) return InvalidArgument("http threads must be in [1, 256]");
+  if (max_header_bytes < 1024) return InvalidArgument("max_header_bytes must be >= 1024");
+  if (header_timeout_ms < 100 || body_timeout_ms < 100 || handler_deadline_ms < 100) {
+    return InvalidArgument("http timeouts must be >= 100 ms");
+  }
+  if (max_connections < 1) return InvalidArgument("max_connections must be >= 1");
+  return Status::Ok();
+}
+
+struct HttpServer::Impl {
+  Impl(HttpServerConfig c, HttpHandler& h) : config(std::move(c)), handler(h) {}
+
+  HttpServerConfig config;
+  HttpHandler& handler;
+  asio::io_context ioc;
+  std::optional<tcp::acceptor> acceptor;
+  std::vector<std::thread> threads;
+  std::atomic<int> in_flight{0};
+  std::atomic<int> connections{0};
+  std::atomic<bool> stopping{false};
+  uint16_t bound_port = 0;
+
+  asio::awaitable<void> Accept() {
+    for (;;) {
+      auto [ec, socket] = co_await acceptor->async_accept(
+          asio::make_strand(ioc), asio::as_tuple(asio::use_awaitable));
+      if (ec) {
+        if (ec == asio::error::operation_aborted || stopping) co_return;
+        continue;  // EMFILE and friends: keep serving the connections we have
+      }
+      if (connections.load() >= config.max_connections) {
+        beast::error_code ignored;
+        socket.close(ignored);  // over the bound: refuse rather than queue unboundedly
+        continue;
+      }
+      auto ex = socket.get_executor();
+      asio::co_spawn(ex, Session(std::move(socket)), asio::detached);
+    }
+  }
+
+  asio::awaitable<void> Write(beast::tcp_stream& stream, const HttpResponse& r, bool keep_alive) {
+    http::response<http::string_body> res;
+    res.result(static_cast<unsigned>(r.status));
+    res.version(11);
+    res.set(http::field::content_type, r.content_type);
+    for (const auto& [k, v] : r.headers) res.set(k, v);
+    res.keep_alive(keep_alive);
+    res.body() = r.body;
+    res.prepare_payload();
+    stream.expires_after(std::chrono::milliseconds(config.body_timeout_ms));
+    co_await http::async_write(stream, res, asio::as_tuple(asio::use_awaitable));
+  }
+
+  // Calls the handler and waits for its answer or the deadline, on this strand.
+  asio::awaitable<HttpResponse> Dispatch(HttpRequest request) {
+    auto ex = co_await asio::this_coro::executor;
+    auto pending = std::make_shared<PendingResponse>(ex);
+    pending->timer.expires_after(std::chrono::milliseconds(config.handler_deadline_ms));
+    handler.Handle(std::move(request), [pending, ex](HttpResponse r) {
+      asio::post(ex, [pending, r = std::move(r)]() mutable {
+        if (pending->abandoned) return;
+        pending->response = std::move(r);
+        pending->timer.cancel();
+      });
+    });
+    if (!pending->response) {
+      co_await pending->timer.async_wait(asio::as_tuple(asio::use_awaitable));
+    }
+    if (pending->response) co_return std::move(*pending->response);
+    pending->abandoned = true;
+    HttpResponse r = ErrorResponse(503, "deadline_exceeded",
+                                   "the request could not be completed in time; retry");
+    r.headers.emplace_back("Retry-After", "1");
+    r.close = false;
+    co_return r;
+  }
+
+  asio::awaitable<void> Session(tcp::socket socket) {
+    connections.fetch_add(1);
+    beast::tcp_stream stream(std::move(socket));
+    beast::flat_buffer buffer;
+    for (;;) {
+      http::request_parser<http::string_body> parser;
+      parser.header_limit(config.max_header_bytes);
+      parser.body_limit(config.max_body_bytes);
+      stream.expires_after(std::chrono::milliseconds(config.header_timeout_ms));
+      auto [ec, header_bytes] = co_await http::async_read_header(stream, buffer, parser,
+                                                   asio::as_tuple(asio::use_awaitable));
+      (void)header_bytes;
+      std::optional<HttpResponse> reject;
+      if (ec) {
+        if (ec == http::error::end_of_stream || ec == beast::error::timeout ||
+            ec == asio::error::connection_reset || ec == asio::error::eof) {
+          break;
+        }
+        if (ec == http::error::header_limit) {
+          reject = ErrorResponse(431, "headers_too_large", "request headers too large");
+        } else if (ec == http::error::body_limit) {
+          reject = ErrorResponse(413, "body_too_large", "request body too large");
+        } else {
+          reject = ErrorResponse(400, "bad_request", "malformed HTTP request");
+        }
+      } else {
+        auto& req = parser.get();
+        auto te = req.find(http::field::transfer_encoding);
+        if (te != req.end() && !beast::iequals(Trim(te->value()), "chunked")) {
+          reject = ErrorResponse(400, "bad_transfer_encoding",
+                                 "only Transfer-Encoding: chunked is accepted");
+        } else if (beast::iequals(Trim(req[http::field::expect]), "100-continue")) {
+          http::response<http::empty_body> cont{http::status::continue_, 11};
+          co_await http::async_write(stream, cont, asio::as_tuple(asio::use_awaitable));
+        }
+      }
+      if (!reject) {
+        stream.expires_after(std::chrono::milliseconds(config.body_timeout_ms));
+        auto [ec2, n] = co_await http::async_read(stream, buffer, parser,
+                                                  asio::as_tuple(asio::use_awaitable));
+        (void)n;
+        if (ec2 == http::error::body_limit) {
+          reject = ErrorResponse(413, "body_too_large", "request body too large");
+        } else if (ec2 == beast::error::timeout || ec2 == http::error::end_of_stream ||
+                   ec2 == asio::error::eof || ec2 == asio::error::connection_reset) {
+          break;
+        } else if (ec2) {
+          reject = ErrorResponse(400, "bad_request", "malformed HTTP request body");
+        }
+      }
+      if (reject) {
+        co_await Write(stream, *reject, /*keep_alive=*/false);
+        break;
+      }
+
+      auto req = parser.release();
+      bool keep_alive = req.keep_alive();
+      HttpRequest request;
+      request.method = std::string(req.method_string());
+      request.target = std::string(req.target());
+      request.content_type = std::string(req[http::field::content_type]);
+      auto key = req.find("X-API-Key");
+      if (key != req.end()) {
+        request.api_key = std::string(Trim(key->value()));
+      } else {
+        std::string_view auth = Trim(req[http::field::authorization]);
+        if (auth.size() > 7 && beast::iequals(auth.substr(0, 7), "Bearer ")) {
+          request.api_key = std::string(Trim(auth.substr(7)));
+        }
+      }
+      request.body = std::move(req.body());
+
+      in_flight.fetch_add(1);
+      HttpResponse response = co_await Dispatch(std::move(request));
+      if (stopping) response.close = true;
+      keep_alive = keep_alive && !response.close;
+      co_await Write(stream, response, keep_alive);
+      in_flight.fetch_sub(1);
+      if (!keep_alive) break;
+    }
+    beast::error_code ignored;
+    stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    connections.fetch_sub(1);
+  }
+};
+
+HttpServer::HttpServer(HttpServerConfig config, HttpHandler& handler)
+    : impl_(std::make_unique<Impl>(std::move(config), handler)) {}
+
+HttpServer::~HttpServer() { Stop(std::chrono::milliseconds(0)); }
+
+Status HttpServer::Start() {
+  RETURN_IF_ERROR(impl_->config.Validate());
+  beast::error_code ec;
+  auto address = asio::ip::make_address(impl_->config.address, ec);
+  if (ec) return InvalidArgument("bad listen address " + impl_->config.address);
+  tcp::endpoint endpoint(address, impl_->config.port);
+  auto& acc = impl_->acceptor.emplace(impl_->ioc);
+  acc.open(endpoint.protocol(), ec);
+  if (!ec) acc.set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec) acc.bind(endpoint, ec);
+  if (!ec) acc.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) {
+    return Unavailable("cannot listen on " + impl_->config.address + ":" +
+                       std::to_string(impl_->config.port) + ": " + ec.message());
+  }
+  impl_->bound_port = acc.local_endpoint().port();
+  asio::co_spawn(impl_->ioc, impl_->Accept(), asio::detached);
+  for (int i = 0; i < impl_->config.threads; ++i) {
+    impl_->threads.emplace_back([this] {
+      for (;;) {
+        try {
+          impl_->ioc.run();
+          return;
+        } catch (const std::exception& e) {
+          // A third-party exception escaped a handler; keep the thread serving.
+          Log(LogLevel::kError, "http", "handler_exception", {{"what", e.what()}});
+        }
+      }
+    });
+  }
+  return Status::Ok();
+}
+
+uint16_t HttpServer::port() const { return impl_->bound_port; }
+int HttpServer::InFlight() const { return impl_->in_flight.load(); }
+int HttpServer::Connections() const { return impl_->connections.load(); }
+
+void HttpServer::Stop(std::chrono::milliseconds drain) {
+  if (impl_->threads.empty()) return;
+  impl_->stopping = true;
+  asio::post(impl_->ioc, [this] {
+    beast::error_code ignored;
+    if (impl_->acceptor) impl_->acceptor->close(ignored);
+  });
+  auto until = std::chrono::steady_clock::now() + drain;
+  while (impl_->in_flight.load() > 0 && std::chrono::steady_clock::now() < until) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  impl_->ioc.stop();
+  for (auto& t : impl_->threads) t.join();
+  impl_->threads.clear();
+}
+
+}  // namespace tokenmeter

@@ -1,0 +1,39 @@
+// Normalizer: provider aliases and model-name normalization, from the data table
+// schemas/model/data/normalization.json (compiled into the binary).
+//
+// Providers: trimmed, lowercased, then mapped through the alias table (gemini -> google).
+// Models: trimmed, lowercased, a leading "<provider>/" or "models/" prefix removed, then
+// mapped through the model alias table. Resolving dated names against the pricing
+// catalog is the processor's job; the raw name always travels beside the normalized one.
+// Immutable after construction; safe to share across threads.
+#ifndef TOKENMETER_MODEL_NORMALIZER_H_
+#define TOKENMETER_MODEL_NORMALIZER_H_
+
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "tokenmeter/base/status.h"
+
+namespace tokenmeter {
+
+class Normalizer {
+ public:
+  // Builds from the embedded table. Fails only if the committed table is malformed.
+  static Result<Normalizer> FromEmbeddedTable();
+  // Builds from table JSON text (tests and overrides).
+  static Result<Normalizer> FromJson(std::string_view json);
+
+  std::string Provider(std::string_view raw) const;
+  std::string Model(std::string_view provider, std::string_view raw) const;
+
+ private:
+  std::unordered_map<std::string, std::string> provider_aliases_;
+  std::unordered_map<std::string, std::string> model_aliases_;
+  std::vector<std::string> model_prefixes_;
+};
+
+}  // namespace tokenmeter
+
+#endif  // TOKENMETER_MODEL_NORMALIZER_H_

@@ -1,0 +1,66 @@
+// UsageEvent: the canonical form of one LLM call's usage, as it travels on the bus.
+//
+// The edge builds it from either ingest dialect (event_parser.h); the processor decodes it
+// from the bus (event_codec.h) and validates it again. Plain value type.
+#ifndef TOKENMETER_MODEL_USAGE_EVENT_H_
+#define TOKENMETER_MODEL_USAGE_EVENT_H_
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "tokenmeter/base/clock.h"
+#include "tokenmeter/base/units.h"
+
+namespace tokenmeter {
+
+enum class DataMode : uint8_t { kReal, kTest, kDemo };
+enum class CallStatus : uint8_t { kSuccess, kError, kTimeout, kCancelled };
+
+std::string_view DataModeName(DataMode m);
+std::optional<DataMode> ParseDataMode(std::string_view s);
+std::string_view CallStatusName(CallStatus s);
+std::optional<CallStatus> ParseCallStatus(std::string_view s);
+
+// Data-quality warnings: the event is accepted and counted, the flag travels with it.
+enum EventWarning : uint32_t {
+  kWarnTotalTokensMismatch = 1u << 0,  // totalTokens != input + output
+  kWarnUnknownProject = 1u << 1,       // project slug not configured; stored unattributed
+};
+
+struct UsageEvent {
+  std::string workspace;
+  std::string request_id;      // idempotency key, 1-128 printable ASCII
+  std::string provider;        // normalized (lowercase, aliases resolved)
+  std::string model;           // normalized
+  std::string model_raw;       // as the client sent it
+  std::string endpoint_tag;    // empty = "unknown" in groupings
+  std::string prompt_version;
+  std::string project;         // empty when none or unattributed
+  std::string project_raw;     // the unknown slug, when kWarnUnknownProject
+  std::string environment;     // never empty after parsing (default "prod")
+  DataMode data_mode = DataMode::kReal;
+  std::string user_id;
+  std::string tenant_id;
+  TokenCount input_tokens = 0;
+  TokenCount output_tokens = 0;
+  TokenCount cached_tokens = 0;
+  TokenCount cache_write_tokens = 0;
+  TokenCount cache_write_1h_tokens = 0;
+  TokenCount reasoning_tokens = 0;
+  std::optional<TokenCount> total_tokens;
+  std::optional<uint32_t> latency_ms;
+  std::optional<CallStatus> status;
+  std::optional<NanoUsd> estimated_cost;  // caller-supplied; overrides the catalog
+  TimePoint occurred_at{};
+  TimePoint received_at{};
+  std::string api_key_id;  // the key that sent it (never the secret)
+  uint32_t warnings = 0;   // EventWarning bits
+
+  friend bool operator==(const UsageEvent&, const UsageEvent&) = default;
+};
+
+}  // namespace tokenmeter
+
+#endif  // TOKENMETER_MODEL_USAGE_EVENT_H_

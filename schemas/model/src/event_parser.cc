@@ -1,0 +1,633 @@
+#include "tokenmeter/model/event_parser.h"
+
+#include <rapidjson/reader.h>
+
+#include <array>
+#include <charconv>
+#include <cstring>
+
+#include "tokenmeter/base/rfc3339.h"
+
+namespace tokenmeter {
+namespace {
+
+// ---- Stage 1: SAX into raw members ---------------------------------------------------
+// Raw members keep the exact JSON text of numbers (no double on the way) and views into
+// the in-situ parsed body, so validation sees what the client sent.
+
+enum class RawType : uint8_t { kNull, kBool, kNumber, kString, kNested };
+
+struct RawMember {
+  std::string_view key;
+  RawType type;
+  std::string_view text;
+};
+
+struct RawEvent {
+  std::vector<RawMember> members;
+  const char* structural_error = nullptr;  // the event as a whole is unusable
+};
+
+enum class Frame : uint8_t { kTop, kEventsArray, kEvent, kSkip };
+
+class RawHandler : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, RawHandler> {
+ public:
+  explicit RawHandler(const IngestLimits& limits, bool allow_batch)
+      : limits_(limits), allow_batch_(allow_batch) {}
+
+  bool Null() { return Scalar(RawType::kNull, "null"); }
+  bool Bool(bool b) { return Scalar(RawType::kBool, b ? "true" : "false"); }
+  bool RawNumber(const char* s, rapidjson::SizeType n, bool) {
+    return Scalar(RawType::kNumber, std::string_view(s, n));
+  }
+  bool String(const char* s, rapidjson::SizeType n, bool) {
+    return Scalar(RawType::kString, std::string_view(s, n));
+  }
+  bool Key(const char* s, rapidjson::SizeType n, bool) {
+    key_ = std::string_view(s, n);
+    return true;
+  }
+  bool StartObject() { return Open(/*is_array=*/false); }
+  bool StartArray() { return Open(/*is_array=*/true); }
+  bool EndObject(rapidjson::SizeType) { return Close(); }
+  bool EndArray(rapidjson::SizeType) { return Close(); }
+
+  BodyError error = BodyError::kNone;
+  std::string error_message;
+  bool is_batch = false;
+  RawEvent top;                  // members of a single-event body
+  std::vector<RawEvent> events;  // elements of "events"
+
+ private:
+  bool Fail(BodyError e, std::string message) {
+    error = e;
+    error_message = std::move(message);
+    return false;
+  }
+
+  void Record(RawEvent& ev, RawType type, std::string_view text) {
+    if (ev.structural_error) return;
+    if (ev.members.size() >= limits_.max_fields_per_event) {
+      ev.structural_error = "event has too many fields";
+      return;
+    }
+    ev.members.push_back({key_, type, text});
+  }
+
+  RawEvent& Current() { return frames_.back() == Frame::kTop ? top : events.back(); }
+
+  bool Scalar(RawType type, std::string_view text) {
+    if (frames_.empty()) return Fail(BodyError::kNotAnObject, "body must be a JSON object");
+    switch (frames_.back()) {
+      case Frame::kTop:
+        if (allow_batch_ && key_ == "events") {
+          return Fail(BodyError::kMalformed, "\"events\" must be an array of event objects");
+        }
+        [[fallthrough]];
+      case Frame::kEvent:
+        Record(Current(), type, text);
+        return true;
+      case Frame::kEventsArray:
+        if (!NewEvent()) return false;
+        events.back().structural_error = "event must be a JSON object";
+        return true;
+      case Frame::kSkip:
+        return true;
+    }
+    return true;
+  }
+
+  bool NewEvent() {
+    if (events.size() >= limits_.max_events_per_request) {
+      return Fail(BodyError::kTooManyEvents,
+                  "a request holds at most " + std::to_string(limits_.max_events_per_request) +
+                      " events");
+    }
+    events.emplace_back();
+    return true;
+  }
+
+  bool Open(bool is_array) {
+    if (static_cast<int>(frames_.size()) >= limits_.max_json_depth) {
+      return Fail(BodyError::kTooDeep, "JSON nesting is deeper than " +
+                                           std::to_string(limits_.max_json_depth) + " levels");
+    }
+    if (frames_.empty()) {
+      if (is_array) return Fail(BodyError::kNotAnObject, "body must be a JSON object");
+      frames_.push_back(Frame::kTop);
+      return true;
+    }
+    switch (frames_.back()) {
+      case Frame::kTop:
+        if (allow_batch_ && key_ == "events") {
+          if (!is_array || is_batch) {
+            return Fail(BodyError::kMalformed,
+                        is_batch ? "duplicate key \"events\""
+                                 : "\"events\" must be an array of event objects");
+          }
+          is_batch = true;
+          frames_.push_back(Frame::kEventsArray);
+          return true;
+        }
+        [[fallthrough]];
+      case Frame::kEvent:
+        Record(Current(), RawType::kNested, {});
+        frames_.push_back(Frame::kSkip);
+        return true;
+      case Frame::kEventsArray:
+        if (!NewEvent()) return false;
+        if (is_array) events.back().structural_error = "event must be a JSON object";
+        frames_.push_back(is_array ? Frame::kSkip : Frame::kEvent);
+        return true;
+      case Frame::kSkip:
+        frames_.push_back(Frame::kSkip);
+        return true;
+    }
+    return true;
+  }
+
+  bool Close() {
+    frames_.pop_back();
+    return true;
+  }
+
+  const IngestLimits& limits_;
+  bool allow_batch_;
+  std::vector<Frame> frames_;
+  std::string_view key_;
+};
+
+// ---- Stage 2: the field table ---------------------------------------------------------
+
+enum class Kind : uint8_t {
+  kRequestId, kText, kProvider, kModel, kDataMode, kTokens, kLatency, kStatus, kCostUsd,
+  kTimestamp, kWarnings, kSchemaVersion
+};
+
+enum F : uint8_t {
+  kFRequestId, kFProvider, kFModel, kFEndpointTag, kFPromptVersion, kFProject, kFEnvironment,
+  kFDataMode, kFUserId, kFTenantId, kFInput, kFOutput, kFCached, kFCacheWrite, kFCacheWrite1h,
+  kFReasoning, kFTotal, kFLatency, kFStatus, kFCost, kFOccurredAt,
+  // Canonical-only fields.
+  kFWorkspace, kFModelRaw, kFProjectRaw, kFReceivedAt, kFApiKeyId, kFWarnings, kFVersion,
+  kFieldCount
+};
+
+struct FieldSpec {
+  const char* canonical;
+  const char* opsmeter;  // nullptr: not in that dialect
+  const char* costlynx;
+  Kind kind;
+  bool required_ingest;
+  bool required_canonical;
+};
+
+constexpr std::array<FieldSpec, kFieldCount> kFields = {{
+    {"request_id", "externalRequestId", "requestId", Kind::kRequestId, true, true},
+    {"provider", "provider", "provider", Kind::kProvider, true, true},
+    {"model", "model", "model", Kind::kModel, true, true},
+    {"endpoint_tag", "endpointTag", "feature", Kind::kText, false, false},
+    {"prompt_version", "promptVersion", nullptr, Kind::kText, false, false},
+    {"project", nullptr, "project", Kind::kText, false, false},
+    {"environment", "environment", "environment", Kind::kText, false, true},
+    {"data_mode", "dataMode", nullptr, Kind::kDataMode, false, true},
+    {"user_id", "userId", nullptr, Kind::kText, false, false},
+    {"tenant_id", "tenantId", nullptr, Kind::kText, false, false},
+    {"input_tokens", "inputTokens", "inputTokens", Kind::kTokens, false, false},
+    {"output_tokens", "outputTokens", "outputTokens", Kind::kTokens, false, false},
+    {"cached_tokens", "cachedTokens", "cachedTokens", Kind::kTokens, false, false},
+    {"cache_write_tokens", "cacheWriteTokens", "cacheWriteTokens", Kind::kTokens, false, false},
+    {"cache_write_1h_tokens", "cacheWrite1hTokens", "cacheWrite1hTokens", Kind::kTokens, false,
+     false},
+    {"reasoning_tokens", "reasoningTokens", "reasoningTokens", Kind::kTokens, false, false},
+    {"total_tokens", "totalTokens", nullptr, Kind::kTokens, false, false},
+    {"latency_ms", "latencyMs", nullptr, Kind::kLatency, false, false},
+    {"status", "status", nullptr, Kind::kStatus, false, false},
+    {"estimated_cost_usd", nullptr, "estimatedCostUsd", Kind::kCostUsd, false, false},
+    {"occurred_at", "timestamp", "timestamp", Kind::kTimestamp, false, true},
+    {"workspace", nullptr, nullptr, Kind::kText, false, true},
+    {"model_raw", nullptr, nullptr, Kind::kText, false, false},
+    {"project_raw", nullptr, nullptr, Kind::kText, false, false},
+    {"received_at", nullptr, nullptr, Kind::kTimestamp, false, true},
+    {"api_key_id", nullptr, nullptr, Kind::kText, false, false},
+    {"warnings", nullptr, nullptr, Kind::kWarnings, false, false},
+    {"v", nullptr, nullptr, Kind::kSchemaVersion, false, true},
+}};
+
+struct NameRef {
+  uint8_t field;
+  uint8_t variant;  // 0 = first name, 1 = the other dialect's name
+};
+
+// Name lookup for one dialect. Built once; read-only afterwards.
+class NameTable {
+ public:
+  explicit NameTable(Dialect d) {
+    for (uint8_t f = 0; f < kFieldCount; ++f) {
+      const FieldSpec& s = kFields[f];
+      if (d == Dialect::kCanonical) {
+        map_.emplace(s.canonical, NameRef{f, 0});
+        continue;
+      }
+      if (s.opsmeter) map_.emplace(s.opsmeter, NameRef{f, 0});
+      if (s.costlynx && (!s.opsmeter || std::strcmp(s.opsmeter, s.costlynx) != 0)) {
+        map_.emplace(s.costlynx, NameRef{f, static_cast<uint8_t>(s.opsmeter ? 1 : 0)});
+      }
+    }
+  }
+  const NameRef* Find(std::string_view name) const {
+    auto it = map_.find(name);
+    return it == map_.end() ? nullptr : &it->second;
+  }
+
+ private:
+  std::unordered_map<std::string_view, NameRef> map_;
+};
+
+const NameTable& Names(Dialect d) {
+  static const NameTable ingest(Dialect::kIngest);
+  static const NameTable canonical(Dialect::kCanonical);
+  return d == Dialect::kIngest ? ingest : canonical;
+}
+
+// The name a missing field is reported under, and the names listed in its message.
+std::string MissingName(const FieldSpec& s, Dialect d) {
+  if (d == Dialect::kCanonical) return s.canonical;
+  return s.opsmeter ? s.opsmeter : s.costlynx;
+}
+
+std::string MissingMessage(const FieldSpec& s, Dialect d) {
+  if (d == Dialect::kCanonical || !s.opsmeter || !s.costlynx ||
+      std::strcmp(s.opsmeter, s.costlynx) == 0) {
+    return "is required";
+  }
+  return std::string("is required (") + s.opsmeter + " or " + s.costlynx + ")";
+}
+
+bool HasControlChar(std::string_view s) {
+  for (unsigned char c : s) {
+    if (c < 0x20 || c == 0x7f) return true;
+  }
+  return false;
+}
+
+std::optional<uint64_t> ParseUint(std::string_view text) {
+  if (text.empty() || text.size() > 20) return std::nullopt;
+  for (char c : text) {
+    if (c < '0' || c > '9') return std::nullopt;
+  }
+  uint64_t v = 0;
+  auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (ec != std::errc() || p != text.data() + text.size()) return std::nullopt;
+  return v;
+}
+
+// Validates one raw event; appends errors; fills `out` and returns true when valid.
+class EventValidator {
+ public:
+  EventValidator(const IngestLimits& limits, const Normalizer& normalizer, Dialect dialect,
+                 const IngestContext* ctx)
+      : limits_(limits), normalizer_(normalizer), dialect_(dialect), ctx_(ctx) {}
+
+  bool Validate(const RawEvent& raw, size_t index, UsageEvent& out,
+                std::vector<FieldError>& errors) {
+    index_ = index;
+    errors_ = &errors;
+    size_t errors_before = errors.size();
+    if (raw.structural_error) {
+      AddError("", raw.structural_error);
+      return false;
+    }
+    std::array<std::array<const RawMember*, 2>, kFieldCount> slots{};
+    std::vector<std::string_view> unknown;
+    const NameTable& names = Names(dialect_);
+    for (const RawMember& m : raw.members) {
+      const NameRef* ref = names.Find(m.key);
+      if (ref == nullptr) {
+        for (std::string_view u : unknown) {
+          if (u == m.key) AddError(std::string(m.key), "duplicate key");
+        }
+        unknown.push_back(m.key);
+        continue;
+      }
+      auto& slot = slots[ref->field][ref->variant];
+      if (slot != nullptr) {
+        AddError(std::string(m.key), "duplicate key");
+        continue;
+      }
+      slot = &m;
+    }
+
+    std::array<const RawMember*, kFieldCount> value{};
+    for (size_t f = 0; f < kFieldCount; ++f) {
+      const RawMember* a = slots[f][0];
+      const RawMember* b = slots[f][1];
+      if (a && a->type == RawType::kNull) a = nullptr;
+      if (b && b->type == RawType::kNull) b = nullptr;
+      if (a && b && (a->type != b->type || a->text != b->text)) {
+        AddError(std::string(b->key), "conflicts with " + std::string(a->key));
+        continue;
+      }
+      value[f] = a ? a : b;
+      bool required = dialect_ == Dialect::kIngest ? kFields[f].required_ingest
+                                                   : kFields[f].required_canonical;
+      if (!value[f] && required) {
+        AddError(MissingName(kFields[f], dialect_), MissingMessage(kFields[f], dialect_));
+      }
+    }
+
+    Fill(value, out);
+    return errors.size() == errors_before;
+  }
+
+ private:
+  void AddError(std::string field, std::string message) {
+    errors_->push_back({index_, std::move(field), std::move(message)});
+  }
+
+  bool Text(const RawMember* m, std::string& out, size_t max_bytes) {
+    if (!m) return true;
+    if (m->type != RawType::kString) {
+      AddError(std::string(m->key), "must be a string");
+      return false;
+    }
+    if (m->text.size() > max_bytes) {
+      AddError(std::string(m->key), "must be at most " + std::to_string(max_bytes) + " bytes");
+      return false;
+    }
+    if (HasControlChar(m->text)) {
+      AddError(std::string(m->key), "must not contain control characters");
+      return false;
+    }
+    out.assign(m->text);
+    return true;
+  }
+
+  bool RequestId(const RawMember* m, std::string& out) {
+    if (!m) return false;
+    if (m->type != RawType::kString) {
+      AddError(std::string(m->key), "must be a string");
+      return false;
+    }
+    if (m->text.empty()) {
+      AddError(std::string(m->key), "must not be empty");
+      return false;
+    }
+    if (m->text.size() > limits_.max_request_id_bytes) {
+      AddError(std::string(m->key),
+               "must be at most " + std::to_string(limits_.max_request_id_bytes) + " bytes");
+      return false;
+    }
+    for (unsigned char c : m->text) {
+      if (c < 0x20 || c > 0x7e) {
+        AddError(std::string(m->key), "must contain only printable ASCII characters");
+        return false;
+      }
+    }
+    out.assign(m->text);
+    return true;
+  }
+
+  std::optional<uint64_t> Count(const RawMember* m, uint64_t max) {
+    if (!m) return std::nullopt;
+    std::optional<uint64_t> v;
+    if (m->type == RawType::kNumber) v = ParseUint(m->text);
+    if (!v) {
+      AddError(std::string(m->key), "must be a non-negative integer");
+      return std::nullopt;
+    }
+    if (*v > max) {
+      AddError(std::string(m->key), "must be at most " + std::to_string(max));
+      return std::nullopt;
+    }
+    return v;
+  }
+
+  template <typename E>
+  std::optional<E> Enum(const RawMember* m, std::optional<E> (*parse)(std::string_view),
+                        const char* allowed) {
+    if (!m) return std::nullopt;
+    std::optional<E> v;
+    if (m->type == RawType::kString) {
+      std::string lower(m->text);
+      for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      v = parse(lower);
+    }
+    if (!v) AddError(std::string(m->key), std::string("must be one of ") + allowed);
+    return v;
+  }
+
+  std::optional<TimePoint> Timestamp(const RawMember* m) {
+    if (!m) return std::nullopt;
+    std::optional<TimePoint> t;
+    if (m->type == RawType::kString) t = ParseRfc3339(m->text);
+    if (!t) AddError(std::string(m->key), "must be an RFC 3339 timestamp");
+    return t;
+  }
+
+  void Fill(const std::array<const RawMember*, kFieldCount>& v, UsageEvent& out) {
+    const size_t max_text = limits_.max_string_bytes;
+    RequestId(v[kFRequestId], out.request_id);
+    std::string provider_raw;
+    if (Text(v[kFProvider], provider_raw, 64) && v[kFProvider]) {
+      out.provider = normalizer_.Provider(provider_raw);
+      if (out.provider.empty()) AddError(std::string(v[kFProvider]->key), "must not be empty");
+    }
+    if (Text(v[kFModel], out.model_raw, max_text) && v[kFModel]) {
+      out.model = normalizer_.Model(out.provider, out.model_raw);
+      if (out.model.empty()) AddError(std::string(v[kFModel]->key), "must not be empty");
+    }
+    Text(v[kFEndpointTag], out.endpoint_tag, max_text);
+    Text(v[kFPromptVersion], out.prompt_version, max_text);
+    Text(v[kFEnvironment], out.environment, max_text);
+    Text(v[kFUserId], out.user_id, max_text);
+    Text(v[kFTenantId], out.tenant_id, max_text);
+    if (auto m = Enum<DataMode>(v[kFDataMode], ParseDataMode, "real, test, demo")) {
+      out.data_mode = *m;
+    }
+    out.input_tokens = Count(v[kFInput], limits_.max_tokens).value_or(0);
+    out.output_tokens = Count(v[kFOutput], limits_.max_tokens).value_or(0);
+    out.cached_tokens = Count(v[kFCached], limits_.max_tokens).value_or(0);
+    out.cache_write_tokens = Count(v[kFCacheWrite], limits_.max_tokens).value_or(0);
+    out.cache_write_1h_tokens = Count(v[kFCacheWrite1h], limits_.max_tokens).value_or(0);
+    out.reasoning_tokens = Count(v[kFReasoning], limits_.max_tokens).value_or(0);
+    out.total_tokens = Count(v[kFTotal], limits_.max_tokens);
+    if (auto l = Count(v[kFLatency], limits_.max_latency_ms)) {
+      out.latency_ms = static_cast<uint32_t>(*l);
+    }
+    out.status = Enum<CallStatus>(v[kFStatus], ParseCallStatus,
+                                  "success, error, timeout, cancelled");
+    if (const RawMember* m = v[kFCost]) {
+      if (m->type == RawType::kNumber || m->type == RawType::kString) {
+        out.estimated_cost = ParseDecimalUsd(m->text, limits_.max_estimated_cost_usd);
+      }
+      if (!out.estimated_cost) {
+        AddError(std::string(m->key), "must be a non-negative decimal amount of USD, at most " +
+                                          std::to_string(limits_.max_estimated_cost_usd));
+      }
+    }
+    std::optional<TimePoint> occurred = Timestamp(v[kFOccurredAt]);
+    if (out.total_tokens && *out.total_tokens != out.input_tokens + out.output_tokens) {
+      out.warnings |= kWarnTotalTokensMismatch;
+    }
+    if (dialect_ == Dialect::kIngest) {
+      FillFromContext(v, occurred, out);
+    } else {
+      FillCanonical(v, occurred, out);
+    }
+  }
+
+  void FillFromContext(const std::array<const RawMember*, kFieldCount>& v,
+                       std::optional<TimePoint> occurred, UsageEvent& out) {
+    const IngestContext& ctx = *ctx_;
+    out.workspace.assign(ctx.workspace);
+    out.api_key_id.assign(ctx.api_key_id);
+    out.received_at = ctx.received_at;
+    if (out.environment.empty()) {
+      out.environment.assign(ctx.default_environment.empty() ? std::string_view("prod")
+                                                             : ctx.default_environment);
+    }
+    std::string project;
+    Text(v[kFProject], project, limits_.max_string_bytes);
+    if (project.empty()) project.assign(ctx.default_project);
+    if (!project.empty() && ctx.projects && !ctx.projects->empty() &&
+        !ctx.projects->contains(project)) {
+      if (ctx.strict_projects) {
+        AddError(v[kFProject] ? std::string(v[kFProject]->key) : "project",
+                 "unknown project \"" + project + "\"");
+      } else {
+        out.project_raw = std::move(project);
+        out.warnings |= kWarnUnknownProject;
+      }
+    } else {
+      out.project = std::move(project);
+    }
+    out.occurred_at = occurred.value_or(ctx.received_at);
+    if (occurred) {
+      const RawMember* m = v[kFOccurredAt];
+      if (*occurred > ctx.received_at + limits_.max_future_skew) {
+        AddError(std::string(m->key), "is more than " +
+                                          std::to_string(limits_.max_future_skew.count()) +
+                                          " s ahead of the receive time");
+      } else if (*occurred < ctx.received_at - limits_.max_past_skew) {
+        AddError(std::string(m->key), "is more than " +
+                                          std::to_string(limits_.max_past_skew.count()) +
+                                          " s behind the receive time");
+      }
+    }
+  }
+
+  void FillCanonical(const std::array<const RawMember*, kFieldCount>& v,
+                     std::optional<TimePoint> occurred, UsageEvent& out) {
+    const size_t max_text = limits_.max_string_bytes;
+    Text(v[kFWorkspace], out.workspace, max_text);
+    if (v[kFWorkspace] && out.workspace.empty()) AddError("workspace", "must not be empty");
+    Text(v[kFProject], out.project, max_text);
+    Text(v[kFProjectRaw], out.project_raw, max_text);
+    Text(v[kFApiKeyId], out.api_key_id, max_text);
+    if (v[kFModelRaw]) {
+      Text(v[kFModelRaw], out.model_raw, max_text);
+    }
+    if (occurred) out.occurred_at = *occurred;
+    if (auto r = Timestamp(v[kFReceivedAt])) out.received_at = *r;
+    if (const RawMember* m = v[kFVersion]) {
+      if (m->type != RawType::kNumber || m->text != "1") {
+        AddError("v", "unsupported schema version (this build reads 1)");
+      }
+    }
+    if (const RawMember* m = v[kFWarnings]) {
+      std::string list;
+      if (Text(m, list, max_text)) {
+        size_t pos = 0;
+        while (pos < list.size()) {
+          size_t comma = list.find(',', pos);
+          std::string_view item = std::string_view(list).substr(
+              pos, comma == std::string::npos ? std::string::npos : comma - pos);
+          if (item == "total_tokens_mismatch") out.warnings |= kWarnTotalTokensMismatch;
+          if (item == "unknown_project") out.warnings |= kWarnUnknownProject;
+          pos = comma == std::string::npos ? list.size() : comma + 1;
+        }
+      }
+    }
+  }
+
+  const IngestLimits& limits_;
+  const Normalizer& normalizer_;
+  Dialect dialect_;
+  const IngestContext* ctx_;
+  size_t index_ = 0;
+  std::vector<FieldError>* errors_ = nullptr;
+};
+
+constexpr unsigned kParseFlags = rapidjson::kParseInsituFlag | rapidjson::kParseValidateEncodingFlag |
+                                 rapidjson::kParseNumbersAsStringsFlag |
+                                 rapidjson::kParseIterativeFlag;
+
+// Runs stage 1. Returns false with `error`/`message` set when the body is rejected whole.
+bool ParseRaw(std::string& body, RawHandler& handler) {
+  if (body.find('\0') != std::string::npos) {
+    handler.error = BodyError::kMalformed;
+    handler.error_message = "body contains a NUL byte";
+    return false;
+  }
+  rapidjson::InsituStringStream stream(body.data());
+  rapidjson::Reader reader;
+  rapidjson::ParseResult ok = reader.Parse<kParseFlags>(stream, handler);
+  if (!ok) {
+    if (handler.error == BodyError::kNone) {
+      handler.error = BodyError::kMalformed;
+      handler.error_message = "malformed JSON at byte " + std::to_string(ok.Offset());
+    }
+    return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+ParsedBody EventParser::ParseIngest(std::string& body, const IngestContext& ctx) const {
+  ParsedBody result;
+  RawHandler handler(limits_, /*allow_batch=*/true);
+  if (!ParseRaw(body, handler)) {
+    result.body_error = handler.error;
+    result.body_message = std::move(handler.error_message);
+    return result;
+  }
+  if (handler.is_batch && !handler.top.members.empty()) {
+    result.body_error = BodyError::kMalformed;
+    result.body_message = "a batch body holds only \"events\"";
+    return result;
+  }
+  if (!handler.is_batch) handler.events.push_back(std::move(handler.top));
+  result.event_count = handler.events.size();
+  result.events.reserve(handler.events.size());
+  EventValidator validator(limits_, normalizer_, Dialect::kIngest, &ctx);
+  for (size_t i = 0; i < handler.events.size(); ++i) {
+    UsageEvent ev;
+    if (validator.Validate(handler.events[i], i, ev, result.errors)) {
+      result.events.push_back(std::move(ev));
+      result.event_index.push_back(i);
+    }
+  }
+  return result;
+}
+
+Result<UsageEvent> EventParser::ParseCanonical(std::string_view record) const {
+  std::string copy(record);
+  RawHandler handler(limits_, /*allow_batch=*/false);
+  if (!ParseRaw(copy, handler)) return InvalidArgument(handler.error_message);
+  EventValidator validator(limits_, normalizer_, Dialect::kCanonical, nullptr);
+  std::vector<FieldError> errors;
+  UsageEvent ev;
+  if (!validator.Validate(handler.top, 0, ev, errors)) {
+    std::string msg;
+    for (const FieldError& e : errors) {
+      if (!msg.empty()) msg += "; ";
+      msg += e.field.empty() ? e.message : e.field + " " + e.message;
+    }
+    return InvalidArgument(msg);
+  }
+  return ev;
+}
+
+}  // namespace tokenmeter
