@@ -1,0 +1,111 @@
+// The YAML config: defaults, strictness (unknown keys name key and line), env secrets.
+#include "config_file.h"
+
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
+namespace tokenmeter {
+namespace {
+
+TEST(ConfigFileTest, MinimalConfigGetsTheDocumentedDefaults) {
+  Result<AppConfig> c = LoadConfigText("bus:\n  kafka:\n    bootstrap_servers: 127.0.0.1:9092\n");
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->http.address, "127.0.0.1");
+  EXPECT_EQ(c->http.port, 8081);
+  EXPECT_EQ(c->http.max_body_bytes, 1u << 20);
+  EXPECT_EQ(c->edge.limits.max_events_per_request, 1000u);
+  EXPECT_EQ(c->edge.limits.max_json_depth, 16);
+  EXPECT_EQ(c->kafka.topic, "tokenmeter.events");
+  EXPECT_EQ(c->kafka.delivery_timeout_ms, 5000);
+  EXPECT_EQ(c->drain_timeout_ms, 10000);
+}
+
+TEST(ConfigFileTest, EverySectionParses) {
+  Result<AppConfig> c = LoadConfigText(R"(
+edge:
+  listen: 0.0.0.0:9000
+  threads: 4
+  handler_deadline_ms: 3000
+  key_events_per_second: 50
+ingest:
+  max_body_bytes: 65536
+  max_future_skew_s: 60
+bus:
+  kafka:
+    bootstrap_servers: a:1,b:2
+    topic: custom.events
+    properties:
+      socket.timeout.ms: "1234"
+workspaces:
+  - id: acme
+    projects: [support, billing]
+    strict_projects: true
+    events_per_second: 10
+keys:
+  - id: AAAAAAAAAAAA
+    prefix: tm_live_AAAAAAAAAAAA...abcd
+    sha256: 0000000000000000000000000000000000000000000000000000000000000000
+    workspace: acme
+    role: member
+    environment: staging
+    revoked: true
+)");
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->http.address, "0.0.0.0");
+  EXPECT_EQ(c->http.port, 9000);
+  EXPECT_EQ(c->http.threads, 4);
+  EXPECT_EQ(c->http.handler_deadline_ms, 3000);
+  EXPECT_EQ(c->http.max_body_bytes, 65536u);
+  EXPECT_EQ(c->edge.key_events_per_second, 50);
+  EXPECT_EQ(c->edge.limits.max_future_skew, std::chrono::seconds(60));
+  EXPECT_EQ(c->kafka.bootstrap_servers, "a:1,b:2");
+  EXPECT_EQ(c->kafka.topic, "custom.events");
+  EXPECT_EQ(c->kafka.properties.at("socket.timeout.ms"), "1234");
+  ASSERT_EQ(c->edge.workspaces.size(), 1u);
+  EXPECT_EQ(c->edge.workspaces[0].projects, (std::vector<std::string>{"support", "billing"}));
+  EXPECT_TRUE(c->edge.workspaces[0].strict_projects);
+  ASSERT_EQ(c->keys.size(), 1u);
+  EXPECT_EQ(c->keys[0].role, Role::kMember);
+  EXPECT_EQ(c->keys[0].environment, "staging");
+  EXPECT_TRUE(c->keys[0].revoked);
+}
+
+TEST(ConfigFileTest, UnknownKeysAreErrorsNamingKeyAndLine) {
+  Result<AppConfig> c = LoadConfigText("edge:\n  listen: 127.0.0.1:1\n  thread: 2\n");
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.status().message(), "unknown key \"thread\" in edge at line 3");
+  c = LoadConfigText("workspaces:\n  - id: a\n    burst: 5\n");
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.status().message(), "unknown key \"burst\" in workspaces[0] at line 3");
+  c = LoadConfigText("ingestion: {}\n");
+  EXPECT_EQ(c.status().message(), "unknown key \"ingestion\" in config at line 1");
+}
+
+TEST(ConfigFileTest, WrongTypesAndBadValuesAreErrors) {
+  Result<AppConfig> c = LoadConfigText("edge:\n  threads: many\n");
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.status().message(), "edge.threads (line 2) has the wrong type");
+  c = LoadConfigText("edge:\n  listen: localhost\n");
+  EXPECT_EQ(c.status().message(), "edge.listen (line 2) must be address:port");
+  c = LoadConfigText("keys:\n  - id: AAAAAAAAAAAA\n    role: root\n");
+  EXPECT_EQ(c.status().message(), "keys[0].role (line 2) must be owner, admin, member or ingest");
+  c = LoadConfigText("ingest:\n  max_json_depth: 2\n");
+  EXPECT_EQ(c.status().message(), "ingest.max_json_depth must be in [3, 64] (a batch needs 3)");
+  EXPECT_FALSE(LoadConfigText("edge: [1, 2\n").ok());
+  EXPECT_FALSE(LoadConfigFile("/nonexistent/tokenmeter.yaml").ok());
+}
+
+TEST(ConfigFileTest, SecretsComeFromEnvironmentVariables) {
+  setenv("TM_TEST_BOOTSTRAP", "10.1.2.3:9092", 1);
+  Result<AppConfig> c =
+      LoadConfigText("bus:\n  kafka:\n    bootstrap_servers: ${TM_TEST_BOOTSTRAP},x:1\n");
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->kafka.bootstrap_servers, "10.1.2.3:9092,x:1");
+  c = LoadConfigText("bus:\n  kafka:\n    bootstrap_servers: ${TM_TEST_UNSET_VARIABLE}\n");
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.status().message(),
+            "bus.kafka.bootstrap_servers (line 3): environment variable TM_TEST_UNSET_VARIABLE is not set");
+}
+
+}  // namespace
+}  // namespace tokenmeter

@@ -1,0 +1,68 @@
+// Exact money parsing/formatting and RFC 3339 timestamps.
+#include <gtest/gtest.h>
+
+#include "tokenmeter/base/rfc3339.h"
+#include "tokenmeter/base/status.h"
+#include "tokenmeter/base/units.h"
+
+namespace tokenmeter {
+namespace {
+
+TEST(UnitsTest, DecimalUsdParsesExactlyAndRoundsHalfToEven) {
+  EXPECT_EQ(ParseDecimalUsd("0", 10), NanoUsd{0});
+  EXPECT_EQ(ParseDecimalUsd("1.5", 10), NanoUsd{1'500'000'000});
+  EXPECT_EQ(ParseDecimalUsd("0.000000001", 10), NanoUsd{1});
+  EXPECT_EQ(ParseDecimalUsd("0.0000000005", 10), NanoUsd{0});    // tie -> even (0)
+  EXPECT_EQ(ParseDecimalUsd("0.0000000015", 10), NanoUsd{2});    // tie -> even (2)
+  EXPECT_EQ(ParseDecimalUsd("0.00000000050001", 10), NanoUsd{1});  // above the tie
+  EXPECT_EQ(ParseDecimalUsd("0.0000000004999", 10), NanoUsd{0});
+  EXPECT_EQ(ParseDecimalUsd("9.9999999995", 10), NanoUsd{10'000'000'000});  // rounds up to the max
+}
+
+TEST(UnitsTest, DecimalUsdRejectsNonDecimals) {
+  for (const char* bad : {"", "-1", "+1", "1e3", ".5", "5.", "01.5", "1,5", "abc", "1.2.3"}) {
+    EXPECT_EQ(ParseDecimalUsd(bad, 10), std::nullopt) << bad;
+  }
+  EXPECT_EQ(ParseDecimalUsd("10.000000001", 10), std::nullopt);
+  EXPECT_EQ(ParseDecimalUsd("10", 10), NanoUsd{10'000'000'000});
+}
+
+TEST(UnitsTest, FormatUsdIsExact) {
+  EXPECT_EQ(FormatUsd(NanoUsd{0}), "0.000000000");
+  EXPECT_EQ(FormatUsd(NanoUsd{123000}), "0.000123000");
+  EXPECT_EQ(FormatUsd(NanoUsd{12'500'000'001}), "12.500000001");
+  EXPECT_EQ(FormatUsd(NanoUsd{-5}), "-0.000000005");
+}
+
+TEST(Rfc3339Test, ParsesOffsetsFractionsAndLeapDays) {
+  EXPECT_EQ(ParseRfc3339("1970-01-01T00:00:00Z")->time_since_epoch().count(), 0);
+  EXPECT_EQ(ParseRfc3339("2026-02-07T12:00:00.123Z")->time_since_epoch().count(), 1770465600123);
+  EXPECT_EQ(ParseRfc3339("2026-02-07T14:00:00.123456+02:00"), ParseRfc3339("2026-02-07T12:00:00.123Z"));
+  EXPECT_EQ(ParseRfc3339("2026-02-07t12:00:00z"), ParseRfc3339("2026-02-07T12:00:00Z"));
+  EXPECT_TRUE(ParseRfc3339("2024-02-29T00:00:00Z").has_value());
+}
+
+TEST(Rfc3339Test, RejectsInvalidDates) {
+  for (const char* bad : {"2025-02-29T00:00:00Z", "2026-13-01T00:00:00Z", "2026-01-01T24:00:00Z",
+                          "2026-01-01T00:00:00", "2026-01-01", "2026-01-01T00:00:00+2:00",
+                          "2026-01-01T00:00:00.Z", "1969-12-31T23:59:59Z", "2026-01-01T00:00:00Zx"}) {
+    EXPECT_FALSE(ParseRfc3339(bad).has_value()) << bad;
+  }
+}
+
+TEST(Rfc3339Test, FormatRoundTrips) {
+  for (const char* t : {"2026-02-07T12:00:00.123Z", "2000-02-29T23:59:59.999Z", "1970-01-01T00:00:00.000Z"}) {
+    EXPECT_EQ(FormatRfc3339(*ParseRfc3339(t)), t);
+  }
+}
+
+TEST(StatusTest, RetryableCodes) {
+  EXPECT_TRUE(Unavailable("x").retryable());
+  EXPECT_TRUE(ResourceExhausted("x").retryable());
+  EXPECT_TRUE(DeadlineExceeded("x").retryable());
+  EXPECT_FALSE(InvalidArgument("x").retryable());
+  EXPECT_EQ(InvalidArgument("bad").ToString(), "INVALID_ARGUMENT: bad");
+}
+
+}  // namespace
+}  // namespace tokenmeter
