@@ -2,6 +2,7 @@
 
 #include "tokenmeter/base/log.h"
 
+#include <array>
 #include <atomic>
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
@@ -122,6 +123,26 @@ struct HttpServer::Impl {
     co_return r;
   }
 
+  // After refusing a request whose body is still arriving, read and discard what the
+  // client sends for a bounded time and size before closing: closing with unread bytes
+  // makes the kernel send RST, and the client may lose the refusal it is owed.
+  asio::awaitable<void> LingeringClose(beast::tcp_stream& stream) {
+    beast::error_code ignored;
+    stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    stream.expires_after(std::chrono::milliseconds(kLingerMs));
+    std::array<char, 16384> sink;
+    size_t drained = 0;
+    while (drained < kLingerMaxBytes) {
+      auto [ec, n] = co_await stream.async_read_some(asio::buffer(sink),
+                                                     asio::as_tuple(asio::use_awaitable));
+      if (ec) break;
+      drained += n;
+    }
+  }
+
+  static constexpr int kLingerMs = 2000;
+  static constexpr size_t kLingerMaxBytes = 16 << 20;
+
   asio::awaitable<void> Session(tcp::socket socket) {
     connections.fetch_add(1);
     beast::tcp_stream stream(std::move(socket));
@@ -174,6 +195,7 @@ struct HttpServer::Impl {
       }
       if (reject) {
         co_await Write(stream, *reject, /*keep_alive=*/false);
+        co_await LingeringClose(stream);
         break;
       }
 
