@@ -15,7 +15,9 @@ packages=(
   libyaml-cpp-dev           # config
   libssl-dev                # SHA-256, HMAC
   libgtest-dev libgmock-dev # tests
-  kcat curl                 # end-to-end tests talk to the edge and the topic as a user would
+  kcat curl python3         # end-to-end tests talk to the edge and the topic as a user would
+  python3-jsonschema        # checks the published JSON Schemas against the golden files
+  zlib1g-dev                # CRC32 for API key checksums
 )
 
 missing=()
