@@ -358,6 +358,20 @@ TEST_F(EdgeKafkaTest, MetricsExposeRequestsEventsAndBusState) {
   }
 }
 
+TEST_F(EdgeKafkaTest, FatalProducerErrorMakesTheEdgeUnreadyAndNeverAccepts) {
+  EXPECT_EQ(Post(kGeminiFixture).status, 202);
+  publisher_->RaiseFatalErrorForTesting();
+  EXPECT_TRUE(WaitForReady(503)) << "readyz must turn 503 after a fatal producer error";
+  for (int i = 0; i < 3; ++i) {
+    Reply r = Post(R"({"requestId":"after-fatal","provider":"openai","model":"m"})");
+    EXPECT_EQ(r.status, 503);
+    EXPECT_EQ(r.Header("retry-after"), "1");
+  }
+  std::vector<testing::TopicRecord> records = Topic();
+  ASSERT_EQ(records.size(), 1u);
+  EXPECT_NE(records[0].value.find("6f1c2d3e-0000-4000-8000-000000000001"), std::string::npos);
+}
+
 class EdgeKafkaSmallQueueTest : public EdgeKafkaTest {
  protected:
   void SetUp() override { Start(/*queue_max_messages=*/5); }

@@ -203,6 +203,11 @@ void KafkaPublisher::Publish(std::vector<BusRecord> records, Done done) {
   group->Release(records.size() - produced + 1);
 }
 
+void KafkaPublisher::RaiseFatalErrorForTesting() {
+  rd_kafka_test_fatal_error(impl_->rk, RD_KAFKA_RESP_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER,
+                            "injected by a test");
+}
+
 bool KafkaPublisher::Ready() const { return !impl_->fatal.load() && impl_->metadata_ok.load(); }
 
 size_t KafkaPublisher::InFlight() const { return impl_->in_flight.load(); }

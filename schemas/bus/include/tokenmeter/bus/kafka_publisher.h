@@ -52,6 +52,10 @@ class KafkaPublisher final : public Publisher {
   size_t InFlight() const override;
   Status Flush(std::chrono::milliseconds timeout) override;
 
+  // Makes librdkafka raise a fatal error as a broken idempotent producer would
+  // (rd_kafka_test_fatal_error), so tests can drive the fatal path. Tests only.
+  void RaiseFatalErrorForTesting();
+
   struct Impl;
 
  private:

@@ -1,0 +1,161 @@
+#include "price_book.h"
+
+#include <rapidjson/document.h>
+
+#include <algorithm>
+#include <charconv>
+
+#include "tokenmeter/base/rfc3339.h"
+#include "tokenmeter/pricing/embedded_pricing.h"
+
+namespace tokenmeter {
+namespace {
+
+std::string Key(std::string_view provider, std::string_view model) {
+  std::string k(provider);
+  k.push_back('\0');
+  k.append(model);
+  return k;
+}
+
+Status ReadPrices(const rapidjson::Value& obj, const std::string& where, TokenPrices& out) {
+  if (!obj.IsObject()) return InvalidArgument(where + ": prices must be an object");
+  for (const auto& m : obj.GetObject()) {
+    std::string_view name(m.name.GetString(), m.name.GetStringLength());
+    if (!m.value.IsString()) return InvalidArgument(where + "." + std::string(name) + " must be a string");
+    std::string_view text(m.value.GetString(), m.value.GetStringLength());
+    FemtoUsd v = 0;
+    auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+    if (ec != std::errc() || p != text.data() + text.size()) {
+      return InvalidArgument(where + "." + std::string(name) + ": not an integer femto-USD");
+    }
+    if (name == "input") out.input = v;
+    else if (name == "output") out.output = v;
+    else if (name == "cache_read") out.cache_read = v;
+    else if (name == "cache_write") out.cache_write = v;
+    else if (name == "cache_write_1h") out.cache_write_1h = v;
+    else if (name == "reasoning") out.reasoning = v;
+    else return InvalidArgument(where + ": unknown price component " + std::string(name));
+  }
+  return Status::Ok();
+}
+
+// "gpt-4o-2024-08-06" -> "gpt-4o"; "claude-3-5-haiku-20241022" -> "claude-3-5-haiku".
+std::string StripDateSuffix(std::string_view model) {
+  auto digits = [&](size_t from, size_t n) {
+    if (from + n > model.size()) return false;
+    for (size_t i = from; i < from + n; ++i) {
+      if (model[i] < '0' || model[i] > '9') return false;
+    }
+    return true;
+  };
+  if (model.size() > 9 && model[model.size() - 9] == '-' && digits(model.size() - 8, 8)) {
+    return std::string(model.substr(0, model.size() - 9));
+  }
+  if (model.size() > 11 && model[model.size() - 11] == '-' && digits(model.size() - 10, 4) &&
+      model[model.size() - 6] == '-' && digits(model.size() - 5, 2) &&
+      model[model.size() - 3] == '-' && digits(model.size() - 2, 2)) {
+    return std::string(model.substr(0, model.size() - 11));
+  }
+  return {};
+}
+
+}  // namespace
+
+Result<PriceBook> PriceBook::FromEmbedded() {
+  return FromJson(EmbeddedCatalogJson(), EmbeddedAliasesJson());
+}
+
+Result<PriceBook> PriceBook::FromJson(std::string_view catalog_json, std::string_view aliases_json) {
+  PriceBook book;
+  rapidjson::Document doc;
+  doc.Parse(catalog_json.data(), catalog_json.size());
+  if (doc.HasParseError() || !doc.IsObject()) return InvalidArgument("pricing catalog is not a JSON object");
+  auto version = doc.FindMember("catalog_version");
+  auto models = doc.FindMember("models");
+  if (version == doc.MemberEnd() || !version->value.IsString() || models == doc.MemberEnd() ||
+      !models->value.IsArray()) {
+    return InvalidArgument("pricing catalog needs catalog_version and models");
+  }
+  book.version_ = version->value.GetString();
+  size_t i = 0;
+  for (const auto& m : models->value.GetArray()) {
+    std::string where = "models[" + std::to_string(i++) + "]";
+    if (!m.IsObject() || !m.HasMember("provider") || !m.HasMember("model") ||
+        !m.HasMember("prices") || !m["provider"].IsString() || !m["model"].IsString()) {
+      return InvalidArgument(where + " needs provider, model and prices");
+    }
+    PriceEntry e;
+    if (m.HasMember("effective_from")) {
+      auto t = m["effective_from"].IsString() ? ParseRfc3339(m["effective_from"].GetString()) : std::nullopt;
+      if (!t) return InvalidArgument(where + ".effective_from must be RFC 3339");
+      e.effective_from = *t;
+    }
+    RETURN_IF_ERROR(ReadPrices(m["prices"], where, e.base));
+    if (!e.base.input || !e.base.output) return InvalidArgument(where + " needs input and output prices");
+    if (m.HasMember("source_key") && m["source_key"].IsString()) e.source = m["source_key"].GetString();
+    if (m.HasMember("tiers")) {
+      if (!m["tiers"].IsArray()) return InvalidArgument(where + ".tiers must be an array");
+      for (const auto& t : m["tiers"].GetArray()) {
+        PriceTier tier;
+        if (!t.IsObject() || !t.HasMember("above_prompt_tokens") || !t["above_prompt_tokens"].IsUint64()) {
+          return InvalidArgument(where + ".tiers[] needs above_prompt_tokens");
+        }
+        tier.above_prompt_tokens = t["above_prompt_tokens"].GetUint64();
+        RETURN_IF_ERROR(ReadPrices(t["prices"], where + ".tiers", tier.prices));
+        e.tiers.push_back(tier);
+      }
+      std::sort(e.tiers.begin(), e.tiers.end(),
+                [](const PriceTier& a, const PriceTier& b) { return a.above_prompt_tokens < b.above_prompt_tokens; });
+    }
+    book.entries_[Key(m["provider"].GetString(), m["model"].GetString())].push_back(std::move(e));
+  }
+  for (auto& [key, list] : book.entries_) {
+    std::sort(list.begin(), list.end(),
+              [](const PriceEntry& a, const PriceEntry& b) { return a.effective_from < b.effective_from; });
+  }
+
+  rapidjson::Document aliases;
+  aliases.Parse(aliases_json.data(), aliases_json.size());
+  if (aliases.HasParseError() || !aliases.IsObject() || !aliases.HasMember("aliases") ||
+      !aliases["aliases"].IsObject()) {
+    return InvalidArgument("pricing aliases need an \"aliases\" object");
+  }
+  for (const auto& p : aliases["aliases"].GetObject()) {
+    if (!p.value.IsObject()) return InvalidArgument("aliases of a provider must be an object");
+    for (const auto& a : p.value.GetObject()) {
+      if (!a.value.IsString()) return InvalidArgument("an alias maps to a model name");
+      book.aliases_[Key(p.name.GetString(), a.name.GetString())] = a.value.GetString();
+    }
+  }
+  return book;
+}
+
+const std::vector<PriceEntry>* PriceBook::Lookup(std::string_view provider,
+                                                 std::string_view model) const {
+  auto it = entries_.find(Key(provider, model));
+  if (it != entries_.end()) return &it->second;
+  auto alias = aliases_.find(Key(provider, model));
+  if (alias != aliases_.end()) {
+    it = entries_.find(Key(provider, alias->second));
+    if (it != entries_.end()) return &it->second;
+  }
+  return nullptr;
+}
+
+const PriceEntry* PriceBook::Find(std::string_view provider, std::string_view model,
+                                  TimePoint at) const {
+  const std::vector<PriceEntry>* list = Lookup(provider, model);
+  if (list == nullptr) {
+    std::string undated = StripDateSuffix(model);
+    if (!undated.empty()) list = Lookup(provider, undated);
+  }
+  if (list == nullptr) return nullptr;
+  const PriceEntry* found = nullptr;
+  for (const PriceEntry& e : *list) {
+    if (e.effective_from <= at) found = &e;
+  }
+  return found;
+}
+
+}  // namespace tokenmeter

@@ -1,0 +1,111 @@
+// Golden pricing cases (tests/golden/pricing/cases.jsonl): each line is an ingest event
+// and its cost in nano-USD, worked out by hand from the catalog. New cases are data.
+#include <gtest/gtest.h>
+#include <rapidjson/document.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+#include <fstream>
+
+#include "cost_calculator.h"
+#include "tokenmeter/base/rfc3339.h"
+#include "tokenmeter/model/event_parser.h"
+
+namespace tokenmeter {
+namespace {
+
+TEST(PricingGoldenTest, EveryCaseCostsExactlyWhatWasWorkedOutByHand) {
+  Result<PriceBook> book = PriceBook::FromEmbedded();
+  ASSERT_TRUE(book.ok()) << book.status().ToString();
+  IngestLimits limits;
+  limits.max_past_skew = std::chrono::seconds(20LL * 365 * 86400);
+  Normalizer normalizer = *Normalizer::FromEmbeddedTable();
+  EventParser parser(limits, normalizer);
+  IngestContext ctx;
+  ctx.workspace = "acme";
+  ctx.received_at = *ParseRfc3339("2026-02-07T12:00:00Z");
+
+  std::ifstream in(std::string(TM_GOLDEN_DIR) + "/pricing/cases.jsonl");
+  ASSERT_TRUE(in) << "missing cases.jsonl";
+  std::string line;
+  int cases = 0;
+  while (std::getline(in, line)) {
+    if (line.empty()) continue;
+    rapidjson::Document c;
+    c.Parse(line.c_str());
+    ASSERT_FALSE(c.HasParseError()) << line;
+    std::string name = c["name"].GetString();
+    rapidjson::StringBuffer sb;
+    rapidjson::Writer<rapidjson::StringBuffer> w(sb);
+    c["event"].Accept(w);
+    std::string body = sb.GetString();
+    ParsedBody parsed = parser.ParseIngest(body, ctx);
+    ASSERT_EQ(parsed.events.size(), 1u) << name << ": " << (parsed.errors.empty() ? "" : parsed.errors[0].message);
+    Cost cost = PriceEvent(parsed.events[0], *book);
+    EXPECT_EQ(CostSourceName(cost.source), c["source"].GetString()) << name;
+    if (c["cost_nano"].IsNull()) {
+      EXPECT_FALSE(cost.total.has_value()) << name;
+    } else {
+      ASSERT_TRUE(cost.total.has_value()) << name;
+      EXPECT_EQ(cost.total->value, c["cost_nano"].GetInt64()) << name << " (" << c["why"].GetString() << ")";
+    }
+    EXPECT_EQ(cost.flags, c.HasMember("flags") ? c["flags"].GetUint() : 0u) << name;
+    EXPECT_EQ(cost.tier_threshold, c.HasMember("tier") ? c["tier"].GetUint64() : 0u) << name;
+    ++cases;
+  }
+  EXPECT_GE(cases, 19);
+}
+
+TEST(PricingTest, RoundingIsHalfToEvenOnce) {
+  EXPECT_EQ(RoundFemtoToNano(0).value, 0);
+  EXPECT_EQ(RoundFemtoToNano(499'999).value, 0);
+  EXPECT_EQ(RoundFemtoToNano(500'000).value, 0);
+  EXPECT_EQ(RoundFemtoToNano(500'001).value, 1);
+  EXPECT_EQ(RoundFemtoToNano(1'500'000).value, 2);
+  EXPECT_EQ(RoundFemtoToNano(2'500'000).value, 2);
+  // The largest real case: 10^9 tokens at $600 per million tokens (6e11 femto each).
+  unsigned __int128 big = static_cast<unsigned __int128>(1'000'000'000) * 600'000'000'000ull;
+  EXPECT_EQ(RoundFemtoToNano(big).value, 600'000'000'000'000);
+  EXPECT_EQ(RoundFemtoToNano(big * 1'000'000'000).value, std::numeric_limits<int64_t>::max());
+}
+
+TEST(PricingTest, ACostBeyondInt64NanoUsdIsUnpricedAndFlagged) {
+  Result<PriceBook> book = PriceBook::FromJson(
+      R"({"catalog_version":"v","models":[{"provider":"p","model":"absurd","prices":{"input":"100000000000000000","output":"1"}}]})",
+      R"({"aliases":{}})");
+  ASSERT_TRUE(book.ok());
+  UsageEvent e;
+  e.provider = "p";
+  e.model = "absurd";
+  e.input_tokens = 1'000'000'000;  // 1e9 tokens at $100 each = $1e11 > int64 nano-USD
+  Cost c = PriceEvent(e, *book);
+  EXPECT_EQ(c.source, CostSource::kUnpriced);
+  EXPECT_FALSE(c.total.has_value());
+  EXPECT_EQ(c.flags, static_cast<uint32_t>(kFlagCostOverflow));
+  e.input_tokens = 1000;
+  EXPECT_EQ(PriceEvent(e, *book).total, NanoUsd{100'000'000'000'000});
+}
+
+TEST(PricingTest, PriceBookRejectsMalformedCatalogs) {
+  const char* aliases = R"({"aliases":{}})";
+  EXPECT_FALSE(PriceBook::FromJson("[]", aliases).ok());
+  EXPECT_FALSE(PriceBook::FromJson(R"({"catalog_version":"x","models":[{"provider":"p","model":"m","prices":{"input":"1.5","output":"2"}}]})", aliases).ok());
+  EXPECT_FALSE(PriceBook::FromJson(R"({"catalog_version":"x","models":[{"provider":"p","model":"m","prices":{"input":"1"}}]})", aliases).ok());
+  EXPECT_FALSE(PriceBook::FromJson(R"({"catalog_version":"x","models":[{"provider":"p","model":"m","prices":{"input":"1","output":"2","audio":"3"}}]})", aliases).ok());
+  Result<PriceBook> ok = PriceBook::FromJson(
+      R"({"catalog_version":"v1","models":[{"provider":"p","model":"m","effective_from":"2026-01-01T00:00:00Z","prices":{"input":"1","output":"2"}}]})", aliases);
+  ASSERT_TRUE(ok.ok()) << ok.status().ToString();
+  EXPECT_EQ(ok->version(), "v1");
+  EXPECT_EQ(ok->Find("p", "m", *ParseRfc3339("2025-12-31T23:59:59Z")), nullptr) << "not yet priced";
+  EXPECT_NE(ok->Find("p", "m", *ParseRfc3339("2026-01-01T00:00:00Z")), nullptr);
+}
+
+TEST(PricingTest, EmbeddedCatalogRecordsItsSource) {
+  Result<PriceBook> book = PriceBook::FromEmbedded();
+  ASSERT_TRUE(book.ok());
+  EXPECT_EQ(book->version().rfind("litellm-", 0), 0u) << book->version();
+  EXPECT_GT(book->size(), 500u);
+}
+
+}  // namespace
+}  // namespace tokenmeter
