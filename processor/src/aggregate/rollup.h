@@ -1,0 +1,61 @@
+// Rollups: counters per (workspace, data mode, granularity, dimension, bucket,
+// environment, value), summed with a RocksDB merge operator so a batch writes blind
+// merges instead of read-modify-write. Value layout: kRollupFields little-endian int64.
+// Pure functions and a stateless merge operator; any thread.
+#ifndef TOKENMETER_PROCESSOR_AGGREGATE_ROLLUP_H_
+#define TOKENMETER_PROCESSOR_AGGREGATE_ROLLUP_H_
+
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "tokenmeter/base/clock.h"
+#include "tokenmeter/model/usage_event.h"
+
+namespace rocksdb {
+class MergeOperator;
+}
+
+namespace tokenmeter {
+
+enum RollupField : size_t {
+  kRequests, kSuccesses, kErrors, kDuplicates, kInputTokens, kOutputTokens, kCachedTokens,
+  kCacheWriteTokens, kReasoningTokens, kCostNano, kUnpriced, kLatencySumMs, kLatencyCount,
+  kRollupFields
+};
+
+struct RollupCounters {
+  std::array<int64_t, kRollupFields> v{};
+  void Add(const RollupCounters& o) {
+    for (size_t i = 0; i < kRollupFields; ++i) v[i] += o.v[i];
+  }
+  std::string Encode() const;
+  static RollupCounters Decode(std::string_view bytes);  // short input reads as zeros
+  friend bool operator==(const RollupCounters&, const RollupCounters&) = default;
+};
+
+enum class Granularity : char { kMinute = 'm', kHour = 'h', kDay = 'd' };
+inline constexpr Granularity kGranularities[] = {Granularity::kMinute, Granularity::kHour,
+                                                 Granularity::kDay};
+
+enum class Dimension : char {
+  kTotal = 't', kEndpointTag = 'e', kPromptVersion = 'p', kModel = 'm', kProvider = 'v',
+  kProject = 'j', kUser = 'u', kTenant = 'n', kStatus = 's'
+};
+
+// Start of the bucket holding `t` (UTC; days start at 00:00 UTC).
+TimePoint BucketStart(TimePoint t, Granularity g);
+
+// ws \0 mode \0 gran \0 dim \0 bucket(8 bytes big-endian) env \0 value. Every text part is
+// validated free of control characters, so \0 cannot occur inside one.
+std::string RollupKey(std::string_view workspace, DataMode mode, Granularity g, Dimension d,
+                      TimePoint bucket, std::string_view environment, std::string_view value);
+
+// The RocksDB merge operator for the rollups column family: adds counters field by field.
+std::shared_ptr<rocksdb::MergeOperator> RollupMergeOperator();
+
+}  // namespace tokenmeter
+
+#endif  // TOKENMETER_PROCESSOR_AGGREGATE_ROLLUP_H_

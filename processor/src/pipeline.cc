@@ -1,0 +1,174 @@
+#include "pipeline.h"
+
+#include <map>
+#include <unordered_map>
+
+#include "aggregate/rollup.h"
+#include "dedup/dedup_record.h"
+#include "price/cost_calculator.h"
+#include "tokenmeter/base/json_text.h"
+#include "tokenmeter/model/event_codec.h"
+
+namespace tokenmeter {
+namespace {
+
+// Counters one new event adds to each of its rollup rows.
+RollupCounters CountersFor(const UsageEvent& e, const Cost& cost) {
+  RollupCounters c;
+  c.v[kRequests] = 1;
+  // A call reported without a status is counted as a success.
+  bool ok = !e.status || *e.status == CallStatus::kSuccess;
+  c.v[ok ? kSuccesses : kErrors] = 1;
+  c.v[kInputTokens] = static_cast<int64_t>(e.input_tokens);
+  c.v[kOutputTokens] = static_cast<int64_t>(e.output_tokens);
+  c.v[kCachedTokens] = static_cast<int64_t>(e.cached_tokens);
+  c.v[kCacheWriteTokens] = static_cast<int64_t>(e.cache_write_tokens + e.cache_write_1h_tokens);
+  c.v[kReasoningTokens] = static_cast<int64_t>(e.reasoning_tokens);
+  if (cost.total) {
+    c.v[kCostNano] = cost.total->value;
+  } else {
+    c.v[kUnpriced] = 1;
+  }
+  if (e.latency_ms) {
+    c.v[kLatencySumMs] = *e.latency_ms;
+    c.v[kLatencyCount] = 1;
+  }
+  return c;
+}
+
+// Adds `c` to every (granularity, dimension) row of the event, pre-aggregated per batch.
+void Aggregate(const UsageEvent& e, const RollupCounters& c, bool duplicate_only,
+               std::map<std::string, RollupCounters>& deltas) {
+  std::string_view endpoint = e.endpoint_tag.empty() ? std::string_view("unknown") : e.endpoint_tag;
+  std::vector<std::pair<Dimension, std::string_view>> dims = {{Dimension::kTotal, ""},
+                                                              {Dimension::kEndpointTag, endpoint}};
+  if (!duplicate_only) {
+    dims.emplace_back(Dimension::kModel, e.model);
+    dims.emplace_back(Dimension::kProvider, e.provider);
+    dims.emplace_back(Dimension::kStatus, e.status ? CallStatusName(*e.status) : "unknown");
+    if (!e.prompt_version.empty()) dims.emplace_back(Dimension::kPromptVersion, e.prompt_version);
+    if (!e.project.empty()) dims.emplace_back(Dimension::kProject, e.project);
+    if (!e.user_id.empty()) dims.emplace_back(Dimension::kUser, e.user_id);
+    if (!e.tenant_id.empty()) dims.emplace_back(Dimension::kTenant, e.tenant_id);
+  }
+  for (Granularity g : kGranularities) {
+    TimePoint bucket = BucketStart(e.occurred_at, g);
+    for (const auto& [dim, value] : dims) {
+      deltas[RollupKey(e.workspace, e.data_mode, g, dim, bucket, e.environment, value)].Add(c);
+    }
+  }
+}
+
+std::string StoredEvent(const UsageEvent& e, const Cost& cost, const std::string& catalog_version) {
+  std::string out = "{\"event\":";
+  EncodeCanonical(e, out);
+  out += ",\"cost_usd\":";
+  out += cost.total ? FormatUsd(*cost.total) : "null";
+  out += ",\"cost_source\":";
+  AppendJsonString(out, CostSourceName(cost.source));
+  out += ",\"catalog_version\":";
+  AppendJsonString(out, catalog_version);
+  out += ",\"pricing_flags\":" + std::to_string(cost.flags) + "}";
+  return out;
+}
+
+}  // namespace
+
+std::string EventKey(const UsageEvent& e) {
+  std::string k(e.workspace);
+  k.push_back('\0');
+  k.push_back(static_cast<char>('0' + static_cast<int>(e.data_mode)));
+  k.push_back('\0');
+  uint64_t ms = static_cast<uint64_t>(e.occurred_at.time_since_epoch().count());
+  for (int shift = 56; shift >= 0; shift -= 8) k.push_back(static_cast<char>((ms >> shift) & 0xff));
+  k.append(e.request_id);
+  return k;
+}
+
+BatchPipeline::BatchPipeline(StateStore& store, const EventParser& parser,
+                             std::shared_ptr<const PriceBook> prices, std::string topic)
+    : store_(store), parser_(parser), prices_(std::move(prices)), topic_(std::move(topic)) {}
+
+Result<PreparedBatch> BatchPipeline::Prepare(int partition, const std::vector<BusMessage>& messages) {
+  PreparedBatch out(store_.NewBatch());
+  Result<std::optional<int64_t>> stored = store_.NextOffset(topic_, partition);
+  if (!stored.ok()) return stored.status();
+  int64_t next = stored->value_or(0);
+
+  // 1. Skip what this store already committed; decode and validate the rest.
+  std::vector<UsageEvent> events;
+  int64_t last_offset = -1;
+  for (const BusMessage& m : messages) {
+    if (m.offset < next) {
+      ++out.stats.redelivered;
+      continue;
+    }
+    ++out.stats.consumed;
+    last_offset = m.offset;
+    Result<UsageEvent> e = parser_.ParseCanonical(m.value);
+    std::string reason;
+    if (!e.ok()) {
+      reason = e.status().message();
+    } else if (e->workspace != m.key) {
+      reason = "record key \"" + m.key + "\" is not the event's workspace";
+    }
+    if (!reason.empty()) {
+      out.dead_letters.push_back({partition, m.offset, m.value, reason});
+      continue;
+    }
+    events.push_back(std::move(*e));
+  }
+  out.stats.dead_lettered = out.dead_letters.size();
+  if (last_offset < 0) return out;
+
+  // 2. Dedup: one MultiGet for the batch's ids, then in-batch state in arrival order.
+  std::unordered_map<std::string, std::optional<DedupRecord>> seen;
+  std::vector<std::string> keys;
+  for (const UsageEvent& e : events) {
+    std::string k = DedupKey(e.workspace, e.request_id);
+    if (seen.emplace(k, std::nullopt).second) keys.push_back(std::move(k));
+  }
+  std::vector<std::optional<std::string>> values;
+  RETURN_IF_ERROR(store_.MultiGet(Family::kDedup, keys, values));
+  for (size_t i = 0; i < keys.size(); ++i) {
+    if (values[i]) seen[keys[i]] = DedupRecord::Decode(*values[i]);
+  }
+
+  // 3-4. Price and aggregate new events; count duplicates.
+  std::map<std::string, RollupCounters> deltas;
+  for (const UsageEvent& e : events) {
+    std::optional<DedupRecord>& record = seen[DedupKey(e.workspace, e.request_id)];
+    uint64_t fp = Fingerprint(e);
+    if (record) {
+      ++record->attempts;
+      ++out.stats.duplicates;
+      if (record->fingerprint != fp) ++out.stats.conflicts;
+      RollupCounters dup;
+      dup.v[kDuplicates] = 1;
+      Aggregate(e, dup, /*duplicate_only=*/true, deltas);
+      continue;
+    }
+    Cost cost = PriceEvent(e, *prices_);
+    if (!cost.total) ++out.stats.unpriced;
+    record = DedupRecord{e.received_at.time_since_epoch().count(), 1, fp, EventKey(e)};
+    out.batch.Put(Family::kEvents, record->event_key, StoredEvent(e, cost, prices_->version()));
+    Aggregate(e, CountersFor(e, cost), /*duplicate_only=*/false, deltas);
+    ++out.stats.counted;
+  }
+
+  // 5. Everything, and the next offset, in one batch.
+  for (const auto& [k, record] : seen) {
+    if (record) out.batch.Put(Family::kDedup, k, record->Encode());
+  }
+  for (const auto& [k, c] : deltas) out.batch.Merge(Family::kRollups, k, c.Encode());
+  out.batch.SetNextOffset(topic_, partition, last_offset + 1);
+  out.has_changes = true;
+  return out;
+}
+
+Status BatchPipeline::Commit(PreparedBatch& prepared) {
+  if (!prepared.has_changes) return Status::Ok();
+  return store_.Commit(prepared.batch);
+}
+
+}  // namespace tokenmeter

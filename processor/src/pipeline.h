@@ -1,0 +1,78 @@
+// BatchPipeline: the processor's whole flow for one batch of one bus partition, in order:
+//   skip redelivered offsets -> decode & validate (rejects to the dead-letter list) ->
+//   dedup -> price -> aggregate -> one WriteBatch with the state changes and the next
+//   offset.
+// Two phases so nothing is lost: Prepare() builds everything; the caller publishes the
+// dead letters durably; Commit() writes the batch. A crash before Commit() leaves state
+// and offsets untouched, and the bus redelivers the same records.
+//
+// Thread: one pipeline per partition-owning thread; partitions never share workspaces
+// (the record key is the workspace), so pipelines on different partitions do not touch
+// the same keys.
+#ifndef TOKENMETER_PROCESSOR_PIPELINE_H_
+#define TOKENMETER_PROCESSOR_PIPELINE_H_
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "price/price_book.h"
+#include "state/state_store.h"
+#include "tokenmeter/model/event_parser.h"
+
+namespace tokenmeter {
+
+struct BusMessage {
+  int partition = 0;
+  int64_t offset = 0;
+  std::string key;    // workspace id
+  std::string value;  // canonical event JSON
+};
+
+struct DeadLetter {
+  int partition = 0;
+  int64_t offset = 0;
+  std::string value;
+  std::string reason;
+};
+
+struct BatchStats {
+  size_t consumed = 0;     // records at or past the stored offset
+  size_t redelivered = 0;  // records below it, skipped
+  size_t counted = 0;      // new events applied
+  size_t duplicates = 0;
+  size_t conflicts = 0;    // duplicates whose content differs from the original
+  size_t dead_lettered = 0;
+  size_t unpriced = 0;
+};
+
+struct PreparedBatch {
+  explicit PreparedBatch(StateStore::Batch b) : batch(std::move(b)) {}
+  StateStore::Batch batch;
+  std::vector<DeadLetter> dead_letters;
+  BatchStats stats;
+  bool has_changes = false;  // false: nothing to commit (all redelivered or empty)
+};
+
+class BatchPipeline {
+ public:
+  BatchPipeline(StateStore& store, const EventParser& parser,
+                std::shared_ptr<const PriceBook> prices, std::string topic);
+
+  // `messages` belong to `partition`, in offset order.
+  Result<PreparedBatch> Prepare(int partition, const std::vector<BusMessage>& messages);
+  Status Commit(PreparedBatch& prepared);
+
+ private:
+  StateStore& store_;
+  const EventParser& parser_;
+  std::shared_ptr<const PriceBook> prices_;
+  std::string topic_;
+};
+
+// The events-family key of an event: ws \0 mode \0 occurred(8 bytes BE) request_id.
+std::string EventKey(const UsageEvent& e);
+
+}  // namespace tokenmeter
+
+#endif  // TOKENMETER_PROCESSOR_PIPELINE_H_

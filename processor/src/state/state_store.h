@@ -1,0 +1,83 @@
+// StateStore: the processor's RocksDB database and its column families (DESIGN.md
+// "Processor state"): dedup, events, rollups (merge operator), meta (consumed offsets).
+// Every batch is committed with one atomic, synced WriteBatch, so state and offsets can
+// never disagree after a crash.
+//
+// Thread-safe (RocksDB is); one writer per partition by convention.
+#ifndef TOKENMETER_PROCESSOR_STATE_STATE_STORE_H_
+#define TOKENMETER_PROCESSOR_STATE_STATE_STORE_H_
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "tokenmeter/base/status.h"
+
+namespace rocksdb {
+class DB;
+class ColumnFamilyHandle;
+class WriteBatch;
+}  // namespace rocksdb
+
+namespace tokenmeter {
+
+enum class Family : size_t { kDedup, kEvents, kRollups, kMeta, kCount };
+
+class StateStore {
+ public:
+  // Opens (creating if needed) the database in `dir`.
+  static Result<std::unique_ptr<StateStore>> Open(const std::string& dir);
+  ~StateStore();
+
+  // Point lookups in one family; values[i] is nullopt where keys[i] is absent.
+  Status MultiGet(Family f, const std::vector<std::string>& keys,
+                  std::vector<std::optional<std::string>>& values) const;
+  Result<std::optional<std::string>> Get(Family f, const std::string& key) const;
+  // Calls fn(key, value) for keys in [begin, end) of a family, in order; stops when fn
+  // returns false.
+  template <typename Fn>
+  Status Scan(Family f, const std::string& begin, const std::string& end, Fn fn) const;
+
+  // The offset to consume next for a bus partition, if this store has ever committed one.
+  Result<std::optional<int64_t>> NextOffset(const std::string& topic, int partition) const;
+
+  // Writes every change of a batch atomically and durably (sync).
+  class Batch {
+   public:
+    void Put(Family f, const std::string& key, const std::string& value);
+    void Merge(Family f, const std::string& key, const std::string& value);
+    void SetNextOffset(const std::string& topic, int partition, int64_t next_offset);
+    size_t Count() const;
+
+   private:
+    friend class StateStore;
+    explicit Batch(StateStore& store);
+    StateStore& store_;
+    std::unique_ptr<rocksdb::WriteBatch> wb_;
+
+   public:
+    ~Batch();
+    Batch(Batch&&) noexcept;
+  };
+  Batch NewBatch();
+  Status Commit(Batch& batch);
+
+  rocksdb::DB* db() const { return db_.get(); }
+  rocksdb::ColumnFamilyHandle* handle(Family f) const { return handles_[static_cast<size_t>(f)]; }
+
+ private:
+  StateStore() = default;
+  std::unique_ptr<rocksdb::DB> db_;
+  std::vector<rocksdb::ColumnFamilyHandle*> handles_;
+};
+
+// The key under which a partition's next offset is stored in the meta family.
+std::string OffsetKey(const std::string& topic, int partition);
+
+}  // namespace tokenmeter
+
+#include "state_store_scan.h"
+
+#endif  // TOKENMETER_PROCESSOR_STATE_STATE_STORE_H_

@@ -1,0 +1,221 @@
+// The processor's batch pipeline on a real RocksDB in a temp dir: exact totals, each
+// (workspace, request_id) counted once with its attempts, redelivery skipped by the
+// stored offsets, nothing applied before Commit, poison records dead-lettered.
+#include "pipeline.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "aggregate/rollup.h"
+#include "dedup/dedup_record.h"
+#include "tokenmeter/base/rfc3339.h"
+#include "tokenmeter/model/event_codec.h"
+
+namespace tokenmeter {
+namespace {
+
+namespace fs = std::filesystem;
+const TimePoint kT = *ParseRfc3339("2026-02-07T12:34:56.000Z");
+
+class PipelineTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() / ("tm-pipeline-" + std::to_string(::getpid()) + "-" +
+                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    prices_ = std::make_shared<const PriceBook>(*PriceBook::FromEmbedded());
+    Reopen();
+  }
+  void TearDown() override {
+    pipeline_.reset();
+    store_.reset();
+    fs::remove_all(dir_);
+  }
+  void Reopen() {
+    pipeline_.reset();
+    store_.reset();
+    auto s = StateStore::Open(dir_.string());
+    ASSERT_TRUE(s.ok()) << s.status().ToString();
+    store_ = std::move(*s);
+    pipeline_ = std::make_unique<BatchPipeline>(*store_, parser_, prices_, "tokenmeter.events");
+  }
+
+  static UsageEvent Event(const std::string& id, const std::string& model, uint64_t in, uint64_t out,
+                          const std::string& endpoint = "checkout.ai_summary") {
+    UsageEvent e;
+    e.workspace = "acme";
+    e.request_id = id;
+    e.provider = "openai";
+    e.model = model;
+    e.model_raw = model;
+    e.endpoint_tag = endpoint;
+    e.environment = "prod";
+    e.input_tokens = in;
+    e.output_tokens = out;
+    e.occurred_at = kT;
+    e.received_at = kT;
+    return e;
+  }
+  static BusMessage Msg(int64_t offset, const UsageEvent& e) {
+    BusMessage m{0, offset, e.workspace, ""};
+    EncodeCanonical(e, m.value);
+    return m;
+  }
+  BatchStats Apply(const std::vector<BusMessage>& msgs) {
+    Result<PreparedBatch> p = pipeline_->Prepare(0, msgs);
+    EXPECT_TRUE(p.ok()) << p.status().ToString();
+    EXPECT_TRUE(pipeline_->Commit(*p).ok());
+    return p->stats;
+  }
+  RollupCounters Rollup(Granularity g, Dimension d, const std::string& value) {
+    auto v = store_->Get(Family::kRollups, RollupKey("acme", DataMode::kReal, g, d,
+                                                      BucketStart(kT, g), "prod", value));
+    EXPECT_TRUE(v.ok());
+    return v->has_value() ? RollupCounters::Decode(**v) : RollupCounters{};
+  }
+  uint32_t Attempts(const std::string& id) {
+    auto v = store_->Get(Family::kDedup, DedupKey("acme", id));
+    return v.ok() && v->has_value() ? DedupRecord::Decode(**v)->attempts : 0;
+  }
+
+  fs::path dir_;
+  IngestLimits limits_;
+  Normalizer normalizer_ = *Normalizer::FromEmbeddedTable();
+  EventParser parser_{limits_, normalizer_};
+  std::shared_ptr<const PriceBook> prices_;
+  std::unique_ptr<StateStore> store_;
+  std::unique_ptr<BatchPipeline> pipeline_;
+};
+
+TEST_F(PipelineTest, NewEventsAreCountedWithExactCostsInEveryGranularity) {
+  // gpt-4o-mini 850/320 = 319,500 nano; gpt-4.1 1200/450 = 1200*2000 + 450*8000 = 6,000,000.
+  BatchStats s = Apply({Msg(0, Event("a", "gpt-4o-mini", 850, 320)),
+                        Msg(1, Event("b", "gpt-4.1", 1200, 450, "contract-analysis"))});
+  EXPECT_EQ(s.counted, 2u);
+  for (Granularity g : kGranularities) {
+    RollupCounters t = Rollup(g, Dimension::kTotal, "");
+    EXPECT_EQ(t.v[kRequests], 2);
+    EXPECT_EQ(t.v[kSuccesses], 2);
+    EXPECT_EQ(t.v[kInputTokens], 2050);
+    EXPECT_EQ(t.v[kOutputTokens], 770);
+    EXPECT_EQ(t.v[kCostNano], 6'319'500);
+  }
+  EXPECT_EQ(Rollup(Granularity::kHour, Dimension::kEndpointTag, "checkout.ai_summary").v[kCostNano], 319'500);
+  EXPECT_EQ(Rollup(Granularity::kHour, Dimension::kEndpointTag, "contract-analysis").v[kCostNano], 6'000'000);
+  EXPECT_EQ(Rollup(Granularity::kDay, Dimension::kModel, "gpt-4.1").v[kRequests], 1);
+  EXPECT_EQ(Rollup(Granularity::kDay, Dimension::kProvider, "openai").v[kRequests], 2);
+  EXPECT_EQ(*store_->NextOffset("tokenmeter.events", 0), std::optional<int64_t>(2));
+}
+
+TEST_F(PipelineTest, DuplicatesWithinAndAcrossBatchesAreCountedOnceAndRaiseAttempts) {
+  UsageEvent a = Event("a", "gpt-4o-mini", 850, 320);
+  UsageEvent retry = a;
+  retry.received_at = kT + std::chrono::seconds(2);  // a client retry: same call, later
+  BatchStats s1 = Apply({Msg(0, a), Msg(1, retry), Msg(2, Event("b", "gpt-4o-mini", 10, 10))});
+  EXPECT_EQ(s1.counted, 2u);
+  EXPECT_EQ(s1.duplicates, 1u);
+  BatchStats s2 = Apply({Msg(3, retry), Msg(4, retry)});
+  EXPECT_EQ(s2.counted, 0u);
+  EXPECT_EQ(s2.duplicates, 2u);
+  EXPECT_EQ(s2.conflicts, 0u);
+  EXPECT_EQ(Attempts("a"), 4u);
+  EXPECT_EQ(Attempts("b"), 1u);
+  RollupCounters t = Rollup(Granularity::kMinute, Dimension::kTotal, "");
+  EXPECT_EQ(t.v[kRequests], 2);
+  EXPECT_EQ(t.v[kDuplicates], 3);
+  EXPECT_EQ(t.v[kCostNano], 319'500 + 10 * 150 + 10 * 600);
+}
+
+TEST_F(PipelineTest, SameIdWithDifferentContentIsAConflictAndNotApplied) {
+  Apply({Msg(0, Event("a", "gpt-4o-mini", 850, 320))});
+  BatchStats s = Apply({Msg(1, Event("a", "gpt-4o-mini", 999999, 320))});
+  EXPECT_EQ(s.conflicts, 1u);
+  EXPECT_EQ(s.counted, 0u);
+  EXPECT_EQ(Rollup(Granularity::kHour, Dimension::kTotal, "").v[kInputTokens], 850);
+  EXPECT_EQ(Attempts("a"), 2u);
+}
+
+TEST_F(PipelineTest, RedeliveredRecordsAreSkippedByTheStoredOffset) {
+  std::vector<BusMessage> batch = {Msg(0, Event("a", "gpt-4o-mini", 850, 320)),
+                                   Msg(1, Event("b", "gpt-4o-mini", 850, 320))};
+  Apply(batch);
+  BatchStats again = Apply(batch);  // the bus redelivers after a rebalance or restart
+  EXPECT_EQ(again.redelivered, 2u);
+  EXPECT_EQ(again.consumed, 0u);
+  BatchStats overlap = Apply({batch[1], Msg(2, Event("c", "gpt-4o-mini", 850, 320))});
+  EXPECT_EQ(overlap.redelivered, 1u);
+  EXPECT_EQ(overlap.counted, 1u);
+  EXPECT_EQ(Rollup(Granularity::kDay, Dimension::kTotal, "").v[kRequests], 3);
+  EXPECT_EQ(Attempts("b"), 1u) << "a redelivered record is not a client retry";
+}
+
+TEST_F(PipelineTest, NothingIsAppliedBeforeCommitAndACrashReplaysExactlyOnce) {
+  std::vector<BusMessage> batch = {Msg(0, Event("a", "gpt-4o-mini", 850, 320))};
+  {
+    Result<PreparedBatch> p = pipeline_->Prepare(0, batch);
+    ASSERT_TRUE(p.ok());
+    // Crash here: the prepared batch is dropped, never committed.
+  }
+  Reopen();
+  EXPECT_EQ(*store_->NextOffset("tokenmeter.events", 0), std::nullopt);
+  EXPECT_EQ(Rollup(Granularity::kDay, Dimension::kTotal, "").v[kRequests], 0);
+  Apply(batch);
+  Reopen();  // committed state survives a restart
+  Apply(batch);
+  EXPECT_EQ(Rollup(Granularity::kDay, Dimension::kTotal, "").v[kRequests], 1);
+  EXPECT_EQ(Rollup(Granularity::kDay, Dimension::kTotal, "").v[kCostNano], 319'500);
+  EXPECT_EQ(*store_->NextOffset("tokenmeter.events", 0), std::optional<int64_t>(1));
+}
+
+TEST_F(PipelineTest, PoisonRecordsAreDeadLetteredAndThePartitionMovesOn) {
+  UsageEvent wrong_key = Event("k", "gpt-4o-mini", 1, 1);
+  BusMessage mismatched = Msg(2, wrong_key);
+  mismatched.key = "globex";
+  Result<PreparedBatch> p = pipeline_->Prepare(
+      0, {BusMessage{0, 0, "acme", "not json"},
+          BusMessage{0, 1, "acme", R"({"v":1,"workspace":"acme","request_id":"x"})"}, mismatched,
+          Msg(3, Event("ok", "gpt-4o-mini", 850, 320))});
+  ASSERT_TRUE(p.ok());
+  ASSERT_EQ(p->dead_letters.size(), 3u);
+  EXPECT_EQ(p->dead_letters[0].offset, 0);
+  EXPECT_EQ(p->dead_letters[0].reason, "malformed JSON at byte 1");
+  EXPECT_EQ(p->dead_letters[1].reason,
+            "provider is required; model is required; environment is required; data_mode is "
+            "required; occurred_at is required; received_at is required");
+  EXPECT_EQ(p->dead_letters[2].reason, "record key \"globex\" is not the event's workspace");
+  ASSERT_TRUE(pipeline_->Commit(*p).ok());
+  EXPECT_EQ(p->stats.counted, 1u);
+  EXPECT_EQ(*store_->NextOffset("tokenmeter.events", 0), std::optional<int64_t>(4));
+}
+
+TEST_F(PipelineTest, UnknownModelsAreCountedAsUnpricedNeverAsZero) {
+  UsageEvent e = Event("u", "acme-llm-9", 100, 100);
+  e.provider = "acme";
+  BatchStats s = Apply({Msg(0, e), Msg(1, Event("p", "gpt-4o-mini", 850, 320))});
+  EXPECT_EQ(s.unpriced, 1u);
+  RollupCounters t = Rollup(Granularity::kDay, Dimension::kTotal, "");
+  EXPECT_EQ(t.v[kRequests], 2);
+  EXPECT_EQ(t.v[kUnpriced], 1);
+  EXPECT_EQ(t.v[kCostNano], 319'500);
+  EXPECT_EQ(Rollup(Granularity::kDay, Dimension::kModel, "acme-llm-9").v[kUnpriced], 1);
+}
+
+TEST(RollupTest, BucketsAlignToUtcBoundaries) {
+  TimePoint t = *ParseRfc3339("2026-02-07T12:34:56.789Z");
+  EXPECT_EQ(FormatRfc3339(BucketStart(t, Granularity::kMinute)), "2026-02-07T12:34:00.000Z");
+  EXPECT_EQ(FormatRfc3339(BucketStart(t, Granularity::kHour)), "2026-02-07T12:00:00.000Z");
+  EXPECT_EQ(FormatRfc3339(BucketStart(t, Granularity::kDay)), "2026-02-07T00:00:00.000Z");
+  RollupCounters a, b;
+  a.v[kCostNano] = 5;
+  b.v[kCostNano] = -2;
+  b.v[kRequests] = 1;
+  RollupCounters round = RollupCounters::Decode(a.Encode());
+  EXPECT_EQ(round, a);
+  a.Add(b);
+  EXPECT_EQ(a.v[kCostNano], 3);
+  EXPECT_EQ(a.v[kRequests], 1);
+}
+
+}  // namespace
+}  // namespace tokenmeter
