@@ -1,0 +1,89 @@
+#include "processor_service.h"
+
+#include <future>
+#include <map>
+
+#include "tokenmeter/base/json_text.h"
+#include "tokenmeter/base/log.h"
+
+namespace tokenmeter {
+
+ProcessorService::ProcessorService(StateStore& store, BatchPipeline& pipeline,
+                                   KafkaConsumer& consumer, Publisher& dead_letters,
+                                   std::string topic, size_t max_batch)
+    : store_(store), pipeline_(pipeline), consumer_(consumer), dead_letters_(dead_letters),
+      topic_(std::move(topic)), max_batch_(max_batch) {}
+
+Result<BatchStats> ProcessorService::RunOnce(std::chrono::milliseconds poll_timeout) {
+  Result<std::vector<ConsumedRecord>> polled = consumer_.Poll(poll_timeout, max_batch_);
+  if (!polled.ok()) return polled.status();
+  std::map<int, std::vector<BusMessage>> by_partition;
+  for (ConsumedRecord& r : *polled) {
+    by_partition[r.partition].push_back({r.partition, r.offset, std::move(r.key), std::move(r.value)});
+  }
+  BatchStats total;
+  std::map<int, int64_t> positions;
+  Status first_error;
+  for (auto& [partition, messages] : by_partition) {
+    Status s = ApplyPartition(partition, messages, total);
+    if (s.ok()) {
+      positions[partition] = messages.back().offset + 1;
+      continue;
+    }
+    Log(LogLevel::kError, "processor", "batch_failed",
+        {{"partition", std::to_string(partition)}, {"error", s.ToString()}});
+    // Come back to the first record not committed.
+    Result<std::optional<int64_t>> stored = store_.NextOffset(topic_, partition);
+    int64_t back = stored.ok() && stored->has_value() ? **stored : messages.front().offset;
+    Status seek = consumer_.Seek(partition, back);
+    if (!seek.ok()) Log(LogLevel::kError, "processor", "seek_failed", {{"error", seek.ToString()}});
+    if (first_error.ok()) first_error = s;
+  }
+  consumer_.CommitForLag(positions);
+  if (!first_error.ok()) return first_error;
+  return total;
+}
+
+Status ProcessorService::ApplyPartition(int partition, const std::vector<BusMessage>& messages,
+                                        BatchStats& total) {
+  Result<PreparedBatch> prepared = pipeline_.Prepare(partition, messages);
+  if (!prepared.ok()) return prepared.status();
+  // Dead letters must be durable before the offsets that pass them are committed.
+  RETURN_IF_ERROR(PublishDeadLetters(prepared->dead_letters));
+  RETURN_IF_ERROR(pipeline_.Commit(*prepared));
+  const BatchStats& s = prepared->stats;
+  total.consumed += s.consumed;
+  total.redelivered += s.redelivered;
+  total.counted += s.counted;
+  total.duplicates += s.duplicates;
+  total.conflicts += s.conflicts;
+  total.dead_lettered += s.dead_lettered;
+  total.unpriced += s.unpriced;
+  return Status::Ok();
+}
+
+Status ProcessorService::PublishDeadLetters(const std::vector<DeadLetter>& letters) {
+  if (letters.empty()) return Status::Ok();
+  std::vector<BusRecord> records;
+  for (const DeadLetter& d : letters) {
+    std::string v = "{\"reason\":";
+    AppendJsonString(v, d.reason);
+    v += ",\"topic\":";
+    AppendJsonString(v, topic_);
+    v += ",\"partition\":" + std::to_string(d.partition) + ",\"offset\":" + std::to_string(d.offset) +
+         ",\"record\":";
+    // The record may not be valid UTF-8 or JSON; carry it as an escaped string of bytes
+    // with anything outside printable ASCII replaced, so the DLQ itself stays valid JSON.
+    std::string safe;
+    for (unsigned char c : d.value) safe.push_back(c >= 0x20 && c < 0x7f ? static_cast<char>(c) : '?');
+    AppendJsonString(v, safe);
+    v += "}";
+    records.push_back({std::to_string(d.partition), std::move(v)});
+  }
+  std::promise<Status> done;
+  auto result = done.get_future();
+  dead_letters_.Publish(std::move(records), [&done](Status s) { done.set_value(std::move(s)); });
+  return result.get();
+}
+
+}  // namespace tokenmeter

@@ -1,0 +1,41 @@
+// ProcessorService: drives the pipeline from the bus. Each RunOnce():
+//   poll a batch -> per partition: Prepare -> publish its dead letters durably -> Commit
+//   -> record the position for lag monitoring.
+// On any failure for a partition (state, DLQ, commit) the consumer is moved back to the
+// partition's stored offset, so the same records come again and nothing is skipped.
+//
+// Thread: one thread calls RunOnce(); everything it borrows must outlive it.
+#ifndef TOKENMETER_PROCESSOR_PROCESSOR_SERVICE_H_
+#define TOKENMETER_PROCESSOR_PROCESSOR_SERVICE_H_
+
+#include <chrono>
+
+#include "pipeline.h"
+#include "tokenmeter/bus/kafka_consumer.h"
+#include "tokenmeter/bus/publisher.h"
+
+namespace tokenmeter {
+
+class ProcessorService {
+ public:
+  ProcessorService(StateStore& store, BatchPipeline& pipeline, KafkaConsumer& consumer,
+                   Publisher& dead_letters, std::string topic, size_t max_batch = 2000);
+
+  // Returns the totals of what this call applied (empty stats when nothing arrived).
+  Result<BatchStats> RunOnce(std::chrono::milliseconds poll_timeout);
+
+ private:
+  Status ApplyPartition(int partition, const std::vector<BusMessage>& messages, BatchStats& total);
+  Status PublishDeadLetters(const std::vector<DeadLetter>& letters);
+
+  StateStore& store_;
+  BatchPipeline& pipeline_;
+  KafkaConsumer& consumer_;
+  Publisher& dead_letters_;
+  std::string topic_;
+  size_t max_batch_;
+};
+
+}  // namespace tokenmeter
+
+#endif  // TOKENMETER_PROCESSOR_PROCESSOR_SERVICE_H_

@@ -1,0 +1,199 @@
+#include "tokenmeter/bus/kafka_consumer.h"
+
+#include <librdkafka/rdkafka.h>
+
+#include <mutex>
+
+#include "tokenmeter/base/log.h"
+
+namespace tokenmeter {
+
+struct KafkaConsumer::Impl {
+  rd_kafka_t* rk = nullptr;
+  std::string topic;
+  NextOffsetFn next_offset;
+  mutable std::mutex mu;  // guards assigned/history_lost (read from other threads)
+  std::set<int> assigned;
+  std::set<int> history_lost;
+  bool closed = false;
+
+  void OnAssign(rd_kafka_topic_partition_list_t* parts) {
+    std::set<int> now, lost;
+    for (int i = 0; i < parts->cnt; ++i) {
+      rd_kafka_topic_partition_t& p = parts->elems[i];
+      now.insert(p.partition);
+      Result<std::optional<int64_t>> stored = next_offset(p.partition);
+      if (stored.ok() && stored->has_value()) {
+        p.offset = **stored;
+        continue;
+      }
+      // No state for this partition here: rebuild it from the start of the log.
+      p.offset = RD_KAFKA_OFFSET_BEGINNING;
+      int64_t low = 0, high = 0;
+      if (rd_kafka_query_watermark_offsets(rk, p.topic, p.partition, &low, &high, 5000) ==
+              RD_KAFKA_RESP_ERR_NO_ERROR &&
+          low > 0) {
+        lost.insert(p.partition);
+        Log(LogLevel::kError, "kafka_consumer", "history_lost",
+            {{"partition", std::to_string(p.partition)}, {"log_start", std::to_string(low)},
+             {"meaning", "state for this partition cannot be rebuilt exactly; totals are partial"}});
+      }
+      if (!stored.ok()) {
+        Log(LogLevel::kError, "kafka_consumer", "offset_lookup_failed",
+            {{"partition", std::to_string(p.partition)}, {"error", stored.status().ToString()}});
+      }
+    }
+    std::string summary;
+    for (int i = 0; i < parts->cnt; ++i) {
+      if (!summary.empty()) summary += ",";
+      summary += std::to_string(parts->elems[i].partition) + "@" +
+                 (parts->elems[i].offset == RD_KAFKA_OFFSET_BEGINNING
+                      ? std::string("beginning")
+                      : std::to_string(parts->elems[i].offset));
+    }
+    Log(LogLevel::kInfo, "kafka_consumer", "partitions_assigned", {{"partitions", summary}});
+    rd_kafka_resp_err_t err = rd_kafka_assign(rk, parts);
+    if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      Log(LogLevel::kError, "kafka_consumer", "assign_failed", {{"error", rd_kafka_err2str(err)}});
+    }
+    std::lock_guard lock(mu);
+    assigned = now;
+    history_lost = lost;
+  }
+
+  static void OnRebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err,
+                          rd_kafka_topic_partition_list_t* parts, void* opaque) {
+    auto* self = static_cast<Impl*>(opaque);
+    if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+      self->OnAssign(parts);
+    } else {
+      // Batches are committed before the next Poll, so nothing is pending at revoke.
+      rd_kafka_assign(rk, nullptr);
+      std::lock_guard lock(self->mu);
+      self->assigned.clear();
+    }
+  }
+};
+
+Result<std::unique_ptr<KafkaConsumer>> KafkaConsumer::Create(const KafkaConsumerConfig& config,
+                                                             NextOffsetFn next_offset) {
+  if (config.bootstrap_servers.empty()) return InvalidArgument("consumer bootstrap_servers is required");
+  auto impl = std::make_unique<Impl>();
+  impl->topic = config.topic;
+  impl->next_offset = std::move(next_offset);
+  char err[512];
+  rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  std::map<std::string, std::string> props = {
+      {"bootstrap.servers", config.bootstrap_servers},
+      {"group.id", config.group_id},
+      {"enable.auto.commit", "false"},
+      {"enable.auto.offset.store", "false"},
+      {"auto.offset.reset", "earliest"},
+      {"enable.partition.eof", "false"},
+      {"log_level", "3"},
+  };
+  for (const auto& [k, v] : config.properties) props[k] = v;
+  for (const auto& [k, v] : props) {
+    if (rd_kafka_conf_set(conf, k.c_str(), v.c_str(), err, sizeof(err)) != RD_KAFKA_CONF_OK) {
+      rd_kafka_conf_destroy(conf);
+      return InvalidArgument("kafka consumer property " + k + ": " + err);
+    }
+  }
+  rd_kafka_conf_set_rebalance_cb(conf, &Impl::OnRebalance);
+  rd_kafka_conf_set_opaque(conf, impl.get());
+  impl->rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof(err));
+  if (!impl->rk) {
+    rd_kafka_conf_destroy(conf);
+    return Unavailable(std::string("cannot create Kafka consumer: ") + err);
+  }
+  rd_kafka_poll_set_consumer(impl->rk);
+  rd_kafka_topic_partition_list_t* topics = rd_kafka_topic_partition_list_new(1);
+  rd_kafka_topic_partition_list_add(topics, config.topic.c_str(), RD_KAFKA_PARTITION_UA);
+  rd_kafka_resp_err_t e = rd_kafka_subscribe(impl->rk, topics);
+  rd_kafka_topic_partition_list_destroy(topics);
+  if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    rd_kafka_destroy(impl->rk);
+    return Unavailable(std::string("subscribe: ") + rd_kafka_err2str(e));
+  }
+  return std::unique_ptr<KafkaConsumer>(new KafkaConsumer(std::move(impl)));
+}
+
+KafkaConsumer::KafkaConsumer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+KafkaConsumer::~KafkaConsumer() {
+  Close();
+  rd_kafka_destroy(impl_->rk);
+}
+
+void KafkaConsumer::Close() {
+  if (impl_->closed) return;
+  impl_->closed = true;
+  rd_kafka_consumer_close(impl_->rk);
+}
+
+Result<std::vector<ConsumedRecord>> KafkaConsumer::Poll(std::chrono::milliseconds timeout,
+                                                        size_t max) {
+  std::vector<ConsumedRecord> out;
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (out.size() < max) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0 && !out.empty()) break;
+    rd_kafka_message_t* m = rd_kafka_consumer_poll(impl_->rk, out.empty() ? static_cast<int>(std::max<long long>(left.count(), 0)) : 0);
+    if (m == nullptr) {
+      if (!out.empty() || left.count() <= 0) break;
+      continue;
+    }
+    if (m->err) {
+      rd_kafka_resp_err_t err = m->err;
+      rd_kafka_message_destroy(m);
+      if (err == RD_KAFKA_RESP_ERR__PARTITION_EOF) continue;
+      if (err == RD_KAFKA_RESP_ERR__TRANSPORT || err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN ||
+          err == RD_KAFKA_RESP_ERR__TIMED_OUT) {
+        break;  // transient: librdkafka keeps retrying; the caller polls again
+      }
+      Log(LogLevel::kWarn, "kafka_consumer", "consume_error", {{"error", rd_kafka_err2str(err)}});
+      break;
+    }
+    out.push_back({m->partition, m->offset,
+                   std::string(static_cast<const char*>(m->key), m->key_len),
+                   std::string(static_cast<const char*>(m->payload), m->len)});
+    rd_kafka_message_destroy(m);
+  }
+  return out;
+}
+
+Status KafkaConsumer::Seek(int partition, int64_t offset) {
+  rd_kafka_topic_partition_list_t* parts = rd_kafka_topic_partition_list_new(1);
+  rd_kafka_topic_partition_list_add(parts, impl_->topic.c_str(), partition)->offset = offset;
+  rd_kafka_error_t* error = rd_kafka_seek_partitions(impl_->rk, parts, 5000);
+  rd_kafka_topic_partition_list_destroy(parts);
+  if (error) {
+    std::string msg = rd_kafka_error_string(error);
+    rd_kafka_error_destroy(error);
+    return Unavailable("seek: " + msg);
+  }
+  return Status::Ok();
+}
+
+void KafkaConsumer::CommitForLag(const std::map<int, int64_t>& next_offsets) {
+  if (next_offsets.empty()) return;
+  rd_kafka_topic_partition_list_t* parts = rd_kafka_topic_partition_list_new(static_cast<int>(next_offsets.size()));
+  for (const auto& [p, o] : next_offsets) {
+    rd_kafka_topic_partition_list_add(parts, impl_->topic.c_str(), p)->offset = o;
+  }
+  // Async and best effort: RocksDB holds the offsets that matter.
+  (void)rd_kafka_commit(impl_->rk, parts, 1);
+  rd_kafka_topic_partition_list_destroy(parts);
+}
+
+std::set<int> KafkaConsumer::Assigned() const {
+  std::lock_guard lock(impl_->mu);
+  return impl_->assigned;
+}
+
+std::set<int> KafkaConsumer::HistoryLost() const {
+  std::lock_guard lock(impl_->mu);
+  return impl_->history_lost;
+}
+
+}  // namespace tokenmeter
