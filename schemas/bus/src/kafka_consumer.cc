@@ -30,9 +30,17 @@ struct KafkaConsumer::Impl {
       // No state for this partition here: rebuild it from the start of the log.
       p.offset = RD_KAFKA_OFFSET_BEGINNING;
       int64_t low = 0, high = 0;
-      if (rd_kafka_query_watermark_offsets(rk, p.topic, p.partition, &low, &high, 5000) ==
-              RD_KAFKA_RESP_ERR_NO_ERROR &&
-          low > 0) {
+      rd_kafka_resp_err_t werr =
+          rd_kafka_query_watermark_offsets(rk, p.topic, p.partition, &low, &high, 5000);
+      if (werr != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        Log(LogLevel::kWarn, "kafka_consumer", "watermarks_unknown",
+            {{"partition", std::to_string(p.partition)}, {"error", rd_kafka_err2str(werr)}});
+      } else if (high > 0) {
+        Log(LogLevel::kInfo, "kafka_consumer", "rebuilding_partition",
+            {{"partition", std::to_string(p.partition)}, {"log_start", std::to_string(low)},
+             {"log_end", std::to_string(high)}});
+      }
+      if (werr == RD_KAFKA_RESP_ERR_NO_ERROR && low > 0) {
         lost.insert(p.partition);
         Log(LogLevel::kError, "kafka_consumer", "history_lost",
             {{"partition", std::to_string(p.partition)}, {"log_start", std::to_string(low)},
@@ -138,7 +146,11 @@ Result<std::vector<ConsumedRecord>> KafkaConsumer::Poll(std::chrono::millisecond
   while (out.size() < max) {
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
     if (left.count() <= 0 && !out.empty()) break;
-    rd_kafka_message_t* m = rd_kafka_consumer_poll(impl_->rk, out.empty() ? static_cast<int>(std::max<long long>(left.count(), 0)) : 0);
+    // Wait up to the timeout for the first record, then briefly for more, so batches
+    // are not cut whenever librdkafka's local queue is momentarily empty.
+    long long wait = out.empty() ? std::max<long long>(left.count(), 0)
+                                 : std::min<long long>(std::max<long long>(left.count(), 0), 10);
+    rd_kafka_message_t* m = rd_kafka_consumer_poll(impl_->rk, static_cast<int>(wait));
     if (m == nullptr) {
       if (!out.empty() || left.count() <= 0) break;
       continue;
