@@ -8,6 +8,7 @@
 namespace tokenmeter {
 
 int RunEdge(const std::vector<std::string>& args);
+int RunProcessor(const std::vector<std::string>& args);
 int RunKeys(const std::vector<std::string>& args);
 
 }  // namespace tokenmeter

@@ -69,13 +69,13 @@ Status Get(const YAML::Node& parent, const char* key, const std::string& path, T
   return Status::Ok();
 }
 
-Status ParseListen(const YAML::Node& edge, HttpServerConfig& http) {
+Status ParseListen(const YAML::Node& section, const std::string& path, HttpServerConfig& http) {
   std::string listen;
-  RETURN_IF_ERROR(Get(edge, "listen", "edge", listen));
+  RETURN_IF_ERROR(Get(section, "listen", path, listen));
   if (listen.empty()) return Status::Ok();
   size_t colon = listen.rfind(':');
   if (colon == std::string::npos) {
-    return InvalidArgument(Where(edge["listen"], "edge.listen") + " must be address:port");
+    return InvalidArgument(Where(section["listen"], path + ".listen") + " must be address:port");
   }
   http.address = listen.substr(0, colon);
   try {
@@ -83,7 +83,7 @@ Status ParseListen(const YAML::Node& edge, HttpServerConfig& http) {
     if (port < 0 || port > 65535) throw std::out_of_range("port");
     http.port = static_cast<uint16_t>(port);
   } catch (const std::exception&) {
-    return InvalidArgument(Where(edge["listen"], "edge.listen") + " has a bad port");
+    return InvalidArgument(Where(section["listen"], path + ".listen") + " has a bad port");
   }
   return Status::Ok();
 }
@@ -95,7 +95,7 @@ Status ParseEdge(const YAML::Node& n, AppConfig& c) {
                             "body_timeout_ms", "handler_deadline_ms", "max_connections",
                             "key_events_per_second", "key_burst_events",
                             "unavailable_retry_after_s", "drain_timeout_ms"}));
-  RETURN_IF_ERROR(ParseListen(n, c.http));
+  RETURN_IF_ERROR(ParseListen(n, "edge", c.http));
   RETURN_IF_ERROR(Get(n, "threads", "edge", c.http.threads));
   RETURN_IF_ERROR(Get(n, "max_header_bytes", "edge", c.http.max_header_bytes));
   RETURN_IF_ERROR(Get(n, "header_timeout_ms", "edge", c.http.header_timeout_ms));
@@ -106,6 +106,20 @@ Status ParseEdge(const YAML::Node& n, AppConfig& c) {
   RETURN_IF_ERROR(Get(n, "key_burst_events", "edge", c.edge.key_burst_events));
   RETURN_IF_ERROR(Get(n, "unavailable_retry_after_s", "edge", c.edge.unavailable_retry_after_s));
   RETURN_IF_ERROR(Get(n, "drain_timeout_ms", "edge", c.drain_timeout_ms));
+  return Status::Ok();
+}
+
+Status ParseProcessor(const YAML::Node& n, AppConfig& c) {
+  if (!n) return Status::Ok();
+  RETURN_IF_ERROR(OnlyKeys(n, "processor", {"listen", "state_dir", "max_batch", "poll_timeout_ms",
+                                            "retry_backoff_ms", "dlq_topic", "group_id"}));
+  RETURN_IF_ERROR(ParseListen(n, "processor", c.processor_http));
+  RETURN_IF_ERROR(Get(n, "state_dir", "processor", c.processor.state_dir));
+  RETURN_IF_ERROR(Get(n, "max_batch", "processor", c.processor.max_batch));
+  RETURN_IF_ERROR(Get(n, "poll_timeout_ms", "processor", c.processor.poll_timeout_ms));
+  RETURN_IF_ERROR(Get(n, "retry_backoff_ms", "processor", c.processor.retry_backoff_ms));
+  RETURN_IF_ERROR(Get(n, "dlq_topic", "processor", c.processor.dlq_topic));
+  RETURN_IF_ERROR(Get(n, "group_id", "processor", c.processor.group_id));
   return Status::Ok();
 }
 
@@ -213,6 +227,7 @@ Status ParseKeys(const YAML::Node& n, std::vector<KeyRecord>& out) {
 
 Result<AppConfig> LoadConfigText(const std::string& text) {
   AppConfig c;
+  c.processor_http.port = 8082;
   YAML::Node root;
   try {
     root = YAML::Load(text);
@@ -220,13 +235,14 @@ Result<AppConfig> LoadConfigText(const std::string& text) {
     return InvalidArgument(std::string("config is not valid YAML: ") + e.what());
   }
   if (!root || root.IsNull()) return InvalidArgument("config is empty");
-  RETURN_IF_ERROR(OnlyKeys(root, "config", {"edge", "ingest", "bus", "workspaces", "keys"}));
+  RETURN_IF_ERROR(OnlyKeys(root, "config", {"edge", "ingest", "bus", "workspaces", "keys", "processor"}));
   try {
     RETURN_IF_ERROR(ParseEdge(root["edge"], c));
     RETURN_IF_ERROR(ParseIngest(root["ingest"], c.edge.limits));
     RETURN_IF_ERROR(ParseBus(root["bus"], c.kafka));
     RETURN_IF_ERROR(ParseWorkspaces(root["workspaces"], c.edge.workspaces));
     RETURN_IF_ERROR(ParseKeys(root["keys"], c.keys));
+    RETURN_IF_ERROR(ParseProcessor(root["processor"], c));
   } catch (const YAML::Exception& e) {
     return InvalidArgument(std::string("config: ") + e.what());
   }

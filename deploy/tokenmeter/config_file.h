@@ -12,6 +12,7 @@
 #include "tokenmeter/bus/kafka_publisher.h"
 #include "tokenmeter/edge/edge_service.h"
 #include "tokenmeter/http/http_server.h"
+#include "tokenmeter/processor/processor_runner.h"
 
 namespace tokenmeter {
 
@@ -20,6 +21,8 @@ struct AppConfig {
   EdgeConfig edge;        // `edge:` rate limits, `ingest:`, `workspaces:`
   KafkaConfig kafka;      // `bus.kafka:`
   std::vector<KeyRecord> keys;
+  ProcessorConfig processor;      // `processor:`
+  HttpServerConfig processor_http;  // `processor.listen` (default 127.0.0.1:8082)
   // How long SIGTERM waits for in-flight requests, then for the bus to flush. Default 10000.
   int drain_timeout_ms = 10000;
 };

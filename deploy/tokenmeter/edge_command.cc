@@ -1,5 +1,4 @@
 #include <prometheus/registry.h>
-#include <signal.h>
 
 #include <cstdio>
 #include <fstream>
@@ -8,6 +7,7 @@
 
 #include "commands.h"
 #include "config_file.h"
+#include "signals.h"
 #include "tokenmeter/base/log.h"
 #include "tokenmeter/bus/kafka_publisher.h"
 #include "tokenmeter/edge/edge_service.h"
@@ -54,12 +54,7 @@ int RunEdge(const std::vector<std::string>& args) {
     return 2;
   }
 
-  // Block the shutdown signals before any thread starts, so only sigwait() sees them.
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGTERM);
-  sigaddset(&signals, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  BlockShutdownSignals();
 
   Result<AppConfig> config = LoadConfigFile(config_path);
   if (!config.ok()) return Fail(config.status());
@@ -82,9 +77,7 @@ int RunEdge(const std::vector<std::string>& args) {
       {{"address", config->http.address}, {"port", port}, {"topic", config->kafka.topic},
        {"keys", std::to_string(keys->size())}});
 
-  int sig = 0;
-  sigwait(&signals, &sig);
-  Log(LogLevel::kInfo, "edge", "shutting_down", {{"signal", sig == SIGTERM ? "TERM" : "INT"}});
+  Log(LogLevel::kInfo, "edge", "shutting_down", {{"signal", WaitForShutdownSignal()}});
   edge.BeginShutdown();
   server.Stop(std::chrono::milliseconds(config->drain_timeout_ms));
   Status flushed = (*publisher)->Flush(std::chrono::milliseconds(config->drain_timeout_ms));

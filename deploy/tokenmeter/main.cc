@@ -15,6 +15,7 @@ constexpr const char* kUsage =
     "\n"
     "Commands:\n"
     "  edge --config FILE         run the ingest edge (HTTP -> Kafka)\n"
+    "  processor --config FILE    run a processor (Kafka -> dedup, pricing, rollups in RocksDB)\n"
     "  keys create --workspace W  create an API key; prints it once with its config lines\n"
     "  help                       this text\n"
     "\n"
@@ -32,6 +33,7 @@ int main(int argc, char** argv) {
   args.erase(args.begin());
   if (command == "edge") return tokenmeter::RunEdge(args);
   if (command == "keys") return tokenmeter::RunKeys(args);
+  if (command == "processor") return tokenmeter::RunProcessor(args);
   std::fprintf(stderr, "tokenmeter: unknown command \"%s\"\n\n%s", command.c_str(), kUsage);
   return 2;
 }

@@ -70,6 +70,29 @@ keys:
   EXPECT_TRUE(c->keys[0].revoked);
 }
 
+TEST(ConfigFileTest, ProcessorSectionParsesWithDefaults) {
+  Result<AppConfig> c = LoadConfigText("processor:\n  state_dir: /var/lib/tm\n");
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->processor.state_dir, "/var/lib/tm");
+  EXPECT_EQ(c->processor_http.address, "127.0.0.1");
+  EXPECT_EQ(c->processor_http.port, 8082);
+  EXPECT_EQ(c->processor.group_id, "tokenmeter-processor");
+  EXPECT_EQ(c->processor.dlq_topic, "tokenmeter.events.dlq");
+  EXPECT_EQ(c->processor.max_batch, 2000);
+  c = LoadConfigText("processor:\n  listen: 0.0.0.0:9100\n  state_dir: s\n  max_batch: 10\n"
+                     "  group_id: g\n  dlq_topic: d\n  poll_timeout_ms: 50\n");
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->processor_http.port, 9100);
+  EXPECT_EQ(c->processor.max_batch, 10);
+  EXPECT_EQ(c->processor.group_id, "g");
+  EXPECT_EQ(c->processor.dlq_topic, "d");
+  EXPECT_EQ(c->processor.poll_timeout_ms, 50);
+  c = LoadConfigText("processor:\n  statedir: x\n");
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.status().message(), "unknown key \"statedir\" in processor at line 2");
+  EXPECT_EQ(ProcessorConfig{}.Validate().message(), "processor.state_dir is required");
+}
+
 TEST(ConfigFileTest, UnknownKeysAreErrorsNamingKeyAndLine) {
   Result<AppConfig> c = LoadConfigText("edge:\n  listen: 127.0.0.1:1\n  thread: 2\n");
   ASSERT_FALSE(c.ok());

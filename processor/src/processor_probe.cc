@@ -1,0 +1,58 @@
+#include "processor_probe.h"
+
+namespace tokenmeter {
+namespace {
+
+prometheus::Counter* Counter(prometheus::Registry& r, const char* name, const char* help) {
+  return &prometheus::BuildCounter().Name(name).Help(help).Register(r).Add({});
+}
+
+}  // namespace
+
+ProcessorProbe::ProcessorProbe(prometheus::Registry& r) {
+  consumed_ = Counter(r, "tokenmeter_processor_events_consumed_total",
+                      "Bus records read at or past the stored offset");
+  counted_ = Counter(r, "tokenmeter_processor_events_counted_total",
+                     "New events applied to state (each (workspace, request_id) once)");
+  duplicates_ = Counter(r, "tokenmeter_processor_duplicates_total",
+                        "Records whose (workspace, request_id) was already counted");
+  conflicts_ = Counter(r, "tokenmeter_processor_dedup_conflicts_total",
+                       "Duplicates whose content differs from the original (not applied)");
+  dead_lettered_ = Counter(r, "tokenmeter_processor_dead_lettered_total",
+                           "Records that failed validation, sent to the DLQ topic");
+  unpriced_ = Counter(r, "tokenmeter_processor_unpriced_total",
+                      "Events whose model has no price (counted, cost unknown)");
+  redelivered_ = Counter(r, "tokenmeter_processor_redelivered_total",
+                         "Records below the stored offset, skipped");
+  batch_failures_ = Counter(r, "tokenmeter_processor_batch_failures_total",
+                            "Batches not committed (state, DLQ or commit error); retried");
+  batch_seconds_ = &prometheus::BuildHistogram()
+                        .Name("tokenmeter_processor_batch_commit_seconds")
+                        .Help("Time to prepare, dead-letter and commit one partition batch")
+                        .Register(r)
+                        .Add({}, prometheus::Histogram::BucketBoundaries{
+                                     0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5});
+  assigned_ = &prometheus::BuildGauge().Name("tokenmeter_processor_assigned_partitions")
+                   .Help("Bus partitions this processor owns").Register(r).Add({});
+  history_lost_ = &prometheus::BuildGauge().Name("tokenmeter_processor_history_lost_partitions")
+                       .Help("Owned partitions rebuilt from a log that no longer starts at 0")
+                       .Register(r).Add({});
+}
+
+void ProcessorProbe::BatchApplied(const BatchStats& s, std::chrono::steady_clock::duration took) {
+  consumed_->Increment(static_cast<double>(s.consumed));
+  counted_->Increment(static_cast<double>(s.counted));
+  duplicates_->Increment(static_cast<double>(s.duplicates));
+  conflicts_->Increment(static_cast<double>(s.conflicts));
+  dead_lettered_->Increment(static_cast<double>(s.dead_lettered));
+  unpriced_->Increment(static_cast<double>(s.unpriced));
+  redelivered_->Increment(static_cast<double>(s.redelivered));
+  if (s.consumed || s.redelivered) batch_seconds_->Observe(std::chrono::duration<double>(took).count());
+}
+
+void ProcessorProbe::Partitions(size_t assigned, size_t history_lost) {
+  assigned_->Set(static_cast<double>(assigned));
+  history_lost_->Set(static_cast<double>(history_lost));
+}
+
+}  // namespace tokenmeter

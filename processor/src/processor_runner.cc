@@ -1,0 +1,161 @@
+#include "tokenmeter/processor/processor_runner.h"
+
+#include <prometheus/text_serializer.h>
+
+#include <atomic>
+#include <thread>
+
+#include "pipeline.h"
+#include "processor_probe.h"
+#include "processor_service.h"
+#include "tokenmeter/base/json_text.h"
+#include "tokenmeter/base/log.h"
+
+namespace tokenmeter {
+
+Status ProcessorConfig::Validate() const {
+  if (state_dir.empty()) return InvalidArgument("processor.state_dir is required");
+  if (max_batch < 1 || max_batch > 100000) return InvalidArgument("processor.max_batch must be in [1, 100000]");
+  if (poll_timeout_ms < 1 || poll_timeout_ms > 10000) {
+    return InvalidArgument("processor.poll_timeout_ms must be in [1, 10000]");
+  }
+  if (retry_backoff_ms < 1) return InvalidArgument("processor.retry_backoff_ms must be >= 1");
+  if (dlq_topic.empty() || group_id.empty()) {
+    return InvalidArgument("processor.dlq_topic and processor.group_id must not be empty");
+  }
+  return Status::Ok();
+}
+
+struct ProcessorRunner::Impl {
+  ProcessorConfig config;
+  std::string topic;
+  IngestLimits limits;
+  Normalizer normalizer;
+  std::unique_ptr<EventParser> parser;
+  std::unique_ptr<StateStore> store;
+  std::shared_ptr<const PriceBook> prices;
+  std::unique_ptr<BatchPipeline> pipeline;
+  std::unique_ptr<KafkaPublisher> dlq;
+  std::unique_ptr<KafkaConsumer> consumer;
+  std::unique_ptr<ProcessorService> service;
+  prometheus::Registry* registry = nullptr;
+  std::unique_ptr<ProcessorProbe> probe;
+  std::thread loop;
+  std::atomic<bool> stop{false};
+  std::atomic<int> consecutive_failures{0};
+
+  void Run() {
+    while (!stop.load()) {
+      auto start = std::chrono::steady_clock::now();
+      Result<BatchStats> r = service->RunOnce(std::chrono::milliseconds(config.poll_timeout_ms));
+      probe->Partitions(consumer->Assigned().size(), consumer->HistoryLost().size());
+      if (r.ok()) {
+        consecutive_failures = 0;
+        probe->BatchApplied(*r, std::chrono::steady_clock::now() - start);
+        continue;
+      }
+      ++consecutive_failures;
+      probe->BatchFailed();
+      std::this_thread::sleep_for(std::chrono::milliseconds(config.retry_backoff_ms));
+    }
+  }
+};
+
+Result<std::unique_ptr<ProcessorRunner>> ProcessorRunner::Create(const ProcessorConfig& config,
+                                                                 const KafkaConfig& kafka,
+                                                                 const IngestLimits& limits,
+                                                                 prometheus::Registry& registry) {
+  RETURN_IF_ERROR(config.Validate());
+  auto impl = std::make_unique<Impl>();
+  impl->config = config;
+  impl->topic = kafka.topic;
+  impl->limits = limits;
+  Result<Normalizer> normalizer = Normalizer::FromEmbeddedTable();
+  if (!normalizer.ok()) return normalizer.status();
+  impl->normalizer = std::move(*normalizer);
+  impl->parser = std::make_unique<EventParser>(impl->limits, impl->normalizer);
+  Result<std::unique_ptr<StateStore>> store = StateStore::Open(config.state_dir);
+  if (!store.ok()) return store.status();
+  impl->store = std::move(*store);
+  Result<PriceBook> prices = PriceBook::FromEmbedded();
+  if (!prices.ok()) return prices.status();
+  impl->prices = std::make_shared<const PriceBook>(std::move(*prices));
+  impl->pipeline = std::make_unique<BatchPipeline>(*impl->store, *impl->parser, impl->prices, kafka.topic);
+  KafkaConfig dlq_config = kafka;
+  dlq_config.topic = config.dlq_topic;
+  Result<std::unique_ptr<KafkaPublisher>> dlq = KafkaPublisher::Create(dlq_config);
+  if (!dlq.ok()) return dlq.status();
+  impl->dlq = std::move(*dlq);
+  KafkaConsumerConfig cc;
+  cc.bootstrap_servers = kafka.bootstrap_servers;
+  cc.topic = kafka.topic;
+  cc.group_id = config.group_id;
+  cc.properties = kafka.properties;
+  StateStore* s = impl->store.get();
+  std::string topic = kafka.topic;
+  Result<std::unique_ptr<KafkaConsumer>> consumer =
+      KafkaConsumer::Create(cc, [s, topic](int p) { return s->NextOffset(topic, p); });
+  if (!consumer.ok()) return consumer.status();
+  impl->consumer = std::move(*consumer);
+  impl->service = std::make_unique<ProcessorService>(*impl->store, *impl->pipeline, *impl->consumer,
+                                                     *impl->dlq, kafka.topic,
+                                                     static_cast<size_t>(config.max_batch));
+  impl->registry = &registry;
+  impl->probe = std::make_unique<ProcessorProbe>(registry);
+  Log(LogLevel::kInfo, "processor", "state_opened",
+      {{"dir", config.state_dir}, {"catalog_version", impl->prices->version()}});
+  return std::unique_ptr<ProcessorRunner>(new ProcessorRunner(std::move(impl)));
+}
+
+ProcessorRunner::ProcessorRunner(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+ProcessorRunner::~ProcessorRunner() { Stop(); }
+
+void ProcessorRunner::Start() {
+  Impl* impl = impl_.get();
+  impl_->loop = std::thread([impl] { impl->Run(); });
+}
+
+void ProcessorRunner::Stop() {
+  impl_->stop = true;
+  if (impl_->loop.joinable()) impl_->loop.join();
+  if (impl_->consumer) impl_->consumer->Close();
+  if (impl_->dlq) {
+    Status s = impl_->dlq->Flush(std::chrono::seconds(10));
+    if (!s.ok()) Log(LogLevel::kError, "processor", "dlq_flush_incomplete", {{"error", s.ToString()}});
+  }
+}
+
+void ProcessorRunner::Handle(HttpRequest request, Respond respond) {
+  std::string_view path = request.target;
+  path = path.substr(0, path.find('?'));
+  HttpResponse r;
+  if (request.method != "GET" && request.method != "HEAD") {
+    r.status = 405;
+    r.body = R"({"ok":false,"reason":"method_not_allowed","message":"method not allowed on this endpoint"})";
+  } else if (path == "/healthz") {
+    r.body = R"({"ok":true})";
+  } else if (path == "/readyz") {
+    size_t lost = impl_->consumer->HistoryLost().size();
+    if (lost > 0) {
+      r.status = 503;
+      r.body = R"({"ok":false,"reason":"history_lost","message":")" + std::to_string(lost) +
+               R"( partition(s) were rebuilt from a log that no longer starts at 0; totals are partial"})";
+    } else if (impl_->consecutive_failures.load() >= 3) {
+      r.status = 503;
+      r.body = R"({"ok":false,"reason":"state_unavailable","message":"batches are failing; see logs"})";
+    } else {
+      r.body = R"({"ok":true,"ready":true,"assignedPartitions":)" +
+               std::to_string(impl_->consumer->Assigned().size()) + "}";
+    }
+  } else if (path == "/metrics") {
+    r.content_type = "text/plain; version=0.0.4; charset=utf-8";
+    r.body = prometheus::TextSerializer().Serialize(impl_->registry->Collect());
+  } else {
+    r.status = 404;
+    r.body = R"({"ok":false,"reason":"not_found","message":"no such endpoint"})";
+  }
+  respond(std::move(r));
+}
+
+}  // namespace tokenmeter

@@ -1,0 +1,108 @@
+#!/usr/bin/env bash
+# End to end, distributed form: the mock broker daemon, `tokenmeter edge` and
+# `tokenmeter processor` as separate processes. curl sends the fixtures and a client
+# retry; kcat produces a canonical event and a poison record directly to the topic; the
+# processor counts each (workspace, request_id) once and dead-letters the poison; after a
+# SIGKILL and restart it re-counts nothing.
+# Usage: pipeline_e2e.sh <tokenmeter binary> <tokenmeter-mock-broker binary>
+set -euo pipefail
+TM=$1
+MOCK=$2
+work=$(mktemp -d)
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill -KILL "$p" 2>/dev/null || true; done
+  exec 3>&- 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+fail() {
+  echo "FAIL: $*" >&2
+  for f in edge processor; do echo "--- $f log" >&2; tail -20 "$work/$f.log" >&2 || true; done
+  exit 1
+}
+wait_for() { local i; for ((i = 0; i < $2; i++)); do eval "$1" && return 0; sleep 0.1; done; return 1; }
+metric() { curl -s "http://127.0.0.1:$pport/metrics" | awk -v m="$1" '$1 == m {print $2}'; }
+
+mkfifo "$work/ctl"
+"$MOCK" --bootstrap-file "$work/bootstrap" < "$work/ctl" > "$work/mock.out" 2>&1 &
+pids+=($!)
+exec 3> "$work/ctl"
+wait_for "[ -s '$work/bootstrap' ]" 100 || fail "mock broker did not start"
+bootstrap=$(cat "$work/bootstrap")
+
+"$TM" keys create --workspace acme --role ingest > "$work/key.txt"
+key=$(head -n 1 "$work/key.txt")
+cat > "$work/tokenmeter.yaml" <<YAML
+edge:
+  listen: 127.0.0.1:0
+bus:
+  kafka:
+    bootstrap_servers: $bootstrap
+    properties:
+      session.timeout.ms: "6000"
+      heartbeat.interval.ms: "500"
+processor:
+  listen: 127.0.0.1:0
+  state_dir: $work/state
+keys:
+$(tail -n +3 "$work/key.txt")
+YAML
+
+"$TM" edge --config "$work/tokenmeter.yaml" --port-file "$work/eport" 2> "$work/edge.log" &
+pids+=($!)
+start_processor() {
+  rm -f "$work/pport"
+  "$TM" processor --config "$work/tokenmeter.yaml" --port-file "$work/pport" 2>> "$work/processor.log" &
+  processor_pid=$!
+  pids+=($processor_pid)
+  wait_for "[ -s '$work/pport' ]" 100 || fail "processor did not start"
+  pport=$(cat "$work/pport")
+  wait_for "curl -sf http://127.0.0.1:$pport/readyz > /dev/null" 100 || fail "processor never ready"
+}
+start_processor
+wait_for "[ -s '$work/eport' ]" 100 || fail "edge did not start"
+eport=$(cat "$work/eport")
+wait_for "curl -sf http://127.0.0.1:$eport/readyz > /dev/null" 100 || fail "edge never ready"
+
+post() {
+  curl -s -o /dev/null -w '%{http_code}' -X POST "http://127.0.0.1:$eport$1" -H "X-API-Key: $key" \
+    -H 'Content-Type: application/json' --data-binary "$2"
+}
+lynx='{"provider":"openai","model":"gpt-4o-mini","inputTokens":850,"outputTokens":320,"requestId":"test-integration-001","project":"customer-support","environment":"staging","feature":"ticket-classifier"}'
+[ "$(post /v1/ingest '{"externalRequestId":"req_2026_02_07_001","provider":"openai","model":"gpt-4o-mini","inputTokens":120,"outputTokens":45}')" = 202 ] || fail "opsmeter"
+[ "$(post /api/v1/usage/ingest "$lynx")" = 202 ] || fail "costlynx"
+[ "$(post /v1/ingest '{"events":[{"provider":"openai","model":"gpt-4.1","inputTokens":1200,"outputTokens":450,"requestId":"chatcmpl-abc123"},{"provider":"anthropic","model":"claude-3-5-haiku","inputTokens":600,"outputTokens":180,"requestId":"msg_xyz456"}]}')" = 202 ] || fail "batch"
+[ "$(post /v1/ingest "$lynx")" = 202 ] || fail "retry"
+
+# Producers may write canonical events straight to the topic; a poison record is dead-lettered.
+now=$(date -u +%Y-%m-%dT%H:%M:%S.000Z)
+printf 'acme|{"v":1,"workspace":"acme","request_id":"direct-1","provider":"openai","model":"gpt-4o-mini","environment":"prod","data_mode":"real","input_tokens":10,"output_tokens":5,"occurred_at":"%s","received_at":"%s"}\n' "$now" "$now" \
+  | kcat -P -b "$bootstrap" -t tokenmeter.events -K '|' -z lz4 2> "$work/kcat.err" || fail "kcat produce: $(cat "$work/kcat.err")"
+printf 'acme|{"v":1,"workspace":"acme"\n' | kcat -P -b "$bootstrap" -t tokenmeter.events -K '|' 2>> "$work/kcat.err"
+
+wait_for '[ "$(metric tokenmeter_processor_events_consumed_total)" = 7 ]' 200 \
+  || fail "consumed: $(metric tokenmeter_processor_events_consumed_total)"
+[ "$(metric tokenmeter_processor_events_counted_total)" = 5 ] || fail "counted: $(metric tokenmeter_processor_events_counted_total)"
+[ "$(metric tokenmeter_processor_duplicates_total)" = 1 ] || fail "duplicates"
+[ "$(metric tokenmeter_processor_dead_lettered_total)" = 1 ] || fail "dead lettered"
+[ "$(metric tokenmeter_processor_unpriced_total)" = 0 ] || fail "unpriced"
+kcat -C -b "$bootstrap" -t tokenmeter.events.dlq -e -q > "$work/dlq.txt" 2>/dev/null
+grep -q '"reason":"malformed JSON' "$work/dlq.txt" || fail "DLQ record: $(cat "$work/dlq.txt")"
+
+# SIGKILL and restart: the stored offsets make the redelivered records harmless.
+kill -KILL "$processor_pid"
+wait "$processor_pid" 2>/dev/null || true
+start_processor
+[ "$(post /v1/ingest '{"requestId":"after-restart","provider":"openai","model":"gpt-4o-mini","inputTokens":1,"outputTokens":1}')" = 202 ] || fail "post after restart"
+wait_for '[ "$(metric tokenmeter_processor_events_counted_total)" = 1 ]' 300 \
+  || fail "after restart counted: $(metric tokenmeter_processor_events_counted_total)"
+sleep 1
+[ "$(metric tokenmeter_processor_events_counted_total)" = 1 ] || fail "re-counted after restart"
+[ "$(metric tokenmeter_processor_duplicates_total)" = 0 ] || fail "duplicates after restart"
+
+kill -TERM "$processor_pid"
+status=0
+wait "$processor_pid" || status=$?
+[ $status = 0 ] || fail "processor exited $status after SIGTERM"
+echo "e2e pipeline: ok"
