@@ -57,8 +57,12 @@ int RunProcessor(const std::vector<std::string>& args) {
   BlockShutdownSignals();
   Result<AppConfig> config = LoadConfigFile(config_path);
   if (!config.ok()) return Fail(config.status());
+  Result<KeyRing> keys = KeyRing::Build(config->keys);
+  if (!keys.ok()) return Fail(keys.status());
+  SystemClock clock;
   prometheus::Registry registry;
-  auto runner = ProcessorRunner::Create(config->processor, config->kafka, config->edge.limits, registry);
+  auto runner = ProcessorRunner::Create(config->processor, config->kafka, config->edge.limits,
+                                        *keys, clock, registry);
   if (!runner.ok()) return Fail(runner.status());
   HttpServer server(config->processor_http, **runner);
   if (Status s = server.Start(); !s.ok()) return Fail(s);

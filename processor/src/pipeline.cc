@@ -59,16 +59,34 @@ void Aggregate(const UsageEvent& e, const RollupCounters& c, bool duplicate_only
   }
 }
 
+// The events-family row: the canonical event line, a newline, then the cost line. Money
+// is written as decimal strings, so no reader ever passes it through a double.
 std::string StoredEvent(const UsageEvent& e, const Cost& cost, const std::string& catalog_version) {
-  std::string out = "{\"event\":";
+  std::string out;
   EncodeCanonical(e, out);
-  out += ",\"cost_usd\":";
-  out += cost.total ? FormatUsd(*cost.total) : "null";
+  out += "\n{\"cost_usd\":";
+  if (cost.total) {
+    AppendJsonString(out, FormatUsd(*cost.total));
+  } else {
+    out += "null";
+  }
   out += ",\"cost_source\":";
   AppendJsonString(out, CostSourceName(cost.source));
   out += ",\"catalog_version\":";
   AppendJsonString(out, catalog_version);
-  out += ",\"pricing_flags\":" + std::to_string(cost.flags) + "}";
+  out += ",\"pricing_flags\":" + std::to_string(cost.flags);
+  out += ",\"tier_above_prompt_tokens\":" + std::to_string(cost.tier_threshold);
+  out += ",\"breakdown_usd\":{";
+  const std::pair<const char*, NanoUsd> parts[] = {{"input", cost.input}, {"cached", cost.cached},
+                                                    {"cache_write", cost.cache_write},
+                                                    {"output", cost.output}, {"reasoning", cost.reasoning}};
+  for (size_t i = 0; i < std::size(parts); ++i) {
+    if (i) out.push_back(',');
+    AppendJsonString(out, parts[i].first);
+    out.push_back(':');
+    AppendJsonString(out, FormatUsd(parts[i].second));
+  }
+  out += "}}";
   return out;
 }
 

@@ -8,6 +8,7 @@
 #include "pipeline.h"
 #include "processor_probe.h"
 #include "processor_service.h"
+#include "query/query_api.h"
 #include "tokenmeter/base/json_text.h"
 #include "tokenmeter/base/log.h"
 
@@ -40,6 +41,7 @@ struct ProcessorRunner::Impl {
   std::unique_ptr<ProcessorService> service;
   prometheus::Registry* registry = nullptr;
   std::unique_ptr<ProcessorProbe> probe;
+  std::unique_ptr<QueryApi> query;
   std::thread loop;
   std::atomic<bool> stop{false};
   std::atomic<int> consecutive_failures{0};
@@ -64,6 +66,7 @@ struct ProcessorRunner::Impl {
 Result<std::unique_ptr<ProcessorRunner>> ProcessorRunner::Create(const ProcessorConfig& config,
                                                                  const KafkaConfig& kafka,
                                                                  const IngestLimits& limits,
+                                                                 const KeyRing& keys, const Clock& clock,
                                                                  prometheus::Registry& registry) {
   RETURN_IF_ERROR(config.Validate());
   auto impl = std::make_unique<Impl>();
@@ -102,6 +105,7 @@ Result<std::unique_ptr<ProcessorRunner>> ProcessorRunner::Create(const Processor
                                                      static_cast<size_t>(config.max_batch));
   impl->registry = &registry;
   impl->probe = std::make_unique<ProcessorProbe>(registry);
+  impl->query = std::make_unique<QueryApi>(*impl->store, keys, clock);
   Log(LogLevel::kInfo, "processor", "state_opened",
       {{"dir", config.state_dir}, {"catalog_version", impl->prices->version()}});
   return std::unique_ptr<ProcessorRunner>(new ProcessorRunner(std::move(impl)));
@@ -129,6 +133,10 @@ void ProcessorRunner::Stop() {
 void ProcessorRunner::Handle(HttpRequest request, Respond respond) {
   std::string_view path = request.target;
   path = path.substr(0, path.find('?'));
+  if (QueryApi::Serves(path)) {
+    respond(impl_->query->Handle(request));
+    return;
+  }
   HttpResponse r;
   if (request.method != "GET" && request.method != "HEAD") {
     r.status = 405;

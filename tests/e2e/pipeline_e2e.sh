@@ -22,6 +22,7 @@ fail() {
   exit 1
 }
 wait_for() { local i; for ((i = 0; i < $2; i++)); do eval "$1" && return 0; sleep 0.1; done; return 1; }
+query() { curl -s -H "X-API-Key: $read_key" "http://127.0.0.1:$pport$1"; }
 metric() { curl -s "http://127.0.0.1:$pport/metrics" | awk -v m="$1" '$1 == m {print $2}'; }
 
 mkfifo "$work/ctl"
@@ -33,6 +34,8 @@ bootstrap=$(cat "$work/bootstrap")
 
 "$TM" keys create --workspace acme --role ingest > "$work/key.txt"
 key=$(head -n 1 "$work/key.txt")
+"$TM" keys create --workspace acme --role member > "$work/read.txt"
+read_key=$(head -n 1 "$work/read.txt")
 cat > "$work/tokenmeter.yaml" <<YAML
 edge:
   listen: 127.0.0.1:0
@@ -47,6 +50,7 @@ processor:
   state_dir: $work/state
 keys:
 $(tail -n +3 "$work/key.txt")
+$(tail -n +3 "$work/read.txt")
 YAML
 
 "$TM" edge --config "$work/tokenmeter.yaml" --port-file "$work/eport" 2> "$work/edge.log" &
@@ -90,6 +94,15 @@ wait_for '[ "$(metric tokenmeter_processor_events_consumed_total)" = 7 ]' 200 \
 kcat -C -b "$bootstrap" -t tokenmeter.events.dlq -e -q > "$work/dlq.txt" 2>/dev/null
 grep -q '"reason":"malformed JSON' "$work/dlq.txt" || fail "DLQ record: $(cat "$work/dlq.txt")"
 
+# The query API: 120*150 + 45*600 + 850*150 + 320*600 + 1200*2000 + 450*8000 + 600*800 +
+# 180*4000 + 10*150 + 5*600 = 7,569,000 nano-USD over 5 events, one retry.
+overview=$(query "/v1/dashboard/overview?range=24h")
+echo "$overview" | grep -q '"requests":5,"successes":5,"errors":0,"duplicates":1,' || fail "overview: $overview"
+echo "$overview" | grep -q '"costUsd":"0.007569000","costNanoUsd":7569000' || fail "overview cost: $overview"
+echo "$overview" | grep -q '"retryMultiplier":"1.200"' || fail "retry multiplier: $overview"
+query "/v1/events/test-integration-001" | grep -q '"attempts":2' || fail "event view"
+query "/v1/dashboard/models?range=24h" | grep -q '{"value":"gpt-4.1","requests":1,' || fail "models"
+
 # SIGKILL and restart: the stored offsets make the redelivered records harmless.
 kill -KILL "$processor_pid"
 wait "$processor_pid" 2>/dev/null || true
@@ -100,6 +113,9 @@ wait_for '[ "$(metric tokenmeter_processor_events_counted_total)" = 1 ]' 300 \
 sleep 1
 [ "$(metric tokenmeter_processor_events_counted_total)" = 1 ] || fail "re-counted after restart"
 [ "$(metric tokenmeter_processor_duplicates_total)" = 0 ] || fail "duplicates after restart"
+overview=$(query "/v1/dashboard/overview?range=24h")
+echo "$overview" | grep -q '"requests":6,"successes":6,"errors":0,"duplicates":1,' || fail "overview after restart: $overview"
+echo "$overview" | grep -q '"costNanoUsd":7569750,' || fail "cost after restart (+1*150 + 1*600): $overview"
 
 kill -TERM "$processor_pid"
 status=0

@@ -1,6 +1,7 @@
 // ProcessorRunner: the processor as a running component, for the composition root. Owns
 // the state store, price book, pipeline, Kafka consumer, dead-letter publisher, the
-// consume thread, and the HTTP handler for /healthz, /readyz and /metrics.
+// consume thread, and the HTTP handler: the query API (read keys from `keys`), /healthz,
+// /readyz and /metrics.
 //
 // Threads: Start() spawns the consume thread; Handle() runs on HTTP I/O threads; Stop()
 // from the thread that owns the runner.
@@ -10,6 +11,8 @@
 #include <memory>
 #include <string>
 
+#include "tokenmeter/auth/api_key.h"
+#include "tokenmeter/base/clock.h"
 #include "tokenmeter/bus/kafka_consumer.h"
 #include "tokenmeter/bus/kafka_publisher.h"
 #include "tokenmeter/http/http_server.h"
@@ -44,6 +47,7 @@ class ProcessorRunner final : public HttpHandler {
   static Result<std::unique_ptr<ProcessorRunner>> Create(const ProcessorConfig& config,
                                                          const KafkaConfig& kafka,
                                                          const IngestLimits& limits,
+                                                         const KeyRing& keys, const Clock& clock,
                                                          prometheus::Registry& registry);
   ~ProcessorRunner() override;
 

@@ -1,0 +1,309 @@
+#include "query_api.h"
+
+#include <rapidjson/document.h>
+
+#include <algorithm>
+#include <map>
+#include <optional>
+#include <unordered_map>
+
+#include "aggregate/rollup.h"
+#include "dedup/dedup_record.h"
+#include "tokenmeter/base/json_text.h"
+#include "tokenmeter/base/rfc3339.h"
+#include "tokenmeter/base/units.h"
+
+namespace tokenmeter {
+namespace {
+
+using Params = std::unordered_map<std::string, std::string>;
+
+HttpResponse Error(int status, std::string_view reason, std::string_view message) {
+  HttpResponse r;
+  r.status = status;
+  r.body = "{\"ok\":false,\"reason\":";
+  AppendJsonString(r.body, reason);
+  r.body += ",\"message\":";
+  AppendJsonString(r.body, message);
+  r.body += "}";
+  return r;
+}
+
+std::string PercentDecode(std::string_view s) {
+  std::string out;
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '%' && i + 2 < s.size() && std::isxdigit(static_cast<unsigned char>(s[i + 1])) &&
+        std::isxdigit(static_cast<unsigned char>(s[i + 2]))) {
+      out.push_back(static_cast<char>(std::stoi(std::string(s.substr(i + 1, 2)), nullptr, 16)));
+      i += 2;
+    } else {
+      out.push_back(s[i] == '+' ? ' ' : s[i]);
+    }
+  }
+  return out;
+}
+
+Params ParseQuery(std::string_view target) {
+  Params p;
+  size_t q = target.find('?');
+  if (q == std::string_view::npos) return p;
+  std::string_view rest = target.substr(q + 1);
+  while (!rest.empty()) {
+    size_t amp = rest.find('&');
+    std::string_view pair = rest.substr(0, amp);
+    size_t eq = pair.find('=');
+    p[PercentDecode(pair.substr(0, eq))] = eq == std::string_view::npos ? "" : PercentDecode(pair.substr(eq + 1));
+    if (amp == std::string_view::npos) break;
+    rest = rest.substr(amp + 1);
+  }
+  return p;
+}
+
+struct Window {
+  TimePoint from, to;  // [from, to)
+  Granularity gran;
+  std::vector<DataMode> modes;
+  std::string environment;  // "" = all
+  std::string project;      // "" = all
+  size_t limit = 10;
+  std::string sort = "cost";
+};
+
+std::optional<Granularity> ParseGranularity(const std::string& s) {
+  if (s == "minute") return Granularity::kMinute;
+  if (s == "hour") return Granularity::kHour;
+  if (s == "day") return Granularity::kDay;
+  return std::nullopt;
+}
+
+// Fills `w` from the query parameters, or returns the reason they are unusable.
+std::string ParseWindow(const Params& p, TimePoint now, Window& w) {
+  auto get = [&](const char* k) { auto it = p.find(k); return it == p.end() ? std::string() : it->second; };
+  std::string from = get("from"), to = get("to"), range = get("range");
+  if (!from.empty() || !to.empty()) {
+    auto f = ParseRfc3339(from), t = to.empty() ? std::optional<TimePoint>(now) : ParseRfc3339(to);
+    if (!f || !t) return "from and to must be RFC 3339 timestamps";
+    if (*f >= *t) return "from must be before to";
+    w.from = *f;
+    w.to = *t;
+  } else {
+    static const std::map<std::string, std::chrono::milliseconds> kRanges = {
+        {"1h", std::chrono::hours(1)}, {"6h", std::chrono::hours(6)}, {"24h", std::chrono::hours(24)},
+        {"7d", std::chrono::hours(24 * 7)}, {"30d", std::chrono::hours(24 * 30)}};
+    auto it = kRanges.find(range.empty() ? "24h" : range);
+    if (it == kRanges.end()) return "range must be 1h, 6h, 24h, 7d or 30d (or give from/to)";
+    w.to = now + std::chrono::milliseconds(1);
+    w.from = w.to - it->second;
+  }
+  auto span = w.to - w.from;
+  w.gran = span <= std::chrono::hours(6) ? Granularity::kMinute
+           : span <= std::chrono::hours(24 * 7) ? Granularity::kHour
+                                                : Granularity::kDay;
+  if (std::string g = get("granularity"); !g.empty()) {
+    auto parsed = ParseGranularity(g);
+    if (!parsed) return "granularity must be minute, hour or day";
+    w.gran = *parsed;
+  }
+  std::string mode = get("dataMode");
+  if (mode.empty() || mode == "real") w.modes = {DataMode::kReal};
+  else if (mode == "test") w.modes = {DataMode::kTest};
+  else if (mode == "demo") w.modes = {DataMode::kDemo};
+  else if (mode == "all") w.modes = {DataMode::kReal, DataMode::kTest, DataMode::kDemo};
+  else return "dataMode must be real, test, demo or all";
+  w.environment = get("environment");
+  w.project = get("project");
+  if (std::string l = get("limit"); !l.empty()) {
+    try {
+      long long n = std::stoll(l);
+      if (n < 1 || n > 1000) throw std::out_of_range("limit");
+      w.limit = static_cast<size_t>(n);
+    } catch (const std::exception&) {
+      return "limit must be an integer in [1, 1000]";
+    }
+  }
+  if (std::string s = get("sort"); !s.empty()) {
+    if (s != "cost" && s != "requests" && s != "tokens") return "sort must be cost, requests or tokens";
+    w.sort = s;
+  }
+  return "";
+}
+
+void AppendBigEndian64(std::string& out, uint64_t v) {
+  for (int shift = 56; shift >= 0; shift -= 8) out.push_back(static_cast<char>((v >> shift) & 0xff));
+}
+
+// Calls fn(bucket_start, value, counters) for every rollup row of (workspace, mode, gran,
+// dim) whose bucket starts in [from, to) and whose environment matches.
+template <typename Fn>
+Status ScanRollups(const StateStore& store, std::string_view ws, const Window& w, Dimension dim, Fn fn) {
+  for (DataMode mode : w.modes) {
+    std::string prefix = RollupKey(ws, mode, w.gran, dim, TimePoint{}, "", "");
+    prefix.resize(prefix.size() - 9);  // drop the 8-byte bucket and the empty environment's \0
+    std::string begin = prefix, end = prefix;
+    AppendBigEndian64(begin, static_cast<uint64_t>(BucketStart(w.from, w.gran).time_since_epoch().count()));
+    AppendBigEndian64(end, static_cast<uint64_t>(w.to.time_since_epoch().count()));
+    RETURN_IF_ERROR(store.Scan(Family::kRollups, begin, end, [&](std::string_view k, std::string_view v) {
+      std::string_view rest = k.substr(prefix.size());
+      uint64_t bucket = 0;
+      for (int i = 0; i < 8; ++i) bucket = (bucket << 8) | static_cast<unsigned char>(rest[i]);
+      rest.remove_prefix(8);
+      size_t nul = rest.find('\0');
+      std::string_view env = rest.substr(0, nul), value = rest.substr(nul + 1);
+      if (w.environment.empty() || env == w.environment) {
+        fn(TimePoint(std::chrono::milliseconds(bucket)), value, RollupCounters::Decode(v));
+      }
+      return true;
+    }));
+  }
+  return Status::Ok();
+}
+
+void AppendCounters(std::string& out, const RollupCounters& c) {
+  const auto& v = c.v;
+  out += "\"requests\":" + std::to_string(v[kRequests]) + ",\"successes\":" + std::to_string(v[kSuccesses]) +
+         ",\"errors\":" + std::to_string(v[kErrors]) + ",\"duplicates\":" + std::to_string(v[kDuplicates]) +
+         ",\"inputTokens\":" + std::to_string(v[kInputTokens]) + ",\"outputTokens\":" + std::to_string(v[kOutputTokens]) +
+         ",\"cachedTokens\":" + std::to_string(v[kCachedTokens]) + ",\"cacheWriteTokens\":" +
+         std::to_string(v[kCacheWriteTokens]) + ",\"reasoningTokens\":" + std::to_string(v[kReasoningTokens]) +
+         ",\"costUsd\":\"" + FormatUsd(NanoUsd{v[kCostNano]}) + "\",\"costNanoUsd\":" + std::to_string(v[kCostNano]) +
+         ",\"unpricedRequests\":" + std::to_string(v[kUnpriced]) + ",\"avgLatencyMs\":" +
+         (v[kLatencyCount] ? std::to_string(v[kLatencySumMs] / v[kLatencyCount]) : std::string("null"));
+  // Copies received per counted request, as an exact decimal with 3 places.
+  if (v[kRequests] > 0) {
+    int64_t milli = (v[kRequests] + v[kDuplicates]) * 1000 / v[kRequests];
+    std::string frac = std::to_string(milli % 1000);
+    out += ",\"retryMultiplier\":\"" + std::to_string(milli / 1000) + "." + std::string(3 - frac.size(), '0') + frac + "\"";
+  } else {
+    out += ",\"retryMultiplier\":null";
+  }
+}
+
+std::string WindowJson(const KeyRecord& key, const Window& w, const Params& p) {
+  std::string out = "\"workspace\":";
+  AppendJsonString(out, key.workspace);
+  out += ",\"from\":\"" + FormatRfc3339(w.from) + "\",\"to\":\"" + FormatRfc3339(w.to) + "\",\"dataMode\":";
+  auto mode = p.find("dataMode");
+  AppendJsonString(out, mode == p.end() || mode->second.empty() ? "real" : mode->second);
+  return out;
+}
+
+Dimension ListDimension(std::string_view name) {
+  if (name == "top-endpoints") return Dimension::kEndpointTag;
+  if (name == "top-users") return Dimension::kUser;
+  if (name == "top-tenants") return Dimension::kTenant;
+  if (name == "prompt-versions") return Dimension::kPromptVersion;
+  return Dimension::kModel;
+}
+
+}  // namespace
+
+bool QueryApi::Serves(std::string_view path) {
+  return path.rfind("/v1/dashboard/", 0) == 0 || path.rfind("/v1/events/", 0) == 0;
+}
+
+HttpResponse QueryApi::Handle(const HttpRequest& request) const {
+  std::string_view path = request.target;
+  path = path.substr(0, path.find('?'));
+  if (request.method != "GET") return Error(405, "method_not_allowed", "query endpoints are GET");
+  KeyRejection why;
+  const KeyRecord* key = keys_.Verify(request.api_key, why);
+  if (key == nullptr) return Error(401, "unauthorized", "missing or invalid API key");
+  if (key->role == Role::kIngest) {
+    return Error(403, "forbidden", "an ingest key cannot read; use an owner, admin or member key");
+  }
+
+  if (path.rfind("/v1/events/", 0) == 0) {
+    std::string id = PercentDecode(path.substr(11));
+    Result<std::optional<std::string>> dedup = store_.Get(Family::kDedup, DedupKey(key->workspace, id));
+    if (!dedup.ok()) return Error(503, "state_unavailable", dedup.status().message());
+    std::optional<DedupRecord> record = dedup->has_value() ? DedupRecord::Decode(**dedup) : std::nullopt;
+    if (!record) return Error(404, "not_found", "no event with this requestId in this workspace");
+    Result<std::optional<std::string>> row = store_.Get(Family::kEvents, record->event_key);
+    if (!row.ok()) return Error(503, "state_unavailable", row.status().message());
+    if (!row->has_value()) return Error(404, "not_found", "the event is past its retention");
+    const std::string& stored = **row;
+    size_t nl = stored.find('\n');
+    HttpResponse r;
+    r.body = "{\"ok\":true,\"requestId\":";
+    AppendJsonString(r.body, id);
+    r.body += ",\"attempts\":" + std::to_string(record->attempts) + ",\"firstSeenAt\":\"" +
+              FormatRfc3339(TimePoint(std::chrono::milliseconds(record->first_seen_ms))) +
+              "\",\"event\":" + stored.substr(0, nl) + ",\"cost\":" + stored.substr(nl + 1) + "}";
+    return r;
+  }
+
+  Params params = ParseQuery(request.target);
+  Window w;
+  std::string bad = ParseWindow(params, clock_.Now(), w);
+  if (!bad.empty()) return Error(400, "bad_query", bad);
+  std::string_view name = path.substr(14);
+  HttpResponse r;
+  if (name == "overview" || name == "timeseries") {
+    Dimension dim = w.project.empty() ? Dimension::kTotal : Dimension::kProject;
+    std::string_view want_value = w.project;
+    RollupCounters total;
+    std::map<TimePoint, RollupCounters> series;
+    Status s = ScanRollups(store_, key->workspace, w, dim,
+                           [&](TimePoint bucket, std::string_view value, const RollupCounters& c) {
+                             if (value != want_value) return;
+                             total.Add(c);
+                             series[bucket].Add(c);
+                           });
+    if (!s.ok()) return Error(503, "state_unavailable", s.message());
+    r.body = "{\"ok\":true," + WindowJson(*key, w, params);
+    if (name == "overview") {
+      r.body += ",\"totals\":{";
+      AppendCounters(r.body, total);
+      r.body += "}}";
+    } else {
+      r.body += ",\"granularity\":\"";
+      r.body += w.gran == Granularity::kMinute ? "minute" : w.gran == Granularity::kHour ? "hour" : "day";
+      r.body += "\",\"points\":[";
+      bool first = true;
+      for (const auto& [bucket, c] : series) {
+        if (!first) r.body += ",";
+        first = false;
+        r.body += "{\"t\":\"" + FormatRfc3339(bucket) + "\",";
+        AppendCounters(r.body, c);
+        r.body += "}";
+      }
+      r.body += "]}";
+    }
+    return r;
+  }
+  if (name != "top-endpoints" && name != "top-users" && name != "top-tenants" &&
+      name != "prompt-versions" && name != "models") {
+    return Error(404, "not_found", "no such dashboard view");
+  }
+  if (!w.project.empty()) {
+    return Error(400, "bad_query", "the project filter applies to overview and timeseries only");
+  }
+  std::map<std::string, RollupCounters, std::less<>> by_value;
+  Status s = ScanRollups(store_, key->workspace, w, ListDimension(name),
+                         [&](TimePoint, std::string_view value, const RollupCounters& c) {
+                           by_value[std::string(value)].Add(c);
+                         });
+  if (!s.ok()) return Error(503, "state_unavailable", s.message());
+  std::vector<std::pair<std::string, RollupCounters>> items(by_value.begin(), by_value.end());
+  auto score = [&](const RollupCounters& c) {
+    if (w.sort == "requests") return c.v[kRequests];
+    if (w.sort == "tokens") return c.v[kInputTokens] + c.v[kOutputTokens];
+    return c.v[kCostNano];
+  };
+  std::stable_sort(items.begin(), items.end(),
+                   [&](const auto& a, const auto& b) { return score(a.second) > score(b.second); });
+  if (items.size() > w.limit) items.resize(w.limit);
+  r.body = "{\"ok\":true," + WindowJson(*key, w, params) + ",\"sort\":\"" + w.sort + "\",\"items\":[";
+  for (size_t i = 0; i < items.size(); ++i) {
+    if (i) r.body += ",";
+    r.body += "{\"value\":";
+    AppendJsonString(r.body, items[i].first);
+    r.body += ",";
+    AppendCounters(r.body, items[i].second);
+    r.body += "}";
+  }
+  r.body += "]}";
+  return r;
+}
+
+}  // namespace tokenmeter

@@ -1,0 +1,42 @@
+// QueryApi: the read side (DESIGN.md "Query API"), answered from the rollups and events
+// families. Every request is authenticated with a read key (owner, admin or member); the
+// key's workspace is the only one a request can see.
+//
+//   GET /v1/dashboard/overview | top-endpoints | top-users | top-tenants |
+//       prompt-versions | models | timeseries
+//       ?range=1h|6h|24h|7d|30d (default 24h) or from=&to= (RFC 3339)
+//       &dataMode=real|test|demo|all (default real) &environment=E &project=P (overview,
+//       timeseries) &limit=N (1..1000, default 10) &sort=cost|requests|tokens
+//       &granularity=minute|hour|day (timeseries; default by range length)
+//   GET /v1/events/{requestId}
+//
+// Money is returned exactly: "costUsd" as a decimal string and "costNanoUsd" as an
+// integer. Thread-safe (reads only); called on HTTP I/O threads.
+#ifndef TOKENMETER_PROCESSOR_QUERY_QUERY_API_H_
+#define TOKENMETER_PROCESSOR_QUERY_QUERY_API_H_
+
+#include "state/state_store.h"
+#include "tokenmeter/auth/api_key.h"
+#include "tokenmeter/base/clock.h"
+#include "tokenmeter/http/http_server.h"
+
+namespace tokenmeter {
+
+class QueryApi {
+ public:
+  QueryApi(const StateStore& store, const KeyRing& keys, const Clock& clock)
+      : store_(store), keys_(keys), clock_(clock) {}
+
+  // True if `path` is one of the query endpoints.
+  static bool Serves(std::string_view path);
+  HttpResponse Handle(const HttpRequest& request) const;
+
+ private:
+  const StateStore& store_;
+  const KeyRing& keys_;
+  const Clock& clock_;
+};
+
+}  // namespace tokenmeter
+
+#endif  // TOKENMETER_PROCESSOR_QUERY_QUERY_API_H_

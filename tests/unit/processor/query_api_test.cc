@@ -1,0 +1,193 @@
+// The query API over real processor state: exact totals, top lists, time series, the
+// event view with attempts and cost, read-key roles, and workspace isolation.
+#include "query/query_api.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "pipeline.h"
+#include "tokenmeter/base/rfc3339.h"
+#include "tokenmeter/model/event_codec.h"
+
+namespace tokenmeter {
+namespace {
+
+namespace fs = std::filesystem;
+const TimePoint kT = *ParseRfc3339("2026-02-07T12:34:56.000Z");
+
+class QueryApiTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() / ("tm-query-" + std::to_string(::getpid()) + "-" +
+                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    store_ = std::move(*StateStore::Open(dir_.string()));
+    prices_ = std::make_shared<const PriceBook>(*PriceBook::FromEmbedded());
+    BatchPipeline pipeline(*store_, parser_, prices_, "tokenmeter.events");
+    UsageEvent a = Event("a", "gpt-4o-mini", 850, 320, "checkout.ai_summary", "u1", CallStatus::kSuccess, 820);
+    UsageEvent b = Event("b", "gpt-4.1", 1200, 450, "contract-analysis", "u2", CallStatus::kError, 1000);
+    b.project = "support";
+    UsageEvent other = Event("g", "gpt-4.1", 1, 1, "x", "u9", CallStatus::kSuccess, 1);
+    other.workspace = "globex";
+    std::vector<BusMessage> msgs;
+    int64_t offset = 0;
+    for (const UsageEvent* e : {&a, &b, &a, &other}) {
+      BusMessage m{0, offset++, e->workspace, ""};
+      EncodeCanonical(*e, m.value);
+      msgs.push_back(std::move(m));
+    }
+    auto prepared = pipeline.Prepare(0, msgs);
+    ASSERT_TRUE(prepared.ok());
+    ASSERT_TRUE(pipeline.Commit(*prepared).ok());
+    owner_ = *CreateApiKey("live", "acme", Role::kOwner);
+    member_ = *CreateApiKey("live", "acme", Role::kMember);
+    ingest_ = *CreateApiKey("live", "acme", Role::kIngest);
+    globex_ = *CreateApiKey("live", "globex", Role::kAdmin);
+    keys_ = std::make_unique<KeyRing>(*KeyRing::Build({owner_.record, member_.record, ingest_.record, globex_.record}));
+    api_ = std::make_unique<QueryApi>(*store_, *keys_, clock_);
+  }
+  void TearDown() override {
+    api_.reset();
+    store_.reset();
+    fs::remove_all(dir_);
+  }
+
+  static UsageEvent Event(const std::string& id, const std::string& model, uint64_t in, uint64_t out,
+                          const std::string& endpoint, const std::string& user, CallStatus status,
+                          uint32_t latency) {
+    UsageEvent e;
+    e.workspace = "acme";
+    e.request_id = id;
+    e.provider = "openai";
+    e.model = model;
+    e.model_raw = model;
+    e.endpoint_tag = endpoint;
+    e.user_id = user;
+    e.tenant_id = "t1";
+    e.environment = "prod";
+    e.status = status;
+    e.latency_ms = latency;
+    e.input_tokens = in;
+    e.output_tokens = out;
+    e.occurred_at = kT;
+    e.received_at = kT;
+    return e;
+  }
+
+  HttpResponse Get(const std::string& target, const std::string& key = "") {
+    HttpRequest r;
+    r.method = "GET";
+    r.target = target;
+    r.api_key = key.empty() ? member_.key : key;
+    return api_->Handle(r);
+  }
+
+  fs::path dir_;
+  IngestLimits limits_;
+  Normalizer normalizer_ = *Normalizer::FromEmbeddedTable();
+  EventParser parser_{limits_, normalizer_};
+  std::shared_ptr<const PriceBook> prices_;
+  std::unique_ptr<StateStore> store_;
+  NewKey owner_, member_, ingest_, globex_;
+  std::unique_ptr<KeyRing> keys_;
+  FakeClock clock_{*ParseRfc3339("2026-02-07T13:00:00.000Z")};
+  std::unique_ptr<QueryApi> api_;
+};
+
+TEST_F(QueryApiTest, OverviewGivesExactTotals) {
+  HttpResponse r = Get("/v1/dashboard/overview?range=24h");
+  EXPECT_EQ(r.status, 200);
+  // a: 850*150 + 320*600 = 319,500 nano; b: 1200*2000 + 450*8000 = 6,000,000 nano.
+  EXPECT_EQ(r.body,
+            R"({"ok":true,"workspace":"acme","from":"2026-02-06T13:00:00.001Z","to":"2026-02-07T13:00:00.001Z","dataMode":"real",)"
+            R"("totals":{"requests":2,"successes":1,"errors":1,"duplicates":1,"inputTokens":2050,"outputTokens":770,)"
+            R"("cachedTokens":0,"cacheWriteTokens":0,"reasoningTokens":0,"costUsd":"0.006319500","costNanoUsd":6319500,)"
+            R"("unpricedRequests":0,"avgLatencyMs":910,"retryMultiplier":"1.500"}})");
+}
+
+TEST_F(QueryApiTest, TopListsAreSortedAndLimited) {
+  HttpResponse r = Get("/v1/dashboard/top-endpoints?range=24h");
+  EXPECT_EQ(r.status, 200);
+  size_t contract = r.body.find("\"value\":\"contract-analysis\"");
+  size_t checkout = r.body.find("\"value\":\"checkout.ai_summary\"");
+  ASSERT_NE(contract, std::string::npos);
+  ASSERT_NE(checkout, std::string::npos);
+  EXPECT_LT(contract, checkout) << "sorted by cost, highest first";
+  EXPECT_NE(r.body.find(R"("value":"checkout.ai_summary","requests":1,"successes":1,"errors":0,"duplicates":1,)"),
+            std::string::npos) << r.body;
+  // Equal request counts keep name order, so the limit keeps checkout.ai_summary only.
+  r = Get("/v1/dashboard/top-endpoints?range=24h&limit=1&sort=requests");
+  EXPECT_NE(r.body.find(R"("sort":"requests","items":[{"value":"checkout.ai_summary",)"), std::string::npos) << r.body;
+  EXPECT_EQ(r.body.find("contract-analysis"), std::string::npos);
+  r = Get("/v1/dashboard/models?range=24h");
+  EXPECT_NE(r.body.find(R"("value":"gpt-4.1","requests":1)"), std::string::npos) << r.body;
+  EXPECT_NE(r.body.find(R"("costUsd":"0.000319500")"), std::string::npos);
+  r = Get("/v1/dashboard/top-tenants?range=24h");
+  EXPECT_NE(r.body.find(R"("items":[{"value":"t1","requests":2,)"), std::string::npos) << r.body;
+  r = Get("/v1/dashboard/top-users?range=24h&sort=tokens");
+  EXPECT_LT(r.body.find("\"u2\""), r.body.find("\"u1\""));
+  EXPECT_EQ(Get("/v1/dashboard/prompt-versions?range=24h").body.find("\"items\":[]") != std::string::npos, true);
+}
+
+TEST_F(QueryApiTest, TimeseriesHasOnePointPerBucket) {
+  HttpResponse r = Get("/v1/dashboard/timeseries?range=6h");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_NE(r.body.find(R"("granularity":"minute","points":[{"t":"2026-02-07T12:34:00.000Z","requests":2,)"),
+            std::string::npos) << r.body;
+  r = Get("/v1/dashboard/timeseries?from=2026-02-01T00:00:00Z&to=2026-02-08T00:00:00Z&granularity=day");
+  EXPECT_NE(r.body.find(R"("granularity":"day","points":[{"t":"2026-02-07T00:00:00.000Z","requests":2,)"),
+            std::string::npos) << r.body;
+  r = Get("/v1/dashboard/timeseries?from=2026-02-08T00:00:00Z&to=2026-02-09T00:00:00Z");
+  EXPECT_NE(r.body.find(R"("points":[])"), std::string::npos) << r.body;
+}
+
+TEST_F(QueryApiTest, FiltersNarrowTheTotals) {
+  EXPECT_NE(Get("/v1/dashboard/overview?project=support").body.find(R"("requests":1,"successes":0,"errors":1)"),
+            std::string::npos);
+  EXPECT_NE(Get("/v1/dashboard/overview?environment=staging").body.find(R"("requests":0,)"), std::string::npos);
+  EXPECT_NE(Get("/v1/dashboard/overview?dataMode=test").body.find(R"("requests":0,)"), std::string::npos);
+  EXPECT_NE(Get("/v1/dashboard/overview?dataMode=all").body.find(R"("requests":2,)"), std::string::npos);
+}
+
+TEST_F(QueryApiTest, EventViewShowsAttemptsAndExactCost) {
+  HttpResponse r = Get("/v1/events/a");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body.rfind(R"({"ok":true,"requestId":"a","attempts":2,"firstSeenAt":"2026-02-07T12:34:56.000Z","event":{"v":1,"workspace":"acme","request_id":"a",)", 0), 0u) << r.body;
+  EXPECT_NE(r.body.find(R"("cost":{"cost_usd":"0.000319500","cost_source":"catalog","catalog_version":"litellm-)"),
+            std::string::npos) << r.body;
+  EXPECT_NE(r.body.find(R"("breakdown_usd":{"input":"0.000127500","cached":"0.000000000","cache_write":"0.000000000","output":"0.000192000","reasoning":"0.000000000"}})"),
+            std::string::npos) << r.body;
+  EXPECT_EQ(Get("/v1/events/nope").status, 404);
+}
+
+TEST_F(QueryApiTest, KeysSeeOnlyTheirWorkspaceAndIngestKeysCannotRead) {
+  EXPECT_EQ(Get("/v1/dashboard/overview", "").status, 200);
+  HttpRequest anonymous;
+  anonymous.method = "GET";
+  anonymous.target = "/v1/dashboard/overview";
+  EXPECT_EQ(api_->Handle(anonymous).status, 401);
+  HttpResponse r = Get("/v1/dashboard/overview", ingest_.key);
+  EXPECT_EQ(r.status, 403);
+  EXPECT_EQ(r.body, R"({"ok":false,"reason":"forbidden","message":"an ingest key cannot read; use an owner, admin or member key"})");
+  r = Get("/v1/dashboard/overview", globex_.key);
+  EXPECT_NE(r.body.find(R"("workspace":"globex")"), std::string::npos);
+  EXPECT_NE(r.body.find(R"("requests":1,)"), std::string::npos) << "only globex's one event";
+  EXPECT_EQ(Get("/v1/events/a", globex_.key).status, 404) << "another workspace's id is not found";
+  EXPECT_EQ(Get("/v1/events/g", owner_.key).status, 404);
+}
+
+TEST_F(QueryApiTest, BadQueriesAreExplained) {
+  HttpResponse r = Get("/v1/dashboard/overview?range=2h");
+  EXPECT_EQ(r.status, 400);
+  EXPECT_EQ(r.body, R"j({"ok":false,"reason":"bad_query","message":"range must be 1h, 6h, 24h, 7d or 30d (or give from/to)"})j");
+  EXPECT_EQ(Get("/v1/dashboard/top-users?limit=0").status, 400);
+  EXPECT_EQ(Get("/v1/dashboard/top-users?sort=alpha").status, 400);
+  EXPECT_EQ(Get("/v1/dashboard/overview?dataMode=prod").status, 400);
+  EXPECT_EQ(Get("/v1/dashboard/overview?from=2026-02-08T00:00:00Z&to=2026-02-07T00:00:00Z").status, 400);
+  EXPECT_EQ(Get("/v1/dashboard/top-endpoints?project=support").status, 400);
+  EXPECT_EQ(Get("/v1/dashboard/nothing").status, 404);
+}
+
+}  // namespace
+}  // namespace tokenmeter
