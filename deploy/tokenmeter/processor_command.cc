@@ -61,7 +61,7 @@ int RunProcessor(const std::vector<std::string>& args) {
   if (!keys.ok()) return Fail(keys.status());
   SystemClock clock;
   prometheus::Registry registry;
-  auto runner = ProcessorRunner::Create(config->processor, config->kafka, config->edge.limits,
+  auto runner = ProcessorRunner::CreateOnKafka(config->processor, config->kafka, config->edge.limits,
                                         *keys, clock, registry);
   if (!runner.ok()) return Fail(runner.status());
   HttpServer server(config->processor_http, **runner);

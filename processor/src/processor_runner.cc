@@ -8,6 +8,7 @@
 #include "pipeline.h"
 #include "processor_probe.h"
 #include "processor_service.h"
+#include "tokenmeter/bus/kafka_consumer.h"
 #include "query/query_api.h"
 #include "tokenmeter/base/json_text.h"
 #include "tokenmeter/base/log.h"
@@ -36,8 +37,8 @@ struct ProcessorRunner::Impl {
   std::unique_ptr<StateStore> store;
   std::shared_ptr<const PriceBook> prices;
   std::unique_ptr<BatchPipeline> pipeline;
-  std::unique_ptr<KafkaPublisher> dlq;
-  std::unique_ptr<KafkaConsumer> consumer;
+  std::shared_ptr<Publisher> dlq;
+  std::unique_ptr<Subscriber> consumer;
   std::unique_ptr<ProcessorService> service;
   prometheus::Registry* registry = nullptr;
   std::unique_ptr<ProcessorProbe> probe;
@@ -63,15 +64,38 @@ struct ProcessorRunner::Impl {
   }
 };
 
+Result<std::unique_ptr<ProcessorRunner>> ProcessorRunner::CreateOnKafka(
+    const ProcessorConfig& config, const KafkaConfig& kafka, const IngestLimits& limits,
+    const KeyRing& keys, const Clock& clock, prometheus::Registry& registry) {
+  KafkaConfig dlq_config = kafka;
+  dlq_config.topic = config.dlq_topic;
+  Result<std::unique_ptr<KafkaPublisher>> dlq = KafkaPublisher::Create(dlq_config);
+  if (!dlq.ok()) return dlq.status();
+  KafkaConsumerConfig cc;
+  cc.bootstrap_servers = kafka.bootstrap_servers;
+  cc.topic = kafka.topic;
+  cc.group_id = config.group_id;
+  cc.properties = kafka.properties;
+  ProcessorBus bus;
+  bus.topic = kafka.topic;
+  bus.dead_letters = std::shared_ptr<Publisher>(std::move(*dlq));
+  bus.subscribe = [cc](Subscriber::NextOffsetFn next) -> Result<std::unique_ptr<Subscriber>> {
+    Result<std::unique_ptr<KafkaConsumer>> c = KafkaConsumer::Create(cc, std::move(next));
+    if (!c.ok()) return c.status();
+    return std::unique_ptr<Subscriber>(std::move(*c));
+  };
+  return Create(config, std::move(bus), limits, keys, clock, registry);
+}
+
 Result<std::unique_ptr<ProcessorRunner>> ProcessorRunner::Create(const ProcessorConfig& config,
-                                                                 const KafkaConfig& kafka,
+                                                                 ProcessorBus bus,
                                                                  const IngestLimits& limits,
                                                                  const KeyRing& keys, const Clock& clock,
                                                                  prometheus::Registry& registry) {
   RETURN_IF_ERROR(config.Validate());
   auto impl = std::make_unique<Impl>();
   impl->config = config;
-  impl->topic = kafka.topic;
+  impl->topic = bus.topic;
   impl->limits = limits;
   Result<Normalizer> normalizer = Normalizer::FromEmbeddedTable();
   if (!normalizer.ok()) return normalizer.status();
@@ -83,25 +107,16 @@ Result<std::unique_ptr<ProcessorRunner>> ProcessorRunner::Create(const Processor
   Result<PriceBook> prices = PriceBook::FromEmbedded();
   if (!prices.ok()) return prices.status();
   impl->prices = std::make_shared<const PriceBook>(std::move(*prices));
-  impl->pipeline = std::make_unique<BatchPipeline>(*impl->store, *impl->parser, impl->prices, kafka.topic);
-  KafkaConfig dlq_config = kafka;
-  dlq_config.topic = config.dlq_topic;
-  Result<std::unique_ptr<KafkaPublisher>> dlq = KafkaPublisher::Create(dlq_config);
-  if (!dlq.ok()) return dlq.status();
-  impl->dlq = std::move(*dlq);
-  KafkaConsumerConfig cc;
-  cc.bootstrap_servers = kafka.bootstrap_servers;
-  cc.topic = kafka.topic;
-  cc.group_id = config.group_id;
-  cc.properties = kafka.properties;
+  impl->pipeline = std::make_unique<BatchPipeline>(*impl->store, *impl->parser, impl->prices, bus.topic);
+  impl->dlq = std::move(bus.dead_letters);
   StateStore* s = impl->store.get();
-  std::string topic = kafka.topic;
-  Result<std::unique_ptr<KafkaConsumer>> consumer =
-      KafkaConsumer::Create(cc, [s, topic](int p) { return s->NextOffset(topic, p); });
+  std::string topic = bus.topic;
+  Result<std::unique_ptr<Subscriber>> consumer =
+      bus.subscribe([s, topic](int p) { return s->NextOffset(topic, p); });
   if (!consumer.ok()) return consumer.status();
   impl->consumer = std::move(*consumer);
   impl->service = std::make_unique<ProcessorService>(*impl->store, *impl->pipeline, *impl->consumer,
-                                                     *impl->dlq, kafka.topic,
+                                                     *impl->dlq, bus.topic,
                                                      static_cast<size_t>(config.max_batch));
   impl->registry = &registry;
   impl->probe = std::make_unique<ProcessorProbe>(registry);

@@ -9,7 +9,7 @@
 namespace tokenmeter {
 
 ProcessorService::ProcessorService(StateStore& store, BatchPipeline& pipeline,
-                                   KafkaConsumer& consumer, Publisher& dead_letters,
+                                   Subscriber& consumer, Publisher& dead_letters,
                                    std::string topic, size_t max_batch)
     : store_(store), pipeline_(pipeline), consumer_(consumer), dead_letters_(dead_letters),
       topic_(std::move(topic)), max_batch_(max_batch) {}

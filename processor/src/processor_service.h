@@ -1,7 +1,7 @@
 // ProcessorService: drives the pipeline from the bus. Each RunOnce():
 //   poll a batch -> per partition: Prepare -> publish its dead letters durably -> Commit
 //   -> record the position for lag monitoring.
-// On any failure for a partition (state, DLQ, commit) the consumer is moved back to the
+// The bus is a Subscriber (Kafka or the embedded log). On any failure for a partition (state, DLQ, commit) the consumer is moved back to the
 // partition's stored offset, so the same records come again and nothing is skipped.
 //
 // Thread: one thread calls RunOnce(); everything it borrows must outlive it.
@@ -11,14 +11,14 @@
 #include <chrono>
 
 #include "pipeline.h"
-#include "tokenmeter/bus/kafka_consumer.h"
+#include "tokenmeter/bus/subscriber.h"
 #include "tokenmeter/bus/publisher.h"
 
 namespace tokenmeter {
 
 class ProcessorService {
  public:
-  ProcessorService(StateStore& store, BatchPipeline& pipeline, KafkaConsumer& consumer,
+  ProcessorService(StateStore& store, BatchPipeline& pipeline, Subscriber& consumer,
                    Publisher& dead_letters, std::string topic, size_t max_batch = 2000);
 
   // Returns the totals of what this call applied (empty stats when nothing arrived).
@@ -30,7 +30,7 @@ class ProcessorService {
 
   StateStore& store_;
   BatchPipeline& pipeline_;
-  KafkaConsumer& consumer_;
+  Subscriber& consumer_;
   Publisher& dead_letters_;
   std::string topic_;
   size_t max_batch_;

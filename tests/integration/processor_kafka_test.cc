@@ -13,6 +13,7 @@
 #include "processor_service.h"
 #include "topic_reader.h"
 #include "tokenmeter/base/rfc3339.h"
+#include "tokenmeter/bus/kafka_consumer.h"
 #include "tokenmeter/bus/kafka_publisher.h"
 #include "tokenmeter/model/event_codec.h"
 

@@ -8,13 +8,14 @@
 #ifndef TOKENMETER_PROCESSOR_PROCESSOR_RUNNER_H_
 #define TOKENMETER_PROCESSOR_PROCESSOR_RUNNER_H_
 
+#include <functional>
 #include <memory>
 #include <string>
 
 #include "tokenmeter/auth/api_key.h"
 #include "tokenmeter/base/clock.h"
-#include "tokenmeter/bus/kafka_consumer.h"
 #include "tokenmeter/bus/kafka_publisher.h"
+#include "tokenmeter/bus/subscriber.h"
 #include "tokenmeter/http/http_server.h"
 #include "tokenmeter/model/ingest_limits.h"
 
@@ -41,14 +42,28 @@ struct ProcessorConfig {
   Status Validate() const;
 };
 
+// The bus a processor runs on: how to subscribe (once the state exists, since the
+// subscriber starts at the stored offsets) and where dead letters go.
+struct ProcessorBus {
+  std::function<Result<std::unique_ptr<Subscriber>>(Subscriber::NextOffsetFn)> subscribe;
+  std::shared_ptr<Publisher> dead_letters;
+  std::string topic;  // the events topic name, under which offsets are stored
+};
+
 class ProcessorRunner final : public HttpHandler {
  public:
-  // `kafka` gives the brokers, the events topic and extra properties (shared with the edge).
   static Result<std::unique_ptr<ProcessorRunner>> Create(const ProcessorConfig& config,
-                                                         const KafkaConfig& kafka,
+                                                         ProcessorBus bus,
                                                          const IngestLimits& limits,
                                                          const KeyRing& keys, const Clock& clock,
                                                          prometheus::Registry& registry);
+  // The distributed form: a consumer group on `kafka` (brokers, topic, extra properties
+  // shared with the edge) and a Kafka producer for processor.dlq_topic.
+  static Result<std::unique_ptr<ProcessorRunner>> CreateOnKafka(const ProcessorConfig& config,
+                                                                const KafkaConfig& kafka,
+                                                                const IngestLimits& limits,
+                                                                const KeyRing& keys, const Clock& clock,
+                                                                prometheus::Registry& registry);
   ~ProcessorRunner() override;
 
   void Start();

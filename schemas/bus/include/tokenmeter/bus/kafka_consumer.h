@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "tokenmeter/base/status.h"
+#include "tokenmeter/bus/subscriber.h"
 #include "tokenmeter/bus/topics.h"
 
 namespace tokenmeter {
@@ -36,32 +37,20 @@ struct KafkaConsumerConfig {
   std::map<std::string, std::string> properties;
 };
 
-struct ConsumedRecord {
-  int partition = 0;
-  int64_t offset = 0;
-  std::string key;
-  std::string value;
-};
-
-class KafkaConsumer {
+class KafkaConsumer final : public Subscriber {
  public:
-  using NextOffsetFn = std::function<Result<std::optional<int64_t>>(int partition)>;
-
   static Result<std::unique_ptr<KafkaConsumer>> Create(const KafkaConsumerConfig& config,
                                                        NextOffsetFn next_offset);
-  ~KafkaConsumer();
+  ~KafkaConsumer() override;
 
-  // Returns up to `max` records (each partition's in offset order) or fewer at `timeout`.
-  Result<std::vector<ConsumedRecord>> Poll(std::chrono::milliseconds timeout, size_t max);
-  // Moves a partition's position back (after a failed batch) so its records come again.
-  Status Seek(int partition, int64_t offset);
-  // Records the processed position in the group, for lag metrics only.
-  void CommitForLag(const std::map<int, int64_t>& next_offsets);
-  std::set<int> Assigned() const;
-  // Partitions assigned without stored state whose log no longer starts at 0.
-  std::set<int> HistoryLost() const;
-  // Closes the group membership cleanly (leave group).
-  void Close();
+  Result<std::vector<ConsumedRecord>> Poll(std::chrono::milliseconds timeout, size_t max) override;
+  Status Seek(int partition, int64_t offset) override;
+  // Commits to the group, asynchronously and best effort.
+  void CommitForLag(const std::map<int, int64_t>& next_offsets) override;
+  std::set<int> Assigned() const override;
+  std::set<int> HistoryLost() const override;
+  // Leaves the group cleanly.
+  void Close() override;
 
   struct Impl;
 

@@ -1,0 +1,59 @@
+// EmbeddedLog: the bus of the single-process `tokenmeter serve`, a durable append-only
+// file with one partition (0). A Publish() is acknowledged only after its records are
+// written and fdatasync'd; concurrent publishes share one sync (group commit, on the
+// log's writer thread). Record framing: [u32 length][u32 CRC32][u32 key length][key]
+// [value], little-endian; on open, a torn or corrupt tail (a write that was never
+// acknowledged) is cut off. Offsets are record numbers from 0. There is no retention yet:
+// the log grows until the operator rotates it.
+//
+// Thread-safe: Publish from any thread; subscribers read concurrently.
+#ifndef TOKENMETER_BUS_EMBEDDED_LOG_H_
+#define TOKENMETER_BUS_EMBEDDED_LOG_H_
+
+#include <memory>
+#include <string>
+
+#include "tokenmeter/bus/publisher.h"
+#include "tokenmeter/bus/subscriber.h"
+
+namespace tokenmeter {
+
+struct EmbeddedLogConfig {
+  // Directory of the log file (created if missing). Required.
+  std::string dir;
+  // File name inside dir. Default events.log.
+  std::string name = "events.log";
+  // Records waiting to be written at most; more fail Publish with kResourceExhausted.
+  // Default 100000.
+  size_t max_pending_records = 100000;
+};
+
+class EmbeddedLog final : public Publisher {
+ public:
+  static Result<std::unique_ptr<EmbeddedLog>> Open(const EmbeddedLogConfig& config);
+  ~EmbeddedLog() override;
+
+  void Publish(std::vector<BusRecord> records, Done done) override;
+  bool Ready() const override;
+  size_t InFlight() const override;
+  Status Flush(std::chrono::milliseconds timeout) override;
+
+  // Records durably in the log (the next offset to be written).
+  int64_t End() const;
+  // Bytes cut off a torn tail when the log was opened (0 for a clean log).
+  uint64_t RepairedBytes() const;
+
+  // A reader of partition 0 starting at next_offset(0), or 0 without state. Fails if the
+  // stored offset is beyond the log's end (the log was replaced under the state).
+  Result<std::unique_ptr<Subscriber>> Subscribe(Subscriber::NextOffsetFn next_offset);
+
+  struct Impl;
+
+ private:
+  explicit EmbeddedLog(std::shared_ptr<Impl> impl);
+  std::shared_ptr<Impl> impl_;
+};
+
+}  // namespace tokenmeter
+
+#endif  // TOKENMETER_BUS_EMBEDDED_LOG_H_

@@ -1,0 +1,51 @@
+// Subscriber: how the processor reads the bus. Two implementations: KafkaConsumer
+// (consumer group, distributed mode) and the embedded log's subscriber (serve mode).
+//
+// Offsets belong to the processor's state: an implementation asks `next_offset` (the
+// offset stored with that partition's state) when it takes a partition and starts there,
+// or at the beginning of the log when there is none. A partition whose log no longer
+// starts at 0 while it has no state is reported by HistoryLost().
+//
+// Thread: one thread calls Poll/Seek/CommitForLag/Close; Assigned/HistoryLost from any.
+#ifndef TOKENMETER_BUS_SUBSCRIBER_H_
+#define TOKENMETER_BUS_SUBSCRIBER_H_
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "tokenmeter/base/status.h"
+
+namespace tokenmeter {
+
+struct ConsumedRecord {
+  int partition = 0;
+  int64_t offset = 0;
+  std::string key;
+  std::string value;
+};
+
+class Subscriber {
+ public:
+  using NextOffsetFn = std::function<Result<std::optional<int64_t>>(int partition)>;
+  virtual ~Subscriber() = default;
+
+  // Up to `max` records (each partition's in offset order), or fewer at `timeout`.
+  virtual Result<std::vector<ConsumedRecord>> Poll(std::chrono::milliseconds timeout, size_t max) = 0;
+  // Moves a partition back (after a failed batch) so its records come again.
+  virtual Status Seek(int partition, int64_t offset) = 0;
+  // Records the processed position, for lag monitoring only.
+  virtual void CommitForLag(const std::map<int, int64_t>& next_offsets) = 0;
+  virtual std::set<int> Assigned() const = 0;
+  virtual std::set<int> HistoryLost() const = 0;
+  virtual void Close() = 0;
+};
+
+}  // namespace tokenmeter
+
+#endif  // TOKENMETER_BUS_SUBSCRIBER_H_

@@ -1,0 +1,295 @@
+#include "tokenmeter/bus/embedded_log.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include <atomic>
+#include <cstring>
+#include <condition_variable>
+#include <deque>
+#include <filesystem>
+#include <mutex>
+#include <thread>
+
+#include "tokenmeter/base/log.h"
+
+namespace tokenmeter {
+namespace {
+
+constexpr size_t kHeader = 12;  // length, CRC, key length
+
+void Put32(std::string& out, uint32_t v) {
+  for (int b = 0; b < 4; ++b) out.push_back(static_cast<char>((v >> (8 * b)) & 0xff));
+}
+uint32_t Get32(const unsigned char* p) {
+  return uint32_t(p[0]) | uint32_t(p[1]) << 8 | uint32_t(p[2]) << 16 | uint32_t(p[3]) << 24;
+}
+uint32_t Crc(const char* data, size_t n) {
+  return static_cast<uint32_t>(crc32(0L, reinterpret_cast<const Bytef*>(data), static_cast<uInt>(n)));
+}
+
+}  // namespace
+
+struct EmbeddedLog::Impl {
+  EmbeddedLogConfig config;
+  int fd = -1;
+  mutable std::mutex mu;
+  std::condition_variable writer_cv;            // work for the writer
+  mutable std::condition_variable appended_cv;  // new records for readers / flush
+  struct Pending {
+    std::vector<BusRecord> records;
+    Done done;
+  };
+  std::deque<Pending> queue;
+  size_t queued_records = 0;
+  std::vector<uint64_t> positions;  // file position of each record; size() = end offset
+  uint64_t file_end = 0;
+  uint64_t repaired = 0;
+  bool stop = false;
+  std::atomic<bool> failing{false};
+  std::thread writer;
+
+  ~Impl() {
+    if (fd >= 0) ::close(fd);
+  }
+
+  Status Load() {
+    struct stat st;
+    if (fstat(fd, &st) != 0) return Unavailable("stat embedded log");
+    uint64_t size = static_cast<uint64_t>(st.st_size);
+    uint64_t pos = 0;
+    std::string buf;
+    while (pos + kHeader <= size) {
+      unsigned char h[kHeader];
+      if (pread(fd, h, kHeader, static_cast<off_t>(pos)) != static_cast<ssize_t>(kHeader)) break;
+      uint32_t len = Get32(h), crc = Get32(h + 4), key_len = Get32(h + 8);
+      if (len < 4 || key_len > len - 4 || pos + 8 + len > size) break;
+      buf.resize(len);
+      if (pread(fd, buf.data(), len, static_cast<off_t>(pos + 8)) != static_cast<ssize_t>(len)) break;
+      if (Crc(buf.data(), len) != crc) break;
+      positions.push_back(pos);
+      pos += 8 + len;
+    }
+    if (pos < size) {
+      // The tail was never acknowledged (a crash mid-write): cut it off.
+      repaired = size - pos;
+      if (ftruncate(fd, static_cast<off_t>(pos)) != 0 || fdatasync(fd) != 0) {
+        return Unavailable("cannot repair the embedded log's torn tail");
+      }
+      Log(LogLevel::kWarn, "embedded_log", "torn_tail_repaired",
+          {{"bytes", std::to_string(repaired)}, {"records", std::to_string(positions.size())}});
+    }
+    file_end = pos;
+    return Status::Ok();
+  }
+
+  void WriterLoop() {
+    std::unique_lock lock(mu);
+    for (;;) {
+      writer_cv.wait(lock, [&] { return stop || !queue.empty(); });
+      if (queue.empty() && stop) return;
+      std::deque<Pending> batch;
+      batch.swap(queue);
+      size_t batch_records = queued_records;
+      queued_records = 0;
+      uint64_t start = file_end;
+      lock.unlock();
+
+      std::string bytes;
+      std::vector<uint64_t> new_positions;
+      new_positions.reserve(batch_records);
+      for (const Pending& p : batch) {
+        for (const BusRecord& r : p.records) {
+          new_positions.push_back(start + bytes.size());
+          std::string body;
+          Put32(body, static_cast<uint32_t>(r.key.size()));
+          body += r.key;
+          body += r.value;
+          Put32(bytes, static_cast<uint32_t>(body.size()));
+          Put32(bytes, Crc(body.data(), body.size()));
+          bytes += body;
+        }
+      }
+      bool ok = true;
+      size_t written = 0;
+      while (ok && written < bytes.size()) {
+        ssize_t n = pwrite(fd, bytes.data() + written, bytes.size() - written,
+                           static_cast<off_t>(start + written));
+        if (n <= 0) ok = false;
+        else written += static_cast<size_t>(n);
+      }
+      if (ok && fdatasync(fd) != 0) ok = false;
+      Status result = Status::Ok();
+      if (!ok) {
+        int err = errno;
+        // Undo the partial append so the file never holds unacknowledged records ahead
+        // of later ones.
+        if (ftruncate(fd, static_cast<off_t>(start)) != 0) {
+          Log(LogLevel::kError, "embedded_log", "truncate_failed", {{"error", std::strerror(errno)}});
+        }
+        result = Unavailable(std::string("embedded log write failed: ") + std::strerror(err));
+        failing = true;
+        Log(LogLevel::kError, "embedded_log", "write_failed", {{"error", std::strerror(err)}});
+      } else {
+        failing = false;
+      }
+
+      lock.lock();
+      if (ok) {
+        positions.insert(positions.end(), new_positions.begin(), new_positions.end());
+        file_end = start + bytes.size();
+      }
+      lock.unlock();
+      appended_cv.notify_all();
+      for (Pending& p : batch) p.done(result);
+      lock.lock();
+    }
+  }
+
+  // Reads records [from, from + max) that are durable.
+  Status Read(int64_t from, size_t max, std::vector<ConsumedRecord>& out) const {
+    std::vector<std::pair<uint64_t, uint64_t>> spans;
+    {
+      std::lock_guard l(mu);
+      int64_t end = static_cast<int64_t>(positions.size());
+      for (int64_t o = from; o < end && spans.size() < max; ++o) {
+        uint64_t begin = positions[static_cast<size_t>(o)];
+        uint64_t next = o + 1 < end ? positions[static_cast<size_t>(o + 1)] : file_end;
+        spans.emplace_back(begin, next);
+      }
+    }
+    std::string buf;
+    for (size_t i = 0; i < spans.size(); ++i) {
+      auto [begin, next] = spans[i];
+      buf.resize(next - begin);
+      if (pread(fd, buf.data(), buf.size(), static_cast<off_t>(begin)) != static_cast<ssize_t>(buf.size())) {
+        return Unavailable("embedded log read failed");
+      }
+      uint32_t key_len = Get32(reinterpret_cast<const unsigned char*>(buf.data() + 8));
+      out.push_back({0, from + static_cast<int64_t>(i), buf.substr(kHeader, key_len),
+                     buf.substr(kHeader + key_len)});
+    }
+    return Status::Ok();
+  }
+};
+
+namespace {
+
+class EmbeddedSubscriber final : public Subscriber {
+ public:
+  EmbeddedSubscriber(std::shared_ptr<EmbeddedLog::Impl> log, int64_t start)
+      : log_(std::move(log)), position_(start) {}
+
+  Result<std::vector<ConsumedRecord>> Poll(std::chrono::milliseconds timeout, size_t max) override {
+    {
+      std::unique_lock l(log_->mu);
+      log_->appended_cv.wait_for(l, timeout, [&] {
+        return static_cast<int64_t>(log_->positions.size()) > position_ || log_->stop;
+      });
+    }
+    std::vector<ConsumedRecord> out;
+    RETURN_IF_ERROR(log_->Read(position_, max, out));
+    position_ += static_cast<int64_t>(out.size());
+    return out;
+  }
+  Status Seek(int partition, int64_t offset) override {
+    if (partition != 0) return InvalidArgument("the embedded log has partition 0 only");
+    position_ = offset;
+    return Status::Ok();
+  }
+  void CommitForLag(const std::map<int, int64_t>&) override {}
+  std::set<int> Assigned() const override { return {0}; }
+  std::set<int> HistoryLost() const override { return {}; }
+  void Close() override {}
+
+ private:
+  std::shared_ptr<EmbeddedLog::Impl> log_;
+  int64_t position_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<EmbeddedLog>> EmbeddedLog::Open(const EmbeddedLogConfig& config) {
+  if (config.dir.empty()) return InvalidArgument("bus.embedded.dir is required");
+  std::error_code ec;
+  std::filesystem::create_directories(config.dir, ec);
+  if (ec) return Unavailable("cannot create " + config.dir + ": " + ec.message());
+  auto impl = std::make_shared<Impl>();
+  impl->config = config;
+  std::string path = config.dir + "/" + config.name;
+  impl->fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0640);
+  if (impl->fd < 0) return Unavailable("cannot open " + path + ": " + std::strerror(errno));
+  RETURN_IF_ERROR(impl->Load());
+  Impl* raw = impl.get();
+  impl->writer = std::thread([raw] { raw->WriterLoop(); });
+  return std::unique_ptr<EmbeddedLog>(new EmbeddedLog(std::move(impl)));
+}
+
+EmbeddedLog::EmbeddedLog(std::shared_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+EmbeddedLog::~EmbeddedLog() {
+  {
+    std::lock_guard l(impl_->mu);
+    impl_->stop = true;
+  }
+  impl_->writer_cv.notify_all();
+  impl_->appended_cv.notify_all();
+  impl_->writer.join();  // writes and acknowledges everything queued before stopping
+}
+
+void EmbeddedLog::Publish(std::vector<BusRecord> records, Done done) {
+  if (records.empty()) {
+    done(Status::Ok());
+    return;
+  }
+  {
+    std::lock_guard l(impl_->mu);
+    if (impl_->stop) {
+      // fall through to the refusal below, outside the lock
+    } else if (impl_->queued_records + records.size() > impl_->config.max_pending_records) {
+      // fall through
+    } else {
+      impl_->queued_records += records.size();
+      impl_->queue.push_back({std::move(records), std::move(done)});
+      impl_->writer_cv.notify_one();
+      return;
+    }
+  }
+  done(ResourceExhausted("embedded log write queue is full"));
+}
+
+bool EmbeddedLog::Ready() const { return !impl_->failing.load(); }
+
+size_t EmbeddedLog::InFlight() const {
+  std::lock_guard l(impl_->mu);
+  return impl_->queued_records;
+}
+
+Status EmbeddedLog::Flush(std::chrono::milliseconds timeout) {
+  std::unique_lock l(impl_->mu);
+  bool drained = impl_->appended_cv.wait_for(l, timeout, [&] { return impl_->queue.empty(); });
+  return drained ? Status::Ok() : DeadlineExceeded("embedded log still has queued records");
+}
+
+int64_t EmbeddedLog::End() const {
+  std::lock_guard l(impl_->mu);
+  return static_cast<int64_t>(impl_->positions.size());
+}
+
+uint64_t EmbeddedLog::RepairedBytes() const { return impl_->repaired; }
+
+Result<std::unique_ptr<Subscriber>> EmbeddedLog::Subscribe(Subscriber::NextOffsetFn next_offset) {
+  Result<std::optional<int64_t>> stored = next_offset(0);
+  if (!stored.ok()) return stored.status();
+  int64_t start = stored->value_or(0);
+  if (start > End()) {
+    return FailedPrecondition("the processor state has consumed " + std::to_string(start) +
+                              " records but the embedded log holds only " + std::to_string(End()) +
+                              ": the log was replaced or truncated under the state; refusing to start");
+  }
+  return std::unique_ptr<Subscriber>(new EmbeddedSubscriber(impl_, start));
+}
+
+}  // namespace tokenmeter
