@@ -1,15 +1,15 @@
 #!/usr/bin/env bash
-# The quickstart: installs what it needs, builds, starts a development Kafka (the mock
-# broker) and the ingest edge on 127.0.0.1:8081, sends demo traffic, shows where it
-# landed and where to look, then keeps running until Ctrl-C.
+# The quickstart: installs what it needs, builds, starts `tokenmeter serve` (everything in
+# one process, no Kafka) on 127.0.0.1:8080 with the demo config, sends demo traffic,
+# prints what it cost by feature, then keeps running until Ctrl-C.
 # Usage: deploy/quickstart.sh [--exit] [--port N] [--no-install]
 #   --exit        stop after the demo (used by the test suite)
-#   --port N      edge port (default 8081; 0 picks a free one)
+#   --port N      port (default 8080; 0 picks a free one)
 #   --no-install  skip apt-get (dependencies already present)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
-stay=yes port=8081 install=yes
+stay=yes port=8080 install=yes
 while [ $# -gt 0 ]; do
   case $1 in
     --exit) stay=no ;;
@@ -24,73 +24,69 @@ done
 build=${TOKENMETER_BUILD_DIR:-$root/build}
 if [ ! -x "$build/deploy/tokenmeter/tokenmeter" ] || [ -z "${TOKENMETER_BUILD_DIR:-}" ]; then
   cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release > /dev/null
-  cmake --build "$build" -j2 --target tokenmeter tokenmeter-mock-broker
+  cmake --build "$build" -j2 --target tokenmeter
 fi
 TM=$build/deploy/tokenmeter/tokenmeter
-MOCK=$build/deploy/dev/tokenmeter-mock-broker
 
 run=$(mktemp -d /tmp/tokenmeter-quickstart.XXXXXX)
-pids=()
+serve_pid=
 cleanup() {
-  for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
+  [ -n "$serve_pid" ] && kill -TERM "$serve_pid" 2>/dev/null && wait "$serve_pid" 2>/dev/null
   rm -rf "$run"
 }
 trap cleanup EXIT INT TERM
 
-# A development Kafka: librdkafka's mock cluster, 3 brokers on loopback.
-"$MOCK" --bootstrap-file "$run/bootstrap" < /dev/null > "$run/mock.log" 2>&1 &
-pids+=($!)
-for _ in $(seq 100); do [ -s "$run/bootstrap" ] && break; sleep 0.1; done
-bootstrap=$(cat "$run/bootstrap")
-
-# An ingest key for workspace "demo": the key is printed once; the config keeps its hash.
-"$TM" keys create --workspace demo --role ingest > "$run/key.txt"
-key=$(head -n 1 "$run/key.txt")
-cat > "$run/tokenmeter.yaml" <<YAML
-edge:
-  listen: 127.0.0.1:$port
-bus:
-  kafka:
-    bootstrap_servers: $bootstrap
-workspaces:
-  - id: demo
-    projects: [customer-support, document-processing]
-keys:
-$(tail -n +3 "$run/key.txt")
-YAML
-"$TM" edge --config "$run/tokenmeter.yaml" --port-file "$run/port" 2> "$run/edge.log" &
-pids+=($!)
+example=deploy/examples/serve.yaml
+sed -e "s/127.0.0.1:8080/127.0.0.1:$port/" -e "s#data_dir: tokenmeter-data#data_dir: $run/data#" "$example" > "$run/serve.yaml"
+ingest_key=$(awk '/#   ingest:/ {print $3}' "$example")
+read_key=$(awk '/#   read:/ {print $3}' "$example")
+"$TM" serve --config "$run/serve.yaml" --port-file "$run/port" 2> "$run/serve.log" &
+serve_pid=$!
 for _ in $(seq 100); do [ -s "$run/port" ] && curl -sf "http://127.0.0.1:$(cat "$run/port")/readyz" > /dev/null && break; sleep 0.1; done
 base="http://127.0.0.1:$(cat "$run/port")"
-curl -sf "$base/readyz" > /dev/null || { echo "the edge did not become ready; log:" >&2; cat "$run/edge.log" >&2; exit 1; }
+curl -sf "$base/readyz" > /dev/null || { echo "tokenmeter serve did not start; log:" >&2; cat "$run/serve.log" >&2; exit 1; }
 
-echo "== demo traffic to $base"
+echo "== demo traffic to $base (workspace demo)"
 send() {
-  printf '%-24s -> ' "$1"
-  curl -s -X POST "$base$2" -H "X-API-Key: $key" -H 'Content-Type: application/json' --data-binary "$3"
+  printf '%-26s -> ' "$1"
+  curl -s -X POST "$base$2" -H "X-API-Key: $ingest_key" -H 'Content-Type: application/json' --data-binary "$3"
   echo
 }
 send "Opsmeter-style event" /v1/ingest '{"externalRequestId":"req_2026_02_07_001","provider":"openai","model":"gpt-4o-mini","promptVersion":"summarizer_v3","endpointTag":"checkout.ai_summary","inputTokens":120,"outputTokens":45,"totalTokens":165,"latencyMs":820,"status":"success"}'
-send "CostLynx-style batch" /api/v1/usage/ingest '{"events":[{"provider":"openai","model":"gpt-4.1","inputTokens":1200,"outputTokens":450,"requestId":"chatcmpl-abc123","project":"document-processing","feature":"contract-analysis"},{"provider":"anthropic","model":"claude-3-5-haiku","inputTokens":600,"outputTokens":180,"requestId":"msg_xyz456","project":"document-processing","feature":"classification"}]}'
+send "CostLynx-style event" /api/v1/usage/ingest '{"provider":"openai","model":"gpt-4o-mini","inputTokens":850,"outputTokens":320,"requestId":"test-integration-001","project":"customer-support","feature":"ticket-classifier"}'
+send "CostLynx-style batch" /v1/ingest/llm-request '{"events":[{"provider":"openai","model":"gpt-4.1","inputTokens":1200,"outputTokens":450,"requestId":"chatcmpl-abc123","project":"document-processing","feature":"contract-analysis"},{"provider":"anthropic","model":"claude-3-5-haiku","inputTokens":600,"outputTokens":180,"requestId":"msg_xyz456","project":"document-processing","feature":"classification"}]}'
 send "Gemini alias" /v1/ingest '{"provider":"gemini","model":"gemini-2.0-flash","inputTokens":900,"outputTokens":200,"requestId":"6f1c2d3e-0000-4000-8000-000000000001","feature":"search.summarize"}'
+send "a client retry (same id)" /api/v1/usage/ingest '{"provider":"openai","model":"gpt-4o-mini","inputTokens":850,"outputTokens":320,"requestId":"test-integration-001","project":"customer-support","feature":"ticket-classifier"}'
 send "an invalid event" /v1/ingest '{"requestId":"oops","provider":"openai","model":"gpt-4o","inputTokens":-5}'
 
+for _ in $(seq 100); do
+  curl -s -H "X-API-Key: $read_key" "$base/v1/dashboard/overview?range=1h" | grep -q '"requests":5,' && break
+  sleep 0.1
+done
 echo
-echo "== what landed on tokenmeter.events (key = workspace, value = canonical event)"
-kcat -C -b "$bootstrap" -t tokenmeter.events -e -q -f '%k  %s\n'
+echo "== cost by feature: GET $base/v1/dashboard/top-endpoints?range=1h"
+curl -s -H "X-API-Key: $read_key" "$base/v1/dashboard/top-endpoints?range=1h" | /usr/bin/python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+for i in d["items"]:
+    print("  %-22s %d request(s)  %d retry(ies)  $%s" % (i["value"], i["requests"], i["duplicates"], i["costUsd"]))
+'
 echo
-echo "== accepted/rejected counters from $base/metrics"
-curl -s "$base/metrics" | grep -E '^tokenmeter_edge_events_(accepted|rejected)_total' | grep -v ' 0$'
+echo "== overview: GET $base/v1/dashboard/overview?range=1h"
+curl -s -H "X-API-Key: $read_key" "$base/v1/dashboard/overview?range=1h"
+echo
+echo
+curl -s "$base/metrics" | grep -E '^tokenmeter_(edge_events_accepted|processor_events_counted|processor_duplicates)_total'
 
 if [ $stay = no ]; then exit 0; fi
 cat <<MSG
 
-tokenmeter edge is running on $base (Ctrl-C stops everything).
-  ingest:   curl -X POST $base/v1/ingest -H 'X-API-Key: $key' -H 'Content-Type: application/json' \\
-              -d '{"requestId":"my-1","provider":"openai","model":"gpt-4o-mini","inputTokens":10,"outputTokens":5}'
-  watch:    kcat -C -b $bootstrap -t tokenmeter.events -f '%k  %s\\n'
+tokenmeter serve is running on $base (Ctrl-C stops it; data in $run/data).
+  ingest:   curl -X POST $base/v1/ingest -H 'X-API-Key: $ingest_key' -H 'Content-Type: application/json' \\
+              -d '{"requestId":"my-1","provider":"openai","model":"gpt-4o-mini","inputTokens":10,"outputTokens":5,"feature":"my.feature"}'
+  query:    curl -H 'X-API-Key: $read_key' '$base/v1/dashboard/top-endpoints?range=24h'
+            (also overview, timeseries, top-users, top-tenants, prompt-versions, models, /v1/events/{requestId})
   metrics:  curl $base/metrics     health: $base/healthz   ready: $base/readyz
-  config:   $run/tokenmeter.yaml   logs: $run/edge.log
+  config:   $run/serve.yaml (from deploy/examples/serve.yaml)   logs: $run/serve.log
 MSG
-wait
+wait "$serve_pid"

@@ -9,6 +9,7 @@ namespace tokenmeter {
 
 int RunEdge(const std::vector<std::string>& args);
 int RunProcessor(const std::vector<std::string>& args);
+int RunServe(const std::vector<std::string>& args);
 int RunKeys(const std::vector<std::string>& args);
 
 }  // namespace tokenmeter

@@ -123,6 +123,15 @@ Status ParseProcessor(const YAML::Node& n, AppConfig& c) {
   return Status::Ok();
 }
 
+Status ParseServe(const YAML::Node& n, AppConfig& c) {
+  if (!n) return Status::Ok();
+  RETURN_IF_ERROR(OnlyKeys(n, "serve", {"listen", "data_dir"}));
+  RETURN_IF_ERROR(ParseListen(n, "serve", c.serve_http));
+  RETURN_IF_ERROR(Get(n, "data_dir", "serve", c.serve_data_dir));
+  if (c.serve_data_dir.empty()) return InvalidArgument("serve.data_dir must not be empty");
+  return Status::Ok();
+}
+
 Status ParseIngest(const YAML::Node& n, IngestLimits& l) {
   if (!n) return Status::Ok();
   RETURN_IF_ERROR(OnlyKeys(n, "ingest",
@@ -228,6 +237,7 @@ Status ParseKeys(const YAML::Node& n, std::vector<KeyRecord>& out) {
 Result<AppConfig> LoadConfigText(const std::string& text) {
   AppConfig c;
   c.processor_http.port = 8082;
+  c.serve_http.port = 8080;
   YAML::Node root;
   try {
     root = YAML::Load(text);
@@ -235,7 +245,7 @@ Result<AppConfig> LoadConfigText(const std::string& text) {
     return InvalidArgument(std::string("config is not valid YAML: ") + e.what());
   }
   if (!root || root.IsNull()) return InvalidArgument("config is empty");
-  RETURN_IF_ERROR(OnlyKeys(root, "config", {"edge", "ingest", "bus", "workspaces", "keys", "processor"}));
+  RETURN_IF_ERROR(OnlyKeys(root, "config", {"edge", "ingest", "bus", "workspaces", "keys", "processor", "serve"}));
   try {
     RETURN_IF_ERROR(ParseEdge(root["edge"], c));
     RETURN_IF_ERROR(ParseIngest(root["ingest"], c.edge.limits));
@@ -243,10 +253,18 @@ Result<AppConfig> LoadConfigText(const std::string& text) {
     RETURN_IF_ERROR(ParseWorkspaces(root["workspaces"], c.edge.workspaces));
     RETURN_IF_ERROR(ParseKeys(root["keys"], c.keys));
     RETURN_IF_ERROR(ParseProcessor(root["processor"], c));
+    RETURN_IF_ERROR(ParseServe(root["serve"], c));
   } catch (const YAML::Exception& e) {
     return InvalidArgument(std::string("config: ") + e.what());
   }
   c.http.max_body_bytes = c.edge.limits.max_body_bytes;
+  // serve's one port takes the edge's HTTP settings (threads, bounds, timeouts).
+  {
+    HttpServerConfig serve = c.http;
+    serve.address = c.serve_http.address;
+    serve.port = c.serve_http.port;
+    c.serve_http = serve;
+  }
   RETURN_IF_ERROR(c.http.Validate());
   RETURN_IF_ERROR(c.edge.Validate());
   if (c.drain_timeout_ms < 0) return InvalidArgument("edge.drain_timeout_ms must be >= 0");

@@ -22,6 +22,11 @@ struct AppConfig {
   KafkaConfig kafka;      // `bus.kafka:`
   std::vector<KeyRecord> keys;
   ProcessorConfig processor;      // `processor:`
+  // `serve:` the single-process form. Ingest and query share serve.listen (default
+  // 127.0.0.1:8080); data_dir holds log/ (the embedded bus) and state/ (RocksDB, unless
+  // processor.state_dir says otherwise). Default data_dir: ./tokenmeter-data.
+  HttpServerConfig serve_http;
+  std::string serve_data_dir = "tokenmeter-data";
   HttpServerConfig processor_http;  // `processor.listen` (default 127.0.0.1:8082)
   // How long SIGTERM waits for in-flight requests, then for the bus to flush. Default 10000.
   int drain_timeout_ms = 10000;

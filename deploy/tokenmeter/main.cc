@@ -14,6 +14,7 @@ constexpr const char* kUsage =
     "Usage: tokenmeter <command> [options]\n"
     "\n"
     "Commands:\n"
+    "  serve --config FILE        everything in one process, no Kafka (the quickstart)\n"
     "  edge --config FILE         run the ingest edge (HTTP -> Kafka)\n"
     "  processor --config FILE    run a processor (Kafka -> dedup, pricing, rollups in RocksDB)\n"
     "  keys create --workspace W  create an API key; prints it once with its config lines\n"
@@ -34,6 +35,7 @@ int main(int argc, char** argv) {
   if (command == "edge") return tokenmeter::RunEdge(args);
   if (command == "keys") return tokenmeter::RunKeys(args);
   if (command == "processor") return tokenmeter::RunProcessor(args);
+  if (command == "serve") return tokenmeter::RunServe(args);
   std::fprintf(stderr, "tokenmeter: unknown command \"%s\"\n\n%s", command.c_str(), kUsage);
   return 2;
 }

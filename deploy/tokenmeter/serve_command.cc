@@ -1,0 +1,106 @@
+#include <prometheus/registry.h>
+
+#include <cstdio>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "commands.h"
+#include "config_file.h"
+#include "signals.h"
+#include "tokenmeter/base/log.h"
+#include "tokenmeter/bus/embedded_log.h"
+#include "tokenmeter/edge/edge_service.h"
+#include "tokenmeter/http/http_server.h"
+#include "tokenmeter/http/path_router.h"
+#include "tokenmeter/processor/processor_runner.h"
+
+namespace tokenmeter {
+namespace {
+
+constexpr const char* kServeUsage =
+    "Usage: tokenmeter serve --config FILE [--port-file FILE]\n"
+    "\n"
+    "Runs everything in one process with no Kafka: the ingest edge and the processor\n"
+    "over an embedded durable log (serve.data_dir/log; an event is synced to disk before\n"
+    "its 202), state in serve.data_dir/state, ingest and query API on one port\n"
+    "(serve.listen, default 127.0.0.1:8080). SIGTERM or SIGINT: stop accepting, finish\n"
+    "in-flight requests, commit the batch in hand, exit 0; logged events not yet applied\n"
+    "are applied at the next start.\n"
+    "\n"
+    "  --config FILE     the YAML config (example: deploy/examples/serve.yaml)\n"
+    "  --port-file FILE  write the bound port here once listening\n";
+
+int Fail(const Status& s) {
+  Log(LogLevel::kError, "serve", "startup_failed", {{"error", s.ToString()}});
+  return 1;
+}
+
+}  // namespace
+
+int RunServe(const std::vector<std::string>& args) {
+  std::string config_path, port_file;
+  for (size_t i = 0; i < args.size(); ++i) {
+    if (args[i] == "--help" || args[i] == "-h") {
+      std::fputs(kServeUsage, stdout);
+      return 0;
+    }
+    if (i + 1 < args.size() && args[i] == "--config") {
+      config_path = args[++i];
+    } else if (i + 1 < args.size() && args[i] == "--port-file") {
+      port_file = args[++i];
+    } else {
+      std::fprintf(stderr, "tokenmeter serve: bad option %s\n%s", args[i].c_str(), kServeUsage);
+      return 2;
+    }
+  }
+  if (config_path.empty()) {
+    std::fputs(kServeUsage, stderr);
+    return 2;
+  }
+  BlockShutdownSignals();
+  Result<AppConfig> config = LoadConfigFile(config_path);
+  if (!config.ok()) return Fail(config.status());
+  Result<KeyRing> keys = KeyRing::Build(config->keys);
+  if (!keys.ok()) return Fail(keys.status());
+  Result<Normalizer> normalizer = Normalizer::FromEmbeddedTable();
+  if (!normalizer.ok()) return Fail(normalizer.status());
+  const std::string data = config->serve_data_dir;
+  auto events = EmbeddedLog::Open({data + "/log", "events.log"});
+  if (!events.ok()) return Fail(events.status());
+  auto dead_letters = EmbeddedLog::Open({data + "/log", "dlq.log"});
+  if (!dead_letters.ok()) return Fail(dead_letters.status());
+  std::shared_ptr<EmbeddedLog> events_log = std::move(*events);
+
+  SystemClock clock;
+  prometheus::Registry registry;
+  EdgeService edge(config->edge, *keys, *normalizer, *events_log, clock, registry);
+  ProcessorConfig pc = config->processor;
+  if (pc.state_dir.empty()) pc.state_dir = data + "/state";
+  ProcessorBus bus;
+  bus.topic = config->kafka.topic;
+  bus.dead_letters = std::shared_ptr<Publisher>(std::move(*dead_letters));
+  bus.subscribe = [events_log](Subscriber::NextOffsetFn next) { return events_log->Subscribe(std::move(next)); };
+  auto processor = ProcessorRunner::Create(pc, std::move(bus), config->edge.limits, *keys, clock, registry);
+  if (!processor.ok()) return Fail(processor.status());
+
+  PathRouter router({{"/v1/dashboard/", processor->get()}, {"/v1/events/", processor->get()}}, edge);
+  HttpServer server(config->serve_http, router);
+  edge.AttachServer(&server);
+  if (Status s = server.Start(); !s.ok()) return Fail(s);
+  (*processor)->Start();
+  std::string port = std::to_string(server.port());
+  if (!port_file.empty()) std::ofstream(port_file) << port << "\n";
+  Log(LogLevel::kInfo, "serve", "listening",
+      {{"address", config->serve_http.address}, {"port", port}, {"data_dir", data},
+       {"log_records", std::to_string(events_log->End())}});
+
+  Log(LogLevel::kInfo, "serve", "shutting_down", {{"signal", WaitForShutdownSignal()}});
+  edge.BeginShutdown();
+  server.Stop(std::chrono::milliseconds(config->drain_timeout_ms));
+  (*processor)->Stop();
+  Log(LogLevel::kInfo, "serve", "stopped");
+  return 0;
+}
+
+}  // namespace tokenmeter

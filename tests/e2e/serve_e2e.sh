@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# End to end in serve mode (one process, no Kafka): the fixtures and a retry give exact
+# totals by feature on the same port; then a client sends 300 events, retrying each
+# until it gets a 202, while serve is SIGKILLed mid-stream and restarted: afterwards
+# exactly 300 requests and 300 x 4,500 nano-USD are counted, nothing lost, nothing twice.
+# Usage: serve_e2e.sh <tokenmeter binary> <example serve.yaml>
+set -euo pipefail
+TM=$1
+EXAMPLE=$2
+work=$(mktemp -d)
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill -KILL "$p" 2>/dev/null || true; done
+  rm -rf "$work"
+}
+trap cleanup EXIT
+fail() { echo "FAIL: $*" >&2; tail -20 "$work/serve.log" >&2 || true; exit 1; }
+wait_for() { local i; for ((i = 0; i < $2; i++)); do eval "$1" && return 0; sleep 0.1; done; return 1; }
+
+sed -e 's/127.0.0.1:8080/127.0.0.1:0/' -e "s#data_dir: tokenmeter-data#data_dir: $work/data#" "$EXAMPLE" > "$work/serve.yaml"
+ingest_key=$(awk '/#   ingest:/ {print $3}' "$EXAMPLE")
+read_key=$(awk '/#   read:/ {print $3}' "$EXAMPLE")
+
+start_serve() {
+  rm -f "$work/port"
+  "$TM" serve --config "$work/serve.yaml" --port-file "$work/port.tmp" 2>> "$work/serve.log" &
+  serve_pid=$!
+  pids+=($serve_pid)
+  wait_for "[ -s '$work/port.tmp' ]" 100 || fail "serve did not start"
+  mv "$work/port.tmp" "$work/port"
+  wait_for "curl -sf http://127.0.0.1:\$(cat $work/port)/readyz > /dev/null" 100 || fail "serve not ready"
+}
+base() { echo "http://127.0.0.1:$(cat "$work/port" 2>/dev/null)"; }
+post() {
+  curl -s -o /dev/null -w '%{http_code}' --max-time 5 -X POST "$(base)/v1/ingest" -H "X-API-Key: $ingest_key" \
+    -H 'Content-Type: application/json' --data-binary "$1" || true
+}
+query() { curl -s -H "X-API-Key: $read_key" "$(base)$1"; }
+
+start_serve
+lynx='{"provider":"openai","model":"gpt-4o-mini","inputTokens":850,"outputTokens":320,"requestId":"test-integration-001","project":"customer-support","feature":"ticket-classifier"}'
+[ "$(post "$lynx")" = 202 ] || fail "costlynx"
+[ "$(post '{"events":[{"provider":"openai","model":"gpt-4.1","inputTokens":1200,"outputTokens":450,"requestId":"chatcmpl-abc123","project":"document-processing","feature":"contract-analysis"},{"provider":"anthropic","model":"claude-3-5-haiku","inputTokens":600,"outputTokens":180,"requestId":"msg_xyz456","project":"document-processing","feature":"classification"}]}')" = 202 ] || fail "batch"
+[ "$(post "$lynx")" = 202 ] || fail "retry"
+# By feature: 850*150 + 320*600 = 319,500; 1200*2000 + 450*8000 = 6,000,000; 600*800 + 180*4000 = 1,200,000.
+wait_for "query '/v1/dashboard/overview?range=1h' | grep -q '\"requests\":3,'" 100 || fail "not applied: $(query '/v1/dashboard/overview?range=1h')"
+top=$(query '/v1/dashboard/top-endpoints?range=1h')
+echo "$top" | grep -q '{"value":"contract-analysis","requests":1,[^}]*"costUsd":"0.006000000"' || fail "by feature: $top"
+echo "$top" | grep -q '{"value":"classification","requests":1,[^}]*"costUsd":"0.001200000"' || fail "by feature: $top"
+echo "$top" | grep -q '{"value":"ticket-classifier","requests":1,"successes":1,"errors":0,"duplicates":1,[^}]*"costUsd":"0.000319500"' || fail "by feature: $top"
+
+# A client with a ledger: each event is retried with the same id until it gets a 202.
+client() {
+  for i in $(seq 1 300); do
+    for attempt in $(seq 1 100); do
+      code=$(post "{\"requestId\":\"load-$i\",\"provider\":\"openai\",\"model\":\"gpt-4o-mini\",\"inputTokens\":10,\"outputTokens\":5,\"feature\":\"load\"}")
+      [ "$code" = 202 ] && break
+      sleep 0.1
+    done
+    [ "$code" = 202 ] || { echo "load-$i never accepted" > "$work/client.err"; return 1; }
+    echo "$i" > "$work/progress"
+  done
+}
+client &
+client_pid=$!
+wait_for "[ -s '$work/progress' ] && [ \$(cat '$work/progress') -ge 100 ]" 300 || fail "client too slow"
+kill -KILL "$serve_pid"
+wait "$serve_pid" 2>/dev/null || true
+start_serve
+wait "$client_pid" || fail "client: $(cat "$work/client.err" 2>/dev/null)"
+# 300 * (10*150 + 5*600) = 1,350,000 nano-USD.
+wait_for "query '/v1/dashboard/top-endpoints?range=1h' | grep -q '{\"value\":\"load\",\"requests\":300,'" 200 \
+  || fail "after the kill: $(query '/v1/dashboard/top-endpoints?range=1h')"
+query '/v1/dashboard/top-endpoints?range=1h' | grep -q '{"value":"load","requests":300,[^}]*"costNanoUsd":1350000,' || fail "load cost"
+sleep 0.5
+query '/v1/dashboard/overview?range=1h' | grep -q '"requests":303,' || fail "overview: $(query '/v1/dashboard/overview?range=1h')"
+
+kill -TERM "$serve_pid"
+status=0
+wait "$serve_pid" || status=$?
+[ $status = 0 ] || fail "serve exited $status after SIGTERM"
+echo "e2e serve: ok"
