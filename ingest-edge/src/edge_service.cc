@@ -8,6 +8,7 @@
 #include "edge_probe.h"
 #include "ingest_response.h"
 #include "rate_limiter.h"
+#include "tokenmeter/base/crash_point.h"
 #include "tokenmeter/model/event_codec.h"
 #include "tokenmeter/model/event_parser.h"
 
@@ -224,6 +225,7 @@ void EdgeService::HandleIngest(HttpRequest request, Respond respond) {
       [&s, finish, respond, accepted, published, errors = std::move(parsed.errors)](Status st) {
         s.probe.Delivery(s.clock.Steady() - published, st.ok());
         if (st.ok()) {
+          CrashPoint("after_durable_before_response");
           s.probe.EventsAccepted(accepted);
           return finish(respond, IngestResult(accepted, errors));
         }

@@ -3,6 +3,7 @@
 #include <future>
 #include <map>
 
+#include "tokenmeter/base/crash_point.h"
 #include "tokenmeter/base/json_text.h"
 #include "tokenmeter/base/log.h"
 
@@ -48,9 +49,12 @@ Status ProcessorService::ApplyPartition(int partition, const std::vector<BusMess
                                         BatchStats& total) {
   Result<PreparedBatch> prepared = pipeline_.Prepare(partition, messages);
   if (!prepared.ok()) return prepared.status();
+  CrashPoint("after_batch_built");
   // Dead letters must be durable before the offsets that pass them are committed.
   RETURN_IF_ERROR(PublishDeadLetters(prepared->dead_letters));
+  CrashPoint("after_dead_letters_before_commit");
   RETURN_IF_ERROR(pipeline_.Commit(*prepared));
+  CrashPoint("after_commit");
   const BatchStats& s = prepared->stats;
   total.consumed += s.consumed;
   total.redelivered += s.redelivered;

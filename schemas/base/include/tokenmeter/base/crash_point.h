@@ -1,0 +1,18 @@
+// Crash points for crash tests (RELIABILITY.md "CP"). CrashPoint("name") raises SIGKILL
+// when the environment variable TOKENMETER_CRASH_AT is "name" (first hit) or "name:N"
+// (the Nth hit), so a test can kill the process at an exact place in the commit order.
+// The variable is read once; when it is unset a call costs one relaxed atomic load.
+// Thread-safe.
+//
+// Points: after_batch_built, after_dead_letters_before_commit, after_commit (processor);
+// after_durable_before_response (edge).
+#ifndef TOKENMETER_BASE_CRASH_POINT_H_
+#define TOKENMETER_BASE_CRASH_POINT_H_
+
+namespace tokenmeter {
+
+void CrashPoint(const char* name);
+
+}  // namespace tokenmeter
+
+#endif  // TOKENMETER_BASE_CRASH_POINT_H_
