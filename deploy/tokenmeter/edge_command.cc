@@ -81,6 +81,9 @@ int RunEdge(const std::vector<std::string>& args) {
   edge.BeginShutdown();
   server.Stop(std::chrono::milliseconds(config->drain_timeout_ms));
   Status flushed = (*publisher)->Flush(std::chrono::milliseconds(config->drain_timeout_ms));
+  // Destroy the producer while the edge it reports to exists: any record still in flight
+  // gets its (failed) delivery report now.
+  publisher->reset();
   if (!flushed.ok()) {
     Log(LogLevel::kError, "edge", "flush_incomplete", {{"error", flushed.ToString()}});
     return 1;

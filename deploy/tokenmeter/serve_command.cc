@@ -99,6 +99,8 @@ int RunServe(const std::vector<std::string>& args) {
   edge.BeginShutdown();
   server.Stop(std::chrono::milliseconds(config->drain_timeout_ms));
   (*processor)->Stop();
+  // Close the log while the edge it reports to exists: queued writes complete now.
+  events_log.reset();
   Log(LogLevel::kInfo, "serve", "stopped");
   return 0;
 }

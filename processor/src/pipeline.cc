@@ -32,6 +32,7 @@ RollupCounters CountersFor(const UsageEvent& e, const Cost& cost) {
   if (e.latency_ms) {
     c.v[kLatencySumMs] = *e.latency_ms;
     c.v[kLatencyCount] = 1;
+    c.latency.Add(*e.latency_ms);
   }
   return c;
 }

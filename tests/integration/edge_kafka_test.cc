@@ -67,10 +67,12 @@ class EdgeKafkaTest : public ::testing::Test {
   }
 
   void TearDown() override {
+    // Stop taking requests, then let the bus report everything in flight while the edge
+    // it reports to still exists.
     if (server_) server_->Stop(2s);
-    server_.reset();
-    edge_.reset();
     publisher_.reset();
+    edge_.reset();
+    server_.reset();
     cluster_.reset();
   }
 

@@ -2,6 +2,7 @@
 
 #include <rocksdb/merge_operator.h>
 
+#include <cmath>
 #include <cstring>
 
 namespace tokenmeter {
@@ -26,11 +27,52 @@ class RollupMerge final : public rocksdb::AssociativeMergeOperator {
 
 }  // namespace
 
+void LatencySketch::Add(uint32_t ms) {
+  uint16_t bucket = 0;
+  if (ms > 0) {
+    // Smallest i with 1.1^(i-1) >= ms; exact for integer ms by walking the edges.
+    double edge = 1.0;
+    bucket = 1;
+    while (edge < ms) {
+      edge *= 1.1;
+      ++bucket;
+    }
+  }
+  ++buckets[bucket];
+}
+
+std::optional<uint64_t> LatencySketch::Quantile(double q) const {
+  int64_t total = 0;
+  for (const auto& [b, n] : buckets) total += n;
+  if (total == 0) return std::nullopt;
+  // The rank of the quantile, 1-based, rounded up.
+  int64_t rank = static_cast<int64_t>(q * static_cast<double>(total));
+  if (static_cast<double>(rank) < q * static_cast<double>(total)) ++rank;
+  if (rank < 1) rank = 1;
+  int64_t seen = 0;
+  for (const auto& [b, n] : buckets) {
+    seen += n;
+    if (seen >= rank) {
+      if (b == 0) return 0;
+      double edge = 1.0;
+      for (uint16_t i = 1; i < b; ++i) edge *= 1.1;
+      return static_cast<uint64_t>(std::ceil(edge - 1e-9));
+    }
+  }
+  return std::nullopt;
+}
+
 std::string RollupCounters::Encode() const {
   std::string out(kRollupFields * 8, '\0');
   for (size_t i = 0; i < kRollupFields; ++i) {
     uint64_t x = static_cast<uint64_t>(v[i]);
     for (int b = 0; b < 8; ++b) out[i * 8 + b] = static_cast<char>((x >> (8 * b)) & 0xff);
+  }
+  for (const auto& [bucket, n] : latency.buckets) {
+    out.push_back(static_cast<char>(bucket & 0xff));
+    out.push_back(static_cast<char>(bucket >> 8));
+    uint64_t x = static_cast<uint64_t>(n);
+    for (int b = 0; b < 8; ++b) out.push_back(static_cast<char>((x >> (8 * b)) & 0xff));
   }
   return out;
 }
@@ -42,6 +84,13 @@ RollupCounters RollupCounters::Decode(std::string_view bytes) {
     uint64_t x = 0;
     for (int b = 0; b < 8; ++b) x |= static_cast<uint64_t>(static_cast<unsigned char>(bytes[i * 8 + b])) << (8 * b);
     c.v[i] = static_cast<int64_t>(x);
+  }
+  auto byte = [&](size_t at) { return static_cast<uint64_t>(static_cast<unsigned char>(bytes[at])); };
+  for (size_t at = kRollupFields * 8; at + 10 <= bytes.size(); at += 10) {
+    uint16_t bucket = static_cast<uint16_t>(byte(at) | byte(at + 1) << 8);
+    uint64_t x = 0;
+    for (int b = 0; b < 8; ++b) x |= byte(at + 2 + b) << (8 * b);
+    c.latency.buckets[bucket] += static_cast<int64_t>(x);
   }
   return c;
 }

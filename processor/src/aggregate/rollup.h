@@ -7,7 +7,9 @@
 
 #include <array>
 #include <cstdint>
+#include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -26,11 +28,29 @@ enum RollupField : size_t {
   kRollupFields
 };
 
+// A mergeable latency sketch: counts per log-spaced bucket (ratio 1.1, so a reported
+// quantile is within 10% of the true one), only non-empty buckets kept. Bucket 0 holds
+// 0 ms; bucket i >= 1 holds latencies in (1.1^(i-2), 1.1^(i-1)] ms.
+struct LatencySketch {
+  std::map<uint16_t, int64_t> buckets;
+  void Add(uint32_t latency_ms);
+  void Merge(const LatencySketch& o) {
+    for (const auto& [b, n] : o.buckets) buckets[b] += n;
+  }
+  // The upper edge (ms, rounded up) of the bucket holding quantile q in (0, 1]; nullopt
+  // when empty.
+  std::optional<uint64_t> Quantile(double q) const;
+  friend bool operator==(const LatencySketch&, const LatencySketch&) = default;
+};
+
 struct RollupCounters {
   std::array<int64_t, kRollupFields> v{};
+  LatencySketch latency;
   void Add(const RollupCounters& o) {
     for (size_t i = 0; i < kRollupFields; ++i) v[i] += o.v[i];
+    latency.Merge(o.latency);
   }
+  // kRollupFields little-endian int64, then (u16 bucket, i64 count) pairs.
   std::string Encode() const;
   static RollupCounters Decode(std::string_view bytes);  // short input reads as zeros
   friend bool operator==(const RollupCounters&, const RollupCounters&) = default;

@@ -168,6 +168,10 @@ void AppendCounters(std::string& out, const RollupCounters& c) {
          ",\"costUsd\":\"" + FormatUsd(NanoUsd{v[kCostNano]}) + "\",\"costNanoUsd\":" + std::to_string(v[kCostNano]) +
          ",\"unpricedRequests\":" + std::to_string(v[kUnpriced]) + ",\"avgLatencyMs\":" +
          (v[kLatencyCount] ? std::to_string(v[kLatencySumMs] / v[kLatencyCount]) : std::string("null"));
+  for (auto [name, q] : {std::pair{"p50LatencyMs", 0.5}, {"p95LatencyMs", 0.95}, {"p99LatencyMs", 0.99}}) {
+    std::optional<uint64_t> ms = c.latency.Quantile(q);
+    out += std::string(",\"") + name + "\":" + (ms ? std::to_string(*ms) : std::string("null"));
+  }
   // Copies received per counted request, as an exact decimal with 3 places.
   if (v[kRequests] > 0) {
     int64_t milli = (v[kRequests] + v[kDuplicates]) * 1000 / v[kRequests];

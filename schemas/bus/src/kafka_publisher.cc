@@ -14,18 +14,26 @@ namespace {
 // Completion of one Publish() call. `pending` starts at records + 1 (the publisher's own
 // hold, released after the produce loop) so the group cannot complete while records are
 // still being handed over. The first failure reports at once; the group is freed when the
-// last delivery report arrives, since librdkafka holds a pointer to it until then.
+// last delivery report arrives, since librdkafka holds a pointer to it until then. Only
+// the thread that wins `reported` touches `done`; a reporter always still holds a
+// pending reference, so the group cannot be freed under it.
 struct DeliveryGroup {
   Publisher::Done done;
   std::atomic<size_t> pending;
   std::atomic<bool> reported{false};
 
-  void Fail(Status s) {
-    if (!reported.exchange(true)) done(std::move(s));
+  // Reports at most once, then drops `done` at once: what it captured (the caller's
+  // request) must not live on until the last delivery report of the group.
+  void Report(Status s) {
+    if (reported.exchange(true)) return;
+    Publisher::Done d = std::move(done);
+    done = nullptr;
+    d(std::move(s));
   }
+  void Fail(Status s) { Report(std::move(s)); }
   void Release(size_t n) {
     if (pending.fetch_sub(n) == n) {
-      if (!reported.exchange(true)) done(Status::Ok());
+      Report(Status::Ok());
       delete this;
     }
   }

@@ -4,6 +4,7 @@
 
 #include <array>
 #include <atomic>
+#include <mutex>
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
@@ -43,6 +44,14 @@ struct PendingResponse {
   bool abandoned = false;
 };
 
+// Whether the server (and so its io_context) still exists. A handler may answer long after
+// the request was given up on, from another thread (a bus delivery report); it must then
+// touch nothing of the server's: no executor, no timer.
+struct Liveness {
+  std::mutex mu;
+  bool alive = true;
+};
+
 }  // namespace
 
 Status HttpServerConfig::Validate() const {
@@ -67,6 +76,7 @@ struct HttpServer::Impl {
   std::atomic<int> connections{0};
   std::atomic<bool> stopping{false};
   uint16_t bound_port = 0;
+  std::shared_ptr<Liveness> life = std::make_shared<Liveness>();
 
   asio::awaitable<void> Accept() {
     for (;;) {
@@ -102,13 +112,21 @@ struct HttpServer::Impl {
   // Calls the handler and waits for its answer or the deadline, on this strand.
   asio::awaitable<HttpResponse> Dispatch(HttpRequest request) {
     auto ex = co_await asio::this_coro::executor;
+    // Only this frame owns the pending response; the handler's callback holds it weakly
+    // and checks that the server is alive, so a late answer never outlives the io_context.
     auto pending = std::make_shared<PendingResponse>(ex);
     pending->timer.expires_after(std::chrono::milliseconds(config.handler_deadline_ms));
-    handler.Handle(std::move(request), [pending, ex](HttpResponse r) {
-      asio::post(ex, [pending, r = std::move(r)]() mutable {
-        if (pending->abandoned) return;
-        pending->response = std::move(r);
-        pending->timer.cancel();
+    std::weak_ptr<PendingResponse> weak = pending;
+    handler.Handle(std::move(request), [weak, life = life](HttpResponse r) {
+      std::lock_guard lock(life->mu);
+      if (!life->alive) return;
+      std::shared_ptr<PendingResponse> p = weak.lock();
+      if (!p) return;
+      asio::post(p->timer.get_executor(), [weak, r = std::move(r)]() mutable {
+        std::shared_ptr<PendingResponse> p = weak.lock();
+        if (!p || p->abandoned) return;
+        p->response = std::move(r);
+        p->timer.cancel();
       });
     });
     if (!pending->response) {
@@ -233,7 +251,11 @@ struct HttpServer::Impl {
 HttpServer::HttpServer(HttpServerConfig config, HttpHandler& handler)
     : impl_(std::make_unique<Impl>(std::move(config), handler)) {}
 
-HttpServer::~HttpServer() { Stop(std::chrono::milliseconds(0)); }
+HttpServer::~HttpServer() {
+  Stop(std::chrono::milliseconds(0));
+  std::lock_guard lock(impl_->life->mu);
+  impl_->life->alive = false;
+}
 
 Status HttpServer::Start() {
   RETURN_IF_ERROR(impl_->config.Validate());

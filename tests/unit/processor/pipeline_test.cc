@@ -201,6 +201,32 @@ TEST_F(PipelineTest, UnknownModelsAreCountedAsUnpricedNeverAsZero) {
   EXPECT_EQ(Rollup(Granularity::kDay, Dimension::kModel, "acme-llm-9").v[kUnpriced], 1);
 }
 
+TEST(RollupTest, LatencySketchQuantilesAreWithinTenPercentAndMerge) {
+  LatencySketch s;
+  EXPECT_EQ(s.Quantile(0.5), std::nullopt);
+  for (uint32_t ms = 1; ms <= 100; ++ms) s.Add(ms);
+  // Each quantile is the upper edge of its bucket: at least the true value, < 10% above.
+  for (auto [q, truth] : {std::pair{0.5, 50u}, {0.95, 95u}, {0.99, 99u}, {1.0, 100u}}) {
+    uint64_t got = *s.Quantile(q);
+    EXPECT_GE(got, truth) << q;
+    EXPECT_LE(got, truth * 11 / 10 + 1) << q;
+  }
+  EXPECT_EQ(*s.Quantile(0.5), 55u);  // 50 ms falls in (1.1^41, 1.1^42] = (49.8, 54.8], rounded up
+  LatencySketch zero;
+  zero.Add(0);
+  EXPECT_EQ(zero.Quantile(0.99), 0u);
+  // Merging is adding: two halves give the same sketch as the whole.
+  LatencySketch low, high, whole;
+  for (uint32_t ms = 1; ms <= 50; ++ms) low.Add(ms);
+  for (uint32_t ms = 51; ms <= 100; ++ms) high.Add(ms);
+  low.Merge(high);
+  EXPECT_EQ(low, s);
+  RollupCounters c;
+  c.latency = s;
+  c.v[kLatencyCount] = 100;
+  EXPECT_EQ(RollupCounters::Decode(c.Encode()), c);
+}
+
 TEST(RollupTest, BucketsAlignToUtcBoundaries) {
   TimePoint t = *ParseRfc3339("2026-02-07T12:34:56.789Z");
   EXPECT_EQ(FormatRfc3339(BucketStart(t, Granularity::kMinute)), "2026-02-07T12:34:00.000Z");

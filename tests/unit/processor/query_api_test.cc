@@ -99,11 +99,13 @@ TEST_F(QueryApiTest, OverviewGivesExactTotals) {
   HttpResponse r = Get("/v1/dashboard/overview?range=24h");
   EXPECT_EQ(r.status, 200);
   // a: 850*150 + 320*600 = 319,500 nano; b: 1200*2000 + 450*8000 = 6,000,000 nano.
+  // Latencies 820 and 1000 ms: p50 is 820's bucket edge 1.1^71 (869), p95/p99 1000's (1052).
   EXPECT_EQ(r.body,
             R"({"ok":true,"workspace":"acme","from":"2026-02-06T13:00:00.001Z","to":"2026-02-07T13:00:00.001Z","dataMode":"real",)"
             R"("totals":{"requests":2,"successes":1,"errors":1,"duplicates":1,"inputTokens":2050,"outputTokens":770,)"
             R"("cachedTokens":0,"cacheWriteTokens":0,"reasoningTokens":0,"costUsd":"0.006319500","costNanoUsd":6319500,)"
-            R"("unpricedRequests":0,"avgLatencyMs":910,"retryMultiplier":"1.500"}})");
+            R"("unpricedRequests":0,"avgLatencyMs":910,"p50LatencyMs":869,"p95LatencyMs":1052,"p99LatencyMs":1052,)"
+            R"("retryMultiplier":"1.500"}})");
 }
 
 TEST_F(QueryApiTest, TopListsAreSortedAndLimited) {
