@@ -2,6 +2,10 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include "tokenmeter/base/rfc3339.h"
+#include "tokenmeter/base/units.h"
+#include "tokenmeter/model/normalizer.h"
+
 #include <cstdlib>
 #include <fstream>
 #include <set>
@@ -179,14 +183,90 @@ Status ParseBus(const YAML::Node& n, KafkaConfig& k) {
   return Status::Ok();
 }
 
-Status ParseWorkspaces(const YAML::Node& n, std::vector<WorkspaceConfig>& out) {
+// "2.50" (USD per million tokens) -> femto-USD per token (the same number as nano-USD
+// per million tokens), exactly.
+Status GetPerMillion(const YAML::Node& parent, const char* key, const std::string& path,
+                     std::optional<FemtoUsd>& out) {
+  std::string text;
+  RETURN_IF_ERROR(Get(parent, key, path, text));
+  if (text.empty()) return Status::Ok();
+  std::optional<NanoUsd> v = ParseDecimalUsd(text, 1'000'000);
+  if (!v) {
+    return InvalidArgument(Where(parent[key], path + "." + key) +
+                           " must be a decimal USD amount per million tokens, e.g. \"2.50\"");
+  }
+  out = static_cast<FemtoUsd>(v->value);
+  return Status::Ok();
+}
+
+Status ParsePricing(const YAML::Node& w, const std::string& path, const std::string& workspace,
+                    const Normalizer& normalizer, ProcessorConfig& out) {
+  if (YAML::Node list = w["price_overrides"]) {
+    if (!list.IsSequence()) return InvalidArgument(Where(list, path + ".price_overrides") + " must be a list");
+    for (size_t i = 0; i < list.size(); ++i) {
+      const YAML::Node o = list[i];
+      std::string p = path + ".price_overrides[" + std::to_string(i) + "]";
+      RETURN_IF_ERROR(OnlyKeys(o, p, {"provider", "model", "effective_from", "input_usd_per_mtok",
+                                      "output_usd_per_mtok", "cache_read_usd_per_mtok",
+                                      "cache_write_usd_per_mtok", "cache_write_1h_usd_per_mtok",
+                                      "reasoning_usd_per_mtok"}));
+      PriceOverride po;
+      po.workspace = workspace;
+      std::string provider, model, from;
+      RETURN_IF_ERROR(Get(o, "provider", p, provider));
+      RETURN_IF_ERROR(Get(o, "model", p, model));
+      if (provider.empty() || model.empty()) return InvalidArgument(Where(o, p) + " needs provider and model");
+      po.provider = normalizer.Provider(provider);
+      po.model = normalizer.Model(po.provider, model);
+      RETURN_IF_ERROR(Get(o, "effective_from", p, from));
+      if (!from.empty()) {
+        auto t = ParseRfc3339(from);
+        if (!t) return InvalidArgument(Where(o["effective_from"], p + ".effective_from") + " must be RFC 3339");
+        po.effective_from = *t;
+      }
+      RETURN_IF_ERROR(GetPerMillion(o, "input_usd_per_mtok", p, po.prices.input));
+      RETURN_IF_ERROR(GetPerMillion(o, "output_usd_per_mtok", p, po.prices.output));
+      RETURN_IF_ERROR(GetPerMillion(o, "cache_read_usd_per_mtok", p, po.prices.cache_read));
+      RETURN_IF_ERROR(GetPerMillion(o, "cache_write_usd_per_mtok", p, po.prices.cache_write));
+      RETURN_IF_ERROR(GetPerMillion(o, "cache_write_1h_usd_per_mtok", p, po.prices.cache_write_1h));
+      RETURN_IF_ERROR(GetPerMillion(o, "reasoning_usd_per_mtok", p, po.prices.reasoning));
+      out.price_overrides.push_back(std::move(po));
+    }
+  }
+  if (YAML::Node list = w["model_aliases"]) {
+    if (!list.IsSequence()) return InvalidArgument(Where(list, path + ".model_aliases") + " must be a list");
+    for (size_t i = 0; i < list.size(); ++i) {
+      const YAML::Node a = list[i];
+      std::string p = path + ".model_aliases[" + std::to_string(i) + "]";
+      RETURN_IF_ERROR(OnlyKeys(a, p, {"provider", "name", "model"}));
+      std::string provider, name, model;
+      RETURN_IF_ERROR(Get(a, "provider", p, provider));
+      RETURN_IF_ERROR(Get(a, "name", p, name));
+      RETURN_IF_ERROR(Get(a, "model", p, model));
+      if (provider.empty() || name.empty() || model.empty()) {
+        return InvalidArgument(Where(a, p) + " needs provider, name and model");
+      }
+      WorkspaceModelAlias wa;
+      wa.workspace = workspace;
+      wa.provider = normalizer.Provider(provider);
+      wa.name = normalizer.Model(wa.provider, name);
+      wa.model = normalizer.Model(wa.provider, model);
+      out.model_aliases.push_back(std::move(wa));
+    }
+  }
+  return Status::Ok();
+}
+
+Status ParseWorkspaces(const YAML::Node& n, std::vector<WorkspaceConfig>& out, ProcessorConfig& pricing) {
   if (!n) return Status::Ok();
+  Result<Normalizer> normalizer = Normalizer::FromEmbeddedTable();
+  if (!normalizer.ok()) return normalizer.status();
   if (!n.IsSequence()) return InvalidArgument(Where(n, "workspaces") + " must be a list");
   for (size_t i = 0; i < n.size(); ++i) {
     const YAML::Node w = n[i];
     std::string path = "workspaces[" + std::to_string(i) + "]";
     RETURN_IF_ERROR(OnlyKeys(w, path, {"id", "projects", "strict_projects", "events_per_second",
-                                       "burst_events"}));
+                                       "burst_events", "price_overrides", "model_aliases"}));
     WorkspaceConfig wc;
     RETURN_IF_ERROR(Get(w, "id", path, wc.id));
     RETURN_IF_ERROR(Get(w, "strict_projects", path, wc.strict_projects));
@@ -196,6 +276,7 @@ Status ParseWorkspaces(const YAML::Node& n, std::vector<WorkspaceConfig>& out) {
       if (!p.IsSequence()) return InvalidArgument(Where(p, path + ".projects") + " must be a list");
       for (const auto& slug : p) wc.projects.push_back(slug.as<std::string>());
     }
+    RETURN_IF_ERROR(ParsePricing(w, path, wc.id, *normalizer, pricing));
     out.push_back(std::move(wc));
   }
   return Status::Ok();
@@ -250,7 +331,7 @@ Result<AppConfig> LoadConfigText(const std::string& text) {
     RETURN_IF_ERROR(ParseEdge(root["edge"], c));
     RETURN_IF_ERROR(ParseIngest(root["ingest"], c.edge.limits));
     RETURN_IF_ERROR(ParseBus(root["bus"], c.kafka));
-    RETURN_IF_ERROR(ParseWorkspaces(root["workspaces"], c.edge.workspaces));
+    RETURN_IF_ERROR(ParseWorkspaces(root["workspaces"], c.edge.workspaces, c.processor));
     RETURN_IF_ERROR(ParseKeys(root["keys"], c.keys));
     RETURN_IF_ERROR(ParseProcessor(root["processor"], c));
     RETURN_IF_ERROR(ParseServe(root["serve"], c));

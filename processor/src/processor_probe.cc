@@ -37,6 +37,31 @@ ProcessorProbe::ProcessorProbe(prometheus::Registry& r) {
   history_lost_ = &prometheus::BuildGauge().Name("tokenmeter_processor_history_lost_partitions")
                        .Help("Owned partitions rebuilt from a log that no longer starts at 0")
                        .Register(r).Add({});
+  lag_ = &prometheus::BuildGauge().Name("tokenmeter_processor_consumer_lag_records")
+              .Help("Records on the bus not yet consumed, per owned partition").Register(r);
+  background_errors_ = &prometheus::BuildGauge().Name("tokenmeter_processor_rocksdb_background_errors")
+                            .Help("RocksDB background errors (flush/compaction), e.g. disk full")
+                            .Register(r).Add({});
+  live_bytes_ = &prometheus::BuildGauge().Name("tokenmeter_processor_rocksdb_live_data_bytes")
+                     .Help("Estimated live data in the processor's RocksDB").Register(r).Add({});
+}
+
+void ProcessorProbe::Lag(const std::map<int, int64_t>& lag) {
+  for (auto& [p, g] : lag_by_partition_) {
+    if (!lag.contains(p)) g->Set(0);  // no longer owned here
+  }
+  for (const auto& [p, n] : lag) {
+    auto it = lag_by_partition_.find(p);
+    if (it == lag_by_partition_.end()) {
+      it = lag_by_partition_.emplace(p, &lag_->Add({{"partition", std::to_string(p)}})).first;
+    }
+    it->second->Set(static_cast<double>(n));
+  }
+}
+
+void ProcessorProbe::State(uint64_t background_errors, uint64_t live_bytes) {
+  background_errors_->Set(static_cast<double>(background_errors));
+  live_bytes_->Set(static_cast<double>(live_bytes));
 }
 
 void ProcessorProbe::BatchApplied(const BatchStats& s, std::chrono::steady_clock::duration took) {

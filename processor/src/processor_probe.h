@@ -9,6 +9,7 @@
 #include <prometheus/registry.h>
 
 #include <chrono>
+#include <map>
 
 #include "pipeline.h"
 
@@ -20,6 +21,11 @@ class ProcessorProbe {
   void BatchApplied(const BatchStats& s, std::chrono::steady_clock::duration took);
   void BatchFailed() { batch_failures_->Increment(); }
   void Partitions(size_t assigned, size_t history_lost);
+  // Lag per owned partition (label: the partition number, bounded by the topic's count).
+  void Lag(const std::map<int, int64_t>& lag);
+  // RocksDB health: background errors (a failed flush or compaction, e.g. disk full) and
+  // the estimated live data size.
+  void State(uint64_t background_errors, uint64_t live_bytes);
 
  private:
   prometheus::Counter* consumed_;
@@ -33,6 +39,10 @@ class ProcessorProbe {
   prometheus::Histogram* batch_seconds_;
   prometheus::Gauge* assigned_;
   prometheus::Gauge* history_lost_;
+  prometheus::Family<prometheus::Gauge>* lag_;
+  std::map<int, prometheus::Gauge*> lag_by_partition_;
+  prometheus::Gauge* background_errors_;
+  prometheus::Gauge* live_bytes_;
 };
 
 }  // namespace tokenmeter

@@ -48,10 +48,16 @@ struct ProcessorRunner::Impl {
   std::atomic<int> consecutive_failures{0};
 
   void Run() {
+    auto last_sample = std::chrono::steady_clock::time_point{};
     while (!stop.load()) {
       auto start = std::chrono::steady_clock::now();
       Result<BatchStats> r = service->RunOnce(std::chrono::milliseconds(config.poll_timeout_ms));
       probe->Partitions(consumer->Assigned().size(), consumer->HistoryLost().size());
+      if (start - last_sample >= std::chrono::seconds(1)) {  // gauges: once a second is plenty
+        last_sample = start;
+        probe->Lag(consumer->Lag());
+        probe->State(store->BackgroundErrors(), store->LiveDataBytes());
+      }
       if (r.ok()) {
         consecutive_failures = 0;
         probe->BatchApplied(*r, std::chrono::steady_clock::now() - start);
@@ -106,6 +112,8 @@ Result<std::unique_ptr<ProcessorRunner>> ProcessorRunner::Create(const Processor
   impl->store = std::move(*store);
   Result<PriceBook> prices = PriceBook::FromEmbedded();
   if (!prices.ok()) return prices.status();
+  for (const PriceOverride& o : config.price_overrides) RETURN_IF_ERROR(prices->AddOverride(o));
+  for (const WorkspaceModelAlias& a : config.model_aliases) RETURN_IF_ERROR(prices->AddAlias(a));
   impl->prices = std::make_shared<const PriceBook>(std::move(*prices));
   impl->pipeline = std::make_unique<BatchPipeline>(*impl->store, *impl->parser, impl->prices, bus.topic);
   impl->dlq = std::move(bus.dead_letters);

@@ -91,6 +91,9 @@ wait_for '[ "$(metric tokenmeter_processor_events_consumed_total)" = 7 ]' 200 \
 [ "$(metric tokenmeter_processor_duplicates_total)" = 1 ] || fail "duplicates"
 [ "$(metric tokenmeter_processor_dead_lettered_total)" = 1 ] || fail "dead lettered"
 [ "$(metric tokenmeter_processor_unpriced_total)" = 0 ] || fail "unpriced"
+# Caught up: every owned partition's lag gauge reads 0 (sampled once a second).
+lag_sum() { curl -s "http://127.0.0.1:$pport/metrics" | awk '$1 ~ /^tokenmeter_processor_consumer_lag_records/ {s += $2; n++} END {print n "/" s}'; }
+wait_for '[ "$(lag_sum)" = "4/0" ]' 100 || fail "lag gauges: $(lag_sum)"
 kcat -C -b "$bootstrap" -t tokenmeter.events.dlq -e -q > "$work/dlq.txt" 2>/dev/null
 grep -q '"reason":"malformed JSON' "$work/dlq.txt" || fail "DLQ record: $(cat "$work/dlq.txt")"
 

@@ -41,6 +41,7 @@ std::string_view CostSourceName(CostSource s) {
     case CostSource::kCatalogTiered: return "catalog_tiered";
     case CostSource::kClientOverride: return "client_override";
     case CostSource::kUnpriced: return "unpriced";
+    case CostSource::kWorkspaceOverride: return "workspace_override";
   }
   return "unpriced";
 }
@@ -60,7 +61,7 @@ Cost PriceEvent(const UsageEvent& e, const PriceBook& book) {
     c.total = *e.estimated_cost;
     return c;
   }
-  const PriceEntry* entry = book.Find(e.provider, e.model, e.occurred_at);
+  const PriceEntry* entry = book.FindFor(e.workspace, e.provider, e.model, e.occurred_at);
   if (entry == nullptr) return c;  // unpriced: counted and listed, never priced at zero
 
   const bool beside = CacheBeside(e);
@@ -101,7 +102,9 @@ Cost PriceEvent(const UsageEvent& e, const PriceBook& book) {
   c.cache_write = RoundFemtoToNano(f_writes);
   c.output = RoundFemtoToNano(f_output);
   c.reasoning = RoundFemtoToNano(f_reasoning);
-  c.source = c.tier_threshold ? CostSource::kCatalogTiered : CostSource::kCatalog;
+  c.source = entry->workspace_override ? CostSource::kWorkspaceOverride
+             : c.tier_threshold           ? CostSource::kCatalogTiered
+                                          : CostSource::kCatalog;
   return c;
 }
 

@@ -27,7 +27,9 @@
 
 namespace tokenmeter {
 
-enum class CostSource : uint8_t { kCatalog, kCatalogTiered, kClientOverride, kUnpriced };
+enum class CostSource : uint8_t {
+  kCatalog, kCatalogTiered, kClientOverride, kUnpriced, kWorkspaceOverride
+};
 std::string_view CostSourceName(CostSource s);
 
 enum PricingFlag : uint32_t {

@@ -159,3 +159,69 @@ const PriceEntry* PriceBook::Find(std::string_view provider, std::string_view mo
 }
 
 }  // namespace tokenmeter
+
+namespace tokenmeter {
+namespace {
+
+std::string WsKey(std::string_view workspace, std::string_view provider, std::string_view model) {
+  std::string k(workspace);
+  k.push_back('\0');
+  k.append(provider);
+  k.push_back('\0');
+  k.append(model);
+  return k;
+}
+
+void Overlay(const TokenPrices& over, TokenPrices& base) {
+  if (over.input) base.input = over.input;
+  if (over.output) base.output = over.output;
+  if (over.cache_read) base.cache_read = over.cache_read;
+  if (over.cache_write) base.cache_write = over.cache_write;
+  if (over.cache_write_1h) base.cache_write_1h = over.cache_write_1h;
+  if (over.reasoning) base.reasoning = over.reasoning;
+}
+
+}  // namespace
+
+Status PriceBook::AddOverride(const PriceOverride& o) {
+  PriceEntry e;
+  e.effective_from = o.effective_from;
+  e.workspace_override = true;
+  e.source = "workspace override";
+  // Start from the catalog's price in force then, so unset components keep it.
+  if (const PriceEntry* catalog = Find(o.provider, o.model, o.effective_from)) e.base = catalog->base;
+  Overlay(o.prices, e.base);
+  if (!e.base.input || !e.base.output) {
+    return InvalidArgument("price override for " + o.workspace + "/" + o.provider + "/" + o.model +
+                           " needs input and output prices (the catalog has none for it)");
+  }
+  auto& list = overrides_[WsKey(o.workspace, o.provider, o.model)];
+  list.push_back(std::move(e));
+  std::sort(list.begin(), list.end(),
+            [](const PriceEntry& a, const PriceEntry& b) { return a.effective_from < b.effective_from; });
+  return Status::Ok();
+}
+
+Status PriceBook::AddAlias(const WorkspaceModelAlias& a) {
+  if (a.name.empty() || a.model.empty()) return InvalidArgument("a model alias needs a name and a model");
+  workspace_aliases_[WsKey(a.workspace, a.provider, a.name)] = a.model;
+  return Status::Ok();
+}
+
+const PriceEntry* PriceBook::FindFor(std::string_view workspace, std::string_view provider,
+                                     std::string_view model, TimePoint at) const {
+  std::string resolved(model);
+  auto alias = workspace_aliases_.find(WsKey(workspace, provider, model));
+  if (alias != workspace_aliases_.end()) resolved = alias->second;
+  auto it = overrides_.find(WsKey(workspace, provider, resolved));
+  if (it != overrides_.end()) {
+    const PriceEntry* found = nullptr;
+    for (const PriceEntry& e : it->second) {
+      if (e.effective_from <= at) found = &e;
+    }
+    if (found) return found;
+  }
+  return Find(provider, resolved, at);
+}
+
+}  // namespace tokenmeter

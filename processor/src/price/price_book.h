@@ -16,19 +16,9 @@
 
 #include "tokenmeter/base/clock.h"
 #include "tokenmeter/base/status.h"
+#include "tokenmeter/processor/pricing_config.h"
 
 namespace tokenmeter {
-
-using FemtoUsd = uint64_t;  // per-token price; 1e-15 USD
-
-struct TokenPrices {
-  std::optional<FemtoUsd> input;
-  std::optional<FemtoUsd> output;
-  std::optional<FemtoUsd> cache_read;
-  std::optional<FemtoUsd> cache_write;     // 5-minute cache writes
-  std::optional<FemtoUsd> cache_write_1h;  // 1-hour cache writes
-  std::optional<FemtoUsd> reasoning;       // where the provider bills reasoning apart
-};
 
 // Prices that replace the base prices when the prompt side of a request is above
 // `above_prompt_tokens`; components a tier lacks keep their base price.
@@ -42,6 +32,7 @@ struct PriceEntry {
   TokenPrices base;
   std::vector<PriceTier> tiers;  // ascending thresholds
   std::string source;            // the catalog key or hand-kept note it came from
+  bool workspace_override = false;
 };
 
 class PriceBook {
@@ -50,6 +41,15 @@ class PriceBook {
   static Result<PriceBook> FromJson(std::string_view catalog_json, std::string_view aliases_json);
   // The catalog compiled into the binary.
   static Result<PriceBook> FromEmbedded();
+
+  // Adds a workspace's overrides and aliases; call before sharing the book.
+  Status AddOverride(const PriceOverride& o);
+  Status AddAlias(const WorkspaceModelAlias& a);
+
+  // The entry in force for a workspace's event: its alias and override first, then the
+  // catalog (see Find below).
+  const PriceEntry* FindFor(std::string_view workspace, std::string_view provider,
+                            std::string_view model, TimePoint at) const;
 
   // The entry in force at `at` for the normalized provider and model, or nullptr if the
   // model is unknown (or not yet priced at `at`). Tries the name, then its alias, then
@@ -66,6 +66,10 @@ class PriceBook {
   // "provider\0model" -> entries sorted by effective_from.
   std::unordered_map<std::string, std::vector<PriceEntry>> entries_;
   std::unordered_map<std::string, std::string> aliases_;  // "provider\0alias" -> model
+  // "workspace\0provider\0model" -> override entries (merged with the catalog), by time.
+  std::unordered_map<std::string, std::vector<PriceEntry>> overrides_;
+  // "workspace\0provider\0name" -> model.
+  std::unordered_map<std::string, std::string> workspace_aliases_;
 };
 
 }  // namespace tokenmeter

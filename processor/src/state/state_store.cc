@@ -133,3 +133,21 @@ Status StateStore::Commit(Batch& batch) {
 }
 
 }  // namespace tokenmeter
+
+namespace tokenmeter {
+
+uint64_t StateStore::BackgroundErrors() const {
+  uint64_t v = 0;
+  return db_->GetIntProperty("rocksdb.background-errors", &v) ? v : 0;
+}
+
+uint64_t StateStore::LiveDataBytes() const {
+  uint64_t total = 0;
+  for (auto* h : handles_) {
+    uint64_t v = 0;
+    if (db_->GetIntProperty(h, "rocksdb.estimate-live-data-size", &v)) total += v;
+  }
+  return total;
+}
+
+}  // namespace tokenmeter

@@ -64,6 +64,10 @@ class StateStore {
   Batch NewBatch();
   Status Commit(Batch& batch);
 
+  // RocksDB's background error count and estimated live data size (for metrics).
+  uint64_t BackgroundErrors() const;
+  uint64_t LiveDataBytes() const;
+
   rocksdb::DB* db() const { return db_.get(); }
   rocksdb::ColumnFamilyHandle* handle(Family f) const { return handles_[static_cast<size_t>(f)]; }
 

@@ -202,6 +202,10 @@ class EmbeddedSubscriber final : public Subscriber {
   void CommitForLag(const std::map<int, int64_t>&) override {}
   std::set<int> Assigned() const override { return {0}; }
   std::set<int> HistoryLost() const override { return {}; }
+  std::map<int, int64_t> Lag() override {
+    std::lock_guard l(log_->mu);
+    return {{0, std::max<int64_t>(0, static_cast<int64_t>(log_->positions.size()) - position_)}};
+  }
   void Close() override {}
 
  private:

@@ -209,3 +209,28 @@ std::set<int> KafkaConsumer::HistoryLost() const {
 }
 
 }  // namespace tokenmeter
+
+namespace tokenmeter {
+
+std::map<int, int64_t> KafkaConsumer::Lag() {
+  std::map<int, int64_t> lag;
+  std::set<int> owned = Assigned();
+  if (owned.empty()) return lag;
+  rd_kafka_topic_partition_list_t* parts = rd_kafka_topic_partition_list_new(static_cast<int>(owned.size()));
+  for (int p : owned) rd_kafka_topic_partition_list_add(parts, impl_->topic.c_str(), p);
+  if (rd_kafka_position(impl_->rk, parts) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+    for (int i = 0; i < parts->cnt; ++i) {
+      int64_t low = 0, high = 0;
+      const rd_kafka_topic_partition_t& tp = parts->elems[i];
+      if (tp.offset < 0) continue;  // no position yet
+      if (rd_kafka_get_watermark_offsets(impl_->rk, impl_->topic.c_str(), tp.partition, &low, &high) ==
+              RD_KAFKA_RESP_ERR_NO_ERROR && high >= 0) {
+        lag[tp.partition] = std::max<int64_t>(0, high - tp.offset);
+      }
+    }
+  }
+  rd_kafka_topic_partition_list_destroy(parts);
+  return lag;
+}
+
+}  // namespace tokenmeter

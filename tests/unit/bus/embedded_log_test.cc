@@ -125,6 +125,10 @@ TEST_F(EmbeddedLogTest, SubscribersStartAtTheStoredOffsetAndWaitForMore) {
   std::vector<ConsumedRecord> tail = ReadAll(*log, 2);
   ASSERT_EQ(tail.size(), 1u);
   EXPECT_EQ(tail[0].offset, 2);
+  auto at_one = std::move(*log->Subscribe([](int) -> Result<std::optional<int64_t>> { return std::optional<int64_t>(1); }));
+  EXPECT_EQ(at_one->Lag(), (std::map<int, int64_t>{{0, 2}}));
+  (void)at_one->Poll(10ms, 10);
+  EXPECT_EQ(at_one->Lag(), (std::map<int, int64_t>{{0, 0}}));
   auto sub = std::move(*log->Subscribe([](int) -> Result<std::optional<int64_t>> { return std::optional<int64_t>(3); }));
   auto start = std::chrono::steady_clock::now();
   EXPECT_TRUE((*sub->Poll(100ms, 10)).empty());

@@ -93,6 +93,42 @@ TEST(ConfigFileTest, ProcessorSectionParsesWithDefaults) {
   EXPECT_EQ(ProcessorConfig{}.Validate().message(), "processor.state_dir is required");
 }
 
+TEST(ConfigFileTest, WorkspacePricingParsesExactlyAndNormalizesNames) {
+  Result<AppConfig> c = LoadConfigText(R"(
+workspaces:
+  - id: acme
+    price_overrides:
+      - provider: OpenAI
+        model: GPT-4o
+        effective_from: 2026-01-01T00:00:00Z
+        input_usd_per_mtok: "2.50"
+        output_usd_per_mtok: "10"
+        cache_read_usd_per_mtok: "0.000000001"
+    model_aliases:
+      - provider: azure
+        name: Prod-GPT4o-East
+        model: gpt-4o
+)");
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  ASSERT_EQ(c->processor.price_overrides.size(), 1u);
+  const PriceOverride& o = c->processor.price_overrides[0];
+  EXPECT_EQ(o.workspace, "acme");
+  EXPECT_EQ(o.provider, "openai");
+  EXPECT_EQ(o.model, "gpt-4o");
+  EXPECT_EQ(o.prices.input, 2'500'000'000u);  // femto-USD per token
+  EXPECT_EQ(o.prices.output, 10'000'000'000u);
+  EXPECT_EQ(o.prices.cache_read, 1u);
+  EXPECT_FALSE(o.prices.reasoning.has_value());
+  ASSERT_EQ(c->processor.model_aliases.size(), 1u);
+  EXPECT_EQ(c->processor.model_aliases[0].provider, "azure_openai");
+  EXPECT_EQ(c->processor.model_aliases[0].name, "prod-gpt4o-east");
+  c = LoadConfigText("workspaces:\n  - id: a\n    price_overrides:\n      - provider: openai\n"
+                     "        model: m\n        input_usd_per_mtok: 2.5e0\n");
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.status().message(), "workspaces[0].price_overrides[0].input_usd_per_mtok (line 6) must be a "
+                                  "decimal USD amount per million tokens, e.g. \"2.50\"");
+}
+
 TEST(ConfigFileTest, UnknownKeysAreErrorsNamingKeyAndLine) {
   Result<AppConfig> c = LoadConfigText("edge:\n  listen: 127.0.0.1:1\n  thread: 2\n");
   ASSERT_FALSE(c.ok());

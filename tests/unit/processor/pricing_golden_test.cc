@@ -100,6 +100,56 @@ TEST(PricingTest, PriceBookRejectsMalformedCatalogs) {
   EXPECT_NE(ok->Find("p", "m", *ParseRfc3339("2026-01-01T00:00:00Z")), nullptr);
 }
 
+UsageEvent Call(const std::string& ws, const std::string& provider, const std::string& model,
+               const char* when) {
+  UsageEvent e;
+  e.workspace = ws;
+  e.provider = provider;
+  e.model = model;
+  e.input_tokens = 1000;
+  e.output_tokens = 100;
+  e.occurred_at = *ParseRfc3339(when);
+  return e;
+}
+
+TEST(PricingTest, WorkspaceOverridesApplyToTheirWorkspaceFromTheirDate) {
+  PriceBook book = *PriceBook::FromEmbedded();
+  PriceOverride o;
+  o.workspace = "acme";
+  o.provider = "openai";
+  o.model = "gpt-4o";
+  o.effective_from = *ParseRfc3339("2026-01-01T00:00:00Z");
+  o.prices.input = 2'000'000'000;  // $2.00 per million tokens
+  o.prices.output = 8'000'000'000;
+  ASSERT_TRUE(book.AddOverride(o).ok());
+  // acme from 2026: 1000*2000 + 100*8000 nano.
+  Cost c = PriceEvent(Call("acme", "openai", "gpt-4o", "2026-02-01T00:00:00Z"), book);
+  EXPECT_EQ(c.total, NanoUsd{2'800'000});
+  EXPECT_EQ(c.source, CostSource::kWorkspaceOverride);
+  // Before the override's date, and for other workspaces: the catalog (1000*2500 + 100*10000).
+  EXPECT_EQ(PriceEvent(Call("acme", "openai", "gpt-4o", "2025-12-31T23:59:59Z"), book).total, NanoUsd{3'500'000});
+  EXPECT_EQ(PriceEvent(Call("globex", "openai", "gpt-4o", "2026-02-01T00:00:00Z"), book).total, NanoUsd{3'500'000});
+  // Unset components keep the catalog's: cached tokens at gpt-4o's 1,250 nano cache price.
+  UsageEvent cached = Call("acme", "openai", "gpt-4o", "2026-02-01T00:00:00Z");
+  cached.cached_tokens = 400;
+  EXPECT_EQ(PriceEvent(cached, book).total, NanoUsd{600 * 2000 + 400 * 1250 + 100 * 8000});
+  PriceOverride unknown = o;
+  unknown.model = "house-model";
+  unknown.prices.output.reset();
+  EXPECT_FALSE(book.AddOverride(unknown).ok()) << "no catalog entry to take the output price from";
+}
+
+TEST(PricingTest, WorkspaceModelAliasesMapDeploymentNames) {
+  PriceBook book = *PriceBook::FromEmbedded();
+  UsageEvent e = Call("acme", "azure_openai", "prod-gpt4o-east", "2026-02-01T00:00:00Z");
+  EXPECT_EQ(PriceEvent(e, book).source, CostSource::kUnpriced);
+  ASSERT_TRUE(book.AddAlias({"acme", "azure_openai", "prod-gpt4o-east", "gpt-4o"}).ok());
+  // Azure's gpt-4o entry: 1000*2500 + 100*10000 nano.
+  EXPECT_EQ(PriceEvent(e, book).total, NanoUsd{3'500'000});
+  e.workspace = "globex";
+  EXPECT_EQ(PriceEvent(e, book).source, CostSource::kUnpriced) << "aliases are per workspace";
+}
+
 TEST(PricingTest, EmbeddedCatalogRecordsItsSource) {
   Result<PriceBook> book = PriceBook::FromEmbedded();
   ASSERT_TRUE(book.ok());

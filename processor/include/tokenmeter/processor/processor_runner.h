@@ -11,6 +11,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "tokenmeter/auth/api_key.h"
 #include "tokenmeter/base/clock.h"
@@ -18,6 +19,7 @@
 #include "tokenmeter/bus/subscriber.h"
 #include "tokenmeter/http/http_server.h"
 #include "tokenmeter/model/ingest_limits.h"
+#include "tokenmeter/processor/pricing_config.h"
 
 namespace prometheus {
 class Registry;
@@ -38,6 +40,10 @@ struct ProcessorConfig {
   std::string dlq_topic = "tokenmeter.events.dlq";
   // Consumer group. Default tokenmeter-processor.
   std::string group_id = "tokenmeter-processor";
+  // Per-workspace negotiated prices and model aliases (`workspaces[].price_overrides`,
+  // `workspaces[].model_aliases`).
+  std::vector<PriceOverride> price_overrides;
+  std::vector<WorkspaceModelAlias> model_aliases;
 
   Status Validate() const;
 };

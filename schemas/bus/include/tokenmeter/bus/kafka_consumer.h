@@ -49,6 +49,8 @@ class KafkaConsumer final : public Subscriber {
   void CommitForLag(const std::map<int, int64_t>& next_offsets) override;
   std::set<int> Assigned() const override;
   std::set<int> HistoryLost() const override;
+  // From librdkafka's cached high watermarks and the consumer's positions (no request).
+  std::map<int, int64_t> Lag() override;
   // Leaves the group cleanly.
   void Close() override;
 

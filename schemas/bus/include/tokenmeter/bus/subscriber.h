@@ -43,6 +43,9 @@ class Subscriber {
   virtual void CommitForLag(const std::map<int, int64_t>& next_offsets) = 0;
   virtual std::set<int> Assigned() const = 0;
   virtual std::set<int> HistoryLost() const = 0;
+  // Records not yet consumed per owned partition (log end - position), as far as known.
+  // Poll thread only.
+  virtual std::map<int, int64_t> Lag() = 0;
   virtual void Close() = 0;
 };
 
