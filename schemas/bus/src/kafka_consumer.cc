@@ -220,12 +220,16 @@ std::map<int, int64_t> KafkaConsumer::Lag() {
   for (int p : owned) rd_kafka_topic_partition_list_add(parts, impl_->topic.c_str(), p);
   if (rd_kafka_position(impl_->rk, parts) == RD_KAFKA_RESP_ERR_NO_ERROR) {
     for (int i = 0; i < parts->cnt; ++i) {
-      int64_t low = 0, high = 0;
+      int64_t low = -1, high = -1;
       const rd_kafka_topic_partition_t& tp = parts->elems[i];
-      if (tp.offset < 0) continue;  // no position yet
-      if (rd_kafka_get_watermark_offsets(impl_->rk, impl_->topic.c_str(), tp.partition, &low, &high) ==
-              RD_KAFKA_RESP_ERR_NO_ERROR && high >= 0) {
+      if (rd_kafka_get_watermark_offsets(impl_->rk, impl_->topic.c_str(), tp.partition, &low, &high) !=
+              RD_KAFKA_RESP_ERR_NO_ERROR || high < 0) {
+        continue;  // not known yet
+      }
+      if (tp.offset >= 0) {
         lag[tp.partition] = std::max<int64_t>(0, high - tp.offset);
+      } else if (low == high) {
+        lag[tp.partition] = 0;  // nothing fetched because there is nothing to fetch
       }
     }
   }
