@@ -93,6 +93,16 @@ std::string StoredEvent(const UsageEvent& e, const Cost& cost, const std::string
 
 }  // namespace
 
+std::string_view DeadLetterReasonName(DeadLetterReason r) {
+  switch (r) {
+    case DeadLetterReason::kMalformed: return "malformed";
+    case DeadLetterReason::kInvalidEvent: return "invalid_event";
+    case DeadLetterReason::kWrongKey: return "wrong_key";
+    case DeadLetterReason::kCount: break;
+  }
+  return "invalid_event";
+}
+
 std::string EventKey(const UsageEvent& e) {
   std::string k(e.workspace);
   k.push_back('\0');
@@ -126,13 +136,20 @@ Result<PreparedBatch> BatchPipeline::Prepare(int partition, const std::vector<Bu
     last_offset = m.offset;
     Result<UsageEvent> e = parser_.ParseCanonical(m.value);
     std::string reason;
+    DeadLetterReason kind = DeadLetterReason::kInvalidEvent;
     if (!e.ok()) {
       reason = e.status().message();
+      if (reason.rfind("malformed JSON", 0) == 0 || reason.find("NUL byte") != std::string::npos ||
+          reason.find("must be a JSON object") != std::string::npos) {
+        kind = DeadLetterReason::kMalformed;
+      }
     } else if (e->workspace != m.key) {
       reason = "record key \"" + m.key + "\" is not the event's workspace";
+      kind = DeadLetterReason::kWrongKey;
     }
     if (!reason.empty()) {
-      out.dead_letters.push_back({partition, m.offset, m.value, reason});
+      out.dead_letters.push_back({partition, m.offset, m.value, reason, kind});
+      ++out.stats.dead_by_reason[static_cast<size_t>(kind)];
       continue;
     }
     events.push_back(std::move(*e));

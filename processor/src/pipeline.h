@@ -12,6 +12,7 @@
 #ifndef TOKENMETER_PROCESSOR_PIPELINE_H_
 #define TOKENMETER_PROCESSOR_PIPELINE_H_
 
+#include <array>
 #include <memory>
 #include <string>
 #include <vector>
@@ -29,11 +30,15 @@ struct BusMessage {
   std::string value;  // canonical event JSON
 };
 
+enum class DeadLetterReason : uint8_t { kMalformed, kInvalidEvent, kWrongKey, kCount };
+std::string_view DeadLetterReasonName(DeadLetterReason r);
+
 struct DeadLetter {
   int partition = 0;
   int64_t offset = 0;
   std::string value;
-  std::string reason;
+  std::string reason;  // human text
+  DeadLetterReason kind = DeadLetterReason::kInvalidEvent;
 };
 
 struct BatchStats {
@@ -43,6 +48,7 @@ struct BatchStats {
   size_t duplicates = 0;
   size_t conflicts = 0;    // duplicates whose content differs from the original
   size_t dead_lettered = 0;
+  std::array<size_t, static_cast<size_t>(DeadLetterReason::kCount)> dead_by_reason{};
   size_t unpriced = 0;
 };
 

@@ -18,8 +18,13 @@ ProcessorProbe::ProcessorProbe(prometheus::Registry& r) {
                         "Records whose (workspace, request_id) was already counted");
   conflicts_ = Counter(r, "tokenmeter_processor_dedup_conflicts_total",
                        "Duplicates whose content differs from the original (not applied)");
-  dead_lettered_ = Counter(r, "tokenmeter_processor_dead_lettered_total",
-                           "Records that failed validation, sent to the DLQ topic");
+  auto& dead = prometheus::BuildCounter()
+                   .Name("tokenmeter_processor_dead_lettered_total")
+                   .Help("Records that failed validation, sent to the DLQ topic, by reason")
+                   .Register(r);
+  for (size_t i = 0; i < dead_lettered_.size(); ++i) {
+    dead_lettered_[i] = &dead.Add({{"reason", std::string(DeadLetterReasonName(static_cast<DeadLetterReason>(i)))}});
+  }
   unpriced_ = Counter(r, "tokenmeter_processor_unpriced_total",
                       "Events whose model has no price (counted, cost unknown)");
   redelivered_ = Counter(r, "tokenmeter_processor_redelivered_total",
@@ -69,7 +74,9 @@ void ProcessorProbe::BatchApplied(const BatchStats& s, std::chrono::steady_clock
   counted_->Increment(static_cast<double>(s.counted));
   duplicates_->Increment(static_cast<double>(s.duplicates));
   conflicts_->Increment(static_cast<double>(s.conflicts));
-  dead_lettered_->Increment(static_cast<double>(s.dead_lettered));
+  for (size_t i = 0; i < dead_lettered_.size(); ++i) {
+    dead_lettered_[i]->Increment(static_cast<double>(s.dead_by_reason[i]));
+  }
   unpriced_->Increment(static_cast<double>(s.unpriced));
   redelivered_->Increment(static_cast<double>(s.redelivered));
   if (s.consumed || s.redelivered) batch_seconds_->Observe(std::chrono::duration<double>(took).count());

@@ -8,6 +8,7 @@
 #include <prometheus/histogram.h>
 #include <prometheus/registry.h>
 
+#include <array>
 #include <chrono>
 #include <map>
 
@@ -32,7 +33,7 @@ class ProcessorProbe {
   prometheus::Counter* counted_;
   prometheus::Counter* duplicates_;
   prometheus::Counter* conflicts_;
-  prometheus::Counter* dead_lettered_;
+  std::array<prometheus::Counter*, static_cast<size_t>(DeadLetterReason::kCount)> dead_lettered_{};
   prometheus::Counter* unpriced_;
   prometheus::Counter* redelivered_;
   prometheus::Counter* batch_failures_;

@@ -62,6 +62,7 @@ Status ProcessorService::ApplyPartition(int partition, const std::vector<BusMess
   total.duplicates += s.duplicates;
   total.conflicts += s.conflicts;
   total.dead_lettered += s.dead_lettered;
+  for (size_t i = 0; i < s.dead_by_reason.size(); ++i) total.dead_by_reason[i] += s.dead_by_reason[i];
   total.unpriced += s.unpriced;
   return Status::Ok();
 }

@@ -36,6 +36,8 @@ bootstrap=$(cat "$work/bootstrap")
 key=$(head -n 1 "$work/key.txt")
 "$TM" keys create --workspace acme --role member > "$work/read.txt"
 read_key=$(head -n 1 "$work/read.txt")
+"$TM" keys create --workspace mirror --role member > "$work/mirror.txt"
+mirror_key=$(head -n 1 "$work/mirror.txt")
 cat > "$work/tokenmeter.yaml" <<YAML
 edge:
   listen: 127.0.0.1:0
@@ -51,6 +53,7 @@ processor:
 keys:
 $(tail -n +3 "$work/key.txt")
 $(tail -n +3 "$work/read.txt")
+$(tail -n +3 "$work/mirror.txt")
 YAML
 
 "$TM" edge --config "$work/tokenmeter.yaml" --port-file "$work/eport" 2> "$work/edge.log" &
@@ -74,22 +77,34 @@ post() {
     -H 'Content-Type: application/json' --data-binary "$2"
 }
 lynx='{"provider":"openai","model":"gpt-4o-mini","inputTokens":850,"outputTokens":320,"requestId":"test-integration-001","project":"customer-support","environment":"staging","feature":"ticket-classifier"}'
-[ "$(post /v1/ingest '{"externalRequestId":"req_2026_02_07_001","provider":"openai","model":"gpt-4o-mini","inputTokens":120,"outputTokens":45}')" = 202 ] || fail "opsmeter"
+[ "$(post /v1/ingest '{"externalRequestId":"req_2026_02_07_001","provider":"openai","model":"gpt-4o-mini","promptVersion":"summarizer_v3","endpointTag":"checkout.ai_summary","inputTokens":120,"outputTokens":45,"totalTokens":165,"latencyMs":820,"status":"success","dataMode":"real","environment":"prod"}')" = 202 ] || fail "opsmeter"
 [ "$(post /api/v1/usage/ingest "$lynx")" = 202 ] || fail "costlynx"
 [ "$(post /v1/ingest '{"events":[{"provider":"openai","model":"gpt-4.1","inputTokens":1200,"outputTokens":450,"requestId":"chatcmpl-abc123"},{"provider":"anthropic","model":"claude-3-5-haiku","inputTokens":600,"outputTokens":180,"requestId":"msg_xyz456"}]}')" = 202 ] || fail "batch"
 [ "$(post /v1/ingest "$lynx")" = 202 ] || fail "retry"
 
 # Producers may write canonical events straight to the topic; a poison record is dead-lettered.
 now=$(date -u +%Y-%m-%dT%H:%M:%S.000Z)
-printf 'acme|{"v":1,"workspace":"acme","request_id":"direct-1","provider":"openai","model":"gpt-4o-mini","environment":"prod","data_mode":"real","input_tokens":10,"output_tokens":5,"occurred_at":"%s","received_at":"%s"}\n' "$now" "$now" \
-  | kcat -P -b "$bootstrap" -t tokenmeter.events -K '|' -z lz4 2> "$work/kcat.err" || fail "kcat produce: $(cat "$work/kcat.err")"
+# Workspace "mirror" gets the canonical form of the same calls (and the same retry) from
+# kcat; its answers must equal acme's.
+{
+  for ws in acme mirror; do
+    printf '%s|{"v":1,"workspace":"%s","request_id":"direct-1","provider":"openai","model":"gpt-4o-mini","environment":"prod","data_mode":"real","input_tokens":10,"output_tokens":5,"occurred_at":"%s","received_at":"%s"}\n' "$ws" "$ws" "$now" "$now"
+  done
+  m='"occurred_at":"'$now'","received_at":"'$now'"}'
+  echo 'mirror|{"v":1,"workspace":"mirror","request_id":"req_2026_02_07_001","provider":"openai","model":"gpt-4o-mini","endpoint_tag":"checkout.ai_summary","prompt_version":"summarizer_v3","environment":"prod","data_mode":"real","input_tokens":120,"output_tokens":45,"total_tokens":165,"latency_ms":820,"status":"success",'"$m"
+  echo 'mirror|{"v":1,"workspace":"mirror","request_id":"test-integration-001","provider":"openai","model":"gpt-4o-mini","endpoint_tag":"ticket-classifier","project":"customer-support","environment":"staging","data_mode":"real","input_tokens":850,"output_tokens":320,'"$m"
+  echo 'mirror|{"v":1,"workspace":"mirror","request_id":"chatcmpl-abc123","provider":"openai","model":"gpt-4.1","environment":"prod","data_mode":"real","input_tokens":1200,"output_tokens":450,'"$m"
+  echo 'mirror|{"v":1,"workspace":"mirror","request_id":"msg_xyz456","provider":"anthropic","model":"claude-3-5-haiku","environment":"prod","data_mode":"real","input_tokens":600,"output_tokens":180,'"$m"
+  echo 'mirror|{"v":1,"workspace":"mirror","request_id":"test-integration-001","provider":"openai","model":"gpt-4o-mini","endpoint_tag":"ticket-classifier","project":"customer-support","environment":"staging","data_mode":"real","input_tokens":850,"output_tokens":320,'"$m"
+} > "$work/direct.txt"
+kcat -P -b "$bootstrap" -t tokenmeter.events -K '|' -z lz4 -l "$work/direct.txt" 2> "$work/kcat.err" || fail "kcat produce: $(cat "$work/kcat.err")"
 printf 'acme|{"v":1,"workspace":"acme"\n' | kcat -P -b "$bootstrap" -t tokenmeter.events -K '|' 2>> "$work/kcat.err"
 
-wait_for '[ "$(metric tokenmeter_processor_events_consumed_total)" = 7 ]' 200 \
+wait_for '[ "$(metric tokenmeter_processor_events_consumed_total)" = 13 ]' 200 \
   || fail "consumed: $(metric tokenmeter_processor_events_consumed_total)"
-[ "$(metric tokenmeter_processor_events_counted_total)" = 5 ] || fail "counted: $(metric tokenmeter_processor_events_counted_total)"
-[ "$(metric tokenmeter_processor_duplicates_total)" = 1 ] || fail "duplicates"
-[ "$(metric tokenmeter_processor_dead_lettered_total)" = 1 ] || fail "dead lettered"
+[ "$(metric tokenmeter_processor_events_counted_total)" = 10 ] || fail "counted: $(metric tokenmeter_processor_events_counted_total)"
+[ "$(metric tokenmeter_processor_duplicates_total)" = 2 ] || fail "duplicates"
+[ "$(metric 'tokenmeter_processor_dead_lettered_total{reason="malformed"}')" = 1 ] || fail "dead lettered"
 [ "$(metric tokenmeter_processor_unpriced_total)" = 0 ] || fail "unpriced"
 # Caught up: every owned partition's lag gauge reads 0 (sampled once a second).
 lag_sum() { curl -s "http://127.0.0.1:$pport/metrics" | awk '$1 ~ /^tokenmeter_processor_consumer_lag_records/ {s += $2; n++} END {print n "/" s}'; }
@@ -105,6 +120,23 @@ echo "$overview" | grep -q '"costUsd":"0.007569000","costNanoUsd":7569000' || fa
 echo "$overview" | grep -q '"retryMultiplier":"1.200"' || fail "retry multiplier: $overview"
 query "/v1/events/test-integration-001" | grep -q '"attempts":2' || fail "event view"
 query "/v1/dashboard/models?range=24h" | grep -q '{"value":"gpt-4.1","requests":1,' || fail "models"
+# By feature and prompt version: 120*150 + 45*600 = 45,000; 850*150 + 320*600 = 319,500.
+top=$(query "/v1/dashboard/top-endpoints?range=24h")
+echo "$top" | grep -q '{"value":"checkout.ai_summary","requests":1,[^}]*"costNanoUsd":45000,' || fail "features: $top"
+echo "$top" | grep -q '{"value":"ticket-classifier","requests":1,"successes":1,"errors":0,"duplicates":1,[^}]*"costNanoUsd":319500,' || fail "features: $top"
+query "/v1/dashboard/prompt-versions?range=24h" | grep -q '{"value":"summarizer_v3","requests":1,[^}]*"costNanoUsd":45000,"unpricedRequests":0,"avgLatencyMs":820,' \
+  || fail "prompt versions: $(query '/v1/dashboard/prompt-versions?range=24h')"
+# kcat's canonical events give the same answers as curl's ingest.
+for view in overview top-endpoints models prompt-versions; do
+  a=$(query "/v1/dashboard/$view?range=24h")
+  b=$(curl -s -H "X-API-Key: $mirror_key" "http://127.0.0.1:$pport/v1/dashboard/$view?range=24h")
+  /usr/bin/python3 -c '
+import json, sys
+a, b = json.loads(sys.argv[1]), json.loads(sys.argv[2])
+key = "totals" if "totals" in a else "items"
+sys.exit(0 if a[key] == b[key] and a["workspace"] == "acme" and b["workspace"] == "mirror" else 1)' "$a" "$b" \
+    || fail "$view differs between curl and kcat: $a vs $b"
+done
 
 # SIGKILL and restart: the stored offsets make the redelivered records harmless.
 kill -KILL "$processor_pid"

@@ -184,6 +184,10 @@ TEST_F(PipelineTest, PoisonRecordsAreDeadLetteredAndThePartitionMovesOn) {
             "provider is required; model is required; environment is required; data_mode is "
             "required; occurred_at is required; received_at is required");
   EXPECT_EQ(p->dead_letters[2].reason, "record key \"globex\" is not the event's workspace");
+  EXPECT_EQ(p->dead_letters[0].kind, DeadLetterReason::kMalformed);
+  EXPECT_EQ(p->dead_letters[1].kind, DeadLetterReason::kInvalidEvent);
+  EXPECT_EQ(p->dead_letters[2].kind, DeadLetterReason::kWrongKey);
+  EXPECT_EQ(p->stats.dead_by_reason, (std::array<size_t, 3>{1, 1, 1}));
   ASSERT_TRUE(pipeline_->Commit(*p).ok());
   EXPECT_EQ(p->stats.counted, 1u);
   EXPECT_EQ(*store_->NextOffset("tokenmeter.events", 0), std::optional<int64_t>(4));
