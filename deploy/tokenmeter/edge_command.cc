@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "command_args.h"
 #include "commands.h"
 #include "config_file.h"
 #include "signals.h"
@@ -26,53 +27,31 @@ constexpr const char* kEdgeUsage =
     "  --config FILE     the YAML config (see README \"Configuration\")\n"
     "  --port-file FILE  write the bound port here once listening (for listen port 0)\n";
 
-int Fail(const Status& s) {
-  Log(LogLevel::kError, "edge", "startup_failed", {{"error", s.ToString()}});
-  return 1;
-}
 
 }  // namespace
 
 int RunEdge(const std::vector<std::string>& args) {
-  std::string config_path, port_file;
-  for (size_t i = 0; i < args.size(); ++i) {
-    if (args[i] == "--help" || args[i] == "-h") {
-      std::fputs(kEdgeUsage, stdout);
-      return 0;
-    }
-    if (i + 1 < args.size() && args[i] == "--config") {
-      config_path = args[++i];
-    } else if (i + 1 < args.size() && args[i] == "--port-file") {
-      port_file = args[++i];
-    } else {
-      std::fprintf(stderr, "tokenmeter edge: bad option %s\n%s", args[i].c_str(), kEdgeUsage);
-      return 2;
-    }
-  }
-  if (config_path.empty()) {
-    std::fputs(kEdgeUsage, stderr);
-    return 2;
-  }
-
+  CommandArgs cmd;
+  if (std::optional<int> exit_code = cmd.Parse(args, "edge", kEdgeUsage)) return *exit_code;
   BlockShutdownSignals();
 
-  Result<AppConfig> config = LoadConfigFile(config_path);
-  if (!config.ok()) return Fail(config.status());
+  Result<AppConfig> config = LoadConfigFile(cmd.config_path);
+  if (!config.ok()) return StartupFailed("edge", config.status());
   Result<KeyRing> keys = KeyRing::Build(config->keys);
-  if (!keys.ok()) return Fail(keys.status());
+  if (!keys.ok()) return StartupFailed("edge", keys.status());
   Result<Normalizer> normalizer = Normalizer::FromEmbeddedTable();
-  if (!normalizer.ok()) return Fail(normalizer.status());
+  if (!normalizer.ok()) return StartupFailed("edge", normalizer.status());
   auto publisher = KafkaPublisher::Create(config->kafka);
-  if (!publisher.ok()) return Fail(publisher.status());
+  if (!publisher.ok()) return StartupFailed("edge", publisher.status());
 
   SystemClock clock;
   prometheus::Registry registry;
   EdgeService edge(config->edge, *keys, *normalizer, **publisher, clock, registry);
   HttpServer server(config->http, edge);
   edge.AttachServer(&server);
-  if (Status s = server.Start(); !s.ok()) return Fail(s);
+  if (Status s = server.Start(); !s.ok()) return StartupFailed("edge", s);
   std::string port = std::to_string(server.port());
-  if (!port_file.empty()) std::ofstream(port_file) << port << "\n";
+  cmd.WritePort(server.port());
   Log(LogLevel::kInfo, "edge", "listening",
       {{"address", config->http.address}, {"port", port}, {"topic", config->kafka.topic},
        {"keys", std::to_string(keys->size())}});

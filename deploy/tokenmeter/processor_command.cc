@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "command_args.h"
 #include "commands.h"
 #include "config_file.h"
 #include "signals.h"
@@ -27,47 +28,26 @@ constexpr const char* kProcessorUsage =
     "  --config FILE     the YAML config (see README \"Configuration\")\n"
     "  --port-file FILE  write the bound HTTP port here once listening\n";
 
-int Fail(const Status& s) {
-  Log(LogLevel::kError, "processor", "startup_failed", {{"error", s.ToString()}});
-  return 1;
-}
 
 }  // namespace
 
 int RunProcessor(const std::vector<std::string>& args) {
-  std::string config_path, port_file;
-  for (size_t i = 0; i < args.size(); ++i) {
-    if (args[i] == "--help" || args[i] == "-h") {
-      std::fputs(kProcessorUsage, stdout);
-      return 0;
-    }
-    if (i + 1 < args.size() && args[i] == "--config") {
-      config_path = args[++i];
-    } else if (i + 1 < args.size() && args[i] == "--port-file") {
-      port_file = args[++i];
-    } else {
-      std::fprintf(stderr, "tokenmeter processor: bad option %s\n%s", args[i].c_str(), kProcessorUsage);
-      return 2;
-    }
-  }
-  if (config_path.empty()) {
-    std::fputs(kProcessorUsage, stderr);
-    return 2;
-  }
+  CommandArgs cmd;
+  if (std::optional<int> exit_code = cmd.Parse(args, "processor", kProcessorUsage)) return *exit_code;
   BlockShutdownSignals();
-  Result<AppConfig> config = LoadConfigFile(config_path);
-  if (!config.ok()) return Fail(config.status());
+  Result<AppConfig> config = LoadConfigFile(cmd.config_path);
+  if (!config.ok()) return StartupFailed("processor", config.status());
   Result<KeyRing> keys = KeyRing::Build(config->keys);
-  if (!keys.ok()) return Fail(keys.status());
+  if (!keys.ok()) return StartupFailed("processor", keys.status());
   SystemClock clock;
   prometheus::Registry registry;
   auto runner = ProcessorRunner::CreateOnKafka(config->processor, config->kafka, config->edge.limits,
                                         *keys, clock, registry);
-  if (!runner.ok()) return Fail(runner.status());
+  if (!runner.ok()) return StartupFailed("processor", runner.status());
   HttpServer server(config->processor_http, **runner);
-  if (Status s = server.Start(); !s.ok()) return Fail(s);
+  if (Status s = server.Start(); !s.ok()) return StartupFailed("processor", s);
   std::string port = std::to_string(server.port());
-  if (!port_file.empty()) std::ofstream(port_file) << port << "\n";
+  cmd.WritePort(server.port());
   (*runner)->Start();
   Log(LogLevel::kInfo, "processor", "running",
       {{"port", port}, {"topic", config->kafka.topic}, {"group", config->processor.group_id}});

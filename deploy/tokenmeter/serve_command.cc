@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "command_args.h"
 #include "commands.h"
 #include "config_file.h"
 #include "signals.h"
@@ -31,45 +32,24 @@ constexpr const char* kServeUsage =
     "  --config FILE     the YAML config (example: deploy/examples/serve.yaml)\n"
     "  --port-file FILE  write the bound port here once listening\n";
 
-int Fail(const Status& s) {
-  Log(LogLevel::kError, "serve", "startup_failed", {{"error", s.ToString()}});
-  return 1;
-}
 
 }  // namespace
 
 int RunServe(const std::vector<std::string>& args) {
-  std::string config_path, port_file;
-  for (size_t i = 0; i < args.size(); ++i) {
-    if (args[i] == "--help" || args[i] == "-h") {
-      std::fputs(kServeUsage, stdout);
-      return 0;
-    }
-    if (i + 1 < args.size() && args[i] == "--config") {
-      config_path = args[++i];
-    } else if (i + 1 < args.size() && args[i] == "--port-file") {
-      port_file = args[++i];
-    } else {
-      std::fprintf(stderr, "tokenmeter serve: bad option %s\n%s", args[i].c_str(), kServeUsage);
-      return 2;
-    }
-  }
-  if (config_path.empty()) {
-    std::fputs(kServeUsage, stderr);
-    return 2;
-  }
+  CommandArgs cmd;
+  if (std::optional<int> exit_code = cmd.Parse(args, "serve", kServeUsage)) return *exit_code;
   BlockShutdownSignals();
-  Result<AppConfig> config = LoadConfigFile(config_path);
-  if (!config.ok()) return Fail(config.status());
+  Result<AppConfig> config = LoadConfigFile(cmd.config_path);
+  if (!config.ok()) return StartupFailed("serve", config.status());
   Result<KeyRing> keys = KeyRing::Build(config->keys);
-  if (!keys.ok()) return Fail(keys.status());
+  if (!keys.ok()) return StartupFailed("serve", keys.status());
   Result<Normalizer> normalizer = Normalizer::FromEmbeddedTable();
-  if (!normalizer.ok()) return Fail(normalizer.status());
+  if (!normalizer.ok()) return StartupFailed("serve", normalizer.status());
   const std::string data = config->serve_data_dir;
   auto events = EmbeddedLog::Open({data + "/log", "events.log"});
-  if (!events.ok()) return Fail(events.status());
+  if (!events.ok()) return StartupFailed("serve", events.status());
   auto dead_letters = EmbeddedLog::Open({data + "/log", "dlq.log"});
-  if (!dead_letters.ok()) return Fail(dead_letters.status());
+  if (!dead_letters.ok()) return StartupFailed("serve", dead_letters.status());
   std::shared_ptr<EmbeddedLog> events_log = std::move(*events);
 
   SystemClock clock;
@@ -82,15 +62,15 @@ int RunServe(const std::vector<std::string>& args) {
   bus.dead_letters = std::shared_ptr<Publisher>(std::move(*dead_letters));
   bus.subscribe = [events_log](Subscriber::NextOffsetFn next) { return events_log->Subscribe(std::move(next)); };
   auto processor = ProcessorRunner::Create(pc, std::move(bus), config->edge.limits, *keys, clock, registry);
-  if (!processor.ok()) return Fail(processor.status());
+  if (!processor.ok()) return StartupFailed("serve", processor.status());
 
   PathRouter router({{"/v1/dashboard/", processor->get()}, {"/v1/events/", processor->get()}}, edge);
   HttpServer server(config->serve_http, router);
   edge.AttachServer(&server);
-  if (Status s = server.Start(); !s.ok()) return Fail(s);
+  if (Status s = server.Start(); !s.ok()) return StartupFailed("serve", s);
   (*processor)->Start();
   std::string port = std::to_string(server.port());
-  if (!port_file.empty()) std::ofstream(port_file) << port << "\n";
+  cmd.WritePort(server.port());
   Log(LogLevel::kInfo, "serve", "listening",
       {{"address", config->serve_http.address}, {"port", port}, {"data_dir", data},
        {"log_records", std::to_string(events_log->End())}});

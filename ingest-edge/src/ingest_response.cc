@@ -3,6 +3,7 @@
 #include <string>
 
 #include "tokenmeter/base/json_text.h"
+#include "tokenmeter/http/json_error.h"
 
 namespace tokenmeter {
 namespace {
@@ -51,14 +52,7 @@ HttpResponse IngestResult(size_t accepted, const std::vector<FieldError>& errors
 }
 
 HttpResponse Refusal(int status, std::string_view reason, std::string_view message) {
-  HttpResponse r;
-  r.status = status;
-  r.body = "{\"ok\":false,\"reason\":";
-  AppendJsonString(r.body, reason);
-  r.body += ",\"message\":";
-  AppendJsonString(r.body, message);
-  r.body.push_back('}');
-  return r;
+  return JsonError(status, reason, message);
 }
 
 HttpResponse RetryLater(int status, std::string_view reason, std::string_view message,

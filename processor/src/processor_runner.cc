@@ -12,6 +12,7 @@
 #include "query/query_api.h"
 #include "tokenmeter/base/json_text.h"
 #include "tokenmeter/base/log.h"
+#include "tokenmeter/http/json_error.h"
 
 namespace tokenmeter {
 
@@ -162,19 +163,17 @@ void ProcessorRunner::Handle(HttpRequest request, Respond respond) {
   }
   HttpResponse r;
   if (request.method != "GET" && request.method != "HEAD") {
-    r.status = 405;
-    r.body = R"({"ok":false,"reason":"method_not_allowed","message":"method not allowed on this endpoint"})";
+    r = JsonError(405, "method_not_allowed", "method not allowed on this endpoint");
   } else if (path == "/healthz") {
     r.body = R"({"ok":true})";
   } else if (path == "/readyz") {
     size_t lost = impl_->consumer->HistoryLost().size();
     if (lost > 0) {
-      r.status = 503;
-      r.body = R"({"ok":false,"reason":"history_lost","message":")" + std::to_string(lost) +
-               R"( partition(s) were rebuilt from a log that no longer starts at 0; totals are partial"})";
+      r = JsonError(503, "history_lost",
+                    std::to_string(lost) +
+                        " partition(s) were rebuilt from a log that no longer starts at 0; totals are partial");
     } else if (impl_->consecutive_failures.load() >= 3) {
-      r.status = 503;
-      r.body = R"({"ok":false,"reason":"state_unavailable","message":"batches are failing; see logs"})";
+      r = JsonError(503, "state_unavailable", "batches are failing; see logs");
     } else {
       r.body = R"({"ok":true,"ready":true,"assignedPartitions":)" +
                std::to_string(impl_->consumer->Assigned().size()) + "}";
@@ -183,8 +182,7 @@ void ProcessorRunner::Handle(HttpRequest request, Respond respond) {
     r.content_type = "text/plain; version=0.0.4; charset=utf-8";
     r.body = prometheus::TextSerializer().Serialize(impl_->registry->Collect());
   } else {
-    r.status = 404;
-    r.body = R"({"ok":false,"reason":"not_found","message":"no such endpoint"})";
+    r = JsonError(404, "not_found", "no such endpoint");
   }
   respond(std::move(r));
 }

@@ -5,18 +5,10 @@
 # Afterwards exactly 40 events and 40 x 4,500 nano-USD are counted at every point; when
 # the kill falls between "durable" and "202", the client's retry shows as a duplicate.
 # Usage: crash_points.sh <tokenmeter binary> <example serve.yaml>
-set -euo pipefail
 TM=$1
 EXAMPLE=$2
-work=$(mktemp -d)
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill -KILL "$p" 2>/dev/null || true; done
-  rm -rf "$work"
-}
-trap cleanup EXIT
+source "$(dirname "$0")/lib.sh"
 fail() { echo "FAIL ($point): $*" >&2; tail -15 "$work/serve.log" >&2 || true; exit 1; }
-wait_for() { local i; for ((i = 0; i < $2; i++)); do eval "$1" && return 0; sleep 0.1; done; return 1; }
 ingest_key=$(awk '/#   ingest:/ {print $3}' "$EXAMPLE")
 read_key=$(awk '/#   read:/ {print $3}' "$EXAMPLE")
 

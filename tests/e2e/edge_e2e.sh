@@ -3,34 +3,15 @@
 # `tokenmeter edge` as separate processes; curl sends the fixtures; kcat reads the topic;
 # a broker outage gives 503 and recovery; SIGTERM drains and exits 0.
 # Usage: edge_e2e.sh <tokenmeter binary> <tokenmeter-mock-broker binary>
-set -euo pipefail
 TM=$1
 MOCK=$2
+source "$(dirname "$0")/lib.sh"
 PY=/usr/bin/python3
-work=$(mktemp -d)
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill -KILL "$p" 2>/dev/null || true; done
-  exec 3>&- 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
 fail() { echo "FAIL: $*" >&2; echo "--- edge log" >&2; cat "$work/edge.log" >&2 || true; exit 1; }
 
-# Wait up to $2 tenths of a second for command $1 to succeed.
-wait_for() {
-  local i
-  for ((i = 0; i < $2; i++)); do eval "$1" && return 0; sleep 0.1; done
-  return 1
-}
 
 # 1. The broker, controlled through a FIFO.
-mkfifo "$work/ctl"
-"$MOCK" --bootstrap-file "$work/bootstrap" < "$work/ctl" > "$work/mock.out" 2>&1 &
-pids+=($!)
-exec 3> "$work/ctl"
-wait_for "[ -s '$work/bootstrap' ]" 100 || fail "mock broker did not start"
-bootstrap=$(cat "$work/bootstrap")
+start_mock_broker "$MOCK"
 
 # 2. A key and a config, as the README tells a user to make them.
 "$TM" keys create --workspace acme --role ingest --environment prod > "$work/key.txt"

@@ -5,32 +5,18 @@
 # processor counts each (workspace, request_id) once and dead-letters the poison; after a
 # SIGKILL and restart it re-counts nothing.
 # Usage: pipeline_e2e.sh <tokenmeter binary> <tokenmeter-mock-broker binary>
-set -euo pipefail
 TM=$1
 MOCK=$2
-work=$(mktemp -d)
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill -KILL "$p" 2>/dev/null || true; done
-  exec 3>&- 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
+source "$(dirname "$0")/lib.sh"
 fail() {
   echo "FAIL: $*" >&2
   for f in edge processor; do echo "--- $f log" >&2; tail -20 "$work/$f.log" >&2 || true; done
   exit 1
 }
-wait_for() { local i; for ((i = 0; i < $2; i++)); do eval "$1" && return 0; sleep 0.1; done; return 1; }
 query() { curl -s -H "X-API-Key: $read_key" "http://127.0.0.1:$pport$1"; }
 metric() { curl -s "http://127.0.0.1:$pport/metrics" | awk -v m="$1" '$1 == m {print $2}'; }
 
-mkfifo "$work/ctl"
-"$MOCK" --bootstrap-file "$work/bootstrap" < "$work/ctl" > "$work/mock.out" 2>&1 &
-pids+=($!)
-exec 3> "$work/ctl"
-wait_for "[ -s '$work/bootstrap' ]" 100 || fail "mock broker did not start"
-bootstrap=$(cat "$work/bootstrap")
+start_mock_broker "$MOCK"
 
 "$TM" keys create --workspace acme --role ingest > "$work/key.txt"
 key=$(head -n 1 "$work/key.txt")

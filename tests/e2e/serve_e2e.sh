@@ -4,18 +4,10 @@
 # until it gets a 202, while serve is SIGKILLed mid-stream and restarted: afterwards
 # exactly 300 requests and 300 x 4,500 nano-USD are counted, nothing lost, nothing twice.
 # Usage: serve_e2e.sh <tokenmeter binary> <example serve.yaml>
-set -euo pipefail
 TM=$1
 EXAMPLE=$2
-work=$(mktemp -d)
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill -KILL "$p" 2>/dev/null || true; done
-  rm -rf "$work"
-}
-trap cleanup EXIT
+source "$(dirname "$0")/lib.sh"
 fail() { echo "FAIL: $*" >&2; tail -20 "$work/serve.log" >&2 || true; exit 1; }
-wait_for() { local i; for ((i = 0; i < $2; i++)); do eval "$1" && return 0; sleep 0.1; done; return 1; }
 
 sed -e 's/127.0.0.1:8080/127.0.0.1:0/' -e "s#data_dir: tokenmeter-data#data_dir: $work/data#" "$EXAMPLE" > "$work/serve.yaml"
 ingest_key=$(awk '/#   ingest:/ {print $3}' "$EXAMPLE")

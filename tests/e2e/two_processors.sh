@@ -4,27 +4,13 @@
 # retries. After one processor is SIGKILLed, the survivor takes over its partitions,
 # rebuilds them from the start of the log, and answers every workspace's totals exactly.
 # Usage: two_processors.sh <tokenmeter binary> <tokenmeter-mock-broker binary>
-set -euo pipefail
 TM=$1
 MOCK=$2
-work=$(mktemp -d)
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill -KILL "$p" 2>/dev/null || true; done
-  exec 3>&- 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
+source "$(dirname "$0")/lib.sh"
 fail() { echo "FAIL: $*" >&2; for n in 1 2; do echo "--- p$n" >&2; tail -8 "$work/p$n.log" >&2 || true; done; exit 1; }
-wait_for() { local i; for ((i = 0; i < $2; i++)); do eval "$1" && return 0; sleep 0.1; done; return 1; }
 metric() { curl -s "http://127.0.0.1:$(cat "$work/port$1")/metrics" | awk -v m="$2" '$1 == m {print $2}'; }
 
-mkfifo "$work/ctl"
-"$MOCK" --bootstrap-file "$work/bootstrap" < "$work/ctl" > "$work/mock.out" 2>&1 &
-pids+=($!)
-exec 3> "$work/ctl"
-wait_for "[ -s '$work/bootstrap' ]" 100 || fail "mock broker did not start"
-bootstrap=$(cat "$work/bootstrap")
+start_mock_broker "$MOCK"
 
 workspaces="alpha bravo charlie delta"
 : > "$work/keys.yaml"

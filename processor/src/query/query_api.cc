@@ -12,22 +12,12 @@
 #include "tokenmeter/base/json_text.h"
 #include "tokenmeter/base/rfc3339.h"
 #include "tokenmeter/base/units.h"
+#include "tokenmeter/http/json_error.h"
 
 namespace tokenmeter {
 namespace {
 
 using Params = std::unordered_map<std::string, std::string>;
-
-HttpResponse Error(int status, std::string_view reason, std::string_view message) {
-  HttpResponse r;
-  r.status = status;
-  r.body = "{\"ok\":false,\"reason\":";
-  AppendJsonString(r.body, reason);
-  r.body += ",\"message\":";
-  AppendJsonString(r.body, message);
-  r.body += "}";
-  return r;
-}
 
 std::string PercentDecode(std::string_view s) {
   std::string out;
@@ -208,23 +198,23 @@ bool QueryApi::Serves(std::string_view path) {
 HttpResponse QueryApi::Handle(const HttpRequest& request) const {
   std::string_view path = request.target;
   path = path.substr(0, path.find('?'));
-  if (request.method != "GET") return Error(405, "method_not_allowed", "query endpoints are GET");
+  if (request.method != "GET") return JsonError(405, "method_not_allowed", "query endpoints are GET");
   KeyRejection why;
   const KeyRecord* key = keys_.Verify(request.api_key, why);
-  if (key == nullptr) return Error(401, "unauthorized", "missing or invalid API key");
+  if (key == nullptr) return JsonError(401, "unauthorized", "missing or invalid API key");
   if (key->role == Role::kIngest) {
-    return Error(403, "forbidden", "an ingest key cannot read; use an owner, admin or member key");
+    return JsonError(403, "forbidden", "an ingest key cannot read; use an owner, admin or member key");
   }
 
   if (path.rfind("/v1/events/", 0) == 0) {
     std::string id = PercentDecode(path.substr(11));
     Result<std::optional<std::string>> dedup = store_.Get(Family::kDedup, DedupKey(key->workspace, id));
-    if (!dedup.ok()) return Error(503, "state_unavailable", dedup.status().message());
+    if (!dedup.ok()) return JsonError(503, "state_unavailable", dedup.status().message());
     std::optional<DedupRecord> record = dedup->has_value() ? DedupRecord::Decode(**dedup) : std::nullopt;
-    if (!record) return Error(404, "not_found", "no event with this requestId in this workspace");
+    if (!record) return JsonError(404, "not_found", "no event with this requestId in this workspace");
     Result<std::optional<std::string>> row = store_.Get(Family::kEvents, record->event_key);
-    if (!row.ok()) return Error(503, "state_unavailable", row.status().message());
-    if (!row->has_value()) return Error(404, "not_found", "the event is past its retention");
+    if (!row.ok()) return JsonError(503, "state_unavailable", row.status().message());
+    if (!row->has_value()) return JsonError(404, "not_found", "the event is past its retention");
     const std::string& stored = **row;
     size_t nl = stored.find('\n');
     HttpResponse r;
@@ -239,7 +229,7 @@ HttpResponse QueryApi::Handle(const HttpRequest& request) const {
   Params params = ParseQuery(request.target);
   Window w;
   std::string bad = ParseWindow(params, clock_.Now(), w);
-  if (!bad.empty()) return Error(400, "bad_query", bad);
+  if (!bad.empty()) return JsonError(400, "bad_query", bad);
   std::string_view name = path.substr(14);
   HttpResponse r;
   if (name == "overview" || name == "timeseries") {
@@ -253,7 +243,7 @@ HttpResponse QueryApi::Handle(const HttpRequest& request) const {
                              total.Add(c);
                              series[bucket].Add(c);
                            });
-    if (!s.ok()) return Error(503, "state_unavailable", s.message());
+    if (!s.ok()) return JsonError(503, "state_unavailable", s.message());
     r.body = "{\"ok\":true," + WindowJson(*key, w, params);
     if (name == "overview") {
       r.body += ",\"totals\":{";
@@ -277,17 +267,17 @@ HttpResponse QueryApi::Handle(const HttpRequest& request) const {
   }
   if (name != "top-endpoints" && name != "top-users" && name != "top-tenants" &&
       name != "prompt-versions" && name != "models") {
-    return Error(404, "not_found", "no such dashboard view");
+    return JsonError(404, "not_found", "no such dashboard view");
   }
   if (!w.project.empty()) {
-    return Error(400, "bad_query", "the project filter applies to overview and timeseries only");
+    return JsonError(400, "bad_query", "the project filter applies to overview and timeseries only");
   }
   std::map<std::string, RollupCounters, std::less<>> by_value;
   Status s = ScanRollups(store_, key->workspace, w, ListDimension(name),
                          [&](TimePoint, std::string_view value, const RollupCounters& c) {
                            by_value[std::string(value)].Add(c);
                          });
-  if (!s.ok()) return Error(503, "state_unavailable", s.message());
+  if (!s.ok()) return JsonError(503, "state_unavailable", s.message());
   std::vector<std::pair<std::string, RollupCounters>> items(by_value.begin(), by_value.end());
   auto score = [&](const RollupCounters& c) {
     if (w.sort == "requests") return c.v[kRequests];

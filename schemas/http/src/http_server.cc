@@ -1,6 +1,7 @@
 #include "tokenmeter/http/http_server.h"
 
 #include "tokenmeter/base/log.h"
+#include "tokenmeter/http/json_error.h"
 
 #include <array>
 #include <atomic>
@@ -27,11 +28,8 @@ std::string_view Trim(std::string_view s) {
 }
 
 HttpResponse ErrorResponse(int status, std::string_view reason, std::string_view message) {
-  HttpResponse r;
-  r.status = status;
-  r.body = std::string("{\"ok\":false,\"reason\":\"") + std::string(reason) +
-           "\",\"message\":\"" + std::string(message) + "\"}";
-  r.close = true;
+  HttpResponse r = JsonError(status, reason, message);
+  r.close = true;  // framing errors end the connection
   return r;
 }
 
@@ -134,10 +132,9 @@ struct HttpServer::Impl {
     }
     if (pending->response) co_return std::move(*pending->response);
     pending->abandoned = true;
-    HttpResponse r = ErrorResponse(503, "deadline_exceeded",
-                                   "the request could not be completed in time; retry");
+    HttpResponse r = JsonError(503, "deadline_exceeded",
+                               "the request could not be completed in time; retry");
     r.headers.emplace_back("Retry-After", "1");
-    r.close = false;
     co_return r;
   }
 

@@ -1,0 +1,29 @@
+# Sourced by the e2e scripts: a temp work dir, cleanup of every process they spawn,
+# bounded waits, and the mock broker daemon. A script defines fail() itself (what to
+# print on failure) and appends the PIDs it starts to `pids`.
+set -euo pipefail
+work=$(mktemp -d)
+pids=()
+e2e_cleanup() {
+  for p in "${pids[@]}"; do kill -KILL "$p" 2>/dev/null || true; done
+  exec 3>&- 2>/dev/null || true
+  rm -rf "$work"
+}
+trap e2e_cleanup EXIT
+
+# wait_for <command> <tenths of a second>: true once the command succeeds.
+wait_for() {
+  local i
+  for ((i = 0; i < $2; i++)); do eval "$1" && return 0; sleep 0.1; done
+  return 1
+}
+
+# start_mock_broker <binary>: starts it with fault commands on fd 3; sets $bootstrap.
+start_mock_broker() {
+  mkfifo "$work/ctl"
+  "$1" --bootstrap-file "$work/bootstrap" < "$work/ctl" > "$work/mock.out" 2>&1 &
+  pids+=($!)
+  exec 3> "$work/ctl"
+  wait_for "[ -s '$work/bootstrap' ]" 100 || fail "mock broker did not start"
+  bootstrap=$(cat "$work/bootstrap")
+}
