@@ -11,6 +11,7 @@
 #include "aggregate/rollup.h"
 #include "mock_cluster.h"
 #include "processor_service.h"
+#include "temp_dir.h"
 #include "topic_reader.h"
 #include "tokenmeter/base/rfc3339.h"
 #include "tokenmeter/bus/kafka_consumer.h"
@@ -35,11 +36,7 @@ class ProcessorKafkaTest : public ::testing::Test {
     dc.topic = "tokenmeter.events.dlq";
     dlq_ = std::move(*KafkaPublisher::Create(dc));
     prices_ = std::make_shared<const PriceBook>(*PriceBook::FromEmbedded());
-    base_ = fs::temp_directory_path() / ("tm-proc-" + std::to_string(::getpid()));
-    fs::remove_all(base_);
-    fs::create_directories(base_);
   }
-  void TearDown() override { fs::remove_all(base_); }
 
   void Produce(const std::vector<BusRecord>& records) {
     std::promise<Status> done;
@@ -69,7 +66,7 @@ class ProcessorKafkaTest : public ::testing::Test {
   // `until_idle`) until nothing arrived for 2 s after some progress, or 30 s pass.
   BatchStats RunProcessor(const std::string& dir, const std::string& group, size_t want,
                           bool until_idle = false) {
-    auto opened = StateStore::Open((base_ / dir).string());
+    auto opened = StateStore::Open(base_ / dir);
     if (!opened.ok()) {
       ADD_FAILURE() << opened.status().ToString();
       return {};
@@ -124,7 +121,7 @@ class ProcessorKafkaTest : public ::testing::Test {
   std::shared_ptr<const PriceBook> prices_;
   std::unique_ptr<MockCluster> cluster_;
   std::unique_ptr<KafkaPublisher> producer_, dlq_;
-  fs::path base_;
+  testing::TempDir base_{"tm-proc"};
   RollupCounters acme_total_;
   std::set<int> history_lost_;
 };

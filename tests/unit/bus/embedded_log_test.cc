@@ -10,6 +10,8 @@
 #include <future>
 #include <thread>
 
+#include "temp_dir.h"
+
 namespace tokenmeter {
 namespace {
 
@@ -18,15 +20,9 @@ using namespace std::chrono_literals;
 
 class EmbeddedLogTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("tm-elog-" + std::to_string(::getpid()) + "-" +
-                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
 
   std::unique_ptr<EmbeddedLog> Open() {
-    auto log = EmbeddedLog::Open({dir_.string()});
+    auto log = EmbeddedLog::Open({dir_.path().string()});
     EXPECT_TRUE(log.ok()) << log.status().ToString();
     return log.ok() ? std::move(*log) : nullptr;
   }
@@ -43,7 +39,7 @@ class EmbeddedLogTest : public ::testing::Test {
     return *got;
   }
 
-  fs::path dir_;
+  testing::TempDir dir_{"tm-elog"};
 };
 
 TEST_F(EmbeddedLogTest, AcknowledgedRecordsSurviveReopenInOrder) {
@@ -70,14 +66,14 @@ TEST_F(EmbeddedLogTest, ATornTailIsCutOffAndLaterAppendsFollowTheGoodRecords) {
     auto log = Open();
     ASSERT_TRUE(PublishSync(*log, {{"acme", "kept-1"}, {"acme", "kept-2"}}).ok());
   }
-  uintmax_t good = fs::file_size(dir_ / "events.log");
+  uintmax_t good = fs::file_size(dir_.path() / "events.log");
   {
-    std::ofstream f(dir_ / "events.log", std::ios::binary | std::ios::app);
+    std::ofstream f(dir_.path() / "events.log", std::ios::binary | std::ios::app);
     f << std::string("\x30\x00\x00\x00garbage-from-a-crash", 24);  // a header promising more bytes
   }
   auto log = Open();
   EXPECT_EQ(log->RepairedBytes(), 24u);
-  EXPECT_EQ(fs::file_size(dir_ / "events.log"), good);
+  EXPECT_EQ(fs::file_size(dir_.path() / "events.log"), good);
   ASSERT_TRUE(PublishSync(*log, {{"acme", "after"}}).ok());
   std::vector<ConsumedRecord> all = ReadAll(*log, std::nullopt);
   ASSERT_EQ(all.size(), 3u);
@@ -91,7 +87,7 @@ TEST_F(EmbeddedLogTest, ACorruptRecordEndsTheGoodPrefix) {
     ASSERT_TRUE(PublishSync(*log, {{"a", "first"}, {"a", "second"}}).ok());
   }
   {
-    std::fstream f(dir_ / "events.log", std::ios::binary | std::ios::in | std::ios::out);
+    std::fstream f(dir_.path() / "events.log", std::ios::binary | std::ios::in | std::ios::out);
     f.seekp(-2, std::ios::end);
     f.put('X');  // flip a byte of the last record: its CRC no longer matches
   }
@@ -155,7 +151,7 @@ TEST_F(EmbeddedLogTest, StateAheadOfTheLogIsRefused) {
 }
 
 TEST_F(EmbeddedLogTest, AFullWriteQueueRefusesAtOnce) {
-  auto log = EmbeddedLog::Open({dir_.string(), "events.log", 3});
+  auto log = EmbeddedLog::Open({dir_.path().string(), "events.log", 3});
   ASSERT_TRUE(log.ok());
   std::vector<BusRecord> four(4, BusRecord{"a", "x"});
   Status s = PublishSync(**log, four);

@@ -10,6 +10,7 @@
 #include "aggregate/rollup.h"
 #include "dedup/dedup_record.h"
 #include "tokenmeter/base/rfc3339.h"
+#include "temp_dir.h"
 #include "tokenmeter/model/event_codec.h"
 
 namespace tokenmeter {
@@ -21,21 +22,17 @@ const TimePoint kT = *ParseRfc3339("2026-02-07T12:34:56.000Z");
 class PipelineTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("tm-pipeline-" + std::to_string(::getpid()) + "-" +
-                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
     prices_ = std::make_shared<const PriceBook>(*PriceBook::FromEmbedded());
     Reopen();
   }
   void TearDown() override {
     pipeline_.reset();
     store_.reset();
-    fs::remove_all(dir_);
   }
   void Reopen() {
     pipeline_.reset();
     store_.reset();
-    auto s = StateStore::Open(dir_.string());
+    auto s = StateStore::Open(dir_.path().string());
     ASSERT_TRUE(s.ok()) << s.status().ToString();
     store_ = std::move(*s);
     pipeline_ = std::make_unique<BatchPipeline>(*store_, parser_, prices_, "tokenmeter.events");
@@ -79,7 +76,7 @@ class PipelineTest : public ::testing::Test {
     return v.ok() && v->has_value() ? DedupRecord::Decode(**v)->attempts : 0;
   }
 
-  fs::path dir_;
+  testing::TempDir dir_{"tm-pipeline"};
   IngestLimits limits_;
   Normalizer normalizer_ = *Normalizer::FromEmbeddedTable();
   EventParser parser_{limits_, normalizer_};

@@ -8,6 +8,7 @@
 
 #include "pipeline.h"
 #include "tokenmeter/base/rfc3339.h"
+#include "temp_dir.h"
 #include "tokenmeter/model/event_codec.h"
 
 namespace tokenmeter {
@@ -19,10 +20,7 @@ const TimePoint kT = *ParseRfc3339("2026-02-07T12:34:56.000Z");
 class QueryApiTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("tm-query-" + std::to_string(::getpid()) + "-" +
-                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    store_ = std::move(*StateStore::Open(dir_.string()));
+    store_ = std::move(*StateStore::Open(dir_.path().string()));
     prices_ = std::make_shared<const PriceBook>(*PriceBook::FromEmbedded());
     BatchPipeline pipeline(*store_, parser_, prices_, "tokenmeter.events");
     UsageEvent a = Event("a", "gpt-4o-mini", 850, 320, "checkout.ai_summary", "u1", CallStatus::kSuccess, 820);
@@ -50,7 +48,6 @@ class QueryApiTest : public ::testing::Test {
   void TearDown() override {
     api_.reset();
     store_.reset();
-    fs::remove_all(dir_);
   }
 
   static UsageEvent Event(const std::string& id, const std::string& model, uint64_t in, uint64_t out,
@@ -83,7 +80,7 @@ class QueryApiTest : public ::testing::Test {
     return api_->Handle(r);
   }
 
-  fs::path dir_;
+  testing::TempDir dir_{"tm-query"};
   IngestLimits limits_;
   Normalizer normalizer_ = *Normalizer::FromEmbeddedTable();
   EventParser parser_{limits_, normalizer_};
