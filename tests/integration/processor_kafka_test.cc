@@ -12,6 +12,7 @@
 #include "mock_cluster.h"
 #include "processor_service.h"
 #include "temp_dir.h"
+#include "test_events.h"
 #include "topic_reader.h"
 #include "tokenmeter/base/rfc3339.h"
 #include "tokenmeter/bus/kafka_consumer.h"
@@ -45,20 +46,8 @@ class ProcessorKafkaTest : public ::testing::Test {
   }
 
   static BusRecord Record(const std::string& ws, const std::string& id, uint64_t in, uint64_t out) {
-    UsageEvent e;
-    e.workspace = ws;
-    e.request_id = id;
-    e.provider = "openai";
-    e.model = "gpt-4o-mini";
-    e.model_raw = "gpt-4o-mini";
-    e.endpoint_tag = "checkout.ai_summary";
-    e.environment = "prod";
-    e.input_tokens = in;
-    e.output_tokens = out;
-    e.occurred_at = kT;
-    e.received_at = kT;
     BusRecord r{ws, ""};
-    EncodeCanonical(e, r.value);
+    EncodeCanonical(testing::TestEvent(ws, id, "gpt-4o-mini", in, out, kT), r.value);
     return r;
   }
 

@@ -11,6 +11,7 @@
 #include "dedup/dedup_record.h"
 #include "tokenmeter/base/rfc3339.h"
 #include "temp_dir.h"
+#include "test_events.h"
 #include "tokenmeter/model/event_codec.h"
 
 namespace tokenmeter {
@@ -40,18 +41,8 @@ class PipelineTest : public ::testing::Test {
 
   static UsageEvent Event(const std::string& id, const std::string& model, uint64_t in, uint64_t out,
                           const std::string& endpoint = "checkout.ai_summary") {
-    UsageEvent e;
-    e.workspace = "acme";
-    e.request_id = id;
-    e.provider = "openai";
-    e.model = model;
-    e.model_raw = model;
+    UsageEvent e = testing::TestEvent("acme", id, model, in, out, kT);
     e.endpoint_tag = endpoint;
-    e.environment = "prod";
-    e.input_tokens = in;
-    e.output_tokens = out;
-    e.occurred_at = kT;
-    e.received_at = kT;
     return e;
   }
   static BusMessage Msg(int64_t offset, const UsageEvent& e) {

@@ -9,6 +9,7 @@
 #include "pipeline.h"
 #include "tokenmeter/base/rfc3339.h"
 #include "temp_dir.h"
+#include "test_events.h"
 #include "tokenmeter/model/event_codec.h"
 
 namespace tokenmeter {
@@ -53,22 +54,12 @@ class QueryApiTest : public ::testing::Test {
   static UsageEvent Event(const std::string& id, const std::string& model, uint64_t in, uint64_t out,
                           const std::string& endpoint, const std::string& user, CallStatus status,
                           uint32_t latency) {
-    UsageEvent e;
-    e.workspace = "acme";
-    e.request_id = id;
-    e.provider = "openai";
-    e.model = model;
-    e.model_raw = model;
+    UsageEvent e = testing::TestEvent("acme", id, model, in, out, kT);
     e.endpoint_tag = endpoint;
     e.user_id = user;
     e.tenant_id = "t1";
-    e.environment = "prod";
     e.status = status;
     e.latency_ms = latency;
-    e.input_tokens = in;
-    e.output_tokens = out;
-    e.occurred_at = kT;
-    e.received_at = kT;
     return e;
   }
 
