@@ -1,10 +1,13 @@
 #include "pipeline.h"
 
+#include <algorithm>
 #include <map>
 #include <unordered_map>
 
 #include "aggregate/rollup.h"
 #include "dedup/dedup_record.h"
+#include "emit/alert_store.h"
+#include "evaluate/spend_evaluator.h"
 #include "price/cost_calculator.h"
 #include "tokenmeter/base/json_text.h"
 #include "tokenmeter/model/event_codec.h"
@@ -115,8 +118,11 @@ std::string EventKey(const UsageEvent& e) {
 }
 
 BatchPipeline::BatchPipeline(StateStore& store, const EventParser& parser,
-                             std::shared_ptr<const PriceBook> prices, std::string topic)
-    : store_(store), parser_(parser), prices_(std::move(prices)), topic_(std::move(topic)) {}
+                             std::shared_ptr<const PriceBook> prices, std::string topic,
+                             std::shared_ptr<const AlertRules> rules, const Clock* clock)
+    : store_(store), parser_(parser), prices_(std::move(prices)), topic_(std::move(topic)),
+      rules_(rules ? std::move(rules) : std::make_shared<const AlertRules>(AlertingConfig{})),
+      clock_(clock ? clock : &system_clock_) {}
 
 Result<PreparedBatch> BatchPipeline::Prepare(int partition, const std::vector<BusMessage>& messages) {
   PreparedBatch out(store_.NewBatch());
@@ -170,8 +176,9 @@ Result<PreparedBatch> BatchPipeline::Prepare(int partition, const std::vector<Bu
     if (values[i]) seen[keys[i]] = DedupRecord::Decode(*values[i]);
   }
 
-  // 3-4. Price and aggregate new events; count duplicates.
+  // 3-5. Price, aggregate and evaluate new events; count duplicates.
   std::map<std::string, RollupCounters> deltas;
+  SpendEvaluator spend(store_, *rules_);
   for (const UsageEvent& e : events) {
     std::optional<DedupRecord>& record = seen[DedupKey(e.workspace, e.request_id)];
     uint64_t fp = Fingerprint(e);
@@ -189,10 +196,21 @@ Result<PreparedBatch> BatchPipeline::Prepare(int partition, const std::vector<Bu
     record = DedupRecord{e.received_at.time_since_epoch().count(), 1, fp, EventKey(e)};
     out.batch.Put(Family::kEvents, record->event_key, StoredEvent(e, cost, prices_->version()));
     Aggregate(e, CountersFor(e, cost), /*duplicate_only=*/false, deltas);
+    RETURN_IF_ERROR(spend.Add(e, cost.total));
+    out.workspaces.push_back(e.workspace);
     ++out.stats.counted;
   }
+  std::sort(out.workspaces.begin(), out.workspaces.end());
+  out.workspaces.erase(std::unique(out.workspaces.begin(), out.workspaces.end()), out.workspaces.end());
 
-  // 5. Everything, and the next offset, in one batch.
+  // 6. Emit: each decided alert and its deliveries join the same batch as its cause.
+  out.alerts = spend.Finish(out.batch);
+  for (const Alert& a : out.alerts) {
+    AlertStore::Emit(out.batch, a, rules_->SinksFor(a), clock_->Now());
+    ++out.stats.alerts_by_type[static_cast<size_t>(a.type)];
+  }
+
+  // 7. Everything, and the next offset, in one batch.
   for (const auto& [k, record] : seen) {
     if (record) out.batch.Put(Family::kDedup, k, record->Encode());
   }

@@ -1,7 +1,8 @@
 // BatchPipeline: the processor's whole flow for one batch of one bus partition, in order:
 //   skip redelivered offsets -> decode & validate (rejects to the dead-letter list) ->
-//   dedup -> price -> aggregate -> one WriteBatch with the state changes and the next
-//   offset.
+//   dedup -> price -> aggregate -> evaluate budgets and plan limits -> emit the alerts
+//   they decide to the outbox -> one WriteBatch with the state changes, the alerts and
+//   the next offset.
 // Two phases so nothing is lost: Prepare() builds everything; the caller publishes the
 // dead letters durably; Commit() writes the batch. A crash before Commit() leaves state
 // and offsets untouched, and the bus redelivers the same records.
@@ -17,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "evaluate/alert_rules.h"
 #include "price/price_book.h"
 #include "state/state_store.h"
 #include "tokenmeter/model/event_parser.h"
@@ -50,6 +52,8 @@ struct BatchStats {
   size_t dead_lettered = 0;
   std::array<size_t, static_cast<size_t>(DeadLetterReason::kCount)> dead_by_reason{};
   size_t unpriced = 0;
+  std::array<size_t, static_cast<size_t>(AlertType::kCount)> alerts_by_type{};
+  std::vector<std::string> workspaces;  // with new events (RunOnce: over all partitions)
 };
 
 struct PreparedBatch {
@@ -58,12 +62,16 @@ struct PreparedBatch {
   std::vector<DeadLetter> dead_letters;
   BatchStats stats;
   bool has_changes = false;  // false: nothing to commit (all redelivered or empty)
+  std::vector<Alert> alerts;                // decided in this batch, in order
+  std::vector<std::string> workspaces;      // workspaces with new events, sorted, unique
 };
 
 class BatchPipeline {
  public:
+  // `rules` may be null (no budgets or plans); `clock` stamps outbox rows.
   BatchPipeline(StateStore& store, const EventParser& parser,
-                std::shared_ptr<const PriceBook> prices, std::string topic);
+                std::shared_ptr<const PriceBook> prices, std::string topic,
+                std::shared_ptr<const AlertRules> rules = nullptr, const Clock* clock = nullptr);
 
   // `messages` belong to `partition`, in offset order.
   Result<PreparedBatch> Prepare(int partition, const std::vector<BusMessage>& messages);
@@ -74,6 +82,9 @@ class BatchPipeline {
   const EventParser& parser_;
   std::shared_ptr<const PriceBook> prices_;
   std::string topic_;
+  std::shared_ptr<const AlertRules> rules_;
+  const Clock* clock_;
+  SystemClock system_clock_;
 };
 
 // The events-family key of an event: ws \0 mode \0 occurred(8 bytes BE) request_id.

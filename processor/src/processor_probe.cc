@@ -49,6 +49,25 @@ ProcessorProbe::ProcessorProbe(prometheus::Registry& r) {
                             .Register(r).Add({});
   live_bytes_ = &prometheus::BuildGauge().Name("tokenmeter_processor_rocksdb_live_data_bytes")
                      .Help("Estimated live data in the processor's RocksDB").Register(r).Add({});
+  auto& decided = prometheus::BuildCounter()
+                      .Name("tokenmeter_alerts_decided_total")
+                      .Help("Alerts decided (firing, reminder or resolved), by type")
+                      .Register(r);
+  for (size_t i = 0; i < alerts_decided_.size(); ++i) {
+    alerts_decided_[i] = &decided.Add({{"type", std::string(AlertTypeName(static_cast<AlertType>(i)))}});
+  }
+  outbox_pending_ = &prometheus::BuildGauge().Name("tokenmeter_outbox_pending_deliveries")
+                         .Help("Alert deliveries waiting in the outbox (all sinks)").Register(r).Add({});
+  outbox_dead_ = &prometheus::BuildGauge().Name("tokenmeter_alerts_dead")
+                      .Help("Alert deliveries that exhausted their retries (replayable)").Register(r).Add({});
+  outbox_oldest_age_ = &prometheus::BuildGauge().Name("tokenmeter_outbox_oldest_pending_age_seconds")
+                            .Help("Age of the oldest pending alert delivery; 0 when none").Register(r).Add({});
+}
+
+void ProcessorProbe::OutboxDepth(size_t pending, size_t dead, double oldest_age_seconds) {
+  outbox_pending_->Set(static_cast<double>(pending));
+  outbox_dead_->Set(static_cast<double>(dead));
+  outbox_oldest_age_->Set(oldest_age_seconds);
 }
 
 void ProcessorProbe::Lag(const std::map<int, int64_t>& lag) {
@@ -79,6 +98,9 @@ void ProcessorProbe::BatchApplied(const BatchStats& s, std::chrono::steady_clock
   }
   unpriced_->Increment(static_cast<double>(s.unpriced));
   redelivered_->Increment(static_cast<double>(s.redelivered));
+  for (size_t i = 0; i < alerts_decided_.size(); ++i) {
+    alerts_decided_[i]->Increment(static_cast<double>(s.alerts_by_type[i]));
+  }
   if (s.consumed || s.redelivered) batch_seconds_->Observe(std::chrono::duration<double>(took).count());
 }
 

@@ -27,6 +27,8 @@ class ProcessorProbe {
   // RocksDB health: background errors (a failed flush or compaction, e.g. disk full) and
   // the estimated live data size.
   void State(uint64_t background_errors, uint64_t live_bytes);
+  // The outbox: deliveries pending and dead, age of the oldest pending one.
+  void OutboxDepth(size_t pending, size_t dead, double oldest_age_seconds);
 
  private:
   prometheus::Counter* consumed_;
@@ -44,6 +46,10 @@ class ProcessorProbe {
   std::map<int, prometheus::Gauge*> lag_by_partition_;
   prometheus::Gauge* background_errors_;
   prometheus::Gauge* live_bytes_;
+  std::array<prometheus::Counter*, static_cast<size_t>(AlertType::kCount)> alerts_decided_{};
+  prometheus::Gauge* outbox_pending_;
+  prometheus::Gauge* outbox_dead_;
+  prometheus::Gauge* outbox_oldest_age_;
 };
 
 }  // namespace tokenmeter

@@ -9,6 +9,9 @@
 #include "processor_probe.h"
 #include "processor_service.h"
 #include "tokenmeter/bus/kafka_consumer.h"
+#include "emit/alert_store.h"
+#include "evaluate/workspace_view.h"
+#include "query/alerts_api.h"
 #include "query/query_api.h"
 #include "tokenmeter/base/json_text.h"
 #include "tokenmeter/base/log.h"
@@ -26,7 +29,8 @@ Status ProcessorConfig::Validate() const {
   if (dlq_topic.empty() || group_id.empty()) {
     return InvalidArgument("processor.dlq_topic and processor.group_id must not be empty");
   }
-  return Status::Ok();
+  if (status_refresh_ms < 100) return InvalidArgument("processor.status_refresh_ms must be >= 100");
+  return alerting.Validate();
 }
 
 struct ProcessorRunner::Impl {
@@ -44,12 +48,46 @@ struct ProcessorRunner::Impl {
   prometheus::Registry* registry = nullptr;
   std::unique_ptr<ProcessorProbe> probe;
   std::unique_ptr<QueryApi> query;
+  std::shared_ptr<const AlertRules> rules;
+  std::unique_ptr<AlertStore> alerts;
+  std::unique_ptr<AlertsApi> alerts_api;
+  std::function<void(const std::string&, const WorkspaceStatus&)> publish_status;
+  std::map<std::string, WorkspaceStatus> published;
+  const Clock* clock = nullptr;
   std::thread loop;
   std::atomic<bool> stop{false};
   std::atomic<int> consecutive_failures{0};
 
+  // Re-reads the statuses of `workspaces` (those with rules) and publishes the changed ones.
+  void PublishStatuses(const std::vector<std::string>& workspaces) {
+    if (!publish_status) return;
+    for (const std::string& ws : workspaces) {
+      if (rules->BudgetsFor(ws).empty() && !rules->PlanFor(ws)) continue;
+      Result<WorkspaceView> v = ReadWorkspaceView(*store, *rules, ws, clock->Now());
+      if (!v.ok()) {
+        Log(LogLevel::kError, "processor", "status_read_failed", {{"workspace", ws}, {"error", v.status().ToString()}});
+        continue;
+      }
+      auto it = published.find(ws);
+      if (it != published.end() && it->second == v->status) continue;
+      published[ws] = v->status;
+      publish_status(ws, v->status);
+    }
+  }
+
+  void SampleOutbox() {
+    Result<OutboxDepth> d = alerts->Depth();
+    if (!d.ok()) return;
+    double age = d->oldest_pending_created_ms == 0
+                     ? 0.0
+                     : std::max<double>(0, (clock->Now().time_since_epoch().count() - d->oldest_pending_created_ms) / 1000.0);
+    probe->OutboxDepth(d->pending, d->dead, age);
+  }
+
   void Run() {
     auto last_sample = std::chrono::steady_clock::time_point{};
+    auto last_refresh = std::chrono::steady_clock::now();
+    PublishStatuses(rules->Workspaces());
     while (!stop.load()) {
       auto start = std::chrono::steady_clock::now();
       Result<BatchStats> r = service->RunOnce(std::chrono::milliseconds(config.poll_timeout_ms));
@@ -58,10 +96,16 @@ struct ProcessorRunner::Impl {
         last_sample = start;
         probe->Lag(consumer->Lag());
         probe->State(store->BackgroundErrors(), store->LiveDataBytes());
+        SampleOutbox();
+      }
+      if (start - last_refresh >= std::chrono::milliseconds(config.status_refresh_ms)) {
+        last_refresh = start;
+        PublishStatuses(rules->Workspaces());  // a new day or month clears flags
       }
       if (r.ok()) {
         consecutive_failures = 0;
         probe->BatchApplied(*r, std::chrono::steady_clock::now() - start);
+        PublishStatuses(r->workspaces);
         continue;
       }
       ++consecutive_failures;
@@ -116,7 +160,12 @@ Result<std::unique_ptr<ProcessorRunner>> ProcessorRunner::Create(const Processor
   for (const PriceOverride& o : config.price_overrides) RETURN_IF_ERROR(prices->AddOverride(o));
   for (const WorkspaceModelAlias& a : config.model_aliases) RETURN_IF_ERROR(prices->AddAlias(a));
   impl->prices = std::make_shared<const PriceBook>(std::move(*prices));
-  impl->pipeline = std::make_unique<BatchPipeline>(*impl->store, *impl->parser, impl->prices, bus.topic);
+  impl->clock = &clock;
+  impl->rules = std::make_shared<const AlertRules>(config.alerting);
+  impl->alerts = std::make_unique<AlertStore>(*impl->store);
+  impl->publish_status = std::move(bus.publish_status);
+  impl->pipeline = std::make_unique<BatchPipeline>(*impl->store, *impl->parser, impl->prices, bus.topic,
+                                                   impl->rules, &clock);
   impl->dlq = std::move(bus.dead_letters);
   StateStore* s = impl->store.get();
   std::string topic = bus.topic;
@@ -130,6 +179,7 @@ Result<std::unique_ptr<ProcessorRunner>> ProcessorRunner::Create(const Processor
   impl->registry = &registry;
   impl->probe = std::make_unique<ProcessorProbe>(registry);
   impl->query = std::make_unique<QueryApi>(*impl->store, keys, clock);
+  impl->alerts_api = std::make_unique<AlertsApi>(*impl->store, *impl->alerts, *impl->rules, keys, clock);
   Log(LogLevel::kInfo, "processor", "state_opened",
       {{"dir", config.state_dir}, {"catalog_version", impl->prices->version()}});
   return std::unique_ptr<ProcessorRunner>(new ProcessorRunner(std::move(impl)));
@@ -154,11 +204,17 @@ void ProcessorRunner::Stop() {
   }
 }
 
+Outbox& ProcessorRunner::outbox() { return *impl_->alerts; }
+
 void ProcessorRunner::Handle(HttpRequest request, Respond respond) {
   std::string_view path = request.target;
   path = path.substr(0, path.find('?'));
   if (QueryApi::Serves(path)) {
     respond(impl_->query->Handle(request));
+    return;
+  }
+  if (AlertsApi::Serves(path)) {
+    respond(impl_->alerts_api->Handle(request));
     return;
   }
   HttpResponse r;

@@ -64,6 +64,8 @@ Status ProcessorService::ApplyPartition(int partition, const std::vector<BusMess
   total.dead_lettered += s.dead_lettered;
   for (size_t i = 0; i < s.dead_by_reason.size(); ++i) total.dead_by_reason[i] += s.dead_by_reason[i];
   total.unpriced += s.unpriced;
+  for (size_t i = 0; i < s.alerts_by_type.size(); ++i) total.alerts_by_type[i] += s.alerts_by_type[i];
+  total.workspaces.insert(total.workspaces.end(), prepared->workspaces.begin(), prepared->workspaces.end());
   return Status::Ok();
 }
 

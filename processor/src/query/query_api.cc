@@ -13,41 +13,10 @@
 #include "tokenmeter/base/rfc3339.h"
 #include "tokenmeter/base/units.h"
 #include "tokenmeter/http/json_error.h"
+#include "request_params.h"
 
 namespace tokenmeter {
 namespace {
-
-using Params = std::unordered_map<std::string, std::string>;
-
-std::string PercentDecode(std::string_view s) {
-  std::string out;
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '%' && i + 2 < s.size() && std::isxdigit(static_cast<unsigned char>(s[i + 1])) &&
-        std::isxdigit(static_cast<unsigned char>(s[i + 2]))) {
-      out.push_back(static_cast<char>(std::stoi(std::string(s.substr(i + 1, 2)), nullptr, 16)));
-      i += 2;
-    } else {
-      out.push_back(s[i] == '+' ? ' ' : s[i]);
-    }
-  }
-  return out;
-}
-
-Params ParseQuery(std::string_view target) {
-  Params p;
-  size_t q = target.find('?');
-  if (q == std::string_view::npos) return p;
-  std::string_view rest = target.substr(q + 1);
-  while (!rest.empty()) {
-    size_t amp = rest.find('&');
-    std::string_view pair = rest.substr(0, amp);
-    size_t eq = pair.find('=');
-    p[PercentDecode(pair.substr(0, eq))] = eq == std::string_view::npos ? "" : PercentDecode(pair.substr(eq + 1));
-    if (amp == std::string_view::npos) break;
-    rest = rest.substr(amp + 1);
-  }
-  return p;
-}
 
 struct Window {
   TimePoint from, to;  // [from, to)
@@ -199,12 +168,9 @@ HttpResponse QueryApi::Handle(const HttpRequest& request) const {
   std::string_view path = request.target;
   path = path.substr(0, path.find('?'));
   if (request.method != "GET") return JsonError(405, "method_not_allowed", "query endpoints are GET");
-  KeyRejection why;
-  const KeyRecord* key = keys_.Verify(request.api_key, why);
-  if (key == nullptr) return JsonError(401, "unauthorized", "missing or invalid API key");
-  if (key->role == Role::kIngest) {
-    return JsonError(403, "forbidden", "an ingest key cannot read; use an owner, admin or member key");
-  }
+  HttpResponse denied;
+  const KeyRecord* key = ReadKey(keys_, request, denied);
+  if (key == nullptr) return denied;
 
   if (path.rfind("/v1/events/", 0) == 0) {
     std::string id = PercentDecode(path.substr(11));

@@ -10,7 +10,8 @@
 namespace tokenmeter {
 namespace {
 
-constexpr const char* kFamilyNames[] = {"dedup", "events", "rollups", "meta"};
+constexpr const char* kFamilyNames[] = {"dedup", "events", "rollups", "meta", "state", "alerts", "outbox"};
+static_assert(std::size(kFamilyNames) == static_cast<size_t>(Family::kCount));
 
 Status FromRocks(const rocksdb::Status& s, const std::string& what) {
   if (s.ok()) return Status::Ok();
@@ -116,6 +117,9 @@ void StateStore::Batch::Put(Family f, const std::string& key, const std::string&
 }
 void StateStore::Batch::Merge(Family f, const std::string& key, const std::string& value) {
   (void)wb_->Merge(store_.handle(f), key, value);  // in-memory append; cannot fail here
+}
+void StateStore::Batch::Delete(Family f, const std::string& key) {
+  (void)wb_->Delete(store_.handle(f), key);  // in-memory append; cannot fail here
 }
 void StateStore::Batch::SetNextOffset(const std::string& topic, int partition, int64_t next) {
   std::string v;

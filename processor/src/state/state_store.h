@@ -1,5 +1,7 @@
 // StateStore: the processor's RocksDB database and its column families (DESIGN.md
-// "Processor state"): dedup, events, rollups (merge operator), meta (consumed offsets).
+// "Processor state"): dedup, events, rollups (merge operator), meta (consumed offsets),
+// state (budgets, plan usage), alerts (decided alerts and delivery outcomes), outbox
+// (deliveries not yet delivered).
 // Every batch is committed with one atomic, synced WriteBatch, so state and offsets can
 // never disagree after a crash.
 //
@@ -23,7 +25,7 @@ class WriteBatch;
 
 namespace tokenmeter {
 
-enum class Family : size_t { kDedup, kEvents, kRollups, kMeta, kCount };
+enum class Family : size_t { kDedup, kEvents, kRollups, kMeta, kState, kAlerts, kOutbox, kCount };
 
 class StateStore {
  public:
@@ -48,6 +50,7 @@ class StateStore {
    public:
     void Put(Family f, const std::string& key, const std::string& value);
     void Merge(Family f, const std::string& key, const std::string& value);
+    void Delete(Family f, const std::string& key);
     void SetNextOffset(const std::string& topic, int partition, int64_t next_offset);
     size_t Count() const;
 

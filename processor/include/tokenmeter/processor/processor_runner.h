@@ -1,7 +1,7 @@
 // ProcessorRunner: the processor as a running component, for the composition root. Owns
 // the state store, price book, pipeline, Kafka consumer, dead-letter publisher, the
-// consume thread, and the HTTP handler: the query API (read keys from `keys`), /healthz,
-// /readyz and /metrics.
+// consume thread, and the HTTP handler: the query API and the alerts API (read keys from
+// `keys`), /healthz, /readyz and /metrics. Publishes workspace statuses through the bus.
 //
 // Threads: Start() spawns the consume thread; Handle() runs on HTTP I/O threads; Stop()
 // from the thread that owns the runner.
@@ -19,6 +19,9 @@
 #include "tokenmeter/bus/subscriber.h"
 #include "tokenmeter/http/http_server.h"
 #include "tokenmeter/model/ingest_limits.h"
+#include "tokenmeter/model/outbox.h"
+#include "tokenmeter/model/workspace_status.h"
+#include "tokenmeter/processor/alerting_config.h"
 #include "tokenmeter/processor/pricing_config.h"
 
 namespace prometheus {
@@ -44,6 +47,11 @@ struct ProcessorConfig {
   // `workspaces[].model_aliases`).
   std::vector<PriceOverride> price_overrides;
   std::vector<WorkspaceModelAlias> model_aliases;
+  // Budgets, plan limits, alert routes and the repeat policy.
+  AlertingConfig alerting;
+  // How often every workspace's status is re-read and republished (period rollovers), ms.
+  // Default 5000.
+  int status_refresh_ms = 5000;
 
   Status Validate() const;
 };
@@ -54,6 +62,9 @@ struct ProcessorBus {
   std::function<Result<std::unique_ptr<Subscriber>>(Subscriber::NextOffsetFn)> subscribe;
   std::shared_ptr<Publisher> dead_letters;
   std::string topic;  // the events topic name, under which offsets are stored
+  // Where workspace statuses go (the edges); called from the consume thread whenever a
+  // workspace with a budget or plan limit may have changed, and on start. May be empty.
+  std::function<void(const std::string& workspace, const WorkspaceStatus& status)> publish_status;
 };
 
 class ProcessorRunner final : public HttpHandler {
@@ -77,6 +88,9 @@ class ProcessorRunner final : public HttpHandler {
   void Stop();
 
   void Handle(HttpRequest request, Respond respond) override;
+
+  // The outbox the sinks deliver from; valid until the runner is destroyed.
+  Outbox& outbox();
 
   struct Impl;
 

@@ -1,0 +1,69 @@
+// What the processor watches and whom it tells: budgets, plan limits, the repeat and
+// resolve policy, and routes from a workspace's alerts to sinks (config keys
+// `workspaces[].budgets`, `workspaces[].plan`, `workspaces[].alert_routes`, `alerts:`).
+// Plain values, validated by AlertingConfig::Validate().
+#ifndef TOKENMETER_PROCESSOR_ALERTING_CONFIG_H_
+#define TOKENMETER_PROCESSOR_ALERTING_CONFIG_H_
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "tokenmeter/base/status.h"
+#include "tokenmeter/base/units.h"
+#include "tokenmeter/model/usage_event.h"
+
+namespace tokenmeter {
+
+enum class BudgetPeriod : uint8_t { kDay, kMonth };  // UTC calendar day or month
+
+// Thresholds are fractions of the amount in parts per million (0.8 -> 800000).
+inline constexpr uint32_t kExceededPpm = 1'000'000;
+
+struct BudgetConfig {
+  // Stable name, unique within the workspace; part of every alert id. Required.
+  std::string id;
+  std::string workspace;
+  // Scope narrowing; "" = any. The event must match every non-empty one.
+  std::string project, environment, endpoint_tag, tenant;
+  BudgetPeriod period = BudgetPeriod::kMonth;
+  // The budget, exact (decimal text in config). Must be > 0.
+  NanoUsd amount;
+  // Warning lines as fractions of the amount, ascending, each in (0, 10]. 1.0 (exceeded)
+  // is always a line, listed or not. Default {0.8}.
+  std::vector<uint32_t> thresholds_ppm = {800'000};
+  // Which data modes count. Default real only.
+  std::vector<DataMode> data_modes = {DataMode::kReal};
+};
+
+// Requests per UTC month per workspace; when reached, the edges answer 402 until the next
+// month.
+struct PlanLimit {
+  std::string workspace;
+  int64_t requests_per_month = 0;  // > 0
+};
+
+struct AlertRoute {
+  std::string workspace;
+  std::string sink;                // a sink id from `sinks:`
+  std::vector<std::string> types;  // alert type names; empty = all
+};
+
+struct AlertingConfig {
+  std::vector<BudgetConfig> budgets;
+  std::vector<PlanLimit> plan_limits;
+  std::vector<AlertRoute> routes;
+  // While a condition holds, one reminder per interval (stream time); 0 = no reminders.
+  // Default 4 h.
+  std::chrono::seconds repeat_interval{4 * 3600};
+  // Send a resolved notice when a condition clears (e.g. a budget raised mid-period).
+  // Default true.
+  bool notify_resolved = true;
+
+  Status Validate() const;
+};
+
+}  // namespace tokenmeter
+
+#endif  // TOKENMETER_PROCESSOR_ALERTING_CONFIG_H_
