@@ -257,6 +257,178 @@ Status ParsePricing(const YAML::Node& w, const std::string& path, const std::str
   return Status::Ok();
 }
 
+Status GetStringList(const YAML::Node& parent, const char* key, const std::string& path,
+                     std::vector<std::string>& out) {
+  YAML::Node n = parent[key];
+  if (!n) return Status::Ok();
+  std::string where = path + "." + key;
+  if (!n.IsSequence()) return InvalidArgument(Where(n, where) + " must be a list");
+  out.clear();
+  for (size_t i = 0; i < n.size(); ++i) {
+    if (!n[i].IsScalar()) return InvalidArgument(Where(n[i], where) + " must list strings");
+    Result<std::string> v = ExpandEnv(n[i].as<std::string>(), Where(n[i], where));
+    if (!v.ok()) return v.status();
+    out.push_back(*v);
+  }
+  return Status::Ok();
+}
+
+// "0.8" -> 800000 parts per million, exactly.
+std::optional<uint32_t> ParseFraction(const std::string& text) {
+  std::optional<NanoUsd> v = ParseDecimalUsd(text, 10);
+  if (!v || v->value % 1000 != 0) return std::nullopt;
+  return static_cast<uint32_t>(v->value / 1000);
+}
+
+Status ParseBudgets(const YAML::Node& w, const std::string& path, const std::string& workspace,
+                    AlertingConfig& out) {
+  YAML::Node list = w["budgets"];
+  if (!list) return Status::Ok();
+  if (!list.IsSequence()) return InvalidArgument(Where(list, path + ".budgets") + " must be a list");
+  for (size_t i = 0; i < list.size(); ++i) {
+    const YAML::Node b = list[i];
+    std::string p = path + ".budgets[" + std::to_string(i) + "]";
+    RETURN_IF_ERROR(OnlyKeys(b, p, {"id", "period", "amount_usd", "thresholds", "project", "environment",
+                                    "endpoint_tag", "tenant", "data_modes"}));
+    BudgetConfig bc;
+    bc.workspace = workspace;
+    std::string period = "month", amount;
+    RETURN_IF_ERROR(Get(b, "id", p, bc.id));
+    RETURN_IF_ERROR(Get(b, "period", p, period));
+    RETURN_IF_ERROR(Get(b, "amount_usd", p, amount));
+    RETURN_IF_ERROR(Get(b, "project", p, bc.project));
+    RETURN_IF_ERROR(Get(b, "environment", p, bc.environment));
+    RETURN_IF_ERROR(Get(b, "endpoint_tag", p, bc.endpoint_tag));
+    RETURN_IF_ERROR(Get(b, "tenant", p, bc.tenant));
+    if (period == "month") {
+      bc.period = BudgetPeriod::kMonth;
+    } else if (period == "day") {
+      bc.period = BudgetPeriod::kDay;
+    } else {
+      return InvalidArgument(Where(b["period"], p + ".period") + " must be day or month");
+    }
+    std::optional<NanoUsd> usd = ParseDecimalUsd(amount, 1'000'000'000);
+    if (!usd || usd->value <= 0) {
+      return InvalidArgument(Where(b, p + ".amount_usd") + " must be a positive decimal USD amount, e.g. \"500\"");
+    }
+    bc.amount = *usd;
+    std::vector<std::string> thresholds;
+    RETURN_IF_ERROR(GetStringList(b, "thresholds", p, thresholds));
+    if (b["thresholds"]) {
+      bc.thresholds_ppm.clear();
+      for (const std::string& t : thresholds) {
+        std::optional<uint32_t> ppm = ParseFraction(t);
+        if (!ppm || *ppm == 0) {
+          return InvalidArgument(Where(b["thresholds"], p + ".thresholds") +
+                                 " must list fractions of the amount, e.g. [0.5, 0.8, 1.0]");
+        }
+        if (*ppm != kExceededPpm) bc.thresholds_ppm.push_back(*ppm);
+      }
+    }
+    std::vector<std::string> modes;
+    RETURN_IF_ERROR(GetStringList(b, "data_modes", p, modes));
+    if (b["data_modes"]) {
+      bc.data_modes.clear();
+      for (const std::string& m : modes) {
+        std::optional<DataMode> dm = ParseDataMode(m);
+        if (!dm) return InvalidArgument(Where(b["data_modes"], p + ".data_modes") + " must list real, test or demo");
+        bc.data_modes.push_back(*dm);
+      }
+    }
+    out.budgets.push_back(std::move(bc));
+  }
+  return Status::Ok();
+}
+
+Status ParseAlerting(const YAML::Node& w, const std::string& path, const std::string& workspace,
+                     AlertingConfig& out) {
+  RETURN_IF_ERROR(ParseBudgets(w, path, workspace, out));
+  if (YAML::Node plan = w["plan"]) {
+    RETURN_IF_ERROR(OnlyKeys(plan, path + ".plan", {"requests_per_month"}));
+    PlanLimit pl{workspace, 0};
+    RETURN_IF_ERROR(Get(plan, "requests_per_month", path + ".plan", pl.requests_per_month));
+    out.plan_limits.push_back(pl);
+  }
+  if (YAML::Node routes = w["alert_routes"]) {
+    if (!routes.IsSequence()) return InvalidArgument(Where(routes, path + ".alert_routes") + " must be a list");
+    for (size_t i = 0; i < routes.size(); ++i) {
+      std::string p = path + ".alert_routes[" + std::to_string(i) + "]";
+      RETURN_IF_ERROR(OnlyKeys(routes[i], p, {"sink", "types"}));
+      AlertRoute r;
+      r.workspace = workspace;
+      RETURN_IF_ERROR(Get(routes[i], "sink", p, r.sink));
+      RETURN_IF_ERROR(GetStringList(routes[i], "types", p, r.types));
+      if (r.sink.empty()) return InvalidArgument(Where(routes[i], p) + " needs a sink");
+      out.routes.push_back(std::move(r));
+    }
+  }
+  return Status::Ok();
+}
+
+Status ParseSinks(const YAML::Node& n, std::vector<SinkConfig>& out) {
+  if (!n) return Status::Ok();
+  if (!n.IsSequence()) return InvalidArgument(Where(n, "sinks") + " must be a list");
+  for (size_t i = 0; i < n.size(); ++i) {
+    const YAML::Node s = n[i];
+    std::string p = "sinks[" + std::to_string(i) + "]";
+    RETURN_IF_ERROR(OnlyKeys(s, p, {"id", "type", "url", "secrets", "smtp_url", "from", "to", "username",
+                                    "password", "starttls", "ca_file"}));
+    SinkConfig sc;
+    std::string type, starttls = "required";
+    RETURN_IF_ERROR(Get(s, "id", p, sc.id));
+    RETURN_IF_ERROR(Get(s, "type", p, type));
+    if (type == "webhook") {
+      sc.kind = SinkKind::kWebhook;
+      for (const char* k : {"smtp_url", "from", "to", "username", "password", "starttls", "ca_file"}) {
+        if (s[k]) return InvalidArgument(Where(s[k], p + "." + k) + " applies to email sinks only");
+      }
+      RETURN_IF_ERROR(Get(s, "url", p, sc.webhook.url));
+      RETURN_IF_ERROR(GetStringList(s, "secrets", p, sc.webhook.secrets));
+    } else if (type == "email") {
+      sc.kind = SinkKind::kEmail;
+      for (const char* k : {"url", "secrets"}) {
+        if (s[k]) return InvalidArgument(Where(s[k], p + "." + k) + " applies to webhook sinks only");
+      }
+      RETURN_IF_ERROR(Get(s, "smtp_url", p, sc.email.smtp_url));
+      RETURN_IF_ERROR(Get(s, "from", p, sc.email.from));
+      RETURN_IF_ERROR(GetStringList(s, "to", p, sc.email.to));
+      RETURN_IF_ERROR(Get(s, "username", p, sc.email.username));
+      RETURN_IF_ERROR(Get(s, "password", p, sc.email.password));
+      RETURN_IF_ERROR(Get(s, "ca_file", p, sc.email.ca_file));
+      RETURN_IF_ERROR(Get(s, "starttls", p, starttls));
+      if (starttls == "required") {
+        sc.email.starttls = StartTls::kRequired;
+      } else if (starttls == "off") {
+        sc.email.starttls = StartTls::kOff;
+      } else {
+        return InvalidArgument(Where(s["starttls"], p + ".starttls") + " must be required or off");
+      }
+    } else {
+      return InvalidArgument(Where(s, p + ".type") + " must be webhook or email");
+    }
+    out.push_back(std::move(sc));
+  }
+  return Status::Ok();
+}
+
+Status ParseAlertsSection(const YAML::Node& n, AlertingConfig& a, RetryPolicy& r, int& status_refresh_ms) {
+  if (!n) return Status::Ok();
+  RETURN_IF_ERROR(OnlyKeys(n, "alerts", {"repeat_interval_s", "notify_resolved", "status_refresh_ms", "retry"}));
+  RETURN_IF_ERROR(Get(n, "repeat_interval_s", "alerts", a.repeat_interval));
+  RETURN_IF_ERROR(Get(n, "notify_resolved", "alerts", a.notify_resolved));
+  RETURN_IF_ERROR(Get(n, "status_refresh_ms", "alerts", status_refresh_ms));
+  if (YAML::Node retry = n["retry"]) {
+    RETURN_IF_ERROR(OnlyKeys(retry, "alerts.retry", {"initial_backoff_ms", "max_backoff_ms", "horizon_s",
+                                                     "attempt_timeout_ms", "poll_interval_ms"}));
+    RETURN_IF_ERROR(Get(retry, "initial_backoff_ms", "alerts.retry", r.initial_backoff_ms));
+    RETURN_IF_ERROR(Get(retry, "max_backoff_ms", "alerts.retry", r.max_backoff_ms));
+    RETURN_IF_ERROR(Get(retry, "horizon_s", "alerts.retry", r.horizon_s));
+    RETURN_IF_ERROR(Get(retry, "attempt_timeout_ms", "alerts.retry", r.attempt_timeout_ms));
+    RETURN_IF_ERROR(Get(retry, "poll_interval_ms", "alerts.retry", r.poll_interval_ms));
+  }
+  return Status::Ok();
+}
+
 Status ParseWorkspaces(const YAML::Node& n, std::vector<WorkspaceConfig>& out, ProcessorConfig& pricing) {
   if (!n) return Status::Ok();
   Result<Normalizer> normalizer = Normalizer::FromEmbeddedTable();
@@ -266,7 +438,8 @@ Status ParseWorkspaces(const YAML::Node& n, std::vector<WorkspaceConfig>& out, P
     const YAML::Node w = n[i];
     std::string path = "workspaces[" + std::to_string(i) + "]";
     RETURN_IF_ERROR(OnlyKeys(w, path, {"id", "projects", "strict_projects", "events_per_second",
-                                       "burst_events", "price_overrides", "model_aliases"}));
+                                       "burst_events", "price_overrides", "model_aliases", "budgets",
+                                       "plan", "alert_routes"}));
     WorkspaceConfig wc;
     RETURN_IF_ERROR(Get(w, "id", path, wc.id));
     RETURN_IF_ERROR(Get(w, "strict_projects", path, wc.strict_projects));
@@ -277,6 +450,7 @@ Status ParseWorkspaces(const YAML::Node& n, std::vector<WorkspaceConfig>& out, P
       for (const auto& slug : p) wc.projects.push_back(slug.as<std::string>());
     }
     RETURN_IF_ERROR(ParsePricing(w, path, wc.id, *normalizer, pricing));
+    RETURN_IF_ERROR(ParseAlerting(w, path, wc.id, pricing.alerting));
     out.push_back(std::move(wc));
   }
   return Status::Ok();
@@ -326,7 +500,8 @@ Result<AppConfig> LoadConfigText(const std::string& text) {
     return InvalidArgument(std::string("config is not valid YAML: ") + e.what());
   }
   if (!root || root.IsNull()) return InvalidArgument("config is empty");
-  RETURN_IF_ERROR(OnlyKeys(root, "config", {"edge", "ingest", "bus", "workspaces", "keys", "processor", "serve"}));
+  RETURN_IF_ERROR(OnlyKeys(root, "config", {"edge", "ingest", "bus", "workspaces", "keys", "processor", "serve",
+                                           "sinks", "alerts"}));
   try {
     RETURN_IF_ERROR(ParseEdge(root["edge"], c));
     RETURN_IF_ERROR(ParseIngest(root["ingest"], c.edge.limits));
@@ -335,6 +510,9 @@ Result<AppConfig> LoadConfigText(const std::string& text) {
     RETURN_IF_ERROR(ParseKeys(root["keys"], c.keys));
     RETURN_IF_ERROR(ParseProcessor(root["processor"], c));
     RETURN_IF_ERROR(ParseServe(root["serve"], c));
+    RETURN_IF_ERROR(ParseSinks(root["sinks"], c.sinks));
+    RETURN_IF_ERROR(ParseAlertsSection(root["alerts"], c.processor.alerting, c.retry,
+                                       c.processor.status_refresh_ms));
   } catch (const YAML::Exception& e) {
     return InvalidArgument(std::string("config: ") + e.what());
   }
@@ -349,6 +527,16 @@ Result<AppConfig> LoadConfigText(const std::string& text) {
   RETURN_IF_ERROR(c.http.Validate());
   RETURN_IF_ERROR(c.edge.Validate());
   if (c.drain_timeout_ms < 0) return InvalidArgument("edge.drain_timeout_ms must be >= 0");
+  RETURN_IF_ERROR(c.processor.alerting.Validate());
+  RETURN_IF_ERROR(ValidateSinks(c.sinks, c.retry));
+  for (const AlertRoute& r : c.processor.alerting.routes) {
+    bool known = false;
+    for (const SinkConfig& s : c.sinks) known = known || s.id == r.sink;
+    if (!known) {
+      return InvalidArgument("alert route of workspace " + r.workspace + " names sink \"" + r.sink +
+                             "\", which is not in sinks:");
+    }
+  }
   return c;
 }
 

@@ -13,6 +13,7 @@
 #include "tokenmeter/edge/edge_service.h"
 #include "tokenmeter/http/http_server.h"
 #include "tokenmeter/processor/processor_runner.h"
+#include "tokenmeter/sinks/sink_config.h"
 
 namespace tokenmeter {
 
@@ -21,7 +22,10 @@ struct AppConfig {
   EdgeConfig edge;        // `edge:` rate limits, `ingest:`, `workspaces:`
   KafkaConfig kafka;      // `bus.kafka:`
   std::vector<KeyRecord> keys;
-  ProcessorConfig processor;      // `processor:`
+  ProcessorConfig processor;      // `processor:`; budgets, plans and routes from `workspaces:`,
+                                  // repeat policy from `alerts:`
+  std::vector<SinkConfig> sinks;  // `sinks:`
+  RetryPolicy retry;              // `alerts.retry:`
   // `serve:` the single-process form. Ingest and query share serve.listen (default
   // 127.0.0.1:8080); data_dir holds log/ (the embedded bus) and state/ (RocksDB, unless
   // processor.state_dir says otherwise). Default data_dir: ./tokenmeter-data.

@@ -12,6 +12,7 @@
 #include "tokenmeter/base/log.h"
 #include "tokenmeter/http/http_server.h"
 #include "tokenmeter/processor/processor_runner.h"
+#include "tokenmeter/sinks/dispatcher.h"
 
 namespace tokenmeter {
 namespace {
@@ -44,14 +45,18 @@ int RunProcessor(const std::vector<std::string>& args) {
   auto runner = ProcessorRunner::CreateOnKafka(config->processor, config->kafka, config->edge.limits,
                                         *keys, clock, registry);
   if (!runner.ok()) return StartupFailed("processor", runner.status());
+  auto sinks = Dispatcher::Create((*runner)->outbox(), config->sinks, config->retry, clock, registry);
+  if (!sinks.ok()) return StartupFailed("processor", sinks.status());
   HttpServer server(config->processor_http, **runner);
   if (Status s = server.Start(); !s.ok()) return StartupFailed("processor", s);
   std::string port = std::to_string(server.port());
   cmd.WritePort(server.port());
   (*runner)->Start();
+  (*sinks)->Start();
   Log(LogLevel::kInfo, "processor", "running",
       {{"port", port}, {"topic", config->kafka.topic}, {"group", config->processor.group_id}});
   Log(LogLevel::kInfo, "processor", "shutting_down", {{"signal", WaitForShutdownSignal()}});
+  (*sinks)->Stop();
   (*runner)->Stop();
   server.Stop(std::chrono::milliseconds(1000));
   Log(LogLevel::kInfo, "processor", "stopped");

@@ -15,6 +15,7 @@
 #include "tokenmeter/http/http_server.h"
 #include "tokenmeter/http/path_router.h"
 #include "tokenmeter/processor/processor_runner.h"
+#include "tokenmeter/sinks/dispatcher.h"
 
 namespace tokenmeter {
 namespace {
@@ -27,7 +28,7 @@ constexpr const char* kServeUsage =
     "its 202), state in serve.data_dir/state, ingest and query API on one port\n"
     "(serve.listen, default 127.0.0.1:8080). SIGTERM or SIGINT: stop accepting, finish\n"
     "in-flight requests, commit the batch in hand, exit 0; logged events not yet applied\n"
-    "are applied at the next start.\n"
+    "are applied at the next start. Alerts are delivered to the configured sinks.\n"
     "\n"
     "  --config FILE     the YAML config (example: deploy/examples/serve.yaml)\n"
     "  --port-file FILE  write the bound port here once listening\n";
@@ -61,14 +62,23 @@ int RunServe(const std::vector<std::string>& args) {
   bus.topic = config->kafka.topic;
   bus.dead_letters = std::shared_ptr<Publisher>(std::move(*dead_letters));
   bus.subscribe = [events_log](Subscriber::NextOffsetFn next) { return events_log->Subscribe(std::move(next)); };
+  bus.publish_status = [&edge](const std::string& ws, const WorkspaceStatus& s) { edge.SetWorkspaceStatus(ws, s); };
   auto processor = ProcessorRunner::Create(pc, std::move(bus), config->edge.limits, *keys, clock, registry);
   if (!processor.ok()) return StartupFailed("serve", processor.status());
+  auto sinks = Dispatcher::Create((*processor)->outbox(), config->sinks, config->retry, clock, registry);
+  if (!sinks.ok()) return StartupFailed("serve", sinks.status());
 
-  PathRouter router({{"/v1/dashboard/", processor->get()}, {"/v1/events/", processor->get()}}, edge);
+  PathRouter router({{"/v1/dashboard/", processor->get()},
+                     {"/v1/events/", processor->get()},
+                     {"/v1/alerts", processor->get()},
+                     {"/v1/budgets", processor->get()},
+                     {"/v1/diagnostics/", processor->get()}},
+                    edge);
   HttpServer server(config->serve_http, router);
   edge.AttachServer(&server);
   if (Status s = server.Start(); !s.ok()) return StartupFailed("serve", s);
   (*processor)->Start();
+  (*sinks)->Start();
   std::string port = std::to_string(server.port());
   cmd.WritePort(server.port());
   Log(LogLevel::kInfo, "serve", "listening",
@@ -78,6 +88,7 @@ int RunServe(const std::vector<std::string>& args) {
   Log(LogLevel::kInfo, "serve", "shutting_down", {{"signal", WaitForShutdownSignal()}});
   edge.BeginShutdown();
   server.Stop(std::chrono::milliseconds(config->drain_timeout_ms));
+  (*sinks)->Stop();
   (*processor)->Stop();
   // Close the log while the edge it reports to exists: queued writes complete now.
   events_log.reset();

@@ -27,6 +27,7 @@ enum class Reject : uint8_t {
   kUnsupportedMedia,
   kRateLimited,
   kBusUnavailable,    // the bus could not make them durable: 503
+  kPlanLimit,         // the workspace's plan limit is reached: 402
   kCount
 };
 

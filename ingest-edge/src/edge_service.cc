@@ -2,6 +2,9 @@
 
 #include <prometheus/text_serializer.h>
 
+#include <algorithm>
+#include <mutex>
+#include <shared_mutex>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -78,6 +81,14 @@ struct EdgeService::State {
   EdgeProbe probe;
   RateLimiter limiter;
   std::unordered_map<std::string, Workspace> workspaces;
+  mutable std::shared_mutex status_mu;  // readers (every request) do not block each other
+  std::unordered_map<std::string, WorkspaceStatus> statuses;  // guarded by status_mu
+
+  WorkspaceStatus StatusOf(const std::string& ws) const {
+    std::shared_lock lock(status_mu);
+    auto it = statuses.find(ws);
+    return it == statuses.end() ? WorkspaceStatus{} : it->second;
+  }
 
   const Workspace& WorkspaceFor(const std::string& id) const { return workspaces.at(id); }
 };
@@ -158,6 +169,15 @@ void EdgeService::HandleIngest(HttpRequest request, Respond respond) {
                                        " key cannot ingest; use an ingest key"));
   }
 
+  // 1b. A workspace paused by its plan limit: 402 until the next period. The processor
+  // says so; the edge only stops taking events (the app's provider calls go on).
+  WorkspaceStatus status = s.StatusOf(key->workspace);
+  if (status.plan_limit_reached && s.clock.Now() < status.paused_until) {
+    s.probe.EventsRejected(Reject::kPlanLimit, 1);
+    auto left = std::chrono::duration_cast<std::chrono::seconds>(status.paused_until - s.clock.Now());
+    return finish(respond, PlanLimitReached(static_cast<int>(std::max<int64_t>(1, left.count()))));
+  }
+
   // 2. Media type.
   if (!IsJsonMediaType(request.content_type)) {
     s.probe.EventsRejected(Reject::kUnsupportedMedia, 1);
@@ -186,7 +206,7 @@ void EdgeService::HandleIngest(HttpRequest request, Respond respond) {
   }
   size_t invalid = parsed.event_count - parsed.events.size();
   if (invalid) s.probe.EventsRejected(Reject::kInvalidEvent, invalid);
-  if (parsed.events.empty()) return finish(respond, IngestResult(0, parsed.errors));
+  if (parsed.events.empty()) return finish(respond, IngestResult(0, parsed.errors, status));
 
   // 4. Rate limits count events, not requests.
   LimitDecision limit = s.limiter.Take(key->id, key->workspace, parsed.events.size(),
@@ -222,18 +242,23 @@ void EdgeService::HandleIngest(HttpRequest request, Respond respond) {
   auto published = s.clock.Steady();
   s.publisher.Publish(
       std::move(records),
-      [&s, finish, respond, accepted, published, errors = std::move(parsed.errors)](Status st) {
+      [&s, finish, respond, accepted, published, status, errors = std::move(parsed.errors)](Status st) {
         s.probe.Delivery(s.clock.Steady() - published, st.ok());
         if (st.ok()) {
           CrashPoint("after_durable_before_response");
           s.probe.EventsAccepted(accepted);
-          return finish(respond, IngestResult(accepted, errors));
+          return finish(respond, IngestResult(accepted, errors, status));
         }
         s.probe.EventsRejected(Reject::kBusUnavailable, accepted);
         finish(respond, RetryLater(503, "bus_unavailable",
                                    "events were not confirmed durable: " + st.message(),
                                    s.config.unavailable_retry_after_s));
       });
+}
+
+void EdgeService::SetWorkspaceStatus(const std::string& workspace, const WorkspaceStatus& status) {
+  std::unique_lock lock(state_->status_mu);
+  state_->statuses[workspace] = status;
 }
 
 HttpResponse EdgeService::Readiness() const {

@@ -31,7 +31,8 @@ size_t RejectedEvents(const std::vector<FieldError>& errors) {
 
 }  // namespace
 
-HttpResponse IngestResult(size_t accepted, const std::vector<FieldError>& errors) {
+HttpResponse IngestResult(size_t accepted, const std::vector<FieldError>& errors,
+                          const WorkspaceStatus& status) {
   HttpResponse r;
   size_t rejected = RejectedEvents(errors);
   if (accepted == 0) {
@@ -45,9 +46,20 @@ HttpResponse IngestResult(size_t accepted, const std::vector<FieldError>& errors
   }
   AppendErrors(r.body, errors);
   if (accepted > 0) {
-    r.body += ",\"telemetryPaused\":false,\"budgetWarning\":false,\"budgetExceeded\":false";
+    r.body += std::string(",\"telemetryPaused\":false,\"budgetWarning\":") +
+              (status.budget_warning ? "true" : "false") + ",\"budgetExceeded\":" +
+              (status.budget_exceeded ? "true" : "false");
   }
   r.body.push_back('}');
+  return r;
+}
+
+HttpResponse PlanLimitReached(int retry_after_s) {
+  HttpResponse r;
+  r.status = 402;
+  r.body =
+      R"({"ok":false,"reason":"plan_limit_reached","telemetryPaused":true,"providerCallsContinue":true,"isPlanLimitReached":true})";
+  r.headers.emplace_back("Retry-After", std::to_string(retry_after_s));
   return r;
 }
 

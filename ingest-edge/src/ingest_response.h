@@ -6,13 +6,18 @@
 #include <string_view>
 #include <vector>
 
+#include "tokenmeter/model/workspace_status.h"
+
 #include "tokenmeter/http/http_server.h"
 #include "tokenmeter/model/event_parser.h"
 
 namespace tokenmeter {
 
 // 202 when at least one event was accepted; 400 "invalid_events" when none was.
-HttpResponse IngestResult(size_t accepted, const std::vector<FieldError>& errors);
+HttpResponse IngestResult(size_t accepted, const std::vector<FieldError>& errors,
+                          const WorkspaceStatus& status);
+// 402 while the workspace's plan limit pauses telemetry (DESIGN.md "Ingest contract").
+HttpResponse PlanLimitReached(int retry_after_s);
 // {"ok":false,"reason":...,"message":...} with the given status.
 HttpResponse Refusal(int status, std::string_view reason, std::string_view message);
 // A refusal that carries Retry-After (429, 503).

@@ -9,7 +9,8 @@ namespace {
 TEST(IngestResponseTest, AcceptedWithRejectedEventsListsErrorsByIndex) {
   HttpResponse r = IngestResult(8, {{2, "inputTokens", "must be a non-negative integer"},
                                     {5, "externalRequestId", "is required (externalRequestId or requestId)"},
-                                    {5, "model", "is required"}});
+                                    {5, "model", "is required"}},
+                                WorkspaceStatus{});
   EXPECT_EQ(r.status, 202);
   EXPECT_EQ(r.body,
             R"({"ok":true,"accepted":8,"rejected":2,"errors":[)"
@@ -20,11 +21,29 @@ TEST(IngestResponseTest, AcceptedWithRejectedEventsListsErrorsByIndex) {
 }
 
 TEST(IngestResponseTest, NothingAcceptedIs400) {
-  HttpResponse r = IngestResult(0, {{0, "status", "must be one of success, error, timeout, cancelled"}});
+  HttpResponse r = IngestResult(0, {{0, "status", "must be one of success, error, timeout, cancelled"}},
+                                WorkspaceStatus{});
   EXPECT_EQ(r.status, 400);
   EXPECT_EQ(r.body,
             R"({"ok":false,"reason":"invalid_events","accepted":0,"rejected":1,"errors":[)"
             R"({"index":0,"field":"status","message":"must be one of success, error, timeout, cancelled"}]})");
+}
+
+TEST(IngestResponseTest, AcceptedCarriesTheWorkspaceBudgetFlags) {
+  WorkspaceStatus status;
+  status.budget_warning = true;
+  status.budget_exceeded = true;
+  HttpResponse r = IngestResult(1, {}, status);
+  EXPECT_EQ(r.body, R"({"ok":true,"accepted":1,"rejected":0,"errors":[],)"
+                    R"("telemetryPaused":false,"budgetWarning":true,"budgetExceeded":true})");
+}
+
+TEST(IngestResponseTest, PlanLimitIs402WithTheDocumentedBody) {
+  HttpResponse r = PlanLimitReached(3600);
+  EXPECT_EQ(r.status, 402);
+  EXPECT_EQ(r.body, R"({"ok":false,"reason":"plan_limit_reached","telemetryPaused":true,)"
+                    R"("providerCallsContinue":true,"isPlanLimitReached":true})");
+  EXPECT_EQ(r.headers[0], (std::pair<std::string, std::string>{"Retry-After", "3600"}));
 }
 
 TEST(IngestResponseTest, RetryLaterCarriesTheHeaderAndTheField) {

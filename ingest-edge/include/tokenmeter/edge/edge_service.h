@@ -1,6 +1,7 @@
 // EdgeService: the ingest edge. For each request:
-//   route -> authenticate -> check media type -> parse & validate -> rate limit ->
-//   publish to the bus -> answer (202 only after every accepted event is durable).
+//   route -> authenticate -> plan limit (402 while paused) -> check media type ->
+//   parse & validate -> rate limit -> publish to the bus -> answer (202 only after every
+//   accepted event is durable, with the workspace's budget flags).
 // Also serves /healthz, /readyz and /metrics. Stateless apart from rate-limit buckets.
 //
 // Threads: Handle() runs on HTTP I/O threads; answers for ingest come from the bus's
@@ -20,6 +21,7 @@
 #include "tokenmeter/http/http_server.h"
 #include "tokenmeter/model/ingest_limits.h"
 #include "tokenmeter/model/normalizer.h"
+#include "tokenmeter/model/workspace_status.h"
 
 namespace prometheus {
 class Registry;
@@ -62,6 +64,9 @@ class EdgeService final : public HttpHandler {
 
   // Lets /metrics report the server's in-flight requests and connections.
   void AttachServer(const HttpServer* server) { server_ = server; }
+  // What the processor last said about a workspace (plan limit, budget flags). Any thread.
+  void SetWorkspaceStatus(const std::string& workspace, const WorkspaceStatus& status);
+
   // Marks the edge as shutting down: /readyz answers 503 so balancers stop sending.
   void BeginShutdown() { shutting_down_ = true; }
 
