@@ -18,7 +18,10 @@ packages=(
   kcat curl python3         # end-to-end tests talk to the edge and the topic as a user would
   python3-jsonschema        # checks the published JSON Schemas against the golden files
   zlib1g-dev                # CRC32 for API key checksums
+  python3-aiosmtpd          # a real SMTP server on loopback for the alert e-mail tests
 )
+# The webhook receiver of the e2e tests runs on Node.js (the machine's own, or Debian's).
+command -v npm > /dev/null || packages+=(nodejs npm)
 
 missing=()
 for p in "${packages[@]}"; do

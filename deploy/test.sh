@@ -9,6 +9,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash deploy/install-deps.sh
+# The e2e webhook receiver verifies signatures with the standardwebhooks npm package.
+if [ ! -d tests/e2e/receivers/node_modules/standardwebhooks ]; then
+  (cd tests/e2e/receivers && npm ci --no-audit --no-fund --loglevel=error)
+fi
 build=${TOKENMETER_BUILD_DIR:-build}
 cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release > /dev/null
 cmake --build "$build" -j2

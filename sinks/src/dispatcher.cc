@@ -13,6 +13,7 @@
 #include "retry/retry_schedule.h"
 #include "sender.h"
 #include "sinks_probe.h"
+#include "tokenmeter/base/crash_point.h"
 #include "tokenmeter/base/log.h"
 #include "webhook/webhook_sender.h"
 
@@ -91,7 +92,9 @@ struct Dispatcher::Worker {
       for (const Delivery& d : *due) {
         if (Stopped() || disabled) break;
         auto started = std::chrono::steady_clock::now();
+        CrashPoint("before_alert_send");
         AttemptOutcome o = sender->Send(d, clock.Now());
+        CrashPoint("after_alert_send_before_record");
         bool dead = false;
         Delivery after = Apply(d, o, retry, clock.Now().time_since_epoch().count(), dead);
         probe->Attempt(o.kind, dead, std::chrono::steady_clock::now() - started);

@@ -25,8 +25,14 @@ std::string FixedPpm(int64_t ppm) {
   return std::to_string(ppm / 1'000'000) + "." + std::string(6 - frac.size(), '0') + frac;
 }
 
-// Dollars to the cent for people ("$1,234.57" without separators: "$1234.57"), rounded half up.
+// Dollars for people: to the cent from $1 ("$1234.57", rounded half up); below $1 every
+// significant digit ("$0.000045"), so small budgets do not read "$0.00".
 std::string HumanUsd(int64_t nano) {
+  if (nano < 1'000'000'000) {
+    std::string s = FormatUsd(NanoUsd{nano});
+    while (s.size() > 4 && s.back() == '0') s.pop_back();
+    return "$" + s;
+  }
   int64_t cents = (nano + 5'000'000) / 10'000'000;
   std::string c = std::to_string(cents % 100);
   return "$" + std::to_string(cents / 100) + "." + (c.size() < 2 ? "0" : "") + c;

@@ -5,7 +5,8 @@
 // Thread-safe.
 //
 // Points: after_batch_built, after_dead_letters_before_commit, after_commit (processor);
-// after_durable_before_response (edge).
+// after_durable_before_response (edge); before_alert_send, after_alert_send_before_record
+// (sinks).
 #ifndef TOKENMETER_BASE_CRASH_POINT_H_
 #define TOKENMETER_BASE_CRASH_POINT_H_
 
