@@ -206,9 +206,8 @@ Result<PreparedBatch> BatchPipeline::Prepare(int partition, const std::vector<Bu
   // 6. Emit: each decided alert and its deliveries join the same batch as its cause.
   out.alerts = spend.Finish(out.batch);
   TimePoint now = clock_->Now();
-  for (size_t i = 0; i < out.alerts.size(); ++i) {
-    const Alert& a = out.alerts[i];
-    AlertStore::Emit(out.batch, a, rules_->SinksFor(a), now, static_cast<int64_t>(i));
+  for (const Alert& a : out.alerts) {
+    AlertStore::Emit(out.batch, a, rules_->SinksFor(a), now, next_alert_seq_++);
     ++out.stats.alerts_by_type[static_cast<size_t>(a.type)];
   }
 

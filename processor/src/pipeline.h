@@ -85,6 +85,7 @@ class BatchPipeline {
   std::shared_ptr<const AlertRules> rules_;
   const Clock* clock_;
   SystemClock system_clock_;
+  int64_t next_alert_seq_ = 0;
 };
 
 // The events-family key of an event: ws \0 mode \0 occurred(8 bytes BE) request_id.

@@ -24,6 +24,7 @@ def validator(name):
 request = validator("ingest-request.schema.json")
 event = validator("ingest-event.schema.json")
 canonical = validator("canonical-event.schema.json")
+alert = validator("alert.schema.json")
 golden = root / "tests/golden"
 failures = []
 checked = 0
@@ -52,6 +53,8 @@ for p in sorted((golden / "ingest/invalid").glob("*.json")):
     check(p, request, False)
 for p in sorted((golden / "canonical").glob("*.json")):
     check(p, canonical, True)
+for p in sorted((golden / "alerts").glob("*.json")):
+    check(p, alert, True)
 if failures:
     print("\n".join(failures))
     sys.exit(1)

@@ -56,7 +56,7 @@ int64_t Ms(TimePoint t) { return t.time_since_epoch().count(); }
 }  // namespace
 
 void AlertStore::Emit(StateStore::Batch& batch, const Alert& alert, const std::vector<std::string>& sinks,
-                      TimePoint now, int64_t order) {
+                      TimePoint now, int64_t seq) {
   std::string json = EncodeAlertJson(alert);
   std::string csv;
   for (const std::string& s : sinks) csv += (csv.empty() ? "" : ",") + s;
@@ -68,7 +68,7 @@ void AlertStore::Emit(StateStore::Batch& batch, const Alert& alert, const std::v
     d.sink = sink;
     d.alert_id = alert.id;
     d.created_ms = Ms(now);
-    d.order_in_batch = order;
+    d.decision_seq = seq;
     d.next_attempt_ms = Ms(now);
     d.alert_json = json;
     batch.Put(Family::kOutbox, OutboxKey(sink, alert.id), d.Encode());
@@ -87,7 +87,7 @@ Result<std::vector<Delivery>> AlertStore::Due(std::string_view sink, TimePoint n
   if (!s.ok()) return s;
   std::stable_sort(due.begin(), due.end(),
                    [](const Delivery& a, const Delivery& b) {
-                     return std::tie(a.created_ms, a.order_in_batch) < std::tie(b.created_ms, b.order_in_batch);
+                     return std::tie(a.created_ms, a.decision_seq) < std::tie(b.created_ms, b.decision_seq);
                    });
   if (due.size() > limit) due.resize(limit);
   return due;
@@ -198,7 +198,7 @@ Result<std::vector<std::string>> AlertStore::Replay(std::string_view workspace, 
     again.sink = d.sink;
     again.alert_id = d.alert_id;
     again.created_ms = d.created_ms;
-    again.order_in_batch = d.order_in_batch;
+    again.decision_seq = d.decision_seq;
     again.next_attempt_ms = Ms(now);
     again.alert_json = json;
     batch.Delete(Family::kAlerts, DeliveredKey(id, d.sink));

@@ -26,10 +26,10 @@ class AlertStore final : public Outbox {
  public:
   explicit AlertStore(StateStore& store) : store_(store) {}
 
-  // Adds the alert and one pending delivery per sink to `batch`, due at once; `order` is
-  // the alert's place among those decided in the same batch.
+  // Adds the alert and one pending delivery per sink to `batch`, due at once; `seq`
+  // increases with each decision of the process (orders alerts decided in one millisecond).
   static void Emit(StateStore::Batch& batch, const Alert& alert, const std::vector<std::string>& sinks,
-                   TimePoint now, int64_t order);
+                   TimePoint now, int64_t seq);
 
   Result<std::vector<Delivery>> Due(std::string_view sink, TimePoint now, size_t limit) override;
   Status Record(const Delivery& d) override;

@@ -212,7 +212,7 @@ Alert BuildBudgetAlert(const BudgetConfig& b, const BudgetState& s, TimePoint pe
   std::string pct = std::to_string(util_permille / 10) + "." + std::to_string(util_permille % 10) + "%";
   std::string what = "Budget \"" + b.id + "\" of workspace " + b.workspace + " for " +
                      PeriodLabel(period_start, b.period) + " (UTC): ";
-  std::string line_text = line >= kExceededPpm && line == kExceededPpm
+  std::string line_text = line == kExceededPpm
                               ? "exceeded its limit of " + HumanUsd(b.amount.value)
                               : "crossed " + FormatPpm(line) + " of its limit of " + HumanUsd(b.amount.value);
   switch (status) {
@@ -224,9 +224,10 @@ Alert BuildBudgetAlert(const BudgetConfig& b, const BudgetState& s, TimePoint pe
                   HumanUsd(s.spend_nano) + " (reminder " + seq + ").";
       break;
     case AlertStatus::kResolved:
-      a.message = what + "back below " + FormatPpm(line) + " of its limit of " +
-                  HumanUsd(b.amount.value) + " after a change; spent " + HumanUsd(s.spend_nano) +
-                  " (" + pct + ").";
+      a.message = what + "back below " +
+                  (line == kExceededPpm ? std::string("its limit of ") : FormatPpm(line) + " of its limit of ") +
+                  HumanUsd(b.amount.value) + " after a change; spent " + HumanUsd(s.spend_nano) + " (" +
+                  pct + ").";
       break;
   }
   BudgetForecast f = Forecast(b, s, period_start, at);

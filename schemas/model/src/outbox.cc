@@ -17,7 +17,7 @@ std::string Delivery::Encode() const {
   std::string error;
   for (char c : last_error) error.push_back(c == '\n' || c == '\r' ? ' ' : c);
   std::string out = std::to_string(static_cast<int>(state)) + " " + std::to_string(attempts) + " " +
-                    std::to_string(created_ms) + " " + std::to_string(order_in_batch) + " " + std::to_string(first_attempt_ms) + " " +
+                    std::to_string(created_ms) + " " + std::to_string(decision_seq) + " " + std::to_string(first_attempt_ms) + " " +
                     std::to_string(next_attempt_ms) + " " + std::to_string(done_ms) + " " + error +
                     "\n" + alert_json;
   return out;
@@ -44,7 +44,7 @@ std::optional<Delivery> Delivery::Decode(std::string_view sink, std::string_view
   d.state = static_cast<DeliveryState>(nums[0]);
   d.attempts = static_cast<uint32_t>(nums[1]);
   d.created_ms = nums[2];
-  d.order_in_batch = nums[3];
+  d.decision_seq = nums[3];
   d.first_attempt_ms = nums[4];
   d.next_attempt_ms = nums[5];
   d.done_ms = nums[6];

@@ -29,7 +29,7 @@ struct Delivery {
   DeliveryState state = DeliveryState::kPending;
   uint32_t attempts = 0;
   int64_t created_ms = 0;       // wall clock when the alert was decided
-  int64_t order_in_batch = 0;   // decision order among alerts committed together
+  int64_t decision_seq = 0;     // orders alerts decided within the same millisecond
   int64_t first_attempt_ms = 0; // 0 = not attempted yet; the retry horizon counts from here
   int64_t next_attempt_ms = 0;  // due at or after this wall-clock time
   int64_t done_ms = 0;          // when it was delivered or given up
