@@ -99,6 +99,9 @@ post() {
 }
 event() { echo "{\"requestId\":\"$1\",\"provider\":\"openai\",\"model\":\"gpt-4o-mini\",\"inputTokens\":10,\"outputTokens\":5,\"feature\":\"$2\"}"; }
 query() { curl -s -H "X-API-Key: $read_key" "$(base)$1"; }
+# has_metric <regex>: reads the whole exposition first (grep -q on a pipe could cut curl
+# off with SIGPIPE, which pipefail reports as a failure).
+has_metric() { curl -s "$(base)/metrics" > "$work/metrics.txt"; grep -q "$1" "$work/metrics.txt"; }
 # delivery_state <alert type> <budget or ""> : the ops-hook delivery state of that alert
 delivery_state() {
   query '/v1/alerts' | /usr/bin/python3 -c "
@@ -158,15 +161,15 @@ refused=$(post "$(event load-13 other)")
 [ "$(echo "$refused" | head -1)" = '{"ok":false,"reason":"plan_limit_reached","telemetryPaused":true,"providerCallsContinue":true,"isPlanLimitReached":true}' ] || fail "402 body: $refused"
 wait_for "delivery_state plan_limit_reached '' | grep -q '^dead'" 150 || fail "plan alert not dead: $(query /v1/alerts)"
 read -r _ _ plan_id <<< "$(delivery_state plan_limit_reached '')"
-wait_for "curl -s $(base)/metrics | grep -q '^tokenmeter_alerts_dead 2'" 50 || fail "dead gauge: $(curl -s $(base)/metrics | grep -E 'alerts_dead|outbox|deliveries')"
-curl -s "$(base)/metrics" | grep -q '^tokenmeter_alert_deliveries_total{outcome="dead",sink="ops-hook"} 2' || fail "dead counter"
+wait_for "has_metric '^tokenmeter_alerts_dead 2'" 50 || fail "dead gauge: $(grep -E 'alerts_dead|outbox|deliveries' "$work/metrics.txt")"
+has_metric '^tokenmeter_alert_deliveries_total{outcome="dead",sink="ops-hook"} 2' || fail "dead counter: $(grep deliveries "$work/metrics.txt")"
 [ "$(curl -s -o /dev/null -w '%{http_code}' -X POST -H "X-API-Key: $read_key" "$(base)/v1/alerts/$plan_id/replay")" = 403 ] || fail "member may not replay"
 control '{"script":[],"default":"ok"}'
 replay=$(curl -s -X POST -H "X-API-Key: $admin_key" "$(base)/v1/alerts/$plan_id/replay")
 [ "$replay" = "{\"ok\":true,\"id\":\"$plan_id\",\"queued\":[\"ops-hook\"]}" ] || fail "replay: $replay"
 wait_for "delivery_state plan_limit_reached '' | grep -q '^delivered'" 100 || fail "replay not delivered"
 [ "$(jq_rx "s['processed'].count('$plan_id')")" = 1 ] || fail "plan alert processed"
-wait_for "curl -s $(base)/metrics | grep -q '^tokenmeter_alerts_dead 1'" 50 || fail "dead gauge after replay"
+wait_for "has_metric '^tokenmeter_alerts_dead 1'" 50 || fail "dead gauge after replay"
 [ "$(jq_rx "all(a['verified'] for a in s['attempts'])")" = True ] || fail "a signature did not verify"
 [ "$(query /v1/budgets | grep -o '"state":"exceeded"' | wc -l)" = 3 ] || fail "budgets: $(query /v1/budgets)"
 echo "alerts e2e: ok ($(jq_rx "len(s['attempts'])") attempts in all, $(jq_rx "len(s['processed'])") processed once each)"
