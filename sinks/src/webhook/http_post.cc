@@ -105,7 +105,16 @@ Result<HttpPostReply> HttpPost(const HttpUrl& url,
   asio::co_spawn(ioc, x.Run(stream, resolver), asio::detached);
   // The whole exchange, resolve included, within `timeout`.
   ioc.run_for(timeout);
-  if (!x.done) return DeadlineExceeded("no complete response within " + std::to_string(timeout.count()) + " ms");
+  if (!x.done) {
+    // Let the exchange unwind on this thread before its objects go: close, then run the
+    // cancelled operations' completions.
+    beast::error_code ignored;
+    stream.socket().close(ignored);
+    resolver.cancel();
+    ioc.restart();
+    ioc.run_for(std::chrono::milliseconds(200));
+    return DeadlineExceeded("no complete response within " + std::to_string(timeout.count()) + " ms");
+  }
   if (!x.error.empty()) {
     if (x.error.find("timeout") != std::string::npos || x.error.find("timed out") != std::string::npos) {
       return DeadlineExceeded(x.error);
