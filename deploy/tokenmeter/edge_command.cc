@@ -1,4 +1,7 @@
 #include <prometheus/registry.h>
+#include <unistd.h>
+
+#include <random>
 
 #include <cstdio>
 #include <fstream>
@@ -11,7 +14,9 @@
 #include "signals.h"
 #include "tokenmeter/base/log.h"
 #include "tokenmeter/bus/kafka_publisher.h"
+#include "tokenmeter/bus/kafka_consumer.h"
 #include "tokenmeter/edge/edge_service.h"
+#include "tokenmeter/edge/status_follower.h"
 #include "tokenmeter/http/http_server.h"
 
 namespace tokenmeter {
@@ -47,6 +52,17 @@ int RunEdge(const std::vector<std::string>& args) {
   SystemClock clock;
   prometheus::Registry registry;
   EdgeService edge(config->edge, *keys, *normalizer, **publisher, clock, registry);
+  // Every edge reads the whole status topic: a consumer group of its own, from the start.
+  KafkaConsumerConfig status_cc;
+  status_cc.bootstrap_servers = config->kafka.bootstrap_servers;
+  status_cc.topic = config->kafka.status_topic;
+  status_cc.group_id = "tokenmeter-edge-status-" + std::to_string(getpid()) + "-" +
+                       std::to_string(std::random_device{}());
+  status_cc.properties = config->kafka.properties;
+  auto status_consumer = KafkaConsumer::Create(status_cc, [](int) { return Result<std::optional<int64_t>>(std::nullopt); });
+  if (!status_consumer.ok()) return StartupFailed("edge", status_consumer.status());
+  StatusFollower statuses(std::move(*status_consumer), edge);
+  statuses.Start();
   HttpServer server(config->http, edge);
   edge.AttachServer(&server);
   if (Status s = server.Start(); !s.ok()) return StartupFailed("edge", s);
@@ -58,6 +74,7 @@ int RunEdge(const std::vector<std::string>& args) {
 
   Log(LogLevel::kInfo, "edge", "shutting_down", {{"signal", WaitForShutdownSignal()}});
   edge.BeginShutdown();
+  statuses.Stop();
   server.Stop(std::chrono::milliseconds(config->drain_timeout_ms));
   Status flushed = (*publisher)->Flush(std::chrono::milliseconds(config->drain_timeout_ms));
   // Destroy the producer while the edge it reports to exists: any record still in flight

@@ -87,6 +87,7 @@ struct ProcessorRunner::Impl {
   void Run() {
     auto last_sample = std::chrono::steady_clock::time_point{};
     auto last_refresh = std::chrono::steady_clock::now();
+    auto last_full = last_refresh;
     PublishStatuses(rules->Workspaces());
     while (!stop.load()) {
       auto start = std::chrono::steady_clock::now();
@@ -100,6 +101,10 @@ struct ProcessorRunner::Impl {
       }
       if (start - last_refresh >= std::chrono::milliseconds(config.status_refresh_ms)) {
         last_refresh = start;
+        if (start - last_full >= std::chrono::minutes(1)) {  // republish all: heals a lost publish
+          last_full = start;
+          published.clear();
+        }
         PublishStatuses(rules->Workspaces());  // a new day or month clears flags
       }
       if (r.ok()) {
@@ -130,6 +135,18 @@ Result<std::unique_ptr<ProcessorRunner>> ProcessorRunner::CreateOnKafka(
   ProcessorBus bus;
   bus.topic = kafka.topic;
   bus.dead_letters = std::shared_ptr<Publisher>(std::move(*dlq));
+  // Workspace statuses go to the compacted status topic, key = workspace; every edge
+  // follows it. A failed publish is logged; the next refresh publishes again.
+  KafkaConfig status_config = kafka;
+  status_config.topic = kafka.status_topic;
+  Result<std::unique_ptr<KafkaPublisher>> status = KafkaPublisher::Create(status_config);
+  if (!status.ok()) return status.status();
+  std::shared_ptr<Publisher> status_pub(std::move(*status));
+  bus.publish_status = [status_pub](const std::string& ws, const WorkspaceStatus& s) {
+    status_pub->Publish({{ws, EncodeWorkspaceStatus(s)}}, [ws](Status st) {
+      if (!st.ok()) Log(LogLevel::kError, "processor", "status_publish_failed", {{"workspace", ws}, {"error", st.ToString()}});
+    });
+  };
   bus.subscribe = [cc](Subscriber::NextOffsetFn next) -> Result<std::unique_ptr<Subscriber>> {
     Result<std::unique_ptr<KafkaConsumer>> c = KafkaConsumer::Create(cc, std::move(next));
     if (!c.ok()) return c.status();

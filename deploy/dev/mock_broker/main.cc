@@ -65,7 +65,9 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
-  if (topics.empty()) topics = {{"tokenmeter.events", 4}, {"tokenmeter.events.dlq", 1}};
+  if (topics.empty()) {
+    topics = {{"tokenmeter.events", 4}, {"tokenmeter.events.dlq", 1}, {"tokenmeter.workspace-status", 1}};
+  }
   auto cluster = tokenmeter::MockCluster::Create(brokers, topics);
   if (!cluster.ok()) {
     std::fprintf(stderr, "mock broker: %s\n", cluster.status().ToString().c_str());

@@ -23,6 +23,9 @@ struct KafkaConfig {
   std::string bootstrap_servers;
   // Topic the events are produced to. Default tokenmeter.events.
   std::string topic = kEventsTopic;
+  // Compacted topic where processors publish workspace statuses and edges read them.
+  // Default tokenmeter.workspace-status.
+  std::string status_topic = kWorkspaceStatusTopic;
   // Client id reported to the brokers. Default tokenmeter.
   std::string client_id = "tokenmeter";
   // How long librdkafka may try to deliver a record before failing it (message.timeout.ms).

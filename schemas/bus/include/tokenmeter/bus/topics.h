@@ -6,6 +6,8 @@ namespace tokenmeter {
 
 inline constexpr const char* kEventsTopic = "tokenmeter.events";
 inline constexpr const char* kEventsDlqTopic = "tokenmeter.events.dlq";
+// Compacted; key = workspace, value = the processor's latest WorkspaceStatus.
+inline constexpr const char* kWorkspaceStatusTopic = "tokenmeter.workspace-status";
 
 }  // namespace tokenmeter
 
