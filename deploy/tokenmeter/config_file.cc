@@ -430,6 +430,70 @@ Status ParseAlertsSection(const YAML::Node& n, AlertingConfig& a, RetryPolicy& r
   return Status::Ok();
 }
 
+Status GetFraction(const YAML::Node& parent, const char* key, const std::string& path, uint32_t& ppm) {
+  std::string text;
+  RETURN_IF_ERROR(Get(parent, key, path, text));
+  if (text.empty()) return Status::Ok();
+  std::optional<uint32_t> v = ParseFraction(text);
+  if (!v) return InvalidArgument(Where(parent[key], path + "." + key) + " must be a decimal, e.g. 0.5");
+  ppm = *v;
+  return Status::Ok();
+}
+
+Status GetUsdNano(const YAML::Node& parent, const char* key, const std::string& path, int64_t& nano) {
+  std::string text;
+  RETURN_IF_ERROR(Get(parent, key, path, text));
+  if (text.empty()) return Status::Ok();
+  std::optional<NanoUsd> v = ParseDecimalUsd(text, 1'000'000'000);
+  if (!v) return InvalidArgument(Where(parent[key], path + "." + key) + " must be a decimal USD amount");
+  nano = v->value;
+  return Status::Ok();
+}
+
+Status ParseDetectors(const YAML::Node& n, DetectorConfig& d) {
+  if (!n) return Status::Ok();
+  const std::string p = "detectors";
+  RETURN_IF_ERROR(OnlyKeys(n, p, {"enabled", "grace_s", "baseline_windows", "min_baseline_windows",
+                                  "cost_per_request", "spend_spike", "request_burst", "tenant_concentration",
+                                  "unpriced_share"}));
+  RETURN_IF_ERROR(Get(n, "enabled", p, d.enabled));
+  RETURN_IF_ERROR(Get(n, "grace_s", p, d.grace_s));
+  RETURN_IF_ERROR(Get(n, "baseline_windows", p, d.baseline_windows));
+  RETURN_IF_ERROR(Get(n, "min_baseline_windows", p, d.min_baseline_windows));
+  if (YAML::Node x = n["cost_per_request"]) {
+    RETURN_IF_ERROR(OnlyKeys(x, p + ".cost_per_request", {"min_requests", "min_ratio", "mad_k"}));
+    RETURN_IF_ERROR(Get(x, "min_requests", p + ".cost_per_request", d.cpr_min_requests));
+    RETURN_IF_ERROR(GetFraction(x, "min_ratio", p + ".cost_per_request", d.cpr_min_ratio_ppm));
+    RETURN_IF_ERROR(GetFraction(x, "mad_k", p + ".cost_per_request", d.cpr_mad_k_ppm));
+  }
+  if (YAML::Node x = n["spend_spike"]) {
+    RETURN_IF_ERROR(OnlyKeys(x, p + ".spend_spike", {"ratio", "min_usd"}));
+    RETURN_IF_ERROR(GetFraction(x, "ratio", p + ".spend_spike", d.spike_ratio_ppm));
+    RETURN_IF_ERROR(GetUsdNano(x, "min_usd", p + ".spend_spike", d.spike_min_nano));
+  }
+  if (YAML::Node x = n["request_burst"]) {
+    RETURN_IF_ERROR(OnlyKeys(x, p + ".request_burst", {"ratio", "min_requests", "success_drop"}));
+    RETURN_IF_ERROR(GetFraction(x, "ratio", p + ".request_burst", d.burst_ratio_ppm));
+    RETURN_IF_ERROR(Get(x, "min_requests", p + ".request_burst", d.burst_min_requests));
+    RETURN_IF_ERROR(GetFraction(x, "success_drop", p + ".request_burst", d.burst_success_drop_ppm));
+  }
+  if (YAML::Node x = n["tenant_concentration"]) {
+    RETURN_IF_ERROR(OnlyKeys(x, p + ".tenant_concentration", {"share", "min_usd"}));
+    RETURN_IF_ERROR(GetFraction(x, "share", p + ".tenant_concentration", d.tenant_share_ppm));
+    RETURN_IF_ERROR(GetUsdNano(x, "min_usd", p + ".tenant_concentration", d.tenant_min_spend_nano));
+  }
+  if (YAML::Node x = n["unpriced_share"]) {
+    RETURN_IF_ERROR(OnlyKeys(x, p + ".unpriced_share", {"share", "min_requests"}));
+    RETURN_IF_ERROR(GetFraction(x, "share", p + ".unpriced_share", d.unpriced_share_ppm));
+    RETURN_IF_ERROR(Get(x, "min_requests", p + ".unpriced_share", d.unpriced_min_requests));
+  }
+  if (d.grace_s < 0 || d.baseline_windows < 1 || d.min_baseline_windows < 1 ||
+      d.min_baseline_windows > d.baseline_windows) {
+    return InvalidArgument("detectors: need grace_s >= 0 and 1 <= min_baseline_windows <= baseline_windows");
+  }
+  return Status::Ok();
+}
+
 Status ParseWorkspaces(const YAML::Node& n, std::vector<WorkspaceConfig>& out, ProcessorConfig& pricing) {
   if (!n) return Status::Ok();
   Result<Normalizer> normalizer = Normalizer::FromEmbeddedTable();
@@ -502,7 +566,7 @@ Result<AppConfig> LoadConfigText(const std::string& text) {
   }
   if (!root || root.IsNull()) return InvalidArgument("config is empty");
   RETURN_IF_ERROR(OnlyKeys(root, "config", {"edge", "ingest", "bus", "workspaces", "keys", "processor", "serve",
-                                           "sinks", "alerts"}));
+                                           "sinks", "alerts", "detectors"}));
   try {
     RETURN_IF_ERROR(ParseEdge(root["edge"], c));
     RETURN_IF_ERROR(ParseIngest(root["ingest"], c.edge.limits));
@@ -512,6 +576,7 @@ Result<AppConfig> LoadConfigText(const std::string& text) {
     RETURN_IF_ERROR(ParseProcessor(root["processor"], c));
     RETURN_IF_ERROR(ParseServe(root["serve"], c));
     RETURN_IF_ERROR(ParseSinks(root["sinks"], c.sinks));
+    RETURN_IF_ERROR(ParseDetectors(root["detectors"], c.processor.alerting.detectors));
     RETURN_IF_ERROR(ParseAlertsSection(root["alerts"], c.processor.alerting, c.retry,
                                        c.processor.status_refresh_ms));
   } catch (const YAML::Exception& e) {

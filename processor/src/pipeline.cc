@@ -7,6 +7,7 @@
 #include "aggregate/rollup.h"
 #include "dedup/dedup_record.h"
 #include "emit/alert_store.h"
+#include "evaluate/drift_evaluator.h"
 #include "evaluate/spend_evaluator.h"
 #include "price/cost_calculator.h"
 #include "tokenmeter/base/json_text.h"
@@ -179,6 +180,7 @@ Result<PreparedBatch> BatchPipeline::Prepare(int partition, const std::vector<Bu
   // 3-5. Price, aggregate and evaluate new events; count duplicates.
   std::map<std::string, RollupCounters> deltas;
   SpendEvaluator spend(store_, *rules_);
+  DriftEvaluator drift(store_, *rules_);
   for (const UsageEvent& e : events) {
     std::optional<DedupRecord>& record = seen[DedupKey(e.workspace, e.request_id)];
     uint64_t fp = Fingerprint(e);
@@ -197,21 +199,24 @@ Result<PreparedBatch> BatchPipeline::Prepare(int partition, const std::vector<Bu
     out.batch.Put(Family::kEvents, record->event_key, StoredEvent(e, cost, prices_->version()));
     Aggregate(e, CountersFor(e, cost), /*duplicate_only=*/false, deltas);
     RETURN_IF_ERROR(spend.Add(e, cost.total));
+    drift.Observe(e);
     out.workspaces.push_back(e.workspace);
     ++out.stats.counted;
   }
   std::sort(out.workspaces.begin(), out.workspaces.end());
   out.workspaces.erase(std::unique(out.workspaces.begin(), out.workspaces.end()), out.workspaces.end());
 
-  // 6. Emit: each decided alert and its deliveries join the same batch as its cause.
+  // 6. Evaluate closed minutes with the detectors (the batch's deltas included).
+  // 7. Emit: each decided alert and its deliveries join the same batch as its cause.
   out.alerts = spend.Finish(out.batch);
+  RETURN_IF_ERROR(drift.Finish(deltas, out.batch, out.alerts));
   TimePoint now = clock_->Now();
   for (const Alert& a : out.alerts) {
     AlertStore::Emit(out.batch, a, rules_->SinksFor(a), now, next_alert_seq_++);
     ++out.stats.alerts_by_type[static_cast<size_t>(a.type)];
   }
 
-  // 7. Everything, and the next offset, in one batch.
+  // 8. Everything, and the next offset, in one batch.
   for (const auto& [k, record] : seen) {
     if (record) out.batch.Put(Family::kDedup, k, record->Encode());
   }

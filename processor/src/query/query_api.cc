@@ -8,6 +8,7 @@
 #include <unordered_map>
 
 #include "aggregate/rollup.h"
+#include "aggregate/rollup_scan.h"
 #include "dedup/dedup_record.h"
 #include "tokenmeter/base/json_text.h"
 #include "tokenmeter/base/rfc3339.h"
@@ -87,31 +88,15 @@ std::string ParseWindow(const Params& p, TimePoint now, Window& w) {
   return "";
 }
 
-void AppendBigEndian64(std::string& out, uint64_t v) {
-  for (int shift = 56; shift >= 0; shift -= 8) out.push_back(static_cast<char>((v >> shift) & 0xff));
-}
-
 // Calls fn(bucket_start, value, counters) for every rollup row of (workspace, mode, gran,
 // dim) whose bucket starts in [from, to) and whose environment matches.
 template <typename Fn>
 Status ScanRollups(const StateStore& store, std::string_view ws, const Window& w, Dimension dim, Fn fn) {
   for (DataMode mode : w.modes) {
-    std::string prefix = RollupKey(ws, mode, w.gran, dim, TimePoint{}, "", "");
-    prefix.resize(prefix.size() - 9);  // drop the 8-byte bucket and the empty environment's \0
-    std::string begin = prefix, end = prefix;
-    AppendBigEndian64(begin, static_cast<uint64_t>(BucketStart(w.from, w.gran).time_since_epoch().count()));
-    AppendBigEndian64(end, static_cast<uint64_t>(w.to.time_since_epoch().count()));
-    RETURN_IF_ERROR(store.Scan(Family::kRollups, begin, end, [&](std::string_view k, std::string_view v) {
-      std::string_view rest = k.substr(prefix.size());
-      uint64_t bucket = 0;
-      for (int i = 0; i < 8; ++i) bucket = (bucket << 8) | static_cast<unsigned char>(rest[i]);
-      rest.remove_prefix(8);
-      size_t nul = rest.find('\0');
-      std::string_view env = rest.substr(0, nul), value = rest.substr(nul + 1);
-      if (w.environment.empty() || env == w.environment) {
-        fn(TimePoint(std::chrono::milliseconds(bucket)), value, RollupCounters::Decode(v));
-      }
-      return true;
+    RollupRange r = MakeRollupRange(ws, mode, w.gran, dim, BucketStart(w.from, w.gran), w.to);
+    RETURN_IF_ERROR(ScanRollupRange(store, r, [&](TimePoint bucket, std::string_view env, std::string_view value,
+                                                  const RollupCounters& c) {
+      if (w.environment.empty() || env == w.environment) fn(bucket, value, c);
     }));
   }
   return Status::Ok();

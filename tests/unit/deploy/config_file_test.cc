@@ -154,6 +154,96 @@ TEST(ConfigFileTest, WrongTypesAndBadValuesAreErrors) {
   EXPECT_FALSE(LoadConfigFile("/nonexistent/tokenmeter.yaml").ok());
 }
 
+TEST(ConfigFileTest, BudgetsPlansRoutesSinksAndDetectorsParseExactly) {
+  setenv("TM_TEST_HOOK_SECRET", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", 1);
+  Result<AppConfig> c = LoadConfigText(R"(
+workspaces:
+  - id: acme
+    plan: {requests_per_month: 1000000}
+    budgets:
+      - id: monthly
+        amount_usd: "500.25"
+        thresholds: [0.5, 0.8, 1.0, 1.1]
+        project: web
+      - id: daily
+        period: day
+        amount_usd: "20"
+        data_modes: [real, test]
+    alert_routes:
+      - sink: hook
+        types: [budget_exceeded, plan_limit_reached]
+      - sink: mail
+sinks:
+  - id: hook
+    type: webhook
+    url: http://127.0.0.1:9000/hooks
+    secrets: ["${TM_TEST_HOOK_SECRET}"]
+  - id: mail
+    type: email
+    smtp_url: smtp://127.0.0.1:2525
+    from: tokenmeter@example.com
+    to: [ops@example.com]
+alerts:
+  repeat_interval_s: 3600
+  notify_resolved: false
+  retry: {initial_backoff_ms: 500, horizon_s: 600}
+detectors:
+  grace_s: 30
+  cost_per_request: {min_ratio: 2, min_requests: 50}
+  spend_spike: {min_usd: "0.5"}
+  tenant_concentration: {share: 0.7}
+)");
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  const AlertingConfig& a = c->processor.alerting;
+  ASSERT_EQ(a.budgets.size(), 2u);
+  EXPECT_EQ(a.budgets[0].amount.value, 500'250'000'000);
+  EXPECT_EQ(a.budgets[0].thresholds_ppm, (std::vector<uint32_t>{500'000, 800'000, 1'100'000}));
+  EXPECT_EQ(a.budgets[0].project, "web");
+  EXPECT_EQ(a.budgets[0].period, BudgetPeriod::kMonth);
+  EXPECT_EQ(a.budgets[1].period, BudgetPeriod::kDay);
+  EXPECT_EQ(a.budgets[1].thresholds_ppm, (std::vector<uint32_t>{800'000}));
+  EXPECT_EQ(a.budgets[1].data_modes, (std::vector<DataMode>{DataMode::kReal, DataMode::kTest}));
+  ASSERT_EQ(a.plan_limits.size(), 1u);
+  EXPECT_EQ(a.plan_limits[0].requests_per_month, 1'000'000);
+  ASSERT_EQ(a.routes.size(), 2u);
+  EXPECT_EQ(a.routes[0].types, (std::vector<std::string>{"budget_exceeded", "plan_limit_reached"}));
+  EXPECT_TRUE(a.routes[1].types.empty());
+  EXPECT_EQ(a.repeat_interval, std::chrono::seconds(3600));
+  EXPECT_FALSE(a.notify_resolved);
+  ASSERT_EQ(c->sinks.size(), 2u);
+  EXPECT_EQ(c->sinks[0].webhook.secrets[0], "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw");
+  EXPECT_EQ(c->sinks[1].kind, SinkKind::kEmail);
+  EXPECT_EQ(c->sinks[1].email.starttls, StartTls::kRequired);
+  EXPECT_EQ(c->retry.initial_backoff_ms, 500);
+  EXPECT_EQ(c->retry.max_backoff_ms, 300000);
+  EXPECT_EQ(c->retry.horizon_s, 600);
+  EXPECT_EQ(a.detectors.grace_s, 30);
+  EXPECT_EQ(a.detectors.cpr_min_ratio_ppm, 2'000'000u);
+  EXPECT_EQ(a.detectors.cpr_min_requests, 50);
+  EXPECT_EQ(a.detectors.spike_min_nano, 500'000'000);
+  EXPECT_EQ(a.detectors.tenant_share_ppm, 700'000u);
+}
+
+TEST(ConfigFileTest, BadAlertingConfigIsRefusedWithTheReason) {
+  auto error = [](const std::string& yaml) {
+    Result<AppConfig> c = LoadConfigText(yaml);
+    return c.ok() ? std::string("accepted") : c.status().message();
+  };
+  EXPECT_EQ(error("workspaces:\n  - id: a\n    budgets:\n      - {id: m, amount_usd: \"-5\"}\n"),
+            "workspaces[0].budgets[0].amount_usd (line 4) must be a positive decimal USD amount, e.g. \"500\"");
+  EXPECT_EQ(error("workspaces:\n  - id: a\n    budgets:\n      - {id: m, amount_usd: \"5\", thresholds: [0.8, 0.5]}\n"),
+            "budget \"m\" of workspace a: thresholds must be ascending and distinct");
+  EXPECT_EQ(error("workspaces:\n  - id: a\n    alert_routes:\n      - sink: nowhere\n"),
+            "alert route of workspace a names sink \"nowhere\", which is not in sinks:");
+  EXPECT_EQ(error("sinks:\n  - {id: h, type: webhook, url: \"https://x/y\", secrets: [whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw]}\n"),
+            "sink h: webhook url must start with http://: https://x/y");
+  EXPECT_EQ(error("sinks:\n  - {id: m, type: email, smtp_url: \"smtp://x\", from: a@b, to: [c@d], starttls: maybe}\n"),
+            "sinks[0].starttls (line 2) must be required or off");
+  EXPECT_EQ(error("workspaces:\n  - id: a\n    alert_routes:\n      - {sink: h, types: [budget_blown]}\nsinks:\n"
+                  "  - {id: h, type: webhook, url: \"http://x/y\", secrets: [whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw]}\n"),
+            "alert route of workspace a: unknown alert type \"budget_blown\"");
+}
+
 TEST(ConfigFileTest, SecretsComeFromEnvironmentVariables) {
   setenv("TM_TEST_BOOTSTRAP", "10.1.2.3:9092", 1);
   Result<AppConfig> c =

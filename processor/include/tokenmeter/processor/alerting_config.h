@@ -50,10 +50,46 @@ struct AlertRoute {
   std::vector<std::string> types;  // alert type names; empty = all
 };
 
+struct DetectorConfig {
+  // Evaluate detectors at all. Default true.
+  bool enabled = true;
+  // A minute is closed (evaluated) once events this much later than its end have arrived
+  // (event time). Later events still count in the rollups but not in the decision.
+  // Default 60.
+  int grace_s = 60;
+  // How many previous minutes form the baseline. Default 30.
+  int baseline_windows = 30;
+  // Previous windows a baseline needs (with at least min_requests each). Default 10.
+  int min_baseline_windows = 10;
+  // Requests a window needs to count, for cost per request. Default 20.
+  int64_t cpr_min_requests = 20;
+  // Current cost per request must be >= ratio x median. Default 1.5.
+  uint32_t cpr_min_ratio_ppm = 1'500'000;
+  // ... and > median + k x 1.4826 x MAD. Default k = 3.
+  uint32_t cpr_mad_k_ppm = 3'000'000;
+  // Spend spike: current >= ratio x median of previous windows, and >= min. Defaults 3.0, $0.10.
+  uint32_t spike_ratio_ppm = 3'000'000;
+  int64_t spike_min_nano = 100'000'000;
+  // Burst: requests >= ratio x baseline median and >= min, success ratio down by >= drop.
+  // Defaults 3.0, 100, 0.10.
+  uint32_t burst_ratio_ppm = 3'000'000;
+  int64_t burst_min_requests = 100;
+  uint32_t burst_success_drop_ppm = 100'000;
+  // Tenant concentration: top tenant's share of spend >= share with spend >= min.
+  // Defaults 0.5, $1.00.
+  uint32_t tenant_share_ppm = 500'000;
+  int64_t tenant_min_spend_nano = 1'000'000'000;
+  // Unpriced share: unpriced / requests >= share with requests >= min. Defaults 0.05, 20.
+  uint32_t unpriced_share_ppm = 50'000;
+  int64_t unpriced_min_requests = 20;
+};
+
 struct AlertingConfig {
   std::vector<BudgetConfig> budgets;
   std::vector<PlanLimit> plan_limits;
   std::vector<AlertRoute> routes;
+  // Drift and anomaly detectors (config `detectors:`), for every workspace.
+  DetectorConfig detectors;
   // While a condition holds, one reminder per interval (stream time); 0 = no reminders.
   // Default 4 h.
   std::chrono::seconds repeat_interval{4 * 3600};

@@ -1,0 +1,70 @@
+// Range reads of the rollups family, shared by the query API and the drift evaluator:
+// every row of (workspace, data mode, granularity, dimension) whose bucket starts in
+// [from, to), in key order, committed rows from the store and uncommitted ones from a
+// batch's pre-aggregated deltas (same key layout, see RollupKey). Any thread.
+#ifndef TOKENMETER_PROCESSOR_AGGREGATE_ROLLUP_SCAN_H_
+#define TOKENMETER_PROCESSOR_AGGREGATE_ROLLUP_SCAN_H_
+
+#include <map>
+#include <string>
+#include <string_view>
+
+#include "rollup.h"
+#include "state/state_store.h"
+
+namespace tokenmeter {
+
+struct RollupRange {
+  std::string prefix;      // ws \0 mode \0 gran \0 dim \0
+  std::string begin, end;  // prefix + bucket bytes of from / to
+};
+
+inline RollupRange MakeRollupRange(std::string_view ws, DataMode mode, Granularity g, Dimension d,
+                                   TimePoint from, TimePoint to) {
+  RollupRange r;
+  r.prefix = RollupKey(ws, mode, g, d, TimePoint{}, "", "");
+  r.prefix.resize(r.prefix.size() - 9);  // drop the 8-byte bucket and the empty environment's \0
+  r.begin = RollupKey(ws, mode, g, d, from, "", "").substr(0, r.prefix.size() + 8);
+  r.end = RollupKey(ws, mode, g, d, to, "", "").substr(0, r.prefix.size() + 8);
+  return r;
+}
+
+// Splits a rollup key after `prefix_size` bytes into bucket, environment and value.
+inline void SplitRollupKey(std::string_view key, size_t prefix_size, TimePoint& bucket, std::string_view& env,
+                           std::string_view& value) {
+  std::string_view rest = key.substr(prefix_size);
+  uint64_t ms = 0;
+  for (int i = 0; i < 8; ++i) ms = (ms << 8) | static_cast<unsigned char>(rest[i]);
+  rest.remove_prefix(8);
+  size_t nul = rest.find('\0');
+  env = rest.substr(0, nul);
+  value = rest.substr(nul + 1);
+  bucket = TimePoint(std::chrono::milliseconds(ms));
+}
+
+// fn(bucket, environment, value, counters) for each committed row in the range.
+template <typename Fn>
+Status ScanRollupRange(const StateStore& store, const RollupRange& r, Fn fn) {
+  return store.Scan(Family::kRollups, r.begin, r.end, [&](std::string_view k, std::string_view v) {
+    TimePoint bucket;
+    std::string_view env, value;
+    SplitRollupKey(k, r.prefix.size(), bucket, env, value);
+    fn(bucket, env, value, RollupCounters::Decode(v));
+    return true;
+  });
+}
+
+// The same for a batch's uncommitted deltas.
+template <typename Fn>
+void ScanRollupDeltas(const std::map<std::string, RollupCounters>& deltas, const RollupRange& r, Fn fn) {
+  for (auto it = deltas.lower_bound(r.begin); it != deltas.end() && it->first < r.end; ++it) {
+    TimePoint bucket;
+    std::string_view env, value;
+    SplitRollupKey(it->first, r.prefix.size(), bucket, env, value);
+    fn(bucket, env, value, it->second);
+  }
+}
+
+}  // namespace tokenmeter
+
+#endif  // TOKENMETER_PROCESSOR_AGGREGATE_ROLLUP_SCAN_H_
