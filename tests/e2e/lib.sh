@@ -18,6 +18,19 @@ wait_for() {
   return 1
 }
 
+# kafka_bus_yaml: the `bus:` section of a distributed e2e config (after start_mock_broker);
+# short session timeouts so a restarted consumer rejoins quickly.
+kafka_bus_yaml() {
+  cat <<YAML
+bus:
+  kafka:
+    bootstrap_servers: $bootstrap
+    properties:
+      session.timeout.ms: "6000"
+      heartbeat.interval.ms: "500"
+YAML
+}
+
 # start_mock_broker <binary>: starts it with fault commands on fd 3; sets $bootstrap.
 start_mock_broker() {
   mkfifo "$work/ctl"

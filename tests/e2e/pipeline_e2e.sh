@@ -27,12 +27,7 @@ mirror_key=$(head -n 1 "$work/mirror.txt")
 cat > "$work/tokenmeter.yaml" <<YAML
 edge:
   listen: 127.0.0.1:0
-bus:
-  kafka:
-    bootstrap_servers: $bootstrap
-    properties:
-      session.timeout.ms: "6000"
-      heartbeat.interval.ms: "500"
+$(kafka_bus_yaml)
 processor:
   listen: 127.0.0.1:0
   state_dir: $work/state

@@ -20,12 +20,7 @@ for ws in $workspaces; do
 done
 for n in 1 2; do
   cat > "$work/p$n.yaml" <<YAML
-bus:
-  kafka:
-    bootstrap_servers: $bootstrap
-    properties:
-      session.timeout.ms: "6000"
-      heartbeat.interval.ms: "500"
+$(kafka_bus_yaml)
 processor:
   listen: 127.0.0.1:0
   state_dir: $work/state$n

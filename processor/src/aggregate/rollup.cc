@@ -5,12 +5,10 @@
 #include <cmath>
 #include <cstring>
 
+#include "state/fixed_codec.h"
+
 namespace tokenmeter {
 namespace {
-
-void AppendBigEndian64(std::string& out, uint64_t v) {
-  for (int shift = 56; shift >= 0; shift -= 8) out.push_back(static_cast<char>((v >> shift) & 0xff));
-}
 
 class RollupMerge final : public rocksdb::AssociativeMergeOperator {
  public:
@@ -114,7 +112,7 @@ std::string RollupKey(std::string_view workspace, DataMode mode, Granularity g, 
   k.push_back('\0');
   k.push_back(static_cast<char>(d));
   k.push_back('\0');
-  AppendBigEndian64(k, static_cast<uint64_t>(bucket.time_since_epoch().count()));
+  AppendBigEndian(k, static_cast<uint64_t>(bucket.time_since_epoch().count()));
   k.append(environment);
   k.push_back('\0');
   k.append(value);

@@ -3,12 +3,10 @@
 #include <algorithm>
 #include <tuple>
 
+#include "state/fixed_codec.h"
+
 namespace tokenmeter {
 namespace {
-
-void AppendBigEndian(std::string& out, uint64_t v) {
-  for (int shift = 56; shift >= 0; shift -= 8) out.push_back(static_cast<char>((v >> shift) & 0xff));
-}
 
 std::string LogPrefix(std::string_view workspace) {
   std::string k = "L";

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "state/fixed_codec.h"
 #include "tokenmeter/base/json_text.h"
 #include "tokenmeter/base/rfc3339.h"
 
@@ -9,15 +10,6 @@ namespace tokenmeter {
 namespace {
 
 using namespace std::chrono;
-
-void PutI64(std::string& out, int64_t v) {
-  for (int i = 0; i < 8; ++i) out.push_back(static_cast<char>((static_cast<uint64_t>(v) >> (8 * i)) & 0xff));
-}
-int64_t GetI64(std::string_view b, size_t at) {
-  uint64_t v = 0;
-  for (int i = 7; i >= 0; --i) v = (v << 8) | static_cast<unsigned char>(b[at + i]);
-  return static_cast<int64_t>(v);
-}
 
 // ppm with six fixed decimals: 800001 -> "0.800001".
 std::string FixedPpm(int64_t ppm) {
@@ -49,28 +41,28 @@ int64_t Ms(TimePoint t) { return t.time_since_epoch().count(); }
 
 std::string BudgetState::Encode() const {
   std::string out;
-  PutI64(out, spend_nano);
-  PutI64(out, requests);
-  PutI64(out, crossed_ppm);
-  PutI64(out, episode);
-  PutI64(out, reminders);
-  PutI64(out, last_notified_ms);
-  PutI64(out, last_event_ms);
-  PutI64(out, exceeded_at_ms);
+  PutFixed64(out, spend_nano);
+  PutFixed64(out, requests);
+  PutFixed64(out, crossed_ppm);
+  PutFixed64(out, episode);
+  PutFixed64(out, reminders);
+  PutFixed64(out, last_notified_ms);
+  PutFixed64(out, last_event_ms);
+  PutFixed64(out, exceeded_at_ms);
   return out;
 }
 
 BudgetState BudgetState::Decode(std::string_view b) {
   BudgetState s;
   if (b.size() < 64) return s;
-  s.spend_nano = GetI64(b, 0);
-  s.requests = GetI64(b, 8);
-  s.crossed_ppm = static_cast<uint32_t>(GetI64(b, 16));
-  s.episode = static_cast<uint32_t>(GetI64(b, 24));
-  s.reminders = static_cast<uint32_t>(GetI64(b, 32));
-  s.last_notified_ms = GetI64(b, 40);
-  s.last_event_ms = GetI64(b, 48);
-  s.exceeded_at_ms = GetI64(b, 56);
+  s.spend_nano = GetFixed64(b, 0);
+  s.requests = GetFixed64(b, 8);
+  s.crossed_ppm = static_cast<uint32_t>(GetFixed64(b, 16));
+  s.episode = static_cast<uint32_t>(GetFixed64(b, 24));
+  s.reminders = static_cast<uint32_t>(GetFixed64(b, 32));
+  s.last_notified_ms = GetFixed64(b, 40);
+  s.last_event_ms = GetFixed64(b, 48);
+  s.exceeded_at_ms = GetFixed64(b, 56);
   return s;
 }
 

@@ -5,6 +5,7 @@
 
 #include "aggregate/rollup_scan.h"
 #include "budget_tracker.h"
+#include "state/fixed_codec.h"
 #include "detectors.h"
 #include "tokenmeter/base/rfc3339.h"
 
@@ -19,15 +20,6 @@ int64_t Ms(TimePoint t) { return t.time_since_epoch().count(); }
 TimePoint At(int64_t ms) { return TimePoint(std::chrono::milliseconds(ms)); }
 int64_t FloorMinute(int64_t ms) { return ms - ((ms % kMinute) + kMinute) % kMinute; }
 std::string HourMinute(int64_t ms) { return FormatRfc3339(At(ms)).substr(11, 5); }
-
-void PutI64(std::string& out, int64_t v) {
-  for (int i = 0; i < 8; ++i) out.push_back(static_cast<char>((static_cast<uint64_t>(v) >> (8 * i)) & 0xff));
-}
-int64_t GetI64(std::string_view b, size_t at) {
-  uint64_t v = 0;
-  for (int i = 7; i >= 0; --i) v = (v << 8) | static_cast<unsigned char>(b[at + i]);
-  return static_cast<int64_t>(v);
-}
 
 std::string Key(char tag, std::initializer_list<std::string_view> parts) {
   std::string k(1, tag);
@@ -46,19 +38,19 @@ struct WatermarkRow {
 
 std::string Encode(const WatermarkRow& w) {
   std::string s;
-  PutI64(s, w.last_evaluated);
-  PutI64(s, w.first_minute);
-  PutI64(s, w.max_event);
+  PutFixed64(s, w.last_evaluated);
+  PutFixed64(s, w.first_minute);
+  PutFixed64(s, w.max_event);
   return s;
 }
 
 std::string Encode(const DriftEvaluator::Firing& f) {
   std::string s;
-  PutI64(s, f.active);
-  PutI64(s, f.since_ms);
-  PutI64(s, f.last_notified_ms);
-  PutI64(s, f.reminders);
-  PutI64(s, f.episode);
+  PutFixed64(s, f.active);
+  PutFixed64(s, f.since_ms);
+  PutFixed64(s, f.last_notified_ms);
+  PutFixed64(s, f.reminders);
+  PutFixed64(s, f.episode);
   return s;
 }
 
@@ -106,11 +98,11 @@ Result<DriftEvaluator::Firing*> DriftEvaluator::LoadFiring(const std::string& ke
   Firing f;
   if (v->has_value() && (*v)->size() >= 40) {
     const std::string& b = **v;
-    f.active = GetI64(b, 0) != 0;
-    f.since_ms = GetI64(b, 8);
-    f.last_notified_ms = GetI64(b, 16);
-    f.reminders = static_cast<uint32_t>(GetI64(b, 24));
-    f.episode = static_cast<uint32_t>(GetI64(b, 32));
+    f.active = GetFixed64(b, 0) != 0;
+    f.since_ms = GetFixed64(b, 8);
+    f.last_notified_ms = GetFixed64(b, 16);
+    f.reminders = static_cast<uint32_t>(GetFixed64(b, 24));
+    f.episode = static_cast<uint32_t>(GetFixed64(b, 32));
   }
   return &firing_.emplace(key, f).first->second;
 }
@@ -133,9 +125,9 @@ Status DriftEvaluator::EvaluateWorkspace(const std::string& ws, TimePoint waterm
   if (!stored.ok()) return stored.status();
   WatermarkRow row;
   if (stored->has_value() && (*stored)->size() >= 24) {
-    row.last_evaluated = GetI64(**stored, 0);
-    row.first_minute = GetI64(**stored, 8);
-    row.max_event = GetI64(**stored, 16);
+    row.last_evaluated = GetFixed64(**stored, 0);
+    row.first_minute = GetFixed64(**stored, 8);
+    row.max_event = GetFixed64(**stored, 16);
   }
   int64_t first = FloorMinute(Ms(first_seen_.at(ws)));
   row.first_minute = row.first_minute == 0 ? first : std::min(row.first_minute, first);

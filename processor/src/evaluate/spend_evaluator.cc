@@ -1,28 +1,9 @@
 #include "spend_evaluator.h"
 
+#include "state/fixed_codec.h"
 #include "tokenmeter/base/rfc3339.h"
 
 namespace tokenmeter {
-namespace {
-
-void AppendBigEndian(std::string& out, uint64_t v) {
-  for (int shift = 56; shift >= 0; shift -= 8) out.push_back(static_cast<char>((v >> shift) & 0xff));
-}
-
-std::string EncodeCount(int64_t v) {
-  std::string out;
-  for (int i = 0; i < 8; ++i) out.push_back(static_cast<char>((static_cast<uint64_t>(v) >> (8 * i)) & 0xff));
-  return out;
-}
-
-int64_t DecodeCount(std::string_view b) {
-  if (b.size() < 8) return 0;
-  uint64_t v = 0;
-  for (int i = 7; i >= 0; --i) v = (v << 8) | static_cast<unsigned char>(b[i]);
-  return static_cast<int64_t>(v);
-}
-
-}  // namespace
 
 std::string BudgetStateKey(std::string_view workspace, std::string_view budget, TimePoint period_start) {
   std::string k = "b";
@@ -53,7 +34,7 @@ Result<BudgetState> ReadBudgetState(const StateStore& store, const std::string& 
 Result<int64_t> ReadPlanUsage(const StateStore& store, const std::string& key) {
   Result<std::optional<std::string>> v = store.Get(Family::kState, key);
   if (!v.ok()) return v.status();
-  return v->has_value() ? DecodeCount(**v) : int64_t{0};
+  return v->has_value() ? ((*v)->size() >= 8 ? GetFixed64(**v, 0) : 0) : int64_t{0};
 }
 
 Alert PlanLimitAlert(const PlanLimit& plan, TimePoint month_start, int64_t requests, TimePoint at) {
@@ -110,7 +91,11 @@ Status SpendEvaluator::Add(const UsageEvent& e, std::optional<NanoUsd> cost) {
 
 std::vector<Alert> SpendEvaluator::Finish(StateStore::Batch& batch) {
   for (const auto& [k, s] : budgets_) batch.Put(Family::kState, k, s.Encode());
-  for (const auto& [k, n] : plans_) batch.Put(Family::kState, k, EncodeCount(n));
+  for (const auto& [k, n] : plans_) {
+    std::string count;
+    PutFixed64(count, n);
+    batch.Put(Family::kState, k, count);
+  }
   return std::move(alerts_);
 }
 

@@ -5,6 +5,7 @@
 #include <rocksdb/table.h>
 #include <rocksdb/write_batch.h>
 
+#include "fixed_codec.h"
 #include "rollup.h"
 
 namespace tokenmeter {
@@ -19,12 +20,6 @@ Status FromRocks(const rocksdb::Status& s, const std::string& what) {
     return Unavailable(what + ": " + s.ToString());
   }
   return Internal(what + ": " + s.ToString());
-}
-
-void AppendBigEndian(std::string& out, uint64_t v, int bytes) {
-  for (int shift = (bytes - 1) * 8; shift >= 0; shift -= 8) {
-    out.push_back(static_cast<char>((v >> shift) & 0xff));
-  }
 }
 
 }  // namespace

@@ -1,0 +1,30 @@
+// Fixed-width integer encodings of the state families: big-endian for key parts (so byte
+// order is numeric order) and little-endian for values. Header-only, pure; any thread.
+#ifndef TOKENMETER_PROCESSOR_STATE_FIXED_CODEC_H_
+#define TOKENMETER_PROCESSOR_STATE_FIXED_CODEC_H_
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace tokenmeter {
+
+// Appends the low `bytes` bytes of v, most significant first.
+inline void AppendBigEndian(std::string& out, uint64_t v, int bytes = 8) {
+  for (int shift = (bytes - 1) * 8; shift >= 0; shift -= 8) out.push_back(static_cast<char>((v >> shift) & 0xff));
+}
+
+inline void PutFixed64(std::string& out, int64_t v) {
+  for (int i = 0; i < 8; ++i) out.push_back(static_cast<char>((static_cast<uint64_t>(v) >> (8 * i)) & 0xff));
+}
+
+// The little-endian int64 at `at`; the caller checks the size.
+inline int64_t GetFixed64(std::string_view b, size_t at) {
+  uint64_t v = 0;
+  for (int i = 7; i >= 0; --i) v = (v << 8) | static_cast<unsigned char>(b[at + i]);
+  return static_cast<int64_t>(v);
+}
+
+}  // namespace tokenmeter
+
+#endif  // TOKENMETER_PROCESSOR_STATE_FIXED_CODEC_H_
