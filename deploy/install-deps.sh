@@ -19,6 +19,7 @@ packages=(
   python3-jsonschema        # checks the published JSON Schemas against the golden files
   zlib1g-dev                # CRC32 for API key checksums
   python3-aiosmtpd          # a real SMTP server on loopback for the alert e-mail tests
+  nginx wrk bc              # benchmarks: the HTTP ceiling, its load generator, arithmetic
 )
 # The webhook receiver of the e2e tests runs on Node.js (the machine's own, or Debian's).
 command -v npm > /dev/null || packages+=(nodejs npm)

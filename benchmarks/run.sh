@@ -1,0 +1,438 @@
+#!/usr/bin/env bash
+# The benchmark suite: the machine's own ceilings and the pipeline's figures, measured in
+# one run on loopback, each phase bounded in time. See benchmarks/README.md.
+#
+# Usage: benchmarks/run.sh [--smoke] [--build-dir DIR] [--no-build] [--out FILE]
+#   --smoke      a few seconds with tiny data: checks every phase yields numbers and no
+#                errors (runs in ctest); no speed is judged
+#   --build-dir  where to build (default build-bench, Release); --no-build uses it as is
+#   --out        the report (default benchmarks/results/<UTC date>.md; smoke: none)
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+mode=full
+build="$root/build-bench"
+do_build=1
+out=""
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --smoke) mode=smoke ;;
+    --build-dir) build=$2; shift ;;
+    --no-build) do_build=0 ;;
+    --out) out=$2; shift ;;
+    *) echo "unknown option $1 (see the header of $0)" >&2; exit 2 ;;
+  esac
+  shift
+done
+
+if [ "$mode" = full ]; then
+  secs=10            # each HTTP phase
+  kafka_n=200000     # events on the topic for the Kafka ceilings and the processor
+  rocks_n=1000000    # keys for the RocksDB ceiling
+  json_n=200000
+  mem_n=10000000     # distinct request ids for the processor's RSS
+  mem_chunk=200000
+else
+  secs=1
+  kafka_n=2000
+  rocks_n=10000
+  json_n=2000
+  mem_n=20000
+  mem_chunk=10000
+fi
+
+if [ "$do_build" = 1 ]; then
+  bash "$root/deploy/install-deps.sh"
+  cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release -DTOKENMETER_BUILD_TESTS=OFF > /dev/null
+  cmake --build "$build" -j2 --target tokenmeter tokenmeter-mock-broker tokenmeter-bench
+fi
+TM="$build/deploy/tokenmeter/tokenmeter"
+MOCK="$build/deploy/dev/tokenmeter-mock-broker"
+BENCH="$build/benchmarks/tokenmeter-bench"
+NGINX=$(command -v nginx || echo /usr/sbin/nginx)
+for b in "$TM" "$MOCK" "$BENCH" "$NGINX" "$(command -v wrk)"; do
+  [ -x "$b" ] || { echo "missing $b (run without --no-build, or deploy/install-deps.sh)" >&2; exit 1; }
+done
+
+work=$(mktemp -d)
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill -KILL "$p" 2>/dev/null || true; done
+  [ -f "$work/nginx/nginx.pid" ] && kill -QUIT "$(cat "$work/nginx/nginx.pid")" 2>/dev/null || true
+  exec 3>&- 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+fail() {
+  echo "bench FAIL: $*" >&2
+  for f in "$work"/*.log; do [ -f "$f" ] && { echo "--- $f" >&2; tail -5 "$f" | cut -c1-300 >&2; }; done
+  exit 1
+}
+wait_for() {
+  local i
+  for ((i = 0; i < $2; i++)); do eval "$1" && return 0; sleep 0.1; done
+  return 1
+}
+log() { echo "bench: $*" >&2; }
+
+# Figures: R[phase.name]=value, from the name=value lines the phases print.
+declare -A R
+record() {
+  local phase=$1 line=$2 kv
+  for kv in $line; do R[$phase.${kv%%=*}]=${kv#*=}; done
+}
+# run_phase <name> <timeout s> <command...>: runs a tokenmeter-bench phase and records it.
+run_phase() {
+  local name=$1 t=$2 line
+  shift 2
+  line=$(timeout "$t" "$@" 2> "$work/$name.err") || { cat "$work/$name.err" >&2; fail "phase $name"; }
+  record "$name" "$line"
+  log "$name: $line"
+}
+now_ms=$(($(date +%s) * 1000))
+start_ms=$((now_ms - 3600 * 1000))  # events of the last hour: inside every skew limit
+
+# --- keys and configs ------------------------------------------------------------------
+"$TM" keys create --workspace bench --role ingest > "$work/key.txt"
+"$TM" keys create --workspace bench --role member > "$work/read.txt"
+key=$(head -n 1 "$work/key.txt")
+read_key=$(head -n 1 "$work/read.txt")
+keys_yaml() {
+  echo "keys:"
+  tail -n +3 "$work/key.txt"
+  tail -n +3 "$work/read.txt"
+}
+workspaces_yaml() {
+  echo "workspaces:"
+  echo "  - id: bench"
+  echo "    events_per_second: 100000000"
+  echo "    burst_events: 100000000"
+  local i
+  for ((i = 0; i < 16; i++)); do printf '  - id: bench%02d\n' "$i"; done
+}
+# The edge's per-key rate limit is a product feature, not what is measured here.
+edge_yaml="edge:
+  listen: 127.0.0.1:0
+  max_connections: 1024
+  key_events_per_second: 100000000
+  key_burst_events: 100000000"
+
+# --- 1. JSON and RocksDB ceilings --------------------------------------------------------
+run_phase json 300 "$BENCH" json --events "$json_n"
+run_phase rocksdb 600 "$BENCH" rocksdb --dir "$work/rocksdb" --keys "$rocks_n"
+rm -rf "$work/rocksdb"
+
+# --- 2. Kafka ceilings: the mock broker, a bare producer and a bare consumer -------------
+mkfifo "$work/ctl"
+"$MOCK" --bootstrap-file "$work/bootstrap" --topic tokenmeter.events:4 --topic tokenmeter.events.dlq:1 \
+  --topic tokenmeter.workspace-status:1 --topic bench.ceiling:4 --topic bench.p0:4 --topic bench.p10:4 \
+  --topic bench.mem:4 < "$work/ctl" > "$work/mock.log" 2>&1 &
+pids+=($!)
+exec 3> "$work/ctl"
+wait_for "[ -s '$work/bootstrap' ]" 100 || fail "mock broker did not start"
+bootstrap=$(cat "$work/bootstrap")
+stream=(--bootstrap "$bootstrap" --workspaces 16 --start-ms "$start_ms")
+run_phase kafka_produce 120 "$BENCH" kafka-produce "${stream[@]}" --topic bench.ceiling --events "$kafka_n" --prefix c
+run_phase kafka_consume 120 "$BENCH" kafka-consume --bootstrap "$bootstrap" --topic bench.ceiling --events "$kafka_n"
+
+# --- 3. HTTP ceiling: nginx `return 204`, one worker, keep-alive, under wrk --------------
+mkdir -p "$work/nginx"
+port_free() { echo $((20000 + RANDOM % 20000)); }
+nginx_port=$(port_free)
+cat > "$work/nginx/nginx.conf" <<CONF
+worker_processes 1;
+pid $work/nginx/nginx.pid;
+error_log $work/nginx/error.log warn;
+events { worker_connections 1024; }
+http {
+  access_log off;
+  client_body_temp_path $work/nginx/body;
+  proxy_temp_path $work/nginx/proxy;
+  fastcgi_temp_path $work/nginx/fastcgi;
+  uwsgi_temp_path $work/nginx/uwsgi;
+  scgi_temp_path $work/nginx/scgi;
+  keepalive_requests 100000000;
+  server {
+    listen 127.0.0.1:$nginx_port;
+    location / { return 204; }
+  }
+}
+CONF
+"$NGINX" -c "$work/nginx/nginx.conf" -p "$work/nginx" -e "$work/nginx/error.log" || fail "nginx did not start"
+wait_for "[ -s '$work/nginx/nginx.pid' ] && curl -s -o /dev/null 'http://127.0.0.1:$nginx_port/'" 50 ||
+  fail "nginx not answering"
+nginx_master=$(cat "$work/nginx/nginx.pid")
+nginx_worker=$(pgrep -P "$nginx_master" | head -1)
+
+# One single-event body for wrk (the edge does not deduplicate; the processor is not
+# running in this phase).
+body=$("$BENCH" ingest-body --prefix w --start-ms "$start_ms")
+cat > "$work/post.lua" <<LUA
+wrk.method = "POST"
+wrk.body = [[$body]]
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["X-API-Key"] = "$key"
+LUA
+# wrk_ms <percentile> <wrk output>: that latency percentile in ms (wrk prints us, ms or s).
+wrk_ms() {
+  awk -v p="$1" '$1 == p {v = $2; f = 1; if (v ~ /us$/) f = 0.001; else if (v ~ /ms$/) f = 1; else if (v ~ /s$/) f = 1000;
+    sub(/[a-z]+$/, "", v); print v * f}' "$2"
+}
+cpu_of() { "$BENCH" cpu --pid "$1" | sed 's/cpu_s=//'; }
+# wrk_phase <name> <url> <pid...>: wrk -t1 -c64 for $secs; records requests/s counted only
+# from 2xx answers, latency, and the CPU seconds of the given server processes.
+wrk_phase() {
+  local name=$1 url=$2 c0=0 c1=0 p
+  shift 2
+  for p in "$@"; do c0=$(echo "$c0 + $(cpu_of "$p")" | bc -l); done
+  timeout $((secs + 30)) wrk -t1 -c64 -d"${secs}s" --latency -s "$work/post.lua" "$url" > "$work/$name.wrk" 2>&1 ||
+    fail "wrk against $name: $(cat "$work/$name.wrk")"
+  for p in "$@"; do c1=$(echo "$c1 + $(cpu_of "$p")" | bc -l); done
+  local total non2xx errors duration
+  total=$(awk '/requests in/ {print $1}' "$work/$name.wrk")
+  duration=$(awk '/requests in/ {sub(/s,/, "", $4); print $4}' "$work/$name.wrk")
+  non2xx=$(awk '/Non-2xx/ {print $NF}' "$work/$name.wrk")
+  errors=$(awk '/Socket errors/ {s = 0; for (i = 1; i <= NF; i++) if ($i ~ /^[0-9]+,?$/) s += $i; print s}' "$work/$name.wrk")
+  local ok=$((total - ${non2xx:-0}))
+  R[$name.requests]=$total
+  R[$name.failed]=$((${non2xx:-0} + ${errors:-0}))
+  R[$name.requests_per_s]=$(echo "$ok / $duration" | bc -l)
+  R[$name.cpu_s]=$(echo "$c1 - $c0" | bc -l)
+  R[$name.cpu_us_per_request]=$(echo "($c1 - $c0) * 1000000 / $ok" | bc -l)
+  R[$name.p50_ms]=$(wrk_ms 50% "$work/$name.wrk")
+  R[$name.p99_ms]=$(wrk_ms 99% "$work/$name.wrk")
+  log "$name: ${R[$name.requests_per_s]} req/s, ${R[$name.cpu_us_per_request]} us CPU/request, failed ${R[$name.failed]}"
+}
+wrk_phase nginx "http://127.0.0.1:$nginx_port/v1/ingest" "$nginx_master" "$nginx_worker"
+kill -QUIT "$nginx_master" 2>/dev/null || true
+
+# --- 4. The edge on Kafka: single-event POSTs (wrk), the same at half load, 100-event batches
+cat > "$work/edge.yaml" <<YAML
+$edge_yaml
+bus:
+  kafka:
+    bootstrap_servers: $bootstrap
+$(workspaces_yaml)
+$(keys_yaml)
+YAML
+"$TM" edge --config "$work/edge.yaml" --port-file "$work/edge.port" 2> "$work/edge.log" &
+edge_pid=$!
+pids+=($edge_pid)
+wait_for "[ -s '$work/edge.port' ]" 100 || fail "edge did not start"
+edge_port=$(cat "$work/edge.port")
+wait_for "curl -sf http://127.0.0.1:$edge_port/readyz > /dev/null" 150 || fail "edge not ready"
+probe=$(curl -s -X POST "http://127.0.0.1:$edge_port/v1/ingest" -H "X-API-Key: $key" \
+  -H 'Content-Type: application/json' --data-binary "$body")
+echo "$probe" | grep -q '"accepted":1,' || fail "the wrk body is not accepted: $probe"
+wrk_phase edge_single "http://127.0.0.1:$edge_port/v1/ingest" "$edge_pid"
+half=$(echo "${R[edge_single.requests_per_s]} / 2" | bc)
+[ "$half" -ge 1 ] || half=1
+run_phase edge_half 120 "$BENCH" http --port "$edge_port" --key "$key" --connections 64 \
+  --duration-s "$secs" --rate "$half" --prefix eh
+c0=$(cpu_of "$edge_pid")
+run_phase edge_batch 120 "$BENCH" http --port "$edge_port" --key "$key" --connections 64 \
+  --duration-s "$secs" --batch 100 --prefix eb
+R[edge_batch.cpu_us_per_event]=$(echo "($(cpu_of "$edge_pid") - $c0) * 1000000 / (${R[edge_batch.events_per_s]} * ${R[edge_batch.seconds]})" | bc -l)
+kill -TERM "$edge_pid" 2>/dev/null || true
+wait "$edge_pid" 2>/dev/null || true
+
+# --- 5. The processor on Kafka: events/s from a pre-filled topic, 0% and 10% duplicates --
+# processor_phase <name> <topic> <expected counted>: a fresh state, timed from its first
+# consumed event until it has consumed the whole topic; checks what it counted.
+processor_phase() {
+  local name=$1 topic=$2 counted=$3 total=$4
+  rm -rf "$work/state-$name"
+  cat > "$work/$name.yaml" <<YAML
+processor:
+  listen: 127.0.0.1:0
+  state_dir: $work/state-$name
+  group_id: bench-$name
+bus:
+  kafka:
+    bootstrap_servers: $bootstrap
+    topic: $topic
+$(workspaces_yaml)
+$(keys_yaml)
+YAML
+  rm -f "$work/$name.port"
+  "$TM" processor --config "$work/$name.yaml" --port-file "$work/$name.port" 2> "$work/$name.log" &
+  local pid=$!
+  pids+=($pid)
+  wait_for "[ -s '$work/$name.port' ]" 100 || fail "processor $name did not start"
+  run_phase "$name" 900 "$BENCH" wait-metric --port "$(cat "$work/$name.port")" \
+    --metric tokenmeter_processor_events_consumed_total --target "$total" --pid "$pid" --timeout-s 850
+  local got
+  got=$(curl -s "http://127.0.0.1:$(cat "$work/$name.port")/metrics" |
+    awk '/^tokenmeter_processor_events_counted_total/ {print $NF}')
+  [ "${got%.*}" = "$counted" ] || fail "$name counted $got events, expected $counted"
+  R[$name.counted]=$counted
+  R[$name.cpu_us_per_event]=$(echo "${R[$name.cpu_s]} * 1000000 / ($total - 1)" | bc -l)
+  kill -TERM "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+}
+run_phase fill_p0 120 "$BENCH" kafka-produce "${stream[@]}" --topic bench.p0 --events "$kafka_n" --prefix p0
+processor_phase processor_dup0 bench.p0 "$kafka_n" "$kafka_n"
+run_phase fill_p10 120 "$BENCH" kafka-produce "${stream[@]}" --topic bench.p10 --events "$kafka_n" \
+  --prefix p10 --duplicate-every 10
+processor_phase processor_dup10 bench.p10 $((kafka_n - kafka_n / 10)) "$kafka_n"
+
+# --- 6. Processor memory: RSS after $mem_n distinct request ids ---------------------------
+# The mock broker keeps ~5 MiB per partition, so the topic is fed in chunks, each once the
+# processor has consumed the last.
+rm -rf "$work/state-mem"
+cat > "$work/mem.yaml" <<YAML
+processor:
+  listen: 127.0.0.1:0
+  state_dir: $work/state-mem
+  group_id: bench-mem
+bus:
+  kafka:
+    bootstrap_servers: $bootstrap
+    topic: bench.mem
+$(workspaces_yaml)
+$(keys_yaml)
+YAML
+"$TM" processor --config "$work/mem.yaml" --port-file "$work/mem.port" 2> "$work/mem.log" &
+mem_pid=$!
+pids+=($mem_pid)
+wait_for "[ -s '$work/mem.port' ]" 100 || fail "memory processor did not start"
+mem_start=$(date +%s.%N)
+for ((first = 0; first < mem_n; first += mem_chunk)); do
+  timeout 120 "$BENCH" kafka-produce "${stream[@]}" --topic bench.mem --events "$mem_chunk" --first "$first" \
+    --prefix m > /dev/null 2> "$work/mem_fill.err" || fail "memory fill at $first: $(cat "$work/mem_fill.err")"
+  line=$(timeout 900 "$BENCH" wait-metric --port "$(cat "$work/mem.port")" \
+    --metric tokenmeter_processor_events_counted_total --target $((first + mem_chunk)) --pid "$mem_pid" \
+    --timeout-s 850 2> "$work/mem_wait.err") || fail "memory phase at $first: $(cat "$work/mem_wait.err")"
+done
+record memory "$line"
+R[memory.ids]=$mem_n
+R[memory.events_per_s_sustained]=$(echo "$mem_n / ($(date +%s.%N) - $mem_start)" | bc -l)
+log "memory: ${R[memory.rss_mib]} MiB RSS after $mem_n ids"
+kill -TERM "$mem_pid" 2>/dev/null || true
+wait "$mem_pid" 2>/dev/null || true
+
+# --- 7. serve: 100-event batches end to end, then ingest -> queryable at half load -------
+cat > "$work/serve.yaml" <<YAML
+$edge_yaml
+serve:
+  listen: 127.0.0.1:0
+  data_dir: $work/serve
+$(workspaces_yaml)
+$(keys_yaml)
+YAML
+"$TM" serve --config "$work/serve.yaml" --port-file "$work/serve.port" 2> "$work/serve.log" &
+serve_pid=$!
+pids+=($serve_pid)
+wait_for "[ -s '$work/serve.port' ]" 100 || fail "serve did not start"
+serve_port=$(cat "$work/serve.port")
+wait_for "curl -sf http://127.0.0.1:$serve_port/readyz > /dev/null" 150 || fail "serve not ready"
+metric_of() {  # metric_of <port> <name>: the sum of its series
+  curl -s "http://127.0.0.1:$1/metrics" | awk -v m="$2" '$1 == m || index($1, m "{") == 1 {s += $NF} END {printf "%.0f", s}'
+}
+# End to end: from the first request until the processor has applied every accepted event.
+c0=$(cpu_of "$serve_pid")
+t0=$(date +%s.%N)
+run_phase serve_batch 120 "$BENCH" http --port "$serve_port" --key "$key" --connections 64 \
+  --duration-s "$secs" --batch 100 --prefix sb
+accepted=$(metric_of "$serve_port" tokenmeter_edge_events_accepted_total)
+run_phase serve_drain 600 "$BENCH" wait-metric --port "$serve_port" \
+  --metric tokenmeter_processor_events_counted_total --target "$accepted" --timeout-s 550
+R[serve_e2e.events_per_s]=$(echo "$accepted / ($(date +%s.%N) - $t0)" | bc -l)
+R[serve_e2e.cpu_us_per_event]=$(echo "($(cpu_of "$serve_pid") - $c0) * 1000000 / $accepted" | bc -l)
+# Ingest -> queryable at half the end-to-end rate, with the processor caught up.
+half=$(echo "${R[serve_e2e.events_per_s]} / 200" | bc)
+[ "$half" -ge 1 ] || half=1
+run_phase serve_half 120 "$BENCH" http --port "$serve_port" --key "$key" --connections 64 \
+  --duration-s "$secs" --batch 100 --rate "$half" --prefix sh \
+  --visible-path /v1/events/ --read-key "$read_key" --visible-every-ms 50
+kill -TERM "$serve_pid" 2>/dev/null || true
+wait "$serve_pid" 2>/dev/null || true
+
+# --- 8. The report ---------------------------------------------------------------------
+ratio() { echo "$1 / $2" | bc -l; }
+fmt() { LC_ALL=C printf "%'.${2:-0}f" "$1"; }
+rows=()
+# row <figure> <value> <unit> <ceiling label> <ceiling value> <target text> <met: 1|0|->
+row() {
+  local r="-"
+  [ -n "$5" ] && r=$(LC_ALL=C printf '%.2f' "$(ratio "$2" "$5")")
+  local met="-"
+  [ "$7" = 1 ] && met="yes"
+  [ "$7" = 0 ] && met="**no**"
+  rows+=("| $1 | $(fmt "$2" "${8:-0}") $3 | $4 | $r | $6 | $met |")
+}
+ge() { [ "$(echo "$1 >= $2" | bc -l)" = 1 ] && echo 1 || echo 0; }
+le() { [ "$(echo "$1 <= $2" | bc -l)" = 1 ] && echo 1 || echo 0; }
+ng=${R[nginx.requests_per_s]}
+ngcpu=${R[nginx.cpu_us_per_request]}
+prod=${R[kafka_produce.events_per_s]}
+cons=${R[kafka_consume.events_per_s]}
+row "edge, single-event POST (wrk, 64 conns)" "${R[edge_single.requests_per_s]}" "req/s" \
+  "nginx \`return 204\` $(fmt "$ng") req/s" "$ng" "≥ 0.90" "$(ge "$(ratio "${R[edge_single.requests_per_s]}" "$ng")" 0.9)"
+row "edge CPU per accepted event" "${R[edge_single.cpu_us_per_request]}" "µs" \
+  "nginx $(fmt "$ngcpu" 1) µs/request" "$ngcpu" "≤ 1.50" "$(le "$(ratio "${R[edge_single.cpu_us_per_request]}" "$ngcpu")" 1.5)" 1
+row "edge p99 at half load ($(fmt "${R[edge_half.requests_per_s]}") req/s)" "${R[edge_half.p99_ms]}" "ms (p50 $(fmt "${R[edge_half.p50_ms]}" 2))" \
+  "" "" "≤ 5 ms" "$(le "${R[edge_half.p99_ms]}" 5)" 2
+row "edge, 100-event batches" "${R[edge_batch.events_per_s]}" "events/s" \
+  "bare producer $(fmt "$prod") events/s" "$prod" "≥ 0.50" "$(ge "$(ratio "${R[edge_batch.events_per_s]}" "$prod")" 0.5)"
+row "processor, 0% duplicates" "${R[processor_dup0.per_s]}" "events/s" \
+  "bare consumer $(fmt "$cons") events/s" "$cons" "-" "-"
+row "processor, 10% duplicates" "${R[processor_dup10.per_s]}" "events/s" \
+  "bare consumer $(fmt "$cons") events/s" "$cons" "≥ 0.50" "$(ge "$(ratio "${R[processor_dup10.per_s]}" "$cons")" 0.5)"
+row "serve end to end, 100-event batches (accepted and applied)" "${R[serve_e2e.events_per_s]}" "events/s" "" "" "≥ 200,000" \
+  "$(ge "${R[serve_e2e.events_per_s]}" 200000)"
+row "serve ingest→queryable p99 at half load" "${R[serve_half.visible_p99_ms]}" "ms (p50 $(fmt "${R[serve_half.visible_p50_ms]}" 1))" \
+  "" "" "≤ 100 ms" "$(le "${R[serve_half.visible_p99_ms]}" 100)" 1
+row "processor RSS after $(fmt "$mem_n") ids" "${R[memory.rss_mib]}" "MiB" "" "" "≤ 512 MiB" \
+  "$(le "${R[memory.rss_mib]}" 512)"
+ceilings=(
+  "| nginx \`return 204\` (1 worker, wrk -t1 -c64) | $(fmt "$ng") req/s, $(fmt "$ngcpu" 1) µs CPU/request, p99 ${R[nginx.p99_ms]} |"
+  "| bare librdkafka producer (lz4, acks=all, idempotent) | $(fmt "$prod") events/s ($(fmt "${R[kafka_produce.avg_event_bytes]}") B/event) |"
+  "| bare librdkafka consumer | $(fmt "$cons") events/s |"
+  "| RocksDB random writes, synced 1000-key batches | $(fmt "${R[rocksdb.writes_per_s]}") keys/s |"
+  "| RocksDB point lookups (bloom filter, half absent) | $(fmt "${R[rocksdb.lookups_per_s]}") lookups/s |"
+  "| RapidJSON parse, no validation | $(fmt "${R[json.rapidjson_per_s]}") events/s (ours with validation: $(fmt "${R[json.parse_canonical_per_s]}")) |"
+)
+others=(
+  "| edge single POST p50 / p99 at saturation | ${R[edge_single.p50_ms]} / ${R[edge_single.p99_ms]} |"
+  "| edge CPU per event in 100-event batches | $(fmt "${R[edge_batch.cpu_us_per_event]}" 2) µs |"
+  "| processor CPU per event (0% / 10% duplicates) | $(fmt "${R[processor_dup0.cpu_us_per_event]}" 1) / $(fmt "${R[processor_dup10.cpu_us_per_event]}" 1) µs |"
+  "| processor sustained over the memory phase | $(fmt "${R[memory.events_per_s_sustained]}") events/s (fill included) |"
+  "| serve accepted (202) during the load | $(fmt "${R[serve_batch.events_per_s]}") events/s |"
+  "| serve CPU per event end to end | $(fmt "${R[serve_e2e.cpu_us_per_event]}" 2) µs |"
+  "| serve request p99 at half load | $(fmt "${R[serve_half.p99_ms]}" 1) ms |"
+)
+report() {
+  echo "# Benchmark run $(date -u +%Y-%m-%dT%H:%MZ) ($mode)"
+  echo
+  echo "Machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2 / 1048576}' /proc/meminfo), $(uname -r); commit $(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo '?')."
+  echo
+  echo "| figure | value | ceiling (same run) | ratio | target | met |"
+  echo "|---|---|---|---|---|---|"
+  printf '%s\n' "${rows[@]}"
+  echo
+  echo "| ceiling | figure |"
+  echo "|---|---|"
+  printf '%s\n' "${ceilings[@]}"
+  echo
+  echo "| other figure | value |"
+  echo "|---|---|"
+  printf '%s\n' "${others[@]}"
+}
+
+# Every figure must be a number; in smoke mode that and no errors is the whole check.
+for k in "${!R[@]}"; do
+  [[ "${R[$k]}" =~ ^-?[0-9.]+(e[-+]?[0-9]+)?$ ]] || fail "figure $k is not a number: '${R[$k]}'"
+done
+for k in nginx.failed edge_single.failed edge_half.failed edge_batch.failed serve_batch.failed serve_half.failed; do
+  [ "${R[$k]%.*}" = 0 ] || fail "$k = ${R[$k]}"
+done
+for k in edge_single.requests_per_s edge_batch.events_per_s processor_dup0.per_s processor_dup10.per_s \
+  serve_e2e.events_per_s serve_half.visible_n memory.rss_mib; do
+  [ "$(echo "${R[$k]} > 0" | bc -l)" = 1 ] || fail "$k is not positive: ${R[$k]}"
+done
+if [ "$mode" = full ] && [ -z "$out" ]; then out="$root/benchmarks/results/$(date -u +%Y-%m-%d).md"; fi
+if [ -n "$out" ]; then
+  report > "$out"
+  log "report: $out"
+fi
+report

@@ -1,0 +1,34 @@
+// The events every benchmark phase sends: one deterministic stream, so the ceilings and
+// the pipeline see the same bytes. Event `seq` of a stream is a function of (prefix,
+// seq) alone; a duplicate repeats an earlier event exactly (same id, same content), as
+// a client's retry would. Pure value code; any thread.
+#ifndef TOKENMETER_BENCHMARKS_BENCH_EVENTS_H_
+#define TOKENMETER_BENCHMARKS_BENCH_EVENTS_H_
+
+#include <cstdint>
+#include <string>
+
+#include "tokenmeter/model/usage_event.h"
+
+namespace tokenmeter::bench {
+
+struct StreamShape {
+  std::string prefix = "b";     // request ids are "<prefix>-<n>"
+  int workspaces = 1;           // "bench", or "bench00".."benchNN" when more than one
+  int duplicate_every = 0;      // 0: no duplicates; k: every k-th event repeats a recent id
+  int64_t start_ms = 0;         // occurred_at of event 0 (epoch ms); one event per ms after
+};
+
+// The logical event (its id index) that position `seq` of the stream carries.
+uint64_t LogicalIndex(const StreamShape& s, uint64_t seq);
+
+// The canonical event for logical index `n`, as the edge would publish it.
+UsageEvent CanonicalEvent(const StreamShape& s, uint64_t n);
+std::string WorkspaceOf(const StreamShape& s, uint64_t n);
+
+// Appends the ingest (Opsmeter-dialect) JSON object of logical index `n` to `out`.
+void AppendIngestEvent(const StreamShape& s, uint64_t n, std::string& out);
+
+}  // namespace tokenmeter::bench
+
+#endif  // TOKENMETER_BENCHMARKS_BENCH_EVENTS_H_

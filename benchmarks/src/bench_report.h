@@ -1,0 +1,46 @@
+// How every phase reports: one line of `name=value` pairs on stdout, read by run.sh.
+// Any thread (but phases print once, at the end).
+#ifndef TOKENMETER_BENCHMARKS_BENCH_REPORT_H_
+#define TOKENMETER_BENCHMARKS_BENCH_REPORT_H_
+
+#include <chrono>
+#include <cstdint>
+#include <cstdio>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace tokenmeter::bench {
+
+class Report {
+ public:
+  void Add(const std::string& name, double v) { fields_.emplace_back(name, v); }
+  void Print() const {
+    std::string line;
+    for (const auto& [k, v] : fields_) {
+      char buf[64];
+      std::snprintf(buf, sizeof(buf), "%.6g", v);
+      if (!line.empty()) line.push_back(' ');
+      line += k + "=" + buf;
+    }
+    std::printf("%s\n", line.c_str());
+    std::fflush(stdout);
+  }
+
+ private:
+  std::vector<std::pair<std::string, double>> fields_;
+};
+
+inline double SecondsSince(std::chrono::steady_clock::time_point t) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
+}
+
+// The process's own CPU seconds (user + system), all threads.
+double ProcessCpuSeconds();
+
+// Percentile `q` (0..1) of `v` (sorted in place); 0 when empty.
+double Percentile(std::vector<uint32_t>& v, double q);
+
+}  // namespace tokenmeter::bench
+
+#endif  // TOKENMETER_BENCHMARKS_BENCH_REPORT_H_

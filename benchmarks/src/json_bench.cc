@@ -1,0 +1,63 @@
+// The JSON ceiling: RapidJSON parsing the canonical events with no validation (a fresh
+// Document per event), beside our own parser (validation and normalization) on the same
+// bytes, to show how much of the processor's per-event cost parsing is.
+#include <rapidjson/document.h>
+
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "bench_args.h"
+#include "bench_events.h"
+#include "bench_report.h"
+#include "tokenmeter/model/event_codec.h"
+#include "tokenmeter/model/event_parser.h"
+#include "tokenmeter/model/normalizer.h"
+
+namespace tokenmeter::bench {
+
+// json --events N
+int RunJson(const Args& a) {
+  uint64_t n = static_cast<uint64_t>(a.Num("events", 200000));
+  StreamShape shape;
+  shape.workspaces = 16;
+  shape.start_ms = 1795000000000;
+  std::vector<std::string> lines(n);
+  for (uint64_t i = 0; i < n; ++i) EncodeCanonical(CanonicalEvent(shape, i), lines[i]);
+
+  uint64_t members = 0;
+  auto start = std::chrono::steady_clock::now();
+  for (const std::string& l : lines) {
+    rapidjson::Document d;
+    d.Parse(l.data(), l.size());
+    if (d.HasParseError() || !d.IsObject()) {
+      std::fprintf(stderr, "rapidjson: parse error\n");
+      return 1;
+    }
+    members += d.MemberCount();
+  }
+  double raw_s = SecondsSince(start);
+
+  Result<Normalizer> normalizer = Normalizer::FromEmbeddedTable();
+  if (!normalizer.ok()) return 1;
+  IngestLimits limits;
+  EventParser parser(limits, *normalizer);
+  start = std::chrono::steady_clock::now();
+  for (const std::string& l : lines) {
+    Result<UsageEvent> e = parser.ParseCanonical(l);
+    if (!e.ok()) {
+      std::fprintf(stderr, "ParseCanonical: %s\n", e.status().ToString().c_str());
+      return 1;
+    }
+  }
+  double ours_s = SecondsSince(start);
+  Report r;
+  r.Add("events", static_cast<double>(n));
+  r.Add("rapidjson_per_s", static_cast<double>(n) / raw_s);
+  r.Add("parse_canonical_per_s", static_cast<double>(n) / ours_s);
+  r.Add("members_per_event", static_cast<double>(members) / static_cast<double>(n));
+  r.Print();
+  return 0;
+}
+
+}  // namespace tokenmeter::bench

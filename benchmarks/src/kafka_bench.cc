@@ -1,0 +1,179 @@
+// The Kafka ceilings: a bare librdkafka producer with the edge's settings (lz4,
+// acks=all, idempotent, the same linger) sending the canonical events, and a bare
+// consumer reading them back. Also the filler of the processor phase, since a bare
+// producer is the fastest way to put a known stream on the topic.
+#include <librdkafka/rdkafka.h>
+
+#include <atomic>
+#include <cstdio>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "bench_args.h"
+#include "bench_events.h"
+#include "bench_report.h"
+#include "tokenmeter/model/event_codec.h"
+
+namespace tokenmeter::bench {
+namespace {
+
+struct DeliveryCounts {
+  std::atomic<uint64_t> ok{0};
+  std::atomic<uint64_t> failed{0};
+};
+
+void OnDelivery(rd_kafka_t*, const rd_kafka_message_t* m, void* opaque) {
+  auto* c = static_cast<DeliveryCounts*>(opaque);
+  (m->err == RD_KAFKA_RESP_ERR_NO_ERROR ? c->ok : c->failed).fetch_add(1);
+}
+
+bool Set(rd_kafka_conf_t* conf, const char* k, const std::string& v) {
+  char err[256];
+  if (rd_kafka_conf_set(conf, k, v.c_str(), err, sizeof(err)) == RD_KAFKA_CONF_OK) return true;
+  std::fprintf(stderr, "kafka property %s: %s\n", k, err);
+  return false;
+}
+
+StreamShape ShapeFrom(const Args& a) {
+  StreamShape s;
+  s.prefix = a.Str("prefix", "b");
+  s.workspaces = static_cast<int>(a.Num("workspaces", 16));
+  s.duplicate_every = static_cast<int>(a.Num("duplicate-every", 0));
+  s.start_ms = static_cast<int64_t>(a.Num("start-ms", 1795000000000.0));
+  return s;
+}
+
+}  // namespace
+
+// kafka-produce --bootstrap B --topic T --events N [--first K] [stream options]
+int RunKafkaProduce(const Args& a) {
+  StreamShape shape = ShapeFrom(a);
+  uint64_t n = static_cast<uint64_t>(a.Num("events", 100000));
+  uint64_t first = static_cast<uint64_t>(a.Num("first", 0));
+  // Encode first: the ceiling is the producer, not our encoder.
+  std::vector<std::string> values(n), keys(n);
+  for (uint64_t i = 0; i < n; ++i) {
+    UsageEvent e = CanonicalEvent(shape, LogicalIndex(shape, first + i));
+    keys[i] = e.workspace;
+    EncodeCanonical(e, values[i]);
+  }
+  DeliveryCounts counts;
+  rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  char err[256];
+  bool ok = Set(conf, "bootstrap.servers", a.Str("bootstrap")) && Set(conf, "enable.idempotence", "true") &&
+            Set(conf, "acks", "all") && Set(conf, "compression.type", "lz4") &&
+            Set(conf, "linger.ms", a.Str("linger-ms", "2")) && Set(conf, "partitioner", "murmur2_random") &&
+            Set(conf, "queue.buffering.max.messages", "200000") && Set(conf, "log_level", "3");
+  if (!ok) return 2;
+  rd_kafka_conf_set_dr_msg_cb(conf, &OnDelivery);
+  rd_kafka_conf_set_opaque(conf, &counts);
+  rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof(err));
+  if (!rk) {
+    std::fprintf(stderr, "producer: %s\n", err);
+    return 1;
+  }
+  std::string topic = a.Str("topic", "tokenmeter.events");
+  uint64_t bytes = 0;
+  auto start = std::chrono::steady_clock::now();
+  for (uint64_t i = 0; i < n; ++i) {
+    for (;;) {
+      rd_kafka_resp_err_t e = rd_kafka_producev(
+          rk, RD_KAFKA_V_TOPIC(topic.c_str()), RD_KAFKA_V_KEY(keys[i].data(), keys[i].size()),
+          RD_KAFKA_V_VALUE(values[i].data(), values[i].size()), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+          RD_KAFKA_V_END);
+      if (e == RD_KAFKA_RESP_ERR_NO_ERROR) break;
+      if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+        std::fprintf(stderr, "produce: %s\n", rd_kafka_err2str(e));
+        return 1;
+      }
+      rd_kafka_poll(rk, 1);
+    }
+    bytes += values[i].size();
+    rd_kafka_poll(rk, 0);
+  }
+  rd_kafka_resp_err_t fe = rd_kafka_flush(rk, 60000);
+  double secs = SecondsSince(start);
+  rd_kafka_destroy(rk);
+  if (fe != RD_KAFKA_RESP_ERR_NO_ERROR || counts.failed.load() != 0 || counts.ok.load() != n) {
+    std::fprintf(stderr, "producer: %llu delivered, %llu failed of %llu\n",
+                 static_cast<unsigned long long>(counts.ok.load()),
+                 static_cast<unsigned long long>(counts.failed.load()), static_cast<unsigned long long>(n));
+    return 1;
+  }
+  Report r;
+  r.Add("events", static_cast<double>(n));
+  r.Add("seconds", secs);
+  r.Add("events_per_s", static_cast<double>(n) / secs);
+  r.Add("avg_event_bytes", static_cast<double>(bytes) / static_cast<double>(n));
+  r.Print();
+  return 0;
+}
+
+// kafka-consume --bootstrap B --topic T --events N: reads N records from the start of
+// every partition (assigned, no group join); the clock runs from the first record.
+int RunKafkaConsume(const Args& a) {
+  uint64_t n = static_cast<uint64_t>(a.Num("events", 100000));
+  double timeout_s = a.Num("timeout-s", 60);
+  std::string topic = a.Str("topic", "tokenmeter.events");
+  rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  char err[256];
+  bool ok = Set(conf, "bootstrap.servers", a.Str("bootstrap")) && Set(conf, "group.id", "bench-bare-consumer") &&
+            Set(conf, "enable.auto.commit", "false") && Set(conf, "enable.partition.eof", "false") &&
+            Set(conf, "log_level", "3");
+  if (!ok) return 2;
+  rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof(err));
+  if (!rk) {
+    std::fprintf(stderr, "consumer: %s\n", err);
+    return 1;
+  }
+  rd_kafka_poll_set_consumer(rk);
+  const rd_kafka_metadata_t* md = nullptr;
+  rd_kafka_topic_t* rkt = rd_kafka_topic_new(rk, topic.c_str(), nullptr);
+  if (rd_kafka_metadata(rk, 0, rkt, &md, 10000) != RD_KAFKA_RESP_ERR_NO_ERROR || md->topic_cnt != 1) {
+    std::fprintf(stderr, "consumer: no metadata for %s\n", topic.c_str());
+    return 1;
+  }
+  int partitions = md->topics[0].partition_cnt;
+  rd_kafka_metadata_destroy(md);
+  rd_kafka_topic_destroy(rkt);
+  rd_kafka_topic_partition_list_t* parts = rd_kafka_topic_partition_list_new(partitions);
+  for (int p = 0; p < partitions; ++p) {
+    rd_kafka_topic_partition_list_add(parts, topic.c_str(), p)->offset = RD_KAFKA_OFFSET_BEGINNING;
+  }
+  rd_kafka_assign(rk, parts);
+  rd_kafka_topic_partition_list_destroy(parts);
+  uint64_t got = 0, bytes = 0, errors = 0;
+  std::chrono::steady_clock::time_point first{};
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(timeout_s);
+  while (got < n && std::chrono::steady_clock::now() < deadline) {
+    rd_kafka_message_t* m = rd_kafka_consumer_poll(rk, 100);
+    if (!m) continue;
+    if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+      if (got == 0) first = std::chrono::steady_clock::now();
+      ++got;
+      bytes += m->len;
+    } else {
+      ++errors;
+    }
+    rd_kafka_message_destroy(m);
+  }
+  double secs = got > 0 ? SecondsSince(first) : 0;
+  rd_kafka_consumer_close(rk);
+  rd_kafka_destroy(rk);
+  if (got != n) {
+    std::fprintf(stderr, "consumer: read %llu of %llu records (%llu errors)\n",
+                 static_cast<unsigned long long>(got), static_cast<unsigned long long>(n),
+                 static_cast<unsigned long long>(errors));
+    return 1;
+  }
+  Report r;
+  r.Add("events", static_cast<double>(got));
+  r.Add("seconds", secs);
+  r.Add("events_per_s", static_cast<double>(got) / secs);
+  r.Add("partitions", partitions);
+  r.Print();
+  return 0;
+}
+
+}  // namespace tokenmeter::bench
