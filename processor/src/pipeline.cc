@@ -4,6 +4,7 @@
 #include <map>
 #include <unordered_map>
 
+#include "aggregate/batch_rollups.h"
 #include "aggregate/rollup.h"
 #include "dedup/dedup_record.h"
 #include "emit/alert_store.h"
@@ -39,29 +40,6 @@ RollupCounters CountersFor(const UsageEvent& e, const Cost& cost) {
     c.latency.Add(*e.latency_ms);
   }
   return c;
-}
-
-// Adds `c` to every (granularity, dimension) row of the event, pre-aggregated per batch.
-void Aggregate(const UsageEvent& e, const RollupCounters& c, bool duplicate_only,
-               std::map<std::string, RollupCounters>& deltas) {
-  std::string_view endpoint = e.endpoint_tag.empty() ? std::string_view("unknown") : e.endpoint_tag;
-  std::vector<std::pair<Dimension, std::string_view>> dims = {{Dimension::kTotal, ""},
-                                                              {Dimension::kEndpointTag, endpoint}};
-  if (!duplicate_only) {
-    dims.emplace_back(Dimension::kModel, e.model);
-    dims.emplace_back(Dimension::kProvider, e.provider);
-    dims.emplace_back(Dimension::kStatus, e.status ? CallStatusName(*e.status) : "unknown");
-    if (!e.prompt_version.empty()) dims.emplace_back(Dimension::kPromptVersion, e.prompt_version);
-    if (!e.project.empty()) dims.emplace_back(Dimension::kProject, e.project);
-    if (!e.user_id.empty()) dims.emplace_back(Dimension::kUser, e.user_id);
-    if (!e.tenant_id.empty()) dims.emplace_back(Dimension::kTenant, e.tenant_id);
-  }
-  for (Granularity g : kGranularities) {
-    TimePoint bucket = BucketStart(e.occurred_at, g);
-    for (const auto& [dim, value] : dims) {
-      deltas[RollupKey(e.workspace, e.data_mode, g, dim, bucket, e.environment, value)].Add(c);
-    }
-  }
 }
 
 // The events-family row: the canonical event line, a newline, then the cost line. Money
@@ -178,7 +156,7 @@ Result<PreparedBatch> BatchPipeline::Prepare(int partition, const std::vector<Bu
   }
 
   // 3-5. Price, aggregate and evaluate new events; count duplicates.
-  std::map<std::string, RollupCounters> deltas;
+  BatchRollups rollups;
   SpendEvaluator spend(store_, *rules_);
   DriftEvaluator drift(store_, *rules_);
   for (const UsageEvent& e : events) {
@@ -190,14 +168,14 @@ Result<PreparedBatch> BatchPipeline::Prepare(int partition, const std::vector<Bu
       if (record->fingerprint != fp) ++out.stats.conflicts;
       RollupCounters dup;
       dup.v[kDuplicates] = 1;
-      Aggregate(e, dup, /*duplicate_only=*/true, deltas);
+      rollups.Add(e, dup, /*duplicate_only=*/true);
       continue;
     }
     Cost cost = PriceEvent(e, *prices_);
     if (!cost.total) ++out.stats.unpriced;
     record = DedupRecord{e.received_at.time_since_epoch().count(), 1, fp, EventKey(e)};
     out.batch.Put(Family::kEvents, record->event_key, StoredEvent(e, cost, prices_->version()));
-    Aggregate(e, CountersFor(e, cost), /*duplicate_only=*/false, deltas);
+    rollups.Add(e, CountersFor(e, cost), /*duplicate_only=*/false);
     RETURN_IF_ERROR(spend.Add(e, cost.total));
     drift.Observe(e);
     out.workspaces.push_back(e.workspace);
@@ -208,6 +186,7 @@ Result<PreparedBatch> BatchPipeline::Prepare(int partition, const std::vector<Bu
 
   // 6. Evaluate closed minutes with the detectors (the batch's deltas included).
   // 7. Emit: each decided alert and its deliveries join the same batch as its cause.
+  std::map<std::string, RollupCounters> deltas = rollups.Finish();
   out.alerts = spend.Finish(out.batch);
   RETURN_IF_ERROR(drift.Finish(deltas, out.batch, out.alerts));
   TimePoint now = clock_->Now();
@@ -226,9 +205,9 @@ Result<PreparedBatch> BatchPipeline::Prepare(int partition, const std::vector<Bu
   return out;
 }
 
-Status BatchPipeline::Commit(PreparedBatch& prepared) {
+Status BatchPipeline::Commit(PreparedBatch& prepared, bool sync) {
   if (!prepared.has_changes) return Status::Ok();
-  return store_.Commit(prepared.batch);
+  return store_.Commit(prepared.batch, sync);
 }
 
 }  // namespace tokenmeter

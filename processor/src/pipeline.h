@@ -75,7 +75,9 @@ class BatchPipeline {
 
   // `messages` belong to `partition`, in offset order.
   Result<PreparedBatch> Prepare(int partition, const std::vector<BusMessage>& messages);
-  Status Commit(PreparedBatch& prepared);
+  // `sync`: see StateStore::Commit; a caller committing several partitions' batches in a
+  // row syncs once, after the last.
+  Status Commit(PreparedBatch& prepared, bool sync = true);
 
  private:
   StateStore& store_;

@@ -2,6 +2,7 @@
 
 #include <rocksdb/merge_operator.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 
@@ -25,18 +26,50 @@ class RollupMerge final : public rocksdb::AssociativeMergeOperator {
 
 }  // namespace
 
-void LatencySketch::Add(uint32_t ms) {
-  uint16_t bucket = 0;
-  if (ms > 0) {
-    // Smallest i with 1.1^(i-1) >= ms; exact for integer ms by walking the edges.
+namespace {
+
+// Bucket edges 1.1^(i-1) for i = 1.., computed by the same repeated multiplication as
+// always (so a stored bucket number keeps its meaning), up to past UINT32_MAX ms.
+const std::vector<double>& BucketEdges() {
+  static const std::vector<double> edges = [] {
+    std::vector<double> e;
     double edge = 1.0;
-    bucket = 1;
-    while (edge < ms) {
+    e.push_back(edge);  // bucket 1
+    while (edge < 4294967296.0) {
       edge *= 1.1;
-      ++bucket;
+      e.push_back(edge);
     }
+    return e;
+  }();
+  return edges;
+}
+
+}  // namespace
+
+uint16_t LatencySketch::BucketOf(uint32_t ms) {
+  if (ms == 0) return 0;
+  // Smallest i >= 1 with 1.1^(i-1) >= ms.
+  const std::vector<double>& e = BucketEdges();
+  auto it = std::lower_bound(e.begin(), e.end(), static_cast<double>(ms));
+  return static_cast<uint16_t>(1 + (it - e.begin()));
+}
+
+void LatencySketch::AddCount(uint16_t bucket, int64_t n) {
+  auto it = std::lower_bound(buckets.begin(), buckets.end(), bucket,
+                             [](const std::pair<uint16_t, int64_t>& p, uint16_t b) { return p.first < b; });
+  if (it != buckets.end() && it->first == bucket) {
+    it->second += n;
+  } else {
+    buckets.insert(it, {bucket, n});
   }
-  ++buckets[bucket];
+}
+
+void LatencySketch::Merge(const LatencySketch& o) {
+  if (o.buckets.size() == 1) {
+    AddCount(o.buckets[0].first, o.buckets[0].second);
+    return;
+  }
+  for (const auto& [b, n] : o.buckets) AddCount(b, n);
 }
 
 std::optional<uint64_t> LatencySketch::Quantile(double q) const {
@@ -88,7 +121,7 @@ RollupCounters RollupCounters::Decode(std::string_view bytes) {
     uint16_t bucket = static_cast<uint16_t>(byte(at) | byte(at + 1) << 8);
     uint64_t x = 0;
     for (int b = 0; b < 8; ++b) x |= byte(at + 2 + b) << (8 * b);
-    c.latency.buckets[bucket] += static_cast<int64_t>(x);
+    c.latency.AddCount(bucket, static_cast<int64_t>(x));
   }
   return c;
 }
@@ -104,6 +137,12 @@ std::string RollupKey(std::string_view workspace, DataMode mode, Granularity g, 
                       TimePoint bucket, std::string_view environment, std::string_view value) {
   std::string k;
   k.reserve(workspace.size() + environment.size() + value.size() + 20);
+  AppendRollupKey(k, workspace, mode, g, d, bucket, environment, value);
+  return k;
+}
+
+void AppendRollupKey(std::string& k, std::string_view workspace, DataMode mode, Granularity g, Dimension d,
+                     TimePoint bucket, std::string_view environment, std::string_view value) {
   k.append(workspace);
   k.push_back('\0');
   k.push_back(static_cast<char>('0' + static_cast<int>(mode)));
@@ -116,7 +155,6 @@ std::string RollupKey(std::string_view workspace, DataMode mode, Granularity g, 
   k.append(environment);
   k.push_back('\0');
   k.append(value);
-  return k;
 }
 
 std::shared_ptr<rocksdb::MergeOperator> RollupMergeOperator() {

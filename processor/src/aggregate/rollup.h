@@ -12,6 +12,8 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "tokenmeter/base/clock.h"
 #include "tokenmeter/model/usage_event.h"
@@ -31,12 +33,14 @@ enum RollupField : size_t {
 // A mergeable latency sketch: counts per log-spaced bucket (ratio 1.1, so a reported
 // quantile is within 10% of the true one), only non-empty buckets kept. Bucket 0 holds
 // 0 ms; bucket i >= 1 holds latencies in (1.1^(i-2), 1.1^(i-1)] ms.
+// Kept as a vector sorted by bucket: a row holds a few dozen buckets at most, and the
+// per-event sketch one, so a flat merge beats a node per bucket on the hot path.
 struct LatencySketch {
-  std::map<uint16_t, int64_t> buckets;
-  void Add(uint32_t latency_ms);
-  void Merge(const LatencySketch& o) {
-    for (const auto& [b, n] : o.buckets) buckets[b] += n;
-  }
+  std::vector<std::pair<uint16_t, int64_t>> buckets;  // sorted by bucket, counts > 0
+  void Add(uint32_t latency_ms) { AddCount(BucketOf(latency_ms), 1); }
+  void AddCount(uint16_t bucket, int64_t n);
+  void Merge(const LatencySketch& o);
+  static uint16_t BucketOf(uint32_t latency_ms);
   // The upper edge (ms, rounded up) of the bucket holding quantile q in (0, 1]; nullopt
   // when empty.
   std::optional<uint64_t> Quantile(double q) const;
@@ -72,6 +76,9 @@ TimePoint BucketStart(TimePoint t, Granularity g);
 // validated free of control characters, so \0 cannot occur inside one.
 std::string RollupKey(std::string_view workspace, DataMode mode, Granularity g, Dimension d,
                       TimePoint bucket, std::string_view environment, std::string_view value);
+// The same, appended to `out` (a reused buffer on the hot path).
+void AppendRollupKey(std::string& out, std::string_view workspace, DataMode mode, Granularity g, Dimension d,
+                     TimePoint bucket, std::string_view environment, std::string_view value);
 
 // The RocksDB merge operator for the rollups column family: adds counters field by field.
 std::shared_ptr<rocksdb::MergeOperator> RollupMergeOperator();

@@ -10,6 +10,7 @@
 #include <string_view>
 
 #include "rollup.h"
+#include "state/fixed_codec.h"
 #include "state/state_store.h"
 
 namespace tokenmeter {
@@ -33,8 +34,7 @@ inline RollupRange MakeRollupRange(std::string_view ws, DataMode mode, Granulari
 inline void SplitRollupKey(std::string_view key, size_t prefix_size, TimePoint& bucket, std::string_view& env,
                            std::string_view& value) {
   std::string_view rest = key.substr(prefix_size);
-  uint64_t ms = 0;
-  for (int i = 0; i < 8; ++i) ms = (ms << 8) | static_cast<unsigned char>(rest[i]);
+  uint64_t ms = GetBigEndian(rest, 0);
   rest.remove_prefix(8);
   size_t nul = rest.find('\0');
   env = rest.substr(0, nul);

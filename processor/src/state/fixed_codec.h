@@ -14,6 +14,13 @@ inline void AppendBigEndian(std::string& out, uint64_t v, int bytes = 8) {
   for (int shift = (bytes - 1) * 8; shift >= 0; shift -= 8) out.push_back(static_cast<char>((v >> shift) & 0xff));
 }
 
+// The `bytes`-byte big-endian number at `at`; the caller checks the size.
+inline uint64_t GetBigEndian(std::string_view b, size_t at, int bytes = 8) {
+  uint64_t v = 0;
+  for (int i = 0; i < bytes; ++i) v = (v << 8) | static_cast<unsigned char>(b[at + static_cast<size_t>(i)]);
+  return v;
+}
+
 inline void PutFixed64(std::string& out, int64_t v) {
   for (int i = 0; i < 8; ++i) out.push_back(static_cast<char>((static_cast<uint64_t>(v) >> (8 * i)) & 0xff));
 }

@@ -125,11 +125,13 @@ size_t StateStore::Batch::Count() const { return static_cast<size_t>(wb_->Count(
 
 StateStore::Batch StateStore::NewBatch() { return Batch(*this); }
 
-Status StateStore::Commit(Batch& batch) {
+Status StateStore::Commit(Batch& batch, bool sync) {
   rocksdb::WriteOptions wo;
-  wo.sync = true;
+  wo.sync = sync;
   return FromRocks(db_->Write(wo, batch.wb_.get()), "commit batch");
 }
+
+Status StateStore::SyncWal() { return FromRocks(db_->SyncWAL(), "sync WAL"); }
 
 }  // namespace tokenmeter
 

@@ -65,7 +65,12 @@ class StateStore {
     Batch(Batch&&) noexcept;
   };
   Batch NewBatch();
-  Status Commit(Batch& batch);
+  // Applies the batch atomically. With `sync` it is durable on return; without, it is
+  // durable after the next synced commit or SyncWal() (the WAL is one ordered log, so a
+  // crash keeps a prefix of the commits, each whole).
+  Status Commit(Batch& batch, bool sync = true);
+  // Makes every commit so far durable.
+  Status SyncWal();
 
   // RocksDB's background error count and estimated live data size (for metrics).
   uint64_t BackgroundErrors() const;

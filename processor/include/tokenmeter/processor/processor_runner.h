@@ -33,8 +33,10 @@ namespace tokenmeter {
 struct ProcessorConfig {
   // RocksDB state directory (created if missing). Required.
   std::string state_dir;
-  // Records per batch at most. Default 2000.
-  int max_batch = 2000;
+  // Records per poll at most (each partition's share is one batch). Default 10000: under
+  // a backlog, bigger batches share their rollup rows and their sync among more events;
+  // with no backlog a poll takes what is there, so latency is not traded away.
+  int max_batch = 10000;
   // How long one poll waits for the first record, ms. Default 200.
   int poll_timeout_ms = 200;
   // Wait after a failed batch before trying again, ms. Default 500.
