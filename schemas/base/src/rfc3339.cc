@@ -95,10 +95,32 @@ std::string FormatRfc3339(TimePoint t) {
   const unsigned d = doy - (153 * mp + 2) / 5 + 1;
   const unsigned m = mp < 10 ? mp + 3 : mp - 9;
   y += m <= 2;
-  char buf[96];
-  std::snprintf(buf, sizeof(buf), "%04lld-%02u-%02uT%02lld:%02lld:%02lld.%03dZ", y, m, d, rem / 3600,
-                (rem % 3600) / 60, rem % 60, millis);
-  return buf;
+  if (y < 0 || y > 9999) {  // outside RFC 3339's four-digit years: printf's rendering
+    char buf[96];
+    std::snprintf(buf, sizeof(buf), "%04lld-%02u-%02uT%02lld:%02lld:%02lld.%03dZ", y, m, d, rem / 3600,
+                  (rem % 3600) / 60, rem % 60, millis);
+    return buf;
+  }
+  // "YYYY-MM-DDTHH:MM:SS.mmmZ" without printf: this runs for every event encoded.
+  char out[24];
+  auto put = [&out](int at, long long v, int digits) {
+    for (int i = digits - 1; i >= 0; --i, v /= 10) out[at + i] = static_cast<char>('0' + v % 10);
+  };
+  put(0, y, 4);
+  out[4] = '-';
+  put(5, m, 2);
+  out[7] = '-';
+  put(8, d, 2);
+  out[10] = 'T';
+  put(11, rem / 3600, 2);
+  out[13] = ':';
+  put(14, (rem % 3600) / 60, 2);
+  out[16] = ':';
+  put(17, rem % 60, 2);
+  out[19] = '.';
+  put(20, millis, 3);
+  out[23] = 'Z';
+  return std::string(out, sizeof(out));
 }
 
 }  // namespace tokenmeter

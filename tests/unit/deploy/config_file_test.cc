@@ -78,7 +78,7 @@ TEST(ConfigFileTest, ProcessorSectionParsesWithDefaults) {
   EXPECT_EQ(c->processor_http.port, 8082);
   EXPECT_EQ(c->processor.group_id, "tokenmeter-processor");
   EXPECT_EQ(c->processor.dlq_topic, "tokenmeter.events.dlq");
-  EXPECT_EQ(c->processor.max_batch, 2000);
+  EXPECT_EQ(c->processor.max_batch, 10000);
   c = LoadConfigText("processor:\n  listen: 0.0.0.0:9100\n  state_dir: s\n  max_batch: 10\n"
                      "  group_id: g\n  dlq_topic: d\n  poll_timeout_ms: 50\n");
   ASSERT_TRUE(c.ok()) << c.status().ToString();
