@@ -73,6 +73,42 @@ wait_for() {
   return 1
 }
 log() { echo "bench: $*" >&2; }
+# start_tm <name> <subcommand> [ready]: starts `tokenmeter <subcommand>` on $work/<name>.yaml,
+# waits for its port (and /readyz when asked); sets tm_pid and tm_port.
+start_tm() {
+  local name=$1 sub=$2
+  rm -f "$work/$name.port"
+  "$TM" "$sub" --config "$work/$name.yaml" --port-file "$work/$name.port" 2> "$work/$name.log" &
+  tm_pid=$!
+  pids+=($tm_pid)
+  wait_for "[ -s '$work/$name.port' ]" 100 || fail "$name did not start"
+  tm_port=$(cat "$work/$name.port")
+  [ "${3:-}" = ready ] || return 0
+  wait_for "curl -sf http://127.0.0.1:$tm_port/readyz > /dev/null" 150 || fail "$name not ready"
+}
+stop_tm() {
+  kill -TERM "$1" 2>/dev/null || true
+  wait "$1" 2>/dev/null || true
+}
+metric_of() {  # metric_of <port> <name>: the sum of its series
+  curl -s "http://127.0.0.1:$1/metrics" | awk -v m="$2" '$1 == m || index($1, m "{") == 1 {s += $NF} END {printf "%.0f", s}'
+}
+# processor_yaml <name> <topic>: a processor with a fresh state on that topic.
+processor_yaml() {
+  rm -rf "$work/state-$1"
+  cat > "$work/$1.yaml" <<YAML
+processor:
+  listen: 127.0.0.1:0
+  state_dir: $work/state-$1
+  group_id: bench-$1
+bus:
+  kafka:
+    bootstrap_servers: $bootstrap
+    topic: $2
+$(workspaces_yaml)
+$(keys_yaml)
+YAML
+}
 
 # Figures: R[phase.name]=value, from the name=value lines the phases print.
 declare -A R
@@ -214,12 +250,9 @@ bus:
 $(workspaces_yaml)
 $(keys_yaml)
 YAML
-"$TM" edge --config "$work/edge.yaml" --port-file "$work/edge.port" 2> "$work/edge.log" &
-edge_pid=$!
-pids+=($edge_pid)
-wait_for "[ -s '$work/edge.port' ]" 100 || fail "edge did not start"
-edge_port=$(cat "$work/edge.port")
-wait_for "curl -sf http://127.0.0.1:$edge_port/readyz > /dev/null" 150 || fail "edge not ready"
+start_tm edge edge ready
+edge_pid=$tm_pid
+edge_port=$tm_port
 probe=$(curl -s -X POST "http://127.0.0.1:$edge_port/v1/ingest" -H "X-API-Key: $key" \
   -H 'Content-Type: application/json' --data-binary "$body")
 echo "$probe" | grep -q '"accepted":1,' || fail "the wrk body is not accepted: $probe"
@@ -232,42 +265,24 @@ c0=$(cpu_of "$edge_pid")
 run_phase edge_batch 120 "$BENCH" http --port "$edge_port" --key "$key" --connections 64 \
   --duration-s "$secs" --batch 100 --prefix eb
 R[edge_batch.cpu_us_per_event]=$(echo "($(cpu_of "$edge_pid") - $c0) * 1000000 / (${R[edge_batch.events_per_s]} * ${R[edge_batch.seconds]})" | bc -l)
-kill -TERM "$edge_pid" 2>/dev/null || true
-wait "$edge_pid" 2>/dev/null || true
+stop_tm "$edge_pid"
 
 # --- 5. The processor on Kafka: events/s from a pre-filled topic, 0% and 10% duplicates --
 # processor_phase <name> <topic> <expected counted>: a fresh state, timed from its first
 # consumed event until it has consumed the whole topic; checks what it counted.
 processor_phase() {
   local name=$1 topic=$2 counted=$3 total=$4
-  rm -rf "$work/state-$name"
-  cat > "$work/$name.yaml" <<YAML
-processor:
-  listen: 127.0.0.1:0
-  state_dir: $work/state-$name
-  group_id: bench-$name
-bus:
-  kafka:
-    bootstrap_servers: $bootstrap
-    topic: $topic
-$(workspaces_yaml)
-$(keys_yaml)
-YAML
-  rm -f "$work/$name.port"
-  "$TM" processor --config "$work/$name.yaml" --port-file "$work/$name.port" 2> "$work/$name.log" &
-  local pid=$!
-  pids+=($pid)
-  wait_for "[ -s '$work/$name.port' ]" 100 || fail "processor $name did not start"
-  run_phase "$name" 900 "$BENCH" wait-metric --port "$(cat "$work/$name.port")" \
+  processor_yaml "$name" "$topic"
+  start_tm "$name" processor
+  local pid=$tm_pid
+  run_phase "$name" 900 "$BENCH" wait-metric --port "$tm_port" \
     --metric tokenmeter_processor_events_consumed_total --target "$total" --pid "$pid" --timeout-s 850
   local got
-  got=$(curl -s "http://127.0.0.1:$(cat "$work/$name.port")/metrics" |
-    awk '/^tokenmeter_processor_events_counted_total/ {print $NF}')
-  [ "${got%.*}" = "$counted" ] || fail "$name counted $got events, expected $counted"
+  got=$(metric_of "$tm_port" tokenmeter_processor_events_counted_total)
+  [ "$got" = "$counted" ] || fail "$name counted $got events, expected $counted"
   R[$name.counted]=$counted
   R[$name.cpu_us_per_event]=$(echo "${R[$name.cpu_s]} * 1000000 / ($total - 1)" | bc -l)
-  kill -TERM "$pid" 2>/dev/null || true
-  wait "$pid" 2>/dev/null || true
+  stop_tm "$pid"
 }
 run_phase fill_p0 120 "$BENCH" kafka-produce "${stream[@]}" --topic bench.p0 --events "$kafka_n" --prefix p0
 processor_phase processor_dup0 bench.p0 "$kafka_n" "$kafka_n"
@@ -278,28 +293,15 @@ processor_phase processor_dup10 bench.p10 $((kafka_n - kafka_n / 10)) "$kafka_n"
 # --- 6. Processor memory: RSS after $mem_n distinct request ids ---------------------------
 # The mock broker keeps ~5 MiB per partition, so the topic is fed in chunks, each once the
 # processor has consumed the last.
-rm -rf "$work/state-mem"
-cat > "$work/mem.yaml" <<YAML
-processor:
-  listen: 127.0.0.1:0
-  state_dir: $work/state-mem
-  group_id: bench-mem
-bus:
-  kafka:
-    bootstrap_servers: $bootstrap
-    topic: bench.mem
-$(workspaces_yaml)
-$(keys_yaml)
-YAML
-"$TM" processor --config "$work/mem.yaml" --port-file "$work/mem.port" 2> "$work/mem.log" &
-mem_pid=$!
-pids+=($mem_pid)
-wait_for "[ -s '$work/mem.port' ]" 100 || fail "memory processor did not start"
+processor_yaml mem bench.mem
+start_tm mem processor
+mem_pid=$tm_pid
+mem_port=$tm_port
 mem_start=$(date +%s.%N)
 for ((first = 0; first < mem_n; first += mem_chunk)); do
   timeout 120 "$BENCH" kafka-produce "${stream[@]}" --topic bench.mem --events "$mem_chunk" --first "$first" \
     --prefix m > /dev/null 2> "$work/mem_fill.err" || fail "memory fill at $first: $(cat "$work/mem_fill.err")"
-  line=$(timeout 900 "$BENCH" wait-metric --port "$(cat "$work/mem.port")" \
+  line=$(timeout 900 "$BENCH" wait-metric --port "$mem_port" \
     --metric tokenmeter_processor_events_counted_total --target $((first + mem_chunk)) --pid "$mem_pid" \
     --timeout-s 850 2> "$work/mem_wait.err") || fail "memory phase at $first: $(cat "$work/mem_wait.err")"
 done
@@ -307,8 +309,7 @@ record memory "$line"
 R[memory.ids]=$mem_n
 R[memory.events_per_s_sustained]=$(echo "$mem_n / ($(date +%s.%N) - $mem_start)" | bc -l)
 log "memory: ${R[memory.rss_mib]} MiB RSS after $mem_n ids"
-kill -TERM "$mem_pid" 2>/dev/null || true
-wait "$mem_pid" 2>/dev/null || true
+stop_tm "$mem_pid"
 
 # --- 7. serve: 100-event batches end to end, then ingest -> queryable at half load -------
 cat > "$work/serve.yaml" <<YAML
@@ -319,15 +320,9 @@ serve:
 $(workspaces_yaml)
 $(keys_yaml)
 YAML
-"$TM" serve --config "$work/serve.yaml" --port-file "$work/serve.port" 2> "$work/serve.log" &
-serve_pid=$!
-pids+=($serve_pid)
-wait_for "[ -s '$work/serve.port' ]" 100 || fail "serve did not start"
-serve_port=$(cat "$work/serve.port")
-wait_for "curl -sf http://127.0.0.1:$serve_port/readyz > /dev/null" 150 || fail "serve not ready"
-metric_of() {  # metric_of <port> <name>: the sum of its series
-  curl -s "http://127.0.0.1:$1/metrics" | awk -v m="$2" '$1 == m || index($1, m "{") == 1 {s += $NF} END {printf "%.0f", s}'
-}
+start_tm serve serve ready
+serve_pid=$tm_pid
+serve_port=$tm_port
 # End to end: from the first request until the processor has applied every accepted event.
 c0=$(cpu_of "$serve_pid")
 t0=$(date +%s.%N)
@@ -344,8 +339,7 @@ half=$(echo "${R[serve_e2e.events_per_s]} / 200" | bc)
 run_phase serve_half 120 "$BENCH" http --port "$serve_port" --key "$key" --connections 64 \
   --duration-s "$secs" --batch 100 --rate "$half" --prefix sh \
   --visible-path /v1/events/ --read-key "$read_key" --visible-every-ms 50
-kill -TERM "$serve_pid" 2>/dev/null || true
-wait "$serve_pid" 2>/dev/null || true
+stop_tm "$serve_pid"
 
 # --- 8. The report ---------------------------------------------------------------------
 ratio() { echo "$1 / $2" | bc -l; }

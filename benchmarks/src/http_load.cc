@@ -4,10 +4,6 @@
 // a failure. Latency is measured from the moment a paced request was due (not when it
 // was sent), so a slow server cannot hide queueing. A second thread can measure
 // ingest -> queryable: it sends a marker event, then polls the query API for it.
-#include <boost/asio.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
-
 #include <atomic>
 #include <cstdio>
 #include <memory>
@@ -18,16 +14,11 @@
 
 #include "bench_args.h"
 #include "bench_events.h"
+#include "bench_http.h"
 #include "bench_report.h"
 
 namespace tokenmeter::bench {
 namespace {
-
-namespace asio = boost::asio;
-namespace beast = boost::beast;
-namespace http = beast::http;
-using tcp = asio::ip::tcp;
-using Clock = std::chrono::steady_clock;
 
 struct LoadConfig {
   std::string host = "127.0.0.1";
@@ -233,26 +224,6 @@ struct VisibleProbe {
   double every_ms = 100;
   std::vector<uint32_t> latency_us;
   uint64_t failed = 0;
-
-  bool Exchange(beast::tcp_stream& s, http::verb verb, const std::string& target, const std::string& key,
-                const std::string& body, http::response<http::string_body>& res) {
-    http::request<http::string_body> req{verb, target, 11};
-    req.set(http::field::host, config.host);
-    req.set("X-API-Key", key);
-    if (verb == http::verb::post) {
-      req.set(http::field::content_type, "application/json");
-      req.body() = body;
-      req.prepare_payload();
-    }
-    beast::error_code ec;
-    s.expires_after(std::chrono::seconds(10));
-    http::write(s, req, ec);
-    if (ec) return false;
-    beast::flat_buffer b;
-    res = {};
-    http::read(s, b, res, ec);
-    return !ec;
-  }
 
   void Run(std::atomic<bool>& stop) {
     asio::io_context ioc;

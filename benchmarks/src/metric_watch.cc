@@ -2,10 +2,6 @@
 // rate between the first change and the target, and the process's CPU seconds and RSS
 // over the same window (from /proc). This is how the processor phase is timed without
 // touching the processor.
-#include <boost/asio.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
-
 #include <cstdio>
 #include <fstream>
 #include <sstream>
@@ -14,15 +10,11 @@
 #include <unistd.h>
 
 #include "bench_args.h"
+#include "bench_http.h"
 #include "bench_report.h"
 
 namespace tokenmeter::bench {
 namespace {
-
-namespace asio = boost::asio;
-namespace beast = boost::beast;
-namespace http = beast::http;
-using Clock = std::chrono::steady_clock;
 
 // The sum of every series of `name` in a text exposition; -1 when the scrape failed.
 double Scrape(const std::string& port, const std::string& name) {
@@ -31,12 +23,8 @@ double Scrape(const std::string& port, const std::string& name) {
     beast::tcp_stream s(ioc);
     s.expires_after(std::chrono::seconds(5));
     s.connect(asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), static_cast<uint16_t>(std::stoi(port))));
-    http::request<http::empty_body> req{http::verb::get, "/metrics", 11};
-    req.set(http::field::host, "127.0.0.1");
-    http::write(s, req);
-    beast::flat_buffer b;
     http::response<http::string_body> res;
-    http::read(s, b, res);
+    if (!Exchange(s, http::verb::get, "/metrics", "", "", res)) return -1;
     double sum = 0;
     std::istringstream in(res.body());
     std::string line;
