@@ -157,6 +157,7 @@ Result<PreparedBatch> BatchPipeline::Prepare(int partition, const std::vector<Bu
 
   // 3-5. Price, aggregate and evaluate new events; count duplicates.
   BatchRollups rollups;
+  std::vector<std::pair<std::string, std::string>> event_rows;  // key, stored event
   SpendEvaluator spend(store_, *rules_);
   DriftEvaluator drift(store_, *rules_);
   for (const UsageEvent& e : events) {
@@ -174,7 +175,7 @@ Result<PreparedBatch> BatchPipeline::Prepare(int partition, const std::vector<Bu
     Cost cost = PriceEvent(e, *prices_);
     if (!cost.total) ++out.stats.unpriced;
     record = DedupRecord{e.received_at.time_since_epoch().count(), 1, fp, EventKey(e)};
-    out.batch.Put(Family::kEvents, record->event_key, StoredEvent(e, cost, prices_->version()));
+    event_rows.emplace_back(record->event_key, StoredEvent(e, cost, prices_->version()));
     rollups.Add(e, CountersFor(e, cost), /*duplicate_only=*/false);
     RETURN_IF_ERROR(spend.Add(e, cost.total));
     drift.Observe(e);
@@ -195,10 +196,18 @@ Result<PreparedBatch> BatchPipeline::Prepare(int partition, const std::vector<Bu
     ++out.stats.alerts_by_type[static_cast<size_t>(a.type)];
   }
 
-  // 8. Everything, and the next offset, in one batch.
+  // 8. Everything, and the next offset, in one batch. Rows go in key order per family:
+  // RocksDB's memtable resumes each insert from where the previous one landed, so
+  // ordered keys cost a short walk instead of a search from the top.
+  std::sort(event_rows.begin(), event_rows.end());
+  for (const auto& [k, v] : event_rows) out.batch.Put(Family::kEvents, k, v);
+  std::vector<std::pair<const std::string*, const DedupRecord*>> dedup_rows;
+  dedup_rows.reserve(seen.size());
   for (const auto& [k, record] : seen) {
-    if (record) out.batch.Put(Family::kDedup, k, record->Encode());
+    if (record) dedup_rows.emplace_back(&k, &*record);
   }
+  std::sort(dedup_rows.begin(), dedup_rows.end(), [](const auto& a, const auto& b) { return *a.first < *b.first; });
+  for (const auto& [k, record] : dedup_rows) out.batch.Put(Family::kDedup, *k, record->Encode());
   for (const auto& [k, c] : deltas) out.batch.Merge(Family::kRollups, k, c.Encode());
   out.batch.SetNextOffset(topic_, partition, last_offset + 1);
   out.has_changes = true;

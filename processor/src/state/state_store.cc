@@ -103,8 +103,18 @@ Result<std::optional<int64_t>> StateStore::NextOffset(const std::string& topic, 
   return std::optional<int64_t>(static_cast<int64_t>(x));
 }
 
-StateStore::Batch::Batch(StateStore& store) : store_(store), wb_(std::make_unique<rocksdb::WriteBatch>()) {}
-StateStore::Batch::~Batch() = default;
+StateStore::Batch::Batch(StateStore& store) : store_(store) {
+  std::lock_guard<std::mutex> lock(store.spare_mu_);
+  if (!store.spare_.empty()) {
+    wb_ = std::move(store.spare_.back());
+    store.spare_.pop_back();
+  } else {
+    wb_ = std::make_unique<rocksdb::WriteBatch>();
+  }
+}
+StateStore::Batch::~Batch() {
+  if (wb_) store_.Recycle(std::move(wb_));
+}
 StateStore::Batch::Batch(Batch&&) noexcept = default;
 
 void StateStore::Batch::Put(Family f, const std::string& key, const std::string& value) {
@@ -124,6 +134,17 @@ void StateStore::Batch::SetNextOffset(const std::string& topic, int partition, i
 size_t StateStore::Batch::Count() const { return static_cast<size_t>(wb_->Count()); }
 
 StateStore::Batch StateStore::NewBatch() { return Batch(*this); }
+
+void StateStore::Recycle(std::unique_ptr<rocksdb::WriteBatch> wb) {
+  // Enough spares for every partition of a poll plus the alert writers; an outsized
+  // batch (a catch-up after a long stop) is freed rather than kept.
+  constexpr size_t kMaxSpares = 16;
+  constexpr size_t kMaxKeptBytes = 64u << 20;
+  if (wb->GetDataSize() > kMaxKeptBytes) return;
+  wb->Clear();
+  std::lock_guard<std::mutex> lock(spare_mu_);
+  if (spare_.size() < kMaxSpares) spare_.push_back(std::move(wb));
+}
 
 Status StateStore::Commit(Batch& batch, bool sync) {
   rocksdb::WriteOptions wo;
