@@ -155,6 +155,7 @@ struct HttpServer::Impl {
     }
   }
 
+  static constexpr std::uint64_t kMaxReadChunk = 64 << 10;
   static constexpr int kLingerMs = 2000;
   static constexpr size_t kLingerMaxBytes = 16 << 20;
 
@@ -195,6 +196,13 @@ struct HttpServer::Impl {
         }
       }
       if (!reject) {
+        // Beast reads as much as the buffer has room for, and the parser empties it into
+        // the body, so a buffer left at its first size reads a large body ~1 KiB per
+        // system call. Room for the declared body (up to kMaxReadChunk) makes it a few.
+        if (auto len = parser.content_length()) {
+          size_t want = buffer.size() + static_cast<size_t>(std::min<std::uint64_t>(*len, kMaxReadChunk));
+          if (want > buffer.capacity()) buffer.reserve(want);
+        }
         stream.expires_after(std::chrono::milliseconds(config.body_timeout_ms));
         auto [ec2, n] = co_await http::async_read(stream, buffer, parser,
                                                   asio::as_tuple(asio::use_awaitable));
