@@ -111,6 +111,7 @@ Result<PreparedBatch> BatchPipeline::Prepare(int partition, const std::vector<Bu
 
   // 1. Skip what this store already committed; decode and validate the rest.
   std::vector<UsageEvent> events;
+  events.reserve(messages.size());
   int64_t last_offset = -1;
   for (const BusMessage& m : messages) {
     if (m.offset < next) {
@@ -192,7 +193,7 @@ Result<PreparedBatch> BatchPipeline::Prepare(int partition, const std::vector<Bu
   RETURN_IF_ERROR(drift.Finish(deltas, out.batch, out.alerts));
   TimePoint now = clock_->Now();
   for (const Alert& a : out.alerts) {
-    AlertStore::Emit(out.batch, a, rules_->SinksFor(a), now, next_alert_seq_++);
+    AlertStore::Emit(out.batch, a, rules_->SinksFor(a), now, next_alert_seq_.fetch_add(1));
     ++out.stats.alerts_by_type[static_cast<size_t>(a.type)];
   }
 

@@ -7,13 +7,14 @@
 // dead letters durably; Commit() writes the batch. A crash before Commit() leaves state
 // and offsets untouched, and the bus redelivers the same records.
 //
-// Thread: one pipeline per partition-owning thread; partitions never share workspaces
-// (the record key is the workspace), so pipelines on different partitions do not touch
-// the same keys.
+// Thread: Prepare() may run concurrently for different partitions: partitions never
+// share workspaces (the record key is the workspace), so their batches read and write
+// disjoint keys. Commit() calls are made by one thread.
 #ifndef TOKENMETER_PROCESSOR_PIPELINE_H_
 #define TOKENMETER_PROCESSOR_PIPELINE_H_
 
 #include <array>
+#include <atomic>
 #include <memory>
 #include <string>
 #include <vector>
@@ -87,7 +88,7 @@ class BatchPipeline {
   std::shared_ptr<const AlertRules> rules_;
   const Clock* clock_;
   SystemClock system_clock_;
-  int64_t next_alert_seq_ = 0;
+  std::atomic<int64_t> next_alert_seq_{0};  // Prepare may run for several partitions at once
 };
 
 // The events-family key of an event: ws \0 mode \0 occurred(8 bytes BE) request_id.

@@ -1,7 +1,10 @@
 #include "processor_service.h"
 
+#include <algorithm>
 #include <future>
 #include <map>
+#include <optional>
+#include <thread>
 
 #include "tokenmeter/base/crash_point.h"
 #include "tokenmeter/base/json_text.h"
@@ -22,15 +25,21 @@ Result<BatchStats> ProcessorService::RunOnce(std::chrono::milliseconds poll_time
   for (ConsumedRecord& r : *polled) {
     by_partition[r.partition].push_back({r.partition, r.offset, std::move(r.key), std::move(r.value)});
   }
+  std::vector<PartitionMessages> parts(std::make_move_iterator(by_partition.begin()),
+                                       std::make_move_iterator(by_partition.end()));
+  std::vector<BatchStats> stats(parts.size());
+  std::vector<Status> applied = ApplyAll(parts, stats);
   BatchStats total;
   std::map<int, int64_t> positions;
   Status first_error;
   // Each partition's batch is committed whole, without a sync; one sync after the last
   // makes them all durable (the WAL keeps commit order), before any offset is reported.
   bool unsynced = false;
-  for (auto& [partition, messages] : by_partition) {
-    Status s = ApplyPartition(partition, messages, total);
+  for (size_t i = 0; i < parts.size(); ++i) {
+    const auto& [partition, messages] = parts[i];
+    const Status& s = applied[i];
     if (s.ok()) {
+      AddStats(total, stats[i]);
       unsynced = true;
       positions[partition] = messages.back().offset + 1;
       continue;
@@ -56,8 +65,41 @@ Result<BatchStats> ProcessorService::RunOnce(std::chrono::milliseconds poll_time
   return total;
 }
 
+std::vector<Status> ProcessorService::ApplyAll(const std::vector<PartitionMessages>& parts,
+                                               std::vector<BatchStats>& stats) {
+  std::vector<Status> out(parts.size());
+  auto apply = [&](const std::vector<size_t>& which) {
+    for (size_t i : which) out[i] = ApplyPartition(parts[i].first, parts[i].second, stats[i]);
+  };
+  // Below this many records a helper thread costs more than it saves.
+  constexpr size_t kParallelFrom = 1000;
+  size_t records = 0;
+  for (const auto& p : parts) records += p.second.size();
+  size_t groups = std::min<size_t>({parts.size(), std::max(1u, std::thread::hardware_concurrency()), 4});
+  if (records < kParallelFrom) groups = 1;
+  // Largest partitions first, each to the lightest group.
+  std::vector<size_t> order(parts.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::sort(order.begin(), order.end(),
+            [&](size_t a, size_t b) { return parts[a].second.size() > parts[b].second.size(); });
+  std::vector<std::vector<size_t>> assigned(std::max<size_t>(groups, 1));
+  std::vector<size_t> load(assigned.size(), 0);
+  for (size_t i : order) {
+    size_t g = std::min_element(load.begin(), load.end()) - load.begin();
+    assigned[g].push_back(i);
+    load[g] += parts[i].second.size();
+  }
+  std::vector<std::future<void>> helpers;
+  for (size_t g = 1; g < assigned.size(); ++g) {
+    helpers.push_back(std::async(std::launch::async, apply, std::cref(assigned[g])));
+  }
+  apply(assigned[0]);
+  for (auto& h : helpers) h.get();
+  return out;
+}
+
 Status ProcessorService::ApplyPartition(int partition, const std::vector<BusMessage>& messages,
-                                        BatchStats& total) {
+                                        BatchStats& stats) {
   Result<PreparedBatch> prepared = pipeline_.Prepare(partition, messages);
   if (!prepared.ok()) return prepared.status();
   CrashPoint("after_batch_built");
@@ -66,7 +108,12 @@ Status ProcessorService::ApplyPartition(int partition, const std::vector<BusMess
   CrashPoint("after_dead_letters_before_commit");
   RETURN_IF_ERROR(pipeline_.Commit(*prepared, /*sync=*/false));
   CrashPoint("after_commit");
-  const BatchStats& s = prepared->stats;
+  stats = std::move(prepared->stats);
+  stats.workspaces = std::move(prepared->workspaces);
+  return Status::Ok();
+}
+
+void ProcessorService::AddStats(BatchStats& total, const BatchStats& s) {
   total.consumed += s.consumed;
   total.redelivered += s.redelivered;
   total.counted += s.counted;
@@ -76,8 +123,7 @@ Status ProcessorService::ApplyPartition(int partition, const std::vector<BusMess
   for (size_t i = 0; i < s.dead_by_reason.size(); ++i) total.dead_by_reason[i] += s.dead_by_reason[i];
   total.unpriced += s.unpriced;
   for (size_t i = 0; i < s.alerts_by_type.size(); ++i) total.alerts_by_type[i] += s.alerts_by_type[i];
-  total.workspaces.insert(total.workspaces.end(), prepared->workspaces.begin(), prepared->workspaces.end());
-  return Status::Ok();
+  total.workspaces.insert(total.workspaces.end(), s.workspaces.begin(), s.workspaces.end());
 }
 
 Status ProcessorService::PublishDeadLetters(const std::vector<DeadLetter>& letters) {
