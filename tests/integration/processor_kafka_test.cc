@@ -6,6 +6,7 @@
 
 #include <filesystem>
 #include <future>
+#include <map>
 #include <random>
 
 #include "aggregate/rollup.h"
@@ -95,12 +96,15 @@ class ProcessorKafkaTest : public ::testing::Test {
     }
     history_lost_ = consumer->HistoryLost();
     consumer->Close();
-    RollupCounters t;
-    auto v = store->Get(Family::kRollups, RollupKey("acme", DataMode::kReal, Granularity::kDay,
-                                                     Dimension::kTotal, BucketStart(kT, Granularity::kDay),
-                                                     "prod", ""));
-    if (v.ok() && v->has_value()) t = RollupCounters::Decode(**v);
-    acme_total_ = t;
+    totals_.clear();
+    for (const std::string& ws : watched_) {
+      RollupCounters t;
+      auto v = store->Get(Family::kRollups, RollupKey(ws, DataMode::kReal, Granularity::kDay, Dimension::kTotal,
+                                                      BucketStart(kT, Granularity::kDay), "prod", ""));
+      if (v.ok() && v->has_value()) t = RollupCounters::Decode(**v);
+      totals_[ws] = t;
+    }
+    acme_total_ = totals_["acme"];
     return total;
   }
 
@@ -112,6 +116,8 @@ class ProcessorKafkaTest : public ::testing::Test {
   std::unique_ptr<KafkaPublisher> producer_, dlq_;
   testing::TempDir base_{"tm-proc"};
   RollupCounters acme_total_;
+  std::vector<std::string> watched_{"acme"};  // workspaces whose day totals RunProcessor reads
+  std::map<std::string, RollupCounters> totals_;
   std::set<int> history_lost_;
 };
 
@@ -151,6 +157,39 @@ TEST_F(ProcessorKafkaTest, CountsOnceDeadLettersPoisonSurvivesRestartAndRebuilds
   EXPECT_EQ(acme_total_.v[kRequests], 21);
   EXPECT_EQ(acme_total_.v[kDuplicates], 5);
   EXPECT_EQ(acme_total_.v[kCostNano], 21 * 319'500);
+}
+
+// A poll of thousands of records over four partitions is applied on several threads
+// (on a multi-core machine): every workspace's totals are still exact, each retry is a
+// duplicate once, and each partition's poison record is dead-lettered once.
+TEST_F(ProcessorKafkaTest, ALargePollOverEveryPartitionCountsEachEventOnce) {
+  constexpr int kWorkspaces = 8, kPerWorkspace = 500, kRetriesPerWorkspace = 50;
+  std::vector<BusRecord> records;
+  watched_.clear();
+  for (int w = 0; w < kWorkspaces; ++w) {
+    std::string ws = "ws" + std::to_string(w);
+    watched_.push_back(ws);
+    for (int i = 0; i < kPerWorkspace; ++i) {
+      records.push_back(Record(ws, ws + "-" + std::to_string(i), 850, 320));
+      // Every 10th id is retried a few records later, with the same content.
+      if (i % 10 == 9) records.push_back(Record(ws, ws + "-" + std::to_string(i - 4), 850, 320));
+    }
+    records.push_back({ws, "{\"not\": \"an event\"}"});
+  }
+  Produce(records);
+
+  BatchStats got = RunProcessor("state-large", "group-large", records.size());
+  EXPECT_EQ(got.consumed, records.size());
+  EXPECT_EQ(got.counted, static_cast<size_t>(kWorkspaces * kPerWorkspace));
+  EXPECT_EQ(got.duplicates, static_cast<size_t>(kWorkspaces * kRetriesPerWorkspace));
+  EXPECT_EQ(got.dead_lettered, static_cast<size_t>(kWorkspaces));
+  for (const std::string& ws : watched_) {
+    EXPECT_EQ(totals_[ws].v[kRequests], kPerWorkspace) << ws;
+    EXPECT_EQ(totals_[ws].v[kDuplicates], kRetriesPerWorkspace) << ws;
+    EXPECT_EQ(totals_[ws].v[kCostNano], kPerWorkspace * 319'500) << ws;
+  }
+  EXPECT_EQ(testing::ReadTopic(cluster_->bootstrap_servers(), "tokenmeter.events.dlq").size(),
+            static_cast<size_t>(kWorkspaces));
 }
 
 TEST_F(ProcessorKafkaTest, APartitionWhoseHistoryIsGoneIsReportedNotSilentlyPartial) {
