@@ -11,8 +11,7 @@
 #include "evaluate/drift_evaluator.h"
 #include "evaluate/spend_evaluator.h"
 #include "price/cost_calculator.h"
-#include "tokenmeter/base/json_text.h"
-#include "tokenmeter/model/event_codec.h"
+#include "state/stored_event.h"
 
 namespace tokenmeter {
 namespace {
@@ -40,37 +39,6 @@ RollupCounters CountersFor(const UsageEvent& e, const Cost& cost) {
     c.latency.Add(*e.latency_ms);
   }
   return c;
-}
-
-// The events-family row: the canonical event line, a newline, then the cost line. Money
-// is written as decimal strings, so no reader ever passes it through a double.
-std::string StoredEvent(const UsageEvent& e, const Cost& cost, const std::string& catalog_version) {
-  std::string out;
-  EncodeCanonical(e, out);
-  out += "\n{\"cost_usd\":";
-  if (cost.total) {
-    AppendJsonString(out, FormatUsd(*cost.total));
-  } else {
-    out += "null";
-  }
-  out += ",\"cost_source\":";
-  AppendJsonString(out, CostSourceName(cost.source));
-  out += ",\"catalog_version\":";
-  AppendJsonString(out, catalog_version);
-  out += ",\"pricing_flags\":" + std::to_string(cost.flags);
-  out += ",\"tier_above_prompt_tokens\":" + std::to_string(cost.tier_threshold);
-  out += ",\"breakdown_usd\":{";
-  const std::pair<const char*, NanoUsd> parts[] = {{"input", cost.input}, {"cached", cost.cached},
-                                                    {"cache_write", cost.cache_write},
-                                                    {"output", cost.output}, {"reasoning", cost.reasoning}};
-  for (size_t i = 0; i < std::size(parts); ++i) {
-    if (i) out.push_back(',');
-    AppendJsonString(out, parts[i].first);
-    out.push_back(':');
-    AppendJsonString(out, FormatUsd(parts[i].second));
-  }
-  out += "}}";
-  return out;
 }
 
 }  // namespace
@@ -176,7 +144,7 @@ Result<PreparedBatch> BatchPipeline::Prepare(int partition, const std::vector<Bu
     Cost cost = PriceEvent(e, *prices_);
     if (!cost.total) ++out.stats.unpriced;
     record = DedupRecord{e.received_at.time_since_epoch().count(), 1, fp, EventKey(e)};
-    event_rows.emplace_back(record->event_key, StoredEvent(e, cost, prices_->version()));
+    EncodeStoredEvent(e, cost, prices_->version(), event_rows.emplace_back(record->event_key, std::string()).second);
     rollups.Add(e, CountersFor(e, cost), /*duplicate_only=*/false);
     RETURN_IF_ERROR(spend.Add(e, cost.total));
     drift.Observe(e);

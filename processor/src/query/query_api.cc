@@ -10,6 +10,7 @@
 #include "aggregate/rollup.h"
 #include "aggregate/rollup_scan.h"
 #include "dedup/dedup_record.h"
+#include "state/stored_event.h"
 #include "tokenmeter/base/json_text.h"
 #include "tokenmeter/base/rfc3339.h"
 #include "tokenmeter/base/units.h"
@@ -166,14 +167,14 @@ HttpResponse QueryApi::Handle(const HttpRequest& request) const {
     Result<std::optional<std::string>> row = store_.Get(Family::kEvents, record->event_key);
     if (!row.ok()) return JsonError(503, "state_unavailable", row.status().message());
     if (!row->has_value()) return JsonError(404, "not_found", "the event is past its retention");
-    const std::string& stored = **row;
-    size_t nl = stored.find('\n');
+    std::optional<StoredEventJson> stored = StoredEventToJson(**row);
+    if (!stored) return JsonError(500, "corrupt_state", "the stored event cannot be read");
     HttpResponse r;
     r.body = "{\"ok\":true,\"requestId\":";
     AppendJsonString(r.body, id);
     r.body += ",\"attempts\":" + std::to_string(record->attempts) + ",\"firstSeenAt\":\"" +
               FormatRfc3339(TimePoint(std::chrono::milliseconds(record->first_seen_ms))) +
-              "\",\"event\":" + stored.substr(0, nl) + ",\"cost\":" + stored.substr(nl + 1) + "}";
+              "\",\"event\":" + stored->event + ",\"cost\":" + stored->cost + "}";
     return r;
   }
 
