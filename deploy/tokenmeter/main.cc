@@ -1,6 +1,9 @@
 // tokenmeter: the one binary. Dispatches to a subcommand; everything else lives in the
 // modules it wires together.
+#include <malloc.h>
+
 #include <cstdio>
+#include <cstdlib>
 #include <string>
 #include <vector>
 
@@ -22,6 +25,15 @@ constexpr const char* kUsage =
     "\n"
     "Run 'tokenmeter <command> --help' for a command's options.\n";
 
+// glibc gives each thread that allocates its own heap ("arena"), up to 8 per core, and
+// memory freed in one is not reused by another. The processor's threads (the consumer's,
+// RocksDB's, the batch helpers) each hold freed memtable and batch memory that way: 10M
+// ids measured 579 MiB RSS with the default and 447 MiB with 4 arenas, at about the same
+// speed within noise (2 arenas: less memory, slower). MALLOC_ARENA_MAX still overrides.
+void LimitMallocArenas() {
+  if (std::getenv("MALLOC_ARENA_MAX") == nullptr) mallopt(M_ARENA_MAX, 4);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -34,6 +46,7 @@ int main(int argc, char** argv) {
   args.erase(args.begin());
   if (command == "edge") return tokenmeter::RunEdge(args);
   if (command == "keys") return tokenmeter::RunKeys(args);
+  if (command == "processor" || command == "serve") LimitMallocArenas();
   if (command == "processor") return tokenmeter::RunProcessor(args);
   if (command == "serve") return tokenmeter::RunServe(args);
   std::fprintf(stderr, "tokenmeter: unknown command \"%s\"\n\n%s", command.c_str(), kUsage);

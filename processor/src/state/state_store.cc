@@ -11,6 +11,7 @@
 namespace tokenmeter {
 namespace {
 
+constexpr size_t kMemtableBudgetBytes = 128u << 20;
 constexpr const char* kFamilyNames[] = {"dedup", "events", "rollups", "meta", "state", "alerts", "outbox"};
 static_assert(std::size(kFamilyNames) == static_cast<size_t>(Family::kCount));
 
@@ -40,6 +41,10 @@ Result<std::unique_ptr<StateStore>> StateStore::Open(const std::string& dir) {
   // Point-in-time recovery: after a crash the database is a prefix of the committed
   // batches; the bus replays the rest from the stored offsets.
   options.wal_recovery_mode = rocksdb::WALRecoveryMode::kPointInTimeRecovery;
+  // One memory budget for every family's memtables (each may grow to 64 MiB, and several
+  // families fill at once): past it the largest is flushed, so the processor's memory
+  // stays bounded however the load is spread over the families.
+  options.db_write_buffer_size = kMemtableBudgetBytes;
   rocksdb::BlockBasedTableOptions table;
   table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
   std::vector<rocksdb::ColumnFamilyDescriptor> families;
