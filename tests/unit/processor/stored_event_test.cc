@@ -15,27 +15,12 @@ namespace {
 
 const TimePoint kT = *ParseRfc3339("2026-02-07T12:34:56.789Z");
 
+// The shared full event, with numbers at the edges of their encodings.
 UsageEvent FullEvent() {
-  UsageEvent e = testing::TestEvent("acme", "req-\"1\"", "gpt-4o-mini", 123456789012ull, 320, kT);
-  e.model_raw = "GPT-4o-mini";
-  e.prompt_version = "v7";
-  e.project = "support";
-  e.project_raw = "Support";
-  e.environment = "staging";
-  e.data_mode = DataMode::kTest;
-  e.user_id = "u-\u00e9";
-  e.tenant_id = "t9";
-  e.cached_tokens = 100;
-  e.cache_write_tokens = 7;
-  e.cache_write_1h_tokens = 3;
-  e.reasoning_tokens = 64;
-  e.total_tokens = 123456789332ull;
+  UsageEvent e = testing::FullEvent();
+  e.input_tokens = 123456789012ull;
   e.latency_ms = 4'000'000'000u;
-  e.status = CallStatus::kTimeout;
   e.estimated_cost = NanoUsd{-5};
-  e.received_at = kT + std::chrono::milliseconds(1500);
-  e.api_key_id = "tm_key";
-  e.warnings = kWarnTotalTokensMismatch | kWarnUnknownProject;
   return e;
 }
 
@@ -53,50 +38,42 @@ Cost FullCost() {
   return c;
 }
 
-StoredEventJson Expected(const UsageEvent& e, const Cost& c, std::string_view version) {
-  StoredEventJson want;
-  EncodeCanonical(e, want.event);
-  AppendCostJson(c, version, want.cost);
-  return want;
+// Stores `e` priced as `c`, reads the row back, and checks it shows exactly the JSON the
+// event and cost encode to; returns what it showed.
+StoredEventJson RoundTrip(const UsageEvent& e, const Cost& c, std::string_view version) {
+  std::string row;
+  EncodeStoredEvent(e, c, version, row);
+  std::optional<StoredEventJson> got = StoredEventToJson(row);
+  EXPECT_TRUE(got.has_value());
+  if (!got) return {};
+  std::string event, cost;
+  EncodeCanonical(e, event);
+  AppendCostJson(c, version, cost);
+  EXPECT_EQ(got->event, event);
+  EXPECT_EQ(got->cost, cost);
+  return *got;
 }
 
 TEST(StoredEventTest, EveryFieldComesBackAsTheCanonicalAndCostJson) {
-  UsageEvent e = FullEvent();
-  Cost c = FullCost();
-  std::string row;
-  EncodeStoredEvent(e, c, "litellm-2026-11-01", row);
-  std::optional<StoredEventJson> got = StoredEventToJson(row);
-  ASSERT_TRUE(got.has_value());
-  StoredEventJson want = Expected(e, c, "litellm-2026-11-01");
-  EXPECT_EQ(got->event, want.event);
-  EXPECT_EQ(got->cost, want.cost);
-  EXPECT_EQ(got->cost,
+  StoredEventJson got = RoundTrip(FullEvent(), FullCost(), "litellm-2026-11-01");
+  EXPECT_EQ(got.cost,
             R"({"cost_usd":"9223372036.854775807","cost_source":"catalog_tiered","catalog_version":"litellm-2026-11-01",)"
             R"("pricing_flags":5,"tier_above_prompt_tokens":200000,"breakdown_usd":{"input":"0.000127500",)"
             R"("cached":"0.000000001","cache_write":"0.000000000","output":"0.000192000","reasoning":"-0.000000003"}})");
 }
 
 TEST(StoredEventTest, AbsentOptionalsStayAbsentAndAnUnpricedCallStaysUnpriced) {
-  UsageEvent e = testing::TestEvent("acme", "a", "mystery-model", 850, 320, kT);
-  Cost c;  // unpriced: no total
-  std::string row;
-  EncodeStoredEvent(e, c, "", row);
-  std::optional<StoredEventJson> got = StoredEventToJson(row);
-  ASSERT_TRUE(got.has_value());
-  StoredEventJson want = Expected(e, c, "");
-  EXPECT_EQ(got->event, want.event);
-  EXPECT_EQ(got->cost, want.cost);
-  EXPECT_EQ(got->cost.rfind(R"({"cost_usd":null,"cost_source":"unpriced",)", 0), 0u) << got->cost;
+  StoredEventJson got = RoundTrip(testing::TestEvent("acme", "a", "mystery-model", 850, 320, kT), Cost{}, "");
+  EXPECT_EQ(got.cost.rfind(R"({"cost_usd":null,"cost_source":"unpriced",)", 0), 0u) << got.cost;
+  EXPECT_EQ(got.event.find("latency"), std::string::npos) << got.event;
 }
 
 TEST(StoredEventTest, IsACompactRowBesideTheJsonLinesItReplaces) {
-  UsageEvent e = FullEvent();
-  Cost c = FullCost();
   std::string row;
-  EncodeStoredEvent(e, c, "litellm-2026-11-01", row);
-  StoredEventJson json = Expected(e, c, "litellm-2026-11-01");
-  EXPECT_LT(row.size() * 5, (json.event.size() + 1 + json.cost.size()) * 2)
-      << row.size() << " bytes against " << json.event.size() + 1 + json.cost.size();
+  EncodeStoredEvent(FullEvent(), FullCost(), "litellm-2026-11-01", row);
+  StoredEventJson json = RoundTrip(FullEvent(), FullCost(), "litellm-2026-11-01");
+  size_t json_lines = json.event.size() + 1 + json.cost.size();
+  EXPECT_LT(row.size() * 5, json_lines * 2) << row.size() << " bytes against " << json_lines;
 }
 
 TEST(StoredEventTest, RowsInTheEarlierJsonLinesFormStillRead) {

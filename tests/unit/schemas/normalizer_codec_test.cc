@@ -1,6 +1,8 @@
 // Provider/model normalization from the data table, and the canonical bus codec.
 #include <gtest/gtest.h>
 
+#include "test_events.h"
+
 #include "tokenmeter/base/rfc3339.h"
 #include "tokenmeter/model/event_codec.h"
 #include "tokenmeter/model/event_parser.h"
@@ -36,42 +38,11 @@ TEST(NormalizerTest, MalformedTableIsAnError) {
   EXPECT_TRUE(Normalizer::FromJson(R"({"providers":{},"models":{},"model_prefixes":[]})").ok());
 }
 
-UsageEvent FullEvent() {
-  UsageEvent e;
-  e.workspace = "acme";
-  e.request_id = "req \"quoted\" \\ id";
-  e.provider = "anthropic";
-  e.model = "claude-3-5-haiku";
-  e.model_raw = "Claude-3.5-Haiku";
-  e.endpoint_tag = "checkout.ai_summary";
-  e.prompt_version = "summarizer_v3";
-  e.project_raw = "typo";
-  e.environment = "staging";
-  e.data_mode = DataMode::kDemo;
-  e.user_id = "user-1";
-  e.tenant_id = "tenant-\xc3\xa9";
-  e.input_tokens = 1200;
-  e.output_tokens = 450;
-  e.cached_tokens = 100;
-  e.cache_write_tokens = 50;
-  e.cache_write_1h_tokens = 25;
-  e.reasoning_tokens = 12;
-  e.total_tokens = 1700;
-  e.latency_ms = 820;
-  e.status = CallStatus::kCancelled;
-  e.estimated_cost = NanoUsd{123456789};
-  e.occurred_at = *ParseRfc3339("2026-02-07T11:59:00.250Z");
-  e.received_at = *ParseRfc3339("2026-02-07T12:00:00.000Z");
-  e.api_key_id = "KEYID0000001";
-  e.warnings = kWarnTotalTokensMismatch | kWarnUnknownProject;
-  return e;
-}
-
 TEST(EventCodecTest, CanonicalRoundTripIsLossless) {
   IngestLimits limits;
   Normalizer n = *Normalizer::FromEmbeddedTable();
   EventParser parser(limits, n);
-  UsageEvent e = FullEvent();
+  UsageEvent e = testing::FullEvent();
   std::string wire;
   EncodeCanonical(e, wire);
   Result<UsageEvent> back = parser.ParseCanonical(wire);
