@@ -6,6 +6,7 @@
 
 #include <filesystem>
 
+#include "dedup/dedup_record.h"
 #include "pipeline.h"
 #include "tokenmeter/base/rfc3339.h"
 #include "temp_dir.h"
@@ -149,6 +150,22 @@ TEST_F(QueryApiTest, EventViewShowsAttemptsAndExactCost) {
   EXPECT_NE(r.body.find(R"("breakdown_usd":{"input":"0.000127500","cached":"0.000000000","cache_write":"0.000000000","output":"0.000192000","reasoning":"0.000000000"}})"),
             std::string::npos) << r.body;
   EXPECT_EQ(Get("/v1/events/nope").status, 404);
+}
+
+TEST_F(QueryApiTest, ADamagedEventRowIsAnErrorNotAHalfShownEvent) {
+  auto dedup = store_->Get(Family::kDedup, DedupKey("acme", "a"));
+  ASSERT_TRUE(dedup.ok() && dedup->has_value());
+  std::optional<DedupRecord> record = DedupRecord::Decode(**dedup);
+  ASSERT_TRUE(record.has_value());
+  auto row = store_->Get(Family::kEvents, record->event_key);
+  ASSERT_TRUE(row.ok() && row->has_value());
+  StateStore::Batch b = store_->NewBatch();
+  b.Put(Family::kEvents, record->event_key, (**row).substr(0, (**row).size() / 2));
+  ASSERT_TRUE(store_->Commit(b).ok());
+  HttpResponse r = Get("/v1/events/a");
+  EXPECT_EQ(r.status, 500);
+  EXPECT_EQ(r.body, R"({"ok":false,"reason":"corrupt_state","message":"the stored event cannot be read"})");
+  EXPECT_EQ(Get("/v1/dashboard/overview").status, 200) << "the rest keeps serving";
 }
 
 TEST_F(QueryApiTest, KeysSeeOnlyTheirWorkspaceAndIngestKeysCannotRead) {
