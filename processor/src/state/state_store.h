@@ -2,8 +2,9 @@
 // "Processor state"): dedup, events, rollups (merge operator), meta (consumed offsets),
 // state (budgets, plan usage), alerts (decided alerts and delivery outcomes), outbox
 // (deliveries not yet delivered).
-// Every batch is committed with one atomic, synced WriteBatch, so state and offsets can
-// never disagree after a crash.
+// Every batch (its state changes and its next offset) is committed as one atomic
+// WriteBatch, so state and offsets can never disagree after a crash; a caller committing
+// several unsynced batches syncs the WAL once before it reports any offset.
 //
 // Thread-safe (RocksDB is); one writer per partition by convention.
 #ifndef TOKENMETER_PROCESSOR_STATE_STATE_STORE_H_
