@@ -15,6 +15,7 @@ int RunHttpLoad(const Args& a);
 int RunWaitMetric(const Args& a);
 int RunCpu(const Args& a);
 int RunIngestBody(const Args& a);
+int RunPipeline(const Args& a);
 
 bool Args::Parse(int argc, char** argv, int first) {
   for (int i = first; i < argc; i += 2) {
@@ -32,7 +33,7 @@ int main(int argc, char** argv) {
   using namespace tokenmeter::bench;
   constexpr const char* kUsage =
       "Usage: tokenmeter-bench <phase> [--option value]...\n"
-      "Phases: kafka-produce, kafka-consume, rocksdb, json, http, wait-metric, cpu, ingest-body\n"
+      "Phases: kafka-produce, kafka-consume, rocksdb, json, http, wait-metric, cpu, ingest-body,\n        pipeline\n"
       "(see benchmarks/README.md; benchmarks/run.sh runs them all)\n";
   if (argc < 2) {
     std::fputs(kUsage, stderr);
@@ -50,6 +51,7 @@ int main(int argc, char** argv) {
     if (phase == "wait-metric") return RunWaitMetric(a);
     if (phase == "cpu") return RunCpu(a);
     if (phase == "ingest-body") return RunIngestBody(a);
+    if (phase == "pipeline") return RunPipeline(a);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "%s: %s\n", phase.c_str(), e.what());
     return 1;

@@ -135,7 +135,7 @@ Result<PreparedBatch> BatchPipeline::Prepare(int partition, const std::vector<Bu
     if (record) {
       ++record->attempts;
       ++out.stats.duplicates;
-      if (record->fingerprint != fp) ++out.stats.conflicts;
+      if (!record->SameContent(e, fp)) ++out.stats.conflicts;
       RollupCounters dup;
       dup.v[kDuplicates] = 1;
       rollups.Add(e, dup, /*duplicate_only=*/true);

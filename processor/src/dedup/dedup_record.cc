@@ -1,5 +1,8 @@
 #include "dedup_record.h"
 
+#include <bit>
+#include <cstring>
+
 #include "tokenmeter/model/event_codec.h"
 
 namespace tokenmeter {
@@ -14,11 +17,65 @@ uint64_t Get64(std::string_view s, size_t at) {
   return v;
 }
 
+// The bytes Fingerprint() hashes: fixed-width little-endian numbers, texts prefixed by
+// their length, optionals by a presence byte.
+class FieldWriter {
+ public:
+  explicit FieldWriter(std::string& out) : out_(out) { out_.clear(); }
+  void Num(uint64_t v) {
+    char b[8];
+    for (int i = 0; i < 8; ++i) b[i] = static_cast<char>((v >> (8 * i)) & 0xff);
+    out_.append(b, 8);
+  }
+  void Text(std::string_view s) {
+    Num(s.size());
+    out_.append(s);
+  }
+  template <typename T, typename F>
+  void Opt(const std::optional<T>& v, F value) {
+    out_.push_back(v ? 1 : 0);
+    if (v) Num(value(*v));
+  }
+
+ private:
+  std::string& out_;
+};
+
+// MurmurHash64A's mixing over little-endian 8-byte words (the byte order is fixed so the
+// stored value is the same on any machine).
+uint64_t Hash64(std::string_view s) {
+  constexpr uint64_t m = 0xc6a4a7935bd1e995ull;
+  constexpr int r = 47;
+  uint64_t h = 0x5bd1e9955bd1e995ull ^ (s.size() * m);
+  size_t i = 0;
+  for (; i + 8 <= s.size(); i += 8) {
+    uint64_t k;
+    std::memcpy(&k, s.data() + i, 8);
+    if constexpr (std::endian::native == std::endian::big) k = __builtin_bswap64(k);
+    k *= m;
+    k ^= k >> r;
+    k *= m;
+    h ^= k;
+    h *= m;
+  }
+  if (i < s.size()) {
+    uint64_t k = 0;
+    for (size_t j = 0; i + j < s.size(); ++j) k |= static_cast<uint64_t>(static_cast<unsigned char>(s[i + j])) << (8 * j);
+    h ^= k;
+    h *= m;
+  }
+  h ^= h >> r;
+  h *= m;
+  h ^= h >> r;
+  return h;
+}
+
 }  // namespace
 
 std::string DedupRecord::Encode() const {
   std::string out;
-  out.push_back(1);  // record version
+  out.reserve(25 + event_key.size());
+  out.push_back(static_cast<char>(kind));  // record version = fingerprint kind
   Put64(out, static_cast<uint64_t>(first_seen_ms));
   Put64(out, attempts);
   Put64(out, fingerprint);
@@ -27,8 +84,9 @@ std::string DedupRecord::Encode() const {
 }
 
 std::optional<DedupRecord> DedupRecord::Decode(std::string_view b) {
-  if (b.size() < 25 || b[0] != 1) return std::nullopt;
+  if (b.size() < 25 || (b[0] != 1 && b[0] != 2)) return std::nullopt;
   DedupRecord r;
+  r.kind = static_cast<FingerprintKind>(b[0]);
   r.first_seen_ms = static_cast<int64_t>(Get64(b, 1));
   r.attempts = static_cast<uint32_t>(Get64(b, 9));
   r.fingerprint = Get64(b, 17);
@@ -43,7 +101,33 @@ std::string DedupKey(std::string_view workspace, std::string_view request_id) {
   return k;
 }
 
+bool DedupRecord::SameContent(const UsageEvent& e, uint64_t fp) const {
+  if (kind == FingerprintKind::kCanonicalJson) return fingerprint == CanonicalJsonFingerprint(e);
+  return fingerprint == fp;
+}
+
 uint64_t Fingerprint(const UsageEvent& e) {
+  thread_local std::string bytes;
+  FieldWriter w(bytes);
+  for (const std::string* s : {&e.workspace, &e.request_id, &e.provider, &e.model, &e.model_raw, &e.endpoint_tag,
+                               &e.prompt_version, &e.project, &e.project_raw, &e.environment, &e.user_id,
+                               &e.tenant_id}) {
+    w.Text(*s);
+  }
+  for (uint64_t v : {static_cast<uint64_t>(e.data_mode), e.input_tokens, e.output_tokens, e.cached_tokens,
+                     e.cache_write_tokens, e.cache_write_1h_tokens, e.reasoning_tokens,
+                     static_cast<uint64_t>(e.occurred_at.time_since_epoch().count()),
+                     static_cast<uint64_t>(e.warnings)}) {
+    w.Num(v);
+  }
+  w.Opt(e.total_tokens, [](TokenCount t) { return t; });
+  w.Opt(e.latency_ms, [](uint32_t t) { return static_cast<uint64_t>(t); });
+  w.Opt(e.status, [](CallStatus s) { return static_cast<uint64_t>(s); });
+  w.Opt(e.estimated_cost, [](NanoUsd c) { return static_cast<uint64_t>(c.value); });
+  return Hash64(bytes);
+}
+
+uint64_t CanonicalJsonFingerprint(const UsageEvent& e) {
   UsageEvent content = e;
   content.received_at = {};
   content.api_key_id.clear();

@@ -14,21 +14,37 @@
 
 namespace tokenmeter {
 
+// The fingerprint functions a record may carry; the record's version byte says which.
+enum class FingerprintKind : uint8_t {
+  kCanonicalJson = 1,  // FNV-1a over the canonical JSON (records written before kFields)
+  kFields = 2,         // Fingerprint() below
+};
+
 struct DedupRecord {
   int64_t first_seen_ms = 0;  // receive time of the first copy
   uint32_t attempts = 1;      // copies seen, the first included
   uint64_t fingerprint = 0;   // of the call's content (not receive time or key)
   std::string event_key;      // the original's row in the events family
+  FingerprintKind kind = FingerprintKind::kFields;
 
   std::string Encode() const;
+  // nullopt for a short record or an unknown version.
   static std::optional<DedupRecord> Decode(std::string_view bytes);
+  // Whether `e` (whose Fingerprint() is `fingerprint`) is the same call as the original;
+  // a record written with the older function is compared with that function.
+  bool SameContent(const UsageEvent& e, uint64_t fingerprint) const;
 };
 
 std::string DedupKey(std::string_view workspace, std::string_view request_id);
 
 // A hash of what the call was (provider, model, tokens, attribution, time, cost); equal
 // for a client's retry of the same call, different for a reused id with other content.
+// Every content field, length-prefixed, hashed 8 bytes at a time: no copy of the event
+// and no JSON on the per-event path. Stable across builds and machines (it is stored).
 uint64_t Fingerprint(const UsageEvent& e);
+// The older function (FingerprintKind::kCanonicalJson), kept to compare retries of
+// events recorded before Fingerprint() replaced it.
+uint64_t CanonicalJsonFingerprint(const UsageEvent& e);
 
 }  // namespace tokenmeter
 

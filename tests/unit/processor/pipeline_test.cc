@@ -125,6 +125,34 @@ TEST_F(PipelineTest, SameIdWithDifferentContentIsAConflictAndNotApplied) {
   EXPECT_EQ(Attempts("a"), 2u);
 }
 
+TEST_F(PipelineTest, ARecordWrittenWithTheOlderFingerprintStillTellsARetryFromAConflict) {
+  UsageEvent a = Event("a", "gpt-4o-mini", 850, 320);
+  Apply({Msg(0, a)});
+  // The record as a build with the canonical-JSON fingerprint wrote it.
+  auto v = store_->Get(Family::kDedup, DedupKey("acme", "a"));
+  ASSERT_TRUE(v.ok() && v->has_value());
+  DedupRecord old = *DedupRecord::Decode(**v);
+  old.kind = FingerprintKind::kCanonicalJson;
+  old.fingerprint = CanonicalJsonFingerprint(a);
+  StateStore::Batch b = store_->NewBatch();
+  b.Put(Family::kDedup, DedupKey("acme", "a"), old.Encode());
+  ASSERT_TRUE(store_->Commit(b).ok());
+
+  UsageEvent retry = a;
+  retry.received_at = kT + std::chrono::seconds(2);
+  BatchStats s1 = Apply({Msg(1, retry)});
+  EXPECT_EQ(s1.duplicates, 1u);
+  EXPECT_EQ(s1.conflicts, 0u);
+  BatchStats s2 = Apply({Msg(2, Event("a", "gpt-4o-mini", 999999, 320))});
+  EXPECT_EQ(s2.conflicts, 1u);
+  EXPECT_EQ(s2.counted, 0u);
+  EXPECT_EQ(Attempts("a"), 3u);
+  EXPECT_EQ(DedupRecord::Decode(**store_->Get(Family::kDedup, DedupKey("acme", "a")))->kind,
+            FingerprintKind::kCanonicalJson)
+      << "the record keeps the function it was written with";
+  EXPECT_EQ(Rollup(Granularity::kHour, Dimension::kTotal, "").v[kRequests], 1);
+}
+
 TEST_F(PipelineTest, RedeliveredRecordsAreSkippedByTheStoredOffset) {
   std::vector<BusMessage> batch = {Msg(0, Event("a", "gpt-4o-mini", 850, 320)),
                                    Msg(1, Event("b", "gpt-4o-mini", 850, 320))};
