@@ -53,6 +53,13 @@ Result<std::unique_ptr<StateStore>> StateStore::Open(const std::string& dir) {
     rocksdb::ColumnFamilyOptions cf;
     cf.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
     if (std::string_view(name) == "rollups") cf.merge_operator = RollupMergeOperator();
+    if (std::string_view(name) == "dedup") {
+      // Most ids a batch looks up are new. A whole-key bloom filter on the memtables lets
+      // such a lookup skip the memtable skiplist searches (the table files already have
+      // their own bloom filters), at a hash per insert.
+      cf.memtable_whole_key_filtering = true;
+      cf.memtable_prefix_bloom_size_ratio = 0.05;
+    }
     families.emplace_back(name, cf);
   }
   std::unique_ptr<StateStore> store(new StateStore());
