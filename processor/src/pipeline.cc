@@ -111,17 +111,24 @@ Result<PreparedBatch> BatchPipeline::Prepare(int partition, const std::vector<Bu
   out.stats.dead_lettered = out.dead_letters.size();
   if (last_offset < 0) return out;
 
-  // 2. Dedup: one MultiGet for the batch's ids, then in-batch state in arrival order.
-  std::unordered_map<std::string, std::optional<DedupRecord>> seen;
+  // 2. Dedup: one MultiGet for the batch's distinct ids (slot[i]: event i's id), then
+  // in-batch state in arrival order.
   std::vector<std::string> keys;
-  for (const UsageEvent& e : events) {
-    std::string k = DedupKey(e.workspace, e.request_id);
-    if (seen.emplace(k, std::nullopt).second) keys.push_back(std::move(k));
+  keys.reserve(events.size());  // never reallocates: `index` views the strings in place
+  std::vector<uint32_t> slot(events.size());
+  std::unordered_map<std::string_view, uint32_t> index;
+  index.reserve(events.size());
+  for (size_t i = 0; i < events.size(); ++i) {
+    keys.push_back(DedupKey(events[i].workspace, events[i].request_id));
+    auto [it, fresh] = index.emplace(keys.back(), static_cast<uint32_t>(keys.size() - 1));
+    if (!fresh) keys.pop_back();
+    slot[i] = it->second;
   }
   std::vector<std::optional<std::string>> values;
   RETURN_IF_ERROR(store_.MultiGet(Family::kDedup, keys, values));
+  std::vector<std::optional<DedupRecord>> records(keys.size());
   for (size_t i = 0; i < keys.size(); ++i) {
-    if (values[i]) seen[keys[i]] = DedupRecord::Decode(*values[i]);
+    if (values[i]) records[i] = DedupRecord::Decode(*values[i]);
   }
 
   // 3-5. Price, aggregate and evaluate new events; count duplicates.
@@ -129,8 +136,9 @@ Result<PreparedBatch> BatchPipeline::Prepare(int partition, const std::vector<Bu
   std::vector<std::pair<std::string, std::string>> event_rows;  // key, stored event
   SpendEvaluator spend(store_, *rules_);
   DriftEvaluator drift(store_, *rules_);
-  for (const UsageEvent& e : events) {
-    std::optional<DedupRecord>& record = seen[DedupKey(e.workspace, e.request_id)];
+  for (size_t i = 0; i < events.size(); ++i) {
+    const UsageEvent& e = events[i];
+    std::optional<DedupRecord>& record = records[slot[i]];
     uint64_t fp = Fingerprint(e);
     if (record) {
       ++record->attempts;
@@ -170,13 +178,13 @@ Result<PreparedBatch> BatchPipeline::Prepare(int partition, const std::vector<Bu
   // ordered keys cost a short walk instead of a search from the top.
   std::sort(event_rows.begin(), event_rows.end());
   for (const auto& [k, v] : event_rows) out.batch.Put(Family::kEvents, k, v);
-  std::vector<std::pair<const std::string*, const DedupRecord*>> dedup_rows;
-  dedup_rows.reserve(seen.size());
-  for (const auto& [k, record] : seen) {
-    if (record) dedup_rows.emplace_back(&k, &*record);
+  std::vector<uint32_t> dedup_rows;
+  dedup_rows.reserve(keys.size());
+  for (uint32_t k = 0; k < keys.size(); ++k) {
+    if (records[k]) dedup_rows.push_back(k);
   }
-  std::sort(dedup_rows.begin(), dedup_rows.end(), [](const auto& a, const auto& b) { return *a.first < *b.first; });
-  for (const auto& [k, record] : dedup_rows) out.batch.Put(Family::kDedup, *k, record->Encode());
+  std::sort(dedup_rows.begin(), dedup_rows.end(), [&keys](uint32_t a, uint32_t b) { return keys[a] < keys[b]; });
+  for (uint32_t k : dedup_rows) out.batch.Put(Family::kDedup, keys[k], records[k]->Encode());
   for (const auto& [k, c] : deltas) out.batch.Merge(Family::kRollups, k, c.Encode());
   out.batch.SetNextOffset(topic_, partition, last_offset + 1);
   out.has_changes = true;

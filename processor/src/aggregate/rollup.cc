@@ -94,16 +94,17 @@ std::optional<uint64_t> LatencySketch::Quantile(double q) const {
 }
 
 std::string RollupCounters::Encode() const {
-  std::string out(kRollupFields * 8, '\0');
-  for (size_t i = 0; i < kRollupFields; ++i) {
-    uint64_t x = static_cast<uint64_t>(v[i]);
-    for (int b = 0; b < 8; ++b) out[i * 8 + b] = static_cast<char>((x >> (8 * b)) & 0xff);
-  }
+  // Sized once and written in place: a batch encodes one value per distinct row.
+  std::string out(kRollupFields * 8 + latency.buckets.size() * 10, '\0');
+  auto put = [&out](size_t at, uint64_t x, int bytes) {
+    for (int b = 0; b < bytes; ++b) out[at + static_cast<size_t>(b)] = static_cast<char>((x >> (8 * b)) & 0xff);
+  };
+  for (size_t i = 0; i < kRollupFields; ++i) put(i * 8, static_cast<uint64_t>(v[i]), 8);
+  size_t at = kRollupFields * 8;
   for (const auto& [bucket, n] : latency.buckets) {
-    out.push_back(static_cast<char>(bucket & 0xff));
-    out.push_back(static_cast<char>(bucket >> 8));
-    uint64_t x = static_cast<uint64_t>(n);
-    for (int b = 0; b < 8; ++b) out.push_back(static_cast<char>((x >> (8 * b)) & 0xff));
+    put(at, bucket, 2);
+    put(at + 2, static_cast<uint64_t>(n), 8);
+    at += 10;
   }
   return out;
 }
