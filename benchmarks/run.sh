@@ -156,6 +156,9 @@ edge_yaml="edge:
 run_phase json 300 "$BENCH" json --events "$json_n"
 run_phase rocksdb 600 "$BENCH" rocksdb --dir "$work/rocksdb" --keys "$rocks_n"
 rm -rf "$work/rocksdb"
+# The processor's own code path on one thread, without the bus (same stream, 10% dups).
+run_phase pipeline 300 "$BENCH" pipeline --dir "$work/pipeline" --events "$kafka_n" --duplicate-every 10
+rm -rf "$work/pipeline"
 
 # --- 2. Kafka ceilings: the mock broker, a bare producer and a bare consumer -------------
 mkfifo "$work/ctl"
@@ -390,6 +393,7 @@ others=(
   "| edge single POST p50 / p99 at saturation | ${R[edge_single.p50_ms]} / ${R[edge_single.p99_ms]} |"
   "| edge CPU per event in 100-event batches | $(fmt "${R[edge_batch.cpu_us_per_event]}" 2) µs |"
   "| processor CPU per event (0% / 10% duplicates) | $(fmt "${R[processor_dup0.cpu_us_per_event]}" 1) / $(fmt "${R[processor_dup10.cpu_us_per_event]}" 1) µs |"
+  "| processor pipeline alone, one thread, no bus (10% duplicates) | $(fmt "${R[pipeline.events_per_s]}") events/s, $(fmt "${R[pipeline.cpu_us_per_event]}" 1) µs CPU/event |"
   "| processor sustained over the memory phase | $(fmt "${R[memory.events_per_s_sustained]}") events/s (fill included) |"
   "| serve accepted (202) during the load | $(fmt "${R[serve_batch.events_per_s]}") events/s |"
   "| serve CPU per event end to end | $(fmt "${R[serve_e2e.cpu_us_per_event]}" 2) µs |"
