@@ -19,7 +19,9 @@ class Report {
     std::string line;
     for (const auto& [k, v] : fields_) {
       char buf[64];
-      std::snprintf(buf, sizeof(buf), "%.6g", v);
+      // Never an exponent: run.sh does its arithmetic with bc, which reads 1.04e+06 as 1.04.
+      double mag = v < 0 ? -v : v;
+      std::snprintf(buf, sizeof(buf), (mag == 0 || (mag >= 1e-4 && mag < 1e6)) ? "%.6g" : "%.6f", v);
       if (!line.empty()) line.push_back(' ');
       line += k + "=" + buf;
     }
