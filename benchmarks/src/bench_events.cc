@@ -83,4 +83,13 @@ void AppendIngestEvent(const StreamShape& s, uint64_t n, std::string& out) {
   out.append(buf, static_cast<size_t>(len));
 }
 
+StreamShape ShapeFrom(const Args& a) {
+  StreamShape s;
+  s.prefix = a.Str("prefix", "b");
+  s.workspaces = static_cast<int>(a.Num("workspaces", 16));
+  s.duplicate_every = static_cast<int>(a.Num("duplicate-every", 0));
+  s.start_ms = static_cast<int64_t>(a.Num("start-ms", 1795000000000.0));
+  return s;
+}
+
 }  // namespace tokenmeter::bench

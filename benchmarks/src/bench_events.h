@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <string>
 
+#include "bench_args.h"
 #include "tokenmeter/model/usage_event.h"
 
 namespace tokenmeter::bench {
@@ -18,6 +19,10 @@ struct StreamShape {
   int duplicate_every = 0;      // 0: no duplicates; k: every k-th event repeats a recent id
   int64_t start_ms = 0;         // occurred_at of event 0 (epoch ms); one event per ms after
 };
+
+// The stream options every phase takes: --prefix, --workspaces (16), --duplicate-every
+// (0), --start-ms.
+StreamShape ShapeFrom(const Args& a);
 
 // The logical event (its id index) that position `seq` of the stream carries.
 uint64_t LogicalIndex(const StreamShape& s, uint64_t seq);

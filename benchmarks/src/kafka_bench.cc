@@ -35,15 +35,6 @@ bool Set(rd_kafka_conf_t* conf, const char* k, const std::string& v) {
   return false;
 }
 
-StreamShape ShapeFrom(const Args& a) {
-  StreamShape s;
-  s.prefix = a.Str("prefix", "b");
-  s.workspaces = static_cast<int>(a.Num("workspaces", 16));
-  s.duplicate_every = static_cast<int>(a.Num("duplicate-every", 0));
-  s.start_ms = static_cast<int64_t>(a.Num("start-ms", 1795000000000.0));
-  return s;
-}
-
 }  // namespace
 
 // kafka-produce --bootstrap B --topic T --events N [--first K] [stream options]

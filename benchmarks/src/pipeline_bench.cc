@@ -22,11 +22,7 @@ namespace tokenmeter::bench {
 
 // pipeline --dir D --events N [--partitions P] [--batch B] [stream options]
 int RunPipeline(const Args& a) {
-  StreamShape shape;
-  shape.prefix = a.Str("prefix", "b");
-  shape.workspaces = static_cast<int>(a.Num("workspaces", 16));
-  shape.duplicate_every = static_cast<int>(a.Num("duplicate-every", 10));
-  shape.start_ms = static_cast<int64_t>(a.Num("start-ms", 1795000000000.0));
+  StreamShape shape = ShapeFrom(a);
   uint64_t n = static_cast<uint64_t>(a.Num("events", 200000));
   int partitions = static_cast<int>(a.Num("partitions", 4));
   size_t batch = static_cast<size_t>(a.Num("batch", 10000));
