@@ -48,6 +48,8 @@ std::string_view DeadLetterReasonName(DeadLetterReason r) {
     case DeadLetterReason::kMalformed: return "malformed";
     case DeadLetterReason::kInvalidEvent: return "invalid_event";
     case DeadLetterReason::kWrongKey: return "wrong_key";
+    case DeadLetterReason::kConflict: return "conflict";
+    case DeadLetterReason::kUnreadableRecord: return "unreadable_dedup_record";
     case DeadLetterReason::kCount: break;
   }
   return "invalid_event";
@@ -80,6 +82,8 @@ Result<PreparedBatch> BatchPipeline::Prepare(int partition, const std::vector<Bu
   // 1. Skip what this store already committed; decode and validate the rest.
   std::vector<UsageEvent> events;
   events.reserve(messages.size());
+  std::vector<const BusMessage*> origin;  // events[i] came from *origin[i]
+  origin.reserve(messages.size());
   int64_t last_offset = -1;
   for (const BusMessage& m : messages) {
     if (m.offset < next) {
@@ -107,9 +111,16 @@ Result<PreparedBatch> BatchPipeline::Prepare(int partition, const std::vector<Bu
       continue;
     }
     events.push_back(std::move(*e));
+    origin.push_back(&m);
   }
-  out.stats.dead_lettered = out.dead_letters.size();
-  if (last_offset < 0) return out;
+  auto quarantine = [&](size_t i, std::string reason, DeadLetterReason kind) {
+    out.dead_letters.push_back({partition, origin[i]->offset, origin[i]->value, std::move(reason), kind});
+    ++out.stats.dead_by_reason[static_cast<size_t>(kind)];
+  };
+  if (last_offset < 0) {
+    out.stats.dead_lettered = out.dead_letters.size();
+    return out;
+  }
 
   // 2. Dedup: one MultiGet for the batch's distinct ids (slot[i]: event i's id), then
   // in-batch state in arrival order.
@@ -127,8 +138,11 @@ Result<PreparedBatch> BatchPipeline::Prepare(int partition, const std::vector<Bu
   std::vector<std::optional<std::string>> values;
   RETURN_IF_ERROR(store_.MultiGet(Family::kDedup, keys, values));
   std::vector<std::optional<DedupRecord>> records(keys.size());
+  std::vector<bool> unreadable(keys.size(), false);  // a stored record Decode refuses
   for (size_t i = 0; i < keys.size(); ++i) {
-    if (values[i]) records[i] = DedupRecord::Decode(*values[i]);
+    if (!values[i]) continue;
+    records[i] = DedupRecord::Decode(*values[i]);
+    unreadable[i] = !records[i];
   }
 
   // 3-5. Price, aggregate and evaluate new events; count duplicates.
@@ -139,11 +153,23 @@ Result<PreparedBatch> BatchPipeline::Prepare(int partition, const std::vector<Bu
   for (size_t i = 0; i < events.size(); ++i) {
     const UsageEvent& e = events[i];
     std::optional<DedupRecord>& record = records[slot[i]];
+    if (unreadable[slot[i]]) {
+      // Not applied and the stored row kept: a corrupt record must not turn an event
+      // that may already be counted into a new one.
+      quarantine(i, "the stored dedup record of request_id \"" + e.request_id + "\" cannot be read (" +
+                        std::to_string(values[slot[i]]->size()) + " bytes); event not applied",
+                 DeadLetterReason::kUnreadableRecord);
+      continue;
+    }
     uint64_t fp = Fingerprint(e);
     if (record) {
       ++record->attempts;
       ++out.stats.duplicates;
-      if (!record->SameContent(e, fp)) ++out.stats.conflicts;
+      if (!record->SameContent(e, fp)) {
+        ++out.stats.conflicts;
+        quarantine(i, "request_id \"" + e.request_id + "\" was first recorded with other content; this copy is not applied",
+                   DeadLetterReason::kConflict);
+      }
       RollupCounters dup;
       dup.v[kDuplicates] = 1;
       rollups.Add(e, dup, /*duplicate_only=*/true);
@@ -159,6 +185,7 @@ Result<PreparedBatch> BatchPipeline::Prepare(int partition, const std::vector<Bu
     out.workspaces.push_back(e.workspace);
     ++out.stats.counted;
   }
+  out.stats.dead_lettered = out.dead_letters.size();
   std::sort(out.workspaces.begin(), out.workspaces.end());
   out.workspaces.erase(std::unique(out.workspaces.begin(), out.workspaces.end()), out.workspaces.end());
 

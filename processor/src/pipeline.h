@@ -33,7 +33,14 @@ struct BusMessage {
   std::string value;  // canonical event JSON
 };
 
-enum class DeadLetterReason : uint8_t { kMalformed, kInvalidEvent, kWrongKey, kCount };
+// Why a record went to the dead-letter topic instead of the state. The last two are
+// quarantines of well-formed events: kConflict, a reused request id whose content
+// differs from the recorded original (counted as a conflict, not applied);
+// kUnreadableRecord, an id whose stored dedup record cannot be decoded, so whether this
+// copy was already counted is unknown (not applied: never counted twice).
+enum class DeadLetterReason : uint8_t {
+  kMalformed, kInvalidEvent, kWrongKey, kConflict, kUnreadableRecord, kCount
+};
 std::string_view DeadLetterReasonName(DeadLetterReason r);
 
 struct DeadLetter {

@@ -116,13 +116,61 @@ TEST_F(PipelineTest, DuplicatesWithinAndAcrossBatchesAreCountedOnceAndRaiseAttem
   EXPECT_EQ(t.v[kCostNano], 319'500 + 10 * 150 + 10 * 600);
 }
 
-TEST_F(PipelineTest, SameIdWithDifferentContentIsAConflictAndNotApplied) {
+TEST_F(PipelineTest, SameIdWithDifferentContentIsAConflictNotAppliedAndQuarantined) {
   Apply({Msg(0, Event("a", "gpt-4o-mini", 850, 320))});
-  BatchStats s = Apply({Msg(1, Event("a", "gpt-4o-mini", 999999, 320))});
-  EXPECT_EQ(s.conflicts, 1u);
-  EXPECT_EQ(s.counted, 0u);
-  EXPECT_EQ(Rollup(Granularity::kHour, Dimension::kTotal, "").v[kInputTokens], 850);
+  BusMessage reused = Msg(1, Event("a", "gpt-4o-mini", 999999, 320));
+  Result<PreparedBatch> p = pipeline_->Prepare(0, {reused, Msg(2, Event("b", "gpt-4o-mini", 10, 10))});
+  ASSERT_TRUE(p.ok()) << p.status().ToString();
+  ASSERT_TRUE(pipeline_->Commit(*p).ok());
+  EXPECT_EQ(p->stats.conflicts, 1u);
+  EXPECT_EQ(p->stats.duplicates, 1u);
+  EXPECT_EQ(p->stats.counted, 1u);
+  // The differing payload goes to the dead-letter topic whole, so it can be inspected.
+  ASSERT_EQ(p->dead_letters.size(), 1u);
+  EXPECT_EQ(p->dead_letters[0].offset, 1);
+  EXPECT_EQ(p->dead_letters[0].value, reused.value);
+  EXPECT_EQ(p->dead_letters[0].kind, DeadLetterReason::kConflict);
+  EXPECT_EQ(p->dead_letters[0].reason,
+            "request_id \"a\" was first recorded with other content; this copy is not applied");
+  EXPECT_EQ(p->stats.dead_lettered, 1u);
+  EXPECT_EQ(p->stats.dead_by_reason[static_cast<size_t>(DeadLetterReason::kConflict)], 1u);
+  EXPECT_EQ(Rollup(Granularity::kHour, Dimension::kTotal, "").v[kInputTokens], 860);
+  EXPECT_EQ(Rollup(Granularity::kHour, Dimension::kTotal, "").v[kRequests], 2);
   EXPECT_EQ(Attempts("a"), 2u);
+  EXPECT_EQ(*store_->NextOffset("tokenmeter.events", 0), std::optional<int64_t>(3));
+}
+
+TEST_F(PipelineTest, AnIdWhoseStoredRecordCannotBeReadIsQuarantinedNeverCountedAgain) {
+  Apply({Msg(0, Event("a", "gpt-4o-mini", 850, 320))});
+  // A dedup row no build can decode (an unknown version byte), as a damaged or
+  // downgraded store would hold: the event it stands for may already be counted.
+  const std::string damaged("\x7f\x01\x02", 3);
+  StateStore::Batch b = store_->NewBatch();
+  b.Put(Family::kDedup, DedupKey("acme", "a"), damaged);
+  ASSERT_TRUE(store_->Commit(b).ok());
+
+  UsageEvent retry = Event("a", "gpt-4o-mini", 850, 320);
+  retry.received_at = kT + std::chrono::seconds(2);
+  Result<PreparedBatch> p =
+      pipeline_->Prepare(0, {Msg(1, retry), Msg(2, retry), Msg(3, Event("b", "gpt-4o-mini", 10, 10))});
+  ASSERT_TRUE(p.ok()) << p.status().ToString();
+  ASSERT_TRUE(pipeline_->Commit(*p).ok());
+  EXPECT_EQ(p->stats.counted, 1u);  // only "b"
+  EXPECT_EQ(p->stats.duplicates, 0u);
+  ASSERT_EQ(p->dead_letters.size(), 2u);  // both copies of "a"
+  EXPECT_EQ(p->dead_letters[0].offset, 1);
+  EXPECT_EQ(p->dead_letters[1].offset, 2);
+  EXPECT_EQ(p->dead_letters[0].kind, DeadLetterReason::kUnreadableRecord);
+  EXPECT_EQ(p->dead_letters[0].reason,
+            "the stored dedup record of request_id \"a\" cannot be read (3 bytes); event not applied");
+  EXPECT_EQ(p->stats.dead_by_reason[static_cast<size_t>(DeadLetterReason::kUnreadableRecord)], 2u);
+  EXPECT_EQ(p->stats.dead_lettered, 2u);
+  RollupCounters t = Rollup(Granularity::kDay, Dimension::kTotal, "");
+  EXPECT_EQ(t.v[kRequests], 2);  // "a" once, from offset 0, and "b"
+  EXPECT_EQ(t.v[kInputTokens], 860);
+  EXPECT_EQ(t.v[kDuplicates], 0);
+  EXPECT_EQ(**store_->Get(Family::kDedup, DedupKey("acme", "a")), damaged) << "the stored row is kept";
+  EXPECT_EQ(*store_->NextOffset("tokenmeter.events", 0), std::optional<int64_t>(4));
 }
 
 TEST_F(PipelineTest, ARecordWrittenWithTheOlderFingerprintStillTellsARetryFromAConflict) {
@@ -204,7 +252,7 @@ TEST_F(PipelineTest, PoisonRecordsAreDeadLetteredAndThePartitionMovesOn) {
   EXPECT_EQ(p->dead_letters[0].kind, DeadLetterReason::kMalformed);
   EXPECT_EQ(p->dead_letters[1].kind, DeadLetterReason::kInvalidEvent);
   EXPECT_EQ(p->dead_letters[2].kind, DeadLetterReason::kWrongKey);
-  EXPECT_EQ(p->stats.dead_by_reason, (std::array<size_t, 3>{1, 1, 1}));
+  EXPECT_EQ(p->stats.dead_by_reason, (std::array<size_t, 5>{1, 1, 1, 0, 0}));
   ASSERT_TRUE(pipeline_->Commit(*p).ok());
   EXPECT_EQ(p->stats.counted, 1u);
   EXPECT_EQ(*store_->NextOffset("tokenmeter.events", 0), std::optional<int64_t>(4));
