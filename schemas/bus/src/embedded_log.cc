@@ -160,16 +160,27 @@ struct EmbeddedLog::Impl {
         spans.emplace_back(begin, next);
       }
     }
+    // Records lie end to end in the file: read them in a few large preads (one syscall
+    // per kReadChunk, not one per record), then cut the records out of the buffer.
+    constexpr uint64_t kReadChunk = 4u << 20;
     std::string buf;
-    for (size_t i = 0; i < spans.size(); ++i) {
-      auto [begin, next] = spans[i];
-      buf.resize(next - begin);
-      if (pread(fd, buf.data(), buf.size(), static_cast<off_t>(begin)) != static_cast<ssize_t>(buf.size())) {
+    out.reserve(out.size() + spans.size());
+    for (size_t i = 0; i < spans.size();) {
+      uint64_t chunk_begin = spans[i].first;
+      size_t j = i + 1;  // records [i, j) in this read; at least one, however large
+      while (j < spans.size() && spans[j].second - chunk_begin <= kReadChunk) ++j;
+      uint64_t chunk_end = spans[j - 1].second;
+      buf.resize(chunk_end - chunk_begin);
+      if (pread(fd, buf.data(), buf.size(), static_cast<off_t>(chunk_begin)) != static_cast<ssize_t>(buf.size())) {
         return Unavailable("embedded log read failed");
       }
-      uint32_t key_len = Get32(reinterpret_cast<const unsigned char*>(buf.data() + 8));
-      out.push_back({0, from + static_cast<int64_t>(i), buf.substr(kHeader, key_len),
-                     buf.substr(kHeader + key_len)});
+      for (; i < j; ++i) {
+        const char* rec = buf.data() + (spans[i].first - chunk_begin);
+        size_t len = spans[i].second - spans[i].first;
+        uint32_t key_len = Get32(reinterpret_cast<const unsigned char*>(rec + 8));
+        out.push_back({0, from + static_cast<int64_t>(i), std::string(rec + kHeader, key_len),
+                       std::string(rec + kHeader + key_len, len - kHeader - key_len)});
+      }
     }
     return Status::Ok();
   }

@@ -61,6 +61,35 @@ TEST_F(EmbeddedLogTest, AcknowledgedRecordsSurviveReopenInOrder) {
   EXPECT_EQ(all[2].value, std::string("bin\0ary", 7));
 }
 
+// Reads cut records out of large multi-record reads: every record comes back whole and
+// in order across read boundaries, a record larger than one read included, and a poll
+// from the middle of the log with a small maximum returns exactly that window.
+TEST_F(EmbeddedLogTest, LargeReadsReturnEveryRecordWholeAcrossReadBoundaries) {
+  auto log = Open();
+  std::vector<BusRecord> records;
+  for (int i = 0; i < 300; ++i) {  // ~30 KiB each: several 4 MiB reads
+    records.push_back({"ws" + std::to_string(i % 7), std::string(30000 + i, static_cast<char>('a' + i % 26))});
+  }
+  records.insert(records.begin() + 150, BusRecord{"big", std::string(5u << 20, 'z')});  // > one read
+  ASSERT_TRUE(PublishSync(*log, records).ok());
+  std::vector<ConsumedRecord> all = ReadAll(*log, std::nullopt);
+  ASSERT_EQ(all.size(), records.size());
+  for (size_t i = 0; i < records.size(); ++i) {
+    ASSERT_EQ(all[i].offset, static_cast<int64_t>(i));
+    ASSERT_EQ(all[i].key, records[i].key) << i;
+    ASSERT_EQ(all[i].value, records[i].value) << i;
+  }
+  auto sub = log->Subscribe([](int) -> Result<std::optional<int64_t>> { return std::optional<int64_t>(149); });
+  ASSERT_TRUE(sub.ok());
+  auto window = (*sub)->Poll(10ms, 3);
+  ASSERT_TRUE(window.ok());
+  ASSERT_EQ(window->size(), 3u);
+  EXPECT_EQ((*window)[0].offset, 149);
+  EXPECT_EQ((*window)[1].key, "big");
+  EXPECT_EQ((*window)[1].value.size(), 5u << 20);
+  EXPECT_EQ((*window)[2].value, records[151].value);
+}
+
 TEST_F(EmbeddedLogTest, ATornTailIsCutOffAndLaterAppendsFollowTheGoodRecords) {
   {
     auto log = Open();
