@@ -84,6 +84,10 @@ Result<PreparedBatch> BatchPipeline::Prepare(int partition, const std::vector<Bu
   events.reserve(messages.size());
   std::vector<const BusMessage*> origin;  // events[i] came from *origin[i]
   origin.reserve(messages.size());
+  auto dead_letter = [&](const BusMessage& m, std::string reason, DeadLetterReason kind) {
+    out.dead_letters.push_back({partition, m.offset, m.value, std::move(reason), kind});
+    ++out.stats.dead_by_reason[static_cast<size_t>(kind)];
+  };
   int64_t last_offset = -1;
   for (const BusMessage& m : messages) {
     if (m.offset < next) {
@@ -106,17 +110,12 @@ Result<PreparedBatch> BatchPipeline::Prepare(int partition, const std::vector<Bu
       kind = DeadLetterReason::kWrongKey;
     }
     if (!reason.empty()) {
-      out.dead_letters.push_back({partition, m.offset, m.value, reason, kind});
-      ++out.stats.dead_by_reason[static_cast<size_t>(kind)];
+      dead_letter(m, std::move(reason), kind);
       continue;
     }
     events.push_back(std::move(*e));
     origin.push_back(&m);
   }
-  auto quarantine = [&](size_t i, std::string reason, DeadLetterReason kind) {
-    out.dead_letters.push_back({partition, origin[i]->offset, origin[i]->value, std::move(reason), kind});
-    ++out.stats.dead_by_reason[static_cast<size_t>(kind)];
-  };
   if (last_offset < 0) {
     out.stats.dead_lettered = out.dead_letters.size();
     return out;
@@ -156,7 +155,7 @@ Result<PreparedBatch> BatchPipeline::Prepare(int partition, const std::vector<Bu
     if (unreadable[slot[i]]) {
       // Not applied and the stored row kept: a corrupt record must not turn an event
       // that may already be counted into a new one.
-      quarantine(i, "the stored dedup record of request_id \"" + e.request_id + "\" cannot be read (" +
+      dead_letter(*origin[i], "the stored dedup record of request_id \"" + e.request_id + "\" cannot be read (" +
                         std::to_string(values[slot[i]]->size()) + " bytes); event not applied",
                  DeadLetterReason::kUnreadableRecord);
       continue;
@@ -167,7 +166,7 @@ Result<PreparedBatch> BatchPipeline::Prepare(int partition, const std::vector<Bu
       ++out.stats.duplicates;
       if (!record->SameContent(e, fp)) {
         ++out.stats.conflicts;
-        quarantine(i, "request_id \"" + e.request_id + "\" was first recorded with other content; this copy is not applied",
+        dead_letter(*origin[i], "request_id \"" + e.request_id + "\" was first recorded with other content; this copy is not applied",
                    DeadLetterReason::kConflict);
       }
       RollupCounters dup;
