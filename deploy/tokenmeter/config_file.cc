@@ -116,7 +116,7 @@ Status ParseEdge(const YAML::Node& n, AppConfig& c) {
 Status ParseProcessor(const YAML::Node& n, AppConfig& c) {
   if (!n) return Status::Ok();
   RETURN_IF_ERROR(OnlyKeys(n, "processor", {"listen", "state_dir", "max_batch", "poll_timeout_ms",
-                                            "retry_backoff_ms", "dlq_topic", "group_id"}));
+                                            "retry_backoff_ms", "dlq_topic", "group_id", "rollup_fold_ms"}));
   RETURN_IF_ERROR(ParseListen(n, "processor", c.processor_http));
   RETURN_IF_ERROR(Get(n, "state_dir", "processor", c.processor.state_dir));
   RETURN_IF_ERROR(Get(n, "max_batch", "processor", c.processor.max_batch));
@@ -124,6 +124,7 @@ Status ParseProcessor(const YAML::Node& n, AppConfig& c) {
   RETURN_IF_ERROR(Get(n, "retry_backoff_ms", "processor", c.processor.retry_backoff_ms));
   RETURN_IF_ERROR(Get(n, "dlq_topic", "processor", c.processor.dlq_topic));
   RETURN_IF_ERROR(Get(n, "group_id", "processor", c.processor.group_id));
+  RETURN_IF_ERROR(Get(n, "rollup_fold_ms", "processor", c.processor.rollup_fold_ms));
   return Status::Ok();
 }
 

@@ -66,10 +66,10 @@ std::string EventKey(const UsageEvent& e) {
   return k;
 }
 
-BatchPipeline::BatchPipeline(StateStore& store, const EventParser& parser,
+BatchPipeline::BatchPipeline(StateStore& store, RollupJournal& rollups, const EventParser& parser,
                              std::shared_ptr<const PriceBook> prices, std::string topic,
                              std::shared_ptr<const AlertRules> rules, const Clock* clock)
-    : store_(store), parser_(parser), prices_(std::move(prices)), topic_(std::move(topic)),
+    : store_(store), rollups_(rollups), parser_(parser), prices_(std::move(prices)), topic_(std::move(topic)),
       rules_(rules ? std::move(rules) : std::make_shared<const AlertRules>(AlertingConfig{})),
       clock_(clock ? clock : &system_clock_) {}
 
@@ -148,7 +148,7 @@ Result<PreparedBatch> BatchPipeline::Prepare(int partition, const std::vector<Bu
   BatchRollups rollups;
   std::vector<std::pair<std::string, std::string>> event_rows;  // key, stored event
   SpendEvaluator spend(store_, *rules_);
-  DriftEvaluator drift(store_, *rules_);
+  DriftEvaluator drift(store_, rollups_, *rules_);
   for (size_t i = 0; i < events.size(); ++i) {
     const UsageEvent& e = events[i];
     std::optional<DedupRecord>& record = records[slot[i]];
@@ -211,7 +211,9 @@ Result<PreparedBatch> BatchPipeline::Prepare(int partition, const std::vector<Bu
   }
   std::sort(dedup_rows.begin(), dedup_rows.end(), [&keys](uint32_t a, uint32_t b) { return keys[a] < keys[b]; });
   for (uint32_t k : dedup_rows) out.batch.Put(Family::kDedup, keys[k], records[k]->Encode());
-  for (const auto& [k, c] : deltas) out.batch.Merge(Family::kRollups, k, c.Encode());
+  Result<RollupJournal::Staged> staged = rollups_.Stage(out.batch, std::move(deltas));
+  if (!staged.ok()) return staged.status();
+  out.rollups = std::move(*staged);
   out.batch.SetNextOffset(topic_, partition, last_offset + 1);
   out.has_changes = true;
   return out;
@@ -219,7 +221,9 @@ Result<PreparedBatch> BatchPipeline::Prepare(int partition, const std::vector<Bu
 
 Status BatchPipeline::Commit(PreparedBatch& prepared, bool sync) {
   if (!prepared.has_changes) return Status::Ok();
-  return store_.Commit(prepared.batch, sync);
+  RETURN_IF_ERROR(store_.Commit(prepared.batch, sync));
+  rollups_.Publish(std::move(prepared.rollups));
+  return Status::Ok();
 }
 
 }  // namespace tokenmeter

@@ -1,8 +1,8 @@
 // BatchPipeline: the processor's whole flow for one batch of one bus partition, in order:
 //   skip redelivered offsets -> decode & validate (rejects to the dead-letter list) ->
 //   dedup -> price -> aggregate -> evaluate budgets and plan limits -> emit the alerts
-//   they decide to the outbox -> one WriteBatch with the state changes, the alerts and
-//   the next offset.
+//   they decide to the outbox -> one WriteBatch with the state changes, the rollup
+//   journal row, the alerts and the next offset.
 // Two phases so nothing is lost: Prepare() builds everything; the caller publishes the
 // dead letters durably; Commit() writes the batch. A crash before Commit() leaves state
 // and offsets untouched, and the bus redelivers the same records.
@@ -19,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "aggregate/rollup_journal.h"
 #include "evaluate/alert_rules.h"
 #include "price/price_book.h"
 #include "state/state_store.h"
@@ -72,23 +73,27 @@ struct PreparedBatch {
   bool has_changes = false;  // false: nothing to commit (all redelivered or empty)
   std::vector<Alert> alerts;                // decided in this batch, in order
   std::vector<std::string> workspaces;      // workspaces with new events, sorted, unique
+  RollupJournal::Staged rollups;            // published by Commit once committed
 };
 
 class BatchPipeline {
  public:
-  // `rules` may be null (no budgets or plans); `clock` stamps outbox rows.
-  BatchPipeline(StateStore& store, const EventParser& parser,
+  // `rules` may be null (no budgets or plans); `clock` stamps outbox rows. The batches'
+  // rollup deltas go through `rollups` (over the same store).
+  BatchPipeline(StateStore& store, RollupJournal& rollups, const EventParser& parser,
                 std::shared_ptr<const PriceBook> prices, std::string topic,
                 std::shared_ptr<const AlertRules> rules = nullptr, const Clock* clock = nullptr);
 
   // `messages` belong to `partition`, in offset order.
   Result<PreparedBatch> Prepare(int partition, const std::vector<BusMessage>& messages);
   // `sync`: see StateStore::Commit; a caller committing several partitions' batches in a
-  // row syncs once, after the last.
+  // row syncs once, after the last. Once committed, the batch's rollup deltas are
+  // published to the journal (visible to readers).
   Status Commit(PreparedBatch& prepared, bool sync = true);
 
  private:
   StateStore& store_;
+  RollupJournal& rollups_;
   const EventParser& parser_;
   std::shared_ptr<const PriceBook> prices_;
   std::string topic_;

@@ -56,12 +56,36 @@ ProcessorProbe::ProcessorProbe(prometheus::Registry& r) {
   for (size_t i = 0; i < alerts_decided_.size(); ++i) {
     alerts_decided_[i] = &decided.Add({{"type", std::string(AlertTypeName(static_cast<AlertType>(i)))}});
   }
+  rollup_folds_ = Counter(r, "tokenmeter_processor_rollup_folds_total",
+                          "Folds of the rollup journal into the rollup rows that committed");
+  rollup_fold_failures_ = Counter(r, "tokenmeter_processor_rollup_fold_failures_total",
+                                  "Folds of the rollup journal that failed (retried; queries still see the deltas)");
+  rollup_folded_rows_ = Counter(r, "tokenmeter_processor_rollup_folded_rows_total",
+                                "Distinct 1-minute rollup rows folded (each also updates its hour and day rows)");
+  rollup_fold_seconds_ = &prometheus::BuildHistogram()
+                              .Name("tokenmeter_processor_rollup_fold_seconds")
+                              .Help("Time to fold the rollup journal once")
+                              .Register(r)
+                              .Add({}, prometheus::Histogram::BucketBoundaries{
+                                           0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5});
+  rollup_pending_ = &prometheus::BuildGauge().Name("tokenmeter_processor_rollup_pending_rows")
+                         .Help("Distinct 1-minute rollup rows published and not yet folded").Register(r).Add({});
   outbox_pending_ = &prometheus::BuildGauge().Name("tokenmeter_outbox_pending_deliveries")
                          .Help("Alert deliveries waiting in the outbox (all sinks)").Register(r).Add({});
   outbox_dead_ = &prometheus::BuildGauge().Name("tokenmeter_alerts_dead")
                       .Help("Alert deliveries that exhausted their retries (replayable)").Register(r).Add({});
   outbox_oldest_age_ = &prometheus::BuildGauge().Name("tokenmeter_outbox_oldest_pending_age_seconds")
                             .Help("Age of the oldest pending alert delivery; 0 when none").Register(r).Add({});
+}
+
+void ProcessorProbe::RollupFold(bool ok, size_t rows, std::chrono::steady_clock::duration took) {
+  if (!ok) {
+    rollup_fold_failures_->Increment();
+    return;
+  }
+  rollup_folds_->Increment();
+  rollup_folded_rows_->Increment(static_cast<double>(rows));
+  rollup_fold_seconds_->Observe(std::chrono::duration<double>(took).count());
 }
 
 void ProcessorProbe::OutboxDepth(size_t pending, size_t dead, double oldest_age_seconds) {

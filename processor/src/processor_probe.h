@@ -27,6 +27,9 @@ class ProcessorProbe {
   // RocksDB health: background errors (a failed flush or compaction, e.g. disk full) and
   // the estimated live data size.
   void State(uint64_t background_errors, uint64_t live_bytes);
+  // One fold of the rollup journal (`rows`: distinct 1-minute rows it had to fold).
+  void RollupFold(bool ok, size_t rows, std::chrono::steady_clock::duration took);
+  void RollupPending(size_t rows) { rollup_pending_->Set(static_cast<double>(rows)); }
   // The outbox: deliveries pending and dead, age of the oldest pending one.
   void OutboxDepth(size_t pending, size_t dead, double oldest_age_seconds);
 
@@ -47,6 +50,11 @@ class ProcessorProbe {
   prometheus::Gauge* background_errors_;
   prometheus::Gauge* live_bytes_;
   std::array<prometheus::Counter*, static_cast<size_t>(AlertType::kCount)> alerts_decided_{};
+  prometheus::Counter* rollup_folds_;
+  prometheus::Counter* rollup_fold_failures_;
+  prometheus::Counter* rollup_folded_rows_;
+  prometheus::Histogram* rollup_fold_seconds_;
+  prometheus::Gauge* rollup_pending_;
   prometheus::Gauge* outbox_pending_;
   prometheus::Gauge* outbox_dead_;
   prometheus::Gauge* outbox_oldest_age_;

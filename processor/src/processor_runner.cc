@@ -3,6 +3,8 @@
 #include <prometheus/text_serializer.h>
 
 #include <atomic>
+#include <condition_variable>
+#include <mutex>
 #include <thread>
 
 #include "pipeline.h"
@@ -30,6 +32,9 @@ Status ProcessorConfig::Validate() const {
     return InvalidArgument("processor.dlq_topic and processor.group_id must not be empty");
   }
   if (status_refresh_ms < 100) return InvalidArgument("processor.status_refresh_ms must be >= 100");
+  if (rollup_fold_ms < 10 || rollup_fold_ms > 60000) {
+    return InvalidArgument("processor.rollup_fold_ms must be in [10, 60000]");
+  }
   return alerting.Validate();
 }
 
@@ -40,6 +45,7 @@ struct ProcessorRunner::Impl {
   Normalizer normalizer;
   std::unique_ptr<EventParser> parser;
   std::unique_ptr<StateStore> store;
+  std::unique_ptr<RollupJournal> rollups;
   std::shared_ptr<const PriceBook> prices;
   std::unique_ptr<BatchPipeline> pipeline;
   std::shared_ptr<Publisher> dlq;
@@ -55,6 +61,10 @@ struct ProcessorRunner::Impl {
   std::map<std::string, WorkspaceStatus> published;
   const Clock* clock = nullptr;
   std::thread loop;
+  std::thread folder;
+  std::mutex fold_mu;
+  std::condition_variable fold_cv;
+  bool fold_stop = false;  // under fold_mu; set once the consume thread has stopped
   std::atomic<bool> stop{false};
   std::atomic<int> consecutive_failures{0};
 
@@ -82,6 +92,27 @@ struct ProcessorRunner::Impl {
                      ? 0.0
                      : std::max<double>(0, (clock->Now().time_since_epoch().count() - d->oldest_pending_created_ms) / 1000.0);
     probe->OutboxDepth(d->pending, d->dead, age);
+  }
+
+  void FoldOnce() {
+    auto start = std::chrono::steady_clock::now();
+    size_t rows = rollups->PendingRows();
+    Status s = rollups->Fold();
+    probe->RollupFold(s.ok(), rows, std::chrono::steady_clock::now() - start);
+    if (!s.ok()) Log(LogLevel::kError, "processor", "rollup_fold_failed", {{"error", s.ToString()}});
+  }
+
+  // Folds the rollup journal every rollup_fold_ms until stopped, then once more after the
+  // last batch, so a clean stop leaves nothing to reload.
+  void FoldLoop() {
+    std::unique_lock lock(fold_mu);
+    while (!fold_stop) {
+      fold_cv.wait_for(lock, std::chrono::milliseconds(config.rollup_fold_ms), [this] { return fold_stop; });
+      lock.unlock();
+      FoldOnce();
+      probe->RollupPending(rollups->PendingRows());
+      lock.lock();
+    }
   }
 
   void Run() {
@@ -172,6 +203,9 @@ Result<std::unique_ptr<ProcessorRunner>> ProcessorRunner::Create(const Processor
   Result<std::unique_ptr<StateStore>> store = StateStore::Open(config.state_dir);
   if (!store.ok()) return store.status();
   impl->store = std::move(*store);
+  Result<std::unique_ptr<RollupJournal>> rollups = RollupJournal::Open(*impl->store);
+  if (!rollups.ok()) return rollups.status();
+  impl->rollups = std::move(*rollups);
   Result<PriceBook> prices = PriceBook::FromEmbedded();
   if (!prices.ok()) return prices.status();
   for (const PriceOverride& o : config.price_overrides) RETURN_IF_ERROR(prices->AddOverride(o));
@@ -181,7 +215,7 @@ Result<std::unique_ptr<ProcessorRunner>> ProcessorRunner::Create(const Processor
   impl->rules = std::make_shared<const AlertRules>(config.alerting);
   impl->alerts = std::make_unique<AlertStore>(*impl->store);
   impl->publish_status = std::move(bus.publish_status);
-  impl->pipeline = std::make_unique<BatchPipeline>(*impl->store, *impl->parser, impl->prices, bus.topic,
+  impl->pipeline = std::make_unique<BatchPipeline>(*impl->store, *impl->rollups, *impl->parser, impl->prices, bus.topic,
                                                    impl->rules, &clock);
   impl->dlq = std::move(bus.dead_letters);
   StateStore* s = impl->store.get();
@@ -195,7 +229,7 @@ Result<std::unique_ptr<ProcessorRunner>> ProcessorRunner::Create(const Processor
                                                      static_cast<size_t>(config.max_batch));
   impl->registry = &registry;
   impl->probe = std::make_unique<ProcessorProbe>(registry);
-  impl->query = std::make_unique<QueryApi>(*impl->store, keys, clock);
+  impl->query = std::make_unique<QueryApi>(*impl->store, *impl->rollups, keys, clock);
   impl->alerts_api = std::make_unique<AlertsApi>(*impl->store, *impl->alerts, *impl->rules, keys, clock);
   Log(LogLevel::kInfo, "processor", "state_opened",
       {{"dir", config.state_dir}, {"catalog_version", impl->prices->version()}});
@@ -209,11 +243,18 @@ ProcessorRunner::~ProcessorRunner() { Stop(); }
 void ProcessorRunner::Start() {
   Impl* impl = impl_.get();
   impl_->loop = std::thread([impl] { impl->Run(); });
+  impl_->folder = std::thread([impl] { impl->FoldLoop(); });
 }
 
 void ProcessorRunner::Stop() {
   impl_->stop = true;
   if (impl_->loop.joinable()) impl_->loop.join();
+  {
+    std::lock_guard lock(impl_->fold_mu);
+    impl_->fold_stop = true;
+  }
+  impl_->fold_cv.notify_all();
+  if (impl_->folder.joinable()) impl_->folder.join();
   if (impl_->consumer) impl_->consumer->Close();
   if (impl_->dlq) {
     Status s = impl_->dlq->Flush(std::chrono::seconds(10));

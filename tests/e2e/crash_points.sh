@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Crash points (RELIABILITY.md T-P2, T-E8) in serve mode: for each named point, serve is
-# killed there (TOKENMETER_CRASH_AT=point:3) while a client sends 40 events, retrying
+# killed there (TOKENMETER_CRASH_AT=point:3, or :1 for the rollup journal's fold, which
+# runs once a second) while a client sends 40 events, retrying
 # each with the same id until it gets a 202; serve is restarted without the crash point.
 # Afterwards exactly 40 events and 40 x 4,500 nano-USD are counted at every point; when
 # the kill falls between "durable" and "202", the client's retry shows as a duplicate.
@@ -37,11 +38,13 @@ client() {
   done
 }
 
-for point in after_batch_built after_dead_letters_before_commit after_commit after_durable_before_response; do
+for spec in after_batch_built:3 after_dead_letters_before_commit:3 after_commit:3 after_durable_before_response:3 \
+  before_rollup_fold:1 after_rollup_fold:1; do
+  point=${spec%:*}
   rm -rf "$work/data" "$work/client.err"
   : > "$work/serve.log"
   sed -e 's/127.0.0.1:8080/127.0.0.1:0/' -e "s#data_dir: tokenmeter-data#data_dir: $work/data#" "$EXAMPLE" > "$work/serve.yaml"
-  start_serve "$point:3"
+  start_serve "$spec"
   client &
   client_pid=$!
   # The armed process must die at its crash point.

@@ -1,7 +1,5 @@
 #include "batch_rollups.h"
 
-#include "state/fixed_codec.h"
-
 namespace tokenmeter {
 
 void BatchRollups::AddRow(const UsageEvent& e, Dimension d, std::string_view value, const RollupCounters& c) {
@@ -27,23 +25,8 @@ void BatchRollups::Add(const UsageEvent& e, const RollupCounters& c, bool duplic
 }
 
 std::map<std::string, RollupCounters> BatchRollups::Finish() {
-  std::map<std::string, RollupCounters> out;
-  for (auto& [key, c] : minutes_) {
-    // The hour and day rows differ from the minute row only in the granularity byte and
-    // the bucket (see RollupKey): workspace \0 mode \0 gran \0 dim \0 bucket...
-    size_t gran_at = key.find('\0') + 3;
-    uint64_t minute = GetBigEndian(key, gran_at + 4, 8);
-    for (Granularity g : {Granularity::kHour, Granularity::kDay}) {
-      std::string k = key;
-      k[gran_at] = static_cast<char>(g);
-      TimePoint start = BucketStart(TimePoint(std::chrono::milliseconds(static_cast<int64_t>(minute))), g);
-      std::string bucket;
-      AppendBigEndian(bucket, static_cast<uint64_t>(start.time_since_epoch().count()));
-      k.replace(gran_at + 4, 8, bucket);
-      out[std::move(k)].Add(c);
-    }
-    out.emplace(key, std::move(c));
-  }
+  std::map<std::string, RollupCounters> out(std::make_move_iterator(minutes_.begin()),
+                                            std::make_move_iterator(minutes_.end()));
   minutes_.clear();
   return out;
 }

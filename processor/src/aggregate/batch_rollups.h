@@ -1,8 +1,7 @@
-// BatchRollups: one batch's rollup deltas, pre-aggregated in memory before they become
-// RocksDB merges. Each event adds its counters to its 1-minute rows only (one hash
-// lookup per dimension, no allocation for a row already present); the hour and day rows
-// are derived from the minute rows once, when the batch is finished, so a batch costs
-// one merge per distinct row, not per event and row.
+// BatchRollups: one batch's rollup deltas, pre-aggregated in memory before they go to
+// the rollup journal (rollup_journal.h). Each event adds its counters to its 1-minute
+// rows only (one hash lookup per dimension, no allocation for a row already present); the
+// hour and day rows are derived from the minute rows when the journal is folded.
 // Called by the processor thread that owns the batch.
 #ifndef TOKENMETER_PROCESSOR_AGGREGATE_BATCH_ROLLUPS_H_
 #define TOKENMETER_PROCESSOR_AGGREGATE_BATCH_ROLLUPS_H_
@@ -23,8 +22,8 @@ class BatchRollups {
   // `duplicate_only`: a duplicate is counted where a retry multiplier is read).
   void Add(const UsageEvent& e, const RollupCounters& c, bool duplicate_only);
 
-  // Every row of every granularity, sorted by key (range reads over uncommitted deltas
-  // need the order). Leaves the object empty.
+  // Every 1-minute row, sorted by key (range reads over uncommitted deltas need the
+  // order). Leaves the object empty.
   std::map<std::string, RollupCounters> Finish();
 
  private:

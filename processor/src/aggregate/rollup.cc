@@ -158,6 +158,19 @@ void AppendRollupKey(std::string& k, std::string_view workspace, DataMode mode, 
   k.append(value);
 }
 
+size_t RollupGranularityAt(std::string_view key) { return key.find('\0') + 3; }
+
+std::string CoarserRollupKey(std::string_view minute_key, Granularity g) {
+  size_t gran_at = RollupGranularityAt(minute_key);
+  uint64_t minute = GetBigEndian(minute_key, gran_at + 4, 8);
+  TimePoint start = BucketStart(TimePoint(std::chrono::milliseconds(static_cast<int64_t>(minute))), g);
+  std::string k(minute_key.substr(0, gran_at + 4));
+  k[gran_at] = static_cast<char>(g);
+  AppendBigEndian(k, static_cast<uint64_t>(start.time_since_epoch().count()));
+  k.append(minute_key.substr(gran_at + 12));
+  return k;
+}
+
 std::shared_ptr<rocksdb::MergeOperator> RollupMergeOperator() {
   return std::make_shared<RollupMerge>();
 }

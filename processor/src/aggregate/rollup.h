@@ -80,6 +80,13 @@ std::string RollupKey(std::string_view workspace, DataMode mode, Granularity g, 
 void AppendRollupKey(std::string& out, std::string_view workspace, DataMode mode, Granularity g, Dimension d,
                      TimePoint bucket, std::string_view environment, std::string_view value);
 
+// Where a rollup key's granularity byte is (after "ws \0 mode \0"); the 8-byte bucket
+// starts 4 bytes later (gran \0 dim \0 bucket, see RollupKey).
+size_t RollupGranularityAt(std::string_view key);
+// The key of the `g` row that the 1-minute row `minute_key` also counts in: the same key
+// with the granularity byte and the bucket changed.
+std::string CoarserRollupKey(std::string_view minute_key, Granularity g);
+
 // The RocksDB merge operator for the rollups column family: adds counters field by field.
 std::shared_ptr<rocksdb::MergeOperator> RollupMergeOperator();
 

@@ -1,7 +1,7 @@
-// Range reads of the rollups family, shared by the query API and the drift evaluator:
-// every row of (workspace, data mode, granularity, dimension) whose bucket starts in
-// [from, to), in key order, committed rows from the store and uncommitted ones from a
-// batch's pre-aggregated deltas (same key layout, see RollupKey). Any thread.
+// Range reads of rollup rows: every row of (workspace, data mode, granularity,
+// dimension) whose bucket starts in [from, to), in key order, from the rollups family
+// (folded rows; RollupJournal::Scan adds the deltas not yet folded) and from a batch's
+// pre-aggregated deltas (same key layout, see RollupKey). Any thread.
 #ifndef TOKENMETER_PROCESSOR_AGGREGATE_ROLLUP_SCAN_H_
 #define TOKENMETER_PROCESSOR_AGGREGATE_ROLLUP_SCAN_H_
 
@@ -42,16 +42,19 @@ inline void SplitRollupKey(std::string_view key, size_t prefix_size, TimePoint& 
   bucket = TimePoint(std::chrono::milliseconds(ms));
 }
 
-// fn(bucket, environment, value, counters) for each committed row in the range.
+// fn(bucket, environment, value, counters) for each folded row in the range (as of `at`).
 template <typename Fn>
-Status ScanRollupRange(const StateStore& store, const RollupRange& r, Fn fn) {
-  return store.Scan(Family::kRollups, r.begin, r.end, [&](std::string_view k, std::string_view v) {
-    TimePoint bucket;
-    std::string_view env, value;
-    SplitRollupKey(k, r.prefix.size(), bucket, env, value);
-    fn(bucket, env, value, RollupCounters::Decode(v));
-    return true;
-  });
+Status ScanRollupRange(const StateStore& store, const RollupRange& r, Fn fn, const StateStore::Snapshot* at = nullptr) {
+  return store.Scan(
+      Family::kRollups, r.begin, r.end,
+      [&](std::string_view k, std::string_view v) {
+        TimePoint bucket;
+        std::string_view env, value;
+        SplitRollupKey(k, r.prefix.size(), bucket, env, value);
+        fn(bucket, env, value, RollupCounters::Decode(v));
+        return true;
+      },
+      at);
 }
 
 // The same for a batch's uncommitted deltas.

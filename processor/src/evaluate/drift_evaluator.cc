@@ -54,7 +54,7 @@ std::string Encode(const DriftEvaluator::Firing& f) {
   return s;
 }
 
-Status ReadDim(const StateStore& store, const std::map<std::string, RollupCounters>& deltas, const std::string& ws,
+Status ReadDim(const RollupJournal& rollups, const std::map<std::string, RollupCounters>& deltas, const std::string& ws,
                Dimension d, int64_t from, int64_t to, ValueSeries& out) {
   RollupRange r = MakeRollupRange(ws, DataMode::kReal, Granularity::kMinute, d, At(from), At(to));
   auto add = [&](TimePoint bucket, std::string_view, std::string_view value, const RollupCounters& c) {
@@ -64,7 +64,7 @@ Status ReadDim(const StateStore& store, const std::map<std::string, RollupCounte
     w.cost_nano += c.v[kCostNano];
     w.unpriced += c.v[kUnpriced];
   };
-  RETURN_IF_ERROR(ScanRollupRange(store, r, add));
+  RETURN_IF_ERROR(rollups.Scan(r, add));
   ScanRollupDeltas(deltas, r, add);
   return Status::Ok();
 }
@@ -140,10 +140,10 @@ Status DriftEvaluator::EvaluateWorkspace(const std::string& ws, TimePoint waterm
   if (from < closed_limit) {
     int64_t read_from = std::max(row.first_minute, from - baseline);
     ValueSeries total, endpoints, prompts, tenants;
-    RETURN_IF_ERROR(ReadDim(store_, deltas, ws, Dimension::kTotal, read_from, closed_limit, total));
-    RETURN_IF_ERROR(ReadDim(store_, deltas, ws, Dimension::kEndpointTag, read_from, closed_limit, endpoints));
-    RETURN_IF_ERROR(ReadDim(store_, deltas, ws, Dimension::kPromptVersion, read_from, closed_limit, prompts));
-    RETURN_IF_ERROR(ReadDim(store_, deltas, ws, Dimension::kTenant, read_from, closed_limit, tenants));
+    RETURN_IF_ERROR(ReadDim(rollups_, deltas, ws, Dimension::kTotal, read_from, closed_limit, total));
+    RETURN_IF_ERROR(ReadDim(rollups_, deltas, ws, Dimension::kEndpointTag, read_from, closed_limit, endpoints));
+    RETURN_IF_ERROR(ReadDim(rollups_, deltas, ws, Dimension::kPromptVersion, read_from, closed_limit, prompts));
+    RETURN_IF_ERROR(ReadDim(rollups_, deltas, ws, Dimension::kTenant, read_from, closed_limit, tenants));
     const MinuteSeries& totals = total[""];
     for (auto it = totals.lower_bound(from); it != totals.end() && it->first < closed_limit; ++it) {
       const int64_t m = it->first;

@@ -1,7 +1,7 @@
 // DriftEvaluator: runs the detectors (detectors.h) in the stream, once per closed 1-minute
 // window of each workspace. A minute is closed when an event at least `grace_s` after its
 // end has been seen for the workspace (event time). For each closed minute with traffic
-// it reads the 1-minute rollups (committed rows plus the batch's uncommitted deltas) of
+// it reads the 1-minute rollups (the journal's rows plus the batch's uncommitted deltas) of
 // the minute and the `baseline_windows` before it, real data only, all environments, and
 // decides: cost per request per endpoint_tag and per prompt_version, spend spike, request
 // burst, tenant concentration, unpriced share. Each (detector, key) has a firing state:
@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "aggregate/rollup.h"
+#include "aggregate/rollup_journal.h"
 #include "alert_rules.h"
 #include "state/state_store.h"
 #include "tokenmeter/model/alert.h"
@@ -28,7 +29,8 @@ namespace tokenmeter {
 
 class DriftEvaluator {
  public:
-  DriftEvaluator(const StateStore& store, const AlertRules& rules) : store_(store), rules_(rules) {}
+  DriftEvaluator(const StateStore& store, const RollupJournal& rollups, const AlertRules& rules)
+      : store_(store), rollups_(rollups), rules_(rules) {}
 
   // A new event (any data mode: time moves on for the workspace).
   void Observe(const UsageEvent& e);
@@ -52,6 +54,7 @@ class DriftEvaluator {
   Result<Firing*> LoadFiring(const std::string& key);
 
   const StateStore& store_;
+  const RollupJournal& rollups_;
   const AlertRules& rules_;
   std::map<std::string, TimePoint> watermarks_;  // per workspace: latest event time in this batch
   std::map<std::string, TimePoint> first_seen_;  // per workspace: earliest event time in this batch

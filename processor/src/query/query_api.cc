@@ -92,11 +92,11 @@ std::string ParseWindow(const Params& p, TimePoint now, Window& w) {
 // Calls fn(bucket_start, value, counters) for every rollup row of (workspace, mode, gran,
 // dim) whose bucket starts in [from, to) and whose environment matches.
 template <typename Fn>
-Status ScanRollups(const StateStore& store, std::string_view ws, const Window& w, Dimension dim, Fn fn) {
+Status ScanRollups(const RollupJournal& rollups, std::string_view ws, const Window& w, Dimension dim, Fn fn) {
   for (DataMode mode : w.modes) {
     RollupRange r = MakeRollupRange(ws, mode, w.gran, dim, BucketStart(w.from, w.gran), w.to);
-    RETURN_IF_ERROR(ScanRollupRange(store, r, [&](TimePoint bucket, std::string_view env, std::string_view value,
-                                                  const RollupCounters& c) {
+    RETURN_IF_ERROR(rollups.Scan(r, [&](TimePoint bucket, std::string_view env, std::string_view value,
+                                        const RollupCounters& c) {
       if (w.environment.empty() || env == w.environment) fn(bucket, value, c);
     }));
   }
@@ -189,7 +189,7 @@ HttpResponse QueryApi::Handle(const HttpRequest& request) const {
     std::string_view want_value = w.project;
     RollupCounters total;
     std::map<TimePoint, RollupCounters> series;
-    Status s = ScanRollups(store_, key->workspace, w, dim,
+    Status s = ScanRollups(rollups_, key->workspace, w, dim,
                            [&](TimePoint bucket, std::string_view value, const RollupCounters& c) {
                              if (value != want_value) return;
                              total.Add(c);
@@ -225,7 +225,7 @@ HttpResponse QueryApi::Handle(const HttpRequest& request) const {
     return JsonError(400, "bad_query", "the project filter applies to overview and timeseries only");
   }
   std::map<std::string, RollupCounters, std::less<>> by_value;
-  Status s = ScanRollups(store_, key->workspace, w, ListDimension(name),
+  Status s = ScanRollups(rollups_, key->workspace, w, ListDimension(name),
                          [&](TimePoint, std::string_view value, const RollupCounters& c) {
                            by_value[std::string(value)].Add(c);
                          });

@@ -1,5 +1,5 @@
-// QueryApi: the read side (DESIGN.md "Query API"), answered from the rollups and events
-// families. Every request is authenticated with a read key (owner, admin or member); the
+// QueryApi: the read side (DESIGN.md "Query API"), answered from the rollups (through the
+// rollup journal, so deltas not yet folded count) and events families. Every request is authenticated with a read key (owner, admin or member); the
 // key's workspace is the only one a request can see.
 //
 //   GET /v1/dashboard/overview | top-endpoints | top-users | top-tenants |
@@ -15,6 +15,7 @@
 #ifndef TOKENMETER_PROCESSOR_QUERY_QUERY_API_H_
 #define TOKENMETER_PROCESSOR_QUERY_QUERY_API_H_
 
+#include "aggregate/rollup_journal.h"
 #include "state/state_store.h"
 #include "tokenmeter/auth/api_key.h"
 #include "tokenmeter/base/clock.h"
@@ -24,8 +25,8 @@ namespace tokenmeter {
 
 class QueryApi {
  public:
-  QueryApi(const StateStore& store, const KeyRing& keys, const Clock& clock)
-      : store_(store), keys_(keys), clock_(clock) {}
+  QueryApi(const StateStore& store, const RollupJournal& rollups, const KeyRing& keys, const Clock& clock)
+      : store_(store), rollups_(rollups), keys_(keys), clock_(clock) {}
 
   // True if `path` is one of the query endpoints.
   static bool Serves(std::string_view path);
@@ -33,6 +34,7 @@ class QueryApi {
 
  private:
   const StateStore& store_;
+  const RollupJournal& rollups_;
   const KeyRing& keys_;
   const Clock& clock_;
 };

@@ -96,9 +96,17 @@ Status StateStore::MultiGet(Family f, const std::vector<std::string>& keys,
   return Status::Ok();
 }
 
-Result<std::optional<std::string>> StateStore::Get(Family f, const std::string& key) const {
+StateStore::Snapshot::~Snapshot() { store_.db_->ReleaseSnapshot(snap_); }
+
+std::unique_ptr<StateStore::Snapshot> StateStore::TakeSnapshot() const {
+  return std::unique_ptr<Snapshot>(new Snapshot(*this, db_->GetSnapshot()));
+}
+
+Result<std::optional<std::string>> StateStore::Get(Family f, const std::string& key, const Snapshot* at) const {
   std::string v;
-  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), handle(f), key, &v);
+  rocksdb::ReadOptions ro;
+  if (at != nullptr) ro.snapshot = at->snap_;
+  rocksdb::Status s = db_->Get(ro, handle(f), key, &v);
   if (s.IsNotFound()) return std::optional<std::string>();
   if (!s.ok()) return FromRocks(s, "get");
   return std::optional<std::string>(std::move(v));

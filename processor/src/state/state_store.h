@@ -22,6 +22,7 @@
 namespace rocksdb {
 class DB;
 class ColumnFamilyHandle;
+class Snapshot;
 class WriteBatch;
 }  // namespace rocksdb
 
@@ -35,14 +36,32 @@ class StateStore {
   static Result<std::unique_ptr<StateStore>> Open(const std::string& dir);
   ~StateStore();
 
+  // A point in time several reads can share (a RocksDB snapshot): reads `at` it see the
+  // commits made before it was taken and none after. Released when destroyed; must not
+  // outlive the store.
+  class Snapshot {
+   public:
+    ~Snapshot();
+    Snapshot(const Snapshot&) = delete;
+    Snapshot& operator=(const Snapshot&) = delete;
+
+   private:
+    friend class StateStore;
+    Snapshot(const StateStore& store, const rocksdb::Snapshot* snap) : store_(store), snap_(snap) {}
+    const StateStore& store_;
+    const rocksdb::Snapshot* snap_;
+  };
+  std::unique_ptr<Snapshot> TakeSnapshot() const;
+
   // Point lookups in one family; values[i] is nullopt where keys[i] is absent.
   Status MultiGet(Family f, const std::vector<std::string>& keys,
                   std::vector<std::optional<std::string>>& values) const;
-  Result<std::optional<std::string>> Get(Family f, const std::string& key) const;
+  // `at`: read as of that snapshot (null: the latest commits).
+  Result<std::optional<std::string>> Get(Family f, const std::string& key, const Snapshot* at = nullptr) const;
   // Calls fn(key, value) for keys in [begin, end) of a family, in order; stops when fn
   // returns false.
   template <typename Fn>
-  Status Scan(Family f, const std::string& begin, const std::string& end, Fn fn) const;
+  Status Scan(Family f, const std::string& begin, const std::string& end, Fn fn, const Snapshot* at = nullptr) const;
 
   // The offset to consume next for a bus partition, if this store has ever committed one.
   Result<std::optional<int64_t>> NextOffset(const std::string& topic, int partition) const;

@@ -9,8 +9,9 @@
 namespace tokenmeter {
 
 template <typename Fn>
-Status StateStore::Scan(Family f, const std::string& begin, const std::string& end, Fn fn) const {
+Status StateStore::Scan(Family f, const std::string& begin, const std::string& end, Fn fn, const Snapshot* at) const {
   rocksdb::ReadOptions ro;
+  if (at != nullptr) ro.snapshot = at->snap_;
   rocksdb::Slice upper(end);
   ro.iterate_upper_bound = &upper;
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, handle(f)));

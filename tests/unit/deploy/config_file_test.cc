@@ -80,13 +80,14 @@ TEST(ConfigFileTest, ProcessorSectionParsesWithDefaults) {
   EXPECT_EQ(c->processor.dlq_topic, "tokenmeter.events.dlq");
   EXPECT_EQ(c->processor.max_batch, 10000);
   c = LoadConfigText("processor:\n  listen: 0.0.0.0:9100\n  state_dir: s\n  max_batch: 10\n"
-                     "  group_id: g\n  dlq_topic: d\n  poll_timeout_ms: 50\n");
+                     "  group_id: g\n  dlq_topic: d\n  poll_timeout_ms: 50\n  rollup_fold_ms: 250\n");
   ASSERT_TRUE(c.ok()) << c.status().ToString();
   EXPECT_EQ(c->processor_http.port, 9100);
   EXPECT_EQ(c->processor.max_batch, 10);
   EXPECT_EQ(c->processor.group_id, "g");
   EXPECT_EQ(c->processor.dlq_topic, "d");
   EXPECT_EQ(c->processor.poll_timeout_ms, 50);
+  EXPECT_EQ(c->processor.rollup_fold_ms, 250);
   c = LoadConfigText("processor:\n  statedir: x\n");
   ASSERT_FALSE(c.ok());
   EXPECT_EQ(c.status().message(), "unknown key \"statedir\" in processor at line 2");

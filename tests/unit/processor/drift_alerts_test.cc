@@ -25,7 +25,8 @@ class DriftAlertsTest : public ::testing::Test {
     auto s = StateStore::Open(dir_.path().string());
     ASSERT_TRUE(s.ok());
     store_ = std::move(*s);
-    pipeline_ = std::make_unique<BatchPipeline>(*store_, parser_, prices_, "tokenmeter.events",
+    journal_ = std::move(*RollupJournal::Open(*store_));
+    pipeline_ = std::make_unique<BatchPipeline>(*store_, *journal_, parser_, prices_, "tokenmeter.events",
                                                 std::make_shared<const AlertRules>(AlertingConfig{}), &clock_);
   }
   // `n` calls in minute `minute` (spread over its first seconds); returns the alerts decided.
@@ -44,6 +45,10 @@ class DriftAlertsTest : public ::testing::Test {
     Result<PreparedBatch> p = pipeline_->Prepare(0, msgs);
     EXPECT_TRUE(p.ok()) << p.status().ToString();
     EXPECT_TRUE(pipeline_->Commit(*p).ok());
+    // Fold every third minute: the detectors read folded rows and journal deltas alike.
+    if (minute % 3 == 2) {
+      EXPECT_TRUE(journal_->Fold().ok());
+    }
     return p->alerts;
   }
 
@@ -54,6 +59,7 @@ class DriftAlertsTest : public ::testing::Test {
   EventParser parser_{limits_, normalizer_};
   std::shared_ptr<const PriceBook> prices_ = std::make_shared<const PriceBook>(*PriceBook::FromEmbedded());
   std::unique_ptr<StateStore> store_;
+  std::unique_ptr<RollupJournal> journal_;
   std::unique_ptr<BatchPipeline> pipeline_;
   int64_t offset_ = 0;
 };

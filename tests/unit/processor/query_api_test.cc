@@ -24,7 +24,8 @@ class QueryApiTest : public ::testing::Test {
   void SetUp() override {
     store_ = std::move(*StateStore::Open(dir_.path().string()));
     prices_ = std::make_shared<const PriceBook>(*PriceBook::FromEmbedded());
-    BatchPipeline pipeline(*store_, parser_, prices_, "tokenmeter.events");
+    journal_ = std::move(*RollupJournal::Open(*store_));
+    BatchPipeline pipeline(*store_, *journal_, parser_, prices_, "tokenmeter.events");
     UsageEvent a = Event("a", "gpt-4o-mini", 850, 320, "checkout.ai_summary", "u1", CallStatus::kSuccess, 820);
     UsageEvent b = Event("b", "gpt-4.1", 1200, 450, "contract-analysis", "u2", CallStatus::kError, 1000);
     b.project = "support";
@@ -45,10 +46,11 @@ class QueryApiTest : public ::testing::Test {
     ingest_ = *CreateApiKey("live", "acme", Role::kIngest);
     globex_ = *CreateApiKey("live", "globex", Role::kAdmin);
     keys_ = std::make_unique<KeyRing>(*KeyRing::Build({owner_.record, member_.record, ingest_.record, globex_.record}));
-    api_ = std::make_unique<QueryApi>(*store_, *keys_, clock_);
+    api_ = std::make_unique<QueryApi>(*store_, *journal_, *keys_, clock_);
   }
   void TearDown() override {
     api_.reset();
+    journal_.reset();
     store_.reset();
   }
 
@@ -81,6 +83,7 @@ class QueryApiTest : public ::testing::Test {
   NewKey owner_, member_, ingest_, globex_;
   std::unique_ptr<KeyRing> keys_;
   FakeClock clock_{*ParseRfc3339("2026-02-07T13:00:00.000Z")};
+  std::unique_ptr<RollupJournal> journal_;
   std::unique_ptr<QueryApi> api_;
 };
 
@@ -95,6 +98,24 @@ TEST_F(QueryApiTest, OverviewGivesExactTotals) {
             R"("cachedTokens":0,"cacheWriteTokens":0,"reasoningTokens":0,"costUsd":"0.006319500","costNanoUsd":6319500,)"
             R"("unpricedRequests":0,"avgLatencyMs":910,"p50LatencyMs":869,"p95LatencyMs":1052,"p99LatencyMs":1052,)"
             R"("retryMultiplier":"1.500"}})");
+}
+
+TEST_F(QueryApiTest, AnswersAreTheSameWhetherTheRollupsAreFoldedOrNot) {
+  // The fixture's batch is published to the rollup journal and not folded; every answer
+  // must be the same once it is folded into the stored rows.
+  const std::vector<std::string> targets = {
+      "/v1/dashboard/overview?range=24h", "/v1/dashboard/top-endpoints?range=24h",
+      "/v1/dashboard/top-users?range=24h&sort=tokens", "/v1/dashboard/models?range=24h",
+      "/v1/dashboard/timeseries?range=6h",
+      "/v1/dashboard/timeseries?from=2026-02-01T00:00:00Z&to=2026-02-08T00:00:00Z&granularity=day",
+      "/v1/dashboard/timeseries?range=24h&granularity=hour", "/v1/dashboard/overview?project=support"};
+  std::vector<std::string> before;
+  for (const std::string& t : targets) before.push_back(Get(t).body);
+  EXPECT_GT(journal_->PendingRows(), 0u);
+  ASSERT_TRUE(journal_->Fold().ok());
+  EXPECT_EQ(journal_->PendingRows(), 0u);
+  for (size_t i = 0; i < targets.size(); ++i) EXPECT_EQ(Get(targets[i]).body, before[i]) << targets[i];
+  EXPECT_NE(before[0].find(R"("requests":2,)"), std::string::npos) << before[0];
 }
 
 TEST_F(QueryApiTest, TopListsAreSortedAndLimited) {

@@ -54,6 +54,10 @@ struct ProcessorConfig {
   // How often every workspace's status is re-read and republished (period rollovers), ms.
   // Default 5000.
   int status_refresh_ms = 5000;
+  // How often the rollup journal is folded into the rollup rows, ms, in [10, 60000].
+  // Default 1000. Queries see unfolded deltas too; a longer interval writes each rollup
+  // row less often and holds more distinct rows in memory.
+  int rollup_fold_ms = 1000;
 
   Status Validate() const;
 };

@@ -1,0 +1,223 @@
+#include "rollup_journal.h"
+
+#include <iterator>
+#include <string_view>
+
+#include "state/fixed_codec.h"
+#include "tokenmeter/base/crash_point.h"
+
+namespace tokenmeter {
+namespace {
+
+// Meta-family keys: "rollup_journal" \0 seq (8 bytes BE) -> a batch's deltas;
+// "rollup_folded" -> the number (8 bytes BE) of the last generation folded.
+constexpr std::string_view kJournalPrefix("rollup_journal\0", 15);
+constexpr std::string_view kJournalEnd("rollup_journal\1", 15);
+const std::string kFoldedKey = "rollup_folded";
+constexpr char kRowVersion = 1;
+
+std::string JournalKey(uint64_t seq) {
+  std::string k(kJournalPrefix);
+  AppendBigEndian(k, seq);
+  return k;
+}
+
+// version byte, then per row: key length (4 bytes BE), key, value length, RollupCounters.
+std::string EncodeRow(const std::map<std::string, RollupCounters>& minutes) {
+  std::string out(1, kRowVersion);
+  for (const auto& [k, c] : minutes) {
+    std::string v = c.Encode();
+    AppendBigEndian(out, k.size(), 4);
+    out += k;
+    AppendBigEndian(out, v.size(), 4);
+    out += v;
+  }
+  return out;
+}
+
+bool DecodeRow(std::string_view b, std::map<std::string, RollupCounters>& out) {
+  if (b.empty() || b[0] != kRowVersion) return false;
+  size_t at = 1;
+  auto part = [&](std::string_view& p) {
+    if (b.size() - at < 4) return false;
+    uint64_t n = GetBigEndian(b, at, 4);
+    at += 4;
+    if (b.size() - at < n) return false;
+    p = b.substr(at, n);
+    at += n;
+    return true;
+  };
+  while (at < b.size()) {
+    std::string_view key, value;
+    if (!part(key) || !part(value)) return false;
+    if (value.size() < kRollupFields * 8 || (value.size() - kRollupFields * 8) % 10 != 0) return false;
+    if (key.find('\0') == std::string_view::npos ||
+        key.size() < RollupGranularityAt(key) + 12 ||
+        key[RollupGranularityAt(key)] != static_cast<char>(Granularity::kMinute)) {
+      return false;
+    }
+    out[std::string(key)].Add(RollupCounters::Decode(value));
+  }
+  return true;
+}
+
+int64_t BucketSpanMs(Granularity g) {
+  return g == Granularity::kMinute ? 60'000 : g == Granularity::kHour ? 3'600'000 : 86'400'000;
+}
+
+}  // namespace
+
+RollupJournal::RollupJournal(StateStore& store, size_t max_pending_rows)
+    : store_(store), max_pending_rows_(max_pending_rows) {}
+
+Result<std::unique_ptr<RollupJournal>> RollupJournal::Open(StateStore& store, size_t max_pending_rows) {
+  std::unique_ptr<RollupJournal> j(new RollupJournal(store, max_pending_rows));
+  Result<std::optional<std::string>> marker = store.Get(Family::kMeta, kFoldedKey);
+  if (!marker.ok()) return marker.status();
+  j->open_ = std::make_unique<Generation>();
+  j->open_->id = (marker->has_value() && (*marker)->size() == 8 ? GetBigEndian(**marker, 0) : 0) + 1;
+  uint64_t last_seq = 0;
+  std::string bad;
+  Status s = store.Scan(Family::kMeta, std::string(kJournalPrefix), std::string(kJournalEnd),
+                        [&](std::string_view k, std::string_view v) {
+                          uint64_t seq = k.size() == kJournalPrefix.size() + 8 ? GetBigEndian(k, kJournalPrefix.size()) : 0;
+                          std::map<std::string, RollupCounters> minutes;
+                          if (seq == 0 || !DecodeRow(v, minutes)) {
+                            bad = "rollup journal row " + std::to_string(seq) + " cannot be read (" +
+                                  std::to_string(v.size()) + " bytes); its counts would be lost";
+                            return false;
+                          }
+                          AddTo(*j->open_, std::move(minutes));
+                          j->open_->seqs.push_back(seq);
+                          last_seq = seq;
+                          return true;
+                        });
+  if (!s.ok()) return s;
+  if (!bad.empty()) return Internal(bad);
+  j->next_seq_ = last_seq + 1;
+  j->pending_rows_ = j->open_->minutes.size();
+  return j;
+}
+
+size_t RollupJournal::AddTo(Generation& g, std::map<std::string, RollupCounters>&& minutes) {
+  if (g.minutes.empty()) {
+    size_t n = minutes.size();
+    g.minutes = std::move(minutes);
+    return n;
+  }
+  // Rows new to the generation move their nodes over instead of copying.
+  size_t added = 0;
+  for (auto it = minutes.begin(); it != minutes.end();) {
+    auto next = std::next(it);
+    auto pos = g.minutes.lower_bound(it->first);
+    if (pos != g.minutes.end() && pos->first == it->first) {
+      pos->second.Add(it->second);
+    } else {
+      g.minutes.insert(pos, minutes.extract(it));
+      ++added;
+    }
+    it = next;
+  }
+  return added;
+}
+
+Result<RollupJournal::Staged> RollupJournal::Stage(StateStore::Batch& batch,
+                                                   std::map<std::string, RollupCounters> minutes) {
+  Staged s;
+  if (minutes.empty()) return s;
+  size_t pending = PendingRows();
+  if (pending > max_pending_rows_) {
+    return Unavailable("rollup journal: " + std::to_string(pending) +
+                       " rows wait for a fold (folds are failing); batch postponed");
+  }
+  s.seq = next_seq_.fetch_add(1);
+  batch.Put(Family::kMeta, JournalKey(s.seq), EncodeRow(minutes));
+  s.minutes = std::move(minutes);
+  return s;
+}
+
+void RollupJournal::Publish(Staged staged) {
+  if (staged.seq == 0) return;
+  std::unique_lock lock(mu_);
+  pending_rows_ += AddTo(*open_, std::move(staged.minutes));
+  open_->seqs.push_back(staged.seq);
+}
+
+Status RollupJournal::Fold() {
+  std::lock_guard fold_lock(fold_mu_);
+  std::shared_ptr<const Generation> gen;
+  {
+    std::unique_lock lock(mu_);
+    if (!closed_) {
+      if (open_->seqs.empty()) return Status::Ok();
+      uint64_t id = open_->id;
+      closed_ = std::move(open_);
+      open_ = std::make_unique<Generation>();
+      open_->id = id + 1;
+    }
+    gen = closed_;
+  }
+  // The hour and day rows summed over their minutes first, then every row in key order
+  // (the memtable resumes each insert from the previous one).
+  std::map<std::string, RollupCounters> coarse;
+  for (const auto& [k, c] : gen->minutes) {
+    for (Granularity g : {Granularity::kHour, Granularity::kDay}) coarse[CoarserRollupKey(k, g)].Add(c);
+  }
+  StateStore::Batch batch = store_.NewBatch();
+  auto m = gen->minutes.begin();
+  auto h = coarse.begin();
+  while (m != gen->minutes.end() || h != coarse.end()) {
+    bool minute_first = h == coarse.end() || (m != gen->minutes.end() && m->first < h->first);
+    const auto& [key, counters] = minute_first ? *m++ : *h++;
+    batch.Merge(Family::kRollups, key, counters.Encode());
+  }
+  for (uint64_t seq : gen->seqs) batch.Delete(Family::kMeta, JournalKey(seq));
+  std::string marker;
+  AppendBigEndian(marker, gen->id);
+  batch.Put(Family::kMeta, kFoldedKey, marker);
+  CrashPoint("before_rollup_fold");
+  RETURN_IF_ERROR(store_.Commit(batch, /*sync=*/false));
+  CrashPoint("after_rollup_fold");
+  std::unique_lock lock(mu_);
+  pending_rows_ -= gen->minutes.size();
+  closed_.reset();
+  return Status::Ok();
+}
+
+Status RollupJournal::Pending(const RollupRange& r, std::unique_ptr<StateStore::Snapshot>& at,
+                              std::vector<PendingRow>& out) const {
+  // The deltas are 1-minute rows: a coarser range reads the minutes of its buckets.
+  std::string prefix = r.prefix;
+  size_t gran_at = RollupGranularityAt(prefix);
+  auto g = static_cast<Granularity>(prefix[gran_at]);
+  prefix[gran_at] = static_cast<char>(Granularity::kMinute);
+  uint64_t from = GetBigEndian(r.begin, r.prefix.size());
+  uint64_t to = GetBigEndian(r.end, r.prefix.size());
+  std::string begin = prefix, end = prefix;
+  AppendBigEndian(begin, from);
+  AppendBigEndian(end, to + static_cast<uint64_t>(g == Granularity::kMinute ? 0 : BucketSpanMs(g)));
+  auto in_range = [&](TimePoint b) {
+    auto ms = static_cast<uint64_t>(b.time_since_epoch().count());
+    return ms >= from && ms < to;
+  };
+
+  std::shared_lock lock(mu_);
+  at = store_.TakeSnapshot();
+  Result<std::optional<std::string>> marker = store_.Get(Family::kMeta, kFoldedKey, at.get());
+  if (!marker.ok()) return marker.status();
+  uint64_t folded = marker->has_value() && (*marker)->size() == 8 ? GetBigEndian(**marker, 0) : 0;
+  auto collect = [&](const Generation& gen) {
+    for (auto it = gen.minutes.lower_bound(begin); it != gen.minutes.end() && it->first < end; ++it) {
+      TimePoint minute;
+      std::string_view env, value;
+      SplitRollupKey(it->first, prefix.size(), minute, env, value);
+      TimePoint bucket = BucketStart(minute, g);
+      if (in_range(bucket)) out.push_back({bucket, std::string(env), std::string(value), it->second});
+    }
+  };
+  if (closed_ && closed_->id > folded) collect(*closed_);
+  collect(*open_);
+  return Status::Ok();
+}
+
+}  // namespace tokenmeter

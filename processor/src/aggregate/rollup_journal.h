@@ -1,0 +1,121 @@
+// RollupJournal: how a batch's rollup deltas reach the rollup rows. A batch does not
+// merge its deltas into the rows (a merge per distinct row and batch made a 1,000-event
+// batch cost twice as much per event as a 10,000-event one): it writes its 1-minute
+// deltas as one journal row of its own WriteBatch (meta family), durable with the batch
+// and its offset, and publishes them here once committed. Fold() later adds everything
+// published into the minute, hour and day rows of the rollups family with merges and
+// deletes the journal rows it covered, in one WriteBatch: a crash before it leaves the
+// journal rows (Load() reads them back), a crash after leaves neither. A row is thus
+// written once per fold, however many batches touched it.
+//
+// Readers (Scan) add the published deltas not yet folded to the stored rows, so a batch
+// is visible to queries as soon as it is committed and published.
+// Exactly once, whenever the fold lands: published deltas go to the open generation;
+// Fold closes it (new deltas go to a fresh one), commits it with the generation's number
+// in a "folded" marker, then drops it. A reader takes a RocksDB snapshot and copies the
+// generations' rows under a shared lock, and adds the closed one only when the marker
+// in its snapshot does not cover it yet.
+//
+// Memory: the open and closed generations hold one entry per distinct 1-minute row
+// published since the last fold. When more than `max_pending_rows` wait (folds are
+// failing), Stage refuses new batches (Unavailable): they are retried, and memory stays
+// bounded.
+//
+// Thread: Stage from the batch threads; Publish, Fold, Scan and PendingRows from any
+// thread (one mutex guards the generations; folds run one at a time).
+#ifndef TOKENMETER_PROCESSOR_AGGREGATE_ROLLUP_JOURNAL_H_
+#define TOKENMETER_PROCESSOR_AGGREGATE_ROLLUP_JOURNAL_H_
+
+#include <atomic>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <shared_mutex>
+#include <string>
+#include <vector>
+
+#include "rollup.h"
+#include "rollup_scan.h"
+#include "state/state_store.h"
+
+namespace tokenmeter {
+
+class RollupJournal {
+ public:
+  // ~300 bytes a row: at most ~150 MiB however long folds fail (a second of 100k events/s
+  // holds ~20-60k rows).
+  static constexpr size_t kDefaultMaxPendingRows = 500'000;
+  // Reads back the journal rows a previous run committed and did not fold, as published.
+  // Internal error when a row cannot be decoded (its counts would be lost).
+  static Result<std::unique_ptr<RollupJournal>> Open(StateStore& store,
+                                                     size_t max_pending_rows = kDefaultMaxPendingRows);
+
+  // One batch's deltas, staged in its WriteBatch, to Publish once that batch committed.
+  struct Staged {
+    uint64_t seq = 0;
+    std::map<std::string, RollupCounters> minutes;
+  };
+  // Writes `minutes` (1-minute rows, see BatchRollups) as one journal row of `batch`
+  // (nothing when empty).
+  Result<Staged> Stage(StateStore::Batch& batch, std::map<std::string, RollupCounters> minutes);
+  // The batch holding `staged` is committed: its deltas become visible and due for a fold.
+  // A batch that failed to commit is never published (its journal row does not exist).
+  void Publish(Staged staged);
+
+  // Folds every published delta into the rollups family (one WriteBatch, not synced: a
+  // fold lost in a crash leaves its journal rows, and is redone). OK when there is
+  // nothing to fold. On failure the closed generation stays visible and is retried first.
+  Status Fold();
+
+  // fn(bucket, environment, value, counters) for the rows of `r`: folded rows, then the
+  // published deltas not yet folded. A (bucket, environment, value) may come more than
+  // once; callers add the counters up.
+  template <typename Fn>
+  Status Scan(const RollupRange& r, Fn fn) const;
+
+  // Distinct 1-minute rows published and not yet folded.
+  size_t PendingRows() const { return pending_rows_.load(std::memory_order_relaxed); }
+  const StateStore& store() const { return store_; }
+
+ private:
+  RollupJournal(StateStore& store, size_t max_pending_rows);
+  struct Generation {
+    uint64_t id = 0;
+    std::map<std::string, RollupCounters> minutes;
+    std::vector<uint64_t> seqs;  // journal rows whose deltas it holds
+  };
+  struct PendingRow {
+    TimePoint bucket;
+    std::string env, value;
+    RollupCounters counters;
+  };
+  // Takes the snapshot the stored rows are read at and copies the unfolded deltas of `r`.
+  Status Pending(const RollupRange& r, std::unique_ptr<StateStore::Snapshot>& at,
+                 std::vector<PendingRow>& out) const;
+  // Returns how many rows were new to `g`.
+  static size_t AddTo(Generation& g, std::map<std::string, RollupCounters>&& minutes);
+
+  StateStore& store_;
+  const size_t max_pending_rows_;
+  std::atomic<uint64_t> next_seq_{1};
+  std::atomic<size_t> pending_rows_{0};
+  mutable std::shared_mutex mu_;
+  std::unique_ptr<Generation> open_;
+  std::shared_ptr<const Generation> closed_;  // being folded, or failed to fold
+  std::mutex fold_mu_;
+};
+
+template <typename Fn>
+Status RollupJournal::Scan(const RollupRange& r, Fn fn) const {
+  std::unique_ptr<StateStore::Snapshot> at;
+  std::vector<PendingRow> pending;
+  RETURN_IF_ERROR(Pending(r, at, pending));
+  RETURN_IF_ERROR(ScanRollupRange(store_, r, fn, at.get()));
+  for (const PendingRow& p : pending) fn(p.bucket, std::string_view(p.env), std::string_view(p.value), p.counters);
+  return Status::Ok();
+}
+
+}  // namespace tokenmeter
+
+#endif  // TOKENMETER_PROCESSOR_AGGREGATE_ROLLUP_JOURNAL_H_

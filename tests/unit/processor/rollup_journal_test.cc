@@ -1,0 +1,249 @@
+// The rollup journal on a real RocksDB in a temp dir: a batch's 1-minute deltas are
+// readable as soon as published, fold into exact minute, hour and day rows, survive a
+// restart until folded, are never counted twice however a read and a fold interleave,
+// and a journal that cannot keep up (folds failing) holds new batches back.
+#include "aggregate/rollup_journal.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <thread>
+
+#include "aggregate/batch_rollups.h"
+#include "rollup_reader.h"
+#include "state/fixed_codec.h"
+#include "temp_dir.h"
+#include "tokenmeter/base/rfc3339.h"
+
+namespace tokenmeter {
+namespace {
+
+UsageEvent At(const char* t) {
+  UsageEvent e;
+  e.workspace = "acme";
+  e.environment = "prod";
+  e.endpoint_tag = "chat";
+  e.user_id = "u1";
+  e.occurred_at = *ParseRfc3339(t);
+  return e;
+}
+
+RollupCounters Counters(int64_t cost, uint32_t latency_ms) {
+  RollupCounters c;
+  c.v[kRequests] = 1;
+  c.v[kCostNano] = cost;
+  c.latency.Add(latency_ms);
+  return c;
+}
+
+class RollupJournalTest : public ::testing::Test {
+ protected:
+  void SetUp() override { Reopen(); }
+  void Reopen(size_t max_pending_rows = RollupJournal::kDefaultMaxPendingRows) {
+    journal_.reset();
+    store_.reset();
+    auto s = StateStore::Open(dir_.path().string());
+    ASSERT_TRUE(s.ok()) << s.status().ToString();
+    store_ = std::move(*s);
+    auto j = RollupJournal::Open(*store_, max_pending_rows);
+    ASSERT_TRUE(j.ok()) << j.status().ToString();
+    journal_ = std::move(*j);
+  }
+  // Stages, commits and publishes one batch of (event, counters).
+  Status Apply(const std::vector<std::pair<UsageEvent, RollupCounters>>& events) {
+    BatchRollups rollups;
+    for (const auto& [e, c] : events) rollups.Add(e, c, /*duplicate_only=*/false);
+    StateStore::Batch batch = store_->NewBatch();
+    Result<RollupJournal::Staged> staged = journal_->Stage(batch, rollups.Finish());
+    if (!staged.ok()) return staged.status();
+    RETURN_IF_ERROR(store_->Commit(batch));
+    journal_->Publish(std::move(*staged));
+    return Status::Ok();
+  }
+  RollupCounters Read(Granularity g, Dimension d, const char* bucket, std::string_view value = "") {
+    return testing::ReadRollup(*journal_, "acme", DataMode::kReal, g, d, *ParseRfc3339(bucket), "prod", value);
+  }
+  std::map<std::string, RollupCounters> Rows(Family f, const std::string& begin = "",
+                                               const std::string& end = "\xff") {
+    std::map<std::string, RollupCounters> rows;
+    EXPECT_TRUE(store_->Scan(f, begin, end, [&](std::string_view k, std::string_view v) {
+      rows[std::string(k)] = RollupCounters::Decode(v);
+      return true;
+    }).ok());
+    return rows;
+  }
+  size_t JournalRows() { return Rows(Family::kMeta, std::string("rollup_journal\0", 15), "rollup_journal\1").size(); }
+
+  testing::TempDir dir_{"tm-journal"};
+  std::unique_ptr<StateStore> store_;
+  std::unique_ptr<RollupJournal> journal_;
+};
+
+TEST_F(RollupJournalTest, FoldWritesExactMinuteHourAndDayRowsFromTheMinuteDeltas) {
+  // Two events in the last minute of Feb 7 and one in the first minute of Feb 8, over two
+  // batches: the stored rows are what adding each event to its own rows would give.
+  std::vector<std::pair<UsageEvent, RollupCounters>> events = {{At("2026-02-07T23:59:30.000Z"), Counters(5, 10)},
+                                                               {At("2026-02-07T23:59:50.000Z"), Counters(7, 200)},
+                                                               {At("2026-02-08T00:00:10.000Z"), Counters(11, 10)}};
+  std::map<std::string, RollupCounters> expected;
+  for (const auto& [e, c] : events) {
+    for (Granularity g : kGranularities) {
+      for (auto [d, v] : {std::pair{Dimension::kTotal, std::string_view()}, {Dimension::kEndpointTag, "chat"},
+                          {Dimension::kUser, "u1"}, {Dimension::kStatus, "unknown"}, {Dimension::kModel, ""},
+                          {Dimension::kProvider, ""}}) {
+        expected[RollupKey(e.workspace, e.data_mode, g, d, BucketStart(e.occurred_at, g), "prod", v)].Add(c);
+      }
+    }
+  }
+  ASSERT_TRUE(Apply({events[0]}).ok());
+  ASSERT_TRUE(Apply({events[1], events[2]}).ok());
+  EXPECT_EQ(JournalRows(), 2u);
+  EXPECT_EQ(journal_->PendingRows(), 2u * 6u);  // minute rows: 6 dimensions x 2 minutes
+  EXPECT_TRUE(Rows(Family::kRollups).empty());
+
+  ASSERT_TRUE(journal_->Fold().ok());
+  EXPECT_EQ(Rows(Family::kRollups), expected);
+  EXPECT_EQ(expected.size(), 3u * 6u * 2u);  // 3 granularities x 6 rows x 2 buckets
+  EXPECT_EQ(JournalRows(), 0u);
+  EXPECT_EQ(journal_->PendingRows(), 0u);
+  // The day row of Feb 7 holds both of its events, latency sketch included.
+  RollupCounters day = Read(Granularity::kDay, Dimension::kTotal, "2026-02-07T00:00:00.000Z");
+  EXPECT_EQ(day.v[kRequests], 2);
+  EXPECT_EQ(day.v[kCostNano], 12);
+  EXPECT_EQ(*day.latency.Quantile(1.0), 208u);  // 200 ms lies in (1.1^55, 1.1^56] = (189.1, 207.97]
+  // Nothing left to fold: a second fold changes nothing.
+  ASSERT_TRUE(journal_->Fold().ok());
+  EXPECT_EQ(Rows(Family::kRollups), expected);
+}
+
+TEST_F(RollupJournalTest, ReadersSeePublishedDeltasBeforeAndAfterTheFoldAlike) {
+  ASSERT_TRUE(Apply({{At("2026-02-07T10:15:00.000Z"), Counters(100, 5)}}).ok());
+  ASSERT_TRUE(journal_->Fold().ok());
+  ASSERT_TRUE(Apply({{At("2026-02-07T10:59:59.999Z"), Counters(20, 5)},
+                     {At("2026-02-07T11:00:00.000Z"), Counters(3, 5)}}).ok());
+  // Folded 100 + unfolded 20 in the 10:00 hour; the 11:00 hour only unfolded 3.
+  auto check = [&] {
+    EXPECT_EQ(Read(Granularity::kHour, Dimension::kTotal, "2026-02-07T10:00:00.000Z").v[kCostNano], 120);
+    EXPECT_EQ(Read(Granularity::kHour, Dimension::kTotal, "2026-02-07T11:00:00.000Z").v[kCostNano], 3);
+    EXPECT_EQ(Read(Granularity::kDay, Dimension::kUser, "2026-02-07T00:00:00.000Z", "u1").v[kCostNano], 123);
+    EXPECT_EQ(Read(Granularity::kMinute, Dimension::kTotal, "2026-02-07T10:59:00.000Z").v[kCostNano], 20);
+    EXPECT_EQ(Read(Granularity::kMinute, Dimension::kTotal, "2026-02-07T10:15:00.000Z").v[kRequests], 1);
+    // A range of two hours sees each hour once.
+    int64_t sum = 0, rows = 0;
+    RollupRange r = MakeRollupRange("acme", DataMode::kReal, Granularity::kHour, Dimension::kTotal,
+                                    *ParseRfc3339("2026-02-07T10:00:00.000Z"), *ParseRfc3339("2026-02-07T12:00:00.000Z"));
+    EXPECT_TRUE(journal_->Scan(r, [&](TimePoint, std::string_view, std::string_view, const RollupCounters& c) {
+      sum += c.v[kCostNano];
+      ++rows;
+    }).ok());
+    EXPECT_EQ(sum, 123);
+    EXPECT_GE(rows, 2);
+  };
+  check();
+  ASSERT_TRUE(journal_->Fold().ok());
+  check();
+}
+
+TEST_F(RollupJournalTest, UnfoldedDeltasSurviveARestartAndAreFoldedOnce) {
+  ASSERT_TRUE(Apply({{At("2026-02-07T10:15:00.000Z"), Counters(100, 5)}}).ok());
+  ASSERT_TRUE(journal_->Fold().ok());
+  ASSERT_TRUE(Apply({{At("2026-02-07T10:16:00.000Z"), Counters(20, 5)}}).ok());
+  ASSERT_TRUE(Apply({{At("2026-02-07T10:16:30.000Z"), Counters(3, 5)}}).ok());
+  Reopen();  // as after a crash: two batches were committed and never folded
+  EXPECT_EQ(journal_->PendingRows(), 6u);  // one minute's 6 rows, from two journal rows
+  EXPECT_EQ(Read(Granularity::kDay, Dimension::kTotal, "2026-02-07T00:00:00.000Z").v[kCostNano], 123);
+  ASSERT_TRUE(Apply({{At("2026-02-07T10:17:00.000Z"), Counters(1000, 5)}}).ok());
+  ASSERT_TRUE(journal_->Fold().ok());
+  Reopen();
+  EXPECT_EQ(journal_->PendingRows(), 0u);
+  EXPECT_EQ(JournalRows(), 0u);
+  RollupCounters day = Read(Granularity::kDay, Dimension::kTotal, "2026-02-07T00:00:00.000Z");
+  EXPECT_EQ(day.v[kCostNano], 1123);
+  EXPECT_EQ(day.v[kRequests], 4);
+  // Batches after a restart get journal rows of their own (not reusing a live row's key).
+  ASSERT_TRUE(Apply({{At("2026-02-07T10:18:00.000Z"), Counters(1, 5)}}).ok());
+  Reopen();
+  EXPECT_EQ(Read(Granularity::kDay, Dimension::kTotal, "2026-02-07T00:00:00.000Z").v[kCostNano], 1124);
+}
+
+TEST_F(RollupJournalTest, ABatchThatNeverCommittedLeavesNoTrace) {
+  BatchRollups rollups;
+  rollups.Add(At("2026-02-07T10:15:00.000Z"), Counters(100, 5), false);
+  {
+    StateStore::Batch batch = store_->NewBatch();
+    ASSERT_TRUE(journal_->Stage(batch, rollups.Finish()).ok());
+  }  // dropped: the commit failed or the process died
+  EXPECT_EQ(Read(Granularity::kDay, Dimension::kTotal, "2026-02-07T00:00:00.000Z").v[kRequests], 0);
+  ASSERT_TRUE(journal_->Fold().ok());
+  Reopen();
+  EXPECT_EQ(JournalRows(), 0u);
+  EXPECT_EQ(Read(Granularity::kDay, Dimension::kTotal, "2026-02-07T00:00:00.000Z").v[kRequests], 0);
+  EXPECT_TRUE(Rows(Family::kRollups).empty());
+}
+
+TEST_F(RollupJournalTest, NewBatchesAreHeldBackWhileTooManyRowsWaitForAFold) {
+  Reopen(/*max_pending_rows=*/10);
+  ASSERT_TRUE(Apply({{At("2026-02-07T10:15:00.000Z"), Counters(1, 5)}}).ok());  // 6 rows
+  ASSERT_TRUE(Apply({{At("2026-02-07T10:16:00.000Z"), Counters(2, 5)}}).ok());  // 12 rows
+  Status refused = Apply({{At("2026-02-07T10:17:00.000Z"), Counters(4, 5)}});
+  EXPECT_EQ(refused.code(), Code::kUnavailable);
+  EXPECT_EQ(refused.message(), "rollup journal: 12 rows wait for a fold (folds are failing); batch postponed");
+  EXPECT_EQ(JournalRows(), 2u);
+  ASSERT_TRUE(journal_->Fold().ok());
+  ASSERT_TRUE(Apply({{At("2026-02-07T10:17:00.000Z"), Counters(4, 5)}}).ok());
+  EXPECT_EQ(Read(Granularity::kDay, Dimension::kTotal, "2026-02-07T00:00:00.000Z").v[kCostNano], 7);
+}
+
+TEST_F(RollupJournalTest, AJournalRowThatCannotBeReadStopsTheOpenWithAClearError) {
+  ASSERT_TRUE(Apply({{At("2026-02-07T10:15:00.000Z"), Counters(1, 5)}}).ok());
+  std::string key("rollup_journal\0", 15);
+  AppendBigEndian(key, 7);
+  StateStore::Batch batch = store_->NewBatch();
+  batch.Put(Family::kMeta, key, std::string("\x01\x00\x00", 3));  // a length cut short
+  ASSERT_TRUE(store_->Commit(batch).ok());
+  journal_.reset();
+  auto j = RollupJournal::Open(*store_);
+  ASSERT_FALSE(j.ok());
+  EXPECT_EQ(j.status().message(), "rollup journal row 7 cannot be read (3 bytes); its counts would be lost");
+}
+
+TEST_F(RollupJournalTest, ReadsDuringFoldsNeverCountADeltaTwiceOrMissAPublishedOne) {
+  // One writer publishes 1-request batches into the same rows while a folder folds
+  // continuously; every read must lie between what was published before it started and
+  // what was published when it ended.
+  constexpr int kBatches = 1500;
+  std::atomic<int> published{0};
+  std::atomic<bool> done{false};
+  std::thread writer([&] {
+    for (int i = 0; i < kBatches; ++i) {
+      if (!Apply({{At("2026-02-07T10:15:00.000Z"), Counters(1, 5)}}).ok()) break;
+      published.store(i + 1);
+    }
+    done = true;
+  });
+  std::thread folder([&] {
+    while (!done.load()) EXPECT_TRUE(journal_->Fold().ok());
+  });
+  int reads = 0, bad = 0;
+  while (!done.load() || reads < 10) {
+    int before = published.load();
+    int64_t seen = Read(Granularity::kHour, Dimension::kTotal, "2026-02-07T10:00:00.000Z").v[kRequests];
+    int after = published.load();
+    if (seen < before || seen > after) ++bad;
+    ++reads;
+  }
+  writer.join();
+  folder.join();
+  EXPECT_EQ(bad, 0) << "of " << reads << " reads";
+  EXPECT_EQ(published.load(), kBatches);
+  ASSERT_TRUE(journal_->Fold().ok());
+  EXPECT_EQ(Read(Granularity::kDay, Dimension::kTotal, "2026-02-07T00:00:00.000Z").v[kRequests], kBatches);
+  auto stored = Rows(Family::kRollups);
+  EXPECT_EQ(stored.at(RollupKey("acme", DataMode::kReal, Granularity::kMinute, Dimension::kTotal,
+                                *ParseRfc3339("2026-02-07T10:15:00.000Z"), "prod", ""))
+                .v[kRequests],
+            kBatches);
+}
+
+}  // namespace
+}  // namespace tokenmeter
