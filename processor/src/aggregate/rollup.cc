@@ -94,19 +94,26 @@ std::optional<uint64_t> LatencySketch::Quantile(double q) const {
 }
 
 std::string RollupCounters::Encode() const {
+  std::string out;
+  out.reserve(EncodedSize());
+  AppendTo(out);
+  return out;
+}
+
+void RollupCounters::AppendTo(std::string& out) const {
   // Sized once and written in place: a batch encodes one value per distinct row.
-  std::string out(kRollupFields * 8 + latency.buckets.size() * 10, '\0');
+  size_t base = out.size();
+  out.resize(base + EncodedSize());
   auto put = [&out](size_t at, uint64_t x, int bytes) {
     for (int b = 0; b < bytes; ++b) out[at + static_cast<size_t>(b)] = static_cast<char>((x >> (8 * b)) & 0xff);
   };
-  for (size_t i = 0; i < kRollupFields; ++i) put(i * 8, static_cast<uint64_t>(v[i]), 8);
-  size_t at = kRollupFields * 8;
+  for (size_t i = 0; i < kRollupFields; ++i) put(base + i * 8, static_cast<uint64_t>(v[i]), 8);
+  size_t at = base + kRollupFields * 8;
   for (const auto& [bucket, n] : latency.buckets) {
     put(at, bucket, 2);
     put(at + 2, static_cast<uint64_t>(n), 8);
     at += 10;
   }
-  return out;
 }
 
 RollupCounters RollupCounters::Decode(std::string_view bytes) {

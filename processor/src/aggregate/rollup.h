@@ -56,6 +56,8 @@ struct RollupCounters {
   }
   // kRollupFields little-endian int64, then (u16 bucket, i64 count) pairs.
   std::string Encode() const;
+  size_t EncodedSize() const { return kRollupFields * 8 + latency.buckets.size() * 10; }
+  void AppendTo(std::string& out) const;  // Encode(), appended
   static RollupCounters Decode(std::string_view bytes);  // short input reads as zeros
   friend bool operator==(const RollupCounters&, const RollupCounters&) = default;
 };

@@ -1,5 +1,6 @@
 #include "rollup_journal.h"
 
+#include <algorithm>
 #include <iterator>
 #include <string_view>
 
@@ -9,30 +10,42 @@
 namespace tokenmeter {
 namespace {
 
-// Meta-family keys: "rollup_journal" \0 seq (8 bytes BE) -> a batch's deltas;
-// "rollup_folded" -> the number (8 bytes BE) of the last generation folded.
+// Meta-family keys: "rollup_journal" \0 seq (8 bytes BE) part (4 bytes BE) -> a batch's
+// deltas, split into parts of about kPartBytes; "rollup_folded" -> the number (8 bytes BE)
+// of the last generation folded.
 constexpr std::string_view kJournalPrefix("rollup_journal\0", 15);
 constexpr std::string_view kJournalEnd("rollup_journal\1", 15);
 const std::string kFoldedKey = "rollup_folded";
 constexpr char kRowVersion = 1;
+// A 10,000-event batch has ~5 MB of deltas, a catch-up batch far more: parts of this size
+// keep every value small enough to be carved from the memtable's arena blocks (a value
+// over a quarter of a block, 2 MiB here, gets an allocation of its own) and bound the
+// buffer one part is encoded in.
+constexpr size_t kPartBytes = 256u << 10;
 
-std::string JournalKey(uint64_t seq) {
+std::string JournalKey(uint64_t seq, uint32_t part) {
   std::string k(kJournalPrefix);
   AppendBigEndian(k, seq);
+  AppendBigEndian(k, part, 4);
   return k;
 }
 
-// version byte, then per row: key length (4 bytes BE), key, value length, RollupCounters.
-std::string EncodeRow(const std::map<std::string, RollupCounters>& minutes) {
-  std::string out(1, kRowVersion);
-  for (const auto& [k, c] : minutes) {
-    std::string v = c.Encode();
+// A part: version byte, then per row: key length (4 bytes BE), key, value length,
+// RollupCounters. Rows from `it` on until the part is about kPartBytes; returns where the
+// next part starts.
+std::map<std::string, RollupCounters>::const_iterator EncodePart(
+    std::map<std::string, RollupCounters>::const_iterator it,
+    std::map<std::string, RollupCounters>::const_iterator end, std::string& out) {
+  out.clear();
+  out.push_back(kRowVersion);
+  for (; it != end && out.size() < kPartBytes; ++it) {
+    const auto& [k, c] = *it;
     AppendBigEndian(out, k.size(), 4);
     out += k;
-    AppendBigEndian(out, v.size(), 4);
-    out += v;
+    AppendBigEndian(out, c.EncodedSize(), 4);
+    c.AppendTo(out);
   }
-  return out;
+  return it;
 }
 
 bool DecodeRow(std::string_view b, std::map<std::string, RollupCounters>& out) {
@@ -80,16 +93,19 @@ Result<std::unique_ptr<RollupJournal>> RollupJournal::Open(StateStore& store, si
   std::string bad;
   Status s = store.Scan(Family::kMeta, std::string(kJournalPrefix), std::string(kJournalEnd),
                         [&](std::string_view k, std::string_view v) {
-                          uint64_t seq = k.size() == kJournalPrefix.size() + 8 ? GetBigEndian(k, kJournalPrefix.size()) : 0;
+                          bool keyed = k.size() == kJournalPrefix.size() + 12;
+                          uint64_t seq = keyed ? GetBigEndian(k, kJournalPrefix.size()) : 0;
+                          uint64_t part = keyed ? GetBigEndian(k, kJournalPrefix.size() + 8, 4) : 0;
                           std::map<std::string, RollupCounters> minutes;
                           if (seq == 0 || !DecodeRow(v, minutes)) {
-                            bad = "rollup journal row " + std::to_string(seq) + " cannot be read (" +
-                                  std::to_string(v.size()) + " bytes); its counts would be lost";
+                            bad = "rollup journal row " + std::to_string(seq) + "/" + std::to_string(part) +
+                                  " cannot be read (" + std::to_string(v.size()) +
+                                  " bytes); its counts would be lost";
                             return false;
                           }
                           AddTo(*j->open_, std::move(minutes));
-                          j->open_->seqs.push_back(seq);
-                          last_seq = seq;
+                          j->open_->rows.emplace_back(k);
+                          last_seq = std::max(last_seq, seq);
                           return true;
                         });
   if (!s.ok()) return s;
@@ -131,7 +147,11 @@ Result<RollupJournal::Staged> RollupJournal::Stage(StateStore::Batch& batch,
                        " rows wait for a fold (folds are failing); batch postponed");
   }
   s.seq = next_seq_.fetch_add(1);
-  batch.Put(Family::kMeta, JournalKey(s.seq), EncodeRow(minutes));
+  std::string part;
+  for (auto it = minutes.cbegin(); it != minutes.cend(); ++s.parts) {
+    it = EncodePart(it, minutes.cend(), part);
+    batch.Put(Family::kMeta, JournalKey(s.seq, s.parts), part);
+  }
   s.minutes = std::move(minutes);
   return s;
 }
@@ -140,7 +160,7 @@ void RollupJournal::Publish(Staged staged) {
   if (staged.seq == 0) return;
   std::unique_lock lock(mu_);
   pending_rows_ += AddTo(*open_, std::move(staged.minutes));
-  open_->seqs.push_back(staged.seq);
+  for (uint32_t p = 0; p < staged.parts; ++p) open_->rows.push_back(JournalKey(staged.seq, p));
 }
 
 Status RollupJournal::Fold() {
@@ -149,7 +169,7 @@ Status RollupJournal::Fold() {
   {
     std::unique_lock lock(mu_);
     if (!closed_) {
-      if (open_->seqs.empty()) return Status::Ok();
+      if (open_->rows.empty()) return Status::Ok();
       uint64_t id = open_->id;
       closed_ = std::move(open_);
       open_ = std::make_unique<Generation>();
@@ -166,12 +186,15 @@ Status RollupJournal::Fold() {
   StateStore::Batch batch = store_.NewBatch();
   auto m = gen->minutes.begin();
   auto h = coarse.begin();
+  std::string value;
   while (m != gen->minutes.end() || h != coarse.end()) {
     bool minute_first = h == coarse.end() || (m != gen->minutes.end() && m->first < h->first);
     const auto& [key, counters] = minute_first ? *m++ : *h++;
-    batch.Merge(Family::kRollups, key, counters.Encode());
+    value.clear();
+    counters.AppendTo(value);
+    batch.Merge(Family::kRollups, key, value);
   }
-  for (uint64_t seq : gen->seqs) batch.Delete(Family::kMeta, JournalKey(seq));
+  for (const std::string& row : gen->rows) batch.Delete(Family::kMeta, row);
   std::string marker;
   AppendBigEndian(marker, gen->id);
   batch.Put(Family::kMeta, kFoldedKey, marker);

@@ -1,7 +1,7 @@
 // RollupJournal: how a batch's rollup deltas reach the rollup rows. A batch does not
 // merge its deltas into the rows (a merge per distinct row and batch made a 1,000-event
 // batch cost twice as much per event as a 10,000-event one): it writes its 1-minute
-// deltas as one journal row of its own WriteBatch (meta family), durable with the batch
+// deltas as journal rows of its own WriteBatch (meta family), durable with the batch
 // and its offset, and publishes them here once committed. Fold() later adds everything
 // published into the minute, hour and day rows of the rollups family with merges and
 // deletes the journal rows it covered, in one WriteBatch: a crash before it leaves the
@@ -54,10 +54,11 @@ class RollupJournal {
   // One batch's deltas, staged in its WriteBatch, to Publish once that batch committed.
   struct Staged {
     uint64_t seq = 0;
+    uint32_t parts = 0;  // journal rows written (the deltas split by size)
     std::map<std::string, RollupCounters> minutes;
   };
-  // Writes `minutes` (1-minute rows, see BatchRollups) as one journal row of `batch`
-  // (nothing when empty).
+  // Writes `minutes` (1-minute rows, see BatchRollups) as journal rows of `batch`, one per
+  // ~256 KiB (nothing when empty).
   Result<Staged> Stage(StateStore::Batch& batch, std::map<std::string, RollupCounters> minutes);
   // The batch holding `staged` is committed: its deltas become visible and due for a fold.
   // A batch that failed to commit is never published (its journal row does not exist).
@@ -83,7 +84,7 @@ class RollupJournal {
   struct Generation {
     uint64_t id = 0;
     std::map<std::string, RollupCounters> minutes;
-    std::vector<uint64_t> seqs;  // journal rows whose deltas it holds
+    std::vector<std::string> rows;  // keys of the journal rows whose deltas it holds
   };
   struct PendingRow {
     TimePoint bucket;
