@@ -6,6 +6,13 @@ namespace {
 prometheus::Counter* Counter(prometheus::Registry& r, const char* name, const char* help) {
   return &prometheus::BuildCounter().Name(name).Help(help).Register(r).Add({});
 }
+prometheus::Gauge* Gauge(prometheus::Registry& r, const char* name, const char* help) {
+  return &prometheus::BuildGauge().Name(name).Help(help).Register(r).Add({});
+}
+prometheus::Histogram* Histogram(prometheus::Registry& r, const char* name, const char* help,
+                                 prometheus::Histogram::BucketBoundaries bounds) {
+  return &prometheus::BuildHistogram().Name(name).Help(help).Register(r).Add({}, std::move(bounds));
+}
 
 }  // namespace
 
@@ -31,24 +38,19 @@ ProcessorProbe::ProcessorProbe(prometheus::Registry& r) {
                          "Records below the stored offset, skipped");
   batch_failures_ = Counter(r, "tokenmeter_processor_batch_failures_total",
                             "Batches not committed (state, DLQ or commit error); retried");
-  batch_seconds_ = &prometheus::BuildHistogram()
-                        .Name("tokenmeter_processor_batch_commit_seconds")
-                        .Help("Time to prepare, dead-letter and commit one partition batch")
-                        .Register(r)
-                        .Add({}, prometheus::Histogram::BucketBoundaries{
-                                     0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5});
-  assigned_ = &prometheus::BuildGauge().Name("tokenmeter_processor_assigned_partitions")
-                   .Help("Bus partitions this processor owns").Register(r).Add({});
-  history_lost_ = &prometheus::BuildGauge().Name("tokenmeter_processor_history_lost_partitions")
-                       .Help("Owned partitions rebuilt from a log that no longer starts at 0")
-                       .Register(r).Add({});
+  batch_seconds_ = Histogram(r, "tokenmeter_processor_batch_commit_seconds",
+                             "Time to prepare, dead-letter and commit one partition batch",
+                             {0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5});
+  assigned_ = Gauge(r, "tokenmeter_processor_assigned_partitions",
+                    "Bus partitions this processor owns");
+  history_lost_ = Gauge(r, "tokenmeter_processor_history_lost_partitions",
+                        "Owned partitions rebuilt from a log that no longer starts at 0");
   lag_ = &prometheus::BuildGauge().Name("tokenmeter_processor_consumer_lag_records")
               .Help("Records on the bus not yet consumed, per owned partition").Register(r);
-  background_errors_ = &prometheus::BuildGauge().Name("tokenmeter_processor_rocksdb_background_errors")
-                            .Help("RocksDB background errors (flush/compaction), e.g. disk full")
-                            .Register(r).Add({});
-  live_bytes_ = &prometheus::BuildGauge().Name("tokenmeter_processor_rocksdb_live_data_bytes")
-                     .Help("Estimated live data in the processor's RocksDB").Register(r).Add({});
+  background_errors_ = Gauge(r, "tokenmeter_processor_rocksdb_background_errors",
+                             "RocksDB background errors (flush/compaction), e.g. disk full");
+  live_bytes_ = Gauge(r, "tokenmeter_processor_rocksdb_live_data_bytes",
+                      "Estimated live data in the processor's RocksDB");
   auto& decided = prometheus::BuildCounter()
                       .Name("tokenmeter_alerts_decided_total")
                       .Help("Alerts decided (firing, reminder or resolved), by type")
@@ -62,20 +64,16 @@ ProcessorProbe::ProcessorProbe(prometheus::Registry& r) {
                                   "Folds of the rollup journal that failed (retried; queries still see the deltas)");
   rollup_folded_rows_ = Counter(r, "tokenmeter_processor_rollup_folded_rows_total",
                                 "Distinct 1-minute rollup rows folded (each also updates its hour and day rows)");
-  rollup_fold_seconds_ = &prometheus::BuildHistogram()
-                              .Name("tokenmeter_processor_rollup_fold_seconds")
-                              .Help("Time to fold the rollup journal once")
-                              .Register(r)
-                              .Add({}, prometheus::Histogram::BucketBoundaries{
-                                           0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5});
-  rollup_pending_ = &prometheus::BuildGauge().Name("tokenmeter_processor_rollup_pending_rows")
-                         .Help("Distinct 1-minute rollup rows published and not yet folded").Register(r).Add({});
-  outbox_pending_ = &prometheus::BuildGauge().Name("tokenmeter_outbox_pending_deliveries")
-                         .Help("Alert deliveries waiting in the outbox (all sinks)").Register(r).Add({});
-  outbox_dead_ = &prometheus::BuildGauge().Name("tokenmeter_alerts_dead")
-                      .Help("Alert deliveries that exhausted their retries (replayable)").Register(r).Add({});
-  outbox_oldest_age_ = &prometheus::BuildGauge().Name("tokenmeter_outbox_oldest_pending_age_seconds")
-                            .Help("Age of the oldest pending alert delivery; 0 when none").Register(r).Add({});
+  rollup_fold_seconds_ = Histogram(r, "tokenmeter_processor_rollup_fold_seconds", "Time to fold the rollup journal once",
+                                   {0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5});
+  rollup_pending_ = Gauge(r, "tokenmeter_processor_rollup_pending_rows",
+                          "Distinct 1-minute rollup rows published and not yet folded");
+  outbox_pending_ = Gauge(r, "tokenmeter_outbox_pending_deliveries",
+                          "Alert deliveries waiting in the outbox (all sinks)");
+  outbox_dead_ = Gauge(r, "tokenmeter_alerts_dead",
+                       "Alert deliveries that exhausted their retries (replayable)");
+  outbox_oldest_age_ = Gauge(r, "tokenmeter_outbox_oldest_pending_age_seconds",
+                             "Age of the oldest pending alert delivery; 0 when none");
 }
 
 void ProcessorProbe::RollupFold(bool ok, size_t rows, std::chrono::steady_clock::duration took) {
