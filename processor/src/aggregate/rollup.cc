@@ -134,9 +134,13 @@ RollupCounters RollupCounters::Decode(std::string_view bytes) {
   return c;
 }
 
+int64_t BucketSpanMs(Granularity g) {
+  return g == Granularity::kMinute ? 60'000 : g == Granularity::kHour ? 3'600'000 : 86'400'000;
+}
+
 TimePoint BucketStart(TimePoint t, Granularity g) {
   long long ms = t.time_since_epoch().count();
-  long long size = g == Granularity::kMinute ? 60'000 : g == Granularity::kHour ? 3'600'000 : 86'400'000;
+  long long size = BucketSpanMs(g);
   long long start = ms >= 0 ? ms - ms % size : ms - ((ms % size) + size) % size;
   return TimePoint(std::chrono::milliseconds(start));
 }

@@ -71,6 +71,8 @@ enum class Dimension : char {
   kProject = 'j', kUser = 'u', kTenant = 'n', kStatus = 's'
 };
 
+// A bucket's length in milliseconds.
+int64_t BucketSpanMs(Granularity g);
 // Start of the bucket holding `t` (UTC; days start at 00:00 UTC).
 TimePoint BucketStart(TimePoint t, Granularity g);
 

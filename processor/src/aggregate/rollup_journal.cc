@@ -74,10 +74,6 @@ bool DecodeRow(std::string_view b, std::map<std::string, RollupCounters>& out) {
   return true;
 }
 
-int64_t BucketSpanMs(Granularity g) {
-  return g == Granularity::kMinute ? 60'000 : g == Granularity::kHour ? 3'600'000 : 86'400'000;
-}
-
 }  // namespace
 
 RollupJournal::RollupJournal(StateStore& store, size_t max_pending_rows)

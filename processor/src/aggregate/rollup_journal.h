@@ -77,7 +77,6 @@ class RollupJournal {
 
   // Distinct 1-minute rows published and not yet folded.
   size_t PendingRows() const { return pending_rows_.load(std::memory_order_relaxed); }
-  const StateStore& store() const { return store_; }
 
  private:
   RollupJournal(StateStore& store, size_t max_pending_rows);
