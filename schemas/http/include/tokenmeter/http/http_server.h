@@ -6,8 +6,9 @@
 // together with Transfer-Encoding, any Transfer-Encoding other than exactly "chunked",
 // differing Content-Length values, malformed chunk sizes.
 //
-// Threads: Start() runs `threads` I/O threads. Each connection lives on its own strand;
-// HttpHandler::Handle is called on that strand and may answer from any thread.
+// Threads: Start() runs `threads` I/O threads, each with its own io_context. Each
+// connection lives on one of them (dealt round-robin); HttpHandler::Handle is called on
+// that thread and may answer from any thread.
 #ifndef TOKENMETER_HTTP_HTTP_SERVER_H_
 #define TOKENMETER_HTTP_HTTP_SERVER_H_
 
