@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <prometheus/registry.h>
 
+#include <future>
 #include <thread>
 
 #include "fake_publisher.h"
@@ -190,6 +191,26 @@ TEST_F(HttpFramingTest, ABusThatNeverAnswersGets503AtTheHandlerDeadline) {
   std::vector<testing::Reply> next = ParseResponses(SendRaw(port_, Post(kEvent2, "Connection: close\r\n")));
   ASSERT_EQ(next.size(), 1u);
   EXPECT_EQ(next[0].status, 202);
+}
+
+TEST_F(HttpFramingTest, ALateAnswerIsNeverTakenForTheNextRequestOnTheConnection) {
+  // Two pipelined requests on one keep-alive connection, the bus corked: the first is
+  // given up at the deadline (503), the second is then held too. The first one's late
+  // success must be dropped, not answer the second: the second was never delivered.
+  bus_.Cork();
+  auto reply = std::async(std::launch::async, [&] {
+    return SendRaw(port_, Post(kEvent) + Post(kEvent2, "Connection: close\r\n"), 5s);
+  });
+  auto until = std::chrono::steady_clock::now() + 3s;
+  while (bus_.InFlight() < 2 && std::chrono::steady_clock::now() < until) std::this_thread::sleep_for(5ms);
+  ASSERT_EQ(bus_.InFlight(), 2u);
+  ASSERT_TRUE(bus_.ReleaseOldest(Status::Ok()));  // the first request's late delivery
+  std::vector<testing::Reply> replies = ParseResponses(reply.get());
+  ASSERT_EQ(replies.size(), 2u);
+  EXPECT_EQ(replies[0].status, 503);
+  EXPECT_EQ(replies[1].status, 503);  // its own deadline, not the first one's 202
+  EXPECT_EQ(replies[1].Header("retry-after"), "1");
+  bus_.Release(Status::Ok());
 }
 
 TEST_F(HttpFramingTest, BusFailuresAre503NeverA2xx) {

@@ -49,6 +49,18 @@ class FakePublisher final : public Publisher {
     }
     for (auto& d : held) d(s);
   }
+  // Answers the oldest held Publish with `s`; the rest stay held. False if none is held.
+  bool ReleaseOldest(Status s) {
+    Done d;
+    {
+      std::lock_guard lock(mu_);
+      if (held_.empty()) return false;
+      d = std::move(held_.front());
+      held_.erase(held_.begin());
+    }
+    d(s);
+    return true;
+  }
   std::vector<BusRecord> published() const {
     std::lock_guard lock(mu_);
     return published_;

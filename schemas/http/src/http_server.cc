@@ -33,11 +33,17 @@ HttpResponse ErrorResponse(int status, std::string_view reason, std::string_view
   return r;
 }
 
-// A handler's answer, delivered back onto the connection's context. The timer is the
-// wake-up: the response arriving cancels it, the deadline expiring fires it.
+// A connection's wait for its handler's answers, reused request after request. The timer
+// is the wake-up: the answer arriving cancels it, the deadline expiring fires it. `seq`
+// names the request being waited for, so a late answer to an abandoned request is dropped.
+// An answer given inside Handle, on the connection's own thread (health, metrics, refusals),
+// is stored directly, with no timer and no hand-off.
 struct PendingResponse {
-  explicit PendingResponse(asio::any_io_executor ex) : timer(ex) {}
+  explicit PendingResponse(asio::any_io_executor ex) : timer(ex), owner(std::this_thread::get_id()) {}
   asio::steady_timer timer;
+  const std::thread::id owner;  // the connection's I/O thread
+  std::atomic<bool> in_handle{false};
+  uint64_t seq = 0;
   std::optional<HttpResponse> response;
   bool abandoned = false;
 };
@@ -134,26 +140,36 @@ struct HttpServer::Impl {
   }
 
   // Calls the handler and waits for its answer or the deadline, on this connection's context.
-  asio::awaitable<HttpResponse> Dispatch(HttpRequest request) {
-    auto ex = co_await asio::this_coro::executor;
-    // Only this frame owns the pending response; the handler's callback holds it weakly
-    // and checks that the server is alive, so a late answer never outlives the io_context.
-    auto pending = std::make_shared<PendingResponse>(ex);
-    pending->timer.expires_after(std::chrono::milliseconds(config.handler_deadline_ms));
+  // Only the session owns `pending`; the handler's callback holds it weakly and checks that
+  // the server is alive, so a late answer never outlives the io_context.
+  asio::awaitable<HttpResponse> Dispatch(const std::shared_ptr<PendingResponse>& pending,
+                                         HttpRequest request) {
+    uint64_t seq = ++pending->seq;
+    pending->response.reset();
+    pending->abandoned = false;
     std::weak_ptr<PendingResponse> weak = pending;
-    handler.Handle(std::move(request), [weak, life = life](HttpResponse r) {
+    pending->in_handle.store(true, std::memory_order_release);
+    handler.Handle(std::move(request), [weak, seq, life = life](HttpResponse r) {
       std::lock_guard lock(life->mu);
       if (!life->alive) return;
       std::shared_ptr<PendingResponse> p = weak.lock();
       if (!p) return;
-      asio::post(p->timer.get_executor(), [weak, r = std::move(r)]() mutable {
+      if (p->in_handle.load(std::memory_order_acquire) && p->owner == std::this_thread::get_id()) {
+        p->response = std::move(r);  // answered inside Handle
+        return;
+      }
+      asio::post(p->timer.get_executor(), [weak, seq, r = std::move(r)]() mutable {
         std::shared_ptr<PendingResponse> p = weak.lock();
-        if (!p || p->abandoned) return;
+        if (!p || p->seq != seq || p->abandoned) return;
         p->response = std::move(r);
         p->timer.cancel();
       });
     });
+    pending->in_handle.store(false, std::memory_order_release);
     if (!pending->response) {
+      // An answer posted from another thread runs on this thread only after this wait
+      // starts, so it cannot be missed.
+      pending->timer.expires_after(std::chrono::milliseconds(config.handler_deadline_ms));
       co_await pending->timer.async_wait(asio::as_tuple(asio::use_awaitable));
     }
     if (pending->response) co_return std::move(*pending->response);
@@ -190,6 +206,7 @@ struct HttpServer::Impl {
     beast::tcp_stream stream(std::move(socket));
     beast::flat_buffer buffer;
     std::string out;  // the response being written, reused
+    auto pending = std::make_shared<PendingResponse>(stream.get_executor());
     for (;;) {
       http::request_parser<http::string_body> parser;
       parser.header_limit(config.max_header_bytes);
@@ -267,7 +284,7 @@ struct HttpServer::Impl {
       request.body = std::move(req.body());
 
       in_flight.fetch_add(1);
-      HttpResponse response = co_await Dispatch(std::move(request));
+      HttpResponse response = co_await Dispatch(pending, std::move(request));
       if (stopping) response.close = true;
       keep_alive = keep_alive && !response.close;
       co_await Write(stream, response, keep_alive, out);
