@@ -54,7 +54,7 @@ int RunKafkaProduce(const Args& a) {
   char err[256];
   bool ok = Set(conf, "bootstrap.servers", a.Str("bootstrap")) && Set(conf, "enable.idempotence", "true") &&
             Set(conf, "acks", "all") && Set(conf, "compression.type", "lz4") &&
-            Set(conf, "linger.ms", a.Str("linger-ms", "2")) && Set(conf, "partitioner", "murmur2_random") &&
+            Set(conf, "linger.ms", a.Str("linger-ms", "1")) && Set(conf, "partitioner", "murmur2_random") &&
             Set(conf, "queue.buffering.max.messages", "200000") && Set(conf, "log_level", "3");
   if (!ok) return 2;
   rd_kafka_conf_set_dr_msg_cb(conf, &OnDelivery);
