@@ -29,9 +29,15 @@ constexpr const char* kUsage =
 // memory freed in one is not reused by another. The processor's threads (the consumer's,
 // RocksDB's, the batch helpers) each hold freed memtable and batch memory that way: 10M
 // ids measured 579 MiB RSS with the default and 447 MiB with 4 arenas, at about the same
-// speed within noise (2 arenas: less memory, slower). MALLOC_ARENA_MAX still overrides.
-void LimitMallocArenas() {
+// speed within noise (2 arenas: less memory, slower).
+// glibc also raises its mmap threshold to the largest block freed (up to 32 MiB), so a
+// batch's multi-MiB WriteBatch and the fold's buffers move into the heaps once freed and
+// stay resident between uses. A fixed 1 MiB threshold maps and unmaps them instead: a
+// 2M-id feed measured 294-322 MiB RSS instead of 374-416 MiB, at 50-53k against
+// 52-57k events/s. MALLOC_ARENA_MAX and MALLOC_MMAP_THRESHOLD_ still override.
+void TuneMalloc() {
   if (std::getenv("MALLOC_ARENA_MAX") == nullptr) mallopt(M_ARENA_MAX, 4);
+  if (std::getenv("MALLOC_MMAP_THRESHOLD_") == nullptr) mallopt(M_MMAP_THRESHOLD, 1 << 20);
 }
 
 }  // namespace
@@ -46,7 +52,7 @@ int main(int argc, char** argv) {
   args.erase(args.begin());
   if (command == "edge") return tokenmeter::RunEdge(args);
   if (command == "keys") return tokenmeter::RunKeys(args);
-  if (command == "processor" || command == "serve") LimitMallocArenas();
+  if (command == "processor" || command == "serve") TuneMalloc();
   if (command == "processor") return tokenmeter::RunProcessor(args);
   if (command == "serve") return tokenmeter::RunServe(args);
   std::fprintf(stderr, "tokenmeter: unknown command \"%s\"\n\n%s", command.c_str(), kUsage);
