@@ -34,10 +34,16 @@ constexpr const char* kUsage =
 // batch's multi-MiB WriteBatch and the fold's buffers move into the heaps once freed and
 // stay resident between uses. A fixed 1 MiB threshold maps and unmaps them instead: a
 // 2M-id feed measured 294-322 MiB RSS instead of 374-416 MiB, at 50-53k against
-// 52-57k events/s. MALLOC_ARENA_MAX and MALLOC_MMAP_THRESHOLD_ still override.
-void TuneMalloc() {
+// 52-57k events/s. Not for serve: in two full benchmark runs minutes apart, serve end to
+// end went from 15.3 to 19.3 us CPU per event with it while the processor phases did not
+// move; the likely cause is the embedded log's 4 MiB read buffer, fresh per fetch and so
+// mapped and faulted in anew each time. MALLOC_ARENA_MAX and MALLOC_MMAP_THRESHOLD_ still
+// override.
+void TuneMalloc(bool fixed_mmap_threshold) {
   if (std::getenv("MALLOC_ARENA_MAX") == nullptr) mallopt(M_ARENA_MAX, 4);
-  if (std::getenv("MALLOC_MMAP_THRESHOLD_") == nullptr) mallopt(M_MMAP_THRESHOLD, 1 << 20);
+  if (fixed_mmap_threshold && std::getenv("MALLOC_MMAP_THRESHOLD_") == nullptr) {
+    mallopt(M_MMAP_THRESHOLD, 1 << 20);
+  }
 }
 
 }  // namespace
@@ -52,7 +58,7 @@ int main(int argc, char** argv) {
   args.erase(args.begin());
   if (command == "edge") return tokenmeter::RunEdge(args);
   if (command == "keys") return tokenmeter::RunKeys(args);
-  if (command == "processor" || command == "serve") TuneMalloc();
+  if (command == "processor" || command == "serve") TuneMalloc(/*fixed_mmap_threshold=*/command == "processor");
   if (command == "processor") return tokenmeter::RunProcessor(args);
   if (command == "serve") return tokenmeter::RunServe(args);
   std::fprintf(stderr, "tokenmeter: unknown command \"%s\"\n\n%s", command.c_str(), kUsage);
