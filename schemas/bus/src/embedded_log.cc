@@ -20,8 +20,13 @@ namespace {
 
 constexpr size_t kHeader = 12;  // length, CRC, key length
 
+void Set32(char* at, uint32_t v) {
+  for (int b = 0; b < 4; ++b) at[b] = static_cast<char>((v >> (8 * b)) & 0xff);
+}
 void Put32(std::string& out, uint32_t v) {
-  for (int b = 0; b < 4; ++b) out.push_back(static_cast<char>((v >> (8 * b)) & 0xff));
+  char b[4];
+  Set32(b, v);
+  out.append(b, 4);
 }
 uint32_t Get32(const unsigned char* p) {
   return uint32_t(p[0]) | uint32_t(p[1]) << 8 | uint32_t(p[2]) << 16 | uint32_t(p[3]) << 24;
@@ -86,6 +91,9 @@ struct EmbeddedLog::Impl {
   }
 
   void WriterLoop() {
+    // Reused across appends: a fresh multi-MiB buffer per append would be mapped and
+    // faulted in anew each time.
+    std::string bytes;
     std::unique_lock lock(mu);
     for (;;) {
       writer_cv.wait(lock, [&] { return stop || !queue.empty(); });
@@ -97,19 +105,20 @@ struct EmbeddedLog::Impl {
       uint64_t start = file_end;
       lock.unlock();
 
-      std::string bytes;
+      bytes.clear();
       std::vector<uint64_t> new_positions;
       new_positions.reserve(batch_records);
       for (const Pending& p : batch) {
         for (const BusRecord& r : p.records) {
-          new_positions.push_back(start + bytes.size());
-          std::string body;
-          Put32(body, static_cast<uint32_t>(r.key.size()));
-          body += r.key;
-          body += r.value;
-          Put32(bytes, static_cast<uint32_t>(body.size()));
-          Put32(bytes, Crc(body.data(), body.size()));
-          bytes += body;
+          // [body length][crc of body][body = key length, key, value]
+          size_t at = bytes.size();
+          new_positions.push_back(start + at);
+          Put32(bytes, static_cast<uint32_t>(4 + r.key.size() + r.value.size()));
+          Put32(bytes, 0);
+          Put32(bytes, static_cast<uint32_t>(r.key.size()));
+          bytes += r.key;
+          bytes += r.value;
+          Set32(bytes.data() + at + 4, Crc(bytes.data() + at + 8, bytes.size() - at - 8));
         }
       }
       bool ok = true;
@@ -148,8 +157,9 @@ struct EmbeddedLog::Impl {
     }
   }
 
-  // Reads records [from, from + max) that are durable.
-  Status Read(int64_t from, size_t max, std::vector<ConsumedRecord>& out) const {
+  // Reads records [from, from + max) that are durable; `buf` is the caller's scratch,
+  // kept between reads so its pages stay mapped.
+  Status Read(int64_t from, size_t max, std::vector<ConsumedRecord>& out, std::string& buf) const {
     std::vector<std::pair<uint64_t, uint64_t>> spans;
     {
       std::lock_guard l(mu);
@@ -163,7 +173,6 @@ struct EmbeddedLog::Impl {
     // Records lie end to end in the file: read them in a few large preads (one syscall
     // per kReadChunk, not one per record), then cut the records out of the buffer.
     constexpr uint64_t kReadChunk = 4u << 20;
-    std::string buf;
     out.reserve(out.size() + spans.size());
     for (size_t i = 0; i < spans.size();) {
       uint64_t chunk_begin = spans[i].first;
@@ -201,7 +210,7 @@ class EmbeddedSubscriber final : public Subscriber {
       });
     }
     std::vector<ConsumedRecord> out;
-    RETURN_IF_ERROR(log_->Read(position_, max, out));
+    RETURN_IF_ERROR(log_->Read(position_, max, out, buffer_));
     position_ += static_cast<int64_t>(out.size());
     return out;
   }
@@ -222,6 +231,7 @@ class EmbeddedSubscriber final : public Subscriber {
  private:
   std::shared_ptr<EmbeddedLog::Impl> log_;
   int64_t position_;
+  std::string buffer_;  // Read's scratch
 };
 
 }  // namespace
