@@ -73,6 +73,13 @@ BatchPipeline::BatchPipeline(StateStore& store, RollupJournal& rollups, const Ev
       rules_(rules ? std::move(rules) : std::make_shared<const AlertRules>(AlertingConfig{})),
       clock_(clock ? clock : &system_clock_) {}
 
+BatchPipeline::Scratch& BatchPipeline::ScratchFor(int partition) {
+  std::lock_guard lock(scratch_mu_);
+  std::unique_ptr<Scratch>& s = scratch_[partition];
+  if (!s) s = std::make_unique<Scratch>();
+  return *s;
+}
+
 Result<PreparedBatch> BatchPipeline::Prepare(int partition, const std::vector<BusMessage>& messages) {
   PreparedBatch out(store_.NewBatch());
   Result<std::optional<int64_t>> stored = store_.NextOffset(topic_, partition);
@@ -80,9 +87,12 @@ Result<PreparedBatch> BatchPipeline::Prepare(int partition, const std::vector<Bu
   int64_t next = stored->value_or(0);
 
   // 1. Skip what this store already committed; decode and validate the rest.
-  std::vector<UsageEvent> events;
+  Scratch& scratch = ScratchFor(partition);
+  std::vector<UsageEvent>& events = scratch.events;
+  events.clear();  // the last batch's events; the capacity stays
   events.reserve(messages.size());
-  std::vector<const BusMessage*> origin;  // events[i] came from *origin[i]
+  std::vector<const BusMessage*>& origin = scratch.origin;  // events[i] came from *origin[i]
+  origin.clear();
   origin.reserve(messages.size());
   auto dead_letter = [&](const BusMessage& m, std::string reason, DeadLetterReason kind) {
     out.dead_letters.push_back({partition, m.offset, m.value, std::move(reason), kind});
@@ -96,24 +106,25 @@ Result<PreparedBatch> BatchPipeline::Prepare(int partition, const std::vector<Bu
     }
     ++out.stats.consumed;
     last_offset = m.offset;
-    Result<UsageEvent> e = parser_.ParseCanonical(m.value);
+    UsageEvent& e = events.emplace_back();
+    Status parsed = parser_.ParseCanonical(m.value, e, scratch.record);
     std::string reason;
     DeadLetterReason kind = DeadLetterReason::kInvalidEvent;
-    if (!e.ok()) {
-      reason = e.status().message();
+    if (!parsed.ok()) {
+      reason = parsed.message();
       if (reason.rfind("malformed JSON", 0) == 0 || reason.find("NUL byte") != std::string::npos ||
           reason.find("must be a JSON object") != std::string::npos) {
         kind = DeadLetterReason::kMalformed;
       }
-    } else if (e->workspace != m.key) {
+    } else if (e.workspace != m.key) {
       reason = "record key \"" + m.key + "\" is not the event's workspace";
       kind = DeadLetterReason::kWrongKey;
     }
     if (!reason.empty()) {
+      events.pop_back();
       dead_letter(m, std::move(reason), kind);
       continue;
     }
-    events.push_back(std::move(*e));
     origin.push_back(&m);
   }
   if (last_offset < 0) {

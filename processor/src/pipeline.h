@@ -9,13 +9,16 @@
 //
 // Thread: Prepare() may run concurrently for different partitions: partitions never
 // share workspaces (the record key is the workspace), so their batches read and write
-// disjoint keys. Commit() calls are made by one thread.
+// disjoint keys (never for the same partition at once). Commit() calls are made by one
+// thread.
 #ifndef TOKENMETER_PROCESSOR_PIPELINE_H_
 #define TOKENMETER_PROCESSOR_PIPELINE_H_
 
 #include <array>
 #include <atomic>
+#include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -101,6 +104,18 @@ class BatchPipeline {
   const Clock* clock_;
   SystemClock system_clock_;
   std::atomic<int64_t> next_alert_seq_{0};  // Prepare may run for several partitions at once
+
+  // What Prepare keeps between batches of one partition, so the batch's large buffers
+  // (thousands of events of ~0.5 KiB each) are reused instead of mapped and faulted in
+  // anew for every batch.
+  struct Scratch {
+    std::vector<UsageEvent> events;
+    std::vector<const BusMessage*> origin;
+    std::string record;  // the record being parsed (in place)
+  };
+  Scratch& ScratchFor(int partition);
+  std::mutex scratch_mu_;
+  std::map<int, std::unique_ptr<Scratch>> scratch_;
 };
 
 // The events-family key of an event: ws \0 mode \0 occurred(8 bytes BE) request_id.

@@ -18,10 +18,52 @@ ProcessorService::ProcessorService(StateStore& store, BatchPipeline& pipeline,
     : store_(store), pipeline_(pipeline), consumer_(consumer), dead_letters_(dead_letters),
       topic_(std::move(topic)), max_batch_(max_batch) {}
 
+ProcessorService::~ProcessorService() = default;
+
+ProcessorService::Helper::Helper() {
+  thread_ = std::thread([this] {
+    std::unique_lock lock(mu_);
+    for (;;) {
+      cv_.wait(lock, [this] { return stop_ || task_; });
+      if (stop_) return;
+      lock.unlock();
+      task_();
+      lock.lock();
+      task_ = nullptr;
+      cv_.notify_all();
+    }
+  });
+}
+
+ProcessorService::Helper::~Helper() {
+  {
+    std::lock_guard lock(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  thread_.join();
+}
+
+void ProcessorService::Helper::Start(std::function<void()> task) {
+  {
+    std::lock_guard lock(mu_);
+    task_ = std::move(task);
+  }
+  cv_.notify_all();
+}
+
+void ProcessorService::Helper::Wait() {
+  std::unique_lock lock(mu_);
+  cv_.wait(lock, [this] { return !task_; });
+}
+
 Result<BatchStats> ProcessorService::RunOnce(std::chrono::milliseconds poll_timeout) {
   Result<std::vector<ConsumedRecord>> polled = consumer_.Poll(poll_timeout, max_batch_);
   if (!polled.ok()) return polled.status();
   std::map<int, std::vector<BusMessage>> by_partition;
+  std::map<int, size_t> counts;  // each vector sized once: no doubling past malloc's mmap threshold
+  for (const ConsumedRecord& r : *polled) ++counts[r.partition];
+  for (const auto& [p, n] : counts) by_partition[p].reserve(n);
   for (ConsumedRecord& r : *polled) {
     by_partition[r.partition].push_back({r.partition, r.offset, std::move(r.key), std::move(r.value)});
   }
@@ -89,12 +131,13 @@ std::vector<Status> ProcessorService::ApplyAll(const std::vector<PartitionMessag
     assigned[g].push_back(i);
     load[g] += parts[i].second.size();
   }
-  std::vector<std::future<void>> helpers;
+  while (helpers_.size() + 1 < assigned.size()) helpers_.push_back(std::make_unique<Helper>());
   for (size_t g = 1; g < assigned.size(); ++g) {
-    helpers.push_back(std::async(std::launch::async, apply, std::cref(assigned[g])));
+    const std::vector<size_t>& which = assigned[g];
+    helpers_[g - 1]->Start([&apply, &which] { apply(which); });
   }
   apply(assigned[0]);
-  for (auto& h : helpers) h.get();
+  for (size_t g = 1; g < assigned.size(); ++g) helpers_[g - 1]->Wait();
   return out;
 }
 

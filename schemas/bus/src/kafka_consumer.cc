@@ -142,6 +142,9 @@ void KafkaConsumer::Close() {
 Result<std::vector<ConsumedRecord>> KafkaConsumer::Poll(std::chrono::milliseconds timeout,
                                                         size_t max) {
   std::vector<ConsumedRecord> out;
+  // Exactly `max`, not grown by doubling: a large poll would otherwise end in a block
+  // past malloc's mmap threshold, mapped and faulted in anew on every poll.
+  out.reserve(max);
   auto deadline = std::chrono::steady_clock::now() + timeout;
   while (out.size() < max) {
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());

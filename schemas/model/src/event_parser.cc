@@ -631,13 +631,19 @@ ParsedBody EventParser::ParseIngest(std::string& body, const IngestContext& ctx)
 }
 
 Result<UsageEvent> EventParser::ParseCanonical(std::string_view record) const {
-  std::string copy(record);
+  UsageEvent ev;
+  std::string scratch;
+  RETURN_IF_ERROR(ParseCanonical(record, ev, scratch));
+  return ev;
+}
+
+Status EventParser::ParseCanonical(std::string_view record, UsageEvent& out, std::string& scratch) const {
+  scratch.assign(record);
   RawHandler handler(limits_, /*allow_batch=*/false);
-  if (!ParseRaw(copy, handler)) return InvalidArgument(handler.error_message);
+  if (!ParseRaw(scratch, handler)) return InvalidArgument(handler.error_message);
   EventValidator validator(limits_, normalizer_, Dialect::kCanonical, nullptr);
   std::vector<FieldError> errors;
-  UsageEvent ev;
-  if (!validator.Validate(handler.top, 0, ev, errors)) {
+  if (!validator.Validate(handler.top, 0, out, errors)) {
     std::string msg;
     for (const FieldError& e : errors) {
       if (!msg.empty()) msg += "; ";
@@ -645,7 +651,7 @@ Result<UsageEvent> EventParser::ParseCanonical(std::string_view record) const {
     }
     return InvalidArgument(msg);
   }
-  return ev;
+  return Status::Ok();
 }
 
 }  // namespace tokenmeter

@@ -70,6 +70,10 @@ class EventParser {
   // Decodes and re-validates one canonical bus record. Skew bounds are not applied (the
   // record was accepted earlier); the workspace comes from the record.
   Result<UsageEvent> ParseCanonical(std::string_view record) const;
+  // The same into `out`, which must be a default-constructed event (the processor keeps
+  // its batch's events and the parse buffer `scratch` between batches, so their memory is
+  // reused instead of mapped anew). On an error `out` holds a partial event.
+  Status ParseCanonical(std::string_view record, UsageEvent& out, std::string& scratch) const;
 
  private:
   const IngestLimits& limits_;
