@@ -267,6 +267,32 @@ TEST_F(PipelineTest, PoisonRecordsAreDeadLetteredAndThePartitionMovesOn) {
   EXPECT_EQ(*store_->NextOffset("tokenmeter.events", 0), std::optional<int64_t>(4));
 }
 
+// A partition's batches reuse one event vector and parse buffer (BatchPipeline::Scratch):
+// nothing of a batch, and nothing of a record refused half-parsed, may reach the next.
+TEST_F(PipelineTest, ABatchCarriesNothingOfTheLastOneOnTheSamePartition) {
+  BatchStats s1 = Apply({Msg(0, Event("a", "gpt-4o-mini", 850, 320)), Msg(1, Event("b", "gpt-4o-mini", 10, 10)),
+                         BusMessage{0, 2, "acme", R"({"v":1,"workspace":"acme","request_id":"x","model":"gpt-4o-mini"})"},
+                         Msg(3, Event("c", "gpt-4o-mini", 100, 100))});
+  EXPECT_EQ(s1.counted, 3u);
+  EXPECT_EQ(s1.dead_lettered, 1u);
+  UsageEvent w = Event("w", "gpt-4o-mini", 1000, 1000);
+  BusMessage wrong_key = Msg(4, w);  // parsed whole, then refused
+  wrong_key.key = "globex";
+  BatchStats s2 = Apply({wrong_key, Msg(5, Event("d", "gpt-4o-mini", 20, 0))});
+  EXPECT_EQ(s2.consumed, 2u);
+  EXPECT_EQ(s2.counted, 1u);
+  EXPECT_EQ(s2.duplicates, 0u);
+  EXPECT_EQ(s2.dead_lettered, 1u);
+  EXPECT_EQ(Attempts("a"), 1u);
+  EXPECT_EQ(Attempts("c"), 1u);
+  EXPECT_EQ(Attempts("w"), 0u);
+  EXPECT_EQ(Attempts("x"), 0u);
+  RollupCounters t = Rollup(Granularity::kMinute, Dimension::kTotal, "");
+  EXPECT_EQ(t.v[kRequests], 4);
+  EXPECT_EQ(t.v[kInputTokens], 850 + 10 + 100 + 20);
+  EXPECT_EQ(t.v[kCostNano], 319'500 + 7'500 + 75'000 + 3'000);
+}
+
 TEST_F(PipelineTest, UnknownModelsAreCountedAsUnpricedNeverAsZero) {
   UsageEvent e = Event("u", "acme-llm-9", 100, 100);
   e.provider = "acme";
