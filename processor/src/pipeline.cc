@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <map>
+#include <span>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "aggregate/batch_rollups.h"
 #include "aggregate/rollup.h"
@@ -56,14 +58,18 @@ std::string_view DeadLetterReasonName(DeadLetterReason r) {
 }
 
 std::string EventKey(const UsageEvent& e) {
-  std::string k(e.workspace);
-  k.push_back('\0');
-  k.push_back(static_cast<char>('0' + static_cast<int>(e.data_mode)));
-  k.push_back('\0');
-  uint64_t ms = static_cast<uint64_t>(e.occurred_at.time_since_epoch().count());
-  for (int shift = 56; shift >= 0; shift -= 8) k.push_back(static_cast<char>((ms >> shift) & 0xff));
-  k.append(e.request_id);
+  std::string k;
+  AppendEventKey(e, k);
   return k;
+}
+
+void AppendEventKey(const UsageEvent& e, std::string& k) {
+  k.append(e.workspace);
+  char mid[3 + 8] = {'\0', static_cast<char>('0' + static_cast<int>(e.data_mode)), '\0'};
+  uint64_t ms = static_cast<uint64_t>(e.occurred_at.time_since_epoch().count());
+  for (int i = 0; i < 8; ++i) mid[3 + i] = static_cast<char>((ms >> (56 - 8 * i)) & 0xff);
+  k.append(mid, sizeof(mid));
+  k.append(e.request_id);
 }
 
 BatchPipeline::BatchPipeline(StateStore& store, RollupJournal& rollups, const EventParser& parser,
@@ -88,10 +94,9 @@ Result<PreparedBatch> BatchPipeline::Prepare(int partition, const std::vector<Bu
 
   // 1. Skip what this store already committed; decode and validate the rest.
   Scratch& scratch = ScratchFor(partition);
-  std::vector<UsageEvent>& events = scratch.events;
-  events.clear();  // the last batch's events; the capacity stays
-  events.reserve(messages.size());
-  std::vector<const BusMessage*>& origin = scratch.origin;  // events[i] came from *origin[i]
+  std::vector<UsageEvent>& pool = scratch.events;  // this batch's events are pool[0, count)
+  size_t count = 0;
+  std::vector<const BusMessage*>& origin = scratch.origin;  // pool[i] came from *origin[i]
   origin.clear();
   origin.reserve(messages.size());
   auto dead_letter = [&](const BusMessage& m, std::string reason, DeadLetterReason kind) {
@@ -106,7 +111,12 @@ Result<PreparedBatch> BatchPipeline::Prepare(int partition, const std::vector<Bu
     }
     ++out.stats.consumed;
     last_offset = m.offset;
-    UsageEvent& e = events.emplace_back();
+    if (count == pool.size()) {
+      pool.emplace_back();
+    } else {
+      ClearKeepingCapacity(pool[count]);  // the last batch's event; its buffers stay
+    }
+    UsageEvent& e = pool[count];
     Status parsed = parser_.ParseCanonical(m.value, e, scratch.record);
     std::string reason;
     DeadLetterReason kind = DeadLetterReason::kInvalidEvent;
@@ -121,30 +131,35 @@ Result<PreparedBatch> BatchPipeline::Prepare(int partition, const std::vector<Bu
       kind = DeadLetterReason::kWrongKey;
     }
     if (!reason.empty()) {
-      events.pop_back();
       dead_letter(m, std::move(reason), kind);
       continue;
     }
+    ++count;
     origin.push_back(&m);
   }
   if (last_offset < 0) {
     out.stats.dead_lettered = out.dead_letters.size();
     return out;
   }
+  const std::span<const UsageEvent> events(pool.data(), count);
 
   // 2. Dedup: one MultiGet for the batch's distinct ids (slot[i]: event i's id), then
   // in-batch state in arrival order.
-  std::vector<std::string> keys;
-  keys.reserve(events.size());  // never reallocates: `index` views the strings in place
+  std::vector<std::string>& key_pool = scratch.keys;  // this batch's distinct keys: [0, distinct)
+  if (key_pool.size() < events.size()) key_pool.resize(events.size());  // `index` views them in place
+  size_t distinct = 0;
   std::vector<uint32_t> slot(events.size());
   std::unordered_map<std::string_view, uint32_t> index;
   index.reserve(events.size());
   for (size_t i = 0; i < events.size(); ++i) {
-    keys.push_back(DedupKey(events[i].workspace, events[i].request_id));
-    auto [it, fresh] = index.emplace(keys.back(), static_cast<uint32_t>(keys.size() - 1));
-    if (!fresh) keys.pop_back();
+    std::string& k = key_pool[distinct];
+    k.clear();
+    AppendDedupKey(events[i].workspace, events[i].request_id, k);
+    auto [it, fresh] = index.emplace(k, static_cast<uint32_t>(distinct));
+    if (fresh) ++distinct;
     slot[i] = it->second;
   }
+  const std::span<const std::string> keys(key_pool.data(), distinct);
   std::vector<std::optional<std::string>> values;
   RETURN_IF_ERROR(store_.MultiGet(Family::kDedup, keys, values));
   std::vector<std::optional<DedupRecord>> records(keys.size());
@@ -157,7 +172,9 @@ Result<PreparedBatch> BatchPipeline::Prepare(int partition, const std::vector<Bu
 
   // 3-5. Price, aggregate and evaluate new events; count duplicates.
   BatchRollups rollups;
-  std::vector<std::pair<std::string, std::string>> event_rows;  // key, stored event
+  std::unordered_set<std::string_view> seen_workspaces;  // a copy in out.workspaces each
+  std::vector<std::pair<std::string, std::string>>& row_pool = scratch.rows;  // this batch's: [0, rows)
+  size_t rows = 0;
   SpendEvaluator spend(store_, *rules_);
   DriftEvaluator drift(store_, rollups_, *rules_);
   for (size_t i = 0; i < events.size(); ++i) {
@@ -187,17 +204,21 @@ Result<PreparedBatch> BatchPipeline::Prepare(int partition, const std::vector<Bu
     }
     Cost cost = PriceEvent(e, *prices_);
     if (!cost.total) ++out.stats.unpriced;
-    record = DedupRecord{e.received_at.time_since_epoch().count(), 1, fp, EventKey(e)};
-    EncodeStoredEvent(e, cost, prices_->version(), event_rows.emplace_back(record->event_key, std::string()).second);
+    if (rows == row_pool.size()) row_pool.emplace_back();
+    auto& [row_key, row_value] = row_pool[rows++];
+    row_key.clear();
+    AppendEventKey(e, row_key);
+    row_value.clear();
+    EncodeStoredEvent(e, cost, prices_->version(), row_value);
+    record = DedupRecord{e.received_at.time_since_epoch().count(), 1, fp, row_key};
     rollups.Add(e, CountersFor(e, cost), /*duplicate_only=*/false);
     RETURN_IF_ERROR(spend.Add(e, cost.total));
     drift.Observe(e);
-    out.workspaces.push_back(e.workspace);
+    if (seen_workspaces.insert(e.workspace).second) out.workspaces.push_back(e.workspace);
     ++out.stats.counted;
   }
   out.stats.dead_lettered = out.dead_letters.size();
   std::sort(out.workspaces.begin(), out.workspaces.end());
-  out.workspaces.erase(std::unique(out.workspaces.begin(), out.workspaces.end()), out.workspaces.end());
 
   // 6. Evaluate closed minutes with the detectors (the batch's deltas included).
   // 7. Emit: each decided alert and its deliveries join the same batch as its cause.
@@ -213,15 +234,18 @@ Result<PreparedBatch> BatchPipeline::Prepare(int partition, const std::vector<Bu
   // 8. Everything, and the next offset, in one batch. Rows go in key order per family:
   // RocksDB's memtable resumes each insert from where the previous one landed, so
   // ordered keys cost a short walk instead of a search from the top.
-  std::sort(event_rows.begin(), event_rows.end());
-  for (const auto& [k, v] : event_rows) out.batch.Put(Family::kEvents, k, v);
+  std::sort(row_pool.begin(), row_pool.begin() + static_cast<ptrdiff_t>(rows));
+  for (size_t r = 0; r < rows; ++r) out.batch.Put(Family::kEvents, row_pool[r].first, row_pool[r].second);
   std::vector<uint32_t> dedup_rows;
   dedup_rows.reserve(keys.size());
   for (uint32_t k = 0; k < keys.size(); ++k) {
     if (records[k]) dedup_rows.push_back(k);
   }
   std::sort(dedup_rows.begin(), dedup_rows.end(), [&keys](uint32_t a, uint32_t b) { return keys[a] < keys[b]; });
-  for (uint32_t k : dedup_rows) out.batch.Put(Family::kDedup, keys[k], records[k]->Encode());
+  for (uint32_t k : dedup_rows) {
+    records[k]->EncodeTo(scratch.value);
+    out.batch.Put(Family::kDedup, keys[k], scratch.value);
+  }
   Result<RollupJournal::Staged> staged = rollups_.Stage(out.batch, std::move(deltas));
   if (!staged.ok()) return staged.status();
   out.rollups = std::move(*staged);

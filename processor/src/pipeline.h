@@ -108,10 +108,15 @@ class BatchPipeline {
   // What Prepare keeps between batches of one partition, so the batch's large buffers
   // (thousands of events of ~0.5 KiB each) are reused instead of mapped and faulted in
   // anew for every batch.
+  // Vectors of strings are used up to a count and never shrunk, so the strings keep
+  // their buffers too (a batch's first `n` events, keys and rows; the rest is stale).
   struct Scratch {
     std::vector<UsageEvent> events;
     std::vector<const BusMessage*> origin;
     std::string record;  // the record being parsed (in place)
+    std::vector<std::string> keys;                            // distinct dedup keys
+    std::vector<std::pair<std::string, std::string>> rows;   // event rows: key, stored event
+    std::string value;                                        // a dedup row being encoded
   };
   Scratch& ScratchFor(int partition);
   std::mutex scratch_mu_;
@@ -120,6 +125,7 @@ class BatchPipeline {
 
 // The events-family key of an event: ws \0 mode \0 occurred(8 bytes BE) request_id.
 std::string EventKey(const UsageEvent& e);
+void AppendEventKey(const UsageEvent& e, std::string& out);
 
 }  // namespace tokenmeter
 

@@ -155,31 +155,46 @@ std::string RollupKey(std::string_view workspace, DataMode mode, Granularity g, 
 
 void AppendRollupKey(std::string& k, std::string_view workspace, DataMode mode, Granularity g, Dimension d,
                      TimePoint bucket, std::string_view environment, std::string_view value) {
-  k.append(workspace);
-  k.push_back('\0');
-  k.push_back(static_cast<char>('0' + static_cast<int>(mode)));
-  k.push_back('\0');
-  k.push_back(static_cast<char>(g));
-  k.push_back('\0');
-  k.push_back(static_cast<char>(d));
-  k.push_back('\0');
-  AppendBigEndian(k, static_cast<uint64_t>(bucket.time_since_epoch().count()));
-  k.append(environment);
-  k.push_back('\0');
-  k.append(value);
+  // Sized once and written in place (a push_back per byte was ~400 instructions a key,
+  // ~7 keys an event).
+  size_t at = k.size();
+  k.resize(at + workspace.size() + 7 + 8 + environment.size() + 1 + value.size());
+  char* p = k.data() + at;
+  auto put = [&p](std::string_view s) {
+    std::memcpy(p, s.data(), s.size());
+    p += s.size();
+  };
+  put(workspace);
+  *p++ = '\0';
+  *p++ = static_cast<char>('0' + static_cast<int>(mode));
+  *p++ = '\0';
+  *p++ = static_cast<char>(g);
+  *p++ = '\0';
+  *p++ = static_cast<char>(d);
+  *p++ = '\0';
+  auto ms = static_cast<uint64_t>(bucket.time_since_epoch().count());
+  for (int shift = 56; shift >= 0; shift -= 8) *p++ = static_cast<char>((ms >> shift) & 0xff);
+  put(environment);
+  *p++ = '\0';
+  put(value);
 }
 
 size_t RollupGranularityAt(std::string_view key) { return key.find('\0') + 3; }
 
 std::string CoarserRollupKey(std::string_view minute_key, Granularity g) {
+  std::string k;
+  CoarserRollupKey(minute_key, g, k);
+  return k;
+}
+
+void CoarserRollupKey(std::string_view minute_key, Granularity g, std::string& k) {
   size_t gran_at = RollupGranularityAt(minute_key);
   uint64_t minute = GetBigEndian(minute_key, gran_at + 4, 8);
   TimePoint start = BucketStart(TimePoint(std::chrono::milliseconds(static_cast<int64_t>(minute))), g);
-  std::string k(minute_key.substr(0, gran_at + 4));
+  k.assign(minute_key.substr(0, gran_at + 4));
   k[gran_at] = static_cast<char>(g);
   AppendBigEndian(k, static_cast<uint64_t>(start.time_since_epoch().count()));
   k.append(minute_key.substr(gran_at + 12));
-  return k;
 }
 
 std::shared_ptr<rocksdb::MergeOperator> RollupMergeOperator() {

@@ -175,9 +175,16 @@ Status RollupJournal::Fold() {
   }
   // The hour and day rows summed over their minutes first, then every row in key order
   // (the memtable resumes each insert from the previous one).
-  std::map<std::string, RollupCounters> coarse;
+  // A row's key is copied only when the row is new: minutes of one hour share it.
+  std::map<std::string, RollupCounters, std::less<>> coarse;
+  std::string coarse_key;
   for (const auto& [k, c] : gen->minutes) {
-    for (Granularity g : {Granularity::kHour, Granularity::kDay}) coarse[CoarserRollupKey(k, g)].Add(c);
+    for (Granularity g : {Granularity::kHour, Granularity::kDay}) {
+      CoarserRollupKey(k, g, coarse_key);
+      auto it = coarse.lower_bound(coarse_key);
+      if (it == coarse.end() || it->first != coarse_key) it = coarse.emplace_hint(it, coarse_key, RollupCounters{});
+      it->second.Add(c);
+    }
   }
   StateStore::Batch batch = store_.NewBatch();
   auto m = gen->minutes.begin();

@@ -74,13 +74,18 @@ uint64_t Hash64(std::string_view s) {
 
 std::string DedupRecord::Encode() const {
   std::string out;
+  EncodeTo(out);
+  return out;
+}
+
+void DedupRecord::EncodeTo(std::string& out) const {
+  out.clear();
   out.reserve(25 + event_key.size());
   out.push_back(static_cast<char>(kind));  // record version = fingerprint kind
   Put64(out, static_cast<uint64_t>(first_seen_ms));
   Put64(out, attempts);
   Put64(out, fingerprint);
   out += event_key;
-  return out;
 }
 
 std::optional<DedupRecord> DedupRecord::Decode(std::string_view b) {
@@ -95,10 +100,15 @@ std::optional<DedupRecord> DedupRecord::Decode(std::string_view b) {
 }
 
 std::string DedupKey(std::string_view workspace, std::string_view request_id) {
-  std::string k(workspace);
-  k.push_back('\0');
-  k.append(request_id);
+  std::string k;
+  AppendDedupKey(workspace, request_id, k);
   return k;
+}
+
+void AppendDedupKey(std::string_view workspace, std::string_view request_id, std::string& out) {
+  out.append(workspace);
+  out.push_back('\0');
+  out.append(request_id);
 }
 
 bool DedupRecord::SameContent(const UsageEvent& e, uint64_t fp) const {

@@ -28,6 +28,7 @@ struct DedupRecord {
   FingerprintKind kind = FingerprintKind::kFields;
 
   std::string Encode() const;
+  void EncodeTo(std::string& out) const;  // replaces `out`
   // nullopt for a short record or an unknown version.
   static std::optional<DedupRecord> Decode(std::string_view bytes);
   // Whether `e` (whose Fingerprint() is `fingerprint`) is the same call as the original;
@@ -36,6 +37,7 @@ struct DedupRecord {
 };
 
 std::string DedupKey(std::string_view workspace, std::string_view request_id);
+void AppendDedupKey(std::string_view workspace, std::string_view request_id, std::string& out);
 
 // A hash of what the call was (provider, model, tokens, attribution, time, cost); equal
 // for a client's retry of the same call, different for a reused id with other content.

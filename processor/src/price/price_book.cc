@@ -210,10 +210,12 @@ Status PriceBook::AddAlias(const WorkspaceModelAlias& a) {
 
 const PriceEntry* PriceBook::FindFor(std::string_view workspace, std::string_view provider,
                                      std::string_view model, TimePoint at) const {
-  std::string resolved(model);
-  auto alias = workspace_aliases_.find(WsKey(workspace, provider, model));
-  if (alias != workspace_aliases_.end()) resolved = alias->second;
-  auto it = overrides_.find(WsKey(workspace, provider, resolved));
+  std::string_view resolved = model;
+  if (!workspace_aliases_.empty()) {  // no key built for the common case of none
+    auto alias = workspace_aliases_.find(WsKey(workspace, provider, model));
+    if (alias != workspace_aliases_.end()) resolved = alias->second;
+  }
+  auto it = overrides_.empty() ? overrides_.end() : overrides_.find(WsKey(workspace, provider, resolved));
   if (it != overrides_.end()) {
     const PriceEntry* found = nullptr;
     for (const PriceEntry& e : it->second) {

@@ -79,7 +79,7 @@ StateStore::~StateStore() {
   if (db_) (void)db_->Close();  // errors on close have nowhere to go; the WAL is synced
 }
 
-Status StateStore::MultiGet(Family f, const std::vector<std::string>& keys,
+Status StateStore::MultiGet(Family f, std::span<const std::string> keys,
                             std::vector<std::optional<std::string>>& values) const {
   std::vector<rocksdb::Slice> slices(keys.begin(), keys.end());
   std::vector<rocksdb::ColumnFamilyHandle*> cfs(keys.size(), handle(f));

@@ -14,6 +14,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -54,7 +55,7 @@ class StateStore {
   std::unique_ptr<Snapshot> TakeSnapshot() const;
 
   // Point lookups in one family; values[i] is nullopt where keys[i] is absent.
-  Status MultiGet(Family f, const std::vector<std::string>& keys,
+  Status MultiGet(Family f, std::span<const std::string> keys,
                   std::vector<std::optional<std::string>>& values) const;
   // `at`: read as of that snapshot (null: the latest commits).
   Result<std::optional<std::string>> Get(Family f, const std::string& key, const Snapshot* at = nullptr) const;

@@ -1,5 +1,6 @@
 #include "stored_event.h"
 
+#include <cstring>
 #include <iterator>
 
 #include "tokenmeter/base/json_text.h"
@@ -10,20 +11,25 @@ namespace {
 
 constexpr char kVersion1 = 1;  // a legacy row starts with '{'
 
-void PutVarint(std::string& out, uint64_t v) {
+// Writes at `p`, which the caller sized for the worst case (a push_back per byte cost
+// ~60 instructions a varint, ~25 varints an event).
+char* PutVarint(char* p, uint64_t v) {
   while (v >= 0x80) {
-    out.push_back(static_cast<char>((v & 0x7f) | 0x80));
+    *p++ = static_cast<char>((v & 0x7f) | 0x80);
     v >>= 7;
   }
-  out.push_back(static_cast<char>(v));
+  *p++ = static_cast<char>(v);
+  return p;
 }
-void PutSigned(std::string& out, int64_t v) {
-  PutVarint(out, (static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63));  // zigzag
+char* PutSigned(char* p, int64_t v) {
+  return PutVarint(p, (static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63));  // zigzag
 }
-void PutText(std::string& out, std::string_view s) {
-  PutVarint(out, s.size());
-  out.append(s);
+char* PutText(char* p, std::string_view s) {
+  p = PutVarint(p, s.size());
+  std::memcpy(p, s.data(), s.size());
+  return p + s.size();
 }
+constexpr size_t kMaxVarint = 10;
 
 // Reads the fields back in order; any overrun marks the row bad.
 class Reader {
@@ -77,36 +83,42 @@ int64_t Ms(TimePoint t) { return std::chrono::duration_cast<std::chrono::millise
 }  // namespace
 
 void EncodeStoredEvent(const UsageEvent& e, const Cost& cost, std::string_view catalog_version, std::string& out) {
-  out.push_back(kVersion1);
-  for (const std::string* s : {&e.workspace, &e.request_id, &e.provider, &e.model, &e.model_raw, &e.endpoint_tag,
-                               &e.prompt_version, &e.project, &e.project_raw, &e.environment, &e.user_id,
-                               &e.tenant_id, &e.api_key_id}) {
-    PutText(out, *s);
-  }
-  out.push_back(static_cast<char>(e.data_mode));
+  const std::string* texts[] = {&e.workspace,   &e.request_id,  &e.provider,       &e.model,   &e.model_raw,
+                                &e.endpoint_tag, &e.prompt_version, &e.project,     &e.project_raw,
+                                &e.environment, &e.user_id,     &e.tenant_id,      &e.api_key_id};
+  // The worst case: every varint at its longest.
+  size_t bound = 1 + (std::size(texts) + 1) * kMaxVarint + catalog_version.size() + 4 + 24 * kMaxVarint;
+  for (const std::string* s : texts) bound += s->size();
+  size_t at = out.size();
+  out.resize(at + bound);
+  char* p = out.data() + at;
+  *p++ = kVersion1;
+  for (const std::string* s : texts) p = PutText(p, *s);
+  *p++ = static_cast<char>(e.data_mode);
   for (TokenCount n : {e.input_tokens, e.output_tokens, e.cached_tokens, e.cache_write_tokens,
                        e.cache_write_1h_tokens, e.reasoning_tokens}) {
-    PutVarint(out, n);
+    p = PutVarint(p, n);
   }
   uint8_t bits = (e.total_tokens ? kHasTotal : 0) | (e.latency_ms ? kHasLatency : 0) |
                  (e.status ? kHasStatus : 0) | (e.estimated_cost ? kHasEstimate : 0) |
                  (cost.total ? kHasCost : 0);
-  out.push_back(static_cast<char>(bits));
-  if (e.total_tokens) PutVarint(out, *e.total_tokens);
-  if (e.latency_ms) PutVarint(out, *e.latency_ms);
-  if (e.status) out.push_back(static_cast<char>(*e.status));
-  if (e.estimated_cost) PutSigned(out, e.estimated_cost->value);
-  PutSigned(out, Ms(e.occurred_at));
-  PutSigned(out, Ms(e.received_at));
-  PutVarint(out, e.warnings);
-  out.push_back(static_cast<char>(cost.source));
-  if (cost.total) PutSigned(out, cost.total->value);
+  *p++ = static_cast<char>(bits);
+  if (e.total_tokens) p = PutVarint(p, *e.total_tokens);
+  if (e.latency_ms) p = PutVarint(p, *e.latency_ms);
+  if (e.status) *p++ = static_cast<char>(*e.status);
+  if (e.estimated_cost) p = PutSigned(p, e.estimated_cost->value);
+  p = PutSigned(p, Ms(e.occurred_at));
+  p = PutSigned(p, Ms(e.received_at));
+  p = PutVarint(p, e.warnings);
+  *p++ = static_cast<char>(cost.source);
+  if (cost.total) p = PutSigned(p, cost.total->value);
   for (NanoUsd part : {cost.input, cost.cached, cost.cache_write, cost.output, cost.reasoning}) {
-    PutSigned(out, part.value);
+    p = PutSigned(p, part.value);
   }
-  PutVarint(out, cost.tier_threshold);
-  PutVarint(out, cost.flags);
-  PutText(out, catalog_version);
+  p = PutVarint(p, cost.tier_threshold);
+  p = PutVarint(p, cost.flags);
+  p = PutText(p, catalog_version);
+  out.resize(static_cast<size_t>(p - out.data()));
 }
 
 void AppendCostJson(const Cost& cost, std::string_view catalog_version, std::string& out) {

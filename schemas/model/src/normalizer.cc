@@ -11,13 +11,21 @@ extern const char* const kNormalizationTableJson;
 
 namespace {
 
-std::string LowerTrim(std::string_view s) {
+// `s` without surrounding blanks, ASCII letters lowercased, into `out` (replaced).
+void LowerTrim(std::string_view s, std::string& out) {
+  out.clear();
   size_t b = s.find_first_not_of(" \t");
-  if (b == std::string_view::npos) return {};
+  if (b == std::string_view::npos) return;
   size_t e = s.find_last_not_of(" \t");
-  std::string out(s.substr(b, e - b + 1));
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  out.assign(s.substr(b, e - b + 1));
+  for (char& c : out) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
+}
+
+std::string LowerTrim(std::string_view s) {
+  std::string out;
+  LowerTrim(s, out);
   return out;
 }
 
@@ -33,7 +41,7 @@ Result<Normalizer> Normalizer::FromJson(std::string_view json) {
   }
   Normalizer n;
   auto read_map = [&](const char* name,
-                      std::unordered_map<std::string, std::string>& out) -> Status {
+                      Aliases& out) -> Status {
     auto it = doc.FindMember(name);
     if (it == doc.MemberEnd() || !it->value.IsObject()) {
       return InvalidArgument(std::string("normalization table lacks object \"") + name + "\"");
@@ -58,21 +66,33 @@ Result<Normalizer> Normalizer::FromJson(std::string_view json) {
 }
 
 std::string Normalizer::Provider(std::string_view raw) const {
-  std::string p = LowerTrim(raw);
-  auto it = provider_aliases_.find(p);
-  return it == provider_aliases_.end() ? p : it->second;
+  std::string p;
+  Provider(raw, p);
+  return p;
 }
 
-std::string Normalizer::Model(std::string_view /*provider*/, std::string_view raw) const {
-  std::string m = LowerTrim(raw);
+void Normalizer::Provider(std::string_view raw, std::string& out) const {
+  LowerTrim(raw, out);
+  auto it = provider_aliases_.find(std::string_view(out));
+  if (it != provider_aliases_.end()) out = it->second;
+}
+
+std::string Normalizer::Model(std::string_view provider, std::string_view raw) const {
+  std::string m;
+  Model(provider, raw, m);
+  return m;
+}
+
+void Normalizer::Model(std::string_view /*provider*/, std::string_view raw, std::string& out) const {
+  LowerTrim(raw, out);
   for (const std::string& prefix : model_prefixes_) {
-    if (m.size() > prefix.size() && m.compare(0, prefix.size(), prefix) == 0) {
-      m.erase(0, prefix.size());
+    if (out.size() > prefix.size() && out.compare(0, prefix.size(), prefix) == 0) {
+      out.erase(0, prefix.size());
       break;
     }
   }
-  auto it = model_aliases_.find(m);
-  return it == model_aliases_.end() ? m : it->second;
+  auto it = model_aliases_.find(std::string_view(out));
+  if (it != model_aliases_.end()) out = it->second;
 }
 
 }  // namespace tokenmeter

@@ -50,6 +50,33 @@ TEST(EventCodecTest, CanonicalRoundTripIsLossless) {
   EXPECT_EQ(*back, e);
 }
 
+// The processor parses every batch into the events of the last one: an event cleared
+// for reuse parses exactly as a fresh one, whatever the last event had set.
+TEST(EventCodecTest, AReusedEventKeepsNothingOfTheLastOne) {
+  IngestLimits limits;
+  Normalizer n = *Normalizer::FromEmbeddedTable();
+  EventParser parser(limits, n);
+  std::string full_wire, small_wire, scratch;
+  EncodeCanonical(testing::FullEvent(), full_wire);
+  UsageEvent small;
+  small.workspace = "acme";
+  small.request_id = "r-2";
+  small.provider = "openai";
+  small.model = small.model_raw = "gpt-4o-mini";
+  small.environment = "prod";
+  small.occurred_at = small.received_at = *ParseRfc3339("2026-02-07T12:00:00.000Z");
+  EncodeCanonical(small, small_wire);
+
+  UsageEvent reused;
+  ASSERT_TRUE(parser.ParseCanonical(full_wire, reused, scratch).ok());
+  EXPECT_EQ(reused, testing::FullEvent());
+  ClearKeepingCapacity(reused);
+  EXPECT_EQ(reused, UsageEvent{});
+  ASSERT_TRUE(parser.ParseCanonical(small_wire, reused, scratch).ok());
+  EXPECT_EQ(reused, small);
+  EXPECT_EQ(reused, *parser.ParseCanonical(small_wire));
+}
+
 TEST(EventCodecTest, CanonicalFormIsStable) {
   UsageEvent e;
   e.workspace = "acme";

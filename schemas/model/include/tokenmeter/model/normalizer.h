@@ -27,10 +27,18 @@ class Normalizer {
 
   std::string Provider(std::string_view raw) const;
   std::string Model(std::string_view provider, std::string_view raw) const;
+  // The same into `out` (replaced), whose buffer is reused: the processor's per-event path.
+  void Provider(std::string_view raw, std::string& out) const;
+  void Model(std::string_view provider, std::string_view raw, std::string& out) const;
 
  private:
-  std::unordered_map<std::string, std::string> provider_aliases_;
-  std::unordered_map<std::string, std::string> model_aliases_;
+  struct Hash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>()(s); }
+  };
+  using Aliases = std::unordered_map<std::string, std::string, Hash, std::equal_to<>>;
+  Aliases provider_aliases_;
+  Aliases model_aliases_;
   std::vector<std::string> model_prefixes_;
 };
 

@@ -6,6 +6,7 @@
 #define TOKENMETER_MODEL_USAGE_EVENT_H_
 
 #include <cstdint>
+#include <iterator>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -60,6 +61,24 @@ struct UsageEvent {
 
   friend bool operator==(const UsageEvent&, const UsageEvent&) = default;
 };
+
+// Makes `e` equal to UsageEvent{} while its strings keep their buffers, so an event
+// reused for the next parse allocates nothing for strings that fit (the processor parses
+// every batch into the same events). A string member left out of the list below is still
+// cleared, only without the reuse.
+inline void ClearKeepingCapacity(UsageEvent& e) {
+  std::string* kept[] = {&e.workspace,   &e.request_id,  &e.provider,    &e.model,
+                         &e.model_raw,   &e.endpoint_tag, &e.prompt_version, &e.project,
+                         &e.project_raw, &e.environment, &e.user_id,     &e.tenant_id,
+                         &e.api_key_id};
+  std::string buffers[std::size(kept)];
+  for (size_t i = 0; i < std::size(kept); ++i) buffers[i] = std::move(*kept[i]);
+  e = UsageEvent{};
+  for (size_t i = 0; i < std::size(kept); ++i) {
+    buffers[i].clear();
+    *kept[i] = std::move(buffers[i]);
+  }
+}
 
 }  // namespace tokenmeter
 
