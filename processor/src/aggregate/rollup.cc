@@ -161,6 +161,7 @@ void AppendRollupKey(std::string& k, std::string_view workspace, DataMode mode, 
   k.resize(at + workspace.size() + 7 + 8 + environment.size() + 1 + value.size());
   char* p = k.data() + at;
   auto put = [&p](std::string_view s) {
+    if (s.empty()) return;  // an empty view's data() may be null, which memcpy may not take
     std::memcpy(p, s.data(), s.size());
     p += s.size();
   };

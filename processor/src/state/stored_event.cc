@@ -26,7 +26,7 @@ char* PutSigned(char* p, int64_t v) {
 }
 char* PutText(char* p, std::string_view s) {
   p = PutVarint(p, s.size());
-  std::memcpy(p, s.data(), s.size());
+  if (!s.empty()) std::memcpy(p, s.data(), s.size());  // an empty view's data() may be null
   return p + s.size();
 }
 constexpr size_t kMaxVarint = 10;
