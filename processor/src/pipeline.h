@@ -123,8 +123,7 @@ class BatchPipeline {
   std::map<int, std::unique_ptr<Scratch>> scratch_;
 };
 
-// The events-family key of an event: ws \0 mode \0 occurred(8 bytes BE) request_id.
-std::string EventKey(const UsageEvent& e);
+// Appends the events-family key of an event: ws \0 mode \0 occurred(8 bytes BE) request_id.
 void AppendEventKey(const UsageEvent& e, std::string& out);
 
 }  // namespace tokenmeter

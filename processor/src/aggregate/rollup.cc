@@ -182,12 +182,6 @@ void AppendRollupKey(std::string& k, std::string_view workspace, DataMode mode, 
 
 size_t RollupGranularityAt(std::string_view key) { return key.find('\0') + 3; }
 
-std::string CoarserRollupKey(std::string_view minute_key, Granularity g) {
-  std::string k;
-  CoarserRollupKey(minute_key, g, k);
-  return k;
-}
-
 void CoarserRollupKey(std::string_view minute_key, Granularity g, std::string& k) {
   size_t gran_at = RollupGranularityAt(minute_key);
   uint64_t minute = GetBigEndian(minute_key, gran_at + 4, 8);

@@ -89,7 +89,6 @@ void AppendRollupKey(std::string& out, std::string_view workspace, DataMode mode
 size_t RollupGranularityAt(std::string_view key);
 // The key of the `g` row that the 1-minute row `minute_key` also counts in: the same key
 // with the granularity byte and the bucket changed.
-std::string CoarserRollupKey(std::string_view minute_key, Granularity g);
 void CoarserRollupKey(std::string_view minute_key, Granularity g, std::string& out);  // replaces `out`
 
 // The RocksDB merge operator for the rollups column family: adds counters field by field.

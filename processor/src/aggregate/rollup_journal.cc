@@ -174,7 +174,7 @@ Status RollupJournal::Fold() {
     gen = closed_;
   }
   // The hour and day rows summed over their minutes first, then every row in key order
-  // (the memtable resumes each insert from the previous one).
+  // (for the memtable's sequential-insert hint; see benchmarks/README.md, "Processor").
   // A row's key is copied only when the row is new: minutes of one hour share it.
   std::map<std::string, RollupCounters, std::less<>> coarse;
   std::string coarse_key;
