@@ -1,12 +1,16 @@
 #include "tokenmeter/edge/status_follower.h"
 
 #include "tokenmeter/base/log.h"
+#include "tokenmeter/base/thread_name.h"
 #include "tokenmeter/model/workspace_status.h"
 
 namespace tokenmeter {
 
 void StatusFollower::Start() {
-  thread_ = std::thread([this] { Run(); });
+  thread_ = std::thread([this] {
+    NameThisThread("tm-status");
+    Run();
+  });
 }
 
 void StatusFollower::Stop() {

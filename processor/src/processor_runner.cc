@@ -17,6 +17,7 @@
 #include "query/query_api.h"
 #include "tokenmeter/base/json_text.h"
 #include "tokenmeter/base/log.h"
+#include "tokenmeter/base/thread_name.h"
 #include "tokenmeter/http/json_error.h"
 
 namespace tokenmeter {
@@ -242,8 +243,14 @@ ProcessorRunner::~ProcessorRunner() { Stop(); }
 
 void ProcessorRunner::Start() {
   Impl* impl = impl_.get();
-  impl_->loop = std::thread([impl] { impl->Run(); });
-  impl_->folder = std::thread([impl] { impl->FoldLoop(); });
+  impl_->loop = std::thread([impl] {
+    NameThisThread("tm-processor");
+    impl->Run();
+  });
+  impl_->folder = std::thread([impl] {
+    NameThisThread("tm-rollup-fold");
+    impl->FoldLoop();
+  });
 }
 
 void ProcessorRunner::Stop() {

@@ -9,6 +9,7 @@
 #include "tokenmeter/base/crash_point.h"
 #include "tokenmeter/base/json_text.h"
 #include "tokenmeter/base/log.h"
+#include "tokenmeter/base/thread_name.h"
 
 namespace tokenmeter {
 
@@ -22,6 +23,7 @@ ProcessorService::~ProcessorService() = default;
 
 ProcessorService::Helper::Helper() {
   thread_ = std::thread([this] {
+    NameThisThread("tm-batch-helper");
     std::unique_lock lock(mu_);
     for (;;) {
       cv_.wait(lock, [this] { return stop_ || task_; });

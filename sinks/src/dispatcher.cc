@@ -15,6 +15,7 @@
 #include "sinks_probe.h"
 #include "tokenmeter/base/crash_point.h"
 #include "tokenmeter/base/log.h"
+#include "tokenmeter/base/thread_name.h"
 #include "webhook/webhook_sender.h"
 
 namespace tokenmeter {
@@ -160,7 +161,10 @@ void Dispatcher::AddSink(const std::string& id, std::unique_ptr<Sender> sender) 
 void Dispatcher::Start() {
   for (auto& w : workers_) {
     Worker* worker = w.get();
-    w->thread = std::thread([this, worker] { worker->Run(outbox_, retry_, clock_); });
+    w->thread = std::thread([this, worker] {
+      NameThisThread("tm-alert-send");
+      worker->Run(outbox_, retry_, clock_);
+    });
   }
 }
 

@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "tokenmeter/base/log.h"
+#include "tokenmeter/base/thread_name.h"
 
 namespace tokenmeter {
 namespace {
@@ -248,7 +249,10 @@ Result<std::unique_ptr<EmbeddedLog>> EmbeddedLog::Open(const EmbeddedLogConfig& 
   if (impl->fd < 0) return Unavailable("cannot open " + path + ": " + std::strerror(errno));
   RETURN_IF_ERROR(impl->Load());
   Impl* raw = impl.get();
-  impl->writer = std::thread([raw] { raw->WriterLoop(); });
+  impl->writer = std::thread([raw] {
+    NameThisThread("tm-log-writer");
+    raw->WriterLoop();
+  });
   return std::unique_ptr<EmbeddedLog>(new EmbeddedLog(std::move(impl)));
 }
 

@@ -5,6 +5,7 @@
 #include <atomic>
 #include <condition_variable>
 #include "tokenmeter/base/log.h"
+#include "tokenmeter/base/thread_name.h"
 #include <mutex>
 #include <thread>
 
@@ -159,8 +160,14 @@ Result<std::unique_ptr<KafkaPublisher>> KafkaPublisher::Create(const KafkaConfig
   }
   impl->rkt = rd_kafka_topic_new(impl->rk, config.topic.c_str(), nullptr);
   Impl* raw = impl.get();
-  impl->poller = std::thread([raw] { raw->PollLoop(); });
-  impl->prober = std::thread([raw] { raw->ProbeLoop(); });
+  impl->poller = std::thread([raw] {
+    NameThisThread("tm-delivery");
+    raw->PollLoop();
+  });
+  impl->prober = std::thread([raw] {
+    NameThisThread("tm-bus-probe");
+    raw->ProbeLoop();
+  });
   return std::unique_ptr<KafkaPublisher>(new KafkaPublisher(std::move(impl)));
 }
 

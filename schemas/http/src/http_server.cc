@@ -1,6 +1,7 @@
 #include "tokenmeter/http/http_server.h"
 
 #include "tokenmeter/base/log.h"
+#include "tokenmeter/base/thread_name.h"
 #include "tokenmeter/http/json_error.h"
 
 #include <array>
@@ -329,6 +330,7 @@ Status HttpServer::Start() {
   asio::co_spawn(*impl_->contexts[0], impl_->Accept(), asio::detached);
   for (int i = 0; i < impl_->config.threads; ++i) {
     impl_->threads.emplace_back([this, i] {
+      NameThisThread("tm-http");
       for (;;) {
         try {
           impl_->contexts[i]->run();

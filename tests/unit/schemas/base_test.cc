@@ -1,8 +1,14 @@
 // Exact money parsing/formatting and RFC 3339 timestamps.
 #include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <string>
+#include <thread>
 
 #include "tokenmeter/base/rfc3339.h"
 #include "tokenmeter/base/status.h"
+#include "tokenmeter/base/thread_name.h"
 #include "tokenmeter/base/units.h"
 
 namespace tokenmeter {
@@ -62,6 +68,24 @@ TEST(StatusTest, RetryableCodes) {
   EXPECT_TRUE(DeadlineExceeded("x").retryable());
   EXPECT_FALSE(InvalidArgument("x").retryable());
   EXPECT_EQ(InvalidArgument("bad").ToString(), "INVALID_ARGUMENT: bad");
+}
+
+// What `top -H` and /proc/<pid>/task/<tid>/comm show for a thread named by NameThisThread.
+std::string NameOf(std::thread& t, auto&& body) {
+  std::string name;
+  t = std::thread([&] {
+    body();
+    std::ifstream comm("/proc/self/task/" + std::to_string(gettid()) + "/comm");
+    std::getline(comm, name);
+  });
+  t.join();
+  return name;
+}
+
+TEST(ThreadNameTest, NamesTheCallingThreadAndCutsAtFifteenCharacters) {
+  std::thread t;
+  EXPECT_EQ(NameOf(t, [] { NameThisThread("tm-processor"); }), "tm-processor");
+  EXPECT_EQ(NameOf(t, [] { NameThisThread("tm-a-name-longer-than-fifteen"); }), "tm-a-name-longe");
 }
 
 }  // namespace
