@@ -18,9 +18,11 @@
 namespace tokenmeter {
 namespace {
 
-// Counters one new event adds to each of its rollup rows.
-RollupCounters CountersFor(const UsageEvent& e, const Cost& cost) {
-  RollupCounters c;
+// Counters one new event adds to each of its rollup rows, into `c` (reused between events:
+// its latency sketch keeps its one-bucket buffer, not a fresh allocation per event).
+void FillCounters(const UsageEvent& e, const Cost& cost, RollupCounters& c) {
+  c.v = {};
+  c.latency.buckets.clear();
   c.v[kRequests] = 1;
   // A call reported without a status is counted as a success.
   bool ok = !e.status || *e.status == CallStatus::kSuccess;
@@ -40,7 +42,6 @@ RollupCounters CountersFor(const UsageEvent& e, const Cost& cost) {
     c.v[kLatencyCount] = 1;
     c.latency.Add(*e.latency_ms);
   }
-  return c;
 }
 
 }  // namespace
@@ -166,6 +167,7 @@ Result<PreparedBatch> BatchPipeline::Prepare(int partition, const std::vector<Bu
 
   // 3-5. Price, aggregate and evaluate new events; count duplicates.
   BatchRollups rollups;
+  RollupCounters counters;  // one new event's, refilled per event
   std::unordered_set<std::string_view> seen_workspaces;  // a copy in out.workspaces each
   std::vector<std::pair<std::string, std::string>>& row_pool = scratch.rows;  // this batch's: [0, rows)
   size_t rows = 0;
@@ -205,7 +207,8 @@ Result<PreparedBatch> BatchPipeline::Prepare(int partition, const std::vector<Bu
     row_value.clear();
     EncodeStoredEvent(e, cost, prices_->version(), row_value);
     record = DedupRecord{e.received_at.time_since_epoch().count(), 1, fp, row_key};
-    rollups.Add(e, CountersFor(e, cost), /*duplicate_only=*/false);
+    FillCounters(e, cost, counters);
+    rollups.Add(e, counters, /*duplicate_only=*/false);
     RETURN_IF_ERROR(spend.Add(e, cost.total));
     drift.Observe(e);
     if (seen_workspaces.insert(e.workspace).second) out.workspaces.push_back(e.workspace);

@@ -59,17 +59,43 @@ void LatencySketch::AddCount(uint16_t bucket, int64_t n) {
                              [](const std::pair<uint16_t, int64_t>& p, uint16_t b) { return p.first < b; });
   if (it != buckets.end() && it->first == bucket) {
     it->second += n;
-  } else {
-    buckets.insert(it, {bucket, n});
+    return;
   }
+  if (buckets.size() == buckets.capacity() && buckets.size() < 8) {
+    // A row's sketch grows a bucket at a time: start at 8 instead of doubling from 1.
+    size_t at = static_cast<size_t>(it - buckets.begin());
+    buckets.reserve(8);
+    it = buckets.begin() + static_cast<std::ptrdiff_t>(at);
+  }
+  buckets.insert(it, {bucket, n});
 }
 
 void LatencySketch::Merge(const LatencySketch& o) {
-  if (o.buckets.size() == 1) {
-    AddCount(o.buckets[0].first, o.buckets[0].second);
+  if (o.buckets.size() <= 1 || buckets.empty()) {
+    if (o.buckets.size() == 1) {
+      AddCount(o.buckets[0].first, o.buckets[0].second);
+    } else if (!o.buckets.empty()) {
+      buckets = o.buckets;
+    }
     return;
   }
-  for (const auto& [b, n] : o.buckets) AddCount(b, n);
+  // Both sorted by bucket: one linear merge, not an insert per bucket.
+  std::vector<std::pair<uint16_t, int64_t>> merged;
+  merged.reserve(buckets.size() + o.buckets.size());
+  auto a = buckets.cbegin();
+  auto b = o.buckets.cbegin();
+  while (a != buckets.cend() || b != o.buckets.cend()) {
+    if (b == o.buckets.cend() || (a != buckets.cend() && a->first < b->first)) {
+      merged.push_back(*a++);
+    } else if (a == buckets.cend() || b->first < a->first) {
+      merged.push_back(*b++);
+    } else {
+      merged.emplace_back(a->first, a->second + b->second);
+      ++a;
+      ++b;
+    }
+  }
+  buckets = std::move(merged);
 }
 
 std::optional<uint64_t> LatencySketch::Quantile(double q) const {

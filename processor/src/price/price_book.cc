@@ -133,9 +133,14 @@ Result<PriceBook> PriceBook::FromJson(std::string_view catalog_json, std::string
 
 const std::vector<PriceEntry>* PriceBook::Lookup(std::string_view provider,
                                                  std::string_view model) const {
-  auto it = entries_.find(Key(provider, model));
+  // Called for every event: the key is built in a buffer each thread reuses.
+  thread_local std::string key;
+  key.assign(provider);
+  key.push_back('\0');
+  key.append(model);
+  auto it = entries_.find(key);
   if (it != entries_.end()) return &it->second;
-  auto alias = aliases_.find(Key(provider, model));
+  auto alias = aliases_.find(key);
   if (alias != aliases_.end()) {
     it = entries_.find(Key(provider, alias->second));
     if (it != entries_.end()) return &it->second;

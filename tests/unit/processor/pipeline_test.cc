@@ -325,6 +325,19 @@ TEST(RollupTest, LatencySketchQuantilesAreWithinTenPercentAndMerge) {
   for (uint32_t ms = 51; ms <= 100; ++ms) high.Add(ms);
   low.Merge(high);
   EXPECT_EQ(low, s);
+  // Interleaved and shared buckets add up, in bucket order, whichever side holds more.
+  LatencySketch odd, even, both;
+  for (uint32_t ms = 1; ms <= 100; ms += 2) odd.Add(ms);
+  for (uint32_t ms = 2; ms <= 100; ms += 2) even.Add(ms);
+  even.Merge(odd);
+  EXPECT_EQ(even, s);
+  both.Merge(s);  // into an empty sketch
+  both.Merge(s);  // every bucket shared
+  ASSERT_EQ(both.buckets.size(), s.buckets.size());
+  for (size_t i = 0; i < s.buckets.size(); ++i) {
+    EXPECT_EQ(both.buckets[i].first, s.buckets[i].first);
+    EXPECT_EQ(both.buckets[i].second, 2 * s.buckets[i].second);
+  }
   RollupCounters c;
   c.latency = s;
   c.v[kLatencyCount] = 100;
