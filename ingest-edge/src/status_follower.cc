@@ -7,10 +7,7 @@
 namespace tokenmeter {
 
 void StatusFollower::Start() {
-  thread_ = std::thread([this] {
-    NameThisThread("tm-status");
-    Run();
-  });
+  thread_ = StartThread("tm-status", [this] { Run(); });
 }
 
 void StatusFollower::Stop() {

@@ -243,14 +243,8 @@ ProcessorRunner::~ProcessorRunner() { Stop(); }
 
 void ProcessorRunner::Start() {
   Impl* impl = impl_.get();
-  impl_->loop = std::thread([impl] {
-    NameThisThread("tm-processor");
-    impl->Run();
-  });
-  impl_->folder = std::thread([impl] {
-    NameThisThread("tm-rollup-fold");
-    impl->FoldLoop();
-  });
+  impl_->loop = StartThread("tm-processor", [impl] { impl->Run(); });
+  impl_->folder = StartThread("tm-rollup-fold", [impl] { impl->FoldLoop(); });
 }
 
 void ProcessorRunner::Stop() {

@@ -161,10 +161,7 @@ void Dispatcher::AddSink(const std::string& id, std::unique_ptr<Sender> sender) 
 void Dispatcher::Start() {
   for (auto& w : workers_) {
     Worker* worker = w.get();
-    w->thread = std::thread([this, worker] {
-      NameThisThread("tm-alert-send");
-      worker->Run(outbox_, retry_, clock_);
-    });
+    w->thread = StartThread("tm-alert-send", [this, worker] { worker->Run(outbox_, retry_, clock_); });
   }
 }
 

@@ -249,10 +249,7 @@ Result<std::unique_ptr<EmbeddedLog>> EmbeddedLog::Open(const EmbeddedLogConfig& 
   if (impl->fd < 0) return Unavailable("cannot open " + path + ": " + std::strerror(errno));
   RETURN_IF_ERROR(impl->Load());
   Impl* raw = impl.get();
-  impl->writer = std::thread([raw] {
-    NameThisThread("tm-log-writer");
-    raw->WriterLoop();
-  });
+  impl->writer = StartThread("tm-log-writer", [raw] { raw->WriterLoop(); });
   return std::unique_ptr<EmbeddedLog>(new EmbeddedLog(std::move(impl)));
 }
 

@@ -160,14 +160,8 @@ Result<std::unique_ptr<KafkaPublisher>> KafkaPublisher::Create(const KafkaConfig
   }
   impl->rkt = rd_kafka_topic_new(impl->rk, config.topic.c_str(), nullptr);
   Impl* raw = impl.get();
-  impl->poller = std::thread([raw] {
-    NameThisThread("tm-delivery");
-    raw->PollLoop();
-  });
-  impl->prober = std::thread([raw] {
-    NameThisThread("tm-bus-probe");
-    raw->ProbeLoop();
-  });
+  impl->poller = StartThread("tm-delivery", [raw] { raw->PollLoop(); });
+  impl->prober = StartThread("tm-bus-probe", [raw] { raw->ProbeLoop(); });
   return std::unique_ptr<KafkaPublisher>(new KafkaPublisher(std::move(impl)));
 }
 

@@ -88,5 +88,15 @@ TEST(ThreadNameTest, NamesTheCallingThreadAndCutsAtFifteenCharacters) {
   EXPECT_EQ(NameOf(t, [] { NameThisThread("tm-a-name-longer-than-fifteen"); }), "tm-a-name-longe");
 }
 
+TEST(ThreadNameTest, StartThreadNamesTheThreadBeforeItsBodyRuns) {
+  std::string name;
+  std::thread t = StartThread("tm-test-start", [&name] {
+    std::ifstream comm("/proc/self/task/" + std::to_string(gettid()) + "/comm");
+    std::getline(comm, name);
+  });
+  t.join();
+  EXPECT_EQ(name, "tm-test-start");
+}
+
 }  // namespace
 }  // namespace tokenmeter
