@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <initializer_list>
 
 #include "tokenmeter/base/rfc3339.h"
 #include "tokenmeter/pricing/embedded_pricing.h"
@@ -11,10 +12,21 @@
 namespace tokenmeter {
 namespace {
 
-std::string Key(std::string_view provider, std::string_view model) {
-  std::string k(provider);
-  k.push_back('\0');
-  k.append(model);
+// A map key: the parts joined by NUL bytes, written into `out` so that a
+// caller on the per-event path can reuse one buffer.
+void AssignKey(std::string& out, std::initializer_list<std::string_view> parts) {
+  out.clear();
+  bool first = true;
+  for (std::string_view part : parts) {
+    if (!first) out.push_back('\0');
+    out.append(part);
+    first = false;
+  }
+}
+
+std::string Key(std::initializer_list<std::string_view> parts) {
+  std::string k;
+  AssignKey(k, parts);
   return k;
 }
 
@@ -108,7 +120,7 @@ Result<PriceBook> PriceBook::FromJson(std::string_view catalog_json, std::string
       std::sort(e.tiers.begin(), e.tiers.end(),
                 [](const PriceTier& a, const PriceTier& b) { return a.above_prompt_tokens < b.above_prompt_tokens; });
     }
-    book.entries_[Key(m["provider"].GetString(), m["model"].GetString())].push_back(std::move(e));
+    book.entries_[Key({m["provider"].GetString(), m["model"].GetString()})].push_back(std::move(e));
   }
   for (auto& [key, list] : book.entries_) {
     std::sort(list.begin(), list.end(),
@@ -125,7 +137,7 @@ Result<PriceBook> PriceBook::FromJson(std::string_view catalog_json, std::string
     if (!p.value.IsObject()) return InvalidArgument("aliases of a provider must be an object");
     for (const auto& a : p.value.GetObject()) {
       if (!a.value.IsString()) return InvalidArgument("an alias maps to a model name");
-      book.aliases_[Key(p.name.GetString(), a.name.GetString())] = a.value.GetString();
+      book.aliases_[Key({p.name.GetString(), a.name.GetString()})] = a.value.GetString();
     }
   }
   return book;
@@ -135,14 +147,12 @@ const std::vector<PriceEntry>* PriceBook::Lookup(std::string_view provider,
                                                  std::string_view model) const {
   // Called for every event: the key is built in a buffer each thread reuses.
   thread_local std::string key;
-  key.assign(provider);
-  key.push_back('\0');
-  key.append(model);
+  AssignKey(key, {provider, model});
   auto it = entries_.find(key);
   if (it != entries_.end()) return &it->second;
   auto alias = aliases_.find(key);
   if (alias != aliases_.end()) {
-    it = entries_.find(Key(provider, alias->second));
+    it = entries_.find(Key({provider, alias->second}));
     if (it != entries_.end()) return &it->second;
   }
   return nullptr;
@@ -168,15 +178,6 @@ const PriceEntry* PriceBook::Find(std::string_view provider, std::string_view mo
 namespace tokenmeter {
 namespace {
 
-std::string WsKey(std::string_view workspace, std::string_view provider, std::string_view model) {
-  std::string k(workspace);
-  k.push_back('\0');
-  k.append(provider);
-  k.push_back('\0');
-  k.append(model);
-  return k;
-}
-
 void Overlay(const TokenPrices& over, TokenPrices& base) {
   if (over.input) base.input = over.input;
   if (over.output) base.output = over.output;
@@ -200,7 +201,7 @@ Status PriceBook::AddOverride(const PriceOverride& o) {
     return InvalidArgument("price override for " + o.workspace + "/" + o.provider + "/" + o.model +
                            " needs input and output prices (the catalog has none for it)");
   }
-  auto& list = overrides_[WsKey(o.workspace, o.provider, o.model)];
+  auto& list = overrides_[Key({o.workspace, o.provider, o.model})];
   list.push_back(std::move(e));
   std::sort(list.begin(), list.end(),
             [](const PriceEntry& a, const PriceEntry& b) { return a.effective_from < b.effective_from; });
@@ -209,7 +210,7 @@ Status PriceBook::AddOverride(const PriceOverride& o) {
 
 Status PriceBook::AddAlias(const WorkspaceModelAlias& a) {
   if (a.name.empty() || a.model.empty()) return InvalidArgument("a model alias needs a name and a model");
-  workspace_aliases_[WsKey(a.workspace, a.provider, a.name)] = a.model;
+  workspace_aliases_[Key({a.workspace, a.provider, a.name})] = a.model;
   return Status::Ok();
 }
 
@@ -217,10 +218,10 @@ const PriceEntry* PriceBook::FindFor(std::string_view workspace, std::string_vie
                                      std::string_view model, TimePoint at) const {
   std::string_view resolved = model;
   if (!workspace_aliases_.empty()) {  // no key built for the common case of none
-    auto alias = workspace_aliases_.find(WsKey(workspace, provider, model));
+    auto alias = workspace_aliases_.find(Key({workspace, provider, model}));
     if (alias != workspace_aliases_.end()) resolved = alias->second;
   }
-  auto it = overrides_.empty() ? overrides_.end() : overrides_.find(WsKey(workspace, provider, resolved));
+  auto it = overrides_.empty() ? overrides_.end() : overrides_.find(Key({workspace, provider, resolved}));
   if (it != overrides_.end()) {
     const PriceEntry* found = nullptr;
     for (const PriceEntry& e : it->second) {
