@@ -128,6 +128,14 @@ Status ParseProcessor(const YAML::Node& n, AppConfig& c) {
   return Status::Ok();
 }
 
+Status ParseRetention(const YAML::Node& n, RetentionConfig& r) {
+  if (!n) return Status::Ok();
+  RETURN_IF_ERROR(OnlyKeys(n, "retention", {"dedup_days", "events_days"}));
+  RETURN_IF_ERROR(Get(n, "dedup_days", "retention", r.dedup_days));
+  RETURN_IF_ERROR(Get(n, "events_days", "retention", r.events_days));
+  return r.Validate();
+}
+
 Status ParseServe(const YAML::Node& n, AppConfig& c) {
   if (!n) return Status::Ok();
   RETURN_IF_ERROR(OnlyKeys(n, "serve", {"listen", "data_dir"}));
@@ -567,7 +575,7 @@ Result<AppConfig> LoadConfigText(const std::string& text) {
   }
   if (!root || root.IsNull()) return InvalidArgument("config is empty");
   RETURN_IF_ERROR(OnlyKeys(root, "config", {"edge", "ingest", "bus", "workspaces", "keys", "processor", "serve",
-                                           "sinks", "alerts", "detectors"}));
+                                           "sinks", "alerts", "detectors", "retention"}));
   try {
     RETURN_IF_ERROR(ParseEdge(root["edge"], c));
     RETURN_IF_ERROR(ParseIngest(root["ingest"], c.edge.limits));
@@ -575,6 +583,7 @@ Result<AppConfig> LoadConfigText(const std::string& text) {
     RETURN_IF_ERROR(ParseWorkspaces(root["workspaces"], c.edge.workspaces, c.processor));
     RETURN_IF_ERROR(ParseKeys(root["keys"], c.keys));
     RETURN_IF_ERROR(ParseProcessor(root["processor"], c));
+    RETURN_IF_ERROR(ParseRetention(root["retention"], c.processor.retention));
     RETURN_IF_ERROR(ParseServe(root["serve"], c));
     RETURN_IF_ERROR(ParseSinks(root["sinks"], c.sinks));
     RETURN_IF_ERROR(ParseDetectors(root["detectors"], c.processor.alerting.detectors));
@@ -595,6 +604,12 @@ Result<AppConfig> LoadConfigText(const std::string& text) {
   RETURN_IF_ERROR(c.edge.Validate());
   if (c.drain_timeout_ms < 0) return InvalidArgument("edge.drain_timeout_ms must be >= 0");
   RETURN_IF_ERROR(c.processor.alerting.Validate());
+  // A late retry must still find its id: events older than the dedup window are refused.
+  if (c.edge.limits.max_past_skew >= c.processor.retention.dedup_window()) {
+    return InvalidArgument("ingest.max_past_skew_s (" + std::to_string(c.edge.limits.max_past_skew.count()) +
+                           " s) must be shorter than the dedup window, retention.dedup_days (" +
+                           std::to_string(c.processor.retention.dedup_days) + " days)");
+  }
   RETURN_IF_ERROR(ValidateSinks(c.sinks, c.retry));
   for (const AlertRoute& r : c.processor.alerting.routes) {
     bool known = false;

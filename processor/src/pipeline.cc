@@ -67,12 +67,21 @@ void AppendEventKey(const UsageEvent& e, std::string& k) {
   k.append(e.request_id);
 }
 
+std::optional<int64_t> EventKeyTime(std::string_view key) {
+  size_t end = key.find('\0');  // a workspace id has no NUL byte
+  if (end == std::string_view::npos || key.size() < end + 11 || key[end + 2] != '\0') return std::nullopt;
+  uint64_t ms = 0;
+  for (size_t i = end + 3; i < end + 11; ++i) ms = (ms << 8) | static_cast<unsigned char>(key[i]);
+  return static_cast<int64_t>(ms);
+}
+
 BatchPipeline::BatchPipeline(StateStore& store, RollupJournal& rollups, const EventParser& parser,
                              std::shared_ptr<const PriceBook> prices, std::string topic,
-                             std::shared_ptr<const AlertRules> rules, const Clock* clock)
+                             std::shared_ptr<const AlertRules> rules, const Clock* clock,
+                             std::chrono::milliseconds dedup_window)
     : store_(store), rollups_(rollups), parser_(parser), prices_(std::move(prices)), topic_(std::move(topic)),
       rules_(rules ? std::move(rules) : std::make_shared<const AlertRules>(AlertingConfig{})),
-      clock_(clock ? clock : &system_clock_) {}
+      clock_(clock ? clock : &system_clock_), dedup_window_(dedup_window) {}
 
 BatchPipeline::Scratch& BatchPipeline::ScratchFor(int partition) {
   std::lock_guard lock(scratch_mu_);
@@ -183,6 +192,9 @@ Result<PreparedBatch> BatchPipeline::Prepare(int partition, const std::vector<Bu
                         std::to_string(values[slot[i]]->size()) + " bytes); event not applied",
                  DeadLetterReason::kUnreadableRecord);
       continue;
+    }
+    if (record && record->first_seen_ms < (e.received_at - dedup_window_).time_since_epoch().count()) {
+      record.reset();  // first seen before the dedup window: this copy is a new call
     }
     uint64_t fp = Fingerprint(e);
     if (record) {

@@ -16,10 +16,13 @@
 
 #include <array>
 #include <atomic>
+#include <chrono>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "aggregate/rollup_journal.h"
@@ -27,6 +30,7 @@
 #include "price/price_book.h"
 #include "state/state_store.h"
 #include "tokenmeter/model/event_parser.h"
+#include "tokenmeter/processor/retention_config.h"
 
 namespace tokenmeter {
 
@@ -82,10 +86,13 @@ struct PreparedBatch {
 class BatchPipeline {
  public:
   // `rules` may be null (no budgets or plans); `clock` stamps outbox rows. The batches'
-  // rollup deltas go through `rollups` (over the same store).
+  // rollup deltas go through `rollups` (over the same store). A copy received more than
+  // `dedup_window` after its id's first sighting is a new call (its record replaced),
+  // whether or not a compaction has dropped the old record yet.
   BatchPipeline(StateStore& store, RollupJournal& rollups, const EventParser& parser,
                 std::shared_ptr<const PriceBook> prices, std::string topic,
-                std::shared_ptr<const AlertRules> rules = nullptr, const Clock* clock = nullptr);
+                std::shared_ptr<const AlertRules> rules = nullptr, const Clock* clock = nullptr,
+                std::chrono::milliseconds dedup_window = RetentionConfig{}.dedup_window());
 
   // `messages` belong to `partition`, in offset order.
   Result<PreparedBatch> Prepare(int partition, const std::vector<BusMessage>& messages);
@@ -102,6 +109,7 @@ class BatchPipeline {
   std::string topic_;
   std::shared_ptr<const AlertRules> rules_;
   const Clock* clock_;
+  std::chrono::milliseconds dedup_window_;
   SystemClock system_clock_;
   std::atomic<int64_t> next_alert_seq_{0};  // Prepare may run for several partitions at once
 
@@ -125,6 +133,8 @@ class BatchPipeline {
 
 // Appends the events-family key of an event: ws \0 mode \0 occurred(8 bytes BE) request_id.
 void AppendEventKey(const UsageEvent& e, std::string& out);
+// The occurredAt (ms since the epoch) in such a key; nullopt for a key not of that shape.
+std::optional<int64_t> EventKeyTime(std::string_view key);
 
 }  // namespace tokenmeter
 

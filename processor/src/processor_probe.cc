@@ -51,6 +51,13 @@ ProcessorProbe::ProcessorProbe(prometheus::Registry& r) {
                              "RocksDB background errors (flush/compaction), e.g. disk full");
   live_bytes_ = Gauge(r, "tokenmeter_processor_rocksdb_live_data_bytes",
                       "Estimated live data in the processor's RocksDB");
+  auto& expired = prometheus::BuildCounter()
+                      .Name("tokenmeter_processor_rows_expired_total")
+                      .Help("Rows dropped by retention in RocksDB compactions, by family (dedup: ids past the "
+                            "dedup window; events: event rows past their retention)")
+                      .Register(r);
+  expired_dedup_ = &expired.Add({{"family", "dedup"}});
+  expired_events_ = &expired.Add({{"family", "events"}});
   auto& decided = prometheus::BuildCounter()
                       .Name("tokenmeter_alerts_decided_total")
                       .Help("Alerts decided (firing, reminder or resolved), by type")
@@ -108,6 +115,13 @@ void ProcessorProbe::Lag(const std::map<int, int64_t>& lag) {
 void ProcessorProbe::State(uint64_t background_errors, uint64_t live_bytes) {
   background_errors_->Set(static_cast<double>(background_errors));
   live_bytes_->Set(static_cast<double>(live_bytes));
+}
+
+void ProcessorProbe::Expired(uint64_t dedup_rows, uint64_t event_rows) {
+  expired_dedup_->Increment(static_cast<double>(dedup_rows - expired_dedup_seen_));
+  expired_events_->Increment(static_cast<double>(event_rows - expired_events_seen_));
+  expired_dedup_seen_ = dedup_rows;
+  expired_events_seen_ = event_rows;
 }
 
 void ProcessorProbe::BatchApplied(const BatchStats& s, std::chrono::steady_clock::duration took) {

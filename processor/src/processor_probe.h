@@ -27,6 +27,8 @@ class ProcessorProbe {
   // RocksDB health: background errors (a failed flush or compaction, e.g. disk full) and
   // the estimated live data size.
   void State(uint64_t background_errors, uint64_t live_bytes);
+  // Rows dropped by retention in compactions so far (StateStore::Expired), per family.
+  void Expired(uint64_t dedup_rows, uint64_t event_rows);
   // One fold of the rollup journal (`rows`: distinct 1-minute rows it had to fold).
   void RollupFold(bool ok, size_t rows, std::chrono::steady_clock::duration took);
   void RollupPending(size_t rows) { rollup_pending_->Set(static_cast<double>(rows)); }
@@ -49,6 +51,10 @@ class ProcessorProbe {
   std::map<int, prometheus::Gauge*> lag_by_partition_;
   prometheus::Gauge* background_errors_;
   prometheus::Gauge* live_bytes_;
+  prometheus::Counter* expired_dedup_;
+  prometheus::Counter* expired_events_;
+  uint64_t expired_dedup_seen_ = 0;   // the store's totals at the last Expired()
+  uint64_t expired_events_seen_ = 0;
   std::array<prometheus::Counter*, static_cast<size_t>(AlertType::kCount)> alerts_decided_{};
   prometheus::Counter* rollup_folds_;
   prometheus::Counter* rollup_fold_failures_;

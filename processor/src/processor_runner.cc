@@ -15,6 +15,7 @@
 #include "evaluate/workspace_view.h"
 #include "query/alerts_api.h"
 #include "query/query_api.h"
+#include "state/retention.h"
 #include "tokenmeter/base/json_text.h"
 #include "tokenmeter/base/log.h"
 #include "tokenmeter/base/thread_name.h"
@@ -36,6 +37,7 @@ Status ProcessorConfig::Validate() const {
   if (rollup_fold_ms < 10 || rollup_fold_ms > 60000) {
     return InvalidArgument("processor.rollup_fold_ms must be in [10, 60000]");
   }
+  RETURN_IF_ERROR(retention.Validate());
   return alerting.Validate();
 }
 
@@ -129,6 +131,7 @@ struct ProcessorRunner::Impl {
         last_sample = start;
         probe->Lag(consumer->Lag());
         probe->State(store->BackgroundErrors(), store->LiveDataBytes());
+        probe->Expired(store->Expired(Family::kDedup), store->Expired(Family::kEvents));
         SampleOutbox();
       }
       if (start - last_refresh >= std::chrono::milliseconds(config.status_refresh_ms)) {
@@ -201,7 +204,7 @@ Result<std::unique_ptr<ProcessorRunner>> ProcessorRunner::Create(const Processor
   if (!normalizer.ok()) return normalizer.status();
   impl->normalizer = std::move(*normalizer);
   impl->parser = std::make_unique<EventParser>(impl->limits, impl->normalizer);
-  Result<std::unique_ptr<StateStore>> store = StateStore::Open(config.state_dir);
+  Result<std::unique_ptr<StateStore>> store = StateStore::Open(config.state_dir, RetentionStateOptions(config.retention, &clock));
   if (!store.ok()) return store.status();
   impl->store = std::move(*store);
   Result<std::unique_ptr<RollupJournal>> rollups = RollupJournal::Open(*impl->store);
@@ -217,7 +220,7 @@ Result<std::unique_ptr<ProcessorRunner>> ProcessorRunner::Create(const Processor
   impl->alerts = std::make_unique<AlertStore>(*impl->store);
   impl->publish_status = std::move(bus.publish_status);
   impl->pipeline = std::make_unique<BatchPipeline>(*impl->store, *impl->rollups, *impl->parser, impl->prices, bus.topic,
-                                                   impl->rules, &clock);
+                                                   impl->rules, &clock, config.retention.dedup_window());
   impl->dlq = std::move(bus.dead_letters);
   StateStore* s = impl->store.get();
   std::string topic = bus.topic;
@@ -230,7 +233,7 @@ Result<std::unique_ptr<ProcessorRunner>> ProcessorRunner::Create(const Processor
                                                      static_cast<size_t>(config.max_batch));
   impl->registry = &registry;
   impl->probe = std::make_unique<ProcessorProbe>(registry);
-  impl->query = std::make_unique<QueryApi>(*impl->store, *impl->rollups, keys, clock);
+  impl->query = std::make_unique<QueryApi>(*impl->store, *impl->rollups, keys, clock, config.retention);
   impl->alerts_api = std::make_unique<AlertsApi>(*impl->store, *impl->alerts, *impl->rules, keys, clock);
   Log(LogLevel::kInfo, "processor", "state_opened",
       {{"dir", config.state_dir}, {"catalog_version", impl->prices->version()}});

@@ -70,6 +70,9 @@ uint64_t Hash64(std::string_view s) {
   return h;
 }
 
+// A record this build can decode: the version byte and the fixed fields are there.
+bool Readable(std::string_view b) { return b.size() >= 25 && (b[0] == 1 || b[0] == 2); }
+
 }  // namespace
 
 std::string DedupRecord::Encode() const {
@@ -88,8 +91,13 @@ void DedupRecord::EncodeTo(std::string& out) const {
   out += event_key;
 }
 
+std::optional<int64_t> DedupRecord::FirstSeenMs(std::string_view b) {
+  if (!Readable(b)) return std::nullopt;
+  return static_cast<int64_t>(Get64(b, 1));
+}
+
 std::optional<DedupRecord> DedupRecord::Decode(std::string_view b) {
-  if (b.size() < 25 || (b[0] != 1 && b[0] != 2)) return std::nullopt;
+  if (!Readable(b)) return std::nullopt;
   DedupRecord r;
   r.kind = static_cast<FingerprintKind>(b[0]);
   r.first_seen_ms = static_cast<int64_t>(Get64(b, 1));

@@ -31,6 +31,8 @@ struct DedupRecord {
   void EncodeTo(std::string& out) const;  // replaces `out`
   // nullopt for a short record or an unknown version.
   static std::optional<DedupRecord> Decode(std::string_view bytes);
+  // Only first_seen_ms, without copying the rest (the dedup family's expiry reads it).
+  static std::optional<int64_t> FirstSeenMs(std::string_view bytes);
   // Whether `e` (whose Fingerprint() is `fingerprint`) is the same call as the original;
   // a record written with the older function is compared with that function.
   bool SameContent(const UsageEvent& e, uint64_t fingerprint) const;

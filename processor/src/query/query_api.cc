@@ -10,6 +10,7 @@
 #include "aggregate/rollup.h"
 #include "aggregate/rollup_scan.h"
 #include "dedup/dedup_record.h"
+#include "pipeline.h"
 #include "state/stored_event.h"
 #include "tokenmeter/base/json_text.h"
 #include "tokenmeter/base/rfc3339.h"
@@ -163,7 +164,14 @@ HttpResponse QueryApi::Handle(const HttpRequest& request) const {
     Result<std::optional<std::string>> dedup = store_.Get(Family::kDedup, DedupKey(key->workspace, id));
     if (!dedup.ok()) return JsonError(503, "state_unavailable", dedup.status().message());
     std::optional<DedupRecord> record = dedup->has_value() ? DedupRecord::Decode(**dedup) : std::nullopt;
-    if (!record) return JsonError(404, "not_found", "no event with this requestId in this workspace");
+    const TimePoint now = clock_.Now();
+    if (!record || TimePoint(std::chrono::milliseconds(record->first_seen_ms)) < now - retention_.dedup_window()) {
+      return JsonError(404, "not_found", "no event with this requestId in this workspace");
+    }
+    std::optional<int64_t> occurred = EventKeyTime(record->event_key);
+    if (occurred && TimePoint(std::chrono::milliseconds(*occurred)) < now - retention_.events_window()) {
+      return JsonError(404, "not_found", "the event is past its retention");
+    }
     Result<std::optional<std::string>> row = store_.Get(Family::kEvents, record->event_key);
     if (!row.ok()) return JsonError(503, "state_unavailable", row.status().message());
     if (!row->has_value()) return JsonError(404, "not_found", "the event is past its retention");

@@ -8,7 +8,8 @@
 //       &dataMode=real|test|demo|all (default real) &environment=E &project=P (overview,
 //       timeseries) &limit=N (1..1000, default 10) &sort=cost|requests|tokens
 //       &granularity=minute|hour|day (timeseries; default by range length)
-//   GET /v1/events/{requestId}
+//   GET /v1/events/{requestId}   404 once the id is past the dedup window or the event
+//       past its retention (RetentionConfig), whether or not a compaction dropped it yet
 //
 // Money is returned exactly: "costUsd" as a decimal string and "costNanoUsd" as an
 // integer. Thread-safe (reads only); called on HTTP I/O threads.
@@ -20,13 +21,15 @@
 #include "tokenmeter/auth/api_key.h"
 #include "tokenmeter/base/clock.h"
 #include "tokenmeter/http/http_server.h"
+#include "tokenmeter/processor/retention_config.h"
 
 namespace tokenmeter {
 
 class QueryApi {
  public:
-  QueryApi(const StateStore& store, const RollupJournal& rollups, const KeyRing& keys, const Clock& clock)
-      : store_(store), rollups_(rollups), keys_(keys), clock_(clock) {}
+  QueryApi(const StateStore& store, const RollupJournal& rollups, const KeyRing& keys, const Clock& clock,
+           RetentionConfig retention = {})
+      : store_(store), rollups_(rollups), keys_(keys), clock_(clock), retention_(retention) {}
 
   // True if `path` is one of the query endpoints.
   static bool Serves(std::string_view path);
@@ -37,6 +40,7 @@ class QueryApi {
   const RollupJournal& rollups_;
   const KeyRing& keys_;
   const Clock& clock_;
+  RetentionConfig retention_;
 };
 
 }  // namespace tokenmeter

@@ -1,5 +1,6 @@
 #include "state_store.h"
 
+#include <rocksdb/compaction_filter.h>
 #include <rocksdb/db.h>
 #include <rocksdb/filter_policy.h>
 #include <rocksdb/table.h>
@@ -23,6 +24,49 @@ Status FromRocks(const rocksdb::Status& s, const std::string& what) {
   return Internal(what + ": " + s.ToString());
 }
 
+// Drops a family's rows older than its window. One filter per compaction, with the
+// cutoff fixed when the compaction starts.
+class ExpiryFilter final : public rocksdb::CompactionFilter {
+ public:
+  ExpiryFilter(const Expiry& expiry, int64_t cutoff_ms, std::atomic<uint64_t>& dropped)
+      : expiry_(expiry), cutoff_ms_(cutoff_ms), dropped_(dropped) {}
+  bool Filter(int /*level*/, const rocksdb::Slice& key, const rocksdb::Slice& value, std::string* /*new_value*/,
+              bool* /*value_changed*/) const override {
+    std::optional<int64_t> t = expiry_.time_of(std::string_view(key.data(), key.size()),
+                                               std::string_view(value.data(), value.size()));
+    if (!t || *t >= cutoff_ms_) return false;
+    dropped_.fetch_add(1, std::memory_order_relaxed);
+    return true;
+  }
+  const char* Name() const override { return "tokenmeter.expiry"; }
+
+ private:
+  const Expiry& expiry_;
+  int64_t cutoff_ms_;
+  std::atomic<uint64_t>& dropped_;
+};
+
+class ExpiryFilterFactory final : public rocksdb::CompactionFilterFactory {
+ public:
+  ExpiryFilterFactory(Expiry expiry, const Clock& clock, std::atomic<uint64_t>& dropped)
+      : expiry_(std::move(expiry)), clock_(clock), dropped_(dropped) {}
+  std::unique_ptr<rocksdb::CompactionFilter> CreateCompactionFilter(
+      const rocksdb::CompactionFilter::Context& /*context*/) override {
+    int64_t cutoff = (clock_.Now() - expiry_.window).time_since_epoch().count();
+    return std::make_unique<ExpiryFilter>(expiry_, cutoff, dropped_);
+  }
+  const char* Name() const override { return "tokenmeter.expiry"; }
+
+ private:
+  Expiry expiry_;
+  const Clock& clock_;
+  std::atomic<uint64_t>& dropped_;
+};
+
+// How often a file of an expiring family is compacted even when nothing else would
+// compact it, so its expired rows do not stay on disk indefinitely under light traffic.
+constexpr uint64_t kExpiryRecompactSeconds = 7 * 24 * 3600;
+
 }  // namespace
 
 std::string OffsetKey(const std::string& topic, int partition) {
@@ -34,7 +78,9 @@ std::string OffsetKey(const std::string& topic, int partition) {
   return k;
 }
 
-Result<std::unique_ptr<StateStore>> StateStore::Open(const std::string& dir) {
+Result<std::unique_ptr<StateStore>> StateStore::Open(const std::string& dir, StateOptions state_options) {
+  std::unique_ptr<StateStore> store(new StateStore());
+  const Clock& clock = state_options.clock ? *state_options.clock : store->system_clock_;
   rocksdb::Options options;
   options.create_if_missing = true;
   options.create_missing_column_families = true;
@@ -49,8 +95,13 @@ Result<std::unique_ptr<StateStore>> StateStore::Open(const std::string& dir) {
   table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
   std::vector<rocksdb::ColumnFamilyDescriptor> families;
   families.emplace_back(rocksdb::kDefaultColumnFamilyName, rocksdb::ColumnFamilyOptions());
-  for (const char* name : kFamilyNames) {
+  for (size_t f = 0; f < std::size(kFamilyNames); ++f) {
+    const char* name = kFamilyNames[f];
     rocksdb::ColumnFamilyOptions cf;
+    if (auto e = state_options.expiry.find(static_cast<Family>(f)); e != state_options.expiry.end()) {
+      cf.compaction_filter_factory = std::make_shared<ExpiryFilterFactory>(e->second, clock, store->expired_[f]);
+      cf.periodic_compaction_seconds = kExpiryRecompactSeconds;
+    }
     cf.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
     if (std::string_view(name) == "rollups") cf.merge_operator = RollupMergeOperator();
     if (std::string_view(name) == "dedup") {
@@ -62,7 +113,6 @@ Result<std::unique_ptr<StateStore>> StateStore::Open(const std::string& dir) {
     }
     families.emplace_back(name, cf);
   }
-  std::unique_ptr<StateStore> store(new StateStore());
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::DB* db = nullptr;
   rocksdb::Status s = rocksdb::DB::Open(options, dir, families, &handles, &db);
@@ -173,6 +223,13 @@ Status StateStore::Commit(Batch& batch, bool sync) {
 }
 
 Status StateStore::SyncWal() { return FromRocks(db_->SyncWAL(), "sync WAL"); }
+
+Status StateStore::CompactAll(Family f) {
+  rocksdb::CompactRangeOptions o;
+  // Rewrite the bottom level too, so every row meets its family's filter.
+  o.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForce;
+  return FromRocks(db_->CompactRange(o, handle(f), nullptr, nullptr), "compact");
+}
 
 }  // namespace tokenmeter
 

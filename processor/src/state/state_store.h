@@ -10,14 +10,21 @@
 #ifndef TOKENMETER_PROCESSOR_STATE_STATE_STORE_H_
 #define TOKENMETER_PROCESSOR_STATE_STATE_STORE_H_
 
+#include <array>
+#include <atomic>
+#include <chrono>
 #include <cstdint>
+#include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
+#include "tokenmeter/base/clock.h"
 #include "tokenmeter/base/status.h"
 
 namespace rocksdb {
@@ -31,10 +38,26 @@ namespace tokenmeter {
 
 enum class Family : size_t { kDedup, kEvents, kRollups, kMeta, kState, kAlerts, kOutbox, kCount };
 
+// Rows of a family expire `window` after a time each row carries: compactions drop them
+// (DESIGN.md "Processor state": the dedup window, the events' retention). Readers that
+// must not see an expired row before a compaction has dropped it check the time
+// themselves.
+struct Expiry {
+  std::chrono::milliseconds window{0};
+  // The row's time in ms since the epoch; nullopt keeps the row (one it cannot read).
+  // Called on RocksDB's compaction threads.
+  std::function<std::optional<int64_t>(std::string_view key, std::string_view value)> time_of;
+};
+
+struct StateOptions {
+  std::map<Family, Expiry> expiry;  // families not listed keep every row
+  const Clock* clock = nullptr;     // "now" for expiry (null: the system clock); outlives the store
+};
+
 class StateStore {
  public:
   // Opens (creating if needed) the database in `dir`.
-  static Result<std::unique_ptr<StateStore>> Open(const std::string& dir);
+  static Result<std::unique_ptr<StateStore>> Open(const std::string& dir, StateOptions options = {});
   ~StateStore();
 
   // A point in time several reads can share (a RocksDB snapshot): reads `at` it see the
@@ -99,6 +122,10 @@ class StateStore {
   // RocksDB's background error count and estimated live data size (for metrics).
   uint64_t BackgroundErrors() const;
   uint64_t LiveDataBytes() const;
+  // Rows of a family its Expiry dropped in compactions since the store was opened.
+  uint64_t Expired(Family f) const { return expired_[static_cast<size_t>(f)].load(std::memory_order_relaxed); }
+  // Compacts a family's whole key range now (tests; an operator's manual reclaim).
+  Status CompactAll(Family f);
 
   rocksdb::DB* db() const { return db_.get(); }
   rocksdb::ColumnFamilyHandle* handle(Family f) const { return handles_[static_cast<size_t>(f)]; }
@@ -110,6 +137,8 @@ class StateStore {
   std::mutex spare_mu_;
   std::vector<std::unique_ptr<rocksdb::WriteBatch>> spare_;  // cleared, capacity kept
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;
+  std::array<std::atomic<uint64_t>, static_cast<size_t>(Family::kCount)> expired_{};
+  SystemClock system_clock_;  // expiry's "now" when StateOptions gives no clock
 };
 
 // The key under which a partition's next offset is stored in the meta family.

@@ -130,6 +130,28 @@ workspaces:
                                   "decimal USD amount per million tokens, e.g. \"2.50\"");
 }
 
+TEST(ConfigFileTest, RetentionParsesAndMustCoverTheIngestPastSkew) {
+  Result<AppConfig> c = LoadConfigText("processor:\n  state_dir: s\n");
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->processor.retention.dedup_days, 35);
+  EXPECT_EQ(c->processor.retention.events_days, 30);
+  c = LoadConfigText("retention:\n  dedup_days: 60\n  events_days: 14\n");
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->processor.retention.dedup_days, 60);
+  EXPECT_EQ(c->processor.retention.events_days, 14);
+  c = LoadConfigText("retention:\n  dedup_days: 0\n");
+  EXPECT_EQ(c.status().message(), "retention.dedup_days must be in [1, 3650]");
+  c = LoadConfigText("retention:\n  event_days: 10\n");
+  EXPECT_EQ(c.status().message(), "unknown key \"event_days\" in retention at line 2");
+  // The edge accepts events up to 7 days old by default: a 7-day window could not find
+  // a late retry's id.
+  c = LoadConfigText("retention:\n  dedup_days: 7\n");
+  EXPECT_EQ(c.status().message(),
+            "ingest.max_past_skew_s (604800 s) must be shorter than the dedup window, retention.dedup_days (7 days)");
+  c = LoadConfigText("retention:\n  dedup_days: 7\ningest:\n  max_past_skew_s: 86400\n");
+  EXPECT_TRUE(c.ok()) << c.status().ToString();
+}
+
 TEST(ConfigFileTest, UnknownKeysAreErrorsNamingKeyAndLine) {
   Result<AppConfig> c = LoadConfigText("edge:\n  listen: 127.0.0.1:1\n  thread: 2\n");
   ASSERT_FALSE(c.ok());

@@ -125,6 +125,34 @@ TEST_F(PipelineTest, DuplicatesWithinAndAcrossBatchesAreCountedOnceAndRaiseAttem
   EXPECT_EQ(t.v[kCostNano], 319'500 + 10 * 150 + 10 * 600);
 }
 
+TEST_F(PipelineTest, ACopyPastTheDedupWindowIsANewCallAndOneAtItsEdgeIsARetry) {
+  // Default window: 35 days from the id's first sighting (its first copy's receive time).
+  UsageEvent a = Event("a", "gpt-4o-mini", 850, 320);  // 319,500 nano-USD
+  EXPECT_EQ(Apply({Msg(0, a)}).counted, 1u);
+  UsageEvent at_edge = a;
+  at_edge.received_at = kT + std::chrono::days(35);
+  BatchStats s = Apply({Msg(1, at_edge)});
+  EXPECT_EQ(s.counted, 0u);
+  EXPECT_EQ(s.duplicates, 1u);
+  EXPECT_EQ(Attempts("a"), 2u);
+  UsageEvent past = a;
+  past.received_at = kT + std::chrono::days(35) + std::chrono::milliseconds(1);
+  UsageEvent past_retry = past;
+  past_retry.received_at = past.received_at + std::chrono::seconds(1);
+  s = Apply({Msg(2, past), Msg(3, past_retry)});
+  EXPECT_EQ(s.counted, 1u) << "first seen more than 35 days before: a new call";
+  EXPECT_EQ(s.duplicates, 1u) << "and its own retry is a duplicate of it";
+  EXPECT_EQ(s.conflicts, 0u);
+  EXPECT_EQ(Attempts("a"), 2u) << "the record starts over";
+  auto v = store_->Get(Family::kDedup, DedupKey("acme", "a"));
+  ASSERT_TRUE(v.ok() && v->has_value());
+  EXPECT_EQ(DedupRecord::Decode(**v)->first_seen_ms, past.received_at.time_since_epoch().count());
+  RollupCounters day = Rollup(Granularity::kDay, Dimension::kTotal, "");
+  EXPECT_EQ(day.v[kRequests], 2);
+  EXPECT_EQ(day.v[kDuplicates], 2);
+  EXPECT_EQ(day.v[kCostNano], 639'000);
+}
+
 TEST_F(PipelineTest, SameIdWithDifferentContentIsAConflictNotAppliedAndQuarantined) {
   Apply({Msg(0, Event("a", "gpt-4o-mini", 850, 320))});
   BusMessage reused = Msg(1, Event("a", "gpt-4o-mini", 999999, 320));

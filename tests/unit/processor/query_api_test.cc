@@ -173,6 +173,39 @@ TEST_F(QueryApiTest, EventViewShowsAttemptsAndExactCost) {
   EXPECT_EQ(Get("/v1/events/nope").status, 404);
 }
 
+TEST_F(QueryApiTest, AnEventPastItsRetentionIsNotShownButStillCountsInTheRollups) {
+  // Default retention: event rows 30 days after occurredAt (kT), ids 35 days after
+  // first seen (kT), whether or not a compaction has dropped the rows yet.
+  clock_.Set(kT + std::chrono::days(30));
+  EXPECT_EQ(Get("/v1/events/a").status, 200) << "exactly 30 days old: kept";
+  clock_.Set(kT + std::chrono::days(30) + std::chrono::milliseconds(1));
+  HttpResponse r = Get("/v1/events/a");
+  EXPECT_EQ(r.status, 404);
+  EXPECT_EQ(r.body, R"({"ok":false,"reason":"not_found","message":"the event is past its retention"})");
+  clock_.Set(kT + std::chrono::days(35) + std::chrono::milliseconds(1));
+  r = Get("/v1/events/a");
+  EXPECT_EQ(r.status, 404);
+  EXPECT_EQ(r.body, R"({"ok":false,"reason":"not_found","message":"no event with this requestId in this workspace"})");
+  r = Get("/v1/dashboard/overview?from=2026-02-07T00:00:00Z&to=2026-02-08T00:00:00Z");
+  EXPECT_EQ(r.status, 200) << r.body;
+  EXPECT_NE(r.body.find(R"("requests":2,)"), std::string::npos) << r.body;
+}
+
+TEST_F(QueryApiTest, ALongerRetentionKeepsShowingTheEvent) {
+  RetentionConfig longer;
+  longer.events_days = 90;
+  longer.dedup_days = 100;
+  QueryApi api(*store_, *journal_, *keys_, clock_, longer);
+  clock_.Set(kT + std::chrono::days(89));
+  HttpRequest req;
+  req.method = "GET";
+  req.target = "/v1/events/a";
+  req.api_key = member_.key;
+  EXPECT_EQ(api.Handle(req).status, 200);
+  clock_.Set(kT + std::chrono::days(91));
+  EXPECT_EQ(api.Handle(req).status, 404);
+}
+
 TEST_F(QueryApiTest, ADamagedEventRowIsAnErrorNotAHalfShownEvent) {
   auto dedup = store_->Get(Family::kDedup, DedupKey("acme", "a"));
   ASSERT_TRUE(dedup.ok() && dedup->has_value());

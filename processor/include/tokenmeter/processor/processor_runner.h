@@ -23,6 +23,7 @@
 #include "tokenmeter/model/workspace_status.h"
 #include "tokenmeter/processor/alerting_config.h"
 #include "tokenmeter/processor/pricing_config.h"
+#include "tokenmeter/processor/retention_config.h"
 
 namespace prometheus {
 class Registry;
@@ -58,6 +59,8 @@ struct ProcessorConfig {
   // Default 1000. Queries see unfolded deltas too; a longer interval writes each rollup
   // row less often and holds more distinct rows in memory.
   int rollup_fold_ms = 1000;
+  // The dedup window and the events' retention (config key `retention`).
+  RetentionConfig retention;
 
   Status Validate() const;
 };

@@ -1,0 +1,141 @@
+// Retention on a real RocksDB: compactions drop dedup records past the dedup window
+// and event rows past their retention, keep everything younger and every row whose time
+// cannot be read, leave the other families alone, and count what they dropped.
+#include "state/retention.h"
+
+#include <gtest/gtest.h>
+#include <prometheus/text_serializer.h>
+
+#include "dedup/dedup_record.h"
+#include "pipeline.h"
+#include "processor_probe.h"
+#include "temp_dir.h"
+#include "test_events.h"
+#include "tokenmeter/base/rfc3339.h"
+
+namespace tokenmeter {
+namespace {
+
+const TimePoint kNow = *ParseRfc3339("2026-03-01T00:00:00.000Z");
+
+int64_t Ms(TimePoint t) { return t.time_since_epoch().count(); }
+
+class RetentionTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    RetentionConfig r;  // 35 days for ids, 30 for event rows
+    auto s = StateStore::Open(dir_.path().string(), RetentionStateOptions(r, &clock_));
+    ASSERT_TRUE(s.ok()) << s.status().ToString();
+    store_ = std::move(*s);
+  }
+  void PutDedup(const std::string& id, TimePoint first_seen) {
+    DedupRecord rec{Ms(first_seen), 1, 42, "row-" + id};
+    Put(Family::kDedup, DedupKey("acme", id), rec.Encode());
+  }
+  std::string PutEvent(const std::string& id, TimePoint occurred) {
+    UsageEvent e = testing::TestEvent("acme", id, "gpt-4o-mini", 1, 1, occurred);
+    std::string key;
+    AppendEventKey(e, key);
+    Put(Family::kEvents, key, "stored event " + id);
+    return key;
+  }
+  void Put(Family f, const std::string& key, const std::string& value) {
+    StateStore::Batch b = store_->NewBatch();
+    b.Put(f, key, value);
+    ASSERT_TRUE(store_->Commit(b).ok());
+  }
+  bool Has(Family f, const std::string& key) {
+    auto v = store_->Get(f, key);
+    EXPECT_TRUE(v.ok());
+    return v.ok() && v->has_value();
+  }
+  void CompactAll() {
+    ASSERT_TRUE(store_->CompactAll(Family::kDedup).ok());
+    ASSERT_TRUE(store_->CompactAll(Family::kEvents).ok());
+    ASSERT_TRUE(store_->CompactAll(Family::kRollups).ok());
+  }
+
+  testing::TempDir dir_{"tm-retention"};
+  FakeClock clock_{kNow};
+  std::unique_ptr<StateStore> store_;
+};
+
+TEST_F(RetentionTest, CompactionsDropIdsPastTheWindowAndKeepTheRest) {
+  PutDedup("old", kNow - std::chrono::days(35) - std::chrono::milliseconds(1));
+  PutDedup("edge", kNow - std::chrono::days(35));
+  PutDedup("young", kNow - std::chrono::days(34));
+  Put(Family::kDedup, DedupKey("acme", "unreadable"), "xx");
+  Put(Family::kRollups, "an old rollup row", "kept");
+  CompactAll();
+  EXPECT_FALSE(Has(Family::kDedup, DedupKey("acme", "old")));
+  EXPECT_TRUE(Has(Family::kDedup, DedupKey("acme", "edge"))) << "exactly 35 days: still inside";
+  EXPECT_TRUE(Has(Family::kDedup, DedupKey("acme", "young")));
+  EXPECT_TRUE(Has(Family::kDedup, DedupKey("acme", "unreadable"))) << "a record it cannot read is kept";
+  EXPECT_TRUE(Has(Family::kRollups, "an old rollup row"));
+  EXPECT_EQ(store_->Expired(Family::kDedup), 1u);
+  EXPECT_EQ(store_->Expired(Family::kEvents), 0u);
+
+  clock_.Set(kNow + std::chrono::days(2));  // "young" is 36 days old now
+  CompactAll();
+  EXPECT_FALSE(Has(Family::kDedup, DedupKey("acme", "edge")));
+  EXPECT_FALSE(Has(Family::kDedup, DedupKey("acme", "young")));
+  EXPECT_TRUE(Has(Family::kDedup, DedupKey("acme", "unreadable")));
+  EXPECT_EQ(store_->Expired(Family::kDedup), 3u);
+}
+
+TEST_F(RetentionTest, CompactionsDropEventRowsByTheirOccurredAt) {
+  std::string old_row = PutEvent("old", kNow - std::chrono::days(30) - std::chrono::seconds(1));
+  std::string young_row = PutEvent("young", kNow - std::chrono::days(29));
+  Put(Family::kEvents, "no-nul-byte", "kept: no time in it");
+  CompactAll();
+  EXPECT_FALSE(Has(Family::kEvents, old_row));
+  EXPECT_TRUE(Has(Family::kEvents, young_row));
+  EXPECT_TRUE(Has(Family::kEvents, "no-nul-byte"));
+  EXPECT_EQ(store_->Expired(Family::kEvents), 1u);
+  EXPECT_EQ(store_->Expired(Family::kDedup), 0u);
+}
+
+TEST_F(RetentionTest, AStoreOpenedWithoutRetentionKeepsEverything) {
+  store_.reset();
+  auto s = StateStore::Open(dir_.path().string());
+  ASSERT_TRUE(s.ok());
+  store_ = std::move(*s);
+  PutDedup("old", kNow - std::chrono::days(3650));
+  std::string row = PutEvent("old", kNow - std::chrono::days(3650));
+  CompactAll();
+  EXPECT_TRUE(Has(Family::kDedup, DedupKey("acme", "old")));
+  EXPECT_TRUE(Has(Family::kEvents, row));
+}
+
+TEST(EventKeyTimeTest, ReadsTheOccurredAtBackAndRefusesOtherShapes) {
+  UsageEvent e = testing::TestEvent("acme", "r1", "gpt-4o-mini", 1, 1, kNow);
+  std::string key;
+  AppendEventKey(e, key);
+  EXPECT_EQ(EventKeyTime(key), std::optional<int64_t>(Ms(kNow)));
+  EXPECT_EQ(EventKeyTime("acme"), std::nullopt);
+  EXPECT_EQ(EventKeyTime(std::string("acme\0" "1", 6)), std::nullopt) << "too short";
+  EXPECT_EQ(EventKeyTime(std::string("acme\0" "1x12345678", 15)), std::nullopt) << "no NUL after the mode";
+}
+
+TEST(RetentionMetricTest, TheStoresTotalsBecomeCountersPerFamily) {
+  prometheus::Registry registry;
+  ProcessorProbe probe(registry);
+  probe.Expired(3, 0);
+  probe.Expired(5, 2);
+  std::string text = prometheus::TextSerializer().Serialize(registry.Collect());
+  EXPECT_NE(text.find("tokenmeter_processor_rows_expired_total{family=\"dedup\"} 5\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("tokenmeter_processor_rows_expired_total{family=\"events\"} 2\n"), std::string::npos) << text;
+}
+
+TEST(RetentionConfigTest, DaysMustBeInRange) {
+  RetentionConfig r;
+  EXPECT_TRUE(r.Validate().ok());
+  r.dedup_days = 0;
+  EXPECT_EQ(r.Validate().message(), "retention.dedup_days must be in [1, 3650]");
+  r.dedup_days = 35;
+  r.events_days = 3651;
+  EXPECT_EQ(r.Validate().message(), "retention.events_days must be in [1, 3650]");
+}
+
+}  // namespace
+}  // namespace tokenmeter
