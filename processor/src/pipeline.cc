@@ -92,6 +92,7 @@ BatchPipeline::Scratch& BatchPipeline::ScratchFor(int partition) {
 
 Result<PreparedBatch> BatchPipeline::Prepare(int partition, const std::vector<BusMessage>& messages) {
   PreparedBatch out(store_.NewBatch());
+  out.partition = partition;
   Result<std::optional<int64_t>> stored = store_.NextOffset(topic_, partition);
   if (!stored.ok()) return stored.status();
   int64_t next = stored->value_or(0);
@@ -140,6 +141,7 @@ Result<PreparedBatch> BatchPipeline::Prepare(int partition, const std::vector<Bu
     }
     ++count;
     origin.push_back(&m);
+    if (!out.newest_received || e.received_at > *out.newest_received) out.newest_received = e.received_at;
   }
   if (last_offset < 0) {
     out.stats.dead_lettered = out.dead_letters.size();
@@ -267,7 +269,18 @@ Status BatchPipeline::Commit(PreparedBatch& prepared, bool sync) {
   if (!prepared.has_changes) return Status::Ok();
   RETURN_IF_ERROR(store_.Commit(prepared.batch, sync));
   rollups_.Publish(std::move(prepared.rollups));
+  if (prepared.newest_received) {
+    std::atomic<int64_t>& newest = ScratchFor(prepared.partition).newest_received_ms;
+    int64_t ms = prepared.newest_received->time_since_epoch().count();
+    if (ms > newest.load()) newest.store(ms);  // one committer per partition
+  }
   return Status::Ok();
+}
+
+std::optional<TimePoint> BatchPipeline::NewestReceived(int partition) {
+  int64_t ms = ScratchFor(partition).newest_received_ms.load();
+  if (ms == std::numeric_limits<int64_t>::min()) return std::nullopt;
+  return TimePoint(std::chrono::milliseconds(ms));
 }
 
 }  // namespace tokenmeter

@@ -17,6 +17,7 @@
 #include <array>
 #include <atomic>
 #include <chrono>
+#include <limits>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -81,6 +82,8 @@ struct PreparedBatch {
   std::vector<Alert> alerts;                // decided in this batch, in order
   std::vector<std::string> workspaces;      // workspaces with new events, sorted, unique
   RollupJournal::Staged rollups;            // published by Commit once committed
+  int partition = 0;
+  std::optional<TimePoint> newest_received;  // the latest receive time among its records
 };
 
 class BatchPipeline {
@@ -100,6 +103,9 @@ class BatchPipeline {
   // row syncs once, after the last. Once committed, the batch's rollup deltas are
   // published to the journal (visible to readers).
   Status Commit(PreparedBatch& prepared, bool sync = true);
+  // The latest receive time among the records committed for `partition` through this
+  // pipeline (nullopt: none yet). Any thread.
+  std::optional<TimePoint> NewestReceived(int partition);
 
  private:
   StateStore& store_;
@@ -125,6 +131,7 @@ class BatchPipeline {
     std::vector<std::string> keys;                            // distinct dedup keys
     std::vector<std::pair<std::string, std::string>> rows;   // event rows: key, stored event
     std::string value;                                        // a dedup row being encoded
+    std::atomic<int64_t> newest_received_ms{std::numeric_limits<int64_t>::min()};  // committed
   };
   Scratch& ScratchFor(int partition);
   std::mutex scratch_mu_;

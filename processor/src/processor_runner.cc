@@ -47,6 +47,7 @@ struct ProcessorRunner::Impl {
   IngestLimits limits;
   Normalizer normalizer;
   std::unique_ptr<EventParser> parser;
+  DedupHorizon dedup_horizon;  // read by the store's compactions: declared first, destroyed after it
   std::unique_ptr<StateStore> store;
   std::unique_ptr<RollupJournal> rollups;
   std::shared_ptr<const PriceBook> prices;
@@ -129,7 +130,10 @@ struct ProcessorRunner::Impl {
       probe->Partitions(consumer->Assigned().size(), consumer->HistoryLost().size());
       if (start - last_sample >= std::chrono::seconds(1)) {  // gauges: once a second is plenty
         last_sample = start;
-        probe->Lag(consumer->Lag());
+        std::map<int, int64_t> lag = consumer->Lag();
+        probe->Lag(lag);
+        dedup_horizon.Update(clock->Now(), consumer->Assigned(), lag,
+                             [this](int p) { return pipeline->NewestReceived(p); });
         probe->State(store->BackgroundErrors(), store->LiveDataBytes());
         probe->Expired(store->Expired(Family::kDedup), store->Expired(Family::kEvents));
         SampleOutbox();
@@ -204,7 +208,7 @@ Result<std::unique_ptr<ProcessorRunner>> ProcessorRunner::Create(const Processor
   if (!normalizer.ok()) return normalizer.status();
   impl->normalizer = std::move(*normalizer);
   impl->parser = std::make_unique<EventParser>(impl->limits, impl->normalizer);
-  Result<std::unique_ptr<StateStore>> store = StateStore::Open(config.state_dir, RetentionStateOptions(config.retention, &clock));
+  Result<std::unique_ptr<StateStore>> store = StateStore::Open(config.state_dir, RetentionStateOptions(config.retention, &clock, &impl->dedup_horizon));
   if (!store.ok()) return store.status();
   impl->store = std::move(*store);
   Result<std::unique_ptr<RollupJournal>> rollups = RollupJournal::Open(*impl->store);

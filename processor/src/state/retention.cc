@@ -1,5 +1,7 @@
 #include "retention.h"
 
+#include <algorithm>
+
 #include "dedup_record.h"
 #include "pipeline.h"
 
@@ -11,13 +13,37 @@ Status RetentionConfig::Validate() const {
   return Status::Ok();
 }
 
-StateOptions RetentionStateOptions(const RetentionConfig& retention, const Clock* clock) {
+void DedupHorizon::Update(TimePoint now, const std::set<int>& assigned, const std::map<int, int64_t>& lag,
+                          const std::function<std::optional<TimePoint>(int)>& newest) {
+  TimePoint h = now;
+  for (int p : assigned) {
+    auto l = lag.find(p);
+    if (l != lag.end() && l->second == 0) continue;  // caught up: its next copies arrive now
+    std::optional<TimePoint> n = newest(p);
+    if (!n) {
+      ms_.store(kUnknown);
+      return;
+    }
+    h = std::min(h, *n);
+  }
+  ms_.store(h.time_since_epoch().count());
+}
+
+std::optional<int64_t> DedupHorizon::Get() const {
+  int64_t v = ms_.load();
+  if (v == kUnknown) return std::nullopt;
+  return v;
+}
+
+StateOptions RetentionStateOptions(const RetentionConfig& retention, const Clock* clock,
+                                   const DedupHorizon* horizon) {
   StateOptions o;
   o.clock = clock;
   o.expiry[Family::kDedup] = {retention.dedup_window(),
-                              [](std::string_view, std::string_view value) { return DedupRecord::FirstSeenMs(value); }};
+                              [](std::string_view, std::string_view value) { return DedupRecord::FirstSeenMs(value); }, {}};
+  if (horizon != nullptr) o.expiry[Family::kDedup].now_ms = [horizon] { return horizon->Get(); };
   o.expiry[Family::kEvents] = {retention.events_window(),
-                               [](std::string_view key, std::string_view) { return EventKeyTime(key); }};
+                               [](std::string_view key, std::string_view) { return EventKeyTime(key); }, {}};
   return o;
 }
 

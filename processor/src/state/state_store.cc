@@ -6,6 +6,8 @@
 #include <rocksdb/table.h>
 #include <rocksdb/write_batch.h>
 
+#include <limits>
+
 #include "fixed_codec.h"
 #include "rollup.h"
 
@@ -52,7 +54,9 @@ class ExpiryFilterFactory final : public rocksdb::CompactionFilterFactory {
       : expiry_(std::move(expiry)), clock_(clock), dropped_(dropped) {}
   std::unique_ptr<rocksdb::CompactionFilter> CreateCompactionFilter(
       const rocksdb::CompactionFilter::Context& /*context*/) override {
-    int64_t cutoff = (clock_.Now() - expiry_.window).time_since_epoch().count();
+    std::optional<int64_t> now =
+        expiry_.now_ms ? expiry_.now_ms() : std::optional<int64_t>(clock_.Now().time_since_epoch().count());
+    int64_t cutoff = now ? *now - expiry_.window.count() : std::numeric_limits<int64_t>::min();
     return std::make_unique<ExpiryFilter>(expiry_, cutoff, dropped_);
   }
   const char* Name() const override { return "tokenmeter.expiry"; }

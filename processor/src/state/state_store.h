@@ -47,6 +47,9 @@ struct Expiry {
   // The row's time in ms since the epoch; nullopt keeps the row (one it cannot read).
   // Called on RocksDB's compaction threads.
   std::function<std::optional<int64_t>(std::string_view key, std::string_view value)> time_of;
+  // "Now" for this family, in ms since the epoch, read when a compaction starts; nullopt
+  // drops nothing in that compaction. Unset: StateOptions::clock.
+  std::function<std::optional<int64_t>()> now_ms;
 };
 
 struct StateOptions {

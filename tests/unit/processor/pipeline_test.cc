@@ -153,6 +153,19 @@ TEST_F(PipelineTest, ACopyPastTheDedupWindowIsANewCallAndOneAtItsEdgeIsARetry) {
   EXPECT_EQ(day.v[kCostNano], 639'000);
 }
 
+TEST_F(PipelineTest, TheNewestCommittedReceiveTimeIsKeptPerPartition) {
+  EXPECT_EQ(pipeline_->NewestReceived(0), std::nullopt);
+  UsageEvent a = Event("a", "gpt-4o-mini", 1, 1);
+  UsageEvent b = Event("b", "gpt-4o-mini", 1, 1);
+  b.received_at = kT + std::chrono::seconds(30);
+  Result<PreparedBatch> p = pipeline_->Prepare(0, {Msg(0, b), Msg(1, a)});
+  ASSERT_TRUE(p.ok());
+  EXPECT_EQ(pipeline_->NewestReceived(0), std::nullopt) << "not before the commit";
+  ASSERT_TRUE(pipeline_->Commit(*p).ok());
+  EXPECT_EQ(pipeline_->NewestReceived(0), std::optional<TimePoint>(kT + std::chrono::seconds(30)));
+  EXPECT_EQ(pipeline_->NewestReceived(1), std::nullopt);
+}
+
 TEST_F(PipelineTest, SameIdWithDifferentContentIsAConflictNotAppliedAndQuarantined) {
   Apply({Msg(0, Event("a", "gpt-4o-mini", 850, 320))});
   BusMessage reused = Msg(1, Event("a", "gpt-4o-mini", 999999, 320));

@@ -4,6 +4,8 @@
 #include "state/retention.h"
 
 #include <gtest/gtest.h>
+
+#include <map>
 #include <prometheus/text_serializer.h>
 
 #include "dedup/dedup_record.h"
@@ -105,6 +107,47 @@ TEST_F(RetentionTest, AStoreOpenedWithoutRetentionKeepsEverything) {
   CompactAll();
   EXPECT_TRUE(Has(Family::kDedup, DedupKey("acme", "old")));
   EXPECT_TRUE(Has(Family::kEvents, row));
+}
+
+TEST_F(RetentionTest, IdsAreKeptWhileAPartitionBehindCouldStillBringTheirRetries) {
+  // A rebuild replaying a long log: partition 0 has committed up to 10 days ago, so a
+  // retry received up to 35 days after that may still come.
+  DedupHorizon horizon;
+  store_.reset();
+  auto s = StateStore::Open(dir_.path().string(), RetentionStateOptions(RetentionConfig{}, &clock_, &horizon));
+  ASSERT_TRUE(s.ok());
+  store_ = std::move(*s);
+  PutDedup("40 days", kNow - std::chrono::days(40));
+  PutDedup("46 days", kNow - std::chrono::days(46));
+  CompactAll();
+  EXPECT_TRUE(Has(Family::kDedup, DedupKey("acme", "46 days"))) << "horizon unknown: nothing is dropped";
+
+  std::map<int, std::optional<TimePoint>> newest = {{0, kNow - std::chrono::days(10)}, {1, std::nullopt}};
+  auto newest_of = [&](int p) { return newest[p]; };
+  horizon.Update(kNow, {0, 1}, {{0, 5000}, {1, 0}}, newest_of);  // 1 is caught up
+  EXPECT_EQ(horizon.Get(), std::optional<int64_t>(Ms(kNow - std::chrono::days(10))));
+  CompactAll();
+  EXPECT_TRUE(Has(Family::kDedup, DedupKey("acme", "40 days")));
+  EXPECT_FALSE(Has(Family::kDedup, DedupKey("acme", "46 days")));
+
+  horizon.Update(kNow, {0, 1}, {{0, 0}, {1, 0}}, newest_of);  // the replay has caught up
+  EXPECT_EQ(horizon.Get(), std::optional<int64_t>(Ms(kNow)));
+  CompactAll();
+  EXPECT_FALSE(Has(Family::kDedup, DedupKey("acme", "40 days")));
+  EXPECT_EQ(store_->Expired(Family::kDedup), 2u);
+}
+
+TEST(DedupHorizonTest, APartitionBehindWithNothingCommittedOrUnknownLagHoldsEverything) {
+  DedupHorizon h;
+  EXPECT_EQ(h.Get(), std::nullopt);
+  auto none = [](int) { return std::optional<TimePoint>(); };
+  h.Update(kNow, {}, {}, none);
+  EXPECT_EQ(h.Get(), std::optional<int64_t>(Ms(kNow))) << "no partitions: the wall clock";
+  h.Update(kNow, {3}, {{3, 7}}, none);
+  EXPECT_EQ(h.Get(), std::nullopt) << "behind and nothing committed yet";
+  auto day_ago = [](int) { return std::optional<TimePoint>(kNow - std::chrono::days(1)); };
+  h.Update(kNow, {3}, {}, day_ago);
+  EXPECT_EQ(h.Get(), std::optional<int64_t>(Ms(kNow - std::chrono::days(1)))) << "lag not known: counted as behind";
 }
 
 TEST(EventKeyTimeTest, ReadsTheOccurredAtBackAndRefusesOtherShapes) {
