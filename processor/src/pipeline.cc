@@ -195,7 +195,7 @@ Result<PreparedBatch> BatchPipeline::Prepare(int partition, const std::vector<Bu
                  DeadLetterReason::kUnreadableRecord);
       continue;
     }
-    if (record && record->first_seen_ms < (e.received_at - dedup_window_).time_since_epoch().count()) {
+    if (record && record->Expired(e.received_at, dedup_window_)) {
       record.reset();  // first seen before the dedup window: this copy is a new call
     }
     uint64_t fp = Fingerprint(e);

@@ -5,6 +5,7 @@
 #ifndef TOKENMETER_PROCESSOR_DEDUP_DEDUP_RECORD_H_
 #define TOKENMETER_PROCESSOR_DEDUP_DEDUP_RECORD_H_
 
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -36,6 +37,11 @@ struct DedupRecord {
   // Whether `e` (whose Fingerprint() is `fingerprint`) is the same call as the original;
   // a record written with the older function is compared with that function.
   bool SameContent(const UsageEvent& e, uint64_t fingerprint) const;
+  // Whether the id was first seen more than `window` before `at` (a copy received then
+  // is a new call; the query API no longer shows it). Exactly `window` is still inside.
+  bool Expired(TimePoint at, std::chrono::milliseconds window) const {
+    return TimePoint(std::chrono::milliseconds(first_seen_ms)) < at - window;
+  }
 };
 
 std::string DedupKey(std::string_view workspace, std::string_view request_id);

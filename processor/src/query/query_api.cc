@@ -165,7 +165,7 @@ HttpResponse QueryApi::Handle(const HttpRequest& request) const {
     if (!dedup.ok()) return JsonError(503, "state_unavailable", dedup.status().message());
     std::optional<DedupRecord> record = dedup->has_value() ? DedupRecord::Decode(**dedup) : std::nullopt;
     const TimePoint now = clock_.Now();
-    if (!record || TimePoint(std::chrono::milliseconds(record->first_seen_ms)) < now - retention_.dedup_window()) {
+    if (!record || record->Expired(now, retention_.dedup_window())) {
       return JsonError(404, "not_found", "no event with this requestId in this workspace");
     }
     std::optional<int64_t> occurred = EventKeyTime(record->event_key);
