@@ -208,7 +208,8 @@ Result<std::unique_ptr<ProcessorRunner>> ProcessorRunner::Create(const Processor
   if (!normalizer.ok()) return normalizer.status();
   impl->normalizer = std::move(*normalizer);
   impl->parser = std::make_unique<EventParser>(impl->limits, impl->normalizer);
-  Result<std::unique_ptr<StateStore>> store = StateStore::Open(config.state_dir, RetentionStateOptions(config.retention, &clock, &impl->dedup_horizon));
+  Result<std::unique_ptr<StateStore>> store = StateStore::Open(
+      config.state_dir, RetentionStateOptions(config.retention, &clock, &impl->dedup_horizon));
   if (!store.ok()) return store.status();
   impl->store = std::move(*store);
   Result<std::unique_ptr<RollupJournal>> rollups = RollupJournal::Open(*impl->store);

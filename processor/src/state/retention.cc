@@ -39,8 +39,10 @@ StateOptions RetentionStateOptions(const RetentionConfig& retention, const Clock
                                    const DedupHorizon* horizon) {
   StateOptions o;
   o.clock = clock;
-  o.expiry[Family::kDedup] = {retention.dedup_window(),
-                              [](std::string_view, std::string_view value) { return DedupRecord::FirstSeenMs(value); }, {}};
+  o.expiry[Family::kDedup] = {
+      retention.dedup_window(),
+      [](std::string_view, std::string_view value) { return DedupRecord::FirstSeenMs(value); },
+      {}};
   if (horizon != nullptr) o.expiry[Family::kDedup].now_ms = [horizon] { return horizon->Get(); };
   o.expiry[Family::kEvents] = {retention.events_window(),
                                [](std::string_view key, std::string_view) { return EventKeyTime(key); }, {}};
