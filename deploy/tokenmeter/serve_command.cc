@@ -62,6 +62,7 @@ int RunServe(const std::vector<std::string>& args) {
   bus.topic = config->kafka.topic;
   bus.dead_letters = std::shared_ptr<Publisher>(std::move(*dead_letters));
   bus.subscribe = [events_log](Subscriber::NextOffsetFn next) { return events_log->Subscribe(std::move(next)); };
+  bus.read_ahead = true;
   bus.publish_status = [&edge](const std::string& ws, const WorkspaceStatus& s) { edge.SetWorkspaceStatus(ws, s); };
   auto processor = ProcessorRunner::Create(pc, std::move(bus), config->edge.limits, *keys, clock, registry);
   if (!processor.ok()) return StartupFailed("serve", processor.status());

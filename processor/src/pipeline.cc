@@ -90,82 +90,106 @@ BatchPipeline::Scratch& BatchPipeline::ScratchFor(int partition) {
   return *s;
 }
 
-Result<PreparedBatch> BatchPipeline::Prepare(int partition, const std::vector<BusMessage>& messages) {
+void BatchPipeline::Decode(const std::vector<BusMessage>& messages, std::vector<Decoded>& decoded,
+                           const SplitRunner* split) const {
+  if (decoded.size() < messages.size()) decoded.resize(messages.size());
+  const PriceBook& prices = *prices_;
+  auto decode = [&](size_t begin, size_t end) {
+    thread_local std::string record;  // the record being parsed in place
+    for (size_t i = begin; i < end; ++i) {
+      const BusMessage& m = messages[i];
+      Decoded& d = decoded[i];
+      ClearKeepingCapacity(d.event);  // the last batch's; its buffers stay
+      d.reason.clear();
+      d.kind = DeadLetterReason::kInvalidEvent;
+      Status parsed = parser_.ParseCanonical(m.value, d.event, record);
+      if (!parsed.ok()) {
+        d.reason = parsed.message();
+        if (d.reason.rfind("malformed JSON", 0) == 0 || d.reason.find("NUL byte") != std::string::npos ||
+            d.reason.find("must be a JSON object") != std::string::npos) {
+          d.kind = DeadLetterReason::kMalformed;
+        }
+      } else if (d.event.workspace != m.key) {
+        d.reason = "record key \"" + m.key + "\" is not the event's workspace";
+        d.kind = DeadLetterReason::kWrongKey;
+      }
+      d.ok = d.reason.empty();
+      if (!d.ok) continue;
+      const UsageEvent& e = d.event;
+      d.fingerprint = Fingerprint(e);
+      d.dedup_key.clear();
+      AppendDedupKey(e.workspace, e.request_id, d.dedup_key);
+      // Priced and encoded before dedup decides (wasted for a duplicate), so that all of
+      // this can run beside the in-order steps.
+      d.cost = PriceEvent(e, prices);
+      d.row_key.clear();
+      AppendEventKey(e, d.row_key);
+      d.row_value.clear();
+      EncodeStoredEvent(e, d.cost, prices.version(), d.row_value);
+    }
+  };
+  if (split != nullptr) {
+    (*split)(messages.size(), decode);
+  } else {
+    decode(0, messages.size());
+  }
+}
+
+Result<PreparedBatch> BatchPipeline::Prepare(int partition, const std::vector<BusMessage>& messages,
+                                             const SplitRunner* split) {
+  std::vector<Decoded>& decoded = ScratchFor(partition).decoded;
+  Decode(messages, decoded, split);
+  return Prepare(partition, messages, decoded);
+}
+
+Result<PreparedBatch> BatchPipeline::Prepare(int partition, const std::vector<BusMessage>& messages,
+                                             std::vector<Decoded>& decoded) {
   PreparedBatch out(store_.NewBatch());
   out.partition = partition;
   Result<std::optional<int64_t>> stored = store_.NextOffset(topic_, partition);
   if (!stored.ok()) return stored.status();
   int64_t next = stored->value_or(0);
 
-  // 1. Skip what this store already committed; decode and validate the rest.
+  // 1. Skip what this store already committed (a prefix: offsets are in order); the
+  // rest was decoded, validated and priced, each record on its own, by Decode.
+  size_t first = 0;
+  while (first < messages.size() && messages[first].offset < next) ++first;
+  out.stats.redelivered = first;
+  out.stats.consumed = messages.size() - first;
+  if (first == messages.size()) return out;
   Scratch& scratch = ScratchFor(partition);
-  std::vector<UsageEvent>& pool = scratch.events;  // this batch's events are pool[0, count)
-  size_t count = 0;
-  std::vector<const BusMessage*>& origin = scratch.origin;  // pool[i] came from *origin[i]
-  origin.clear();
-  origin.reserve(messages.size());
-  auto dead_letter = [&](const BusMessage& m, std::string reason, DeadLetterReason kind) {
+  const size_t n = messages.size();
+  auto dead_letter = [&](size_t j, std::string reason, DeadLetterReason kind) {
+    const BusMessage& m = messages[j];
     out.dead_letters.push_back({partition, m.offset, m.value, std::move(reason), kind});
     ++out.stats.dead_by_reason[static_cast<size_t>(kind)];
   };
-  int64_t last_offset = -1;
-  for (const BusMessage& m : messages) {
-    if (m.offset < next) {
-      ++out.stats.redelivered;
+  std::vector<uint32_t>& valid = scratch.valid;
+  valid.clear();
+  for (size_t j = first; j < n; ++j) {
+    Decoded& d = decoded[j];
+    if (!d.ok) {
+      dead_letter(j, std::move(d.reason), d.kind);
       continue;
     }
-    ++out.stats.consumed;
-    last_offset = m.offset;
-    if (count == pool.size()) {
-      pool.emplace_back();
-    } else {
-      ClearKeepingCapacity(pool[count]);  // the last batch's event; its buffers stay
-    }
-    UsageEvent& e = pool[count];
-    Status parsed = parser_.ParseCanonical(m.value, e, scratch.record);
-    std::string reason;
-    DeadLetterReason kind = DeadLetterReason::kInvalidEvent;
-    if (!parsed.ok()) {
-      reason = parsed.message();
-      if (reason.rfind("malformed JSON", 0) == 0 || reason.find("NUL byte") != std::string::npos ||
-          reason.find("must be a JSON object") != std::string::npos) {
-        kind = DeadLetterReason::kMalformed;
-      }
-    } else if (e.workspace != m.key) {
-      reason = "record key \"" + m.key + "\" is not the event's workspace";
-      kind = DeadLetterReason::kWrongKey;
-    }
-    if (!reason.empty()) {
-      dead_letter(m, std::move(reason), kind);
-      continue;
-    }
-    ++count;
-    origin.push_back(&m);
-    if (!out.newest_received || e.received_at > *out.newest_received) out.newest_received = e.received_at;
+    valid.push_back(static_cast<uint32_t>(j));
+    TimePoint received = d.event.received_at;
+    if (!out.newest_received || received > *out.newest_received) out.newest_received = received;
   }
-  if (last_offset < 0) {
-    out.stats.dead_lettered = out.dead_letters.size();
-    return out;
-  }
-  const std::span<const UsageEvent> events(pool.data(), count);
 
-  // 2. Dedup: one MultiGet for the batch's distinct ids (slot[i]: event i's id), then
-  // in-batch state in arrival order.
-  std::vector<std::string>& key_pool = scratch.keys;  // this batch's distinct keys: [0, distinct)
-  if (key_pool.size() < events.size()) key_pool.resize(events.size());  // `index` views them in place
-  size_t distinct = 0;
-  std::vector<uint32_t> slot(events.size());
+  // 2. Dedup: one MultiGet for the batch's distinct ids (slot[i]: valid event i's id),
+  // then in-batch state in arrival order.
+  std::vector<std::string_view>& keys = scratch.keys;
+  keys.clear();
+  std::vector<uint32_t> slot(valid.size());
   std::unordered_map<std::string_view, uint32_t> index;
-  index.reserve(events.size());
-  for (size_t i = 0; i < events.size(); ++i) {
-    std::string& k = key_pool[distinct];
-    k.clear();
-    AppendDedupKey(events[i].workspace, events[i].request_id, k);
-    auto [it, fresh] = index.emplace(k, static_cast<uint32_t>(distinct));
-    if (fresh) ++distinct;
+  index.reserve(valid.size());
+  for (size_t i = 0; i < valid.size(); ++i) {
+    std::string_view k = decoded[valid[i]].dedup_key;
+    auto [it, fresh] = index.emplace(k, static_cast<uint32_t>(keys.size()));
+    if (fresh) keys.push_back(k);
     slot[i] = it->second;
   }
-  const std::span<const std::string> keys(key_pool.data(), distinct);
   std::vector<std::optional<std::string>> values;
   RETURN_IF_ERROR(store_.MultiGet(Family::kDedup, keys, values));
   std::vector<std::optional<DedupRecord>> records(keys.size());
@@ -180,17 +204,18 @@ Result<PreparedBatch> BatchPipeline::Prepare(int partition, const std::vector<Bu
   BatchRollups rollups;
   RollupCounters counters;  // one new event's, refilled per event
   std::unordered_set<std::string_view> seen_workspaces;  // a copy in out.workspaces each
-  std::vector<std::pair<std::string, std::string>>& row_pool = scratch.rows;  // this batch's: [0, rows)
-  size_t rows = 0;
+  std::vector<uint32_t>& rows = scratch.rows;
+  rows.clear();
   SpendEvaluator spend(store_, *rules_);
   DriftEvaluator drift(store_, rollups_, *rules_);
-  for (size_t i = 0; i < events.size(); ++i) {
-    const UsageEvent& e = events[i];
+  for (size_t i = 0; i < valid.size(); ++i) {
+    const Decoded& d = decoded[valid[i]];
+    const UsageEvent& e = d.event;
     std::optional<DedupRecord>& record = records[slot[i]];
     if (unreadable[slot[i]]) {
       // Not applied and the stored row kept: a corrupt record must not turn an event
       // that may already be counted into a new one.
-      dead_letter(*origin[i], "the stored dedup record of request_id \"" + e.request_id + "\" cannot be read (" +
+      dead_letter(valid[i], "the stored dedup record of request_id \"" + e.request_id + "\" cannot be read (" +
                         std::to_string(values[slot[i]]->size()) + " bytes); event not applied",
                  DeadLetterReason::kUnreadableRecord);
       continue;
@@ -198,13 +223,12 @@ Result<PreparedBatch> BatchPipeline::Prepare(int partition, const std::vector<Bu
     if (record && record->Expired(e.received_at, dedup_window_)) {
       record.reset();  // first seen before the dedup window: this copy is a new call
     }
-    uint64_t fp = Fingerprint(e);
     if (record) {
       ++record->attempts;
       ++out.stats.duplicates;
-      if (!record->SameContent(e, fp)) {
+      if (!record->SameContent(e, d.fingerprint)) {
         ++out.stats.conflicts;
-        dead_letter(*origin[i], "request_id \"" + e.request_id + "\" was first recorded with other content; this copy is not applied",
+        dead_letter(valid[i], "request_id \"" + e.request_id + "\" was first recorded with other content; this copy is not applied",
                    DeadLetterReason::kConflict);
       }
       RollupCounters dup;
@@ -212,18 +236,12 @@ Result<PreparedBatch> BatchPipeline::Prepare(int partition, const std::vector<Bu
       rollups.Add(e, dup, /*duplicate_only=*/true);
       continue;
     }
-    Cost cost = PriceEvent(e, *prices_);
-    if (!cost.total) ++out.stats.unpriced;
-    if (rows == row_pool.size()) row_pool.emplace_back();
-    auto& [row_key, row_value] = row_pool[rows++];
-    row_key.clear();
-    AppendEventKey(e, row_key);
-    row_value.clear();
-    EncodeStoredEvent(e, cost, prices_->version(), row_value);
-    record = DedupRecord{e.received_at.time_since_epoch().count(), 1, fp, row_key};
-    FillCounters(e, cost, counters);
+    if (!d.cost.total) ++out.stats.unpriced;
+    rows.push_back(valid[i]);
+    record = DedupRecord{e.received_at.time_since_epoch().count(), 1, d.fingerprint, d.row_key};
+    FillCounters(e, d.cost, counters);
     rollups.Add(e, counters, /*duplicate_only=*/false);
-    RETURN_IF_ERROR(spend.Add(e, cost.total));
+    RETURN_IF_ERROR(spend.Add(e, d.cost.total));
     drift.Observe(e);
     if (seen_workspaces.insert(e.workspace).second) out.workspaces.push_back(e.workspace);
     ++out.stats.counted;
@@ -245,8 +263,9 @@ Result<PreparedBatch> BatchPipeline::Prepare(int partition, const std::vector<Bu
   // 8. Everything, and the next offset, in one batch. Rows go in key order per family,
   // for RocksDB's sequential-insert hint in the memtable (measured at 787b359: inserts
   // still averaged ~20 key comparisons; see benchmarks/README.md, "Processor").
-  std::sort(row_pool.begin(), row_pool.begin() + static_cast<ptrdiff_t>(rows));
-  for (size_t r = 0; r < rows; ++r) out.batch.Put(Family::kEvents, row_pool[r].first, row_pool[r].second);
+  std::sort(rows.begin(), rows.end(),
+            [&decoded](uint32_t a, uint32_t b) { return decoded[a].row_key < decoded[b].row_key; });
+  for (uint32_t j : rows) out.batch.Put(Family::kEvents, decoded[j].row_key, decoded[j].row_value);
   std::vector<uint32_t> dedup_rows;
   dedup_rows.reserve(keys.size());
   for (uint32_t k = 0; k < keys.size(); ++k) {
@@ -260,7 +279,7 @@ Result<PreparedBatch> BatchPipeline::Prepare(int partition, const std::vector<Bu
   Result<RollupJournal::Staged> staged = rollups_.Stage(out.batch, std::move(deltas));
   if (!staged.ok()) return staged.status();
   out.rollups = std::move(*staged);
-  out.batch.SetNextOffset(topic_, partition, last_offset + 1);
+  out.batch.SetNextOffset(topic_, partition, messages.back().offset + 1);
   out.has_changes = true;
   return out;
 }

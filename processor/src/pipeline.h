@@ -17,6 +17,7 @@
 #include <array>
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <limits>
 #include <map>
 #include <memory>
@@ -28,6 +29,7 @@
 
 #include "aggregate/rollup_journal.h"
 #include "evaluate/alert_rules.h"
+#include "price/cost_calculator.h"
 #include "price/price_book.h"
 #include "state/state_store.h"
 #include "tokenmeter/model/event_parser.h"
@@ -86,6 +88,10 @@ struct PreparedBatch {
   std::optional<TimePoint> newest_received;  // the latest receive time among its records
 };
 
+// Runs work(begin, end) over [0, n) in two halves at once, one on the calling thread and
+// one on another, and returns when both are done.
+using SplitRunner = std::function<void(size_t n, const std::function<void(size_t, size_t)>& work)>;
+
 class BatchPipeline {
  public:
   // `rules` may be null (no budgets or plans); `clock` stamps outbox rows. The batches'
@@ -97,8 +103,31 @@ class BatchPipeline {
                 std::shared_ptr<const AlertRules> rules = nullptr, const Clock* clock = nullptr,
                 std::chrono::milliseconds dedup_window = RetentionConfig{}.dedup_window());
 
-  // `messages` belong to `partition`, in offset order.
-  Result<PreparedBatch> Prepare(int partition, const std::vector<BusMessage>& messages);
+  // One record's own work, which needs no other record and no state: decoded,
+  // validated, fingerprinted, priced and its events-family row encoded.
+  struct Decoded {
+    UsageEvent event;
+    bool ok = false;     // a valid event of its record's workspace; else:
+    std::string reason;  // why it goes to the dead-letter topic
+    DeadLetterReason kind = DeadLetterReason::kInvalidEvent;
+    uint64_t fingerprint = 0;
+    std::string dedup_key;
+    Cost cost;
+    std::string row_key, row_value;  // its events-family row, written if it is new
+  };
+  // decoded[i] for messages[i] (`decoded` grows as needed and is never shrunk, so its
+  // strings keep their buffers between batches). With `split`, on two threads. Any
+  // thread; several at once into different vectors.
+  void Decode(const std::vector<BusMessage>& messages, std::vector<Decoded>& decoded,
+              const SplitRunner* split = nullptr) const;
+  // `messages` belong to `partition`, in offset order; `decoded` is Decode's result for
+  // them (consumed: its dead-letter reasons are moved out). What depends on the order of
+  // the records and on the state (dedup, aggregates, budgets) happens here.
+  Result<PreparedBatch> Prepare(int partition, const std::vector<BusMessage>& messages,
+                                std::vector<Decoded>& decoded);
+  // Decode, then the above (the decoded records kept per partition).
+  Result<PreparedBatch> Prepare(int partition, const std::vector<BusMessage>& messages,
+                                const SplitRunner* split = nullptr);
   // `sync`: see StateStore::Commit; a caller committing several partitions' batches in a
   // row syncs once, after the last. Once committed, the batch's rollup deltas are
   // published to the journal (visible to readers).
@@ -122,15 +151,12 @@ class BatchPipeline {
   // What Prepare keeps between batches of one partition, so the batch's large buffers
   // (thousands of events of ~0.5 KiB each) are reused instead of mapped and faulted in
   // anew for every batch.
-  // Vectors of strings are used up to a count and never shrunk, so the strings keep
-  // their buffers too (a batch's first `n` events, keys and rows; the rest is stale).
   struct Scratch {
-    std::vector<UsageEvent> events;
-    std::vector<const BusMessage*> origin;
-    std::string record;  // the record being parsed (in place)
-    std::vector<std::string> keys;                            // distinct dedup keys
-    std::vector<std::pair<std::string, std::string>> rows;   // event rows: key, stored event
-    std::string value;                                        // a dedup row being encoded
+    std::vector<Decoded> decoded;        // for Prepare without a caller's decoded records
+    std::vector<uint32_t> valid;         // indexes of the valid ones, in offset order
+    std::vector<std::string_view> keys;  // distinct dedup keys (views into `decoded`)
+    std::vector<uint32_t> rows;          // indexes of the new events
+    std::string value;                   // a dedup row being encoded
     std::atomic<int64_t> newest_received_ms{std::numeric_limits<int64_t>::min()};  // committed
   };
   Scratch& ScratchFor(int partition);

@@ -235,7 +235,7 @@ Result<std::unique_ptr<ProcessorRunner>> ProcessorRunner::Create(const Processor
   impl->consumer = std::move(*consumer);
   impl->service = std::make_unique<ProcessorService>(*impl->store, *impl->pipeline, *impl->consumer,
                                                      *impl->dlq, bus.topic,
-                                                     static_cast<size_t>(config.max_batch));
+                                                     static_cast<size_t>(config.max_batch), bus.read_ahead);
   impl->registry = &registry;
   impl->probe = std::make_unique<ProcessorProbe>(registry);
   impl->query = std::make_unique<QueryApi>(*impl->store, *impl->rollups, keys, clock, config.retention);

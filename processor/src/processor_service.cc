@@ -15,11 +15,24 @@ namespace tokenmeter {
 
 ProcessorService::ProcessorService(StateStore& store, BatchPipeline& pipeline,
                                    Subscriber& consumer, Publisher& dead_letters,
-                                   std::string topic, size_t max_batch)
+                                   std::string topic, size_t max_batch, bool read_ahead)
     : store_(store), pipeline_(pipeline), consumer_(consumer), dead_letters_(dead_letters),
-      topic_(std::move(topic)), max_batch_(max_batch) {}
+      topic_(std::move(topic)), max_batch_(max_batch), read_ahead_(read_ahead) {
+  split_ = [this](size_t n, const std::function<void(size_t, size_t)>& work) {
+    size_t mid = n / 2;
+    Helper& helper = HelperAt(0);
+    helper.Start([&work, mid, n] { work(mid, n); });
+    work(0, mid);
+    helper.Wait();
+  };
+}
 
 ProcessorService::~ProcessorService() = default;
+
+ProcessorService::Helper& ProcessorService::HelperAt(size_t i) {
+  while (helpers_.size() <= i) helpers_.push_back(std::make_unique<Helper>());
+  return *helpers_[i];
+}
 
 ProcessorService::Helper::Helper() {
   thread_ = std::thread([this] {
@@ -59,8 +72,9 @@ void ProcessorService::Helper::Wait() {
   cv_.wait(lock, [this] { return !task_; });
 }
 
-Result<BatchStats> ProcessorService::RunOnce(std::chrono::milliseconds poll_timeout) {
-  Result<std::vector<ConsumedRecord>> polled = consumer_.Poll(poll_timeout, max_batch_);
+Result<std::vector<ProcessorService::PartitionMessages>> ProcessorService::PollParts(
+    std::chrono::milliseconds timeout) {
+  Result<std::vector<ConsumedRecord>> polled = consumer_.Poll(timeout, max_batch_);
   if (!polled.ok()) return polled.status();
   std::map<int, std::vector<BusMessage>> by_partition;
   std::map<int, size_t> counts;  // each vector sized once: no doubling past malloc's mmap threshold
@@ -69,10 +83,29 @@ Result<BatchStats> ProcessorService::RunOnce(std::chrono::milliseconds poll_time
   for (ConsumedRecord& r : *polled) {
     by_partition[r.partition].push_back({r.partition, r.offset, std::move(r.key), std::move(r.value)});
   }
-  std::vector<PartitionMessages> parts(std::make_move_iterator(by_partition.begin()),
-                                       std::make_move_iterator(by_partition.end()));
+  return std::vector<PartitionMessages>(std::make_move_iterator(by_partition.begin()),
+                                        std::make_move_iterator(by_partition.end()));
+}
+
+Result<BatchStats> ProcessorService::RunOnce(std::chrono::milliseconds poll_timeout) {
+  std::vector<PartitionMessages> parts;
+  bool decoded = false;  // parts[0] is decoded in decoded_[0] already
+  if (ahead_) {
+    parts = std::move(ahead_->parts);
+    decoded = ahead_->decoded;
+    ahead_.reset();
+  } else {
+    Result<std::vector<PartitionMessages>> polled = PollParts(poll_timeout);
+    if (!polled.ok()) return polled.status();
+    parts = std::move(*polled);
+  }
   std::vector<BatchStats> stats(parts.size());
-  std::vector<Status> applied = ApplyAll(parts, stats);
+  std::vector<Status> applied;
+  if (read_ahead_ && parts.size() == 1 && std::thread::hardware_concurrency() > 1) {
+    applied.push_back(ApplyReadingAhead(parts[0], decoded, stats[0]));
+  } else {
+    applied = ApplyAll(parts, stats);
+  }
   BatchStats total;
   std::map<int, int64_t> positions;
   Status first_error;
@@ -95,6 +128,7 @@ Result<BatchStats> ProcessorService::RunOnce(std::chrono::milliseconds poll_time
     int64_t back = stored.ok() && stored->has_value() ? **stored : messages.front().offset;
     Status seek = consumer_.Seek(partition, back);
     if (!seek.ok()) Log(LogLevel::kError, "processor", "seek_failed", {{"error", seek.ToString()}});
+    ahead_.reset();  // read past the failed batch: those records come again after the seek
     if (first_error.ok()) first_error = s;
   }
   if (unsynced) {
@@ -112,15 +146,23 @@ Result<BatchStats> ProcessorService::RunOnce(std::chrono::milliseconds poll_time
 std::vector<Status> ProcessorService::ApplyAll(const std::vector<PartitionMessages>& parts,
                                                std::vector<BatchStats>& stats) {
   std::vector<Status> out(parts.size());
-  auto apply = [&](const std::vector<size_t>& which) {
-    for (size_t i : which) out[i] = ApplyPartition(parts[i].first, parts[i].second, stats[i]);
-  };
   // Below this many records a helper thread costs more than it saves.
-  constexpr size_t kParallelFrom = 1000;
   size_t records = 0;
   for (const auto& p : parts) records += p.second.size();
-  size_t groups = std::min<size_t>({parts.size(), std::max(1u, std::thread::hardware_concurrency()), 4});
+  const size_t cores = std::max(1u, std::thread::hardware_concurrency());
+  size_t groups = std::min<size_t>({parts.size(), cores, 4});
   if (records < kParallelFrom) groups = 1;
+  // One group on a multi-core machine (a single busy partition): the helper takes half
+  // of each record's own work inside the batch instead.
+  const bool splitting = groups == 1 && cores > 1 && records >= kParallelFrom;
+  auto apply = [&](const std::vector<size_t>& which) {
+    for (size_t i : which) {
+      const auto& [partition, messages] = parts[i];
+      std::vector<BatchPipeline::Decoded>& decoded = decoded_by_partition_.at(partition);
+      pipeline_.Decode(messages, decoded, splitting ? &split_ : nullptr);
+      out[i] = ApplyPartition(partition, messages, decoded, stats[i]);
+    }
+  };
   // Largest partitions first, each to the lightest group.
   std::vector<size_t> order(parts.size());
   for (size_t i = 0; i < order.size(); ++i) order[i] = i;
@@ -133,6 +175,7 @@ std::vector<Status> ProcessorService::ApplyAll(const std::vector<PartitionMessag
     assigned[g].push_back(i);
     load[g] += parts[i].second.size();
   }
+  for (const auto& [partition, messages] : parts) decoded_by_partition_[partition];  // before any thread reads the map
   while (helpers_.size() + 1 < assigned.size()) helpers_.push_back(std::make_unique<Helper>());
   for (size_t g = 1; g < assigned.size(); ++g) {
     const std::vector<size_t>& which = assigned[g];
@@ -143,9 +186,36 @@ std::vector<Status> ProcessorService::ApplyAll(const std::vector<PartitionMessag
   return out;
 }
 
+Status ProcessorService::ApplyReadingAhead(const PartitionMessages& part, bool decoded, BatchStats& stats) {
+  const auto& [partition, messages] = part;
+  if (!decoded) pipeline_.Decode(messages, decoded_[0], messages.size() >= kParallelFrom ? &split_ : nullptr);
+  // Behind (a large poll): what has arrived since is polled now and decoded on the helper
+  // while this batch's in-order steps run here.
+  bool decoding = false;
+  if (messages.size() >= kParallelFrom) {
+    Result<std::vector<PartitionMessages>> next = PollParts(std::chrono::milliseconds(0));
+    if (next.ok() && !next->empty()) {
+      ahead_.emplace();
+      ahead_->parts = std::move(*next);
+      decoding = ahead_->parts.size() == 1;
+      if (decoding) {
+        Helper& helper = HelperAt(0);
+        helper.Start([this] { pipeline_.Decode(ahead_->parts[0].second, decoded_[1]); });
+      }
+    }
+  }
+  Status applied = ApplyPartition(partition, messages, decoded_[0], stats);
+  if (decoding) {
+    HelperAt(0).Wait();
+    ahead_->decoded = true;
+    std::swap(decoded_[0], decoded_[1]);
+  }
+  return applied;
+}
+
 Status ProcessorService::ApplyPartition(int partition, const std::vector<BusMessage>& messages,
-                                        BatchStats& stats) {
-  Result<PreparedBatch> prepared = pipeline_.Prepare(partition, messages);
+                                        std::vector<BatchPipeline::Decoded>& decoded, BatchStats& stats) {
+  Result<PreparedBatch> prepared = pipeline_.Prepare(partition, messages, decoded);
   if (!prepared.ok()) return prepared.status();
   CrashPoint("after_batch_built");
   // Dead letters must be durable before the offsets that pass them are committed.

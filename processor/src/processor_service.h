@@ -2,8 +2,9 @@
 //   poll a batch -> per partition (several at once on a multi-core machine when the poll
 //   is large): Prepare -> publish its dead letters durably -> Commit without sync -> then
 //   one WAL sync -> record the positions for lag monitoring.
-// The bus is a Subscriber (Kafka or the embedded log). On any failure for a partition (state, DLQ, commit) the consumer is moved back to the
-// partition's stored offset, so the same records come again and nothing is skipped.
+// The bus is a Subscriber (Kafka or the embedded log). On any failure for a partition
+// (state, DLQ, commit) the consumer is moved back to the partition's stored offset, so the
+// same records come again and nothing is skipped.
 //
 // Thread: one thread calls RunOnce(); everything it borrows must outlive it.
 #ifndef TOKENMETER_PROCESSOR_PROCESSOR_SERVICE_H_
@@ -13,7 +14,9 @@
 #include <condition_variable>
 #include <functional>
 #include <memory>
+#include <map>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -26,8 +29,13 @@ namespace tokenmeter {
 
 class ProcessorService {
  public:
+  // `read_ahead` (for a single-partition bus without rebalances: the embedded log): while
+  // a large batch's in-order steps run, the records that have arrived since are polled
+  // and decoded on a helper thread, and applied by the next RunOnce. A failed batch drops
+  // them (the seek back brings them again).
   ProcessorService(StateStore& store, BatchPipeline& pipeline, Subscriber& consumer,
-                   Publisher& dead_letters, std::string topic, size_t max_batch = 2000);
+                   Publisher& dead_letters, std::string topic, size_t max_batch = 2000,
+                   bool read_ahead = false);
   ~ProcessorService();
 
   // Returns the totals of what this call applied (empty stats when nothing arrived).
@@ -35,12 +43,20 @@ class ProcessorService {
 
  private:
   using PartitionMessages = std::pair<int, std::vector<BusMessage>>;
+  // Below this many records a helper thread costs more than it saves.
+  static constexpr size_t kParallelFrom = 1000;
+  Result<std::vector<PartitionMessages>> PollParts(std::chrono::milliseconds timeout);
   // Applies each partition's share of a poll (Prepare, dead letters, unsynced Commit);
   // on a multi-core machine a large poll is split between this thread and helpers
   // (partitions never share keys, and RocksDB inserts concurrent writers' batches in
-  // parallel). stats[i] is filled where the result is OK.
+  // parallel); a large poll of one partition shares each record's own work with a
+  // helper (BatchPipeline::Prepare's `split`). stats[i] is filled where the result is OK.
   std::vector<Status> ApplyAll(const std::vector<PartitionMessages>& parts, std::vector<BatchStats>& stats);
-  Status ApplyPartition(int partition, const std::vector<BusMessage>& messages, BatchStats& stats);
+  // One partition's poll with read-ahead (see the constructor); `decoded`: its records
+  // are in decoded_[0] already.
+  Status ApplyReadingAhead(const PartitionMessages& part, bool decoded, BatchStats& stats);
+  Status ApplyPartition(int partition, const std::vector<BusMessage>& messages,
+                        std::vector<BatchPipeline::Decoded>& decoded, BatchStats& stats);
   static void AddStats(BatchStats& total, const BatchStats& s);
   Status PublishDeadLetters(const std::vector<DeadLetter>& letters);
 
@@ -61,13 +77,26 @@ class ProcessorService {
     std::thread thread_;
   };
 
-  std::vector<std::unique_ptr<Helper>> helpers_;  // grown on first need, up to 3
+  Helper& HelperAt(size_t i);  // started on first need
+
+  std::vector<std::unique_ptr<Helper>> helpers_;  // up to 3
   StateStore& store_;
   BatchPipeline& pipeline_;
   Subscriber& consumer_;
   Publisher& dead_letters_;
   std::string topic_;
   size_t max_batch_;
+  bool read_ahead_;
+  SplitRunner split_;  // on helper 0
+  std::map<int, std::vector<BatchPipeline::Decoded>> decoded_by_partition_;
+  // Read-ahead: the batch being applied in decoded_[0], the next one decoded into
+  // decoded_[1] meanwhile, then swapped.
+  std::vector<BatchPipeline::Decoded> decoded_[2];
+  struct Ahead {
+    std::vector<PartitionMessages> parts;
+    bool decoded = false;  // parts[0] is in decoded_[0]
+  };
+  std::optional<Ahead> ahead_;  // polled, not yet applied
 };
 
 }  // namespace tokenmeter

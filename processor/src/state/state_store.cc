@@ -133,16 +133,18 @@ StateStore::~StateStore() {
   if (db_) (void)db_->Close();  // errors on close have nowhere to go; the WAL is synced
 }
 
-Status StateStore::MultiGet(Family f, std::span<const std::string> keys,
+Status StateStore::MultiGet(Family f, std::span<const std::string_view> keys,
                             std::vector<std::optional<std::string>>& values) const {
+  // The batched form: one pass through each memtable and file for all keys, with their
+  // bloom probes together, and no string per key.
   std::vector<rocksdb::Slice> slices(keys.begin(), keys.end());
-  std::vector<rocksdb::ColumnFamilyHandle*> cfs(keys.size(), handle(f));
-  std::vector<std::string> raw;
-  std::vector<rocksdb::Status> st = db_->MultiGet(rocksdb::ReadOptions(), cfs, slices, &raw);
+  std::vector<rocksdb::PinnableSlice> raw(keys.size());
+  std::vector<rocksdb::Status> st(keys.size());
+  db_->MultiGet(rocksdb::ReadOptions(), handle(f), keys.size(), slices.data(), raw.data(), st.data());
   values.assign(keys.size(), std::nullopt);
   for (size_t i = 0; i < keys.size(); ++i) {
     if (st[i].ok()) {
-      values[i] = std::move(raw[i]);
+      values[i].emplace(raw[i].data(), raw[i].size());
     } else if (!st[i].IsNotFound()) {
       return FromRocks(st[i], "multiget");
     }
@@ -191,7 +193,7 @@ StateStore::Batch::~Batch() {
 }
 StateStore::Batch::Batch(Batch&&) noexcept = default;
 
-void StateStore::Batch::Put(Family f, const std::string& key, const std::string& value) {
+void StateStore::Batch::Put(Family f, std::string_view key, std::string_view value) {
   (void)wb_->Put(store_.handle(f), key, value);  // in-memory append; cannot fail here
 }
 void StateStore::Batch::Merge(Family f, const std::string& key, const std::string& value) {

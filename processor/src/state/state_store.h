@@ -81,7 +81,7 @@ class StateStore {
   std::unique_ptr<Snapshot> TakeSnapshot() const;
 
   // Point lookups in one family; values[i] is nullopt where keys[i] is absent.
-  Status MultiGet(Family f, std::span<const std::string> keys,
+  Status MultiGet(Family f, std::span<const std::string_view> keys,
                   std::vector<std::optional<std::string>>& values) const;
   // `at`: read as of that snapshot (null: the latest commits).
   Result<std::optional<std::string>> Get(Family f, const std::string& key, const Snapshot* at = nullptr) const;
@@ -96,7 +96,7 @@ class StateStore {
   // Writes every change of a batch atomically and durably (sync).
   class Batch {
    public:
-    void Put(Family f, const std::string& key, const std::string& value);
+    void Put(Family f, std::string_view key, std::string_view value);
     void Merge(Family f, const std::string& key, const std::string& value);
     void Delete(Family f, const std::string& key);
     void SetNextOffset(const std::string& topic, int partition, int64_t next_offset);

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <thread>
 
 #include "aggregate/rollup.h"
 #include "dedup/dedup_record.h"
@@ -123,6 +124,63 @@ TEST_F(PipelineTest, DuplicatesWithinAndAcrossBatchesAreCountedOnceAndRaiseAttem
   EXPECT_EQ(t.v[kRequests], 2);
   EXPECT_EQ(t.v[kDuplicates], 3);
   EXPECT_EQ(t.v[kCostNano], 319'500 + 10 * 150 + 10 * 600);
+}
+
+TEST_F(PipelineTest, RecordsDecodedOnTwoThreadsGiveTheSameBatchInOffsetOrder) {
+  Apply({Msg(0, Event("a", "gpt-4o-mini", 850, 320))});
+  BusMessage wrong_key = Msg(3, Event("c", "gpt-4o-mini", 850, 320));
+  wrong_key.key = "other";
+  std::vector<BusMessage> batch = {Msg(0, Event("a", "gpt-4o-mini", 850, 320)),  // redelivered
+                                   Msg(1, Event("b", "gpt-4o-mini", 850, 320)),
+                                   {0, 2, "acme", "{\"workspace\":"},
+                                   wrong_key,
+                                   Msg(4, Event("b", "gpt-4o-mini", 850, 320)),  // a retry
+                                   Msg(5, Event("a", "gpt-4.1", 850, 320)),      // a conflict
+                                   Msg(6, Event("d", "gpt-4.1", 1200, 450)),
+                                   Msg(7, Event("e", "gpt-4o-mini", 850, 320))};
+  std::vector<size_t> halves;  // each half's size, the second's done on another thread
+  std::thread::id other;
+  SplitRunner split = [&](size_t n, const std::function<void(size_t, size_t)>& work) {
+    std::thread t([&] {
+      other = std::this_thread::get_id();
+      work(n / 2, n);
+    });
+    work(0, n / 2);
+    t.join();
+    halves = {n / 2, n - n / 2};
+  };
+  Result<PreparedBatch> p = pipeline_->Prepare(0, batch, &split);
+  ASSERT_TRUE(p.ok()) << p.status().ToString();
+  EXPECT_EQ(halves, (std::vector<size_t>{4, 4}));
+  EXPECT_NE(other, std::this_thread::get_id());
+  ASSERT_TRUE(pipeline_->Commit(*p).ok());
+  EXPECT_EQ(p->stats.redelivered, 1u);
+  EXPECT_EQ(p->stats.consumed, 7u);
+  EXPECT_EQ(p->stats.counted, 3u);
+  EXPECT_EQ(p->stats.duplicates, 2u);
+  EXPECT_EQ(p->stats.conflicts, 1u);
+  ASSERT_EQ(p->dead_letters.size(), 3u);
+  EXPECT_EQ(p->dead_letters[0].offset, 2);
+  EXPECT_EQ(p->dead_letters[0].kind, DeadLetterReason::kMalformed);
+  EXPECT_EQ(p->dead_letters[1].offset, 3);
+  EXPECT_EQ(p->dead_letters[1].kind, DeadLetterReason::kWrongKey);
+  EXPECT_EQ(p->dead_letters[1].reason, "record key \"other\" is not the event's workspace");
+  EXPECT_EQ(p->dead_letters[2].offset, 5);
+  EXPECT_EQ(p->dead_letters[2].kind, DeadLetterReason::kConflict);
+  // a, b, e at 319,500 nano each and d at 6,000,000; a's conflicting copy is not priced in.
+  RollupCounters t = Rollup(Granularity::kMinute, Dimension::kTotal, "");
+  EXPECT_EQ(t.v[kRequests], 4);
+  EXPECT_EQ(t.v[kDuplicates], 2);
+  EXPECT_EQ(t.v[kCostNano], 6'958'500);
+  EXPECT_EQ(Attempts("a"), 2u);
+  EXPECT_EQ(Attempts("b"), 2u);
+  EXPECT_EQ(Attempts("d"), 1u);
+  auto d = store_->Get(Family::kEvents, [] {
+    std::string k;
+    AppendEventKey(Event("d", "gpt-4.1", 1200, 450), k);
+    return k;
+  }());
+  ASSERT_TRUE(d.ok() && d->has_value());
 }
 
 TEST_F(PipelineTest, ACopyPastTheDedupWindowIsANewCallAndOneAtItsEdgeIsARetry) {

@@ -71,6 +71,9 @@ struct ProcessorBus {
   std::function<Result<std::unique_ptr<Subscriber>>(Subscriber::NextOffsetFn)> subscribe;
   std::shared_ptr<Publisher> dead_letters;
   std::string topic;  // the events topic name, under which offsets are stored
+  // One partition and no rebalances (the embedded log): the next poll is read and
+  // decoded while a large batch is applied (ProcessorService's read-ahead).
+  bool read_ahead = false;
   // Where workspace statuses go (the edges); called from the consume thread whenever a
   // workspace with a budget or plan limit may have changed, and on start. May be empty.
   std::function<void(const std::string& workspace, const WorkspaceStatus& status)> publish_status;
