@@ -159,6 +159,11 @@ rm -rf "$work/rocksdb"
 # The processor's own code path on one thread, without the bus (same stream, 10% dups).
 run_phase pipeline 300 "$BENCH" pipeline --dir "$work/pipeline" --events "$kafka_n" --duplicate-every 10
 rm -rf "$work/pipeline"
+# serve's processor without the edge: the same stream from an embedded log (one partition,
+# read-ahead on), the bound on serve's end-to-end rate.
+run_phase pipeline_log 300 "$BENCH" pipeline --dir "$work/pipeline" --events "$kafka_n" --duplicate-every 10 \
+  --partitions 1 --bus log
+rm -rf "$work/pipeline"
 
 # --- 2. Kafka ceilings: the mock broker, a bare producer and a bare consumer -------------
 mkfifo "$work/ctl"
@@ -394,6 +399,7 @@ others=(
   "| edge CPU per event in 100-event batches | $(fmt "${R[edge_batch.cpu_us_per_event]}" 2) µs |"
   "| processor CPU per event (0% / 10% duplicates) | $(fmt "${R[processor_dup0.cpu_us_per_event]}" 1) / $(fmt "${R[processor_dup10.cpu_us_per_event]}" 1) µs |"
   "| processor pipeline alone, one thread, no bus (10% duplicates) | $(fmt "${R[pipeline.events_per_s]}") events/s, $(fmt "${R[pipeline.cpu_us_per_event]}" 1) µs CPU/event |"
+  "| serve's processor alone: the stream from an embedded log, one partition (10% duplicates) | $(fmt "${R[pipeline_log.events_per_s]}") events/s, $(fmt "${R[pipeline_log.cpu_us_per_event]}" 1) µs CPU/event |"
   "| processor sustained over the memory phase | $(fmt "${R[memory.events_per_s_sustained]}") events/s (fill included) |"
   "| serve accepted (202) during the load | $(fmt "${R[serve_batch.events_per_s]}") events/s |"
   "| serve CPU per event end to end | $(fmt "${R[serve_e2e.cpu_us_per_event]}" 2) µs |"

@@ -6,6 +6,8 @@
 // builds and to profile; the end-to-end
 // processor phase of run.sh adds the consumer and the parallel partitions.
 #include <cstdio>
+#include <functional>
+#include <future>
 #include <memory>
 #include <string>
 #include <vector>
@@ -14,6 +16,8 @@
 #include "bench_events.h"
 #include "bench_report.h"
 #include "pipeline.h"
+#include "processor_service.h"
+#include "tokenmeter/bus/embedded_log.h"
 #include "price/price_book.h"
 #include "aggregate/rollup_journal.h"
 #include "state/state_store.h"
@@ -21,8 +25,79 @@
 #include "tokenmeter/model/normalizer.h"
 
 namespace tokenmeter::bench {
+namespace {
 
-// pipeline --dir D --events N [--partitions P] [--batch B] [stream options]
+// --bus log: serve's processor without the edge. The whole stream is first written to an
+// embedded log (one partition, as in `serve`); then a ProcessorService (read-ahead as
+// `--read-ahead`, on by default as in serve) applies it in polls of `--batch` records,
+// the rollup journal folded once a second on this thread. The figure is wall-clock
+// events/s of that drain, the bound on serve's end-to-end rate.
+int DrainLog(const Args& a, std::vector<std::vector<BusMessage>>& logs, uint64_t distinct, StateStore& store,
+             RollupJournal& journal, BatchPipeline& pipeline) {
+  Result<std::unique_ptr<EmbeddedLog>> log = EmbeddedLog::Open({a.Str("dir") + "/log", "events.log", 1u << 20});
+  Result<std::unique_ptr<EmbeddedLog>> dlq = EmbeddedLog::Open({a.Str("dir") + "/log", "dlq.log", 1u << 20});
+  if (!log.ok() || !dlq.ok()) {
+    std::fprintf(stderr, "pipeline: embedded log: %s\n", (log.ok() ? dlq.status() : log.status()).ToString().c_str());
+    return 1;
+  }
+  uint64_t n = 0;
+  for (std::vector<BusMessage>& part : logs) {
+    std::vector<BusRecord> records;
+    for (BusMessage& m : part) records.push_back({std::move(m.key), std::move(m.value)});
+    n += records.size();
+    std::promise<Status> done;
+    (*log)->Publish(std::move(records), [&done](Status s) { done.set_value(std::move(s)); });
+    if (Status s = done.get_future().get(); !s.ok()) {
+      std::fprintf(stderr, "pipeline: fill: %s\n", s.ToString().c_str());
+      return 1;
+    }
+  }
+  Result<std::unique_ptr<Subscriber>> sub = (*log)->Subscribe([](int) { return std::optional<int64_t>(); });
+  if (!sub.ok()) return 1;
+  ProcessorService service(store, pipeline, **sub, **dlq, "bench", static_cast<size_t>(a.Num("batch", 10000)),
+                           a.Num("read-ahead", 1) != 0);
+  uint64_t counted = 0, duplicates = 0, seen = 0, failed = 0;
+  double cpu_start = ProcessCpuSeconds();
+  auto start = std::chrono::steady_clock::now();
+  auto last_fold = start;
+  while (seen < n && SecondsSince(start) < 600) {
+    Result<BatchStats> r = service.RunOnce(std::chrono::milliseconds(100));
+    if (!r.ok()) {
+      ++failed;
+      break;
+    }
+    seen += r->consumed;
+    counted += r->counted;
+    duplicates += r->duplicates;
+    failed += r->dead_lettered;
+    if (std::chrono::steady_clock::now() - last_fold >= std::chrono::seconds(1) || seen >= n) {
+      if (!journal.Fold().ok()) ++failed;
+      last_fold = std::chrono::steady_clock::now();
+    }
+  }
+  double seconds = SecondsSince(start);
+  double cpu = ProcessCpuSeconds() - cpu_start;
+  if (failed != 0 || counted != distinct || counted + duplicates != n) {
+    std::fprintf(stderr, "pipeline: counted %llu of %llu distinct, %llu duplicates, %llu failures\n",
+                 static_cast<unsigned long long>(counted), static_cast<unsigned long long>(distinct),
+                 static_cast<unsigned long long>(duplicates), static_cast<unsigned long long>(failed));
+    return 1;
+  }
+  Report r;
+  r.Add("events", static_cast<double>(n));
+  r.Add("seconds", seconds);
+  r.Add("events_per_s", static_cast<double>(n) / seconds);
+  r.Add("cpu_us_per_event", cpu * 1e6 / static_cast<double>(n));
+  r.Print();
+  return 0;
+}
+
+}  // namespace
+
+// pipeline --dir D --events N [--partitions P] [--batch B] [--split 1] [stream options]
+//          [--bus log [--read-ahead 0|1]]
+// --split 1: each batch's per-record work is shared with a second thread, as the
+// processor does for a single busy partition (wall-clock events/s is then the figure).
 int RunPipeline(const Args& a) {
   StreamShape shape = ShapeFrom(a);
   uint64_t n = static_cast<uint64_t>(a.Num("events", 200000));
@@ -50,7 +125,7 @@ int RunPipeline(const Args& a) {
   Result<PriceBook> prices = PriceBook::FromEmbedded();
   Result<std::unique_ptr<StateStore>> store = StateStore::Open(a.Str("dir"));
   if (!normalizer.ok() || !prices.ok() || !store.ok()) {
-    std::fprintf(stderr, "pipeline: setup failed\n");
+    std::fprintf(stderr, "pipeline: setup failed %s\n", store.ok() ? "" : store.status().ToString().c_str());
     return 1;
   }
   IngestLimits limits;
@@ -60,7 +135,16 @@ int RunPipeline(const Args& a) {
     std::fprintf(stderr, "pipeline: %s\n", journal.status().ToString().c_str());
     return 1;
   }
+  SplitRunner split = [](size_t count, const std::function<void(size_t, size_t)>& work) {
+    std::future<void> other = std::async(std::launch::async, [&work, count] { work(count / 2, count); });
+    work(0, count / 2);
+    other.get();
+  };
+  const SplitRunner* splitting = a.Num("split", 0) != 0 ? &split : nullptr;
   BatchPipeline pipeline(**store, **journal, parser, std::make_shared<const PriceBook>(std::move(*prices)), "bench");
+  if (a.Str("bus") == "log") {
+    return DrainLog(a, logs, distinct, **store, **journal, pipeline);
+  }
 
   uint64_t counted = 0, duplicates = 0, failed = 0;
   // ~1 s of the processor at 100k events/s.
@@ -78,7 +162,7 @@ int RunPipeline(const Args& a) {
                                    std::make_move_iterator(logs[p].begin() + static_cast<long>(end)));
       at[p] = end;
       more = more || end < logs[p].size();
-      Result<PreparedBatch> prepared = pipeline.Prepare(static_cast<int>(p), poll);
+      Result<PreparedBatch> prepared = pipeline.Prepare(static_cast<int>(p), poll, splitting);
       if (!prepared.ok() || !pipeline.Commit(*prepared, /*sync=*/false).ok()) {
         ++failed;
         continue;
