@@ -27,6 +27,27 @@
 namespace tokenmeter::bench {
 namespace {
 
+struct Tally {
+  uint64_t events, distinct, counted, duplicates, failed;
+};
+
+// Prints the figures, or fails unless every distinct id was counted once and nothing failed.
+int Finish(const Tally& t, double seconds, double cpu) {
+  if (t.failed != 0 || t.counted != t.distinct || t.counted + t.duplicates != t.events) {
+    std::fprintf(stderr, "pipeline: counted %llu of %llu distinct, %llu duplicates, %llu failures\n",
+                 static_cast<unsigned long long>(t.counted), static_cast<unsigned long long>(t.distinct),
+                 static_cast<unsigned long long>(t.duplicates), static_cast<unsigned long long>(t.failed));
+    return 1;
+  }
+  Report r;
+  r.Add("events", static_cast<double>(t.events));
+  r.Add("seconds", seconds);
+  r.Add("events_per_s", static_cast<double>(t.events) / seconds);
+  r.Add("cpu_us_per_event", cpu * 1e6 / static_cast<double>(t.events));
+  r.Print();
+  return 0;
+}
+
 // --bus log: serve's processor without the edge. The whole stream is first written to an
 // embedded log (one partition, as in `serve`); then a ProcessorService (read-ahead as
 // `--read-ahead`, on by default as in serve) applies it in polls of `--batch` records,
@@ -75,21 +96,7 @@ int DrainLog(const Args& a, std::vector<std::vector<BusMessage>>& logs, uint64_t
       last_fold = std::chrono::steady_clock::now();
     }
   }
-  double seconds = SecondsSince(start);
-  double cpu = ProcessCpuSeconds() - cpu_start;
-  if (failed != 0 || counted != distinct || counted + duplicates != n) {
-    std::fprintf(stderr, "pipeline: counted %llu of %llu distinct, %llu duplicates, %llu failures\n",
-                 static_cast<unsigned long long>(counted), static_cast<unsigned long long>(distinct),
-                 static_cast<unsigned long long>(duplicates), static_cast<unsigned long long>(failed));
-    return 1;
-  }
-  Report r;
-  r.Add("events", static_cast<double>(n));
-  r.Add("seconds", seconds);
-  r.Add("events_per_s", static_cast<double>(n) / seconds);
-  r.Add("cpu_us_per_event", cpu * 1e6 / static_cast<double>(n));
-  r.Print();
-  return 0;
+  return Finish({n, distinct, counted, duplicates, failed}, SecondsSince(start), ProcessCpuSeconds() - cpu_start);
 }
 
 }  // namespace
@@ -180,21 +187,7 @@ int RunPipeline(const Args& a) {
       since_fold = 0;
     }
   }
-  double seconds = SecondsSince(start);
-  double cpu = ProcessCpuSeconds() - cpu_start;
-  if (failed != 0 || counted != distinct || counted + duplicates != n) {
-    std::fprintf(stderr, "pipeline: counted %llu of %llu distinct, %llu duplicates, %llu failures\n",
-                 static_cast<unsigned long long>(counted), static_cast<unsigned long long>(distinct),
-                 static_cast<unsigned long long>(duplicates), static_cast<unsigned long long>(failed));
-    return 1;
-  }
-  Report r;
-  r.Add("events", static_cast<double>(n));
-  r.Add("seconds", seconds);
-  r.Add("events_per_s", static_cast<double>(n) / seconds);
-  r.Add("cpu_us_per_event", cpu * 1e6 / static_cast<double>(n));
-  r.Print();
-  return 0;
+  return Finish({n, distinct, counted, duplicates, failed}, SecondsSince(start), ProcessCpuSeconds() - cpu_start);
 }
 
 }  // namespace tokenmeter::bench
