@@ -130,7 +130,7 @@ struct ProcessorRunner::Impl {
       probe->Partitions(consumer->Assigned().size(), consumer->HistoryLost().size());
       if (start - last_sample >= std::chrono::seconds(1)) {  // gauges: once a second is plenty
         last_sample = start;
-        std::map<int, int64_t> lag = consumer->Lag();
+        std::map<int, int64_t> lag = service->Lag();  // read-ahead records count as not applied
         probe->Lag(lag);
         dedup_horizon.Update(clock->Now(), consumer->Assigned(), lag,
                              [this](int p) { return pipeline->NewestReceived(p); });

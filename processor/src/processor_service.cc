@@ -87,6 +87,14 @@ Result<std::vector<ProcessorService::PartitionMessages>> ProcessorService::PollP
                                         std::make_move_iterator(by_partition.end()));
 }
 
+std::map<int, int64_t> ProcessorService::Lag() {
+  std::map<int, int64_t> lag = consumer_.Lag();
+  if (ahead_) {
+    for (const auto& [partition, messages] : ahead_->parts) lag[partition] += static_cast<int64_t>(messages.size());
+  }
+  return lag;
+}
+
 Result<BatchStats> ProcessorService::RunOnce(std::chrono::milliseconds poll_timeout) {
   std::vector<PartitionMessages> parts;
   bool decoded = false;  // parts[0] is decoded in decoded_[0] already

@@ -40,6 +40,9 @@ class ProcessorService {
 
   // Returns the totals of what this call applied (empty stats when nothing arrived).
   Result<BatchStats> RunOnce(std::chrono::milliseconds poll_timeout);
+  // Records not yet applied per owned partition: the bus's lag plus what was read ahead.
+  // The RunOnce thread only.
+  std::map<int, int64_t> Lag();
 
  private:
   using PartitionMessages = std::pair<int, std::vector<BusMessage>>;
