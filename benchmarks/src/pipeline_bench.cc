@@ -12,15 +12,15 @@
 #include <string>
 #include <vector>
 
+#include "aggregate/rollup_journal.h"
 #include "bench_args.h"
 #include "bench_events.h"
 #include "bench_report.h"
 #include "pipeline.h"
-#include "processor_service.h"
-#include "tokenmeter/bus/embedded_log.h"
 #include "price/price_book.h"
-#include "aggregate/rollup_journal.h"
+#include "processor_service.h"
 #include "state/state_store.h"
+#include "tokenmeter/bus/embedded_log.h"
 #include "tokenmeter/model/event_codec.h"
 #include "tokenmeter/model/normalizer.h"
 
@@ -34,9 +34,10 @@ struct Tally {
 // Prints the figures, or fails unless every distinct id was counted once and nothing failed.
 int Finish(const Tally& t, double seconds, double cpu) {
   if (t.failed != 0 || t.counted != t.distinct || t.counted + t.duplicates != t.events) {
-    std::fprintf(stderr, "pipeline: counted %llu of %llu distinct, %llu duplicates, %llu failures\n",
-                 static_cast<unsigned long long>(t.counted), static_cast<unsigned long long>(t.distinct),
-                 static_cast<unsigned long long>(t.duplicates), static_cast<unsigned long long>(t.failed));
+    std::fprintf(
+        stderr, "pipeline: counted %llu of %llu distinct, %llu duplicates, %llu failures\n",
+        static_cast<unsigned long long>(t.counted), static_cast<unsigned long long>(t.distinct),
+        static_cast<unsigned long long>(t.duplicates), static_cast<unsigned long long>(t.failed));
     return 1;
   }
   Report r;
@@ -53,12 +54,15 @@ int Finish(const Tally& t, double seconds, double cpu) {
 // `--read-ahead`, on by default as in serve) applies it in polls of `--batch` records,
 // the rollup journal folded once a second on this thread. The figure is wall-clock
 // events/s of that drain, the bound on serve's end-to-end rate.
-int DrainLog(const Args& a, std::vector<std::vector<BusMessage>>& logs, uint64_t distinct, StateStore& store,
-             RollupJournal& journal, BatchPipeline& pipeline) {
-  Result<std::unique_ptr<EmbeddedLog>> log = EmbeddedLog::Open({a.Str("dir") + "/log", "events.log", 1u << 20});
-  Result<std::unique_ptr<EmbeddedLog>> dlq = EmbeddedLog::Open({a.Str("dir") + "/log", "dlq.log", 1u << 20});
+int DrainLog(const Args& a, std::vector<std::vector<BusMessage>>& logs, uint64_t distinct,
+             StateStore& store, RollupJournal& journal, BatchPipeline& pipeline) {
+  Result<std::unique_ptr<EmbeddedLog>> log =
+      EmbeddedLog::Open({a.Str("dir") + "/log", "events.log", 1u << 20});
+  Result<std::unique_ptr<EmbeddedLog>> dlq =
+      EmbeddedLog::Open({a.Str("dir") + "/log", "dlq.log", 1u << 20});
   if (!log.ok() || !dlq.ok()) {
-    std::fprintf(stderr, "pipeline: embedded log: %s\n", (log.ok() ? dlq.status() : log.status()).ToString().c_str());
+    std::fprintf(stderr, "pipeline: embedded log: %s\n",
+                 (log.ok() ? dlq.status() : log.status()).ToString().c_str());
     return 1;
   }
   uint64_t n = 0;
@@ -73,10 +77,11 @@ int DrainLog(const Args& a, std::vector<std::vector<BusMessage>>& logs, uint64_t
       return 1;
     }
   }
-  Result<std::unique_ptr<Subscriber>> sub = (*log)->Subscribe([](int) { return std::optional<int64_t>(); });
+  Result<std::unique_ptr<Subscriber>> sub =
+      (*log)->Subscribe([](int) { return std::optional<int64_t>(); });
   if (!sub.ok()) return 1;
-  ProcessorService service(store, pipeline, **sub, **dlq, "bench", static_cast<size_t>(a.Num("batch", 10000)),
-                           a.Num("read-ahead", 1) != 0);
+  ProcessorService service(store, pipeline, **sub, **dlq, "bench",
+                           static_cast<size_t>(a.Num("batch", 10000)), a.Num("read-ahead", 1) != 0);
   uint64_t counted = 0, duplicates = 0, seen = 0, failed = 0;
   double cpu_start = ProcessCpuSeconds();
   auto start = std::chrono::steady_clock::now();
@@ -96,7 +101,8 @@ int DrainLog(const Args& a, std::vector<std::vector<BusMessage>>& logs, uint64_t
       last_fold = std::chrono::steady_clock::now();
     }
   }
-  return Finish({n, distinct, counted, duplicates, failed}, SecondsSince(start), ProcessCpuSeconds() - cpu_start);
+  return Finish({n, distinct, counted, duplicates, failed}, SecondsSince(start),
+                ProcessCpuSeconds() - cpu_start);
 }
 
 }  // namespace
@@ -132,7 +138,8 @@ int RunPipeline(const Args& a) {
   Result<PriceBook> prices = PriceBook::FromEmbedded();
   Result<std::unique_ptr<StateStore>> store = StateStore::Open(a.Str("dir"));
   if (!normalizer.ok() || !prices.ok() || !store.ok()) {
-    std::fprintf(stderr, "pipeline: setup failed %s\n", store.ok() ? "" : store.status().ToString().c_str());
+    std::fprintf(stderr, "pipeline: setup failed %s\n",
+                 store.ok() ? "" : store.status().ToString().c_str());
     return 1;
   }
   IngestLimits limits;
@@ -143,7 +150,8 @@ int RunPipeline(const Args& a) {
     return 1;
   }
   SplitRunner split = [](size_t count, const std::function<void(size_t, size_t)>& work) {
-    std::future<void> other = std::async(std::launch::async, [&work, count] { work(count / 2, count); });
+    std::future<void> other =
+        std::async(std::launch::async, [&work, count] { work(count / 2, count); });
     work(0, count / 2);
     other.get();
   };
@@ -187,7 +195,8 @@ int RunPipeline(const Args& a) {
       since_fold = 0;
     }
   }
-  return Finish({n, distinct, counted, duplicates, failed}, SecondsSince(start), ProcessCpuSeconds() - cpu_start);
+  return Finish({n, distinct, counted, duplicates, failed}, SecondsSince(start),
+                ProcessCpuSeconds() - cpu_start);
 }
 
 }  // namespace tokenmeter::bench

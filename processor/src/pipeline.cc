@@ -105,7 +105,8 @@ void BatchPipeline::Decode(const std::vector<BusMessage>& messages, std::vector<
       Status parsed = parser_.ParseCanonical(m.value, d.event, record);
       if (!parsed.ok()) {
         d.reason = parsed.message();
-        if (d.reason.rfind("malformed JSON", 0) == 0 || d.reason.find("NUL byte") != std::string::npos ||
+        if (d.reason.rfind("malformed JSON", 0) == 0 ||
+            d.reason.find("NUL byte") != std::string::npos ||
             d.reason.find("must be a JSON object") != std::string::npos) {
           d.kind = DeadLetterReason::kMalformed;
         }
@@ -215,9 +216,11 @@ Result<PreparedBatch> BatchPipeline::Prepare(int partition, const std::vector<Bu
     if (unreadable[slot[i]]) {
       // Not applied and the stored row kept: a corrupt record must not turn an event
       // that may already be counted into a new one.
-      dead_letter(valid[i], "the stored dedup record of request_id \"" + e.request_id + "\" cannot be read (" +
-                        std::to_string(values[slot[i]]->size()) + " bytes); event not applied",
-                 DeadLetterReason::kUnreadableRecord);
+      dead_letter(valid[i],
+                  "the stored dedup record of request_id \"" + e.request_id +
+                      "\" cannot be read (" + std::to_string(values[slot[i]]->size()) +
+                      " bytes); event not applied",
+                  DeadLetterReason::kUnreadableRecord);
       continue;
     }
     if (record && record->Expired(e.received_at, dedup_window_)) {
@@ -228,8 +231,10 @@ Result<PreparedBatch> BatchPipeline::Prepare(int partition, const std::vector<Bu
       ++out.stats.duplicates;
       if (!record->SameContent(e, d.fingerprint)) {
         ++out.stats.conflicts;
-        dead_letter(valid[i], "request_id \"" + e.request_id + "\" was first recorded with other content; this copy is not applied",
-                   DeadLetterReason::kConflict);
+        dead_letter(valid[i],
+                    "request_id \"" + e.request_id +
+                        "\" was first recorded with other content; this copy is not applied",
+                    DeadLetterReason::kConflict);
       }
       RollupCounters dup;
       dup.v[kDuplicates] = 1;

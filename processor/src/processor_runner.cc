@@ -233,9 +233,9 @@ Result<std::unique_ptr<ProcessorRunner>> ProcessorRunner::Create(const Processor
       bus.subscribe([s, topic](int p) { return s->NextOffset(topic, p); });
   if (!consumer.ok()) return consumer.status();
   impl->consumer = std::move(*consumer);
-  impl->service = std::make_unique<ProcessorService>(*impl->store, *impl->pipeline, *impl->consumer,
-                                                     *impl->dlq, bus.topic,
-                                                     static_cast<size_t>(config.max_batch), bus.read_ahead);
+  impl->service = std::make_unique<ProcessorService>(
+      *impl->store, *impl->pipeline, *impl->consumer, *impl->dlq, bus.topic,
+      static_cast<size_t>(config.max_batch), bus.read_ahead);
   impl->registry = &registry;
   impl->probe = std::make_unique<ProcessorProbe>(registry);
   impl->query = std::make_unique<QueryApi>(*impl->store, *impl->rollups, keys, clock, config.retention);

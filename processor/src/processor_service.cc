@@ -13,11 +13,16 @@
 
 namespace tokenmeter {
 
-ProcessorService::ProcessorService(StateStore& store, BatchPipeline& pipeline,
-                                   Subscriber& consumer, Publisher& dead_letters,
-                                   std::string topic, size_t max_batch, bool read_ahead)
-    : store_(store), pipeline_(pipeline), consumer_(consumer), dead_letters_(dead_letters),
-      topic_(std::move(topic)), max_batch_(max_batch), read_ahead_(read_ahead) {
+ProcessorService::ProcessorService(StateStore& store, BatchPipeline& pipeline, Subscriber& consumer,
+                                   Publisher& dead_letters, std::string topic, size_t max_batch,
+                                   bool read_ahead)
+    : store_(store),
+      pipeline_(pipeline),
+      consumer_(consumer),
+      dead_letters_(dead_letters),
+      topic_(std::move(topic)),
+      max_batch_(max_batch),
+      read_ahead_(read_ahead) {
   split_ = [this](size_t n, const std::function<void(size_t, size_t)>& work) {
     size_t mid = n / 2;
     Helper& helper = HelperAt(0);
@@ -90,7 +95,9 @@ Result<std::vector<ProcessorService::PartitionMessages>> ProcessorService::PollP
 std::map<int, int64_t> ProcessorService::Lag() {
   std::map<int, int64_t> lag = consumer_.Lag();
   if (ahead_) {
-    for (const auto& [partition, messages] : ahead_->parts) lag[partition] += static_cast<int64_t>(messages.size());
+    for (const auto& [partition, messages] : ahead_->parts) {
+      lag[partition] += static_cast<int64_t>(messages.size());
+    }
   }
   return lag;
 }
@@ -154,7 +161,6 @@ Result<BatchStats> ProcessorService::RunOnce(std::chrono::milliseconds poll_time
 std::vector<Status> ProcessorService::ApplyAll(const std::vector<PartitionMessages>& parts,
                                                std::vector<BatchStats>& stats) {
   std::vector<Status> out(parts.size());
-  // Below this many records a helper thread costs more than it saves.
   size_t records = 0;
   for (const auto& p : parts) records += p.second.size();
   const size_t cores = std::max(1u, std::thread::hardware_concurrency());
@@ -183,7 +189,8 @@ std::vector<Status> ProcessorService::ApplyAll(const std::vector<PartitionMessag
     assigned[g].push_back(i);
     load[g] += parts[i].second.size();
   }
-  for (const auto& [partition, messages] : parts) decoded_by_partition_[partition];  // before any thread reads the map
+  // Every partition's entry exists before any thread looks its own up.
+  for (const auto& [partition, messages] : parts) decoded_by_partition_[partition];
   while (helpers_.size() + 1 < assigned.size()) helpers_.push_back(std::make_unique<Helper>());
   for (size_t g = 1; g < assigned.size(); ++g) {
     const std::vector<size_t>& which = assigned[g];
@@ -194,13 +201,15 @@ std::vector<Status> ProcessorService::ApplyAll(const std::vector<PartitionMessag
   return out;
 }
 
-Status ProcessorService::ApplyReadingAhead(const PartitionMessages& part, bool decoded, BatchStats& stats) {
+Status ProcessorService::ApplyReadingAhead(const PartitionMessages& part, bool decoded,
+                                           BatchStats& stats) {
   const auto& [partition, messages] = part;
-  if (!decoded) pipeline_.Decode(messages, decoded_[0], messages.size() >= kParallelFrom ? &split_ : nullptr);
+  const bool large = messages.size() >= kParallelFrom;
+  if (!decoded) pipeline_.Decode(messages, decoded_[0], large ? &split_ : nullptr);
   // Behind (a large poll): what has arrived since is polled now and decoded on the helper
   // while this batch's in-order steps run here.
   bool decoding = false;
-  if (messages.size() >= kParallelFrom) {
+  if (large) {
     Result<std::vector<PartitionMessages>> next = PollParts(std::chrono::milliseconds(0));
     if (next.ok() && !next->empty()) {
       ahead_.emplace();
@@ -222,7 +231,8 @@ Status ProcessorService::ApplyReadingAhead(const PartitionMessages& part, bool d
 }
 
 Status ProcessorService::ApplyPartition(int partition, const std::vector<BusMessage>& messages,
-                                        std::vector<BatchPipeline::Decoded>& decoded, BatchStats& stats) {
+                                        std::vector<BatchPipeline::Decoded>& decoded,
+                                        BatchStats& stats) {
   Result<PreparedBatch> prepared = pipeline_.Prepare(partition, messages, decoded);
   if (!prepared.ok()) return prepared.status();
   CrashPoint("after_batch_built");

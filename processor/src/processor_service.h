@@ -13,8 +13,8 @@
 #include <chrono>
 #include <condition_variable>
 #include <functional>
-#include <memory>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <thread>
@@ -22,8 +22,8 @@
 #include <vector>
 
 #include "pipeline.h"
-#include "tokenmeter/bus/subscriber.h"
 #include "tokenmeter/bus/publisher.h"
+#include "tokenmeter/bus/subscriber.h"
 
 namespace tokenmeter {
 

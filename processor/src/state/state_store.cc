@@ -140,7 +140,8 @@ Status StateStore::MultiGet(Family f, std::span<const std::string_view> keys,
   std::vector<rocksdb::Slice> slices(keys.begin(), keys.end());
   std::vector<rocksdb::PinnableSlice> raw(keys.size());
   std::vector<rocksdb::Status> st(keys.size());
-  db_->MultiGet(rocksdb::ReadOptions(), handle(f), keys.size(), slices.data(), raw.data(), st.data());
+  db_->MultiGet(rocksdb::ReadOptions(), handle(f), keys.size(), slices.data(), raw.data(),
+                st.data());
   values.assign(keys.size(), std::nullopt);
   for (size_t i = 0; i < keys.size(); ++i) {
     if (st[i].ok()) {

@@ -10,10 +10,10 @@
 
 #include "aggregate/rollup.h"
 #include "dedup/dedup_record.h"
-#include "tokenmeter/base/rfc3339.h"
 #include "rollup_reader.h"
 #include "temp_dir.h"
 #include "test_events.h"
+#include "tokenmeter/base/rfc3339.h"
 #include "tokenmeter/model/event_codec.h"
 
 namespace tokenmeter {

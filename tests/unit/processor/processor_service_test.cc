@@ -28,7 +28,8 @@ TEST(ProcessorServiceTest, ReadAheadAfterAFailedBatchIsDroppedAndEveryEventCount
     std::string value = "{bad";
     if (i != 100) {
       value.clear();
-      EncodeCanonical(testing::TestEvent("acme", "r" + std::to_string(i), "gpt-4o-mini", 850, 320, at), value);
+      EncodeCanonical(
+          testing::TestEvent("acme", "r" + std::to_string(i), "gpt-4o-mini", 850, 320, at), value);
     }
     records.push_back({"acme", std::move(value)});
   }
@@ -43,9 +44,11 @@ TEST(ProcessorServiceTest, ReadAheadAfterAFailedBatchIsDroppedAndEveryEventCount
   IngestLimits limits;
   Normalizer normalizer = *Normalizer::FromEmbeddedTable();
   EventParser parser(limits, normalizer);
-  BatchPipeline pipeline(**store, **journal, parser, std::make_shared<const PriceBook>(*PriceBook::FromEmbedded()),
+  BatchPipeline pipeline(**store, **journal, parser,
+                         std::make_shared<const PriceBook>(*PriceBook::FromEmbedded()),
                          "tokenmeter.events");
-  auto sub = (*log)->Subscribe([&store](int p) { return (*store)->NextOffset("tokenmeter.events", p); });
+  auto sub =
+      (*log)->Subscribe([&store](int p) { return (*store)->NextOffset("tokenmeter.events", p); });
   ASSERT_TRUE(sub.ok());
   testing::FakePublisher dlq;
   ProcessorService service(**store, pipeline, **sub, dlq, "tokenmeter.events", /*max_batch=*/1200,
@@ -64,7 +67,7 @@ TEST(ProcessorServiceTest, ReadAheadAfterAFailedBatchIsDroppedAndEveryEventCount
   ASSERT_TRUE(first.ok()) << first.status().ToString();
   EXPECT_EQ(first->counted, 1199u);
   EXPECT_EQ(first->dead_lettered, 1u);
-  EXPECT_EQ((*sub)->Lag()[0], 100);  // 1200-2399 read ahead
+  EXPECT_EQ((*sub)->Lag()[0], 100);   // 1200-2399 read ahead
   EXPECT_EQ(service.Lag()[0], 1300);  // not applied yet: what the lag gauge reports
   BatchStats total = *first;
   for (int i = 0; i < 5 && total.consumed < 2500; ++i) {
