@@ -172,9 +172,8 @@ std::vector<Status> ProcessorService::ApplyAll(const std::vector<PartitionMessag
   auto apply = [&](const std::vector<size_t>& which) {
     for (size_t i : which) {
       const auto& [partition, messages] = parts[i];
-      std::vector<BatchPipeline::Decoded>& decoded = decoded_by_partition_.at(partition);
-      pipeline_.Decode(messages, decoded, splitting ? &split_ : nullptr);
-      out[i] = ApplyPartition(partition, messages, decoded, stats[i]);
+      out[i] = ApplyPrepared(pipeline_.Prepare(partition, messages, splitting ? &split_ : nullptr),
+                             stats[i]);
     }
   };
   // Largest partitions first, each to the lightest group.
@@ -189,8 +188,6 @@ std::vector<Status> ProcessorService::ApplyAll(const std::vector<PartitionMessag
     assigned[g].push_back(i);
     load[g] += parts[i].second.size();
   }
-  // Every partition's entry exists before any thread looks its own up.
-  for (const auto& [partition, messages] : parts) decoded_by_partition_[partition];
   while (helpers_.size() + 1 < assigned.size()) helpers_.push_back(std::make_unique<Helper>());
   for (size_t g = 1; g < assigned.size(); ++g) {
     const std::vector<size_t>& which = assigned[g];
@@ -221,7 +218,7 @@ Status ProcessorService::ApplyReadingAhead(const PartitionMessages& part, bool d
       }
     }
   }
-  Status applied = ApplyPartition(partition, messages, decoded_[0], stats);
+  Status applied = ApplyPrepared(pipeline_.Prepare(partition, messages, decoded_[0]), stats);
   if (decoding) {
     HelperAt(0).Wait();
     ahead_->decoded = true;
@@ -230,10 +227,7 @@ Status ProcessorService::ApplyReadingAhead(const PartitionMessages& part, bool d
   return applied;
 }
 
-Status ProcessorService::ApplyPartition(int partition, const std::vector<BusMessage>& messages,
-                                        std::vector<BatchPipeline::Decoded>& decoded,
-                                        BatchStats& stats) {
-  Result<PreparedBatch> prepared = pipeline_.Prepare(partition, messages, decoded);
+Status ProcessorService::ApplyPrepared(Result<PreparedBatch> prepared, BatchStats& stats) {
   if (!prepared.ok()) return prepared.status();
   CrashPoint("after_batch_built");
   // Dead letters must be durable before the offsets that pass them are committed.

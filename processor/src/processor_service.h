@@ -58,8 +58,8 @@ class ProcessorService {
   // One partition's poll with read-ahead (see the constructor); `decoded`: its records
   // are in decoded_[0] already.
   Status ApplyReadingAhead(const PartitionMessages& part, bool decoded, BatchStats& stats);
-  Status ApplyPartition(int partition, const std::vector<BusMessage>& messages,
-                        std::vector<BatchPipeline::Decoded>& decoded, BatchStats& stats);
+  // A partition's prepared batch: its dead letters published, then committed unsynced.
+  Status ApplyPrepared(Result<PreparedBatch> prepared, BatchStats& stats);
   static void AddStats(BatchStats& total, const BatchStats& s);
   Status PublishDeadLetters(const std::vector<DeadLetter>& letters);
 
@@ -91,7 +91,6 @@ class ProcessorService {
   size_t max_batch_;
   bool read_ahead_;
   SplitRunner split_;  // on helper 0
-  std::map<int, std::vector<BatchPipeline::Decoded>> decoded_by_partition_;
   // Read-ahead: the batch being applied in decoded_[0], the next one decoded into
   // decoded_[1] meanwhile, then swapped.
   std::vector<BatchPipeline::Decoded> decoded_[2];
