@@ -90,12 +90,16 @@ BatchPipeline::Scratch& BatchPipeline::ScratchFor(int partition) {
   return *s;
 }
 
-void BatchPipeline::Decode(const std::vector<BusMessage>& messages, std::vector<Decoded>& decoded,
+void BatchPipeline::Decode(const std::vector<BusMessage>& messages, DecodedBatch& batch,
                            const SplitRunner* split) const {
+  std::vector<Decoded>& decoded = batch.records;
   if (decoded.size() < messages.size()) decoded.resize(messages.size());
+  for (BatchRollups& lane : batch.lanes) lane.Reset();  // the last batch's sums
   const PriceBook& prices = *prices_;
   auto decode = [&](size_t begin, size_t end) {
     thread_local std::string record;  // the record being parsed in place
+    thread_local RollupCounters counters;  // one event's, refilled per event
+    BatchRollups& lane = batch.lanes[begin == 0 ? 0 : 1];
     for (size_t i = begin; i < end; ++i) {
       const BusMessage& m = messages[i];
       Decoded& d = decoded[i];
@@ -127,6 +131,8 @@ void BatchPipeline::Decode(const std::vector<BusMessage>& messages, std::vector<
       AppendEventKey(e, d.row_key);
       d.row_value.clear();
       EncodeStoredEvent(e, d.cost, prices.version(), d.row_value);
+      FillCounters(e, d.cost, counters);
+      lane.Add(e, counters, /*duplicate_only=*/false);
     }
   };
   if (split != nullptr) {
@@ -138,13 +144,14 @@ void BatchPipeline::Decode(const std::vector<BusMessage>& messages, std::vector<
 
 Result<PreparedBatch> BatchPipeline::Prepare(int partition, const std::vector<BusMessage>& messages,
                                              const SplitRunner* split) {
-  std::vector<Decoded>& decoded = ScratchFor(partition).decoded;
+  DecodedBatch& decoded = ScratchFor(partition).decoded;
   Decode(messages, decoded, split);
   return Prepare(partition, messages, decoded);
 }
 
 Result<PreparedBatch> BatchPipeline::Prepare(int partition, const std::vector<BusMessage>& messages,
-                                             std::vector<Decoded>& decoded) {
+                                             DecodedBatch& batch) {
+  std::vector<Decoded>& decoded = batch.records;
   PreparedBatch out(store_.NewBatch());
   out.partition = partition;
   Result<std::optional<int64_t>> stored = store_.NextOffset(topic_, partition);
@@ -201,9 +208,19 @@ Result<PreparedBatch> BatchPipeline::Prepare(int partition, const std::vector<Bu
     unreadable[i] = !records[i];
   }
 
-  // 3-5. Price, aggregate and evaluate new events; count duplicates.
-  BatchRollups rollups;
-  RollupCounters counters;  // one new event's, refilled per event
+  // 3-5. Price, aggregate and evaluate new events; count duplicates. Decode summed the
+  // rollup rows of every valid event; what is not new (redelivered, a duplicate, or not
+  // applied) is taken back here.
+  BatchRollups& rollups = batch.lanes[0];
+  rollups.Absorb(batch.lanes[1]);
+  RollupCounters counters;  // one event's, refilled per event
+  auto take_back = [&](const Decoded& d) {
+    FillCounters(d.event, d.cost, counters);
+    rollups.Remove(d.event, counters);
+  };
+  for (size_t j = 0; j < first; ++j) {
+    if (decoded[j].ok) take_back(decoded[j]);
+  }
   std::unordered_set<std::string_view> seen_workspaces;  // a copy in out.workspaces each
   std::vector<uint32_t>& rows = scratch.rows;
   rows.clear();
@@ -221,6 +238,7 @@ Result<PreparedBatch> BatchPipeline::Prepare(int partition, const std::vector<Bu
                       "\" cannot be read (" + std::to_string(values[slot[i]]->size()) +
                       " bytes); event not applied",
                   DeadLetterReason::kUnreadableRecord);
+      take_back(d);
       continue;
     }
     if (record && record->Expired(e.received_at, dedup_window_)) {
@@ -236,6 +254,7 @@ Result<PreparedBatch> BatchPipeline::Prepare(int partition, const std::vector<Bu
                         "\" was first recorded with other content; this copy is not applied",
                     DeadLetterReason::kConflict);
       }
+      take_back(d);
       RollupCounters dup;
       dup.v[kDuplicates] = 1;
       rollups.Add(e, dup, /*duplicate_only=*/true);
@@ -244,8 +263,6 @@ Result<PreparedBatch> BatchPipeline::Prepare(int partition, const std::vector<Bu
     if (!d.cost.total) ++out.stats.unpriced;
     rows.push_back(valid[i]);
     record = DedupRecord{e.received_at.time_since_epoch().count(), 1, d.fingerprint, d.row_key};
-    FillCounters(e, d.cost, counters);
-    rollups.Add(e, counters, /*duplicate_only=*/false);
     RETURN_IF_ERROR(spend.Add(e, d.cost.total));
     drift.Observe(e);
     if (seen_workspaces.insert(e.workspace).second) out.workspaces.push_back(e.workspace);

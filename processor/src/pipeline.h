@@ -27,6 +27,7 @@
 #include <string_view>
 #include <vector>
 
+#include "aggregate/batch_rollups.h"
 #include "aggregate/rollup_journal.h"
 #include "evaluate/alert_rules.h"
 #include "price/cost_calculator.h"
@@ -115,16 +116,25 @@ class BatchPipeline {
     Cost cost;
     std::string row_key, row_value;  // its events-family row, written if it is new
   };
-  // decoded[i] for messages[i] (`decoded` grows as needed and is never shrunk, so its
-  // strings keep their buffers between batches). With `split`, on two threads. Any
-  // thread; several at once into different vectors.
-  void Decode(const std::vector<BusMessage>& messages, std::vector<Decoded>& decoded,
+  // A batch as Decode leaves it: each record's own work, and the 1-minute rollup rows of
+  // its valid events summed as if every one were new, one sum per thread that decoded
+  // (lanes[0]: the range from the first record; lanes[1]: the split's other half).
+  // Prepare merges them and takes back the events that turn out not to be new, so the
+  // in-order steps do one row update per duplicate instead of ~9 per new event.
+  struct DecodedBatch {
+    std::vector<Decoded> records;
+    std::array<BatchRollups, 2> lanes;
+  };
+  // records[i] for messages[i] (`records` grows as needed and is never shrunk, so its
+  // strings keep their buffers between batches). With `split` (two halves), on two
+  // threads. Any thread; several at once into different batches.
+  void Decode(const std::vector<BusMessage>& messages, DecodedBatch& decoded,
               const SplitRunner* split = nullptr) const;
   // `messages` belong to `partition`, in offset order; `decoded` is Decode's result for
-  // them (consumed: its dead-letter reasons are moved out). What depends on the order of
-  // the records and on the state (dedup, aggregates, budgets) happens here.
+  // them (consumed: its dead-letter reasons and rollup sums are moved out). What depends
+  // on the order of the records and on the state (dedup, aggregates, budgets) happens here.
   Result<PreparedBatch> Prepare(int partition, const std::vector<BusMessage>& messages,
-                                std::vector<Decoded>& decoded);
+                                DecodedBatch& decoded);
   // Decode, then the above (the decoded records kept per partition).
   Result<PreparedBatch> Prepare(int partition, const std::vector<BusMessage>& messages,
                                 const SplitRunner* split = nullptr);
@@ -152,7 +162,7 @@ class BatchPipeline {
   // (thousands of events of ~0.5 KiB each) are reused instead of mapped and faulted in
   // anew for every batch.
   struct Scratch {
-    std::vector<Decoded> decoded;        // for Prepare without a caller's decoded records
+    DecodedBatch decoded;                // for Prepare without a caller's decoded records
     std::vector<uint32_t> valid;         // indexes of the valid ones, in offset order
     std::vector<std::string_view> keys;  // distinct dedup keys (views into `decoded`)
     std::vector<uint32_t> rows;          // indexes of the new events

@@ -93,7 +93,7 @@ class ProcessorService {
   SplitRunner split_;  // on helper 0
   // Read-ahead: the batch being applied in decoded_[0], the next one decoded into
   // decoded_[1] meanwhile, then swapped.
-  std::vector<BatchPipeline::Decoded> decoded_[2];
+  BatchPipeline::DecodedBatch decoded_[2];
   struct Ahead {
     std::vector<PartitionMessages> parts;
     bool decoded = false;  // parts[0] is in decoded_[0]

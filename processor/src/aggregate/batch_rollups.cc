@@ -24,11 +24,57 @@ void BatchRollups::Add(const UsageEvent& e, const RollupCounters& c, bool duplic
   if (!e.tenant_id.empty()) AddRow(e, Dimension::kTenant, e.tenant_id, c);
 }
 
-std::map<std::string, RollupCounters> BatchRollups::Finish() {
-  std::map<std::string, RollupCounters> out(std::make_move_iterator(minutes_.begin()),
-                                            std::make_move_iterator(minutes_.end()));
-  minutes_.clear();
+void BatchRollups::Remove(const UsageEvent& e, const RollupCounters& c) {
+  for (size_t i = 0; i < kRollupFields; ++i) negated_.v[i] = -c.v[i];
+  negated_.latency.buckets.assign(c.latency.buckets.begin(), c.latency.buckets.end());
+  for (auto& b : negated_.latency.buckets) b.second = -b.second;
+  Add(e, negated_, /*duplicate_only=*/false);
+}
+
+namespace {
+
+bool Counted(const RollupCounters& c) {
+  if (!c.latency.buckets.empty()) return true;
+  for (int64_t x : c.v) {
+    if (x != 0) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+void BatchRollups::Absorb(const BatchRollups& o) {
+  for (const auto& [key, counters] : o.minutes_) {
+    if (!Counted(counters)) continue;
+    auto it = minutes_.find(std::string_view(key));
+    if (it == minutes_.end()) {
+      minutes_.emplace(key, counters);
+    } else {
+      it->second.Add(counters);
+    }
+  }
+}
+
+std::map<std::string, RollupCounters> BatchRollups::Finish() const {
+  // A row all of whose events were taken back (Remove), or left from an earlier batch,
+  // counts nothing: not written.
+  std::map<std::string, RollupCounters> out;
+  for (const auto& [key, counters] : minutes_) {
+    if (Counted(counters)) out.emplace(key, counters);
+  }
   return out;
+}
+
+void BatchRollups::Reset() {
+  for (auto it = minutes_.begin(); it != minutes_.end();) {
+    if (!Counted(it->second)) {
+      it = minutes_.erase(it);
+      continue;
+    }
+    it->second.v = {};
+    it->second.latency.buckets.clear();
+    ++it;
+  }
 }
 
 }  // namespace tokenmeter

@@ -21,10 +21,19 @@ class BatchRollups {
   // Adds `c` to every dimension row of the event (only total and endpoint_tag when
   // `duplicate_only`: a duplicate is counted where a retry multiplier is read).
   void Add(const UsageEvent& e, const RollupCounters& c, bool duplicate_only);
+  // Takes back what Add(e, c, false) added (the rows must hold it: every counter is a
+  // sum, so the result is as if that Add had not been made).
+  void Remove(const UsageEvent& e, const RollupCounters& c);
+  // Adds every row of `o` (another thread's sum over other events); `o` is left as it is.
+  void Absorb(const BatchRollups& o);
 
-  // Every 1-minute row, sorted by key (range reads over uncommitted deltas need the
-  // order). Leaves the object empty.
-  std::map<std::string, RollupCounters> Finish();
+  // Every 1-minute row with something counted, sorted by key (range reads over
+  // uncommitted deltas need the order). The object keeps its rows (see Reset).
+  std::map<std::string, RollupCounters> Finish() const;
+  // Starts the next batch's sums. The rows the last batch counted in are kept, zeroed, with
+  // their keys' and sketches' buffers (the next batch mostly counts in the same rows: no
+  // allocation, no page to fault in); the rest are dropped.
+  void Reset();
 
  private:
   struct Hash {
@@ -34,7 +43,8 @@ class BatchRollups {
   void AddRow(const UsageEvent& e, Dimension d, std::string_view value, const RollupCounters& c);
 
   std::unordered_map<std::string, RollupCounters, Hash, std::equal_to<>> minutes_;
-  std::string key_;  // reused for every lookup
+  std::string key_;       // reused for every lookup
+  RollupCounters negated_;  // Remove's, reused
 };
 
 }  // namespace tokenmeter

@@ -59,6 +59,7 @@ void LatencySketch::AddCount(uint16_t bucket, int64_t n) {
                              [](const std::pair<uint16_t, int64_t>& p, uint16_t b) { return p.first < b; });
   if (it != buckets.end() && it->first == bucket) {
     it->second += n;
+    if (it->second == 0) buckets.erase(it);  // taken back (BatchRollups::Remove)
     return;
   }
   if (buckets.size() == buckets.capacity() && buckets.size() < 8) {

@@ -183,6 +183,64 @@ TEST_F(PipelineTest, RecordsDecodedOnTwoThreadsGiveTheSameBatchInOffsetOrder) {
   ASSERT_TRUE(d.ok() && d->has_value());
 }
 
+TEST_F(PipelineTest, RollupRowsSummedWhileDecodingLeaveOutEveryEventThatIsNotNew) {
+  // Decode sums every valid event's rows on its thread; Prepare takes back a redelivered
+  // record, a retry and a conflict. Rows only they touched must not be written at all.
+  auto with = [](UsageEvent e, const std::string& user, uint32_t latency_ms) {
+    e.user_id = user;
+    e.latency_ms = latency_ms;
+    return e;
+  };
+  UsageEvent a = with(Event("a", "gpt-4o-mini", 850, 320), "u-a", 900);
+  UsageEvent b = with(Event("b", "gpt-4o-mini", 850, 320), "u-b", 700);
+  Apply({Msg(0, a)});
+  std::vector<BusMessage> batch = {
+      Msg(0, with(Event("a", "gpt-4o-mini", 850, 320), "u-redelivered", 50)),  // below the offset
+      Msg(1, b),
+      Msg(2, b),                                                      // a retry
+      Msg(3, with(Event("a", "gpt-4.1", 850, 320), "u-conflict", 20000)),  // a conflict
+      Msg(4, with(Event("c", "gpt-4o-mini", 850, 320), "u-b", 700)),
+      Msg(5, with(Event("d", "gpt-4.1", 1200, 450), "u-d", 5000))};
+  SplitRunner split = [](size_t n, const std::function<void(size_t, size_t)>& work) {
+    std::thread t([&] { work(n / 2, n); });
+    work(0, n / 2);
+    t.join();
+  };
+  Result<PreparedBatch> p = pipeline_->Prepare(0, batch, &split);
+  ASSERT_TRUE(p.ok()) << p.status().ToString();
+  ASSERT_TRUE(pipeline_->Commit(*p).ok());
+  EXPECT_EQ(p->stats.counted, 3u);
+  EXPECT_EQ(p->stats.duplicates, 2u);
+  EXPECT_EQ(p->stats.conflicts, 1u);
+
+  RollupCounters t = Rollup(Granularity::kMinute, Dimension::kTotal, "");
+  EXPECT_EQ(t.v[kRequests], 4);  // a before, then b, c, d
+  EXPECT_EQ(t.v[kDuplicates], 2);
+  EXPECT_EQ(t.v[kCostNano], 3 * 319'500 + 6'000'000);
+  EXPECT_EQ(t.v[kLatencySumMs], 900 + 700 + 700 + 5000);
+  using Buckets = std::vector<std::pair<uint16_t, int64_t>>;
+  Buckets want = {{LatencySketch::BucketOf(700), 2}, {LatencySketch::BucketOf(900), 1},
+                  {LatencySketch::BucketOf(5000), 1}};
+  EXPECT_EQ(t.latency.buckets, want);
+  RollupCounters ub = Rollup(Granularity::kMinute, Dimension::kUser, "u-b");
+  EXPECT_EQ(ub.v[kRequests], 2);
+  EXPECT_EQ(ub.latency.buckets, (Buckets{{LatencySketch::BucketOf(700), 2}}));
+  RollupCounters gpt41 = Rollup(Granularity::kMinute, Dimension::kModel, "gpt-4.1");
+  EXPECT_EQ(gpt41.v[kRequests], 1);  // d only
+  EXPECT_EQ(gpt41.v[kCostNano], 6'000'000);
+
+  ASSERT_TRUE(journal_->Fold().ok());
+  for (const char* user : {"u-redelivered", "u-conflict"}) {
+    auto row = store_->Get(Family::kRollups, RollupKey("acme", DataMode::kReal, Granularity::kMinute,
+                                                       Dimension::kUser, BucketStart(kT, Granularity::kMinute),
+                                                       "prod", user));
+    ASSERT_TRUE(row.ok());
+    EXPECT_FALSE(row->has_value()) << user;
+  }
+  EXPECT_EQ(Folded(Granularity::kMinute, Dimension::kUser, "u-b").v[kRequests], 2);
+  EXPECT_EQ(Folded(Granularity::kMinute, Dimension::kUser, "u-d").v[kRequests], 1);
+}
+
 TEST_F(PipelineTest, ACopyPastTheDedupWindowIsANewCallAndOneAtItsEdgeIsARetry) {
   // Default window: 35 days from the id's first sighting (its first copy's receive time).
   UsageEvent a = Event("a", "gpt-4o-mini", 850, 320);  // 319,500 nano-USD
