@@ -185,23 +185,28 @@ Result<PreparedBatch> BatchPipeline::Prepare(int partition, const std::vector<Bu
     if (!out.newest_received || received > *out.newest_received) out.newest_received = received;
   }
 
-  // 2. Dedup: one MultiGet for the batch's distinct ids (slot[i]: valid event i's id),
-  // then in-batch state in arrival order.
+  // 2. Dedup: one MultiGet for the batch's distinct ids in key order (slot[i]: valid
+  // event i's id), then in-batch state in arrival order. The same order writes the dedup
+  // rows below.
+  std::vector<uint32_t>& by_key = scratch.by_key;
+  by_key.resize(valid.size());
+  for (uint32_t i = 0; i < by_key.size(); ++i) by_key[i] = i;
+  auto key_of = [&](uint32_t i) -> std::string_view { return decoded[valid[i]].dedup_key; };
+  std::sort(by_key.begin(), by_key.end(), [&](uint32_t a, uint32_t b) { return key_of(a) < key_of(b); });
   std::vector<std::string_view>& keys = scratch.keys;
   keys.clear();
   std::vector<uint32_t> slot(valid.size());
-  std::unordered_map<std::string_view, uint32_t> index;
-  index.reserve(valid.size());
-  for (size_t i = 0; i < valid.size(); ++i) {
-    std::string_view k = decoded[valid[i]].dedup_key;
-    auto [it, fresh] = index.emplace(k, static_cast<uint32_t>(keys.size()));
-    if (fresh) keys.push_back(k);
-    slot[i] = it->second;
+  for (uint32_t i : by_key) {
+    std::string_view k = key_of(i);
+    if (keys.empty() || keys.back() != k) keys.push_back(k);
+    slot[i] = static_cast<uint32_t>(keys.size() - 1);
   }
   std::vector<std::optional<std::string>> values;
-  RETURN_IF_ERROR(store_.MultiGet(Family::kDedup, keys, values));
+  RETURN_IF_ERROR(store_.MultiGet(Family::kDedup, keys, values, /*sorted=*/true));
   std::vector<std::optional<DedupRecord>> records(keys.size());
   std::vector<bool> unreadable(keys.size(), false);  // a stored record Decode refuses
+  constexpr uint32_t kStored = std::numeric_limits<uint32_t>::max();
+  std::vector<uint32_t> made_from(keys.size(), kStored);  // the new event a record is of
   for (size_t i = 0; i < keys.size(); ++i) {
     if (!values[i]) continue;
     records[i] = DedupRecord::Decode(*values[i]);
@@ -262,7 +267,9 @@ Result<PreparedBatch> BatchPipeline::Prepare(int partition, const std::vector<Bu
     }
     if (!d.cost.total) ++out.stats.unpriced;
     rows.push_back(valid[i]);
-    record = DedupRecord{e.received_at.time_since_epoch().count(), 1, d.fingerprint, d.row_key};
+    // Its event key is written from the event's own row key (made_from), not copied.
+    record = DedupRecord{e.received_at.time_since_epoch().count(), 1, d.fingerprint, {}};
+    made_from[slot[i]] = valid[i];
     RETURN_IF_ERROR(spend.Add(e, d.cost.total));
     drift.Observe(e);
     if (seen_workspaces.insert(e.workspace).second) out.workspaces.push_back(e.workspace);
@@ -288,14 +295,13 @@ Result<PreparedBatch> BatchPipeline::Prepare(int partition, const std::vector<Bu
   std::sort(rows.begin(), rows.end(),
             [&decoded](uint32_t a, uint32_t b) { return decoded[a].row_key < decoded[b].row_key; });
   for (uint32_t j : rows) out.batch.Put(Family::kEvents, decoded[j].row_key, decoded[j].row_value);
-  std::vector<uint32_t> dedup_rows;
-  dedup_rows.reserve(keys.size());
-  for (uint32_t k = 0; k < keys.size(); ++k) {
-    if (records[k]) dedup_rows.push_back(k);
-  }
-  std::sort(dedup_rows.begin(), dedup_rows.end(), [&keys](uint32_t a, uint32_t b) { return keys[a] < keys[b]; });
-  for (uint32_t k : dedup_rows) {
-    records[k]->EncodeTo(scratch.value);
+  for (uint32_t k = 0; k < keys.size(); ++k) {  // keys are sorted
+    if (!records[k]) continue;
+    if (made_from[k] == kStored) {
+      records[k]->EncodeTo(scratch.value);
+    } else {
+      records[k]->EncodeTo(scratch.value, decoded[made_from[k]].row_key);
+    }
     out.batch.Put(Family::kDedup, keys[k], scratch.value);
   }
   Result<RollupJournal::Staged> staged = rollups_.Stage(out.batch, std::move(deltas));

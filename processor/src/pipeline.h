@@ -164,7 +164,8 @@ class BatchPipeline {
   struct Scratch {
     DecodedBatch decoded;                // for Prepare without a caller's decoded records
     std::vector<uint32_t> valid;         // indexes of the valid ones, in offset order
-    std::vector<std::string_view> keys;  // distinct dedup keys (views into `decoded`)
+    std::vector<uint32_t> by_key;        // `valid` positions in dedup key order
+    std::vector<std::string_view> keys;  // distinct dedup keys, sorted (views into `decoded`)
     std::vector<uint32_t> rows;          // indexes of the new events
     std::string value;                   // a dedup row being encoded
     std::atomic<int64_t> newest_received_ms{std::numeric_limits<int64_t>::min()};  // committed

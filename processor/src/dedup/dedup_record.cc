@@ -81,7 +81,7 @@ std::string DedupRecord::Encode() const {
   return out;
 }
 
-void DedupRecord::EncodeTo(std::string& out) const {
+void DedupRecord::EncodeTo(std::string& out, std::string_view event_key) const {
   out.clear();
   out.reserve(25 + event_key.size());
   out.push_back(static_cast<char>(kind));  // record version = fingerprint kind

@@ -6,6 +6,8 @@
 #include <rocksdb/table.h>
 #include <rocksdb/write_batch.h>
 
+#include <algorithm>
+#include <array>
 #include <limits>
 
 #include "fixed_codec.h"
@@ -134,20 +136,28 @@ StateStore::~StateStore() {
 }
 
 Status StateStore::MultiGet(Family f, std::span<const std::string_view> keys,
-                            std::vector<std::optional<std::string>>& values) const {
-  // The batched form: one pass through each memtable and file for all keys, with their
-  // bloom probes together, and no string per key.
-  std::vector<rocksdb::Slice> slices(keys.begin(), keys.end());
-  std::vector<rocksdb::PinnableSlice> raw(keys.size());
-  std::vector<rocksdb::Status> st(keys.size());
-  db_->MultiGet(rocksdb::ReadOptions(), handle(f), keys.size(), slices.data(), raw.data(),
-                st.data());
+                            std::vector<std::optional<std::string>>& values, bool sorted) const {
+  // The batched form: one pass through each memtable and file for a run of keys, with
+  // their bloom probes together, and no string per key. Runs of RocksDB's own batch size
+  // (MultiGetContext::MAX_BATCH_SIZE): its per-call key lists stay in their inline
+  // storage instead of growing a vector one key at a time.
+  constexpr size_t kRun = 32;
+  std::array<rocksdb::Slice, kRun> slices;
+  std::array<rocksdb::PinnableSlice, kRun> raw;
+  std::array<rocksdb::Status, kRun> st;
   values.assign(keys.size(), std::nullopt);
-  for (size_t i = 0; i < keys.size(); ++i) {
-    if (st[i].ok()) {
-      values[i].emplace(raw[i].data(), raw[i].size());
-    } else if (!st[i].IsNotFound()) {
-      return FromRocks(st[i], "multiget");
+  for (size_t at = 0; at < keys.size(); at += kRun) {
+    const size_t n = std::min(kRun, keys.size() - at);
+    for (size_t i = 0; i < n; ++i) slices[i] = rocksdb::Slice(keys[at + i]);
+    db_->MultiGet(rocksdb::ReadOptions(), handle(f), n, slices.data(), raw.data(), st.data(),
+                  sorted);
+    for (size_t i = 0; i < n; ++i) {
+      if (st[i].ok()) {
+        values[at + i].emplace(raw[i].data(), raw[i].size());
+      } else if (!st[i].IsNotFound()) {
+        return FromRocks(st[i], "multiget");
+      }
+      raw[i].Reset();
     }
   }
   return Status::Ok();

@@ -80,9 +80,10 @@ class StateStore {
   };
   std::unique_ptr<Snapshot> TakeSnapshot() const;
 
-  // Point lookups in one family; values[i] is nullopt where keys[i] is absent.
+  // Point lookups in one family; values[i] is nullopt where keys[i] is absent. `sorted`:
+  // the keys are in ascending byte order (RocksDB then skips its own sort).
   Status MultiGet(Family f, std::span<const std::string_view> keys,
-                  std::vector<std::optional<std::string>>& values) const;
+                  std::vector<std::optional<std::string>>& values, bool sorted = false) const;
   // `at`: read as of that snapshot (null: the latest commits).
   Result<std::optional<std::string>> Get(Family f, const std::string& key, const Snapshot* at = nullptr) const;
   // Calls fn(key, value) for keys in [begin, end) of a family, in order; stops when fn
