@@ -1,6 +1,7 @@
 // ProcessorService over the embedded log (serve's bus) with read-ahead: the next poll is
 // read and decoded while a large batch is applied; a failed batch drops what was read
-// ahead and comes back to its stored offset, so every event is counted exactly once.
+// ahead and comes back to its stored offset, so every event is counted exactly once; a
+// failed read-ahead poll loses nothing (the next round polls those records itself).
 #include "processor_service.h"
 
 #include <gtest/gtest.h>
@@ -17,57 +18,87 @@
 namespace tokenmeter {
 namespace {
 
-TEST(ProcessorServiceTest, ReadAheadAfterAFailedBatchIsDroppedAndEveryEventCountsOnce) {
-  testing::TempDir dir("tm-service");
-  auto log = EmbeddedLog::Open({dir.path().string() + "/log", "events.log", 100000});
-  ASSERT_TRUE(log.ok()) << log.status().ToString();
-  // 2,500 records, the 101st not JSON (so the first batch has a dead letter to publish).
-  const TimePoint at = *ParseRfc3339("2026-02-07T12:34:56.000Z");
-  std::vector<BusRecord> records;
-  for (int i = 0; i < 2500; ++i) {
-    std::string value = "{bad";
-    if (i != 100) {
-      value.clear();
-      EncodeCanonical(
-          testing::TestEvent("acme", "r" + std::to_string(i), "gpt-4o-mini", 850, 320, at), value);
+// The embedded log filled with `n` events of workspace acme (record `bad` not JSON), a
+// store, a pipeline, and a ProcessorService with read-ahead in 1,200-record batches over
+// `subscriber` (the log's own unless a test wraps it).
+class ProcessorServiceTest : public ::testing::Test {
+ protected:
+  void Fill(int n, int bad) {
+    auto log = EmbeddedLog::Open({dir_.path().string() + "/log", "events.log", 100000});
+    ASSERT_TRUE(log.ok()) << log.status().ToString();
+    log_ = std::move(*log);
+    const TimePoint at = *ParseRfc3339("2026-02-07T12:34:56.000Z");
+    std::vector<BusRecord> records;
+    for (int i = 0; i < n; ++i) {
+      std::string value = "{bad";
+      if (i != bad) {
+        value.clear();
+        EncodeCanonical(testing::TestEvent("acme", "r" + std::to_string(i), "gpt-4o-mini", 850, 320, at),
+                        value);
+      }
+      records.push_back({"acme", std::move(value)});
     }
-    records.push_back({"acme", std::move(value)});
-  }
-  std::promise<Status> written;
-  (*log)->Publish(std::move(records), [&written](Status s) { written.set_value(std::move(s)); });
-  ASSERT_TRUE(written.get_future().get().ok());
+    std::promise<Status> written;
+    log_->Publish(std::move(records), [&written](Status s) { written.set_value(std::move(s)); });
+    ASSERT_TRUE(written.get_future().get().ok());
 
-  auto store = StateStore::Open(dir.path().string() + "/state");
-  ASSERT_TRUE(store.ok()) << store.status().ToString();
-  auto journal = RollupJournal::Open(**store);
-  ASSERT_TRUE(journal.ok());
-  IngestLimits limits;
-  Normalizer normalizer = *Normalizer::FromEmbeddedTable();
-  EventParser parser(limits, normalizer);
-  BatchPipeline pipeline(**store, **journal, parser,
-                         std::make_shared<const PriceBook>(*PriceBook::FromEmbedded()),
-                         "tokenmeter.events");
-  auto sub =
-      (*log)->Subscribe([&store](int p) { return (*store)->NextOffset("tokenmeter.events", p); });
-  ASSERT_TRUE(sub.ok());
-  testing::FakePublisher dlq;
-  ProcessorService service(**store, pipeline, **sub, dlq, "tokenmeter.events", /*max_batch=*/1200,
-                           /*read_ahead=*/true);
+    auto store = StateStore::Open(dir_.path().string() + "/state");
+    ASSERT_TRUE(store.ok()) << store.status().ToString();
+    store_ = std::move(*store);
+    auto journal = RollupJournal::Open(*store_);
+    ASSERT_TRUE(journal.ok());
+    journal_ = std::move(*journal);
+    pipeline_ = std::make_unique<BatchPipeline>(*store_, *journal_, parser_,
+                                                 std::make_shared<const PriceBook>(*PriceBook::FromEmbedded()),
+                                                 "tokenmeter.events");
+    auto sub = log_->Subscribe([this](int p) { return store_->NextOffset("tokenmeter.events", p); });
+    ASSERT_TRUE(sub.ok());
+    sub_ = std::move(*sub);
+  }
+  void Start(Subscriber& subscriber) {
+    service_ = std::make_unique<ProcessorService>(*store_, *pipeline_, subscriber, dlq_, "tokenmeter.events",
+                                                  /*max_batch=*/1200, /*read_ahead=*/true);
+  }
+  int64_t Committed() {
+    auto next = store_->NextOffset("tokenmeter.events", 0);
+    return next.ok() && next->has_value() ? **next : -1;
+  }
+
+  testing::TempDir dir_{"tm-service"};
+  IngestLimits limits_;
+  Normalizer normalizer_ = *Normalizer::FromEmbeddedTable();
+  EventParser parser_{limits_, normalizer_};
+  std::unique_ptr<EmbeddedLog> log_;
+  std::unique_ptr<StateStore> store_;
+  std::unique_ptr<RollupJournal> journal_;
+  std::unique_ptr<BatchPipeline> pipeline_;
+  std::unique_ptr<Subscriber> sub_;
+  testing::FakePublisher dlq_;
+  std::unique_ptr<ProcessorService> service_;
+};
+
+TEST_F(ProcessorServiceTest, ReadAheadAfterAFailedBatchIsDroppedAndEveryEventCountsOnce) {
+  // 2,500 records, the 101st not JSON (so the first batch has a dead letter to publish).
+  Fill(2500, 100);
+  Start(*sub_);
+  ProcessorService& service = *service_;
+  testing::FakePublisher& dlq = dlq_;
+  Subscriber& sub = *sub_;
 
   // The first batch (records 0-1199) fails: its dead letter cannot be published. Records
   // 1200-2399 were read ahead meanwhile; they are dropped and the reader is back at 0.
   dlq.FailWith(Unavailable("dead-letter topic down"));
   Result<BatchStats> failed = service.RunOnce(std::chrono::milliseconds(100));
   EXPECT_FALSE(failed.ok());
-  EXPECT_EQ((*sub)->Lag()[0], 2500);
-  EXPECT_FALSE((*store)->NextOffset("tokenmeter.events", 0)->has_value());
+  EXPECT_EQ(sub.Lag()[0], 2500);
+  EXPECT_EQ(Committed(), -1);
 
   dlq.FailWith(Status::Ok());
   Result<BatchStats> first = service.RunOnce(std::chrono::milliseconds(100));
   ASSERT_TRUE(first.ok()) << first.status().ToString();
   EXPECT_EQ(first->counted, 1199u);
   EXPECT_EQ(first->dead_lettered, 1u);
-  EXPECT_EQ((*sub)->Lag()[0], 100);   // 1200-2399 read ahead
+  EXPECT_EQ(sub.Lag()[0], 100);      // 1200-2399 read ahead
   EXPECT_EQ(service.Lag()[0], 1300);  // not applied yet: what the lag gauge reports
   BatchStats total = *first;
   for (int i = 0; i < 5 && total.consumed < 2500; ++i) {
@@ -83,7 +114,60 @@ TEST(ProcessorServiceTest, ReadAheadAfterAFailedBatchIsDroppedAndEveryEventCount
   EXPECT_EQ(total.duplicates, 0u);
   EXPECT_EQ(total.dead_lettered, 1u);
   EXPECT_EQ(dlq.published().size(), 1u);
-  EXPECT_EQ(**(*store)->NextOffset("tokenmeter.events", 0), 2500);
+  EXPECT_EQ(Committed(), 2500);
+}
+
+// The log's subscriber with one chosen Poll failing (nothing read by it).
+class PollFailsOnce : public Subscriber {
+ public:
+  PollFailsOnce(Subscriber& inner, int failing) : inner_(inner), failing_(failing) {}
+  Result<std::vector<ConsumedRecord>> Poll(std::chrono::milliseconds timeout, size_t max) override {
+    timeouts_.push_back(timeout);
+    if (static_cast<int>(timeouts_.size()) == failing_) return Unavailable("log read failed");
+    return inner_.Poll(timeout, max);
+  }
+  Status Seek(int partition, int64_t offset) override { return inner_.Seek(partition, offset); }
+  void CommitForLag(const std::map<int, int64_t>& next) override { inner_.CommitForLag(next); }
+  std::set<int> Assigned() const override { return inner_.Assigned(); }
+  std::set<int> HistoryLost() const override { return inner_.HistoryLost(); }
+  std::map<int, int64_t> Lag() override { return inner_.Lag(); }
+  void Close() override { inner_.Close(); }
+  const std::vector<std::chrono::milliseconds>& timeouts() const { return timeouts_; }
+
+ private:
+  Subscriber& inner_;
+  int failing_;
+  std::vector<std::chrono::milliseconds> timeouts_;
+};
+
+TEST_F(ProcessorServiceTest, AFailedReadAheadPollLosesNothingAndTheNextRoundReadsThoseRecords) {
+  Fill(2500, -1);
+  PollFailsOnce flaky(*sub_, /*failing=*/2);  // the read-ahead poll of the first batch
+  Start(flaky);
+
+  // The first batch applies although reading ahead failed; nothing was read ahead.
+  Result<BatchStats> first = service_->RunOnce(std::chrono::milliseconds(100));
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  ASSERT_EQ(flaky.timeouts().size(), 2u);
+  EXPECT_EQ(flaky.timeouts()[1], std::chrono::milliseconds(0));  // the read-ahead one
+  EXPECT_EQ(first->counted, 1200u);
+  EXPECT_EQ(Committed(), 1200);
+  EXPECT_EQ(service_->Lag()[0], 1300);  // all unread, none held ahead
+
+  // The next round polls those records itself (and reads 2400-2499 ahead).
+  Result<BatchStats> second = service_->RunOnce(std::chrono::milliseconds(100));
+  ASSERT_TRUE(second.ok()) << second.status().ToString();
+  EXPECT_EQ(second->consumed, 1200u);
+  EXPECT_EQ(second->counted, 1200u);
+  EXPECT_EQ(Committed(), 2400);
+  Result<BatchStats> third = service_->RunOnce(std::chrono::milliseconds(100));
+  ASSERT_TRUE(third.ok()) << third.status().ToString();
+  EXPECT_EQ(third->counted, 100u);
+  EXPECT_EQ(third->duplicates, 0u);
+  EXPECT_EQ(Committed(), 2500);
+  EXPECT_EQ(service_->Lag()[0], 0);
+  EXPECT_TRUE(dlq_.published().empty());
+  service_.reset();  // before `flaky`, which it reads from
 }
 
 }  // namespace
