@@ -3,6 +3,8 @@
 #include <cstdio>
 #include <iterator>
 
+#include "tokenmeter/model/event_codec.h"
+
 namespace tokenmeter::bench {
 namespace {
 
@@ -89,7 +91,16 @@ StreamShape ShapeFrom(const Args& a) {
   s.workspaces = static_cast<int>(a.Num("workspaces", 16));
   s.duplicate_every = static_cast<int>(a.Num("duplicate-every", 0));
   s.start_ms = static_cast<int64_t>(a.Num("start-ms", 1795000000000.0));
+  s.json_records = a.Str("record", "binary") == "json";
   return s;
+}
+
+void AppendBusRecord(const StreamShape& s, const UsageEvent& e, std::string& out) {
+  if (s.json_records) {
+    EncodeCanonical(e, out);
+  } else {
+    EncodeBusRecord(e, out);
+  }
 }
 
 }  // namespace tokenmeter::bench

@@ -18,10 +18,11 @@ struct StreamShape {
   int workspaces = 1;           // "bench", or "bench00".."benchNN" when more than one
   int duplicate_every = 0;      // 0: no duplicates; k: every k-th event repeats a recent id
   int64_t start_ms = 0;         // occurred_at of event 0 (epoch ms); one event per ms after
+  bool json_records = false;    // bus records in the canonical JSON form, not the edge's binary
 };
 
 // The stream options every phase takes: --prefix, --workspaces (16), --duplicate-every
-// (0), --start-ms.
+// (0), --start-ms, --record (binary, as the edge sends; or json, as a direct producer may).
 StreamShape ShapeFrom(const Args& a);
 
 // The logical event (its id index) that position `seq` of the stream carries.
@@ -30,6 +31,9 @@ uint64_t LogicalIndex(const StreamShape& s, uint64_t seq);
 // The canonical event for logical index `n`, as the edge would publish it.
 UsageEvent CanonicalEvent(const StreamShape& s, uint64_t n);
 std::string WorkspaceOf(const StreamShape& s, uint64_t n);
+
+// Appends the bus record of `e` in the stream's record form to `out`.
+void AppendBusRecord(const StreamShape& s, const UsageEvent& e, std::string& out);
 
 // Appends the ingest (Opsmeter-dialect) JSON object of logical index `n` to `out`.
 void AppendIngestEvent(const StreamShape& s, uint64_t n, std::string& out);

@@ -47,7 +47,7 @@ int RunKafkaProduce(const Args& a) {
   for (uint64_t i = 0; i < n; ++i) {
     UsageEvent e = CanonicalEvent(shape, LogicalIndex(shape, first + i));
     keys[i] = e.workspace;
-    EncodeCanonical(e, values[i]);
+    AppendBusRecord(shape, e, values[i]);
   }
   DeliveryCounts counts;
   rd_kafka_conf_t* conf = rd_kafka_conf_new();

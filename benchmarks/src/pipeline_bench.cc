@@ -130,7 +130,7 @@ int RunPipeline(const Args& a) {
     m.partition = static_cast<int>(p);
     m.offset = static_cast<int64_t>(logs[p].size());
     m.key = e.workspace;
-    EncodeCanonical(e, m.value);
+    AppendBusRecord(shape, e, m.value);
     logs[p].push_back(std::move(m));
   }
 

@@ -235,8 +235,7 @@ void EdgeService::HandleIngest(HttpRequest request, Respond respond) {
   std::vector<BusRecord> records(parsed.events.size());
   for (size_t i = 0; i < parsed.events.size(); ++i) {
     records[i].key = key->workspace;
-    records[i].value.reserve(512);
-    EncodeCanonical(parsed.events[i], records[i].value);
+    EncodeBusRecord(parsed.events[i], records[i].value);  // sized once, from the event
   }
   size_t accepted = records.size();
   auto published = s.clock.Steady();

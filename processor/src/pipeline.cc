@@ -109,7 +109,7 @@ void BatchPipeline::Decode(const std::vector<BusMessage>& messages, DecodedBatch
       Status parsed = parser_.ParseCanonical(m.value, d.event, record);
       if (!parsed.ok()) {
         d.reason = parsed.message();
-        if (d.reason.rfind("malformed JSON", 0) == 0 ||
+        if (d.reason.rfind("malformed ", 0) == 0 ||  // JSON or a binary record
             d.reason.find("NUL byte") != std::string::npos ||
             d.reason.find("must be a JSON object") != std::string::npos) {
           d.kind = DeadLetterReason::kMalformed;

@@ -60,14 +60,16 @@ expect_status 202 /v1/ingest "$gemini"
 expect_status 202 /v1/ingest "$lynx"   # the client's retry
 expect_status 400 /v1/ingest '{"requestId":"bad","provider":"openai","model":"m","inputTokens":-1}'
 
-# 4. kcat reads what landed: exactly the accepted events, canonical, keyed by workspace.
-kcat -C -b "$bootstrap" -t tokenmeter.events -e -q -f '%k\t%s\n' > "$work/topic.tsv" 2> "$work/kcat.err" \
+# 4. kcat reads what landed: exactly the accepted events, as binary bus records (decoded
+# here by the documented layout), keyed by workspace.
+kcat -C -b "$bootstrap" -t tokenmeter.events -e -q -f '%K:%k%S:%s' > "$work/topic.bin" 2> "$work/kcat.err" \
   || fail "kcat: $(cat "$work/kcat.err")"
-"$PY" - "$work/topic.tsv" <<'PYEOF' || fail "topic contents"
-import json, sys
-rows = [line.rstrip("\n").split("\t", 1) for line in open(sys.argv[1]) if line.strip()]
+PYTHONPATH="$(dirname "$0")" "$PY" - "$work/topic.bin" <<'PYEOF' || fail "topic contents"
+import sys
+import bus_record
+rows = bus_record.read_kcat(sys.argv[1])
 assert all(k == "acme" for k, _ in rows), [k for k, _ in rows]
-events = [json.loads(v) for _, v in rows]
+events = [bus_record.decode(v) for _, v in rows]
 ids = sorted(e["request_id"] for e in events)
 want = sorted(["req_2026_02_07_001", "test-integration-001", "chatcmpl-abc123", "msg_xyz456",
                "6f1c2d3e-0000-4000-8000-000000000001", "test-integration-001"])
@@ -80,7 +82,8 @@ assert (ops["input_tokens"], ops["output_tokens"], ops["total_tokens"], ops["lat
 assert by_id["6f1c2d3e-0000-4000-8000-000000000001"]["provider"] == "google"
 lynx = by_id["test-integration-001"]
 assert (lynx["project"], lynx["environment"], lynx["endpoint_tag"]) == ("customer-support", "staging", "ticket-classifier"), lynx
-assert all(e["v"] == 1 and e["workspace"] == "acme" and e["data_mode"] == "real" for e in events)
+assert all(e["workspace"] == "acme" and e["data_mode"] == "real" for e in events)
+assert all(e["api_key_id"] and e["occurred_at_ms"] == e["received_at_ms"] > 0 for e in events)
 print("topic ok:", len(events), "records")
 PYEOF
 

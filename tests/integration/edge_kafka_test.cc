@@ -10,11 +10,12 @@
 
 #include "http_client.h"
 #include "mock_cluster.h"
-#include "topic_reader.h"
+#include "test_events.h"
 #include "tokenmeter/base/rfc3339.h"
 #include "tokenmeter/bus/kafka_publisher.h"
 #include "tokenmeter/edge/edge_service.h"
 #include "tokenmeter/model/event_parser.h"
+#include "topic_reader.h"
 
 namespace tokenmeter {
 namespace {
@@ -92,6 +93,12 @@ class EdgeKafkaTest : public ::testing::Test {
     return ReadTopic(cluster_->bootstrap_servers(), kTopic);
   }
 
+  // The request id of a record on the topic, decoded as the processor does.
+  std::string RequestIdOf(const std::string& record) {
+    Result<UsageEvent> e = EventParser(config_.limits, normalizer_).ParseCanonical(record);
+    return e.ok() ? e->request_id : "<undecodable: " + e.status().message() + ">";
+  }
+
   double Metric(const std::string& line_prefix) {
     std::string text = testing::Request(port_, "GET", "/metrics").body;
     size_t pos = text.find("\n" + line_prefix + " ");
@@ -150,14 +157,18 @@ TEST_F(EdgeKafkaTest, FixturesLandOnTheTopicAsCanonicalEventsKeyedByWorkspace) {
   int acme_partition = -1;
   for (const auto& rec : records) {
     if (rec.key == "acme") {
-      got_acme.push_back(rec.value);
+      EXPECT_EQ(static_cast<unsigned char>(rec.value[0]), kBusRecordTag)
+          << "the edge sends binary records";
+      got_acme.push_back(testing::BusRecordAsJson(rec.value));
       if (acme_partition >= 0) {
         EXPECT_EQ(rec.partition, acme_partition) << "one workspace, one partition";
       }
       acme_partition = rec.partition;
     } else {
       EXPECT_EQ(rec.key, "globex");
-      EXPECT_NE(rec.value.find(R"("workspace":"globex","request_id":"g-1")"), std::string::npos);
+      EXPECT_NE(
+          testing::BusRecordAsJson(rec.value).find(R"("workspace":"globex","request_id":"g-1")"),
+          std::string::npos);
     }
   }
   EXPECT_EQ(got_acme, want_acme);  // same partition: in the order they were accepted
@@ -181,8 +192,7 @@ TEST_F(EdgeKafkaTest, BatchOfTenWithTwoInvalidAcceptsEightAndNamesTheTwo) {
             R"j({"ok":true,"accepted":8,"rejected":2,"errors":[{"index":2,"field":"inputTokens","message":"must be a non-negative integer"},{"index":6,"field":"externalRequestId","message":"is required (externalRequestId or requestId)"}],"telemetryPaused":false,"budgetWarning":false,"budgetExceeded":false})j");
   std::vector<std::string> ids;
   for (const auto& rec : Topic()) {
-    size_t p = rec.value.find("\"request_id\":\"") + 14;
-    ids.push_back(rec.value.substr(p, rec.value.find('"', p) - p));
+    ids.push_back(RequestIdOf(rec.value));
   }
   EXPECT_EQ(ids, (std::vector<std::string>{"e0", "e1", "e3", "e4", "e5", "e7", "e8", "e9"}));
   EXPECT_EQ(Metric("tokenmeter_edge_events_accepted_total"), 8);
@@ -278,8 +288,7 @@ TEST_F(EdgeKafkaTest, AllBrokersDownGives503WithinTheDeadlineThenRecovers) {
   std::vector<testing::TopicRecord> records = Topic();
   std::multiset<std::string> ids;
   for (const auto& rec : records) {
-    size_t p = rec.value.find("\"request_id\":\"") + 14;
-    ids.insert(rec.value.substr(p, rec.value.find('"', p) - p));
+    ids.insert(RequestIdOf(rec.value));
   }
   EXPECT_EQ(ids.count("after-recovery"), 1u);
   EXPECT_GT(Metric(R"(tokenmeter_edge_events_rejected_total{reason="bus_unavailable"})"), 4);

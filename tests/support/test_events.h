@@ -6,6 +6,8 @@
 #include <string>
 
 #include "tokenmeter/base/rfc3339.h"
+#include "tokenmeter/model/event_codec.h"
+#include "tokenmeter/model/event_parser.h"
 #include "tokenmeter/model/usage_event.h"
 
 namespace tokenmeter::testing {
@@ -58,6 +60,18 @@ inline UsageEvent FullEvent() {
   e.api_key_id = "KEYID0000001";
   e.warnings = kWarnTotalTokensMismatch | kWarnUnknownProject;
   return e;
+}
+
+// A bus record in either form as canonical JSON, decoded by the processor's rules (default
+// limits, the embedded normalization table); "" when it does not decode.
+inline std::string BusRecordAsJson(std::string_view record) {
+  static const Normalizer normalizer = *Normalizer::FromEmbeddedTable();
+  static const IngestLimits limits;
+  Result<UsageEvent> e = EventParser(limits, normalizer).ParseCanonical(record);
+  if (!e.ok()) return "";
+  std::string json;
+  EncodeCanonical(*e, json);
+  return json;
 }
 
 }  // namespace tokenmeter::testing

@@ -65,3 +65,111 @@ void EncodeCanonical(const UsageEvent& e, std::string& out) {
 }
 
 }  // namespace tokenmeter
+
+namespace tokenmeter {
+namespace {
+
+int64_t Ms(TimePoint t) { return t.time_since_epoch().count(); }
+
+}  // namespace
+
+size_t EventFieldsBound(const UsageEvent& e) {
+  size_t bound = 13 * kMaxVarint + 2 + 13 * kMaxVarint;  // text lengths, 2 bytes, numbers
+  for (const std::string* s : {&e.workspace, &e.request_id, &e.provider, &e.model, &e.model_raw,
+                               &e.endpoint_tag, &e.prompt_version, &e.project, &e.project_raw,
+                               &e.environment, &e.user_id, &e.tenant_id, &e.api_key_id}) {
+    bound += s->size();
+  }
+  return bound + 1;  // the status byte
+}
+
+char* PutEventFields(char* p, const UsageEvent& e, uint8_t extra_bits) {
+  for (const std::string* s : {&e.workspace, &e.request_id, &e.provider, &e.model, &e.model_raw,
+                               &e.endpoint_tag, &e.prompt_version, &e.project, &e.project_raw,
+                               &e.environment, &e.user_id, &e.tenant_id, &e.api_key_id}) {
+    p = PutText(p, *s);
+  }
+  *p++ = static_cast<char>(e.data_mode);
+  for (TokenCount n : {e.input_tokens, e.output_tokens, e.cached_tokens, e.cache_write_tokens,
+                       e.cache_write_1h_tokens, e.reasoning_tokens}) {
+    p = PutVarint(p, n);
+  }
+  uint8_t bits = (e.total_tokens ? kHasTotalTokens : 0) | (e.latency_ms ? kHasLatency : 0) |
+                 (e.status ? kHasStatus : 0) | (e.estimated_cost ? kHasEstimatedCost : 0) |
+                 (extra_bits & ~kEventFieldBits);
+  *p++ = static_cast<char>(bits);
+  if (e.total_tokens) p = PutVarint(p, *e.total_tokens);
+  if (e.latency_ms) p = PutVarint(p, *e.latency_ms);
+  if (e.status) *p++ = static_cast<char>(*e.status);
+  if (e.estimated_cost) p = PutSigned(p, e.estimated_cost->value);
+  p = PutSigned(p, Ms(e.occurred_at));
+  p = PutSigned(p, Ms(e.received_at));
+  return PutVarint(p, e.warnings);
+}
+
+void ReadEventFields(VarintReader& r, EventFieldViews& v) {
+  for (std::string_view* s : {&v.workspace, &v.request_id, &v.provider, &v.model, &v.model_raw,
+                              &v.endpoint_tag, &v.prompt_version, &v.project, &v.project_raw,
+                              &v.environment, &v.user_id, &v.tenant_id, &v.api_key_id}) {
+    *s = r.Text();
+  }
+  v.data_mode = r.Byte();
+  for (TokenCount* n : {&v.input_tokens, &v.output_tokens, &v.cached_tokens, &v.cache_write_tokens,
+                        &v.cache_write_1h_tokens, &v.reasoning_tokens}) {
+    *n = r.Varint();
+  }
+  v.bits = r.Byte();
+  if (v.bits & kHasTotalTokens) v.total_tokens = r.Varint();
+  if (v.bits & kHasLatency) v.latency_ms = r.Varint();
+  if (v.bits & kHasStatus) v.status = r.Byte();
+  if (v.bits & kHasEstimatedCost) v.estimated_cost_nano = r.Signed();
+  v.occurred_at_ms = r.Signed();
+  v.received_at_ms = r.Signed();
+  v.warnings = r.Varint();
+}
+
+void AssignEventFields(const EventFieldViews& v, UsageEvent& e) {
+  const std::pair<std::string*, std::string_view> texts[] = {{&e.workspace, v.workspace},
+                                                             {&e.request_id, v.request_id},
+                                                             {&e.provider, v.provider},
+                                                             {&e.model, v.model},
+                                                             {&e.model_raw, v.model_raw},
+                                                             {&e.endpoint_tag, v.endpoint_tag},
+                                                             {&e.prompt_version, v.prompt_version},
+                                                             {&e.project, v.project},
+                                                             {&e.project_raw, v.project_raw},
+                                                             {&e.environment, v.environment},
+                                                             {&e.user_id, v.user_id},
+                                                             {&e.tenant_id, v.tenant_id},
+                                                             {&e.api_key_id, v.api_key_id}};
+  for (const auto& [to, from] : texts) to->assign(from);
+  e.data_mode = static_cast<DataMode>(v.data_mode);
+  e.input_tokens = v.input_tokens;
+  e.output_tokens = v.output_tokens;
+  e.cached_tokens = v.cached_tokens;
+  e.cache_write_tokens = v.cache_write_tokens;
+  e.cache_write_1h_tokens = v.cache_write_1h_tokens;
+  e.reasoning_tokens = v.reasoning_tokens;
+  e.total_tokens.reset();
+  if (v.bits & kHasTotalTokens) e.total_tokens = v.total_tokens;
+  e.latency_ms.reset();
+  if (v.bits & kHasLatency) e.latency_ms = static_cast<uint32_t>(v.latency_ms);
+  e.status.reset();
+  if (v.bits & kHasStatus) e.status = static_cast<CallStatus>(v.status);
+  e.estimated_cost.reset();
+  if (v.bits & kHasEstimatedCost) e.estimated_cost = NanoUsd{v.estimated_cost_nano};
+  e.occurred_at = TimePoint(std::chrono::milliseconds(v.occurred_at_ms));
+  e.received_at = TimePoint(std::chrono::milliseconds(v.received_at_ms));
+  e.warnings = static_cast<uint32_t>(v.warnings);
+}
+
+void EncodeBusRecord(const UsageEvent& e, std::string& out) {
+  size_t at = out.size();
+  out.resize(at + 1 + EventFieldsBound(e));
+  char* p = out.data() + at;
+  *p++ = static_cast<char>(kBusRecordTag);
+  p = PutEventFields(p, e, 0);
+  out.resize(static_cast<size_t>(p - out.data()));
+}
+
+}  // namespace tokenmeter

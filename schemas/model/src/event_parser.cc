@@ -6,7 +6,9 @@
 #include <charconv>
 #include <cstring>
 
+#include "tokenmeter/base/json_text.h"
 #include "tokenmeter/base/rfc3339.h"
+#include "tokenmeter/model/event_codec.h"
 
 namespace tokenmeter {
 namespace {
@@ -294,8 +296,21 @@ std::string MissingMessage(const FieldSpec& s, Dialect d) {
   return std::string("is required (") + s.opsmeter + " or " + s.costlynx + ")";
 }
 
+// Whether `s` holds a byte below 0x20 or 0x7f; 8 bytes a step (every text field of every
+// event passes here).
 bool HasControlChar(std::string_view s) {
-  for (unsigned char c : s) {
+  constexpr uint64_t kOnes = 0x0101010101010101ull, kHigh = 0x8080808080808080ull;
+  size_t i = 0;
+  for (; i + 8 <= s.size(); i += 8) {
+    uint64_t w;
+    std::memcpy(&w, s.data() + i, 8);
+    uint64_t below_0x20 = (w - 0x20 * kOnes) & ~w & kHigh;  // some byte < 0x20
+    uint64_t del = w ^ (0x7f * kOnes);
+    uint64_t is_del = (del - kOnes) & ~del & kHigh;  // some byte == 0x7f
+    if (below_0x20 | is_del) return true;
+  }
+  for (; i < s.size(); ++i) {
+    unsigned char c = static_cast<unsigned char>(s[i]);
     if (c < 0x20 || c == 0x7f) return true;
   }
   return false;
@@ -638,6 +653,126 @@ bool ParseRaw(std::string& body, RawHandler& handler) {
   return true;
 }
 
+// ---- The binary bus record ---------------------------------------------------------
+// The same rules as the JSON form's validation above, on fields that arrive typed: every
+// text bounded, free of control characters and valid UTF-8 (a JSON parse checks that on
+// the way); the request id printable ASCII; counts, latency and the estimate within the
+// limits; enums and times in range; provider and model normalized again.
+
+// 9999-12-31T23:59:59.999Z, the last time an RFC 3339 timestamp here can name.
+constexpr int64_t kLastTimeMs = 253'402'300'799'999;
+
+class BinaryChecker {
+ public:
+  explicit BinaryChecker(const IngestLimits& limits) : limits_(limits) {}
+
+  void Text(const char* field, std::string_view s, size_t max_bytes) {
+    if (s.size() > max_bytes) {
+      Add(field, "must be at most " + std::to_string(max_bytes) + " bytes");
+    } else if (HasControlChar(s)) {
+      Add(field, "must not contain control characters");
+    } else if (!IsValidUtf8(s)) {
+      Add(field, "must be valid UTF-8");
+    }
+  }
+  void RequestId(std::string_view s) {
+    if (s.empty()) return Add("request_id", "must not be empty");
+    if (s.size() > limits_.max_request_id_bytes) {
+      return Add("request_id",
+                 "must be at most " + std::to_string(limits_.max_request_id_bytes) + " bytes");
+    }
+    for (unsigned char c : s) {
+      if (c < 0x20 || c > 0x7e)
+        return Add("request_id", "must contain only printable ASCII characters");
+    }
+  }
+  void AtMost(const char* field, uint64_t v, uint64_t max) {
+    if (v > max) Add(field, "must be at most " + std::to_string(max));
+  }
+  void Time(const char* field, int64_t ms) {
+    if (ms < 0 || ms > kLastTimeMs) Add(field, "must be a time between 1970 and 9999");
+  }
+  void Add(const char* field, std::string_view message) {
+    if (!errors_.empty()) errors_ += "; ";
+    errors_ += field;
+    errors_.push_back(' ');
+    errors_ += message;
+  }
+  const std::string& errors() const { return errors_; }
+
+ private:
+  const IngestLimits& limits_;
+  std::string errors_;
+};
+
+Status ParseBinaryRecord(std::string_view record, const IngestLimits& limits,
+                         const Normalizer& normalizer, UsageEvent& out) {
+  VarintReader r(record.substr(1));
+  EventFieldViews v;
+  ReadEventFields(r, v);
+  if (!r.ok() || !r.done()) {
+    return InvalidArgument(r.ok() ? "malformed binary record: bytes after its last field"
+                                  : "malformed binary record: it ends inside a field");
+  }
+  if (v.bits & ~kEventFieldBits)
+    return InvalidArgument("malformed binary record: unknown field bits");
+  BinaryChecker check(limits);
+  const size_t max_text = limits.max_string_bytes;
+  check.Text("workspace", v.workspace, max_text);
+  if (v.workspace.empty()) check.Add("workspace", "must not be empty");
+  check.RequestId(v.request_id);
+  check.Text("provider", v.provider, 64);
+  const std::pair<const char*, std::string_view> texts[] = {{"model", v.model},
+                                                            {"model_raw", v.model_raw},
+                                                            {"endpoint_tag", v.endpoint_tag},
+                                                            {"prompt_version", v.prompt_version},
+                                                            {"project", v.project},
+                                                            {"project_raw", v.project_raw},
+                                                            {"environment", v.environment},
+                                                            {"user_id", v.user_id},
+                                                            {"tenant_id", v.tenant_id},
+                                                            {"api_key_id", v.api_key_id}};
+  for (const auto& [field, text] : texts) check.Text(field, text, max_text);
+  if (v.data_mode > static_cast<uint8_t>(DataMode::kDemo))
+    check.Add("data_mode", "must be one of real, test, demo");
+  const std::pair<const char*, TokenCount> counts[] = {
+      {"input_tokens", v.input_tokens},
+      {"output_tokens", v.output_tokens},
+      {"cached_tokens", v.cached_tokens},
+      {"cache_write_tokens", v.cache_write_tokens},
+      {"cache_write_1h_tokens", v.cache_write_1h_tokens},
+      {"reasoning_tokens", v.reasoning_tokens},
+      {"total_tokens", (v.bits & kHasTotalTokens) ? v.total_tokens : 0}};
+  for (const auto& [field, n] : counts) check.AtMost(field, n, limits.max_tokens);
+  if (v.bits & kHasLatency) check.AtMost("latency_ms", v.latency_ms, limits.max_latency_ms);
+  if ((v.bits & kHasStatus) && v.status > static_cast<uint8_t>(CallStatus::kCancelled)) {
+    check.Add("status", "must be one of success, error, timeout, cancelled");
+  }
+  if ((v.bits & kHasEstimatedCost) &&
+      (v.estimated_cost_nano < 0 ||
+       v.estimated_cost_nano > limits.max_estimated_cost_usd * 1'000'000'000)) {
+    check.Add("estimated_cost_usd", "must be a non-negative decimal amount of USD, at most " +
+                                        std::to_string(limits.max_estimated_cost_usd));
+  }
+  check.Time("occurred_at", v.occurred_at_ms);
+  check.Time("received_at", v.received_at_ms);
+  if (!check.errors().empty()) return InvalidArgument(check.errors());
+
+  AssignEventFields(v, out);
+  normalizer.Provider(v.provider, out.provider);
+  if (out.provider.empty()) check.Add("provider", "must not be empty");
+  normalizer.Model(out.provider, v.model, out.model);
+  if (out.model.empty()) check.Add("model", "must not be empty");
+  if (!check.errors().empty()) return InvalidArgument(check.errors());
+  if (out.model_raw.empty()) out.model_raw.assign(v.model);
+  out.warnings &=
+      kWarnTotalTokensMismatch | kWarnUnknownProject;  // as the JSON form ignores unknown names
+  if (out.total_tokens && *out.total_tokens != out.input_tokens + out.output_tokens) {
+    out.warnings |= kWarnTotalTokensMismatch;
+  }
+  return Status::Ok();
+}
+
 }  // namespace
 
 ParsedBody EventParser::ParseIngest(std::string& body, const IngestContext& ctx) const {
@@ -675,6 +810,9 @@ Result<UsageEvent> EventParser::ParseCanonical(std::string_view record) const {
 }
 
 Status EventParser::ParseCanonical(std::string_view record, UsageEvent& out, std::string& scratch) const {
+  if (!record.empty() && static_cast<unsigned char>(record[0]) == kBusRecordTag) {
+    return ParseBinaryRecord(record, limits_, normalizer_, out);
+  }
   scratch.assign(record);
   RawHandler handler(limits_, /*allow_batch=*/false);
   if (!ParseRaw(scratch, handler)) return InvalidArgument(handler.error_message);

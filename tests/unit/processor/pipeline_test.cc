@@ -52,9 +52,11 @@ class PipelineTest : public ::testing::Test {
     e.endpoint_tag = endpoint;
     return e;
   }
+  // A record as the edge sends it (the binary form); the JSON form is spelled out where a
+  // test uses it.
   static BusMessage Msg(int64_t offset, const UsageEvent& e) {
     BusMessage m{0, offset, e.workspace, ""};
-    EncodeCanonical(e, m.value);
+    EncodeBusRecord(e, m.value);
     return m;
   }
   BatchStats Apply(const std::vector<BusMessage>& msgs) {
@@ -403,25 +405,34 @@ TEST_F(PipelineTest, PoisonRecordsAreDeadLetteredAndThePartitionMovesOn) {
   UsageEvent wrong_key = Event("k", "gpt-4o-mini", 1, 1);
   BusMessage mismatched = Msg(2, wrong_key);
   mismatched.key = "globex";
+  BusMessage cut = Msg(4, Event("cut", "gpt-4o-mini", 1, 1));
+  cut.value.resize(cut.value.size() / 2);
+  UsageEvent bad_mode = Event("bad-mode", "gpt-4o-mini", 1, 1);
+  bad_mode.data_mode = static_cast<DataMode>(7);
   Result<PreparedBatch> p = pipeline_->Prepare(
       0, {BusMessage{0, 0, "acme", "not json"},
           BusMessage{0, 1, "acme", R"({"v":1,"workspace":"acme","request_id":"x"})"}, mismatched,
-          Msg(3, Event("ok", "gpt-4o-mini", 850, 320))});
+          Msg(3, Event("ok", "gpt-4o-mini", 850, 320)), cut, Msg(5, bad_mode)});
   ASSERT_TRUE(p.ok());
-  ASSERT_EQ(p->dead_letters.size(), 3u);
+  ASSERT_EQ(p->dead_letters.size(), 5u);
   EXPECT_EQ(p->dead_letters[0].offset, 0);
   EXPECT_EQ(p->dead_letters[0].reason, "malformed JSON at byte 1");
   EXPECT_EQ(p->dead_letters[1].reason,
             "provider is required; model is required; environment is required; data_mode is "
             "required; occurred_at is required; received_at is required");
   EXPECT_EQ(p->dead_letters[2].reason, "record key \"globex\" is not the event's workspace");
+  EXPECT_EQ(p->dead_letters[3].offset, 4);
+  EXPECT_EQ(p->dead_letters[3].reason, "malformed binary record: it ends inside a field");
+  EXPECT_EQ(p->dead_letters[4].reason, "data_mode must be one of real, test, demo");
   EXPECT_EQ(p->dead_letters[0].kind, DeadLetterReason::kMalformed);
   EXPECT_EQ(p->dead_letters[1].kind, DeadLetterReason::kInvalidEvent);
   EXPECT_EQ(p->dead_letters[2].kind, DeadLetterReason::kWrongKey);
-  EXPECT_EQ(p->stats.dead_by_reason, (std::array<size_t, 5>{1, 1, 1, 0, 0}));
+  EXPECT_EQ(p->dead_letters[3].kind, DeadLetterReason::kMalformed);
+  EXPECT_EQ(p->dead_letters[4].kind, DeadLetterReason::kInvalidEvent);
+  EXPECT_EQ(p->stats.dead_by_reason, (std::array<size_t, 5>{2, 2, 1, 0, 0}));
   ASSERT_TRUE(pipeline_->Commit(*p).ok());
   EXPECT_EQ(p->stats.counted, 1u);
-  EXPECT_EQ(*store_->NextOffset("tokenmeter.events", 0), std::optional<int64_t>(4));
+  EXPECT_EQ(*store_->NextOffset("tokenmeter.events", 0), std::optional<int64_t>(6));
 }
 
 // A partition's batches reuse one event vector and parse buffer (BatchPipeline::Scratch):

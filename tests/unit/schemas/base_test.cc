@@ -6,6 +6,7 @@
 #include <string>
 #include <thread>
 
+#include "tokenmeter/base/json_text.h"
 #include "tokenmeter/base/rfc3339.h"
 #include "tokenmeter/base/status.h"
 #include "tokenmeter/base/thread_name.h"
@@ -31,6 +32,22 @@ TEST(UnitsTest, DecimalUsdRejectsNonDecimals) {
   }
   EXPECT_EQ(ParseDecimalUsd("10.000000001", 10), std::nullopt);
   EXPECT_EQ(ParseDecimalUsd("10", 10), NanoUsd{10'000'000'000});
+}
+
+// Binary bus records carry text no JSON parser has checked; it must be UTF-8 before the
+// query API writes it as JSON.
+TEST(Utf8Test, WellFormedTextPassesAndEveryIllFormedKindFails) {
+  for (const char* good :
+       {"", "plain ascii text longer than eight bytes", "caf\xc3\xa9", "\xe2\x82\xac 1",
+        "\xf0\x9f\x98\x80", "\xef\xbf\xbf", "\xf4\x8f\xbf\xbf", "\xed\x9f\xbf"}) {
+    EXPECT_TRUE(IsValidUtf8(good)) << good;
+  }
+  for (const char* bad :
+       {"\x80", "abcdefgh\xbf", "\xc3", "\xc0\xaf", "\xc1\xbf", "\xe0\x80\xaf", "\xed\xa0\x80",
+        "\xf0\x80\x80\xaf", "\xf4\x90\x80\x80", "\xf5\x80\x80\x80", "\xff", "\xe2\x82",
+        "\xe2\x28\xa1", "ascii then \xf0\x9f\x98"}) {
+    EXPECT_FALSE(IsValidUtf8(bad)) << bad;
+  }
 }
 
 TEST(UnitsTest, FormatUsdIsExact) {

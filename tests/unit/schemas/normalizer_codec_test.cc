@@ -1,4 +1,5 @@
-// Provider/model normalization from the data table, and the canonical bus codec.
+// Provider/model normalization from the data table, and the bus codec in both forms:
+// canonical JSON and the binary record the edge sends.
 #include <gtest/gtest.h>
 
 #include "test_events.h"
@@ -118,6 +119,178 @@ TEST(EventCodecTest, CanonicalDecodeRejectsBadRecords) {
   EXPECT_FALSE(parser.ParseCanonical(R"({"v":1,"workspace":"acme","externalRequestId":"r",)" +
                                      base.substr(base.find("\"provider\"")) + "}")
                    .ok());
+}
+
+// The edge's binary record decodes to exactly the event it was made from, and to the
+// same event as the JSON form: one set of rules whichever form a record arrives in.
+TEST(BusRecordTest, BinaryRoundTripIsLosslessAndMatchesTheJsonForm) {
+  IngestLimits limits;
+  Normalizer n = *Normalizer::FromEmbeddedTable();
+  EventParser parser(limits, n);
+  UsageEvent small = testing::TestEvent("acme", "r-2", "gpt-4o-mini", 850, 320,
+                                        *ParseRfc3339("2026-02-07T12:00:00.000Z"));
+  for (const UsageEvent& e : {testing::FullEvent(), small}) {
+    std::string binary, json;
+    EncodeBusRecord(e, binary);
+    EncodeCanonical(e, json);
+    ASSERT_EQ(static_cast<unsigned char>(binary[0]), kBusRecordTag);
+    EXPECT_LT(binary.size() * 2, json.size()) << binary.size() << " bytes against " << json.size();
+    Result<UsageEvent> back = parser.ParseCanonical(binary);
+    ASSERT_TRUE(back.ok()) << back.status().ToString();
+    EXPECT_EQ(*back, e);
+    EXPECT_EQ(*back, *parser.ParseCanonical(json));
+  }
+  // Into an event that held a fuller one, as the processor decodes batch after batch.
+  std::string full_wire, small_wire, scratch;
+  EncodeBusRecord(testing::FullEvent(), full_wire);
+  EncodeBusRecord(small, small_wire);
+  UsageEvent reused;
+  ASSERT_TRUE(parser.ParseCanonical(full_wire, reused, scratch).ok());
+  ClearKeepingCapacity(reused);
+  ASSERT_TRUE(parser.ParseCanonical(small_wire, reused, scratch).ok());
+  EXPECT_EQ(reused, small);
+}
+
+TEST(BusRecordTest, ProviderAndModelAreNormalizedAgainAndWarningsRecomputed) {
+  IngestLimits limits;
+  Normalizer n = *Normalizer::FromEmbeddedTable();
+  EventParser parser(limits, n);
+  UsageEvent e =
+      testing::TestEvent("acme", "r1", "x", 100, 20, *ParseRfc3339("2026-02-07T12:00:00Z"));
+  e.provider = " Gemini ";
+  e.model = "models/Gemini-2.0-Flash";
+  e.model_raw.clear();
+  e.total_tokens = 121;
+  e.warnings = kWarnUnknownProject | (1u << 7);  // a bit this build does not know
+  std::string wire;
+  EncodeBusRecord(e, wire);
+  Result<UsageEvent> got = parser.ParseCanonical(wire);
+  ASSERT_TRUE(got.ok()) << got.status().ToString();
+  EXPECT_EQ(got->provider, "google");
+  EXPECT_EQ(got->model, "gemini-2.0-flash");
+  EXPECT_EQ(got->model_raw, "models/Gemini-2.0-Flash") << "an empty model_raw is the model as sent";
+  EXPECT_EQ(got->warnings, kWarnUnknownProject | kWarnTotalTokensMismatch);
+}
+
+// Whoever wrote a binary record, it passes the checks the JSON form gets; every broken
+// rule is named by its canonical field.
+TEST(BusRecordTest, BinaryRecordsBreakingARuleAreRefusedWithTheFieldNamed) {
+  IngestLimits limits;
+  Normalizer n = *Normalizer::FromEmbeddedTable();
+  EventParser parser(limits, n);
+  const UsageEvent good = testing::TestEvent("acme", "r1", "gpt-4o-mini", 850, 320,
+                                             *ParseRfc3339("2026-02-07T12:00:00Z"));
+  auto refusal = [&](void (*breakit)(UsageEvent&)) {
+    UsageEvent e = good;
+    breakit(e);
+    std::string wire;
+    EncodeBusRecord(e, wire);
+    Result<UsageEvent> got = parser.ParseCanonical(wire);
+    return got.ok() ? std::string("accepted") : got.status().message();
+  };
+  EXPECT_EQ(refusal([](UsageEvent&) {}), "accepted");
+  EXPECT_EQ(refusal([](UsageEvent& e) { e.workspace.clear(); }), "workspace must not be empty");
+  EXPECT_EQ(refusal([](UsageEvent& e) { e.request_id.clear(); }), "request_id must not be empty");
+  EXPECT_EQ(refusal([](UsageEvent& e) { e.request_id = "r\xc3\xa9"; }),
+            "request_id must contain only printable ASCII characters");
+  EXPECT_EQ(refusal([](UsageEvent& e) { e.request_id.assign(129, 'r'); }),
+            "request_id must be at most 128 bytes");
+  EXPECT_EQ(refusal([](UsageEvent& e) { e.provider.assign(65, 'p'); }),
+            "provider must be at most 64 bytes");
+  EXPECT_EQ(refusal([](UsageEvent& e) { e.provider = "  "; }), "provider must not be empty");
+  EXPECT_EQ(refusal([](UsageEvent& e) { e.model.clear(); }), "model must not be empty");
+  EXPECT_EQ(refusal([](UsageEvent& e) { e.user_id.assign(257, 'u'); }),
+            "user_id must be at most 256 bytes");
+  EXPECT_EQ(refusal([](UsageEvent& e) { e.tenant_id = "t\n"; }),
+            "tenant_id must not contain control characters");
+  EXPECT_EQ(refusal([](UsageEvent& e) { e.endpoint_tag = "f\xc3"; }),
+            "endpoint_tag must be valid UTF-8");
+  EXPECT_EQ(refusal([](UsageEvent& e) { e.data_mode = static_cast<DataMode>(9); }),
+            "data_mode must be one of real, test, demo");
+  EXPECT_EQ(refusal([](UsageEvent& e) { e.status = static_cast<CallStatus>(4); }),
+            "status must be one of success, error, timeout, cancelled");
+  EXPECT_EQ(refusal([](UsageEvent& e) { e.cached_tokens = 1'000'000'001; }),
+            "cached_tokens must be at most 1000000000");
+  EXPECT_EQ(refusal([](UsageEvent& e) { e.total_tokens = 1'000'000'001; }),
+            "total_tokens must be at most 1000000000");
+  EXPECT_EQ(refusal([](UsageEvent& e) { e.latency_ms = 86'400'001; }),
+            "latency_ms must be at most 86400000");
+  EXPECT_EQ(refusal([](UsageEvent& e) { e.estimated_cost = NanoUsd{-1}; }),
+            "estimated_cost_usd must be a non-negative decimal amount of USD, at most 1000000");
+  EXPECT_EQ(refusal([](UsageEvent& e) { e.estimated_cost = NanoUsd{1'000'000'000'000'001}; }),
+            "estimated_cost_usd must be a non-negative decimal amount of USD, at most 1000000");
+  EXPECT_EQ(refusal([](UsageEvent& e) { e.estimated_cost = NanoUsd{1'000'000'000'000'000}; }),
+            "accepted");
+  EXPECT_EQ(
+      refusal([](UsageEvent& e) { e.occurred_at = TimePoint(std::chrono::milliseconds(-1)); }),
+      "occurred_at must be a time between 1970 and 9999");
+  EXPECT_EQ(refusal([](UsageEvent& e) {
+              e.received_at = TimePoint(std::chrono::milliseconds(253'402'300'800'000));
+            }),
+            "received_at must be a time between 1970 and 9999");
+  EXPECT_EQ(refusal([](UsageEvent& e) {
+              e.workspace.clear();
+              e.latency_ms = 86'400'001;
+            }),
+            "workspace must not be empty; latency_ms must be at most 86400000");
+}
+
+// Texts are scanned 8 bytes a step: a control byte is found at every position of a word
+// and of the tail, and the bytes beside the control range pass.
+TEST(BusRecordTest, EveryControlByteIsFoundWhereverItSits) {
+  IngestLimits limits;
+  Normalizer n = *Normalizer::FromEmbeddedTable();
+  EventParser parser(limits, n);
+  UsageEvent e =
+      testing::TestEvent("acme", "r1", "gpt-4o-mini", 1, 1, *ParseRfc3339("2026-02-07T12:00:00Z"));
+  auto verdict = [&](const std::string& user) {
+    e.user_id = user;
+    std::string wire;
+    EncodeBusRecord(e, wire);
+    Result<UsageEvent> got = parser.ParseCanonical(wire);
+    return got.ok() ? std::string("accepted") : got.status().message();
+  };
+  for (size_t at = 0; at < 19; ++at) {
+    for (char bad : {'\x00', '\x01', '\x1f', '\x7f'}) {
+      std::string user(19, 'u');
+      user[at] = bad;
+      EXPECT_EQ(verdict(user), "user_id must not contain control characters")
+          << at << " " << int(bad);
+    }
+    for (char fine : {' ', '~', '!'}) {
+      std::string user(19, 'u');
+      user[at] = fine;
+      EXPECT_EQ(verdict(user), "accepted") << at << " " << int(fine);
+    }
+  }
+  EXPECT_EQ(verdict("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80"), "accepted");
+}
+
+TEST(BusRecordTest, DamagedBinaryRecordsAreMalformed) {
+  IngestLimits limits;
+  Normalizer n = *Normalizer::FromEmbeddedTable();
+  EventParser parser(limits, n);
+  std::string wire;
+  EncodeBusRecord(testing::FullEvent(), wire);
+  for (size_t cut = 1; cut < wire.size(); ++cut) {
+    Result<UsageEvent> got = parser.ParseCanonical(wire.substr(0, cut));
+    ASSERT_FALSE(got.ok()) << "cut at " << cut;
+    EXPECT_EQ(got.status().message(), "malformed binary record: it ends inside a field")
+        << "cut at " << cut;
+  }
+  EXPECT_EQ(parser.ParseCanonical(wire + "x").status().message(),
+            "malformed binary record: bytes after its last field");
+  // An event whose bits byte is at a known place: after the tag, 13 length bytes, the
+  // texts "a" "r" "openai" "m" "m" "prod", the data mode and six one-byte counts.
+  UsageEvent e = testing::TestEvent("a", "r", "m", 1, 1, *ParseRfc3339("2026-02-07T12:00:00Z"));
+  e.endpoint_tag.clear();
+  std::string plain;
+  EncodeBusRecord(e, plain);
+  size_t bits_at = 1 + 13 + (1 + 1 + 6 + 1 + 1 + 4) + 1 + 6;
+  ASSERT_EQ(plain[bits_at], 0);
+  plain[bits_at] = 0x10;
+  EXPECT_EQ(parser.ParseCanonical(plain).status().message(),
+            "malformed binary record: unknown field bits");
 }
 
 }  // namespace
