@@ -6,6 +6,7 @@
 #include <optional>
 #include <thread>
 
+#include "tokenmeter/base/base64.h"
 #include "tokenmeter/base/crash_point.h"
 #include "tokenmeter/base/json_text.h"
 #include "tokenmeter/base/log.h"
@@ -261,13 +262,19 @@ Status ProcessorService::PublishDeadLetters(const std::vector<DeadLetter>& lette
     AppendJsonString(v, d.reason);
     v += ",\"topic\":";
     AppendJsonString(v, topic_);
-    v += ",\"partition\":" + std::to_string(d.partition) + ",\"offset\":" + std::to_string(d.offset) +
-         ",\"record\":";
-    // The record may not be valid UTF-8 or JSON; carry it as an escaped string of bytes
-    // with anything outside printable ASCII replaced, so the DLQ itself stays valid JSON.
-    std::string safe;
-    for (unsigned char c : d.value) safe.push_back(c >= 0x20 && c < 0x7f ? static_cast<char>(c) : '?');
-    AppendJsonString(v, safe);
+    v += ",\"partition\":" + std::to_string(d.partition) +
+         ",\"offset\":" + std::to_string(d.offset) + ",";
+    // The record exactly, so it can be inspected and sent again: as a JSON string when it
+    // is UTF-8 text (a JSON record, escaped), else its bytes in base64 (a binary record,
+    // or text that is not UTF-8). Either way the DLQ record itself is valid JSON.
+    if (IsValidUtf8(d.value)) {
+      v += "\"record\":";
+      AppendJsonString(v, d.value);
+    } else {
+      v += "\"record_base64\":\"";
+      AppendBase64(v, d.value);
+      v += "\"";
+    }
     v += "}";
     records.push_back({std::to_string(d.partition), std::move(v)});
   }

@@ -15,11 +15,12 @@
 #include "rollup_reader.h"
 #include "temp_dir.h"
 #include "test_events.h"
-#include "topic_reader.h"
+#include "tokenmeter/base/base64.h"
 #include "tokenmeter/base/rfc3339.h"
 #include "tokenmeter/bus/kafka_consumer.h"
 #include "tokenmeter/bus/kafka_publisher.h"
 #include "tokenmeter/model/event_codec.h"
+#include "topic_reader.h"
 
 namespace tokenmeter {
 namespace {
@@ -50,6 +51,12 @@ class ProcessorKafkaTest : public ::testing::Test {
   static BusRecord Record(const std::string& ws, const std::string& id, uint64_t in, uint64_t out) {
     BusRecord r{ws, ""};
     EncodeCanonical(testing::TestEvent(ws, id, "gpt-4o-mini", in, out, kT), r.value);
+    return r;
+  }
+  // The same in the binary form the edge writes.
+  static BusRecord BinaryRecord(const UsageEvent& e) {
+    BusRecord r{e.workspace, ""};
+    EncodeBusRecord(e, r.value);
     return r;
   }
 
@@ -133,31 +140,46 @@ class ProcessorKafkaTest : public ::testing::Test {
 TEST_F(ProcessorKafkaTest, CountsOnceDeadLettersPoisonSurvivesRestartAndRebuilds) {
   std::vector<BusRecord> records;
   for (int i = 0; i < 20; ++i) records.push_back(Record("acme", "a" + std::to_string(i), 850, 320));
-  for (int i = 0; i < 5; ++i) records.push_back(Record("acme", "a" + std::to_string(i), 850, 320));  // retries
+  // The retries arrive in the binary form: one event is the same content in either form.
+  for (int i = 0; i < 5; ++i) {
+    records.push_back(BinaryRecord(
+        testing::TestEvent("acme", "a" + std::to_string(i), "gpt-4o-mini", 850, 320, kT)));
+  }
   for (int i = 0; i < 7; ++i) records.push_back(Record("globex", "g" + std::to_string(i), 10, 10));
   records.push_back(Record("acme", "a0", 999, 1));  // a reused id with other content
   records.push_back({"acme", "{this is not an event"});
+  UsageEvent bad_mode = testing::TestEvent("acme", "bad-mode", "gpt-4o-mini", 1, 1, kT);
+  bad_mode.data_mode = static_cast<DataMode>(7);
+  BusRecord bad_binary = BinaryRecord(bad_mode);
+  records.push_back(bad_binary);
   Produce(records);
 
   BatchStats first = RunProcessor("state-a", "group-a", records.size());
   EXPECT_EQ(first.consumed, records.size());
   EXPECT_EQ(first.counted, 27u);
   EXPECT_EQ(first.duplicates, 6u);
-  EXPECT_EQ(first.dead_lettered, 2u);
+  EXPECT_EQ(first.dead_lettered, 3u);
   EXPECT_EQ(acme_total_.v[kRequests], 20);
   EXPECT_EQ(acme_total_.v[kDuplicates], 6);
   EXPECT_EQ(acme_total_.v[kCostNano], 20 * 319'500);
   EXPECT_TRUE(history_lost_.empty());
 
   std::vector<testing::TopicRecord> dlq = testing::ReadTopic(cluster_->bootstrap_servers(), "tokenmeter.events.dlq");
-  ASSERT_EQ(dlq.size(), 2u);
+  ASSERT_EQ(dlq.size(), 3u);
   auto find = [&dlq](const std::string& reason) -> std::string {
     for (const auto& r : dlq) {
       if (r.value.find("\"reason\":" + reason) != std::string::npos) return r.value;
     }
     return "";
   };
-  EXPECT_NE(find(R"("malformed JSON at byte 1")"), "");
+  // Each rejected record travels exactly: text as a JSON string, a binary record in base64.
+  EXPECT_NE(find(R"("malformed JSON at byte 1")").find(R"("record":"{this is not an event"})"),
+            std::string::npos);
+  std::string bad_mode_letter = find(R"("data_mode must be one of real, test, demo")");
+  std::string want_base64;
+  AppendBase64(want_base64, bad_binary.value);
+  EXPECT_NE(bad_mode_letter.find(R"("record_base64":")" + want_base64 + "\"}"), std::string::npos)
+      << bad_mode_letter;
   // The conflicting copy is quarantined whole, with its offset, for inspection.
   std::string conflict = find(R"j("request_id \"a0\" was first recorded with other content; this copy is not applied")j");
   ASSERT_NE(conflict, "") << dlq[0].value << "\n" << dlq[1].value;

@@ -6,17 +6,9 @@
 
 #include <charconv>
 
+#include "tokenmeter/base/base64.h"
+
 namespace tokenmeter {
-namespace {
-
-std::string Base64(const unsigned char* data, size_t n) {
-  std::string out(4 * ((n + 2) / 3), '\0');
-  int len = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()), data, static_cast<int>(n));
-  out.resize(static_cast<size_t>(len));
-  return out;
-}
-
-}  // namespace
 
 Result<std::string> DecodeWebhookSecret(std::string_view secret) {
   if (secret.rfind("whsec_", 0) == 0) secret.remove_prefix(6);
@@ -48,7 +40,9 @@ std::string SignWebhook(std::string_view key, std::string_view id, int64_t times
   unsigned int mac_len = 0;
   HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
        reinterpret_cast<const unsigned char*>(message.data()), message.size(), mac, &mac_len);
-  return "v1," + Base64(mac, mac_len);
+  std::string signature = "v1,";
+  AppendBase64(signature, std::string_view(reinterpret_cast<const char*>(mac), mac_len));
+  return signature;
 }
 
 std::string WebhookSignatureHeader(const std::vector<std::string>& keys, std::string_view id,

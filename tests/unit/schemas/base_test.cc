@@ -6,6 +6,7 @@
 #include <string>
 #include <thread>
 
+#include "tokenmeter/base/base64.h"
 #include "tokenmeter/base/json_text.h"
 #include "tokenmeter/base/rfc3339.h"
 #include "tokenmeter/base/status.h"
@@ -48,6 +49,22 @@ TEST(Utf8Test, WellFormedTextPassesAndEveryIllFormedKindFails) {
         "\xe2\x28\xa1", "ascii then \xf0\x9f\x98"}) {
     EXPECT_FALSE(IsValidUtf8(bad)) << bad;
   }
+}
+
+TEST(Base64Test, TheRfc4648VectorsAndEveryByte) {
+  auto b64 = [](std::string_view s) {
+    std::string out = "=>";  // appends
+    AppendBase64(out, s);
+    return out;
+  };
+  EXPECT_EQ(b64(""), "=>");
+  EXPECT_EQ(b64("f"), "=>Zg==");
+  EXPECT_EQ(b64("fo"), "=>Zm8=");
+  EXPECT_EQ(b64("foo"), "=>Zm9v");
+  EXPECT_EQ(b64("foob"), "=>Zm9vYg==");
+  EXPECT_EQ(b64("fooba"), "=>Zm9vYmE=");
+  EXPECT_EQ(b64("foobar"), "=>Zm9vYmFy");
+  EXPECT_EQ(b64(std::string("\xc1\x00\xff\xfe", 4)), "=>wQD//g==");
 }
 
 TEST(UnitsTest, FormatUsdIsExact) {
