@@ -733,8 +733,9 @@ Status ParseBinaryRecord(std::string_view record, const IngestLimits& limits,
                                                             {"tenant_id", v.tenant_id},
                                                             {"api_key_id", v.api_key_id}};
   for (const auto& [field, text] : texts) check.Text(field, text, max_text);
-  if (v.data_mode > static_cast<uint8_t>(DataMode::kDemo))
+  if (v.data_mode > static_cast<uint8_t>(DataMode::kDemo)) {
     check.Add("data_mode", "must be one of real, test, demo");
+  }
   const std::pair<const char*, TokenCount> counts[] = {
       {"input_tokens", v.input_tokens},
       {"output_tokens", v.output_tokens},

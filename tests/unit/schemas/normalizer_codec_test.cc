@@ -121,12 +121,16 @@ TEST(EventCodecTest, CanonicalDecodeRejectsBadRecords) {
                    .ok());
 }
 
+class BusRecordTest : public ::testing::Test {
+ protected:
+  IngestLimits limits_;
+  Normalizer normalizer_ = *Normalizer::FromEmbeddedTable();
+  EventParser parser_{limits_, normalizer_};
+};
+
 // The edge's binary record decodes to exactly the event it was made from, and to the
 // same event as the JSON form: one set of rules whichever form a record arrives in.
-TEST(BusRecordTest, BinaryRoundTripIsLosslessAndMatchesTheJsonForm) {
-  IngestLimits limits;
-  Normalizer n = *Normalizer::FromEmbeddedTable();
-  EventParser parser(limits, n);
+TEST_F(BusRecordTest, BinaryRoundTripIsLosslessAndMatchesTheJsonForm) {
   UsageEvent small = testing::TestEvent("acme", "r-2", "gpt-4o-mini", 850, 320,
                                         *ParseRfc3339("2026-02-07T12:00:00.000Z"));
   for (const UsageEvent& e : {testing::FullEvent(), small}) {
@@ -135,26 +139,23 @@ TEST(BusRecordTest, BinaryRoundTripIsLosslessAndMatchesTheJsonForm) {
     EncodeCanonical(e, json);
     ASSERT_EQ(static_cast<unsigned char>(binary[0]), kBusRecordTag);
     EXPECT_LT(binary.size() * 2, json.size()) << binary.size() << " bytes against " << json.size();
-    Result<UsageEvent> back = parser.ParseCanonical(binary);
+    Result<UsageEvent> back = parser_.ParseCanonical(binary);
     ASSERT_TRUE(back.ok()) << back.status().ToString();
     EXPECT_EQ(*back, e);
-    EXPECT_EQ(*back, *parser.ParseCanonical(json));
+    EXPECT_EQ(*back, *parser_.ParseCanonical(json));
   }
   // Into an event that held a fuller one, as the processor decodes batch after batch.
   std::string full_wire, small_wire, scratch;
   EncodeBusRecord(testing::FullEvent(), full_wire);
   EncodeBusRecord(small, small_wire);
   UsageEvent reused;
-  ASSERT_TRUE(parser.ParseCanonical(full_wire, reused, scratch).ok());
+  ASSERT_TRUE(parser_.ParseCanonical(full_wire, reused, scratch).ok());
   ClearKeepingCapacity(reused);
-  ASSERT_TRUE(parser.ParseCanonical(small_wire, reused, scratch).ok());
+  ASSERT_TRUE(parser_.ParseCanonical(small_wire, reused, scratch).ok());
   EXPECT_EQ(reused, small);
 }
 
-TEST(BusRecordTest, ProviderAndModelAreNormalizedAgainAndWarningsRecomputed) {
-  IngestLimits limits;
-  Normalizer n = *Normalizer::FromEmbeddedTable();
-  EventParser parser(limits, n);
+TEST_F(BusRecordTest, ProviderAndModelAreNormalizedAgainAndWarningsRecomputed) {
   UsageEvent e =
       testing::TestEvent("acme", "r1", "x", 100, 20, *ParseRfc3339("2026-02-07T12:00:00Z"));
   e.provider = " Gemini ";
@@ -164,7 +165,7 @@ TEST(BusRecordTest, ProviderAndModelAreNormalizedAgainAndWarningsRecomputed) {
   e.warnings = kWarnUnknownProject | (1u << 7);  // a bit this build does not know
   std::string wire;
   EncodeBusRecord(e, wire);
-  Result<UsageEvent> got = parser.ParseCanonical(wire);
+  Result<UsageEvent> got = parser_.ParseCanonical(wire);
   ASSERT_TRUE(got.ok()) << got.status().ToString();
   EXPECT_EQ(got->provider, "google");
   EXPECT_EQ(got->model, "gemini-2.0-flash");
@@ -174,10 +175,7 @@ TEST(BusRecordTest, ProviderAndModelAreNormalizedAgainAndWarningsRecomputed) {
 
 // Whoever wrote a binary record, it passes the checks the JSON form gets; every broken
 // rule is named by its canonical field.
-TEST(BusRecordTest, BinaryRecordsBreakingARuleAreRefusedWithTheFieldNamed) {
-  IngestLimits limits;
-  Normalizer n = *Normalizer::FromEmbeddedTable();
-  EventParser parser(limits, n);
+TEST_F(BusRecordTest, BinaryRecordsBreakingARuleAreRefusedWithTheFieldNamed) {
   const UsageEvent good = testing::TestEvent("acme", "r1", "gpt-4o-mini", 850, 320,
                                              *ParseRfc3339("2026-02-07T12:00:00Z"));
   auto refusal = [&](void (*breakit)(UsageEvent&)) {
@@ -185,7 +183,7 @@ TEST(BusRecordTest, BinaryRecordsBreakingARuleAreRefusedWithTheFieldNamed) {
     breakit(e);
     std::string wire;
     EncodeBusRecord(e, wire);
-    Result<UsageEvent> got = parser.ParseCanonical(wire);
+    Result<UsageEvent> got = parser_.ParseCanonical(wire);
     return got.ok() ? std::string("accepted") : got.status().message();
   };
   EXPECT_EQ(refusal([](UsageEvent&) {}), "accepted");
@@ -237,17 +235,14 @@ TEST(BusRecordTest, BinaryRecordsBreakingARuleAreRefusedWithTheFieldNamed) {
 
 // Texts are scanned 8 bytes a step: a control byte is found at every position of a word
 // and of the tail, and the bytes beside the control range pass.
-TEST(BusRecordTest, EveryControlByteIsFoundWhereverItSits) {
-  IngestLimits limits;
-  Normalizer n = *Normalizer::FromEmbeddedTable();
-  EventParser parser(limits, n);
+TEST_F(BusRecordTest, EveryControlByteIsFoundWhereverItSits) {
   UsageEvent e =
       testing::TestEvent("acme", "r1", "gpt-4o-mini", 1, 1, *ParseRfc3339("2026-02-07T12:00:00Z"));
   auto verdict = [&](const std::string& user) {
     e.user_id = user;
     std::string wire;
     EncodeBusRecord(e, wire);
-    Result<UsageEvent> got = parser.ParseCanonical(wire);
+    Result<UsageEvent> got = parser_.ParseCanonical(wire);
     return got.ok() ? std::string("accepted") : got.status().message();
   };
   for (size_t at = 0; at < 19; ++at) {
@@ -266,19 +261,16 @@ TEST(BusRecordTest, EveryControlByteIsFoundWhereverItSits) {
   EXPECT_EQ(verdict("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80"), "accepted");
 }
 
-TEST(BusRecordTest, DamagedBinaryRecordsAreMalformed) {
-  IngestLimits limits;
-  Normalizer n = *Normalizer::FromEmbeddedTable();
-  EventParser parser(limits, n);
+TEST_F(BusRecordTest, DamagedBinaryRecordsAreMalformed) {
   std::string wire;
   EncodeBusRecord(testing::FullEvent(), wire);
   for (size_t cut = 1; cut < wire.size(); ++cut) {
-    Result<UsageEvent> got = parser.ParseCanonical(wire.substr(0, cut));
+    Result<UsageEvent> got = parser_.ParseCanonical(wire.substr(0, cut));
     ASSERT_FALSE(got.ok()) << "cut at " << cut;
     EXPECT_EQ(got.status().message(), "malformed binary record: it ends inside a field")
         << "cut at " << cut;
   }
-  EXPECT_EQ(parser.ParseCanonical(wire + "x").status().message(),
+  EXPECT_EQ(parser_.ParseCanonical(wire + "x").status().message(),
             "malformed binary record: bytes after its last field");
   // Any single flipped bit: refused, or decoded to an event that passes the rules and
   // encodes back to a record that decodes to the same event (never read out of bounds:
@@ -288,12 +280,12 @@ TEST(BusRecordTest, DamagedBinaryRecordsAreMalformed) {
     for (int bit = 0; bit < 8; ++bit) {
       std::string flipped = wire;
       flipped[at] = static_cast<char>(flipped[at] ^ (1 << bit));
-      Result<UsageEvent> got = parser.ParseCanonical(flipped);
+      Result<UsageEvent> got = parser_.ParseCanonical(flipped);
       if (!got.ok()) continue;
       ++accepted;
       std::string again;
       EncodeBusRecord(*got, again);
-      Result<UsageEvent> back = parser.ParseCanonical(again);
+      Result<UsageEvent> back = parser_.ParseCanonical(again);
       ASSERT_TRUE(back.ok()) << at << ":" << bit << " " << back.status().ToString();
       EXPECT_EQ(*back, *got) << at << ":" << bit;
     }
@@ -308,7 +300,7 @@ TEST(BusRecordTest, DamagedBinaryRecordsAreMalformed) {
   size_t bits_at = 1 + 13 + (1 + 1 + 6 + 1 + 1 + 4) + 1 + 6;
   ASSERT_EQ(plain[bits_at], 0);
   plain[bits_at] = 0x10;
-  EXPECT_EQ(parser.ParseCanonical(plain).status().message(),
+  EXPECT_EQ(parser_.ParseCanonical(plain).status().message(),
             "malformed binary record: unknown field bits");
 }
 
