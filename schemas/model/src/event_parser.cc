@@ -316,6 +316,23 @@ bool HasControlChar(std::string_view s) {
   return false;
 }
 
+// The rules for a text field and for the request id, shared by the JSON form's validator
+// and the binary record's checks: "" when `s` passes, else what is wrong with it.
+std::string TextProblem(std::string_view s, size_t max_bytes) {
+  if (s.size() > max_bytes) return "must be at most " + std::to_string(max_bytes) + " bytes";
+  if (HasControlChar(s)) return "must not contain control characters";
+  return "";
+}
+
+std::string RequestIdProblem(std::string_view s, size_t max_bytes) {
+  if (s.empty()) return "must not be empty";
+  if (s.size() > max_bytes) return "must be at most " + std::to_string(max_bytes) + " bytes";
+  for (unsigned char c : s) {
+    if (c < 0x20 || c > 0x7e) return "must contain only printable ASCII characters";
+  }
+  return "";
+}
+
 std::optional<uint64_t> ParseUint(std::string_view text) {
   if (text.empty() || text.size() > 20) return std::nullopt;
   for (char c : text) {
@@ -403,12 +420,8 @@ class EventValidator {
       AddError(std::string(m->key), "must be a string");
       return false;
     }
-    if (m->text.size() > max_bytes) {
-      AddError(std::string(m->key), "must be at most " + std::to_string(max_bytes) + " bytes");
-      return false;
-    }
-    if (HasControlChar(m->text)) {
-      AddError(std::string(m->key), "must not contain control characters");
+    if (std::string problem = TextProblem(m->text, max_bytes); !problem.empty()) {
+      AddError(std::string(m->key), std::move(problem));
       return false;
     }
     return true;
@@ -420,20 +433,10 @@ class EventValidator {
       AddError(std::string(m->key), "must be a string");
       return false;
     }
-    if (m->text.empty()) {
-      AddError(std::string(m->key), "must not be empty");
+    if (std::string problem = RequestIdProblem(m->text, limits_.max_request_id_bytes);
+        !problem.empty()) {
+      AddError(std::string(m->key), std::move(problem));
       return false;
-    }
-    if (m->text.size() > limits_.max_request_id_bytes) {
-      AddError(std::string(m->key),
-               "must be at most " + std::to_string(limits_.max_request_id_bytes) + " bytes");
-      return false;
-    }
-    for (unsigned char c : m->text) {
-      if (c < 0x20 || c > 0x7e) {
-        AddError(std::string(m->key), "must contain only printable ASCII characters");
-        return false;
-      }
     }
     out.assign(m->text);
     return true;
@@ -667,23 +670,15 @@ class BinaryChecker {
   explicit BinaryChecker(const IngestLimits& limits) : limits_(limits) {}
 
   void Text(const char* field, std::string_view s, size_t max_bytes) {
-    if (s.size() > max_bytes) {
-      Add(field, "must be at most " + std::to_string(max_bytes) + " bytes");
-    } else if (HasControlChar(s)) {
-      Add(field, "must not contain control characters");
+    if (std::string problem = TextProblem(s, max_bytes); !problem.empty()) {
+      Add(field, problem);
     } else if (!IsValidUtf8(s)) {
       Add(field, "must be valid UTF-8");
     }
   }
   void RequestId(std::string_view s) {
-    if (s.empty()) return Add("request_id", "must not be empty");
-    if (s.size() > limits_.max_request_id_bytes) {
-      return Add("request_id",
-                 "must be at most " + std::to_string(limits_.max_request_id_bytes) + " bytes");
-    }
-    for (unsigned char c : s) {
-      if (c < 0x20 || c > 0x7e)
-        return Add("request_id", "must contain only printable ASCII characters");
+    if (std::string problem = RequestIdProblem(s, limits_.max_request_id_bytes); !problem.empty()) {
+      Add("request_id", problem);
     }
   }
   void AtMost(const char* field, uint64_t v, uint64_t max) {
