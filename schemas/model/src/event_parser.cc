@@ -316,6 +316,13 @@ bool HasControlChar(std::string_view s) {
   return false;
 }
 
+// Sets the warning when total_tokens is given and is not input + output (both forms).
+void MarkTotalTokensMismatch(UsageEvent& e) {
+  if (e.total_tokens && *e.total_tokens != e.input_tokens + e.output_tokens) {
+    e.warnings |= kWarnTotalTokensMismatch;
+  }
+}
+
 // The rules for a text field and for the request id, shared by the JSON form's validator
 // and the binary record's checks: "" when `s` passes, else what is wrong with it.
 std::string TextProblem(std::string_view s, size_t max_bytes) {
@@ -522,9 +529,7 @@ class EventValidator {
       }
     }
     std::optional<TimePoint> occurred = Timestamp(v[kFOccurredAt]);
-    if (out.total_tokens && *out.total_tokens != out.input_tokens + out.output_tokens) {
-      out.warnings |= kWarnTotalTokensMismatch;
-    }
+    MarkTotalTokensMismatch(out);
     if (dialect_ == Dialect::kIngest) {
       FillFromContext(v, occurred, out);
     } else {
@@ -709,8 +714,9 @@ Status ParseBinaryRecord(std::string_view record, const IngestLimits& limits,
     return InvalidArgument(r.ok() ? "malformed binary record: bytes after its last field"
                                   : "malformed binary record: it ends inside a field");
   }
-  if (v.bits & ~kEventFieldBits)
+  if (v.bits & ~kEventFieldBits) {
     return InvalidArgument("malformed binary record: unknown field bits");
+  }
   BinaryChecker check(limits);
   const size_t max_text = limits.max_string_bytes;
   check.Text("workspace", v.workspace, max_text);
@@ -761,11 +767,9 @@ Status ParseBinaryRecord(std::string_view record, const IngestLimits& limits,
   if (out.model.empty()) check.Add("model", "must not be empty");
   if (!check.errors().empty()) return InvalidArgument(check.errors());
   if (out.model_raw.empty()) out.model_raw.assign(v.model);
-  out.warnings &=
-      kWarnTotalTokensMismatch | kWarnUnknownProject;  // as the JSON form ignores unknown names
-  if (out.total_tokens && *out.total_tokens != out.input_tokens + out.output_tokens) {
-    out.warnings |= kWarnTotalTokensMismatch;
-  }
+  // Unknown warning bits are dropped, as the JSON form ignores unknown warning names.
+  out.warnings &= kWarnTotalTokensMismatch | kWarnUnknownProject;
+  MarkTotalTokensMismatch(out);
   return Status::Ok();
 }
 
