@@ -3,6 +3,7 @@
 #include <rocksdb/compaction_filter.h>
 #include <rocksdb/db.h>
 #include <rocksdb/filter_policy.h>
+#include <rocksdb/perf_level.h>
 #include <rocksdb/table.h>
 #include <rocksdb/write_batch.h>
 
@@ -19,6 +20,13 @@ namespace {
 constexpr size_t kMemtableBudgetBytes = 128u << 20;
 constexpr const char* kFamilyNames[] = {"dedup", "events", "rollups", "meta", "state", "alerts", "outbox"};
 static_assert(std::size(kFamilyNames) == static_cast<size_t>(Family::kCount));
+
+// RocksDB counts every key comparison, block read and the like in a thread-local perf
+// context unless the calling thread turns it off (its default level is kEnableCount).
+// Nothing here reads those counters, and Debian's build reaches the context through a
+// TLS wrapper call per count: ~22 comparisons per memtable insert, each paying it. The
+// level is per thread, so every entry point that does bulk work sets it (a plain store).
+void QuietPerfCounters() { rocksdb::SetPerfLevel(rocksdb::PerfLevel::kDisable); }
 
 Status FromRocks(const rocksdb::Status& s, const std::string& what) {
   if (s.ok()) return Status::Ok();
@@ -141,6 +149,7 @@ Status StateStore::MultiGet(Family f, std::span<const std::string_view> keys,
   // their bloom probes together, and no string per key. Runs of RocksDB's own batch size
   // (MultiGetContext::MAX_BATCH_SIZE): its per-call key lists stay in their inline
   // storage instead of growing a vector one key at a time.
+  QuietPerfCounters();
   constexpr size_t kRun = 32;
   std::array<rocksdb::Slice, kRun> slices;
   std::array<rocksdb::PinnableSlice, kRun> raw;
@@ -234,6 +243,7 @@ void StateStore::Recycle(std::unique_ptr<rocksdb::WriteBatch> wb) {
 }
 
 Status StateStore::Commit(Batch& batch, bool sync) {
+  QuietPerfCounters();
   rocksdb::WriteOptions wo;
   wo.sync = sync;
   return FromRocks(db_->Write(wo, batch.wb_.get()), "commit batch");
