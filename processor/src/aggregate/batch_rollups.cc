@@ -2,26 +2,34 @@
 
 namespace tokenmeter {
 
-void BatchRollups::AddRow(const UsageEvent& e, Dimension d, std::string_view value, const RollupCounters& c) {
-  key_.clear();
-  AppendRollupKey(key_, e.workspace, e.data_mode, Granularity::kMinute, d,
-                  BucketStart(e.occurred_at, Granularity::kMinute), e.environment, value);
+void BatchRollups::AddRow(Dimension d, std::string_view value, const RollupCounters& c) {
+  key_.resize(value_at_);
+  key_[dimension_at_] = static_cast<char>(d);
+  key_.append(value);
   auto it = minutes_.find(std::string_view(key_));
   if (it == minutes_.end()) it = minutes_.emplace(key_, RollupCounters{}).first;
   it->second.Add(c);
 }
 
 void BatchRollups::Add(const UsageEvent& e, const RollupCounters& c, bool duplicate_only) {
-  AddRow(e, Dimension::kTotal, "", c);
-  AddRow(e, Dimension::kEndpointTag, e.endpoint_tag.empty() ? std::string_view("unknown") : e.endpoint_tag, c);
+  // An event's rows differ only in the dimension byte and the value at the end: the key
+  // is built once and each row rewrites those two parts.
+  key_.clear();
+  AppendRollupKey(key_, e.workspace, e.data_mode, Granularity::kMinute, Dimension::kTotal,
+                  BucketStart(e.occurred_at, Granularity::kMinute), e.environment, "");
+  value_at_ = key_.size();
+  dimension_at_ = RollupDimensionAt(key_);
+  AddRow(Dimension::kTotal, "", c);
+  AddRow(Dimension::kEndpointTag,
+         e.endpoint_tag.empty() ? std::string_view("unknown") : e.endpoint_tag, c);
   if (duplicate_only) return;
-  AddRow(e, Dimension::kModel, e.model, c);
-  AddRow(e, Dimension::kProvider, e.provider, c);
-  AddRow(e, Dimension::kStatus, e.status ? CallStatusName(*e.status) : "unknown", c);
-  if (!e.prompt_version.empty()) AddRow(e, Dimension::kPromptVersion, e.prompt_version, c);
-  if (!e.project.empty()) AddRow(e, Dimension::kProject, e.project, c);
-  if (!e.user_id.empty()) AddRow(e, Dimension::kUser, e.user_id, c);
-  if (!e.tenant_id.empty()) AddRow(e, Dimension::kTenant, e.tenant_id, c);
+  AddRow(Dimension::kModel, e.model, c);
+  AddRow(Dimension::kProvider, e.provider, c);
+  AddRow(Dimension::kStatus, e.status ? CallStatusName(*e.status) : "unknown", c);
+  if (!e.prompt_version.empty()) AddRow(Dimension::kPromptVersion, e.prompt_version, c);
+  if (!e.project.empty()) AddRow(Dimension::kProject, e.project, c);
+  if (!e.user_id.empty()) AddRow(Dimension::kUser, e.user_id, c);
+  if (!e.tenant_id.empty()) AddRow(Dimension::kTenant, e.tenant_id, c);
 }
 
 void BatchRollups::Remove(const UsageEvent& e, const RollupCounters& c) {

@@ -40,10 +40,13 @@ class BatchRollups {
     using is_transparent = void;
     size_t operator()(std::string_view s) const { return std::hash<std::string_view>()(s); }
   };
-  void AddRow(const UsageEvent& e, Dimension d, std::string_view value, const RollupCounters& c);
+  // Adds `c` to the row of the current event's key (Add) with dimension `d` and `value`.
+  void AddRow(Dimension d, std::string_view value, const RollupCounters& c);
 
   std::unordered_map<std::string, RollupCounters, Hash, std::equal_to<>> minutes_;
   std::string key_;       // reused for every lookup
+  size_t dimension_at_ = 0;  // in key_: the dimension byte
+  size_t value_at_ = 0;      // in key_: where the value starts
   RollupCounters negated_;  // Remove's, reused
 };
 

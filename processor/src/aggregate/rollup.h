@@ -87,6 +87,8 @@ void AppendRollupKey(std::string& out, std::string_view workspace, DataMode mode
 // Where a rollup key's granularity byte is (after "ws \0 mode \0"); the 8-byte bucket
 // starts 4 bytes later (gran \0 dim \0 bucket, see RollupKey).
 size_t RollupGranularityAt(std::string_view key);
+// Where its dimension byte is (two after the granularity byte).
+inline size_t RollupDimensionAt(std::string_view key) { return RollupGranularityAt(key) + 2; }
 // The key of the `g` row that the 1-minute row `minute_key` also counts in: the same key
 // with the granularity byte and the bucket changed.
 void CoarserRollupKey(std::string_view minute_key, Granularity g, std::string& out);  // replaces `out`
