@@ -8,10 +8,13 @@
 #include <map>
 #include <string>
 
+#include "rollup_reader.h"
 #include "tokenmeter/base/rfc3339.h"
 
 namespace tokenmeter {
 namespace {
+
+using testing::CallCounters;
 
 UsageEvent FullEvent() {
   UsageEvent e;
@@ -30,14 +33,6 @@ UsageEvent FullEvent() {
   return e;
 }
 
-RollupCounters Counters(int64_t cost, uint32_t latency_ms) {
-  RollupCounters c;
-  c.v[kRequests] = 1;
-  c.v[kCostNano] = cost;
-  c.latency.Add(latency_ms);
-  return c;
-}
-
 std::string Key(const UsageEvent& e, Dimension d, std::string_view value) {
   return RollupKey(e.workspace, e.data_mode, Granularity::kMinute, d,
                    *ParseRfc3339("2026-11-23T10:15:00Z"), e.environment, value);
@@ -46,17 +41,17 @@ std::string Key(const UsageEvent& e, Dimension d, std::string_view value) {
 TEST(BatchRollupsTest, AnEventCountsInItsMinuteRowOfEveryDimensionItHas) {
   UsageEvent e = FullEvent();
   BatchRollups rollups;
-  rollups.Add(e, Counters(1500, 80), /*duplicate_only=*/false);
+  rollups.Add(e, CallCounters(1500, 80), /*duplicate_only=*/false);
   std::map<std::string, RollupCounters> want = {
-      {Key(e, Dimension::kTotal, ""), Counters(1500, 80)},
-      {Key(e, Dimension::kEndpointTag, "chat"), Counters(1500, 80)},
-      {Key(e, Dimension::kModel, "gpt-4o"), Counters(1500, 80)},
-      {Key(e, Dimension::kProvider, "openai"), Counters(1500, 80)},
-      {Key(e, Dimension::kStatus, "error"), Counters(1500, 80)},
-      {Key(e, Dimension::kPromptVersion, "v7"), Counters(1500, 80)},
-      {Key(e, Dimension::kProject, "search"), Counters(1500, 80)},
-      {Key(e, Dimension::kUser, "u1"), Counters(1500, 80)},
-      {Key(e, Dimension::kTenant, "t9"), Counters(1500, 80)},
+      {Key(e, Dimension::kTotal, ""), CallCounters(1500, 80)},
+      {Key(e, Dimension::kEndpointTag, "chat"), CallCounters(1500, 80)},
+      {Key(e, Dimension::kModel, "gpt-4o"), CallCounters(1500, 80)},
+      {Key(e, Dimension::kProvider, "openai"), CallCounters(1500, 80)},
+      {Key(e, Dimension::kStatus, "error"), CallCounters(1500, 80)},
+      {Key(e, Dimension::kPromptVersion, "v7"), CallCounters(1500, 80)},
+      {Key(e, Dimension::kProject, "search"), CallCounters(1500, 80)},
+      {Key(e, Dimension::kUser, "u1"), CallCounters(1500, 80)},
+      {Key(e, Dimension::kTenant, "t9"), CallCounters(1500, 80)},
   };
   EXPECT_EQ(rollups.Finish(), want);
 }
@@ -70,13 +65,13 @@ TEST(BatchRollupsTest, MissingAttributionIsLeftOutAndEmptyEndpointAndStatusReadU
   e.tenant_id.clear();
   e.status.reset();
   BatchRollups rollups;
-  rollups.Add(e, Counters(7, 3), false);
+  rollups.Add(e, CallCounters(7, 3), false);
   std::map<std::string, RollupCounters> want = {
-      {Key(e, Dimension::kTotal, ""), Counters(7, 3)},
-      {Key(e, Dimension::kEndpointTag, "unknown"), Counters(7, 3)},
-      {Key(e, Dimension::kModel, "gpt-4o"), Counters(7, 3)},
-      {Key(e, Dimension::kProvider, "openai"), Counters(7, 3)},
-      {Key(e, Dimension::kStatus, "unknown"), Counters(7, 3)},
+      {Key(e, Dimension::kTotal, ""), CallCounters(7, 3)},
+      {Key(e, Dimension::kEndpointTag, "unknown"), CallCounters(7, 3)},
+      {Key(e, Dimension::kModel, "gpt-4o"), CallCounters(7, 3)},
+      {Key(e, Dimension::kProvider, "openai"), CallCounters(7, 3)},
+      {Key(e, Dimension::kStatus, "unknown"), CallCounters(7, 3)},
   };
   EXPECT_EQ(rollups.Finish(), want);
 }
@@ -87,33 +82,33 @@ TEST(BatchRollupsTest, EventsSumPerRowDuplicatesOnlyInTotalAndEndpointAndRemoveT
   b.user_id = "u2";  // a longer and a shorter value than the row before it in the key buffer
   b.model = "gpt-4o-mini";
   BatchRollups rollups;
-  rollups.Add(a, Counters(100, 10), false);
-  rollups.Add(b, Counters(200, 10), false);
+  rollups.Add(a, CallCounters(100, 10), false);
+  rollups.Add(b, CallCounters(200, 10), false);
   RollupCounters dup;
   dup.v[kDuplicates] = 1;
   rollups.Add(a, dup, /*duplicate_only=*/true);
   std::map<std::string, RollupCounters> got = rollups.Finish();
   ASSERT_EQ(got.size(), 11u);  // 7 shared rows, and user and model once for each event
-  RollupCounters total = Counters(100, 10);
-  total.Add(Counters(200, 10));
+  RollupCounters total = CallCounters(100, 10);
+  total.Add(CallCounters(200, 10));
   total.v[kDuplicates] = 1;
   EXPECT_EQ(got[Key(a, Dimension::kTotal, "")], total);
   EXPECT_EQ(got[Key(a, Dimension::kEndpointTag, "chat")], total);
-  RollupCounters both = Counters(100, 10);
-  both.Add(Counters(200, 10));
+  RollupCounters both = CallCounters(100, 10);
+  both.Add(CallCounters(200, 10));
   EXPECT_EQ(got[Key(a, Dimension::kTenant, "t9")], both);
-  EXPECT_EQ(got[Key(a, Dimension::kUser, "u1")], Counters(100, 10));
-  EXPECT_EQ(got[Key(b, Dimension::kUser, "u2")], Counters(200, 10));
-  EXPECT_EQ(got[Key(a, Dimension::kModel, "gpt-4o")], Counters(100, 10));
-  EXPECT_EQ(got[Key(b, Dimension::kModel, "gpt-4o-mini")], Counters(200, 10));
+  EXPECT_EQ(got[Key(a, Dimension::kUser, "u1")], CallCounters(100, 10));
+  EXPECT_EQ(got[Key(b, Dimension::kUser, "u2")], CallCounters(200, 10));
+  EXPECT_EQ(got[Key(a, Dimension::kModel, "gpt-4o")], CallCounters(100, 10));
+  EXPECT_EQ(got[Key(b, Dimension::kModel, "gpt-4o-mini")], CallCounters(200, 10));
 
-  rollups.Remove(b, Counters(200, 10));
+  rollups.Remove(b, CallCounters(200, 10));
   got = rollups.Finish();
   EXPECT_EQ(got.size(), 9u);  // b's own user and model rows count nothing now: not written
-  RollupCounters a_and_dup = Counters(100, 10);
+  RollupCounters a_and_dup = CallCounters(100, 10);
   a_and_dup.v[kDuplicates] = 1;
   EXPECT_EQ(got[Key(a, Dimension::kTotal, "")], a_and_dup);
-  EXPECT_EQ(got[Key(a, Dimension::kTenant, "t9")], Counters(100, 10));
+  EXPECT_EQ(got[Key(a, Dimension::kTenant, "t9")], CallCounters(100, 10));
 }
 
 }  // namespace

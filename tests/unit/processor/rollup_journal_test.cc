@@ -18,6 +18,8 @@
 namespace tokenmeter {
 namespace {
 
+using testing::CallCounters;
+
 UsageEvent At(const char* t) {
   UsageEvent e;
   e.workspace = "acme";
@@ -26,14 +28,6 @@ UsageEvent At(const char* t) {
   e.user_id = "u1";
   e.occurred_at = *ParseRfc3339(t);
   return e;
-}
-
-RollupCounters Counters(int64_t cost, uint32_t latency_ms) {
-  RollupCounters c;
-  c.v[kRequests] = 1;
-  c.v[kCostNano] = cost;
-  c.latency.Add(latency_ms);
-  return c;
 }
 
 class RollupJournalTest : public ::testing::Test {
@@ -87,9 +81,10 @@ class RollupJournalTest : public ::testing::Test {
 TEST_F(RollupJournalTest, FoldWritesExactMinuteHourAndDayRowsFromTheMinuteDeltas) {
   // Two events in the last minute of Feb 7 and one in the first minute of Feb 8, over two
   // batches: the stored rows are what adding each event to its own rows would give.
-  std::vector<std::pair<UsageEvent, RollupCounters>> events = {{At("2026-02-07T23:59:30.000Z"), Counters(5, 10)},
-                                                               {At("2026-02-07T23:59:50.000Z"), Counters(7, 200)},
-                                                               {At("2026-02-08T00:00:10.000Z"), Counters(11, 10)}};
+  std::vector<std::pair<UsageEvent, RollupCounters>> events = {
+      {At("2026-02-07T23:59:30.000Z"), CallCounters(5, 10)},
+      {At("2026-02-07T23:59:50.000Z"), CallCounters(7, 200)},
+      {At("2026-02-08T00:00:10.000Z"), CallCounters(11, 10)}};
   std::map<std::string, RollupCounters> expected;
   for (const auto& [e, c] : events) {
     for (Granularity g : kGranularities) {
@@ -122,10 +117,11 @@ TEST_F(RollupJournalTest, FoldWritesExactMinuteHourAndDayRowsFromTheMinuteDeltas
 }
 
 TEST_F(RollupJournalTest, ReadersSeePublishedDeltasBeforeAndAfterTheFoldAlike) {
-  ASSERT_TRUE(Apply({{At("2026-02-07T10:15:00.000Z"), Counters(100, 5)}}).ok());
+  ASSERT_TRUE(Apply({{At("2026-02-07T10:15:00.000Z"), CallCounters(100, 5)}}).ok());
   ASSERT_TRUE(journal_->Fold().ok());
-  ASSERT_TRUE(Apply({{At("2026-02-07T10:59:59.999Z"), Counters(20, 5)},
-                     {At("2026-02-07T11:00:00.000Z"), Counters(3, 5)}}).ok());
+  ASSERT_TRUE(Apply({{At("2026-02-07T10:59:59.999Z"), CallCounters(20, 5)},
+                     {At("2026-02-07T11:00:00.000Z"), CallCounters(3, 5)}})
+                  .ok());
   // Folded 100 + unfolded 20 in the 10:00 hour; the 11:00 hour only unfolded 3.
   auto check = [&] {
     EXPECT_EQ(Read(Granularity::kHour, Dimension::kTotal, "2026-02-07T10:00:00.000Z").v[kCostNano], 120);
@@ -150,14 +146,14 @@ TEST_F(RollupJournalTest, ReadersSeePublishedDeltasBeforeAndAfterTheFoldAlike) {
 }
 
 TEST_F(RollupJournalTest, UnfoldedDeltasSurviveARestartAndAreFoldedOnce) {
-  ASSERT_TRUE(Apply({{At("2026-02-07T10:15:00.000Z"), Counters(100, 5)}}).ok());
+  ASSERT_TRUE(Apply({{At("2026-02-07T10:15:00.000Z"), CallCounters(100, 5)}}).ok());
   ASSERT_TRUE(journal_->Fold().ok());
-  ASSERT_TRUE(Apply({{At("2026-02-07T10:16:00.000Z"), Counters(20, 5)}}).ok());
-  ASSERT_TRUE(Apply({{At("2026-02-07T10:16:30.000Z"), Counters(3, 5)}}).ok());
+  ASSERT_TRUE(Apply({{At("2026-02-07T10:16:00.000Z"), CallCounters(20, 5)}}).ok());
+  ASSERT_TRUE(Apply({{At("2026-02-07T10:16:30.000Z"), CallCounters(3, 5)}}).ok());
   Reopen();  // as after a crash: two batches were committed and never folded
   EXPECT_EQ(journal_->PendingRows(), 6u);  // one minute's 6 rows, from two journal rows
   EXPECT_EQ(Read(Granularity::kDay, Dimension::kTotal, "2026-02-07T00:00:00.000Z").v[kCostNano], 123);
-  ASSERT_TRUE(Apply({{At("2026-02-07T10:17:00.000Z"), Counters(1000, 5)}}).ok());
+  ASSERT_TRUE(Apply({{At("2026-02-07T10:17:00.000Z"), CallCounters(1000, 5)}}).ok());
   ASSERT_TRUE(journal_->Fold().ok());
   Reopen();
   EXPECT_EQ(journal_->PendingRows(), 0u);
@@ -166,7 +162,7 @@ TEST_F(RollupJournalTest, UnfoldedDeltasSurviveARestartAndAreFoldedOnce) {
   EXPECT_EQ(day.v[kCostNano], 1123);
   EXPECT_EQ(day.v[kRequests], 4);
   // Batches after a restart get journal rows of their own (not reusing a live row's key).
-  ASSERT_TRUE(Apply({{At("2026-02-07T10:18:00.000Z"), Counters(1, 5)}}).ok());
+  ASSERT_TRUE(Apply({{At("2026-02-07T10:18:00.000Z"), CallCounters(1, 5)}}).ok());
   Reopen();
   EXPECT_EQ(Read(Granularity::kDay, Dimension::kTotal, "2026-02-07T00:00:00.000Z").v[kCostNano], 1124);
 }
@@ -178,7 +174,7 @@ TEST_F(RollupJournalTest, ABatchLargerThanOneJournalRowIsSplitAndReadBackWhole) 
   for (int i = 0; i < 3000; ++i) {
     UsageEvent e = At("2026-02-07T10:15:00.000Z");
     e.user_id = "user-" + std::to_string(i);
-    events.push_back({e, Counters(i, 5)});
+    events.push_back({e, CallCounters(i, 5)});
   }
   ASSERT_TRUE(Apply(events).ok());
   EXPECT_GE(JournalRows(), 2u);
@@ -197,7 +193,7 @@ TEST_F(RollupJournalTest, ABatchLargerThanOneJournalRowIsSplitAndReadBackWhole) 
 
 TEST_F(RollupJournalTest, ABatchThatNeverCommittedLeavesNoTrace) {
   BatchRollups rollups;
-  rollups.Add(At("2026-02-07T10:15:00.000Z"), Counters(100, 5), false);
+  rollups.Add(At("2026-02-07T10:15:00.000Z"), CallCounters(100, 5), false);
   {
     StateStore::Batch batch = store_->NewBatch();
     ASSERT_TRUE(journal_->Stage(batch, rollups.Finish()).ok());
@@ -212,19 +208,19 @@ TEST_F(RollupJournalTest, ABatchThatNeverCommittedLeavesNoTrace) {
 
 TEST_F(RollupJournalTest, NewBatchesAreHeldBackWhileTooManyRowsWaitForAFold) {
   Reopen(/*max_pending_rows=*/10);
-  ASSERT_TRUE(Apply({{At("2026-02-07T10:15:00.000Z"), Counters(1, 5)}}).ok());  // 6 rows
-  ASSERT_TRUE(Apply({{At("2026-02-07T10:16:00.000Z"), Counters(2, 5)}}).ok());  // 12 rows
-  Status refused = Apply({{At("2026-02-07T10:17:00.000Z"), Counters(4, 5)}});
+  ASSERT_TRUE(Apply({{At("2026-02-07T10:15:00.000Z"), CallCounters(1, 5)}}).ok());  // 6 rows
+  ASSERT_TRUE(Apply({{At("2026-02-07T10:16:00.000Z"), CallCounters(2, 5)}}).ok());  // 12 rows
+  Status refused = Apply({{At("2026-02-07T10:17:00.000Z"), CallCounters(4, 5)}});
   EXPECT_EQ(refused.code(), Code::kUnavailable);
   EXPECT_EQ(refused.message(), "rollup journal: 12 rows wait for a fold (folds are failing); batch postponed");
   EXPECT_EQ(JournalRows(), 2u);
   ASSERT_TRUE(journal_->Fold().ok());
-  ASSERT_TRUE(Apply({{At("2026-02-07T10:17:00.000Z"), Counters(4, 5)}}).ok());
+  ASSERT_TRUE(Apply({{At("2026-02-07T10:17:00.000Z"), CallCounters(4, 5)}}).ok());
   EXPECT_EQ(Read(Granularity::kDay, Dimension::kTotal, "2026-02-07T00:00:00.000Z").v[kCostNano], 7);
 }
 
 TEST_F(RollupJournalTest, AJournalRowThatCannotBeReadStopsTheOpenWithAClearError) {
-  ASSERT_TRUE(Apply({{At("2026-02-07T10:15:00.000Z"), Counters(1, 5)}}).ok());
+  ASSERT_TRUE(Apply({{At("2026-02-07T10:15:00.000Z"), CallCounters(1, 5)}}).ok());
   std::string key("rollup_journal\0", 15);
   AppendBigEndian(key, 7);
   AppendBigEndian(key, 2, 4);
@@ -247,7 +243,7 @@ TEST_F(RollupJournalTest, ReadsDuringFoldsNeverCountADeltaTwiceOrMissAPublishedO
   std::thread writer([&] {
     for (int i = 0; i < kBatches; ++i) {
       started.store(i + 1);
-      if (!Apply({{At("2026-02-07T10:15:00.000Z"), Counters(1, 5)}}).ok()) break;
+      if (!Apply({{At("2026-02-07T10:15:00.000Z"), CallCounters(1, 5)}}).ok()) break;
       published.store(i + 1);
     }
     done = true;
