@@ -4,6 +4,7 @@
 #include <rocksdb/db.h>
 #include <rocksdb/filter_policy.h>
 #include <rocksdb/perf_level.h>
+#include <rocksdb/slice_transform.h>
 #include <rocksdb/table.h>
 #include <rocksdb/write_batch.h>
 
@@ -124,6 +125,13 @@ Result<std::unique_ptr<StateStore>> StateStore::Open(const std::string& dir, Sta
       // their own bloom filters), at a hash per insert.
       cf.memtable_whole_key_filtering = true;
       cf.memtable_prefix_bloom_size_ratio = 0.05;
+      // A batch writes its dedup rows in key order, but they are random ids, so each lands
+      // far from the last in a memtable that already holds earlier batches' rows. The
+      // memtable's own sequential-insert hint then gives up and searches from the top; a
+      // hint (one for the whole family: an empty prefix) is repaired only up to the level
+      // that brackets the next key, a search over the distance between two of the batch's
+      // keys (benchmarks/README.md, "Processor").
+      cf.memtable_insert_with_hint_prefix_extractor.reset(rocksdb::NewFixedPrefixTransform(0));
     }
     families.emplace_back(name, cf);
   }
