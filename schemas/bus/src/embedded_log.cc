@@ -1,18 +1,22 @@
 #include "tokenmeter/bus/embedded_log.h"
 
 #include <fcntl.h>
+#include <limits.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 #include <zlib.h>
 
+#include <algorithm>
 #include <atomic>
-#include <cstring>
 #include <condition_variable>
+#include <cstring>
 #include <deque>
 #include <filesystem>
 #include <mutex>
 #include <thread>
 
+#include "tokenmeter/base/crc32c.h"
 #include "tokenmeter/base/log.h"
 #include "tokenmeter/base/thread_name.h"
 
@@ -24,15 +28,16 @@ constexpr size_t kHeader = 12;  // length, CRC, key length
 void Set32(char* at, uint32_t v) {
   for (int b = 0; b < 4; ++b) at[b] = static_cast<char>((v >> (8 * b)) & 0xff);
 }
-void Put32(std::string& out, uint32_t v) {
-  char b[4];
-  Set32(b, v);
-  out.append(b, 4);
-}
 uint32_t Get32(const unsigned char* p) {
   return uint32_t(p[0]) | uint32_t(p[1]) << 8 | uint32_t(p[2]) << 16 | uint32_t(p[3]) << 24;
 }
-uint32_t Crc(const char* data, size_t n) {
+// The length field's top bit marks a record checksummed with CRC-32C; without it the
+// checksum is zlib's CRC-32 (logs written before 2026-11-23 hold only those, and stay
+// readable). A record's body is under 2 GiB, so the bit is free.
+constexpr uint32_t kCrc32cFlag = 0x80000000u;
+constexpr size_t kMaxBody = 0x7fffffffu;
+
+uint32_t ZlibCrc(const char* data, size_t n) {
   return static_cast<uint32_t>(crc32(0L, reinterpret_cast<const Bytef*>(data), static_cast<uInt>(n)));
 }
 
@@ -44,8 +49,12 @@ struct EmbeddedLog::Impl {
   mutable std::mutex mu;
   std::condition_variable writer_cv;            // work for the writer
   mutable std::condition_variable appended_cv;  // new records for readers / flush
+  // One Publish, framed on the publishing thread while its records are still in that
+  // core's cache: the writer only writes the bytes, and frees one buffer per publish
+  // instead of two strings per record allocated on another thread.
   struct Pending {
-    std::vector<BusRecord> records;
+    std::string bytes;                   // the records, framed, end to end
+    std::vector<uint32_t> record_sizes;  // framed size of each record, in order
     Done done;
   };
   std::deque<Pending> queue;
@@ -71,10 +80,12 @@ struct EmbeddedLog::Impl {
       unsigned char h[kHeader];
       if (pread(fd, h, kHeader, static_cast<off_t>(pos)) != static_cast<ssize_t>(kHeader)) break;
       uint32_t len = Get32(h), crc = Get32(h + 4), key_len = Get32(h + 8);
+      bool crc32c = (len & kCrc32cFlag) != 0;
+      len &= ~kCrc32cFlag;
       if (len < 4 || key_len > len - 4 || pos + 8 + len > size) break;
       buf.resize(len);
       if (pread(fd, buf.data(), len, static_cast<off_t>(pos + 8)) != static_cast<ssize_t>(len)) break;
-      if (Crc(buf.data(), len) != crc) break;
+      if ((crc32c ? Crc32c(buf.data(), len) : ZlibCrc(buf.data(), len)) != crc) break;
       positions.push_back(pos);
       pos += 8 + len;
     }
@@ -91,10 +102,27 @@ struct EmbeddedLog::Impl {
     return Status::Ok();
   }
 
+  // Writes the buffers end to end at `at`, as few pwritev calls as the kernel allows.
+  bool WriteAll(std::vector<iovec>& iov, uint64_t at) const {
+    size_t first = 0;
+    while (first < iov.size()) {
+      int count = static_cast<int>(std::min<size_t>(iov.size() - first, IOV_MAX));
+      ssize_t n = pwritev(fd, iov.data() + first, count, static_cast<off_t>(at));
+      if (n <= 0) return false;
+      at += static_cast<uint64_t>(n);
+      // Skip what was written; a partial write resumes inside a buffer.
+      size_t left = static_cast<size_t>(n);
+      while (first < iov.size() && left >= iov[first].iov_len) left -= iov[first++].iov_len;
+      if (left > 0) {
+        iov[first].iov_base = static_cast<char*>(iov[first].iov_base) + left;
+        iov[first].iov_len -= left;
+      }
+    }
+    return true;
+  }
+
   void WriterLoop() {
-    // Reused across appends: a fresh multi-MiB buffer per append would be mapped and
-    // faulted in anew each time.
-    std::string bytes;
+    std::vector<iovec> iov;
     std::unique_lock lock(mu);
     for (;;) {
       writer_cv.wait(lock, [&] { return stop || !queue.empty(); });
@@ -106,30 +134,18 @@ struct EmbeddedLog::Impl {
       uint64_t start = file_end;
       lock.unlock();
 
-      bytes.clear();
       std::vector<uint64_t> new_positions;
       new_positions.reserve(batch_records);
-      for (const Pending& p : batch) {
-        for (const BusRecord& r : p.records) {
-          // [body length][crc of body][body = key length, key, value]
-          size_t at = bytes.size();
-          new_positions.push_back(start + at);
-          Put32(bytes, static_cast<uint32_t>(4 + r.key.size() + r.value.size()));
-          Put32(bytes, 0);
-          Put32(bytes, static_cast<uint32_t>(r.key.size()));
-          bytes += r.key;
-          bytes += r.value;
-          Set32(bytes.data() + at + 4, Crc(bytes.data() + at + 8, bytes.size() - at - 8));
+      uint64_t end = start;
+      iov.clear();
+      for (Pending& p : batch) {
+        for (uint32_t size : p.record_sizes) {
+          new_positions.push_back(end);
+          end += size;
         }
+        iov.push_back({p.bytes.data(), p.bytes.size()});
       }
-      bool ok = true;
-      size_t written = 0;
-      while (ok && written < bytes.size()) {
-        ssize_t n = pwrite(fd, bytes.data() + written, bytes.size() - written,
-                           static_cast<off_t>(start + written));
-        if (n <= 0) ok = false;
-        else written += static_cast<size_t>(n);
-      }
+      bool ok = WriteAll(iov, start);
       if (ok && fdatasync(fd) != 0) ok = false;
       Status result = Status::Ok();
       if (!ok) {
@@ -149,7 +165,7 @@ struct EmbeddedLog::Impl {
       lock.lock();
       if (ok) {
         positions.insert(positions.end(), new_positions.begin(), new_positions.end());
-        file_end = start + bytes.size();
+        file_end = end;
       }
       lock.unlock();
       appended_cv.notify_all();
@@ -270,6 +286,33 @@ void EmbeddedLog::Publish(std::vector<BusRecord> records, Done done) {
     done(Status::Ok());
     return;
   }
+  // [body length | kCrc32cFlag][CRC-32C of body][body = key length, key, value] per record
+  Impl::Pending pending;
+  size_t total = 0;
+  size_t max_record = std::min(impl_->config.max_record_bytes, kMaxBody - 4);
+  for (const BusRecord& r : records) {
+    if (r.key.size() + r.value.size() > max_record) {
+      done(InvalidArgument("an embedded log record holds at most " + std::to_string(max_record) +
+                           " bytes; this one has " +
+                           std::to_string(r.key.size() + r.value.size())));
+      return;
+    }
+    total += kHeader + r.key.size() + r.value.size();
+  }
+  pending.bytes.resize(total);
+  pending.record_sizes.reserve(records.size());
+  char* at = pending.bytes.data();
+  for (const BusRecord& r : records) {
+    size_t body = 4 + r.key.size() + r.value.size();
+    Set32(at, static_cast<uint32_t>(body) | kCrc32cFlag);
+    Set32(at + 8, static_cast<uint32_t>(r.key.size()));
+    std::memcpy(at + kHeader, r.key.data(), r.key.size());
+    std::memcpy(at + kHeader + r.key.size(), r.value.data(), r.value.size());
+    Set32(at + 4, Crc32c(at + 8, body));
+    pending.record_sizes.push_back(static_cast<uint32_t>(8 + body));
+    at += 8 + body;
+  }
+  pending.done = std::move(done);
   {
     std::lock_guard l(impl_->mu);
     if (impl_->stop) {
@@ -278,12 +321,12 @@ void EmbeddedLog::Publish(std::vector<BusRecord> records, Done done) {
       // fall through
     } else {
       impl_->queued_records += records.size();
-      impl_->queue.push_back({std::move(records), std::move(done)});
+      impl_->queue.push_back(std::move(pending));
       impl_->writer_cv.notify_one();
       return;
     }
   }
-  done(ResourceExhausted("embedded log write queue is full"));
+  pending.done(ResourceExhausted("embedded log write queue is full"));
 }
 
 bool EmbeddedLog::Ready() const { return !impl_->failing.load(); }

@@ -4,7 +4,10 @@
 #include "tokenmeter/bus/embedded_log.h"
 
 #include <gtest/gtest.h>
+#include <sys/resource.h>
+#include <zlib.h>
 
+#include <csignal>
 #include <filesystem>
 #include <fstream>
 #include <future>
@@ -110,6 +113,61 @@ TEST_F(EmbeddedLogTest, ATornTailIsCutOffAndLaterAppendsFollowTheGoodRecords) {
   EXPECT_EQ(all[2].offset, 2);
 }
 
+// A log written before records carried CRC-32C (zlib's CRC-32, the length's top bit
+// clear) opens whole, reads back, and takes new records after its last one.
+TEST_F(EmbeddedLogTest, ALogOfZlibCrcRecordsStaysReadableAndAppendable) {
+  auto old_record = [](const std::string& key, const std::string& value) {
+    std::string body(4, '\0');
+    for (int b = 0; b < 4; ++b) body[b] = static_cast<char>((key.size() >> (8 * b)) & 0xff);
+    body += key + value;
+    uint32_t crc = static_cast<uint32_t>(
+        crc32(0L, reinterpret_cast<const Bytef*>(body.data()), static_cast<uInt>(body.size())));
+    std::string out(8, '\0');
+    for (int b = 0; b < 4; ++b) {
+      out[b] = static_cast<char>((body.size() >> (8 * b)) & 0xff);
+      out[4 + b] = static_cast<char>((crc >> (8 * b)) & 0xff);
+    }
+    return out + body;
+  };
+  {
+    std::ofstream f(dir_.path() / "events.log", std::ios::binary);
+    f << old_record("acme", "written-1") << old_record("globex", "written-2");
+  }
+  auto log = Open();
+  EXPECT_EQ(log->RepairedBytes(), 0u);
+  EXPECT_EQ(log->End(), 2);
+  ASSERT_TRUE(PublishSync(*log, {{"acme", "new-3"}}).ok());
+  log.reset();
+  log = Open();
+  EXPECT_EQ(log->RepairedBytes(), 0u);
+  std::vector<ConsumedRecord> all = ReadAll(*log, std::nullopt);
+  ASSERT_EQ(all.size(), 3u);
+  EXPECT_EQ(all[0].key, "acme");
+  EXPECT_EQ(all[0].value, "written-1");
+  EXPECT_EQ(all[1].key, "globex");
+  EXPECT_EQ(all[1].value, "written-2");
+  EXPECT_EQ(all[2].value, "new-3");
+}
+
+// A publish with a record over max_record_bytes (key and value) is refused whole, with
+// the sizes in the message, and the log goes on taking records.
+TEST_F(EmbeddedLogTest, APublishWithARecordOverTheSizeLimitIsRefusedWhole) {
+  EmbeddedLogConfig config{dir_.path().string()};
+  config.max_record_bytes = 10;
+  auto opened = EmbeddedLog::Open(config);
+  ASSERT_TRUE(opened.ok());
+  auto& log = *opened;
+  Status s = PublishSync(*log, {{"a", "fits"}, {"a", "0123456789"}});
+  EXPECT_EQ(s.code(), Code::kInvalidArgument);
+  EXPECT_EQ(s.message(), "an embedded log record holds at most 10 bytes; this one has 11");
+  EXPECT_EQ(log->End(), 0);
+  ASSERT_TRUE(PublishSync(*log, {{"a", "012345678"}, {"a", "next"}}).ok());
+  std::vector<ConsumedRecord> all = ReadAll(*log, std::nullopt);
+  ASSERT_EQ(all.size(), 2u);
+  EXPECT_EQ(all[0].value, "012345678");
+  EXPECT_EQ(all[1].value, "next");
+}
+
 TEST_F(EmbeddedLogTest, ACorruptRecordEndsTheGoodPrefix) {
   {
     auto log = Open();
@@ -186,6 +244,45 @@ TEST_F(EmbeddedLogTest, AFullWriteQueueRefusesAtOnce) {
   Status s = PublishSync(**log, four);
   EXPECT_EQ(s.code(), Code::kResourceExhausted);
   EXPECT_TRUE(PublishSync(**log, {{"a", "fits"}}).ok());
+}
+
+// A write the file system refuses part-way (here the file-size limit, which lets part of
+// the publish in and then fails) is undone: the publish fails as retryable, the log
+// reports not ready, nothing of it is ever read, and once writes succeed again the next
+// publish lands right after the last acknowledged record.
+TEST_F(EmbeddedLogTest, AWriteRefusedPartWayIsUndoneAndTheLogRecovers) {
+  auto log = Open();
+  ASSERT_TRUE(PublishSync(*log, {{"acme", "before"}}).ok());
+  uintmax_t good = fs::file_size(dir_.path() / "events.log");
+
+  struct rlimit saved;
+  ASSERT_EQ(getrlimit(RLIMIT_FSIZE, &saved), 0);
+  auto old_handler = std::signal(SIGXFSZ, SIG_IGN);  // EFBIG instead of a signal
+  struct rlimit small = saved;
+  small.rlim_cur = good + 100;  // room for part of the next publish, not all of it
+  ASSERT_EQ(setrlimit(RLIMIT_FSIZE, &small), 0);
+  Status refused =
+      PublishSync(*log, {{"acme", std::string(60, 'a')}, {"acme", std::string(60, 'b')}});
+  bool ready_while_failing = log->Ready();
+  ASSERT_EQ(setrlimit(RLIMIT_FSIZE, &saved), 0);
+  std::signal(SIGXFSZ, old_handler);
+
+  EXPECT_EQ(refused.code(), Code::kUnavailable);
+  EXPECT_TRUE(refused.retryable());
+  EXPECT_FALSE(ready_while_failing);
+  EXPECT_EQ(log->End(), 1);
+  EXPECT_EQ(fs::file_size(dir_.path() / "events.log"), good);
+
+  ASSERT_TRUE(PublishSync(*log, {{"acme", "after"}}).ok());
+  EXPECT_TRUE(log->Ready());
+  log.reset();
+  log = Open();
+  EXPECT_EQ(log->RepairedBytes(), 0u);
+  std::vector<ConsumedRecord> all = ReadAll(*log, std::nullopt);
+  ASSERT_EQ(all.size(), 2u);
+  EXPECT_EQ(all[0].value, "before");
+  EXPECT_EQ(all[1].value, "after");
+  EXPECT_EQ(all[1].offset, 1);
 }
 
 }  // namespace

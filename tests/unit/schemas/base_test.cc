@@ -1,4 +1,4 @@
-// Exact money parsing/formatting and RFC 3339 timestamps.
+// Exact money parsing/formatting, RFC 3339 timestamps, and the small pieces beside them.
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "tokenmeter/base/base64.h"
+#include "tokenmeter/base/crc32c.h"
 #include "tokenmeter/base/json_text.h"
 #include "tokenmeter/base/rfc3339.h"
 #include "tokenmeter/base/status.h"
@@ -114,6 +115,35 @@ std::string NameOf(std::thread& t, auto&& body) {
   });
   t.join();
   return name;
+}
+
+// The published CRC-32C check values (RFC 3720, B.4, and the "123456789" check), from
+// the CPU instruction and the table alike, and the two agreeing on every length and
+// alignment a log record can have around the 8-byte steps.
+TEST(Crc32cTest, MatchesThePublishedCheckValuesOnBothPaths) {
+  std::string zeros(32, '\0'), ones(32, '\xff'), ascending(32, '\0'), descending(32, '\0');
+  for (int i = 0; i < 32; ++i) {
+    ascending[i] = static_cast<char>(i);
+    descending[i] = static_cast<char>(31 - i);
+  }
+  for (auto crc : {&Crc32c, &Crc32cPortable}) {
+    EXPECT_EQ(crc("123456789", 9), 0xE3069283u);
+    EXPECT_EQ(crc(zeros.data(), 32), 0x8A9136AAu);
+    EXPECT_EQ(crc(ones.data(), 32), 0x62A8AB43u);
+    EXPECT_EQ(crc(ascending.data(), 32), 0x46DD794Eu);
+    EXPECT_EQ(crc(descending.data(), 32), 0x113FDB5Cu);
+    EXPECT_EQ(crc("", 0), 0u);
+  }
+  std::string bytes;
+  uint32_t x = 12345;
+  for (int i = 0; i < 300; ++i)
+    bytes.push_back(static_cast<char>((x = x * 1103515245 + 12345) >> 16));
+  for (size_t start = 0; start < 9; ++start) {
+    for (size_t n = 0; start + n <= bytes.size(); n += 7) {
+      ASSERT_EQ(Crc32c(bytes.data() + start, n), Crc32cPortable(bytes.data() + start, n))
+          << start << " " << n;
+    }
+  }
 }
 
 TEST(ThreadNameTest, NamesTheCallingThreadAndCutsAtFifteenCharacters) {

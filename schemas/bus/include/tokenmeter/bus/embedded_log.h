@@ -1,10 +1,12 @@
 // EmbeddedLog: the bus of the single-process `tokenmeter serve`, a durable append-only
 // file with one partition (0). A Publish() is acknowledged only after its records are
 // written and fdatasync'd; concurrent publishes share one sync (group commit, on the
-// log's writer thread). Record framing: [u32 length][u32 CRC32][u32 key length][key]
-// [value], little-endian; on open, a torn or corrupt tail (a write that was never
-// acknowledged) is cut off. Offsets are record numbers from 0. There is no retention yet:
-// the log grows until the operator rotates it.
+// log's writer thread). Record framing: [u32 length][u32 checksum][u32 key length][key]
+// [value], little-endian; the checksum covers what follows it, CRC-32C when the length's
+// top bit is set (every record written now), zlib's CRC-32 otherwise (older logs). On
+// open, a torn or corrupt tail (a write that was never acknowledged) is cut off. Offsets
+// are record numbers from 0. There is no retention yet: the log grows until the operator
+// rotates it.
 //
 // Thread-safe: Publish from any thread; subscribers read concurrently.
 #ifndef TOKENMETER_BUS_EMBEDDED_LOG_H_
@@ -26,6 +28,10 @@ struct EmbeddedLogConfig {
   // Records waiting to be written at most; more fail Publish with kResourceExhausted.
   // Default 100000.
   size_t max_pending_records = 100000;
+  // Largest record (key and value) a Publish may hold; a larger one fails the Publish
+  // with kInvalidArgument. The framing allows under 2 GiB. Default 64 MiB: a bus record
+  // is one event (the edge's body limit bounds it) or one dead letter.
+  size_t max_record_bytes = 64u << 20;
 };
 
 class EmbeddedLog final : public Publisher {
