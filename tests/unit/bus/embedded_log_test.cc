@@ -34,6 +34,13 @@ class EmbeddedLogTest : public ::testing::Test {
     log.Publish(std::move(records), [&](Status s) { p.set_value(s); });
     return p.get_future().get();
   }
+  // Closes `log`, opens its file again (nothing may be cut off) and reads every record.
+  std::vector<ConsumedRecord> ReopenAndReadAll(std::unique_ptr<EmbeddedLog>& log) {
+    log.reset();
+    log = Open();
+    EXPECT_EQ(log->RepairedBytes(), 0u);
+    return ReadAll(*log, std::nullopt);
+  }
   static std::vector<ConsumedRecord> ReadAll(EmbeddedLog& log, std::optional<int64_t> from) {
     auto sub = log.Subscribe([from](int) -> Result<std::optional<int64_t>> { return from; });
     EXPECT_TRUE(sub.ok());
@@ -137,10 +144,7 @@ TEST_F(EmbeddedLogTest, ALogOfZlibCrcRecordsStaysReadableAndAppendable) {
   EXPECT_EQ(log->RepairedBytes(), 0u);
   EXPECT_EQ(log->End(), 2);
   ASSERT_TRUE(PublishSync(*log, {{"acme", "new-3"}}).ok());
-  log.reset();
-  log = Open();
-  EXPECT_EQ(log->RepairedBytes(), 0u);
-  std::vector<ConsumedRecord> all = ReadAll(*log, std::nullopt);
+  std::vector<ConsumedRecord> all = ReopenAndReadAll(log);
   ASSERT_EQ(all.size(), 3u);
   EXPECT_EQ(all[0].key, "acme");
   EXPECT_EQ(all[0].value, "written-1");
@@ -275,10 +279,7 @@ TEST_F(EmbeddedLogTest, AWriteRefusedPartWayIsUndoneAndTheLogRecovers) {
 
   ASSERT_TRUE(PublishSync(*log, {{"acme", "after"}}).ok());
   EXPECT_TRUE(log->Ready());
-  log.reset();
-  log = Open();
-  EXPECT_EQ(log->RepairedBytes(), 0u);
-  std::vector<ConsumedRecord> all = ReadAll(*log, std::nullopt);
+  std::vector<ConsumedRecord> all = ReopenAndReadAll(log);
   ASSERT_EQ(all.size(), 2u);
   EXPECT_EQ(all[0].value, "before");
   EXPECT_EQ(all[1].value, "after");
