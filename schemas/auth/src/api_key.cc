@@ -2,8 +2,9 @@
 
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
-#include <openssl/sha.h>
 #include <zlib.h>
+
+#include "tokenmeter/base/sha256.h"
 
 namespace tokenmeter {
 namespace {
@@ -43,12 +44,6 @@ Result<std::string> RandomBase62(size_t n) {
     }
   }
   return out;
-}
-
-std::array<unsigned char, 32> Sha256(std::string_view s) {
-  std::array<unsigned char, 32> d;
-  SHA256(reinterpret_cast<const unsigned char*>(s.data()), s.size(), d.data());
-  return d;
 }
 
 std::string Hex(const std::array<unsigned char, 32>& d) {

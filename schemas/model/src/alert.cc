@@ -1,9 +1,8 @@
 #include "tokenmeter/model/alert.h"
 
-#include <openssl/sha.h>
-
 #include "tokenmeter/base/json_text.h"
 #include "tokenmeter/base/rfc3339.h"
+#include "tokenmeter/base/sha256.h"
 
 namespace tokenmeter {
 namespace {
@@ -48,8 +47,7 @@ std::string AlertId(const std::vector<std::string_view>& parts) {
     joined.append(p);
     joined.push_back('\0');
   }
-  unsigned char digest[SHA256_DIGEST_LENGTH];
-  SHA256(reinterpret_cast<const unsigned char*>(joined.data()), joined.size(), digest);
+  Sha256Digest digest = Sha256(joined);
   static constexpr char kHex[] = "0123456789abcdef";
   std::string id = "alrt_";
   for (int i = 0; i < 16; ++i) {
