@@ -1,17 +1,18 @@
 #include "tokenmeter/http/http_server.h"
 
-#include "tokenmeter/base/log.h"
-#include "tokenmeter/base/thread_name.h"
-#include "tokenmeter/http/json_error.h"
-
-#include <array>
+#include <algorithm>
 #include <atomic>
-#include <mutex>
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <cstring>
+#include <mutex>
 #include <optional>
 #include <thread>
+
+#include "tokenmeter/base/log.h"
+#include "tokenmeter/base/thread_name.h"
+#include "tokenmeter/http/json_error.h"
 
 namespace tokenmeter {
 
@@ -19,6 +20,7 @@ namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
 using tcp = asio::ip::tcp;
+using Clock = std::chrono::steady_clock;
 
 namespace {
 
@@ -34,28 +36,101 @@ HttpResponse ErrorResponse(int status, std::string_view reason, std::string_view
   return r;
 }
 
-// A connection's wait for its handler's answers, reused request after request. The timer
-// is the wake-up: the answer arriving cancels it, the deadline expiring fires it. `seq`
-// names the request being waited for, so a late answer to an abandoned request is dropped.
-// An answer given inside Handle, on the connection's own thread (health, metrics, refusals),
-// is stored directly, with no timer and no hand-off.
-struct PendingResponse {
-  explicit PendingResponse(asio::any_io_executor ex) : timer(ex), owner(std::this_thread::get_id()) {}
-  asio::steady_timer timer;
-  const std::thread::id owner;  // the connection's I/O thread
-  std::atomic<bool> in_handle{false};
-  uint64_t seq = 0;
-  std::optional<HttpResponse> response;
-  bool abandoned = false;
+// Beast's HTTP/1.1 parser (framing, limits, chunked decoding) with the few fields the
+// server hands on kept straight into the request: no field container is built, so a
+// request allocates only its own strings. The first occurrence of a field wins.
+class RequestParser final : public http::basic_parser<true> {
+ public:
+  HttpRequest request;
+  int transfer_encodings = 0;
+  bool chunked_only = false;
+  bool expect_continue = false;
+
+  // The API key: X-API-Key, else the token of "Authorization: Bearer <token>".
+  void TakeApiKey() {
+    if (!has_api_key_) request.api_key = std::move(bearer_);
+  }
+
+ private:
+  void on_request_impl(http::verb, beast::string_view method, beast::string_view target, int,
+                       beast::error_code&) override {
+    request.method.assign(method.data(), method.size());
+    request.target.assign(target.data(), target.size());
+  }
+  void on_response_impl(int, beast::string_view, int, beast::error_code&) override {}
+  void on_field_impl(http::field name, beast::string_view name_string, beast::string_view value,
+                     beast::error_code&) override {
+    std::string_view v = Trim(std::string_view(value.data(), value.size()));
+    switch (name) {
+      case http::field::content_type:
+        if (!has_content_type_) request.content_type.assign(v);
+        has_content_type_ = true;
+        break;
+      case http::field::transfer_encoding:
+        ++transfer_encodings;
+        chunked_only = beast::iequals(v, "chunked");
+        break;
+      case http::field::expect:
+        if (beast::iequals(v, "100-continue")) expect_continue = true;
+        break;
+      case http::field::authorization:
+        if (!has_authorization_ && v.size() > 7 && beast::iequals(v.substr(0, 7), "Bearer ")) {
+          bearer_.assign(Trim(v.substr(7)));
+        }
+        has_authorization_ = true;
+        break;
+      default:
+        if (!has_api_key_ && beast::iequals(name_string, "X-API-Key")) {
+          request.api_key.assign(v);
+          has_api_key_ = true;
+        }
+        break;
+    }
+  }
+  void on_header_impl(beast::error_code&) override {}
+  void on_body_init_impl(const boost::optional<std::uint64_t>& length,
+                         beast::error_code&) override {
+    // The parser has already refused a length over the body limit.
+    if (length) request.body.reserve(static_cast<size_t>(*length));
+  }
+  size_t on_body_impl(beast::string_view body, beast::error_code&) override {
+    request.body.append(body.data(), body.size());
+    return body.size();
+  }
+  void on_chunk_header_impl(std::uint64_t, beast::string_view, beast::error_code&) override {}
+  size_t on_chunk_body_impl(std::uint64_t, beast::string_view body, beast::error_code&) override {
+    request.body.append(body.data(), body.size());
+    return body.size();
+  }
+  void on_finish_impl(beast::error_code&) override {}
+
+  bool has_content_type_ = false;
+  bool has_authorization_ = false;
+  bool has_api_key_ = false;
+  std::string bearer_;
 };
 
-// Whether the server (and so its io_context) still exists. A handler may answer long after
+// Whether the server (and so its io_contexts) still exists. A handler may answer long after
 // the request was given up on, from another thread (a bus delivery report); it must then
-// touch nothing of the server's: no executor, no timer.
+// touch nothing of the server's.
 struct Liveness {
   std::mutex mu;
   bool alive = true;
 };
+
+struct Conn;
+
+// One I/O thread: its io_context, the connections that live on it, and one timer that
+// sweeps their deadlines (a connection arms no timer of its own).
+struct Worker {
+  Conn* conns = nullptr;     // intrusive list, touched only on this worker's thread
+  Conn* handling = nullptr;  // the connection whose handler call is running on this thread
+  std::unique_ptr<asio::io_context> ctx = std::make_unique<asio::io_context>(1);
+  asio::executor_work_guard<asio::io_context::executor_type> guard = asio::make_work_guard(*ctx);
+  asio::steady_timer sweep{*ctx};
+};
+
+thread_local Worker* this_worker = nullptr;
 
 }  // namespace
 
@@ -75,12 +150,11 @@ struct HttpServer::Impl {
   HttpServerConfig config;
   HttpHandler& handler;
   // One io_context per I/O thread, each run by that thread alone: a connection lives on
-  // one of them, so its handlers never run concurrently without a strand, and threads do
-  // not contend for one scheduler's lock (the shared-context design spent ~15% of a
-  // request's CPU in futex and mutex calls). Connections are dealt round-robin.
-  std::vector<std::unique_ptr<asio::io_context>> contexts;
-  std::vector<asio::executor_work_guard<asio::io_context::executor_type>> guards;
-  size_t next_context = 0;
+  // one of them, so its handlers never run concurrently, and threads do not contend for
+  // one scheduler's lock (the shared-context design spent ~15% of a request's CPU in
+  // futex and mutex calls). Connections are dealt round-robin.
+  std::vector<std::unique_ptr<Worker>> workers;
+  size_t next_worker = 0;
   std::optional<tcp::acceptor> acceptor;
   std::vector<std::thread> threads;
   std::atomic<int> in_flight{0};
@@ -88,31 +162,199 @@ struct HttpServer::Impl {
   std::atomic<bool> stopping{false};
   uint16_t bound_port = 0;
   std::shared_ptr<Liveness> life = std::make_shared<Liveness>();
+  std::chrono::milliseconds sweep_every{100};
 
-  asio::awaitable<void> Accept() {
+  void Accept();
+  void Sweep(Worker& w);
+};
+
+namespace {
+
+constexpr size_t kFirstReadBytes = 4096;
+constexpr std::uint64_t kMaxReadChunk = 64 << 10;
+constexpr int kLingerMs = 2000;
+constexpr size_t kLingerMaxBytes = 16 << 20;
+
+// One connection, driven by callbacks on its worker's thread: read what the socket has,
+// parse, call the handler, write the answer with one send (a non-blocking send first; an
+// asynchronous write only for what the socket would not take), then the next request.
+// No coroutine frame, no composed operation and no timer per request: a request costs
+// one recvmsg, one sendmsg and its share of an epoll_wait.
+struct Conn final : std::enable_shared_from_this<Conn> {
+  enum class Phase { kHeader, kBody, kHandler, kWrite, kLinger, kClosed };
+  // What follows the write in progress.
+  enum class Then { kNextRequest, kReadBody, kClose, kLinger };
+
+  Conn(HttpServer::Impl& s, Worker& w, tcp::socket sock)
+      : server(s), worker(w), socket(std::move(sock)) {}
+
+  ~Conn() {
+    if (prev)
+      prev->next = next;
+    else if (worker.conns == this)
+      worker.conns = next;
+    if (next) next->prev = prev;
+    if (counted) server.in_flight.fetch_sub(1);
+    server.connections.fetch_sub(1);
+  }
+
+  void Start() {
+    next = worker.conns;
+    if (next) next->prev = this;
+    worker.conns = this;
+    beast::error_code ignored;
+    socket.non_blocking(true, ignored);
+    socket.set_option(tcp::no_delay(true), ignored);
+    NewRequest();
+    Drive();
+  }
+
+  void NewRequest() {
+    parser.emplace();
+    parser->header_limit(server.config.max_header_bytes);
+    parser->body_limit(server.config.max_body_bytes);
+    phase = Phase::kHeader;
+    deadline = Clock::now() + std::chrono::milliseconds(server.config.header_timeout_ms);
+  }
+
+  // Advances the connection as far as it can go without waiting.
+  void Drive() {
+    std::shared_ptr<Conn> hold = shared_from_this();
     for (;;) {
-      asio::io_context& home = *contexts[next_context];
-      next_context = (next_context + 1) % contexts.size();
-      auto [ec, socket] = co_await acceptor->async_accept(home, asio::as_tuple(asio::use_awaitable));
-      if (ec) {
-        if (ec == asio::error::operation_aborted || stopping) co_return;
-        continue;  // EMFILE and friends: keep serving the connections we have
+      switch (phase) {
+        case Phase::kHeader:
+        case Phase::kBody:
+          if (!Parse()) return;
+          break;
+        case Phase::kHandler:
+          if (!response) return;
+          self.reset();
+          if (server.stopping) response->close = true;
+          keep_alive = keep_alive && !response->close;
+          Format(*response, keep_alive);
+          response.reset();
+          then = keep_alive ? Then::kNextRequest : Then::kClose;
+          break;
+        case Phase::kWrite:
+          if (!Flush()) return;
+          AfterWrite();
+          break;
+        case Phase::kLinger:
+          Read();
+          return;
+        case Phase::kClosed:
+          return;
       }
-      if (connections.load() >= config.max_connections) {
-        beast::error_code ignored;
-        socket.close(ignored);  // over the bound: refuse rather than queue unboundedly
-        continue;
-      }
-      auto ex = socket.get_executor();
-      asio::co_spawn(ex, Session(std::move(socket)), asio::detached);
     }
   }
 
-  // One buffer, one send: the status line, the headers and the body are written into the
-  // connection's reusable `out` string (Beast's serializer walks a chain of buffer views
-  // per write, a few percent of a small request's CPU).
-  asio::awaitable<void> Write(beast::tcp_stream& stream, const HttpResponse& r, bool keep_alive,
-                              std::string& out) {
+  // Feeds buffered bytes to the parser. False when it needs more bytes (a read is started).
+  bool Parse() {
+    for (;;) {
+      beast::error_code ec = http::error::need_more;
+      if (in_begin < in_end) {
+        ec = {};
+        in_begin += parser->put(asio::buffer(in.get() + in_begin, in_end - in_begin), ec);
+        if (in_begin == in_end) in_begin = in_end = 0;
+      }
+      if (ec == http::error::need_more) {
+        Read();
+        return false;
+      }
+      if (ec) {
+        Refuse(ec);
+        return true;
+      }
+      if (phase == Phase::kHeader && parser->is_header_done()) {
+        OnHeader();
+        if (phase != Phase::kBody) return true;
+      }
+      if (parser->is_done()) {
+        Dispatch();
+        return true;
+      }
+    }
+  }
+
+  void OnHeader() {
+    if (parser->transfer_encodings > 0 &&
+        (parser->transfer_encodings > 1 || !parser->chunked_only)) {
+      Respond(ErrorResponse(400, "bad_transfer_encoding",
+                            "only Transfer-Encoding: chunked is accepted"),
+              Then::kLinger);
+      return;
+    }
+    parser->eager(true);
+    phase = Phase::kBody;
+    deadline = Clock::now() + std::chrono::milliseconds(server.config.body_timeout_ms);
+    if (parser->expect_continue) {
+      out.assign("HTTP/1.1 100 Continue\r\n\r\n");
+      phase = Phase::kWrite;
+      then = Then::kReadBody;
+    }
+  }
+
+  void Refuse(const beast::error_code& ec) {
+    bool header = phase == Phase::kHeader;
+    if (ec == http::error::header_limit) {
+      Respond(ErrorResponse(431, "headers_too_large", "request headers too large"), Then::kLinger);
+    } else if (ec == http::error::body_limit) {
+      Respond(ErrorResponse(413, "body_too_large", "request body too large"), Then::kLinger);
+    } else {
+      Respond(ErrorResponse(400, "bad_request",
+                            header ? "malformed HTTP request" : "malformed HTTP request body"),
+              Then::kLinger);
+    }
+  }
+
+  // A response of the server's own (a refusal): no handler involved.
+  void Respond(const HttpResponse& r, Then after) {
+    keep_alive = false;
+    Format(r, /*keep_alive=*/false);
+    then = after;
+  }
+
+  void Dispatch() {
+    parser->TakeApiKey();
+    keep_alive = parser->keep_alive();
+    HttpRequest request = std::move(parser->request);
+    uint64_t s = ++seq;
+    response.reset();
+    counted = true;
+    server.in_flight.fetch_add(1);
+    phase = Phase::kHandler;
+    deadline = Clock::now() + std::chrono::milliseconds(server.config.handler_deadline_ms);
+    self = shared_from_this();  // no I/O is pending while the handler works
+    Worker* w = &worker;
+    Conn* raw = this;
+    std::weak_ptr<Conn> weak = self;
+    worker.handling = this;
+    try {
+      server.handler.Handle(
+          std::move(request), [w, raw, weak, s, life = server.life](HttpResponse r) {
+            std::lock_guard lock(life->mu);
+            if (!life->alive) return;
+            if (this_worker == w && w->handling == raw && raw->seq == s) {
+              raw->response = std::move(r);  // answered inside Handle, on this thread
+              return;
+            }
+            asio::post(*w->ctx, [weak, s, r = std::move(r)]() mutable {
+              std::shared_ptr<Conn> c = weak.lock();
+              if (!c || c->seq != s || c->phase != Phase::kHandler) return;  // given up on
+              c->response = std::move(r);
+              c->Drive();
+            });
+          });
+    } catch (const std::exception& e) {
+      Log(LogLevel::kError, "http", "handler_exception", {{"what", e.what()}});
+      if (!response) response = JsonError(500, "internal", "the request could not be handled");
+    }
+    worker.handling = nullptr;
+  }
+
+  // Formats a response into `out` (status line, headers and body in one buffer, for one
+  // send) and moves to the write phase.
+  void Format(const HttpResponse& r, bool keep) {
     out.clear();
     out.append("HTTP/1.1 ");
     out.append(std::to_string(r.status));
@@ -127,7 +369,7 @@ struct HttpServer::Impl {
       out.append(": ");
       out.append(v);
     }
-    if (!keep_alive) out.append("\r\nConnection: close");
+    if (!keep) out.append("\r\nConnection: close");
     // 1xx, 204 and 304 carry no body and no Content-Length (RFC 9110 8.6).
     bool bodiless = r.status < 200 || r.status == 204 || r.status == 304;
     if (!bodiless) {
@@ -136,175 +378,212 @@ struct HttpServer::Impl {
     }
     out.append("\r\n\r\n");
     if (!bodiless) out.append(r.body);
-    stream.expires_after(std::chrono::milliseconds(config.body_timeout_ms));
-    co_await asio::async_write(stream, asio::buffer(out), asio::as_tuple(asio::use_awaitable));
+    phase = Phase::kWrite;
+    deadline = Clock::now() + std::chrono::milliseconds(server.config.body_timeout_ms);
   }
 
-  // Calls the handler and waits for its answer or the deadline, on this connection's context.
-  // Only the session owns `pending`; the handler's callback holds it weakly and checks that
-  // the server is alive, so a late answer never outlives the io_context.
-  asio::awaitable<HttpResponse> Dispatch(const std::shared_ptr<PendingResponse>& pending,
-                                         HttpRequest request) {
-    uint64_t seq = ++pending->seq;
-    pending->response.reset();
-    pending->abandoned = false;
-    std::weak_ptr<PendingResponse> weak = pending;
-    pending->in_handle.store(true, std::memory_order_release);
-    handler.Handle(std::move(request), [weak, seq, life = life](HttpResponse r) {
-      std::lock_guard lock(life->mu);
-      if (!life->alive) return;
-      std::shared_ptr<PendingResponse> p = weak.lock();
-      if (!p) return;
-      if (p->in_handle.load(std::memory_order_acquire) && p->owner == std::this_thread::get_id()) {
-        p->response = std::move(r);  // answered inside Handle
-        return;
+  // Sends `out`. False while an asynchronous write is finishing it (or the connection closed).
+  bool Flush() {
+    while (out_sent < out.size()) {
+      beast::error_code ec;
+      size_t n = socket.write_some(asio::buffer(out.data() + out_sent, out.size() - out_sent), ec);
+      if (ec == asio::error::would_block || ec == asio::error::try_again) {
+        asio::async_write(socket, asio::buffer(out.data() + out_sent, out.size() - out_sent),
+                          [c = shared_from_this()](beast::error_code ec, size_t) {
+                            if (c->phase != Phase::kWrite) return;
+                            if (ec) return c->Close();
+                            c->out_sent = c->out.size();
+                            c->Drive();
+                          });
+        return false;
       }
-      asio::post(p->timer.get_executor(), [weak, seq, r = std::move(r)]() mutable {
-        std::shared_ptr<PendingResponse> p = weak.lock();
-        if (!p || p->seq != seq || p->abandoned) return;
-        p->response = std::move(r);
-        p->timer.cancel();
-      });
-    });
-    pending->in_handle.store(false, std::memory_order_release);
-    if (!pending->response) {
-      // An answer posted from another thread runs on this thread only after this wait
-      // starts, so it cannot be missed.
-      pending->timer.expires_after(std::chrono::milliseconds(config.handler_deadline_ms));
-      co_await pending->timer.async_wait(asio::as_tuple(asio::use_awaitable));
-    }
-    if (pending->response) co_return std::move(*pending->response);
-    pending->abandoned = true;
-    HttpResponse r = JsonError(503, "deadline_exceeded",
-                               "the request could not be completed in time; retry");
-    r.headers.emplace_back("Retry-After", "1");
-    co_return r;
-  }
-
-  // After refusing a request whose body is still arriving, read and discard what the
-  // client sends for a bounded time and size before closing: closing with unread bytes
-  // makes the kernel send RST, and the client may lose the refusal it is owed.
-  asio::awaitable<void> LingeringClose(beast::tcp_stream& stream) {
-    beast::error_code ignored;
-    stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
-    stream.expires_after(std::chrono::milliseconds(kLingerMs));
-    std::array<char, 16384> sink;
-    size_t drained = 0;
-    while (drained < kLingerMaxBytes) {
-      auto [ec, n] = co_await stream.async_read_some(asio::buffer(sink),
-                                                     asio::as_tuple(asio::use_awaitable));
-      if (ec) break;
-      drained += n;
-    }
-  }
-
-  static constexpr std::uint64_t kMaxReadChunk = 64 << 10;
-  static constexpr int kLingerMs = 2000;
-  static constexpr size_t kLingerMaxBytes = 16 << 20;
-
-  asio::awaitable<void> Session(tcp::socket socket) {
-    connections.fetch_add(1);
-    beast::tcp_stream stream(std::move(socket));
-    beast::flat_buffer buffer;
-    std::string out;  // the response being written, reused
-    auto pending = std::make_shared<PendingResponse>(stream.get_executor());
-    for (;;) {
-      http::request_parser<http::string_body> parser;
-      parser.header_limit(config.max_header_bytes);
-      parser.body_limit(config.max_body_bytes);
-      stream.expires_after(std::chrono::milliseconds(config.header_timeout_ms));
-      auto [ec, header_bytes] = co_await http::async_read_header(stream, buffer, parser,
-                                                   asio::as_tuple(asio::use_awaitable));
-      (void)header_bytes;
-      std::optional<HttpResponse> reject;
       if (ec) {
-        if (ec == http::error::end_of_stream || ec == beast::error::timeout ||
-            ec == asio::error::connection_reset || ec == asio::error::eof) {
-          break;
-        }
-        if (ec == http::error::header_limit) {
-          reject = ErrorResponse(431, "headers_too_large", "request headers too large");
-        } else if (ec == http::error::body_limit) {
-          reject = ErrorResponse(413, "body_too_large", "request body too large");
-        } else {
-          reject = ErrorResponse(400, "bad_request", "malformed HTTP request");
-        }
-      } else {
-        auto& req = parser.get();
-        auto te = req.find(http::field::transfer_encoding);
-        if (te != req.end() && !beast::iequals(Trim(te->value()), "chunked")) {
-          reject = ErrorResponse(400, "bad_transfer_encoding",
-                                 "only Transfer-Encoding: chunked is accepted");
-        } else if (beast::iequals(Trim(req[http::field::expect]), "100-continue")) {
-          http::response<http::empty_body> cont{http::status::continue_, 11};
-          co_await http::async_write(stream, cont, asio::as_tuple(asio::use_awaitable));
-        }
+        Close();
+        return false;
       }
-      if (!reject) {
-        // Beast reads as much as the buffer has room for, and the parser empties it into
-        // the body, so a buffer left at its first size reads a large body ~1 KiB per
-        // system call. Room for the declared body (up to kMaxReadChunk) makes it a few.
-        if (auto len = parser.content_length()) {
-          size_t want = buffer.size() + static_cast<size_t>(std::min<std::uint64_t>(*len, kMaxReadChunk));
-          if (want > buffer.capacity()) buffer.reserve(want);
-        }
-        stream.expires_after(std::chrono::milliseconds(config.body_timeout_ms));
-        auto [ec2, n] = co_await http::async_read(stream, buffer, parser,
-                                                  asio::as_tuple(asio::use_awaitable));
-        (void)n;
-        if (ec2 == http::error::body_limit) {
-          reject = ErrorResponse(413, "body_too_large", "request body too large");
-        } else if (ec2 == beast::error::timeout || ec2 == http::error::end_of_stream ||
-                   ec2 == asio::error::eof || ec2 == asio::error::connection_reset) {
-          break;
-        } else if (ec2) {
-          reject = ErrorResponse(400, "bad_request", "malformed HTTP request body");
-        }
-      }
-      if (reject) {
-        co_await Write(stream, *reject, /*keep_alive=*/false, out);
-        co_await LingeringClose(stream);
+      out_sent += n;
+    }
+    return true;
+  }
+
+  void AfterWrite() {
+    out.clear();
+    out_sent = 0;
+    if (counted) {
+      counted = false;
+      server.in_flight.fetch_sub(1);
+    }
+    switch (then) {
+      case Then::kReadBody:
+        phase = Phase::kBody;
+        deadline = Clock::now() + std::chrono::milliseconds(server.config.body_timeout_ms);
+        break;
+      case Then::kNextRequest:
+        NewRequest();
+        break;
+      case Then::kClose:
+        Close();
+        break;
+      case Then::kLinger: {
+        // After refusing a request whose body may still be arriving, read and discard what
+        // the client sends for a bounded time and size before closing: closing with unread
+        // bytes makes the kernel send RST, and the client may lose the refusal it is owed.
+        beast::error_code ignored;
+        socket.shutdown(tcp::socket::shutdown_send, ignored);
+        phase = Phase::kLinger;
+        deadline = Clock::now() + std::chrono::milliseconds(kLingerMs);
+        in_begin = in_end = 0;
         break;
       }
-
-      auto req = parser.release();
-      bool keep_alive = req.keep_alive();
-      HttpRequest request;
-      request.method = std::string(req.method_string());
-      request.target = std::string(req.target());
-      request.content_type = std::string(req[http::field::content_type]);
-      auto key = req.find("X-API-Key");
-      if (key != req.end()) {
-        request.api_key = std::string(Trim(key->value()));
-      } else {
-        std::string_view auth = Trim(req[http::field::authorization]);
-        if (auth.size() > 7 && beast::iequals(auth.substr(0, 7), "Bearer ")) {
-          request.api_key = std::string(Trim(auth.substr(7)));
-        }
-      }
-      request.body = std::move(req.body());
-
-      in_flight.fetch_add(1);
-      HttpResponse response = co_await Dispatch(pending, std::move(request));
-      if (stopping) response.close = true;
-      keep_alive = keep_alive && !response.close;
-      co_await Write(stream, response, keep_alive, out);
-      in_flight.fetch_sub(1);
-      if (!keep_alive) break;
     }
-    beast::error_code ignored;
-    stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
-    connections.fetch_sub(1);
   }
+
+  // Starts one asynchronous read into the free end of the buffer.
+  void Read() {
+    size_t want = kFirstReadBytes;
+    if (phase == Phase::kBody) {
+      // Room for the rest of a declared body (up to kMaxReadChunk): a large body in a few
+      // reads, not one per small buffer's worth.
+      if (auto left = parser->content_length_remaining()) {
+        want = std::max<size_t>(want, std::min<std::uint64_t>(*left, kMaxReadChunk));
+      }
+    }
+    if (in_cap - in_end < want) {
+      if (in_begin > 0) {
+        std::memmove(in.get(), in.get() + in_begin, in_end - in_begin);
+        in_end -= in_begin;
+        in_begin = 0;
+      }
+      if (in_cap - in_end < want) {
+        // Headers must be whole in the buffer; the parser refuses them past the limit.
+        size_t cap = std::max(in_end + want, in_cap * 2);
+        auto grown = std::make_unique<char[]>(cap);
+        if (in_end > 0) std::memcpy(grown.get(), in.get(), in_end);
+        in = std::move(grown);
+        in_cap = cap;
+      }
+    }
+    socket.async_read_some(
+        asio::buffer(in.get() + in_end, in_cap - in_end),
+        [c = shared_from_this()](beast::error_code ec, size_t n) { c->OnRead(ec, n); });
+  }
+
+  void OnRead(const beast::error_code& ec, size_t n) {
+    if (phase == Phase::kClosed) return;
+    if (phase == Phase::kLinger) {
+      drained += n;
+      if (ec || drained >= kLingerMaxBytes) return Close();
+      in_begin = in_end = 0;
+      return Read();
+    }
+    if (ec) {
+      // The peer closed in the middle of a request's header: refuse it (a client still
+      // reading gets its answer). Anything else ends the connection quietly.
+      if (ec == asio::error::eof && phase == Phase::kHeader &&
+          (in_end > in_begin || parser->got_some())) {
+        Refuse(http::error::partial_message);
+        return Drive();
+      }
+      return Close();
+    }
+    in_end += n;
+    Drive();
+  }
+
+  // The sweep found this connection past its deadline.
+  void Expire() {
+    if (phase == Phase::kHandler) {
+      HttpResponse r =
+          JsonError(503, "deadline_exceeded", "the request could not be completed in time; retry");
+      r.headers.emplace_back("Retry-After", "1");
+      response = std::move(r);  // the handler's late answer finds another phase or seq
+      Drive();
+      return;
+    }
+    Close();
+  }
+
+  // May end the connection's life when it returns (nothing else may hold it).
+  void Close() {
+    if (phase == Phase::kClosed) return;
+    phase = Phase::kClosed;
+    std::shared_ptr<Conn> last = std::move(self);
+    beast::error_code ignored;
+    socket.shutdown(tcp::socket::shutdown_send, ignored);
+    socket.close(ignored);  // cancels a pending read or write; its handler lets go
+  }
+
+  HttpServer::Impl& server;
+  Worker& worker;
+  tcp::socket socket;
+  Conn* prev = nullptr;
+  Conn* next = nullptr;
+  Phase phase = Phase::kHeader;
+  Then then = Then::kNextRequest;
+  Clock::time_point deadline;
+  std::optional<RequestParser> parser;
+  std::unique_ptr<char[]> in;  // bytes read: [in_begin, in_end) not yet parsed
+  size_t in_cap = 0;
+  size_t in_begin = 0;
+  size_t in_end = 0;
+  std::string out;  // the response being written, reused
+  size_t out_sent = 0;
+  size_t drained = 0;  // bytes discarded while lingering
+  bool keep_alive = true;
+  bool counted = false;  // this connection holds one of in_flight
+  uint64_t seq = 0;      // names the request a handler's answer is for
+  std::optional<HttpResponse> response;
+  std::shared_ptr<Conn> self;  // keeps the connection while its handler works
 };
+
+}  // namespace
+
+void HttpServer::Impl::Accept() {
+  Worker& home = *workers[next_worker];
+  next_worker = (next_worker + 1) % workers.size();
+  acceptor->async_accept(*home.ctx, [this, &home](beast::error_code ec, tcp::socket socket) {
+    if (ec) {
+      if (ec == asio::error::operation_aborted || stopping) return;
+      return Accept();  // EMFILE and friends: keep serving the connections we have
+    }
+    if (connections.load() >= config.max_connections) {
+      beast::error_code ignored;
+      socket.close(ignored);  // over the bound: refuse rather than queue unboundedly
+      return Accept();
+    }
+    connections.fetch_add(1);
+    asio::post(*home.ctx, [this, &home, socket = std::move(socket)]() mutable {
+      std::make_shared<Conn>(*this, home, std::move(socket))->Start();
+    });
+    Accept();
+  });
+}
+
+void HttpServer::Impl::Sweep(Worker& w) {
+  Clock::time_point now = Clock::now();
+  for (Conn* c = w.conns; c != nullptr;) {
+    Conn* next = c->next;
+    if (c->phase != Conn::Phase::kClosed && now >= c->deadline) c->Expire();
+    c = next;
+  }
+  w.sweep.expires_after(sweep_every);
+  w.sweep.async_wait([this, &w](beast::error_code ec) {
+    if (!ec) Sweep(w);
+  });
+}
 
 HttpServer::HttpServer(HttpServerConfig config, HttpHandler& handler)
     : impl_(std::make_unique<Impl>(std::move(config), handler)) {}
 
 HttpServer::~HttpServer() {
   Stop(std::chrono::milliseconds(0));
-  std::lock_guard lock(impl_->life->mu);
-  impl_->life->alive = false;
+  {
+    std::lock_guard lock(impl_->life->mu);
+    impl_->life->alive = false;
+  }
+  // The connections go with their io_contexts, while the rest of the server still exists.
+  impl_->acceptor.reset();
+  impl_->workers.clear();
 }
 
 Status HttpServer::Start() {
@@ -313,11 +592,12 @@ Status HttpServer::Start() {
   auto address = asio::ip::make_address(impl_->config.address, ec);
   if (ec) return InvalidArgument("bad listen address " + impl_->config.address);
   tcp::endpoint endpoint(address, impl_->config.port);
-  for (int i = 0; i < impl_->config.threads; ++i) {
-    impl_->contexts.push_back(std::make_unique<asio::io_context>(1));
-    impl_->guards.push_back(asio::make_work_guard(*impl_->contexts.back()));
-  }
-  auto& acc = impl_->acceptor.emplace(*impl_->contexts[0]);
+  const HttpServerConfig& c = impl_->config;
+  // Deadlines are checked a tenth of the shortest timeout apart (5..250 ms).
+  int shortest = std::min({c.header_timeout_ms, c.body_timeout_ms, c.handler_deadline_ms});
+  impl_->sweep_every = std::chrono::milliseconds(std::clamp(shortest / 10, 5, 250));
+  for (int i = 0; i < c.threads; ++i) impl_->workers.push_back(std::make_unique<Worker>());
+  auto& acc = impl_->acceptor.emplace(*impl_->workers[0]->ctx);
   acc.open(endpoint.protocol(), ec);
   if (!ec) acc.set_option(asio::socket_base::reuse_address(true), ec);
   if (!ec) acc.bind(endpoint, ec);
@@ -327,13 +607,16 @@ Status HttpServer::Start() {
                        std::to_string(impl_->config.port) + ": " + ec.message());
   }
   impl_->bound_port = acc.local_endpoint().port();
-  asio::co_spawn(*impl_->contexts[0], impl_->Accept(), asio::detached);
-  for (int i = 0; i < impl_->config.threads; ++i) {
+  impl_->Accept();
+  for (int i = 0; i < c.threads; ++i) {
     impl_->threads.emplace_back([this, i] {
       NameThisThread("tm-http");
+      Worker& w = *impl_->workers[i];
+      this_worker = &w;
+      impl_->Sweep(w);
       for (;;) {
         try {
-          impl_->contexts[i]->run();
+          w.ctx->run();
           return;
         } catch (const std::exception& e) {
           // A third-party exception escaped a handler; keep the thread serving.
@@ -352,7 +635,7 @@ int HttpServer::Connections() const { return impl_->connections.load(); }
 void HttpServer::Stop(std::chrono::milliseconds drain) {
   if (impl_->threads.empty()) return;
   impl_->stopping = true;
-  asio::post(*impl_->contexts[0], [this] {
+  asio::post(*impl_->workers[0]->ctx, [this] {
     beast::error_code ignored;
     if (impl_->acceptor) impl_->acceptor->close(ignored);
   });
@@ -360,9 +643,17 @@ void HttpServer::Stop(std::chrono::milliseconds drain) {
   while (impl_->in_flight.load() > 0 && std::chrono::steady_clock::now() < until) {
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
-  for (auto& c : impl_->contexts) c->stop();
+  for (auto& w : impl_->workers) w->ctx->stop();
   for (auto& t : impl_->threads) t.join();
   impl_->threads.clear();
+  // Connections still waiting for a handler hold themselves; let them go.
+  for (auto& w : impl_->workers) {
+    for (Conn* c = w->conns; c != nullptr;) {
+      Conn* next = c->next;
+      c->Close();
+      c = next;
+    }
+  }
 }
 
 }  // namespace tokenmeter

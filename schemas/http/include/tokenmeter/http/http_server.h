@@ -1,14 +1,17 @@
-// HttpServer: HTTP/1.1 on Boost.Beast for every tokenmeter process (ingest, query,
-// /metrics). Keep-alive and pipelining (requests on one connection are answered in order),
-// bounded everything: header bytes (431), body bytes (413), header/body read deadlines
-// (slowloris), connection count, and a per-request handler deadline after which the
-// server answers 503 itself. Framing it refuses with 400 and a close: Content-Length
-// together with Transfer-Encoding, any Transfer-Encoding other than exactly "chunked",
-// differing Content-Length values, malformed chunk sizes.
+// HttpServer: HTTP/1.1 for every tokenmeter process (ingest, query, /metrics): Asio's
+// reactor and Beast's request parser, driven by plain callbacks. Keep-alive and pipelining
+// (requests on one connection are answered in order), bounded everything: header bytes
+// (431), body bytes (413), header/body read deadlines (slowloris), connection count, and a
+// per-request handler deadline after which the server answers 503 itself. Framing it
+// refuses with 400 and a close: Content-Length together with Transfer-Encoding, any
+// Transfer-Encoding other than exactly one "chunked", differing Content-Length values,
+// malformed chunk sizes.
 //
 // Threads: Start() runs `threads` I/O threads, each with its own io_context. Each
 // connection lives on one of them (dealt round-robin); HttpHandler::Handle is called on
-// that thread and may answer from any thread.
+// that thread and may answer from any thread. Deadlines are not timers: each I/O thread
+// sweeps its connections a tenth of the shortest timeout apart (5..250 ms), so a deadline
+// fires up to that much late, never early.
 #ifndef TOKENMETER_HTTP_HTTP_SERVER_H_
 #define TOKENMETER_HTTP_HTTP_SERVER_H_
 
