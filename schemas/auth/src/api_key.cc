@@ -46,16 +46,6 @@ Result<std::string> RandomBase62(size_t n) {
   return out;
 }
 
-std::string Hex(const std::array<unsigned char, 32>& d) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  for (unsigned char c : d) {
-    out.push_back(kHex[c >> 4]);
-    out.push_back(kHex[c & 15]);
-  }
-  return out;
-}
-
 std::optional<std::array<unsigned char, 32>> FromHex(std::string_view h) {
   if (h.size() != 64) return std::nullopt;
   std::array<unsigned char, 32> d;
@@ -133,7 +123,7 @@ Result<NewKey> CreateApiKey(std::string_view env, std::string_view workspace, Ro
   NewKey k;
   k.key = body + Crc62(body);
   k.record.id = *id;
-  k.record.sha256 = Hex(Sha256(k.key));
+  k.record.sha256 = Sha256Hex(Sha256(k.key));
   k.record.workspace = std::string(workspace);
   k.record.role = role;
   return k;

@@ -35,4 +35,15 @@ Sha256Digest Sha256(std::string_view data) {
   return d;
 }
 
+std::string Sha256Hex(const Sha256Digest& digest) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(2 * digest.size());
+  for (unsigned char c : digest) {
+    out.push_back(kHex[c >> 4]);
+    out.push_back(kHex[c & 15]);
+  }
+  return out;
+}
+
 }  // namespace tokenmeter

@@ -148,29 +148,19 @@ TEST(Crc32cTest, MatchesThePublishedCheckValuesOnBothPaths) {
   }
 }
 
-std::string HexOf(const Sha256Digest& d) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  for (unsigned char c : d) {
-    out.push_back(kHex[c >> 4]);
-    out.push_back(kHex[c & 15]);
-  }
-  return out;
-}
-
 // The FIPS 180-2 example digests, the same again from several threads at once (each keeps
 // its own digest context), and a context reused after a longer input gives the short one's
 // digest, not a continuation.
 TEST(Sha256Test, MatchesThePublishedDigestsOnEveryThread) {
   const std::string million(1000000, 'a');
   auto check = [&] {
-    EXPECT_EQ(HexOf(Sha256("abc")),
+    EXPECT_EQ(Sha256Hex(Sha256("abc")),
               "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
-    EXPECT_EQ(HexOf(Sha256("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq")),
+    EXPECT_EQ(Sha256Hex(Sha256("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq")),
               "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
-    EXPECT_EQ(HexOf(Sha256(million)),
+    EXPECT_EQ(Sha256Hex(Sha256(million)),
               "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
-    EXPECT_EQ(HexOf(Sha256("")),
+    EXPECT_EQ(Sha256Hex(Sha256("")),
               "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
   };
   std::vector<std::thread> threads;

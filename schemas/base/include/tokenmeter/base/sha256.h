@@ -6,6 +6,7 @@
 #define TOKENMETER_BASE_SHA256_H_
 
 #include <array>
+#include <string>
 #include <string_view>
 
 namespace tokenmeter {
@@ -13,6 +14,9 @@ namespace tokenmeter {
 using Sha256Digest = std::array<unsigned char, 32>;
 
 Sha256Digest Sha256(std::string_view data);
+
+// The digest as 64 lowercase hex digits.
+std::string Sha256Hex(const Sha256Digest& digest);
 
 }  // namespace tokenmeter
 
