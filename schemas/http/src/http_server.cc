@@ -186,7 +186,9 @@ struct Conn final : std::enable_shared_from_this<Conn> {
   enum class Then { kNextRequest, kReadBody, kClose, kLinger };
 
   Conn(HttpServer::Impl& s, Worker& w, tcp::socket sock)
-      : server(s), worker(w), socket(std::move(sock)) {}
+      : server(s), worker(w), socket(std::move(sock)) {
+    server.connections.fetch_add(1);
+  }
 
   ~Conn() {
     if (prev)
@@ -279,9 +281,7 @@ struct Conn final : std::enable_shared_from_this<Conn> {
   void OnHeader() {
     if (parser->transfer_encodings > 0 &&
         (parser->transfer_encodings > 1 || !parser->chunked_only)) {
-      Respond(ErrorResponse(400, "bad_transfer_encoding",
-                            "only Transfer-Encoding: chunked is accepted"),
-              Then::kLinger);
+      Refuse(400, "bad_transfer_encoding", "only Transfer-Encoding: chunked is accepted");
       return;
     }
     parser->eager(true);
@@ -295,23 +295,21 @@ struct Conn final : std::enable_shared_from_this<Conn> {
   }
 
   void Refuse(const beast::error_code& ec) {
-    bool header = phase == Phase::kHeader;
     if (ec == http::error::header_limit) {
-      Respond(ErrorResponse(431, "headers_too_large", "request headers too large"), Then::kLinger);
+      Refuse(431, "headers_too_large", "request headers too large");
     } else if (ec == http::error::body_limit) {
-      Respond(ErrorResponse(413, "body_too_large", "request body too large"), Then::kLinger);
+      Refuse(413, "body_too_large", "request body too large");
     } else {
-      Respond(ErrorResponse(400, "bad_request",
-                            header ? "malformed HTTP request" : "malformed HTTP request body"),
-              Then::kLinger);
+      Refuse(400, "bad_request",
+             phase == Phase::kHeader ? "malformed HTTP request" : "malformed HTTP request body");
     }
   }
 
-  // A response of the server's own (a refusal): no handler involved.
-  void Respond(const HttpResponse& r, Then after) {
+  // The server's own refusal (no handler involved): answered, then a lingering close.
+  void Refuse(int status, std::string_view reason, std::string_view message) {
     keep_alive = false;
-    Format(r, /*keep_alive=*/false);
-    then = after;
+    Format(ErrorResponse(status, reason, message), /*keep=*/false);
+    then = Then::kLinger;
   }
 
   void Dispatch() {
@@ -551,7 +549,6 @@ void HttpServer::Impl::Accept() {
       socket.close(ignored);  // over the bound: refuse rather than queue unboundedly
       return Accept();
     }
-    connections.fetch_add(1);
     asio::post(*home.ctx, [this, &home, socket = std::move(socket)]() mutable {
       std::make_shared<Conn>(*this, home, std::move(socket))->Start();
     });
