@@ -280,7 +280,7 @@ Result<PreparedBatch> BatchPipeline::Prepare(int partition, const std::vector<Bu
 
   // 6. Evaluate closed minutes with the detectors (the batch's deltas included).
   // 7. Emit: each decided alert and its deliveries join the same batch as its cause.
-  std::map<std::string, RollupCounters> deltas = rollups.Finish();
+  RollupDeltas deltas = rollups.Finish();
   out.alerts = spend.Finish(out.batch);
   RETURN_IF_ERROR(drift.Finish(deltas, out.batch, out.alerts));
   TimePoint now = clock_->Now();
@@ -304,7 +304,7 @@ Result<PreparedBatch> BatchPipeline::Prepare(int partition, const std::vector<Bu
     }
     out.batch.Put(Family::kDedup, keys[k], scratch.value);
   }
-  Result<RollupJournal::Staged> staged = rollups_.Stage(out.batch, std::move(deltas));
+  Result<RollupJournal::Staged> staged = rollups_.Stage(out.batch, deltas);
   if (!staged.ok()) return staged.status();
   out.rollups = std::move(*staged);
   out.batch.SetNextOffset(topic_, partition, messages.back().offset + 1);

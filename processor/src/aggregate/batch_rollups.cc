@@ -1,14 +1,57 @@
 #include "batch_rollups.h"
 
+#include <algorithm>
+#include <cstring>
+#include <functional>
+
 namespace tokenmeter {
+namespace {
+
+uint64_t HashKey(std::string_view key) { return std::hash<std::string_view>()(key); }
+
+bool Counted(const RollupCounters& c) {
+  if (!c.latency.buckets.empty()) return true;
+  for (int64_t x : c.v) {
+    if (x != 0) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+RollupCounters& BatchRollups::RowFor(std::string_view key, uint64_t hash) {
+  if (slots_.empty()) Rehash(1024);
+  size_t mask = slots_.size() - 1;
+  for (size_t i = hash & mask;; i = (i + 1) & mask) {
+    uint32_t s = slots_[i];
+    if (s == 0) {
+      Row row{hash, static_cast<uint32_t>(keys_.size()), static_cast<uint32_t>(key.size()), {}};
+      keys_.append(key);
+      rows_.push_back(std::move(row));
+      slots_[i] = static_cast<uint32_t>(rows_.size());
+      if (rows_.size() * 2 > slots_.size()) Rehash(slots_.size() * 2);
+      return rows_.back().counters;
+    }
+    Row& r = rows_[s - 1];
+    if (r.hash == hash && KeyOf(r) == key) return r.counters;
+  }
+}
+
+void BatchRollups::Rehash(size_t slots) {
+  slots_.assign(slots, 0);
+  size_t mask = slots - 1;
+  for (size_t n = 0; n < rows_.size(); ++n) {
+    size_t i = rows_[n].hash & mask;
+    while (slots_[i] != 0) i = (i + 1) & mask;
+    slots_[i] = static_cast<uint32_t>(n + 1);
+  }
+}
 
 void BatchRollups::AddRow(Dimension d, std::string_view value, const RollupCounters& c) {
   key_.resize(value_at_);
   key_[dimension_at_] = static_cast<char>(d);
   key_.append(value);
-  auto it = minutes_.find(std::string_view(key_));
-  if (it == minutes_.end()) it = minutes_.emplace(key_, RollupCounters{}).first;
-  it->second.Add(c);
+  RowFor(key_, HashKey(key_)).Add(c);
 }
 
 void BatchRollups::Add(const UsageEvent& e, const RollupCounters& c, bool duplicate_only) {
@@ -39,50 +82,45 @@ void BatchRollups::Remove(const UsageEvent& e, const RollupCounters& c) {
   Add(e, negated_, /*duplicate_only=*/false);
 }
 
-namespace {
-
-bool Counted(const RollupCounters& c) {
-  if (!c.latency.buckets.empty()) return true;
-  for (int64_t x : c.v) {
-    if (x != 0) return true;
-  }
-  return false;
-}
-
-}  // namespace
-
 void BatchRollups::Absorb(const BatchRollups& o) {
-  for (const auto& [key, counters] : o.minutes_) {
-    if (!Counted(counters)) continue;
-    auto it = minutes_.find(std::string_view(key));
-    if (it == minutes_.end()) {
-      minutes_.emplace(key, counters);
-    } else {
-      it->second.Add(counters);
-    }
+  for (const Row& r : o.rows_) {
+    if (Counted(r.counters)) RowFor(o.KeyOf(r), r.hash).Add(r.counters);
   }
 }
 
-std::map<std::string, RollupCounters> BatchRollups::Finish() const {
+RollupDeltas BatchRollups::Finish() const {
   // A row all of whose events were taken back (Remove), or left from an earlier batch,
   // counts nothing: not written.
-  std::map<std::string, RollupCounters> out;
-  for (const auto& [key, counters] : minutes_) {
-    if (Counted(counters)) out.emplace(key, counters);
+  RollupDeltas out;
+  out.reserve(rows_.size());
+  for (const Row& r : rows_) {
+    if (Counted(r.counters)) out.push_back({KeyOf(r), &r.counters});
   }
+  std::sort(out.begin(), out.end(),
+            [](const RollupDelta& a, const RollupDelta& b) { return a.key < b.key; });
   return out;
 }
 
 void BatchRollups::Reset() {
-  for (auto it = minutes_.begin(); it != minutes_.end();) {
-    if (!Counted(it->second)) {
-      it = minutes_.erase(it);
-      continue;
-    }
-    it->second.v = {};
-    it->second.latency.buckets.clear();
-    ++it;
+  // Rows are kept in the order their keys sit in keys_, so dropping some moves the
+  // kept keys down in place.
+  size_t kept = 0, key_end = 0;
+  for (size_t n = 0; n < rows_.size(); ++n) {
+    Row& r = rows_[n];
+    if (!Counted(r.counters)) continue;
+    if (r.key_at != key_end)
+      std::memmove(keys_.data() + key_end, keys_.data() + r.key_at, r.key_size);
+    r.key_at = static_cast<uint32_t>(key_end);
+    key_end += r.key_size;
+    r.counters.v = {};
+    r.counters.latency.buckets.clear();
+    if (kept != n) rows_[kept] = std::move(r);
+    ++kept;
   }
+  if (kept == rows_.size()) return;
+  rows_.erase(rows_.begin() + static_cast<std::ptrdiff_t>(kept), rows_.end());
+  keys_.resize(key_end);
+  if (!slots_.empty()) Rehash(slots_.size());
 }
 
 }  // namespace tokenmeter

@@ -17,7 +17,7 @@ class RollupMerge final : public rocksdb::AssociativeMergeOperator {
              std::string* new_value, rocksdb::Logger*) const override {
     RollupCounters sum = existing ? RollupCounters::Decode({existing->data(), existing->size()})
                                   : RollupCounters{};
-    sum.Add(RollupCounters::Decode({value.data(), value.size()}));
+    sum.AddEncoded({value.data(), value.size()});
     *new_value = sum.Encode();
     return true;
   }
@@ -145,20 +145,34 @@ void RollupCounters::AppendTo(std::string& out) const {
 
 RollupCounters RollupCounters::Decode(std::string_view bytes) {
   RollupCounters c;
-  size_t n = std::min<size_t>(bytes.size() / 8, kRollupFields);
-  for (size_t i = 0; i < n; ++i) {
-    uint64_t x = 0;
-    for (int b = 0; b < 8; ++b) x |= static_cast<uint64_t>(static_cast<unsigned char>(bytes[i * 8 + b])) << (8 * b);
-    c.v[i] = static_cast<int64_t>(x);
-  }
-  auto byte = [&](size_t at) { return static_cast<uint64_t>(static_cast<unsigned char>(bytes[at])); };
-  for (size_t at = kRollupFields * 8; at + 10 <= bytes.size(); at += 10) {
-    uint16_t bucket = static_cast<uint16_t>(byte(at) | byte(at + 1) << 8);
-    uint64_t x = 0;
-    for (int b = 0; b < 8; ++b) x |= byte(at + 2 + b) << (8 * b);
-    c.latency.AddCount(bucket, static_cast<int64_t>(x));
-  }
+  c.AddEncoded(bytes);
   return c;
+}
+
+void RollupCounters::AddEncoded(std::string_view bytes) {
+  auto byte = [&](size_t at) { return static_cast<uint64_t>(static_cast<unsigned char>(bytes[at])); };
+  auto word = [&](size_t at) {
+    uint64_t x = 0;
+    for (int b = 0; b < 8; ++b) x |= byte(at + static_cast<size_t>(b)) << (8 * b);
+    return static_cast<int64_t>(x);
+  };
+  size_t n = std::min<size_t>(bytes.size() / 8, kRollupFields);
+  for (size_t i = 0; i < n; ++i) v[i] += word(i * 8);
+  // AppendTo writes the buckets in order: into an empty sketch they are appended as they
+  // come (AddCount only for one out of order).
+  bool append = latency.buckets.empty();
+  if (append)
+    latency.buckets.reserve((bytes.size() - std::min(bytes.size(), kRollupFields * 8)) / 10);
+  for (size_t at = kRollupFields * 8; at + 10 <= bytes.size(); at += 10) {
+    auto bucket = static_cast<uint16_t>(byte(at) | byte(at + 1) << 8);
+    int64_t n = word(at + 2);
+    append = append && n != 0 && (latency.buckets.empty() || latency.buckets.back().first < bucket);
+    if (append) {
+      latency.buckets.emplace_back(bucket, n);
+    } else {
+      latency.AddCount(bucket, n);
+    }
+  }
 }
 
 int64_t BucketSpanMs(Granularity g) {

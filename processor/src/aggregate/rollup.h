@@ -59,8 +59,18 @@ struct RollupCounters {
   size_t EncodedSize() const { return kRollupFields * 8 + latency.buckets.size() * 10; }
   void AppendTo(std::string& out) const;  // Encode(), appended
   static RollupCounters Decode(std::string_view bytes);  // short input reads as zeros
+  // Add(Decode(bytes)), without the intermediate object.
+  void AddEncoded(std::string_view bytes);
   friend bool operator==(const RollupCounters&, const RollupCounters&) = default;
 };
+
+// One row of a batch's rollup deltas: its key and its counters, both owned elsewhere
+// (BatchRollups::Finish says for how long they stay valid).
+struct RollupDelta {
+  std::string_view key;
+  const RollupCounters* counters;
+};
+using RollupDeltas = std::vector<RollupDelta>;  // sorted by key, keys distinct
 
 enum class Granularity : char { kMinute = 'm', kHour = 'h', kDay = 'd' };
 inline constexpr Granularity kGranularities[] = {Granularity::kMinute, Granularity::kHour,

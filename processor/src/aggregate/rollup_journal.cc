@@ -31,47 +31,19 @@ std::string JournalKey(uint64_t seq, uint32_t part) {
 }
 
 // A part: version byte, then per row: key length (4 bytes BE), key, value length,
-// RollupCounters. Rows from `it` on until the part is about kPartBytes; returns where the
+// RollupCounters. Rows from `at` on until the part is about kPartBytes; returns where the
 // next part starts.
-std::map<std::string, RollupCounters>::const_iterator EncodePart(
-    std::map<std::string, RollupCounters>::const_iterator it,
-    std::map<std::string, RollupCounters>::const_iterator end, std::string& out) {
+size_t EncodePart(const RollupDeltas& rows, size_t at, std::string& out) {
   out.clear();
   out.push_back(kRowVersion);
-  for (; it != end && out.size() < kPartBytes; ++it) {
-    const auto& [k, c] = *it;
-    AppendBigEndian(out, k.size(), 4);
-    out += k;
-    AppendBigEndian(out, c.EncodedSize(), 4);
-    c.AppendTo(out);
+  for (; at < rows.size() && out.size() < kPartBytes; ++at) {
+    const RollupDelta& r = rows[at];
+    AppendBigEndian(out, r.key.size(), 4);
+    out += r.key;
+    AppendBigEndian(out, r.counters->EncodedSize(), 4);
+    r.counters->AppendTo(out);
   }
-  return it;
-}
-
-bool DecodeRow(std::string_view b, std::map<std::string, RollupCounters>& out) {
-  if (b.empty() || b[0] != kRowVersion) return false;
-  size_t at = 1;
-  auto part = [&](std::string_view& p) {
-    if (b.size() - at < 4) return false;
-    uint64_t n = GetBigEndian(b, at, 4);
-    at += 4;
-    if (b.size() - at < n) return false;
-    p = b.substr(at, n);
-    at += n;
-    return true;
-  };
-  while (at < b.size()) {
-    std::string_view key, value;
-    if (!part(key) || !part(value)) return false;
-    if (value.size() < kRollupFields * 8 || (value.size() - kRollupFields * 8) % 10 != 0) return false;
-    if (key.find('\0') == std::string_view::npos ||
-        key.size() < RollupGranularityAt(key) + 12 ||
-        key[RollupGranularityAt(key)] != static_cast<char>(Granularity::kMinute)) {
-      return false;
-    }
-    out[std::string(key)].Add(RollupCounters::Decode(value));
-  }
-  return true;
+  return at;
 }
 
 }  // namespace
@@ -92,14 +64,12 @@ Result<std::unique_ptr<RollupJournal>> RollupJournal::Open(StateStore& store, si
                           bool keyed = k.size() == kJournalPrefix.size() + 12;
                           uint64_t seq = keyed ? GetBigEndian(k, kJournalPrefix.size()) : 0;
                           uint64_t part = keyed ? GetBigEndian(k, kJournalPrefix.size() + 8, 4) : 0;
-                          std::map<std::string, RollupCounters> minutes;
-                          if (seq == 0 || !DecodeRow(v, minutes)) {
+                          if (seq == 0 || !AddTo(*j->open_, v)) {
                             bad = "rollup journal row " + std::to_string(seq) + "/" + std::to_string(part) +
                                   " cannot be read (" + std::to_string(v.size()) +
                                   " bytes); its counts would be lost";
                             return false;
                           }
-                          AddTo(*j->open_, std::move(minutes));
                           j->open_->rows.emplace_back(k);
                           last_seq = std::max(last_seq, seq);
                           return true;
@@ -111,30 +81,50 @@ Result<std::unique_ptr<RollupJournal>> RollupJournal::Open(StateStore& store, si
   return j;
 }
 
-size_t RollupJournal::AddTo(Generation& g, std::map<std::string, RollupCounters>&& minutes) {
-  if (g.minutes.empty()) {
-    size_t n = minutes.size();
-    g.minutes = std::move(minutes);
-    return n;
-  }
-  // Rows new to the generation move their nodes over instead of copying.
+std::optional<size_t> RollupJournal::AddTo(Generation& g, std::string_view b) {
+  if (b.empty() || b[0] != kRowVersion) return std::nullopt;
+  size_t at = 1;
+  auto field = [&](std::string_view& f) {
+    if (b.size() - at < 4) return false;
+    uint64_t n = GetBigEndian(b, at, 4);
+    at += 4;
+    if (b.size() - at < n) return false;
+    f = b.substr(at, n);
+    at += n;
+    return true;
+  };
+  // A part's rows are in key order, so each one's place in the generation is at or after
+  // the last one's: a few steps from there before a search from the root.
   size_t added = 0;
-  for (auto it = minutes.begin(); it != minutes.end();) {
-    auto next = std::next(it);
-    auto pos = g.minutes.lower_bound(it->first);
-    if (pos != g.minutes.end() && pos->first == it->first) {
-      pos->second.Add(it->second);
-    } else {
-      g.minutes.insert(pos, minutes.extract(it));
+  auto hint = g.minutes.begin();
+  while (at < b.size()) {
+    std::string_view key, value;
+    if (!field(key) || !field(value)) return std::nullopt;
+    if (value.size() < kRollupFields * 8 || (value.size() - kRollupFields * 8) % 10 != 0)
+      return std::nullopt;
+    if (key.find('\0') == std::string_view::npos || key.size() < RollupGranularityAt(key) + 12 ||
+        key[RollupGranularityAt(key)] != static_cast<char>(Granularity::kMinute)) {
+      return std::nullopt;
+    }
+    auto pos = hint;
+    for (int steps = 0; pos != g.minutes.end() && pos->first < key; ++pos) {
+      if (++steps == 4) {
+        pos = g.minutes.lower_bound(key);
+        break;
+      }
+    }
+    if (pos == g.minutes.end() || pos->first != key) {
+      pos = g.minutes.emplace_hint(pos, std::string(key), RollupCounters{});
       ++added;
     }
-    it = next;
+    pos->second.AddEncoded(value);
+    hint = std::next(pos);
   }
   return added;
 }
 
 Result<RollupJournal::Staged> RollupJournal::Stage(StateStore::Batch& batch,
-                                                   std::map<std::string, RollupCounters> minutes) {
+                                                   const RollupDeltas& minutes) {
   Staged s;
   if (minutes.empty()) return s;
   size_t pending = PendingRows();
@@ -143,20 +133,23 @@ Result<RollupJournal::Staged> RollupJournal::Stage(StateStore::Batch& batch,
                        " rows wait for a fold (folds are failing); batch postponed");
   }
   s.seq = next_seq_.fetch_add(1);
-  std::string part;
-  for (auto it = minutes.cbegin(); it != minutes.cend(); ++s.parts) {
-    it = EncodePart(it, minutes.cend(), part);
-    batch.Put(Family::kMeta, JournalKey(s.seq, s.parts), part);
+  for (size_t at = 0; at < minutes.size();) {
+    std::string part;
+    at = EncodePart(minutes, at, part);
+    batch.Put(Family::kMeta, JournalKey(s.seq, static_cast<uint32_t>(s.parts.size())), part);
+    s.parts.push_back(std::move(part));
   }
-  s.minutes = std::move(minutes);
   return s;
 }
 
 void RollupJournal::Publish(Staged staged) {
   if (staged.seq == 0) return;
   std::unique_lock lock(mu_);
-  pending_rows_ += AddTo(*open_, std::move(staged.minutes));
-  for (uint32_t p = 0; p < staged.parts; ++p) open_->rows.push_back(JournalKey(staged.seq, p));
+  for (uint32_t p = 0; p < staged.parts.size(); ++p) {
+    // Encoded by Stage from rows it was given: always readable.
+    pending_rows_ += AddTo(*open_, staged.parts[p]).value_or(0);
+    open_->rows.push_back(JournalKey(staged.seq, p));
+  }
 }
 
 Status RollupJournal::Fold() {

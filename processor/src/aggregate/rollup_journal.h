@@ -31,8 +31,10 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <shared_mutex>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "rollup.h"
@@ -54,12 +56,11 @@ class RollupJournal {
   // One batch's deltas, staged in its WriteBatch, to Publish once that batch committed.
   struct Staged {
     uint64_t seq = 0;
-    uint32_t parts = 0;  // journal rows written (the deltas split by size)
-    std::map<std::string, RollupCounters> minutes;
+    std::vector<std::string> parts;  // the journal rows written (the deltas split by size)
   };
   // Writes `minutes` (1-minute rows, see BatchRollups) as journal rows of `batch`, one per
-  // ~256 KiB (nothing when empty).
-  Result<Staged> Stage(StateStore::Batch& batch, std::map<std::string, RollupCounters> minutes);
+  // ~256 KiB (nothing when empty). Nothing refers to `minutes` once it returns.
+  Result<Staged> Stage(StateStore::Batch& batch, const RollupDeltas& minutes);
   // The batch holding `staged` is committed: its deltas become visible and due for a fold.
   // A batch that failed to commit is never published (its journal row does not exist).
   void Publish(Staged staged);
@@ -82,7 +83,7 @@ class RollupJournal {
   RollupJournal(StateStore& store, size_t max_pending_rows);
   struct Generation {
     uint64_t id = 0;
-    std::map<std::string, RollupCounters> minutes;
+    std::map<std::string, RollupCounters, std::less<>> minutes;
     std::vector<std::string> rows;  // keys of the journal rows whose deltas it holds
   };
   struct PendingRow {
@@ -93,8 +94,9 @@ class RollupJournal {
   // Takes the snapshot the stored rows are read at and copies the unfolded deltas of `r`.
   Status Pending(const RollupRange& r, std::unique_ptr<StateStore::Snapshot>& at,
                  std::vector<PendingRow>& out) const;
-  // Returns how many rows were new to `g`.
-  static size_t AddTo(Generation& g, std::map<std::string, RollupCounters>&& minutes);
+  // Adds the rows of a journal row to `g` and returns how many were new to it; nullopt
+  // when `part` cannot be read (rows before the unreadable one may have been added).
+  static std::optional<size_t> AddTo(Generation& g, std::string_view part);
 
   StateStore& store_;
   const size_t max_pending_rows_;

@@ -5,7 +5,7 @@
 #ifndef TOKENMETER_PROCESSOR_AGGREGATE_ROLLUP_SCAN_H_
 #define TOKENMETER_PROCESSOR_AGGREGATE_ROLLUP_SCAN_H_
 
-#include <map>
+#include <algorithm>
 #include <string>
 #include <string_view>
 
@@ -59,12 +59,14 @@ Status ScanRollupRange(const StateStore& store, const RollupRange& r, Fn fn, con
 
 // The same for a batch's uncommitted deltas.
 template <typename Fn>
-void ScanRollupDeltas(const std::map<std::string, RollupCounters>& deltas, const RollupRange& r, Fn fn) {
-  for (auto it = deltas.lower_bound(r.begin); it != deltas.end() && it->first < r.end; ++it) {
+void ScanRollupDeltas(const RollupDeltas& deltas, const RollupRange& r, Fn fn) {
+  auto it = std::lower_bound(deltas.begin(), deltas.end(), std::string_view(r.begin),
+                             [](const RollupDelta& d, std::string_view k) { return d.key < k; });
+  for (; it != deltas.end() && it->key < std::string_view(r.end); ++it) {
     TimePoint bucket;
     std::string_view env, value;
-    SplitRollupKey(it->first, r.prefix.size(), bucket, env, value);
-    fn(bucket, env, value, it->second);
+    SplitRollupKey(it->key, r.prefix.size(), bucket, env, value);
+    fn(bucket, env, value, *it->counters);
   }
 }
 

@@ -54,7 +54,7 @@ std::string Encode(const DriftEvaluator::Firing& f) {
   return s;
 }
 
-Status ReadDim(const RollupJournal& rollups, const std::map<std::string, RollupCounters>& deltas, const std::string& ws,
+Status ReadDim(const RollupJournal& rollups, const RollupDeltas& deltas, const std::string& ws,
                Dimension d, int64_t from, int64_t to, ValueSeries& out) {
   RollupRange r = MakeRollupRange(ws, DataMode::kReal, Granularity::kMinute, d, At(from), At(to));
   auto add = [&](TimePoint bucket, std::string_view, std::string_view value, const RollupCounters& c) {
@@ -107,7 +107,7 @@ Result<DriftEvaluator::Firing*> DriftEvaluator::LoadFiring(const std::string& ke
   return &firing_.emplace(key, f).first->second;
 }
 
-Status DriftEvaluator::Finish(const std::map<std::string, RollupCounters>& deltas, StateStore::Batch& batch,
+Status DriftEvaluator::Finish(const RollupDeltas& deltas, StateStore::Batch& batch,
                               std::vector<Alert>& alerts) {
   if (!rules_.config().detectors.enabled) return Status::Ok();
   for (const auto& [ws, wm] : watermarks_) RETURN_IF_ERROR(EvaluateWorkspace(ws, wm, deltas, batch, alerts));
@@ -116,8 +116,8 @@ Status DriftEvaluator::Finish(const std::map<std::string, RollupCounters>& delta
 }
 
 Status DriftEvaluator::EvaluateWorkspace(const std::string& ws, TimePoint watermark,
-                                         const std::map<std::string, RollupCounters>& deltas,
-                                         StateStore::Batch& batch, std::vector<Alert>& alerts) {
+                                         const RollupDeltas& deltas, StateStore::Batch& batch,
+                                         std::vector<Alert>& alerts) {
   const DetectorConfig& c = rules_.config().detectors;
   const AlertingConfig& policy = rules_.config();
   std::string row_key = Key('w', {ws});

@@ -36,8 +36,7 @@ class DriftEvaluator {
   void Observe(const UsageEvent& e);
   // Evaluates every minute closed by this batch; puts state rows into `batch` and appends
   // the decided alerts.
-  Status Finish(const std::map<std::string, RollupCounters>& deltas, StateStore::Batch& batch,
-                std::vector<Alert>& alerts);
+  Status Finish(const RollupDeltas& deltas, StateStore::Batch& batch, std::vector<Alert>& alerts);
 
   struct Firing {
     bool active = false;
@@ -48,9 +47,8 @@ class DriftEvaluator {
   };
 
  private:
-  Status EvaluateWorkspace(const std::string& ws, TimePoint watermark,
-                           const std::map<std::string, RollupCounters>& deltas, StateStore::Batch& batch,
-                           std::vector<Alert>& alerts);
+  Status EvaluateWorkspace(const std::string& ws, TimePoint watermark, const RollupDeltas& deltas,
+                           StateStore::Batch& batch, std::vector<Alert>& alerts);
   Result<Firing*> LoadFiring(const std::string& key);
 
   const StateStore& store_;

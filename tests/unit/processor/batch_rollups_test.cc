@@ -33,6 +33,19 @@ UsageEvent FullEvent() {
   return e;
 }
 
+// Finish()'s rows as a map, checking they come in key order without repeats.
+std::map<std::string, RollupCounters> Rows(const BatchRollups& rollups) {
+  std::map<std::string, RollupCounters> out;
+  RollupDeltas rows = rollups.Finish();
+  for (size_t i = 0; i < rows.size(); ++i) {
+    if (i > 0) {
+      EXPECT_LT(rows[i - 1].key, rows[i].key);
+    }
+    out.emplace(rows[i].key, *rows[i].counters);
+  }
+  return out;
+}
+
 std::string Key(const UsageEvent& e, Dimension d, std::string_view value) {
   return RollupKey(e.workspace, e.data_mode, Granularity::kMinute, d,
                    *ParseRfc3339("2026-11-23T10:15:00Z"), e.environment, value);
@@ -53,7 +66,7 @@ TEST(BatchRollupsTest, AnEventCountsInItsMinuteRowOfEveryDimensionItHas) {
       {Key(e, Dimension::kUser, "u1"), CallCounters(1500, 80)},
       {Key(e, Dimension::kTenant, "t9"), CallCounters(1500, 80)},
   };
-  EXPECT_EQ(rollups.Finish(), want);
+  EXPECT_EQ(Rows(rollups), want);
 }
 
 TEST(BatchRollupsTest, MissingAttributionIsLeftOutAndEmptyEndpointAndStatusReadUnknown) {
@@ -73,7 +86,7 @@ TEST(BatchRollupsTest, MissingAttributionIsLeftOutAndEmptyEndpointAndStatusReadU
       {Key(e, Dimension::kProvider, "openai"), CallCounters(7, 3)},
       {Key(e, Dimension::kStatus, "unknown"), CallCounters(7, 3)},
   };
-  EXPECT_EQ(rollups.Finish(), want);
+  EXPECT_EQ(Rows(rollups), want);
 }
 
 TEST(BatchRollupsTest, EventsSumPerRowDuplicatesOnlyInTotalAndEndpointAndRemoveTakesBack) {
@@ -87,7 +100,7 @@ TEST(BatchRollupsTest, EventsSumPerRowDuplicatesOnlyInTotalAndEndpointAndRemoveT
   RollupCounters dup;
   dup.v[kDuplicates] = 1;
   rollups.Add(a, dup, /*duplicate_only=*/true);
-  std::map<std::string, RollupCounters> got = rollups.Finish();
+  std::map<std::string, RollupCounters> got = Rows(rollups);
   ASSERT_EQ(got.size(), 11u);  // 7 shared rows, and user and model once for each event
   RollupCounters total = CallCounters(100, 10);
   total.Add(CallCounters(200, 10));
@@ -103,12 +116,61 @@ TEST(BatchRollupsTest, EventsSumPerRowDuplicatesOnlyInTotalAndEndpointAndRemoveT
   EXPECT_EQ(got[Key(b, Dimension::kModel, "gpt-4o-mini")], CallCounters(200, 10));
 
   rollups.Remove(b, CallCounters(200, 10));
-  got = rollups.Finish();
+  got = Rows(rollups);
   EXPECT_EQ(got.size(), 9u);  // b's own user and model rows count nothing now: not written
   RollupCounters a_and_dup = CallCounters(100, 10);
   a_and_dup.v[kDuplicates] = 1;
   EXPECT_EQ(got[Key(a, Dimension::kTotal, "")], a_and_dup);
   EXPECT_EQ(got[Key(a, Dimension::kTenant, "t9")], CallCounters(100, 10));
+}
+
+// Thousands of rows: the table grows several times, Reset keeps the rows a batch counted
+// in (zeroed) and drops the rest, and every row is still found by its key afterwards.
+TEST(BatchRollupsTest, ThousandsOfRowsKeepTheirSumsAcrossGrowthResetsAndAbsorb) {
+  constexpr int kUsers = 3000;
+  auto user_event = [](int i) {
+    UsageEvent e = FullEvent();
+    e.user_id = "user-" + std::to_string(i);
+    return e;
+  };
+  auto user_row = [&](int i) {
+    return Key(FullEvent(), Dimension::kUser, "user-" + std::to_string(i));
+  };
+  BatchRollups rollups;
+  for (int i = 0; i < kUsers; ++i) rollups.Add(user_event(i), CallCounters(i, 10), false);
+  std::map<std::string, RollupCounters> got = Rows(rollups);
+  ASSERT_EQ(got.size(), 8u + kUsers);
+  EXPECT_EQ(got[Key(FullEvent(), Dimension::kTotal, "")].v[kRequests], kUsers);
+  EXPECT_EQ(got[Key(FullEvent(), Dimension::kTotal, "")].v[kCostNano],
+            int64_t{kUsers} * (kUsers - 1) / 2);
+  for (int i : {0, 1, 511, 512, 1023, 2999}) EXPECT_EQ(got[user_row(i)], CallCounters(i, 10)) << i;
+
+  // Next batch: the even users only. The odd users' rows are kept zeroed through this
+  // batch (counted in the last one) and not written.
+  rollups.Reset();
+  for (int i = 0; i < kUsers; i += 2) rollups.Add(user_event(i), CallCounters(1000 + i, 20), false);
+  got = Rows(rollups);
+  ASSERT_EQ(got.size(), 8u + kUsers / 2);
+  EXPECT_EQ(got.count(user_row(1)), 0u);
+  EXPECT_EQ(got[user_row(2998)], CallCounters(3998, 20));
+
+  // Next: the odd users' rows are dropped by this Reset (nothing counted in them), the
+  // even ones move down in the key buffer; both kinds are found again.
+  rollups.Reset();
+  for (int i = 0; i < kUsers; ++i) rollups.Add(user_event(i), CallCounters(5, 30), false);
+  BatchRollups other;  // another thread's half: 100 users, one of them new here
+  for (int i = kUsers - 99; i <= kUsers; ++i) other.Add(user_event(i), CallCounters(7, 30), false);
+  rollups.Absorb(other);
+  got = Rows(rollups);
+  ASSERT_EQ(got.size(), 8u + kUsers + 1);
+  RollupCounters both = CallCounters(5, 30);
+  both.Add(CallCounters(7, 30));
+  EXPECT_EQ(got[user_row(0)], CallCounters(5, 30));
+  EXPECT_EQ(got[user_row(1)], CallCounters(5, 30));
+  EXPECT_EQ(got[user_row(kUsers - 1)], both);
+  EXPECT_EQ(got[user_row(kUsers)], CallCounters(7, 30));
+  EXPECT_EQ(got[Key(FullEvent(), Dimension::kTotal, "")].v[kRequests], kUsers + 100);
+  EXPECT_EQ(got[Key(FullEvent(), Dimension::kTotal, "")].v[kCostNano], kUsers * 5 + 100 * 7);
 }
 
 }  // namespace
