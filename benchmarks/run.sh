@@ -180,9 +180,12 @@ run_phase kafka_consume 120 "$BENCH" kafka-consume --bootstrap "$bootstrap" --to
 
 # --- 3. HTTP ceiling: nginx `return 204`, one worker, keep-alive, under wrk --------------
 mkdir -p "$work/nginx"
-port_free() { echo $((20000 + RANDOM % 20000)); }
-nginx_port=$(port_free)
-cat > "$work/nginx/nginx.conf" <<CONF
+# A port below the kernel's ephemeral range (so no outgoing connection holds it), tried
+# again elsewhere when something listens there already.
+ephemeral_low=$(awk '{print $1}' /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)
+[ "$ephemeral_low" -gt 11000 ] 2>/dev/null || ephemeral_low=32768
+nginx_start() {
+  cat > "$work/nginx/nginx.conf" <<CONF
 worker_processes 1;
 pid $work/nginx/nginx.pid;
 error_log $work/nginx/error.log warn;
@@ -196,12 +199,19 @@ http {
   scgi_temp_path $work/nginx/scgi;
   keepalive_requests 100000000;
   server {
-    listen 127.0.0.1:$nginx_port;
+    listen 127.0.0.1:$1;
     location / { return 204; }
   }
 }
 CONF
-"$NGINX" -c "$work/nginx/nginx.conf" -p "$work/nginx" -e "$work/nginx/error.log" || fail "nginx did not start"
+  "$NGINX" -c "$work/nginx/nginx.conf" -p "$work/nginx" -e "$work/nginx/error.log" 2>> "$work/nginx/start.err"
+}
+nginx_started=0
+for _ in 1 2 3 4 5; do
+  nginx_port=$((10000 + RANDOM % (ephemeral_low - 10000)))
+  nginx_start "$nginx_port" && { nginx_started=1; break; }
+done
+[ "$nginx_started" = 1 ] || { cat "$work/nginx/start.err" >&2; fail "nginx did not start"; }
 wait_for "[ -s '$work/nginx/nginx.pid' ] && curl -s -o /dev/null 'http://127.0.0.1:$nginx_port/'" 50 ||
   fail "nginx not answering"
 nginx_master=$(cat "$work/nginx/nginx.pid")
