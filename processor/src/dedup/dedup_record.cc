@@ -81,14 +81,14 @@ std::string DedupRecord::Encode() const {
   return out;
 }
 
-void DedupRecord::EncodeTo(std::string& out, std::string_view event_key) const {
+void DedupRecord::EncodeTo(std::string& out, std::string_view key) const {
   out.clear();
-  out.reserve(25 + event_key.size());
+  out.reserve(25 + key.size());
   out.push_back(static_cast<char>(kind));  // record version = fingerprint kind
   Put64(out, static_cast<uint64_t>(first_seen_ms));
   Put64(out, attempts);
   Put64(out, fingerprint);
-  out += event_key;
+  out += key;
 }
 
 std::optional<int64_t> DedupRecord::FirstSeenMs(std::string_view b) {

@@ -30,9 +30,9 @@ struct DedupRecord {
 
   std::string Encode() const;
   void EncodeTo(std::string& out) const { EncodeTo(out, event_key); }  // replaces `out`
-  // The same with `event_key` in place of the member (a record made from an event in
-  // hand need not copy its key).
-  void EncodeTo(std::string& out, std::string_view event_key) const;
+  // The same with `key` in place of the member `event_key` (a record made from an event
+  // in hand need not copy its key).
+  void EncodeTo(std::string& out, std::string_view key) const;
   // nullopt for a short record or an unknown version.
   static std::optional<DedupRecord> Decode(std::string_view bytes);
   // Only first_seen_ms, without copying the rest (the dedup family's expiry reads it).
