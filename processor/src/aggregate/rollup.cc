@@ -156,8 +156,8 @@ void RollupCounters::AddEncoded(std::string_view bytes) {
     for (int b = 0; b < 8; ++b) x |= byte(at + static_cast<size_t>(b)) << (8 * b);
     return static_cast<int64_t>(x);
   };
-  size_t n = std::min<size_t>(bytes.size() / 8, kRollupFields);
-  for (size_t i = 0; i < n; ++i) v[i] += word(i * 8);
+  size_t fields = std::min<size_t>(bytes.size() / 8, kRollupFields);
+  for (size_t i = 0; i < fields; ++i) v[i] += word(i * 8);
   // AppendTo writes the buckets in order: into an empty sketch they are appended as they
   // come (AddCount only for one out of order).
   bool append = latency.buckets.empty();
