@@ -150,14 +150,11 @@ RollupCounters RollupCounters::Decode(std::string_view bytes) {
 }
 
 void RollupCounters::AddEncoded(std::string_view bytes) {
-  auto byte = [&](size_t at) { return static_cast<uint64_t>(static_cast<unsigned char>(bytes[at])); };
-  auto word = [&](size_t at) {
-    uint64_t x = 0;
-    for (int b = 0; b < 8; ++b) x |= byte(at + static_cast<size_t>(b)) << (8 * b);
-    return static_cast<int64_t>(x);
+  auto byte = [&](size_t at) {
+    return static_cast<uint64_t>(static_cast<unsigned char>(bytes[at]));
   };
   size_t fields = std::min<size_t>(bytes.size() / 8, kRollupFields);
-  for (size_t i = 0; i < fields; ++i) v[i] += word(i * 8);
+  for (size_t i = 0; i < fields; ++i) v[i] += GetFixed64(bytes, i * 8);
   // AppendTo writes the buckets in order: into an empty sketch they are appended as they
   // come (AddCount only for one out of order).
   bool append = latency.buckets.empty();
@@ -165,7 +162,7 @@ void RollupCounters::AddEncoded(std::string_view bytes) {
     latency.buckets.reserve((bytes.size() - std::min(bytes.size(), kRollupFields * 8)) / 10);
   for (size_t at = kRollupFields * 8; at + 10 <= bytes.size(); at += 10) {
     auto bucket = static_cast<uint16_t>(byte(at) | byte(at + 1) << 8);
-    int64_t n = word(at + 2);
+    int64_t n = GetFixed64(bytes, at + 2);
     append = append && n != 0 && (latency.buckets.empty() || latency.buckets.back().first < bucket);
     if (append) {
       latency.buckets.emplace_back(bucket, n);
