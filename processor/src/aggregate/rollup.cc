@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <vector>
 
 #include "state/fixed_codec.h"
 
@@ -131,14 +132,12 @@ void RollupCounters::AppendTo(std::string& out) const {
   // Sized once and written in place: a batch encodes one value per distinct row.
   size_t base = out.size();
   out.resize(base + EncodedSize());
-  auto put = [&out](size_t at, uint64_t x, int bytes) {
-    for (int b = 0; b < bytes; ++b) out[at + static_cast<size_t>(b)] = static_cast<char>((x >> (8 * b)) & 0xff);
-  };
-  for (size_t i = 0; i < kRollupFields; ++i) put(base + i * 8, static_cast<uint64_t>(v[i]), 8);
-  size_t at = base + kRollupFields * 8;
+  char* at = out.data() + base;
+  for (size_t i = 0; i < kRollupFields; ++i, at += 8) StoreFixed64(at, v[i]);
   for (const auto& [bucket, n] : latency.buckets) {
-    put(at, bucket, 2);
-    put(at + 2, static_cast<uint64_t>(n), 8);
+    at[0] = static_cast<char>(bucket & 0xff);
+    at[1] = static_cast<char>(bucket >> 8);
+    StoreFixed64(at + 2, n);
     at += 10;
   }
 }
@@ -150,25 +149,43 @@ RollupCounters RollupCounters::Decode(std::string_view bytes) {
 }
 
 void RollupCounters::AddEncoded(std::string_view bytes) {
-  auto byte = [&](size_t at) {
-    return static_cast<uint64_t>(static_cast<unsigned char>(bytes[at]));
-  };
   size_t fields = std::min<size_t>(bytes.size() / 8, kRollupFields);
   for (size_t i = 0; i < fields; ++i) v[i] += GetFixed64(bytes, i * 8);
-  // AppendTo writes the buckets in order: into an empty sketch they are appended as they
-  // come (AddCount only for one out of order).
-  bool append = latency.buckets.empty();
-  if (append)
-    latency.buckets.reserve((bytes.size() - std::min(bytes.size(), kRollupFields * 8)) / 10);
-  for (size_t at = kRollupFields * 8; at + 10 <= bytes.size(); at += 10) {
-    auto bucket = static_cast<uint16_t>(byte(at) | byte(at + 1) << 8);
+  size_t first = kRollupFields * 8;
+  if (bytes.size() < first + 10) return;
+  auto bucket_at = [&bytes](size_t at) {
+    return static_cast<uint16_t>(static_cast<unsigned char>(bytes[at]) |
+                                 static_cast<unsigned char>(bytes[at + 1]) << 8);
+  };
+  // AppendTo writes the buckets sorted, and the sketch keeps its own sorted: one linear
+  // merge (into an empty sketch, an append), not a search and an insert per bucket. Input
+  // that is not sorted, or a zero count, goes through AddCount.
+  std::vector<std::pair<uint16_t, int64_t>>& mine = latency.buckets;
+  const size_t had = mine.size();
+  if (had == 0) mine.reserve((bytes.size() - first) / 10);
+  size_t a = 0;  // next of the sketch's own buckets (the first `had`)
+  bool sorted = true;
+  size_t at = first;
+  for (; at + 10 <= bytes.size(); at += 10) {
+    uint16_t bucket = bucket_at(at);
     int64_t n = GetFixed64(bytes, at + 2);
-    append = append && n != 0 && (latency.buckets.empty() || latency.buckets.back().first < bucket);
-    if (append) {
-      latency.buckets.emplace_back(bucket, n);
-    } else {
-      latency.AddCount(bucket, n);
+    if (n == 0 || (at > first && bucket <= bucket_at(at - 10))) {
+      sorted = false;
+      break;
     }
+    while (a < had && mine[a].first < bucket) ++a;
+    if (a < had && mine[a].first == bucket) {
+      mine[a].second += n;  // a sum of zero is dropped below
+    } else {
+      mine.emplace_back(bucket, n);  // new: appended now, put in place below
+    }
+  }
+  if (mine.size() > had)
+    std::inplace_merge(mine.begin(), mine.begin() + static_cast<std::ptrdiff_t>(had), mine.end());
+  std::erase_if(mine, [](const std::pair<uint16_t, int64_t>& b) { return b.second == 0; });
+  if (!sorted) {
+    for (; at + 10 <= bytes.size(); at += 10)
+      latency.AddCount(bucket_at(at), GetFixed64(bytes, at + 2));
   }
 }
 

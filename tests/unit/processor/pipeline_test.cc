@@ -512,6 +512,36 @@ TEST(RollupTest, LatencySketchQuantilesAreWithinTenPercentAndMerge) {
   EXPECT_EQ(RollupCounters::Decode(c.Encode()), c);
 }
 
+// AddEncoded is Add(Decode(bytes)): the journal and the merge operator add encoded rows
+// into rows that already hold buckets, interleaved with, equal to or before theirs.
+TEST(RollupTest, AddEncodedIntoHeldBucketsIsAddingTheDecodedRow) {
+  auto row = [](std::initializer_list<std::pair<uint16_t, int64_t>> buckets, int64_t requests) {
+    RollupCounters c;
+    c.v[kRequests] = requests;
+    c.v[kCostNano] = 1'000'000'007 * requests;
+    c.latency.buckets.assign(buckets.begin(), buckets.end());
+    return c;
+  };
+  RollupCounters held = row({{3, 2}, {10, 1}, {40, 5}}, 8);
+  held.AddEncoded(row({{1, 4}, {10, 2}, {11, 1}, {40, -5}, {90, 3}}, 5).Encode());
+  EXPECT_EQ(held, row({{1, 4}, {3, 2}, {10, 3}, {11, 1}, {90, 3}}, 13));  // 40 cancelled out
+  EXPECT_EQ(held.v[kCostNano], 13'000'000'091);
+
+  // Every bucket after the held ones, and none at all.
+  held.AddEncoded(row({{200, 1}, {201, 1}}, 1).Encode());
+  held.AddEncoded(row({}, 2).Encode());
+  EXPECT_EQ(held, row({{1, 4}, {3, 2}, {10, 3}, {11, 1}, {90, 3}, {200, 1}, {201, 1}}, 16));
+
+  // Bytes whose buckets are out of order (not what Encode writes) still add up.
+  RollupCounters unsorted = row({{50, 1}, {5, 2}, {50, 1}, {7, 1}}, 4);
+  RollupCounters into = row({{5, 1}, {60, 1}}, 1);
+  into.AddEncoded(unsorted.Encode());
+  EXPECT_EQ(into, row({{5, 3}, {7, 1}, {50, 2}, {60, 1}}, 5));
+  RollupCounters empty;
+  empty.AddEncoded(unsorted.Encode());
+  EXPECT_EQ(empty, row({{5, 2}, {7, 1}, {50, 2}}, 4));
+}
+
 TEST(RollupTest, BucketsAlignToUtcBoundaries) {
   TimePoint t = *ParseRfc3339("2026-02-07T12:34:56.789Z");
   EXPECT_EQ(FormatRfc3339(BucketStart(t, Granularity::kMinute)), "2026-02-07T12:34:00.000Z");
