@@ -362,8 +362,11 @@ half=$(echo "${R[serve_e2e.events_per_s]} / 200" | bc)
 [ "$half" -ge 1 ] || half=1
 run_phase serve_half 120 "$BENCH" http --port "$serve_port" --key "$key" --connections 64 \
   --duration-s "$secs" --batch 100 --rate "$half" --prefix sh \
-  --visible-path /v1/events/ --read-key "$read_key" --visible-every-ms 50
+  --visible-path /v1/events/ --read-key "$read_key" --visible-every-ms 50 --visible-trace "$work/visible.txt"
 stop_tm "$serve_pid"
+# Which markers were slow, and when: a stretch of them is the processor falling behind.
+R[serve_half.visible_over_100]=$(awk '$2 > 100' "$work/visible.txt" | wc -l)
+slow_span=$(awk '$2 > 100 {if (!n++) a = $1; b = $1} END {if (n) printf "%.1f–%.1f s into the phase", a, b; else printf "none"}' "$work/visible.txt")
 
 # --- 8. The report ---------------------------------------------------------------------
 ratio() { echo "$1 / $2" | bc -l; }
@@ -420,6 +423,7 @@ others=(
   "| serve accepted (202) during the load | $(fmt "${R[serve_batch.events_per_s]}") events/s |"
   "| serve CPU per event end to end | $(fmt "${R[serve_e2e.cpu_us_per_event]}" 2) µs |"
   "| serve request p99 at half load | $(fmt "${R[serve_half.p99_ms]}" 1) ms |"
+  "| ingest→queryable markers over 100 ms at half load | ${R[serve_half.visible_over_100]} of ${R[serve_half.visible_n]} (${slow_span}) |"
 )
 report() {
   echo "# Benchmark run $(date -u +%Y-%m-%dT%H:%MZ) ($mode)"

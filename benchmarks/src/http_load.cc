@@ -223,6 +223,7 @@ struct VisibleProbe {
   std::string visible_path, read_key;
   double every_ms = 100;
   std::vector<uint32_t> latency_us;
+  std::vector<float> acked_s;  // each marker's 202, seconds after the probe started
   uint64_t failed = 0;
 
   void Run(std::atomic<bool>& stop) {
@@ -234,6 +235,7 @@ struct VisibleProbe {
     get.socket().connect(ep, ec);
     StreamShape shape = config.shape;
     shape.prefix += "-vis";
+    const auto started = Clock::now();
     for (uint64_t k = 0; !stop.load(); ++k) {
       auto tick = Clock::now();
       std::string body;
@@ -259,6 +261,7 @@ struct VisibleProbe {
       } else {
         latency_us.push_back(static_cast<uint32_t>(
             std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - acked).count()));
+        acked_s.push_back(std::chrono::duration<float>(acked - started).count());
       }
       std::this_thread::sleep_until(tick + std::chrono::microseconds(static_cast<int64_t>(every_ms * 1000)));
     }
@@ -269,7 +272,9 @@ struct VisibleProbe {
 
 // http --port P --key K [--path /v1/ingest] [--connections 64] [--duration-s 10]
 //      [--rate R] [--batch 1] [--expect 202] [--prefix b]
-//      [--visible-path /v1/events/ --read-key K --visible-every-ms 100]
+//      [--visible-path /v1/events/ --read-key K --visible-every-ms 100 [--visible-trace F]]
+// --visible-trace writes one line per marker, "<seconds into the run> <ms until visible>",
+// to line a slow stretch up with what else ran then.
 int RunHttpLoad(const Args& a) {
   LoadConfig c;
   c.host = a.Str("host", "127.0.0.1");
@@ -303,6 +308,16 @@ int RunHttpLoad(const Args& a) {
   Ledger l = load.Run();
   stop = true;
   if (probe_thread.joinable()) probe_thread.join();
+  if (probe && a.Has("visible-trace")) {  // before Percentile reorders the latencies
+    std::FILE* f = std::fopen(a.Str("visible-trace").c_str(), "w");
+    if (f == nullptr) {
+      std::fprintf(stderr, "http: cannot write %s\n", a.Str("visible-trace").c_str());
+      return 2;
+    }
+    for (size_t i = 0; i < probe->latency_us.size(); ++i)
+      std::fprintf(f, "%.3f %.1f\n", probe->acked_s[i], probe->latency_us[i] / 1000.0);
+    std::fclose(f);
+  }
   Report r;
   r.Add("requests", static_cast<double>(l.ok + l.failed));
   r.Add("ok", static_cast<double>(l.ok));
