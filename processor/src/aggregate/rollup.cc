@@ -164,7 +164,7 @@ void RollupCounters::AddEncoded(std::string_view bytes) {
   const size_t had = mine.size();
   if (had == 0) mine.reserve((bytes.size() - first) / 10);
   size_t a = 0;  // next of the sketch's own buckets (the first `had`)
-  bool sorted = true;
+  bool sorted = true, emptied = false;
   size_t at = first;
   for (; at + 10 <= bytes.size(); at += 10) {
     uint16_t bucket = bucket_at(at);
@@ -175,14 +175,16 @@ void RollupCounters::AddEncoded(std::string_view bytes) {
     }
     while (a < had && mine[a].first < bucket) ++a;
     if (a < had && mine[a].first == bucket) {
-      mine[a].second += n;  // a sum of zero is dropped below
+      mine[a].second += n;
+      emptied = emptied || mine[a].second == 0;  // dropped below
     } else {
       mine.emplace_back(bucket, n);  // new: appended now, put in place below
     }
   }
   if (mine.size() > had)
     std::inplace_merge(mine.begin(), mine.begin() + static_cast<std::ptrdiff_t>(had), mine.end());
-  std::erase_if(mine, [](const std::pair<uint16_t, int64_t>& b) { return b.second == 0; });
+  if (emptied)
+    std::erase_if(mine, [](const std::pair<uint16_t, int64_t>& b) { return b.second == 0; });
   if (!sorted) {
     for (; at + 10 <= bytes.size(); at += 10)
       latency.AddCount(bucket_at(at), GetFixed64(bytes, at + 2));
