@@ -45,6 +45,32 @@ const std::vector<double>& BucketEdges() {
   return edges;
 }
 
+// Adds `count` buckets, the i-th given by at(i), sorted by bucket, distinct and with
+// non-zero counts, into `mine` (sorted): shared buckets summed, new ones appended and
+// merged into place (one pass, not a search and an insert per bucket), a bucket summed
+// to zero dropped.
+template <typename At>
+void MergeSortedBuckets(std::vector<std::pair<uint16_t, int64_t>>& mine, size_t count, At at) {
+  const size_t had = mine.size();
+  if (had == 0) mine.reserve(count);
+  size_t a = 0;  // next of the sketch's own buckets (the first `had`)
+  bool emptied = false;
+  for (size_t i = 0; i < count; ++i) {
+    auto [bucket, n] = at(i);
+    while (a < had && mine[a].first < bucket) ++a;
+    if (a < had && mine[a].first == bucket) {
+      mine[a].second += n;
+      emptied = emptied || mine[a].second == 0;
+    } else {
+      mine.emplace_back(bucket, n);
+    }
+  }
+  if (mine.size() > had)
+    std::inplace_merge(mine.begin(), mine.begin() + static_cast<std::ptrdiff_t>(had), mine.end());
+  if (emptied)
+    std::erase_if(mine, [](const std::pair<uint16_t, int64_t>& b) { return b.second == 0; });
+}
+
 }  // namespace
 
 uint16_t LatencySketch::BucketOf(uint32_t ms) {
@@ -73,31 +99,11 @@ void LatencySketch::AddCount(uint16_t bucket, int64_t n) {
 }
 
 void LatencySketch::Merge(const LatencySketch& o) {
-  if (o.buckets.size() <= 1 || buckets.empty()) {
-    if (o.buckets.size() == 1) {
-      AddCount(o.buckets[0].first, o.buckets[0].second);
-    } else if (!o.buckets.empty()) {
-      buckets = o.buckets;
-    }
+  if (o.buckets.size() == 1) {  // an event's own sketch: AddCount keeps a row's growth policy
+    AddCount(o.buckets[0].first, o.buckets[0].second);
     return;
   }
-  // Both sorted by bucket: one linear merge, not an insert per bucket.
-  std::vector<std::pair<uint16_t, int64_t>> merged;
-  merged.reserve(buckets.size() + o.buckets.size());
-  auto a = buckets.cbegin();
-  auto b = o.buckets.cbegin();
-  while (a != buckets.cend() || b != o.buckets.cend()) {
-    if (b == o.buckets.cend() || (a != buckets.cend() && a->first < b->first)) {
-      merged.push_back(*a++);
-    } else if (a == buckets.cend() || b->first < a->first) {
-      merged.push_back(*b++);
-    } else {
-      merged.emplace_back(a->first, a->second + b->second);
-      ++a;
-      ++b;
-    }
-  }
-  buckets = std::move(merged);
+  MergeSortedBuckets(buckets, o.buckets.size(), [&o](size_t i) { return o.buckets[i]; });
 }
 
 std::optional<uint64_t> LatencySketch::Quantile(double q) const {
@@ -151,43 +157,30 @@ RollupCounters RollupCounters::Decode(std::string_view bytes) {
 void RollupCounters::AddEncoded(std::string_view bytes) {
   size_t fields = std::min<size_t>(bytes.size() / 8, kRollupFields);
   for (size_t i = 0; i < fields; ++i) v[i] += GetFixed64(bytes, i * 8);
-  size_t first = kRollupFields * 8;
+  const size_t first = kRollupFields * 8;
   if (bytes.size() < first + 10) return;
-  auto bucket_at = [&bytes](size_t at) {
-    return static_cast<uint16_t>(static_cast<unsigned char>(bytes[at]) |
-                                 static_cast<unsigned char>(bytes[at + 1]) << 8);
+  const size_t count = (bytes.size() - first) / 10;
+  auto bucket_at = [&bytes, first](size_t i) {
+    size_t at = first + i * 10;
+    return std::pair<uint16_t, int64_t>(
+        static_cast<uint16_t>(static_cast<unsigned char>(bytes[at]) |
+                              static_cast<unsigned char>(bytes[at + 1]) << 8),
+        GetFixed64(bytes, at + 2));
   };
-  // AppendTo writes the buckets sorted, and the sketch keeps its own sorted: one linear
-  // merge (into an empty sketch, an append), not a search and an insert per bucket. Input
-  // that is not sorted, or a zero count, goes through AddCount.
-  std::vector<std::pair<uint16_t, int64_t>>& mine = latency.buckets;
-  const size_t had = mine.size();
-  if (had == 0) mine.reserve((bytes.size() - first) / 10);
-  size_t a = 0;  // next of the sketch's own buckets (the first `had`)
-  bool sorted = true, emptied = false;
-  size_t at = first;
-  for (; at + 10 <= bytes.size(); at += 10) {
-    uint16_t bucket = bucket_at(at);
-    int64_t n = GetFixed64(bytes, at + 2);
-    if (n == 0 || (at > first && bucket <= bucket_at(at - 10))) {
-      sorted = false;
-      break;
-    }
-    while (a < had && mine[a].first < bucket) ++a;
-    if (a < had && mine[a].first == bucket) {
-      mine[a].second += n;
-      emptied = emptied || mine[a].second == 0;  // dropped below
-    } else {
-      mine.emplace_back(bucket, n);  // new: appended now, put in place below
-    }
+  // AppendTo writes the buckets sorted, with non-zero counts: one linear merge. Bytes
+  // that are not so go bucket by bucket through AddCount.
+  bool sorted = true;
+  for (size_t i = 0; i < count && sorted; ++i) {
+    auto [bucket, n] = bucket_at(i);
+    sorted = n != 0 && (i == 0 || bucket_at(i - 1).first < bucket);
   }
-  if (mine.size() > had)
-    std::inplace_merge(mine.begin(), mine.begin() + static_cast<std::ptrdiff_t>(had), mine.end());
-  if (emptied)
-    std::erase_if(mine, [](const std::pair<uint16_t, int64_t>& b) { return b.second == 0; });
-  if (!sorted) {
-    for (; at + 10 <= bytes.size(); at += 10)
-      latency.AddCount(bucket_at(at), GetFixed64(bytes, at + 2));
+  if (sorted) {
+    MergeSortedBuckets(latency.buckets, count, bucket_at);
+    return;
+  }
+  for (size_t i = 0; i < count; ++i) {
+    auto [bucket, n] = bucket_at(i);
+    latency.AddCount(bucket, n);
   }
 }
 
