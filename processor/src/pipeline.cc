@@ -13,6 +13,7 @@
 #include "evaluate/drift_evaluator.h"
 #include "evaluate/spend_evaluator.h"
 #include "price/cost_calculator.h"
+#include "state/fixed_codec.h"
 #include "state/stored_event.h"
 
 namespace tokenmeter {
@@ -59,20 +60,26 @@ std::string_view DeadLetterReasonName(DeadLetterReason r) {
 }
 
 void AppendEventKey(const UsageEvent& e, std::string& k) {
+  char head[kEventKeyHead];
+  head[0] = '\0';
+  StoreBigEndian64(head + 1, static_cast<uint64_t>(e.received_at.time_since_epoch().count()));
+  StoreBigEndian64(head + 9, static_cast<uint64_t>(e.occurred_at.time_since_epoch().count()));
+  head[17] = static_cast<char>('0' + static_cast<int>(e.data_mode));
+  k.append(head, sizeof(head));
   k.append(e.workspace);
-  char mid[3 + 8] = {'\0', static_cast<char>('0' + static_cast<int>(e.data_mode)), '\0'};
-  uint64_t ms = static_cast<uint64_t>(e.occurred_at.time_since_epoch().count());
-  for (int i = 0; i < 8; ++i) mid[3 + i] = static_cast<char>((ms >> (56 - 8 * i)) & 0xff);
-  k.append(mid, sizeof(mid));
+  k.push_back('\0');
   k.append(e.request_id);
 }
 
 std::optional<int64_t> EventKeyTime(std::string_view key) {
+  if (!key.empty() && key[0] == '\0') {  // the receive-time-first layout
+    if (key.size() < kEventKeyHead) return std::nullopt;
+    return static_cast<int64_t>(GetBigEndian(key, 9));
+  }
+  // Rows written before it: ws \0 mode \0 occurred(8 bytes BE) request_id.
   size_t end = key.find('\0');  // a workspace id has no NUL byte
   if (end == std::string_view::npos || key.size() < end + 11 || key[end + 2] != '\0') return std::nullopt;
-  uint64_t ms = 0;
-  for (size_t i = end + 3; i < end + 11; ++i) ms = (ms << 8) | static_cast<unsigned char>(key[i]);
-  return static_cast<int64_t>(ms);
+  return static_cast<int64_t>(GetBigEndian(key, end + 3));
 }
 
 BatchPipeline::BatchPipeline(StateStore& store, RollupJournal& rollups, const EventParser& parser,
@@ -287,6 +294,23 @@ Result<PreparedBatch> BatchPipeline::Prepare(int partition, const std::vector<Bu
   for (const Alert& a : out.alerts) {
     AlertStore::Emit(out.batch, a, rules_->SinksFor(a), now, next_alert_seq_.fetch_add(1));
     ++out.stats.alerts_by_type[static_cast<size_t>(a.type)];
+  }
+
+  // The new rows' keys begin at the floor: above every row key a batch before this one
+  // wrote, so a flushed file never overlaps an earlier one (edge threads stamp receive
+  // times a little out of order, and partitions interleave). Their dedup records take the
+  // key below, with the rest of the row.
+  int64_t floor = event_key_floor_ms_.load(std::memory_order_relaxed);
+  int64_t top = floor;
+  for (uint32_t j : rows) {
+    std::string& key = decoded[j].row_key;
+    const int64_t t =
+        std::max<int64_t>(decoded[j].event.received_at.time_since_epoch().count(), floor);
+    StoreBigEndian64(key.data() + 1, static_cast<uint64_t>(t));
+    top = std::max(top, t + 1);
+  }
+  while (floor < top &&
+         !event_key_floor_ms_.compare_exchange_weak(floor, top, std::memory_order_relaxed)) {
   }
 
   // 8. Everything, and the next offset, in one batch. Rows go in key order per family,

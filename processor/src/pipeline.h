@@ -157,6 +157,9 @@ class BatchPipeline {
   std::chrono::milliseconds dedup_window_;
   SystemClock system_clock_;
   std::atomic<int64_t> next_alert_seq_{0};  // Prepare may run for several partitions at once
+  // The least receive time the next batch's event rows are keyed with (AppendEventKey):
+  // one past the newest key written so far, across partitions.
+  std::atomic<int64_t> event_key_floor_ms_{std::numeric_limits<int64_t>::min()};
 
   // What Prepare keeps between batches of one partition, so the batch's large buffers
   // (thousands of events of ~0.5 KiB each) are reused instead of mapped and faulted in
@@ -175,9 +178,18 @@ class BatchPipeline {
   std::map<int, std::unique_ptr<Scratch>> scratch_;
 };
 
-// Appends the events-family key of an event: ws \0 mode \0 occurred(8 bytes BE) request_id.
+// Appends the events-family key of an event: \0, receivedAt and occurredAt (ms, 8 bytes
+// big-endian each), mode, ws \0 request_id. Receive time first, and `Prepare` raises it
+// to one past the newest key of the batches before (`event_key_floor_ms_`), so each
+// batch's rows sort after every row stored before them: inserts land at the memtable's
+// end and a flushed file overlaps no file of the level below, so the family's
+// compactions move files instead of rewriting them (keyed by workspace first, every
+// flush overlapped the whole family). Only point reads use this family, through the
+// dedup record's copy of the key, so rows stored under the older layout (ws \0 mode \0
+// occurred request_id) stay readable.
+inline constexpr size_t kEventKeyHead = 18;  // the bytes before the workspace id
 void AppendEventKey(const UsageEvent& e, std::string& out);
-// The occurredAt (ms since the epoch) in such a key; nullopt for a key not of that shape.
+// The occurredAt (ms since the epoch) in a key of either layout; nullopt for any other.
 std::optional<int64_t> EventKeyTime(std::string_view key);
 
 }  // namespace tokenmeter

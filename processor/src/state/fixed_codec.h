@@ -23,6 +23,12 @@ inline uint64_t GetBigEndian(std::string_view b, size_t at, int bytes = 8) {
   return v;
 }
 
+// Writes v big-endian into the 8 bytes at `dst` (one store, for keys built in place).
+inline void StoreBigEndian64(char* dst, uint64_t v) {
+  if constexpr (std::endian::native == std::endian::little) v = __builtin_bswap64(v);
+  std::memcpy(dst, &v, 8);
+}
+
 // Little-endian values are read and written a word at a time: the byte loops they replace
 // compiled to a load or store per byte (and a reload of the string's buffer per store).
 inline uint64_t LittleEndian64(uint64_t v) {

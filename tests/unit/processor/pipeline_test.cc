@@ -11,6 +11,8 @@
 #include "aggregate/rollup.h"
 #include "dedup/dedup_record.h"
 #include "rollup_reader.h"
+#include "state/fixed_codec.h"
+#include "state/stored_event.h"
 #include "temp_dir.h"
 #include "test_events.h"
 #include "tokenmeter/base/rfc3339.h"
@@ -177,12 +179,50 @@ TEST_F(PipelineTest, RecordsDecodedOnTwoThreadsGiveTheSameBatchInOffsetOrder) {
   EXPECT_EQ(Attempts("a"), 2u);
   EXPECT_EQ(Attempts("b"), 2u);
   EXPECT_EQ(Attempts("d"), 1u);
-  auto d = store_->Get(Family::kEvents, [] {
-    std::string k;
-    AppendEventKey(Event("d", "gpt-4.1", 1200, 450), k);
-    return k;
-  }());
+  auto record = store_->Get(Family::kDedup, DedupKey("acme", "d"));
+  ASSERT_TRUE(record.ok() && record->has_value());
+  auto d = store_->Get(Family::kEvents, DedupRecord::Decode(**record)->event_key);
   ASSERT_TRUE(d.ok() && d->has_value());
+}
+
+TEST_F(PipelineTest, EachBatchKeysItsEventRowsAfterEveryRowStoredBefore) {
+  // Receive time first, raised to one past the newest key before: a batch received
+  // earlier than the last one (edge threads, partitions) still sorts after it, so
+  // flushed files do not overlap and compactions move them instead of rewriting.
+  auto at = [](const std::string& id, TimePoint received) {
+    UsageEvent e = Event(id, "gpt-4o-mini", 10, 10);
+    e.received_at = received;
+    return e;
+  };
+  auto key_of = [&](const std::string& id) {
+    auto v = store_->Get(Family::kDedup, DedupKey("acme", id));
+    EXPECT_TRUE(v.ok() && v->has_value()) << id;
+    return v.ok() && v->has_value() ? DedupRecord::Decode(**v)->event_key : std::string();
+  };
+  auto key_time = [](const std::string& key) { return GetBigEndian(key, 1); };
+  auto ms = [](TimePoint t) { return static_cast<uint64_t>(t.time_since_epoch().count()); };
+  const TimePoint t1 = kT + std::chrono::seconds(10);
+  Apply({Msg(0, at("a", t1)), Msg(1, at("b", t1 + std::chrono::milliseconds(5)))});
+  Apply({Msg(2, at("c", kT)), Msg(3, at("d", kT + std::chrono::milliseconds(1)))});
+  Apply({Msg(4, at("e", kT + std::chrono::seconds(20)))});
+  EXPECT_EQ(key_time(key_of("a")), ms(t1));
+  EXPECT_EQ(key_time(key_of("b")), ms(t1) + 5);
+  EXPECT_EQ(key_time(key_of("c")), ms(t1) + 6) << "received earlier: keyed at the floor";
+  EXPECT_EQ(key_time(key_of("d")), ms(t1) + 6);
+  EXPECT_EQ(key_time(key_of("e")), ms(kT + std::chrono::seconds(20)))
+      << "above the floor: its own time";
+  EXPECT_LT(key_of("b"), key_of("c"));
+  EXPECT_LT(key_of("d"), key_of("e"));
+  for (const char* id : {"a", "b", "c", "d", "e"}) {
+    std::string key = key_of(id);
+    EXPECT_EQ(EventKeyTime(key), std::optional<int64_t>(ms(kT))) << "occurredAt, for retention";
+    auto row = store_->Get(Family::kEvents, key);
+    ASSERT_TRUE(row.ok() && row->has_value()) << id;
+    std::optional<StoredEventJson> stored = StoredEventToJson(**row);
+    ASSERT_TRUE(stored);
+    EXPECT_NE(stored->event.find("\"request_id\":\"" + std::string(id) + "\""), std::string::npos)
+        << stored->event;
+  }
 }
 
 TEST_F(PipelineTest, RollupRowsSummedWhileDecodingLeaveOutEveryEventThatIsNotNew) {

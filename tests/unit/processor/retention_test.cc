@@ -4,13 +4,14 @@
 #include "state/retention.h"
 
 #include <gtest/gtest.h>
+#include <prometheus/text_serializer.h>
 
 #include <map>
-#include <prometheus/text_serializer.h>
 
 #include "dedup/dedup_record.h"
 #include "pipeline.h"
 #include "processor_probe.h"
+#include "state/fixed_codec.h"
 #include "temp_dir.h"
 #include "test_events.h"
 #include "tokenmeter/base/rfc3339.h"
@@ -155,6 +156,16 @@ TEST(EventKeyTimeTest, ReadsTheOccurredAtBackAndRefusesOtherShapes) {
   std::string key;
   AppendEventKey(e, key);
   EXPECT_EQ(EventKeyTime(key), std::optional<int64_t>(Ms(kNow)));
+  EXPECT_EQ(EventKeyTime(key.substr(0, kEventKeyHead)), std::optional<int64_t>(Ms(kNow)));
+  EXPECT_EQ(EventKeyTime(key.substr(0, kEventKeyHead - 1)), std::nullopt) << "too short";
+  // The layout before the receive time came first: ws \0 mode \0 occurred(8 bytes BE) id.
+  std::string older = std::string(
+      "acme\0"
+      "0\0",
+      7);
+  AppendBigEndian(older, static_cast<uint64_t>(Ms(kNow) - 1));
+  older += "r1";
+  EXPECT_EQ(EventKeyTime(older), std::optional<int64_t>(Ms(kNow) - 1));
   EXPECT_EQ(EventKeyTime("acme"), std::nullopt);
   EXPECT_EQ(EventKeyTime(std::string("acme\0" "1", 6)), std::nullopt) << "too short";
   EXPECT_EQ(EventKeyTime(std::string("acme\0" "1x12345678", 15)), std::nullopt) << "no NUL after the mode";
