@@ -60,7 +60,7 @@ std::string_view DeadLetterReasonName(DeadLetterReason r) {
 }
 
 void AppendEventKey(const UsageEvent& e, std::string& k) {
-  char head[kEventKeyHead];
+  char head[kEventKeyHeadBytes];
   head[0] = '\0';
   StoreBigEndian64(head + 1, static_cast<uint64_t>(e.received_at.time_since_epoch().count()));
   StoreBigEndian64(head + 9, static_cast<uint64_t>(e.occurred_at.time_since_epoch().count()));
@@ -73,7 +73,7 @@ void AppendEventKey(const UsageEvent& e, std::string& k) {
 
 std::optional<int64_t> EventKeyTime(std::string_view key) {
   if (!key.empty() && key[0] == '\0') {  // the receive-time-first layout
-    if (key.size() < kEventKeyHead) return std::nullopt;
+    if (key.size() < kEventKeyHeadBytes) return std::nullopt;
     return static_cast<int64_t>(GetBigEndian(key, 9));
   }
   // Rows written before it: ws \0 mode \0 occurred(8 bytes BE) request_id.
@@ -216,7 +216,7 @@ Result<PreparedBatch> BatchPipeline::Prepare(int partition, const std::vector<Bu
   std::vector<uint32_t> made_from(keys.size(), kStored);  // the new event a record is of
   for (size_t i = 0; i < keys.size(); ++i) {
     if (!values[i]) continue;
-    records[i] = DedupRecord::Decode(*values[i]);
+    records[i] = DedupRecord::Decode(*values[i], keys[i]);
     unreadable[i] = !records[i];
   }
 
@@ -322,9 +322,9 @@ Result<PreparedBatch> BatchPipeline::Prepare(int partition, const std::vector<Bu
   for (uint32_t k = 0; k < keys.size(); ++k) {  // keys are sorted
     if (!records[k]) continue;
     if (made_from[k] == kStored) {
-      records[k]->EncodeTo(scratch.value);
+      records[k]->EncodeTo(scratch.value, records[k]->event_key, keys[k]);
     } else {
-      records[k]->EncodeTo(scratch.value, decoded[made_from[k]].row_key);
+      records[k]->EncodeTo(scratch.value, decoded[made_from[k]].row_key, keys[k]);
     }
     out.batch.Put(Family::kDedup, keys[k], scratch.value);
   }

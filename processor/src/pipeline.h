@@ -29,6 +29,7 @@
 
 #include "aggregate/batch_rollups.h"
 #include "aggregate/rollup_journal.h"
+#include "dedup/dedup_record.h"
 #include "evaluate/alert_rules.h"
 #include "price/cost_calculator.h"
 #include "price/price_book.h"
@@ -186,8 +187,8 @@ class BatchPipeline {
 // compactions move files instead of rewriting them (keyed by workspace first, every
 // flush overlapped the whole family). Only point reads use this family, through the
 // dedup record's copy of the key, so rows stored under the older layout (ws \0 mode \0
-// occurred request_id) stay readable.
-inline constexpr size_t kEventKeyHead = 18;  // the bytes before the workspace id
+// occurred request_id) stay readable. The head, up to the workspace id, is
+// kEventKeyHeadBytes long (dedup_record.h: a record stores only it).
 void AppendEventKey(const UsageEvent& e, std::string& out);
 // The occurredAt (ms since the epoch) in a key of either layout; nullopt for any other.
 std::optional<int64_t> EventKeyTime(std::string_view key);

@@ -3,19 +3,11 @@
 #include <bit>
 #include <cstring>
 
+#include "state/fixed_codec.h"
 #include "tokenmeter/model/event_codec.h"
 
 namespace tokenmeter {
 namespace {
-
-void Put64(std::string& out, uint64_t v) {
-  for (int b = 0; b < 8; ++b) out.push_back(static_cast<char>((v >> (8 * b)) & 0xff));
-}
-uint64_t Get64(std::string_view s, size_t at) {
-  uint64_t v = 0;
-  for (int b = 0; b < 8; ++b) v |= static_cast<uint64_t>(static_cast<unsigned char>(s[at + b])) << (8 * b);
-  return v;
-}
 
 // The bytes Fingerprint() hashes: fixed-width little-endian numbers, texts prefixed by
 // their length, optionals by a presence byte.
@@ -70,8 +62,16 @@ uint64_t Hash64(std::string_view s) {
   return h;
 }
 
+// The versions: 1 and 2 (the fingerprint kind) hold the event key whole; 3 (kFields)
+// holds its head only, with attempts in 4 bytes.
+constexpr char kCompact = 3;
+constexpr size_t kCompactSize = 1 + 8 + 4 + 8 + kEventKeyHeadBytes;
+
 // A record this build can decode: the version byte and the fixed fields are there.
-bool Readable(std::string_view b) { return b.size() >= 25 && (b[0] == 1 || b[0] == 2); }
+bool Readable(std::string_view b) {
+  if (b.size() == kCompactSize && b[0] == kCompact) return true;
+  return b.size() >= 25 && (b[0] == 1 || b[0] == 2);
+}
 
 }  // namespace
 
@@ -81,28 +81,55 @@ std::string DedupRecord::Encode() const {
   return out;
 }
 
-void DedupRecord::EncodeTo(std::string& out, std::string_view key) const {
+void DedupRecord::EncodeTo(std::string& out, std::string_view key,
+                           std::string_view dedup_key) const {
   out.clear();
+  const bool compact = kind == FingerprintKind::kFields && !dedup_key.empty() &&
+                       key.size() == kEventKeyHeadBytes + dedup_key.size() && key[0] == '\0' &&
+                       key.substr(kEventKeyHeadBytes) == dedup_key;
+  if (compact) {
+    char b[kCompactSize];
+    b[0] = kCompact;
+    StoreFixed64(b + 1, first_seen_ms);
+    const uint32_t a = attempts;
+    for (int i = 0; i < 4; ++i) b[9 + i] = static_cast<char>((a >> (8 * i)) & 0xff);
+    StoreFixed64(b + 13, static_cast<int64_t>(fingerprint));
+    std::memcpy(b + 21, key.data(), kEventKeyHeadBytes);
+    out.append(b, sizeof(b));
+    return;
+  }
   out.reserve(25 + key.size());
   out.push_back(static_cast<char>(kind));  // record version = fingerprint kind
-  Put64(out, static_cast<uint64_t>(first_seen_ms));
-  Put64(out, attempts);
-  Put64(out, fingerprint);
+  PutFixed64(out, first_seen_ms);
+  PutFixed64(out, attempts);
+  PutFixed64(out, static_cast<int64_t>(fingerprint));
   out += key;
 }
 
 std::optional<int64_t> DedupRecord::FirstSeenMs(std::string_view b) {
   if (!Readable(b)) return std::nullopt;
-  return static_cast<int64_t>(Get64(b, 1));
+  return GetFixed64(b, 1);
 }
 
-std::optional<DedupRecord> DedupRecord::Decode(std::string_view b) {
+std::optional<DedupRecord> DedupRecord::Decode(std::string_view b, std::string_view dedup_key) {
   if (!Readable(b)) return std::nullopt;
   DedupRecord r;
+  r.first_seen_ms = GetFixed64(b, 1);
+  if (b[0] == kCompact) {
+    r.kind = FingerprintKind::kFields;
+    uint32_t a = 0;
+    for (int i = 0; i < 4; ++i)
+      a |= static_cast<uint32_t>(static_cast<unsigned char>(b[9 + i])) << (8 * i);
+    r.attempts = a;
+    r.fingerprint = static_cast<uint64_t>(GetFixed64(b, 13));
+    r.event_key.reserve(kEventKeyHeadBytes + dedup_key.size());
+    r.event_key.assign(b.substr(21));
+    r.event_key.append(dedup_key);
+    return r;
+  }
   r.kind = static_cast<FingerprintKind>(b[0]);
-  r.first_seen_ms = static_cast<int64_t>(Get64(b, 1));
-  r.attempts = static_cast<uint32_t>(Get64(b, 9));
-  r.fingerprint = Get64(b, 17);
+  r.attempts = static_cast<uint32_t>(GetFixed64(b, 9));
+  r.fingerprint = static_cast<uint64_t>(GetFixed64(b, 17));
   r.event_key.assign(b.substr(25));
   return r;
 }

@@ -21,6 +21,10 @@ enum class FingerprintKind : uint8_t {
   kFields = 2,         // Fingerprint() below
 };
 
+// The bytes of an events-family key before its workspace id (`AppendEventKey`: \0,
+// receive and occurred times, mode).
+inline constexpr size_t kEventKeyHeadBytes = 18;
+
 struct DedupRecord {
   int64_t first_seen_ms = 0;  // receive time of the first copy
   uint32_t attempts = 1;      // copies seen, the first included
@@ -28,13 +32,18 @@ struct DedupRecord {
   std::string event_key;      // the original's row in the events family
   FingerprintKind kind = FingerprintKind::kFields;
 
+  // The record with its event key in full (versions 1 and 2).
   std::string Encode() const;
-  void EncodeTo(std::string& out) const { EncodeTo(out, event_key); }  // replaces `out`
+  void EncodeTo(std::string& out) const { EncodeTo(out, event_key, {}); }  // replaces `out`
   // The same with `key` in place of the member `event_key` (a record made from an event
-  // in hand need not copy its key).
-  void EncodeTo(std::string& out, std::string_view key) const;
-  // nullopt for a short record or an unknown version.
-  static std::optional<DedupRecord> Decode(std::string_view bytes);
+  // in hand need not copy its key), stored under `dedup_key`. When `key` is an event key
+  // of the receive-time-first layout, its head and then `dedup_key` (kEventKeyHeadBytes),
+  // and the fingerprint is kFields, only the head is written (version 3: 39 bytes, against
+  // 25 plus the whole key): the rest is the row's own key, not stored twice.
+  void EncodeTo(std::string& out, std::string_view key, std::string_view dedup_key) const;
+  // nullopt for a short record or an unknown version. `dedup_key` is the key the record
+  // is stored under (a version 3 record's event key ends with it).
+  static std::optional<DedupRecord> Decode(std::string_view bytes, std::string_view dedup_key);
   // Only first_seen_ms, without copying the rest (the dedup family's expiry reads it).
   static std::optional<int64_t> FirstSeenMs(std::string_view bytes);
   // Whether `e` (whose Fingerprint() is `fingerprint`) is the same call as the original;

@@ -161,9 +161,11 @@ HttpResponse QueryApi::Handle(const HttpRequest& request) const {
 
   if (path.rfind("/v1/events/", 0) == 0) {
     std::string id = PercentDecode(path.substr(11));
-    Result<std::optional<std::string>> dedup = store_.Get(Family::kDedup, DedupKey(key->workspace, id));
+    const std::string dedup_key = DedupKey(key->workspace, id);
+    Result<std::optional<std::string>> dedup = store_.Get(Family::kDedup, dedup_key);
     if (!dedup.ok()) return JsonError(503, "state_unavailable", dedup.status().message());
-    std::optional<DedupRecord> record = dedup->has_value() ? DedupRecord::Decode(**dedup) : std::nullopt;
+    std::optional<DedupRecord> record =
+        dedup->has_value() ? DedupRecord::Decode(**dedup, dedup_key) : std::nullopt;
     const TimePoint now = clock_.Now();
     if (!record || record->Expired(now, retention_.dedup_window())) {
       return JsonError(404, "not_found", "no event with this requestId in this workspace");

@@ -209,7 +209,7 @@ TEST_F(QueryApiTest, ALongerRetentionKeepsShowingTheEvent) {
 TEST_F(QueryApiTest, ADamagedEventRowIsAnErrorNotAHalfShownEvent) {
   auto dedup = store_->Get(Family::kDedup, DedupKey("acme", "a"));
   ASSERT_TRUE(dedup.ok() && dedup->has_value());
-  std::optional<DedupRecord> record = DedupRecord::Decode(**dedup);
+  std::optional<DedupRecord> record = DedupRecord::Decode(**dedup, DedupKey("acme", "a"));
   ASSERT_TRUE(record.has_value());
   auto row = store_->Get(Family::kEvents, record->event_key);
   ASSERT_TRUE(row.ok() && row->has_value());

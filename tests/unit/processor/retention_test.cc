@@ -156,8 +156,8 @@ TEST(EventKeyTimeTest, ReadsTheOccurredAtBackAndRefusesOtherShapes) {
   std::string key;
   AppendEventKey(e, key);
   EXPECT_EQ(EventKeyTime(key), std::optional<int64_t>(Ms(kNow)));
-  EXPECT_EQ(EventKeyTime(key.substr(0, kEventKeyHead)), std::optional<int64_t>(Ms(kNow)));
-  EXPECT_EQ(EventKeyTime(key.substr(0, kEventKeyHead - 1)), std::nullopt) << "too short";
+  EXPECT_EQ(EventKeyTime(key.substr(0, kEventKeyHeadBytes)), std::optional<int64_t>(Ms(kNow)));
+  EXPECT_EQ(EventKeyTime(key.substr(0, kEventKeyHeadBytes - 1)), std::nullopt) << "too short";
   // The layout before the receive time came first: ws \0 mode \0 occurred(8 bytes BE) id.
   std::string older = std::string(
       "acme\0"
