@@ -132,7 +132,6 @@ Result<std::unique_ptr<StateStore>> StateStore::Open(const std::string& dir, Sta
       // that brackets the next key, a search over the distance between two of the batch's
       // keys (benchmarks/README.md, "Processor").
       cf.memtable_insert_with_hint_prefix_extractor.reset(rocksdb::NewFixedPrefixTransform(0));
-      cf.compaction_style = rocksdb::kCompactionStyleUniversal;
     }
     families.emplace_back(name, cf);
   }
