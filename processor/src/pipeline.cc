@@ -296,10 +296,10 @@ Result<PreparedBatch> BatchPipeline::Prepare(int partition, const std::vector<Bu
     ++out.stats.alerts_by_type[static_cast<size_t>(a.type)];
   }
 
-  // The new rows' keys begin at the floor: above every row key a batch before this one
+  // Each new row's key time is raised to the floor, one past every key the batches before
   // wrote, so a flushed file never overlaps an earlier one (edge threads stamp receive
-  // times a little out of order, and partitions interleave). Their dedup records take the
-  // key below, with the rest of the row.
+  // times a little out of order, and partitions interleave). Done before the writes
+  // below, so the event's dedup record is encoded from the key its row is stored under.
   int64_t floor = event_key_floor_ms_.load(std::memory_order_relaxed);
   int64_t top = floor;
   for (uint32_t j : rows) {

@@ -170,9 +170,10 @@ void RollupCounters::AddEncoded(std::string_view bytes) {
   // AppendTo writes the buckets sorted, with non-zero counts: one linear merge. Bytes
   // that are not so go bucket by bucket through AddCount.
   bool sorted = true;
-  for (size_t i = 0; i < count && sorted; ++i) {
+  for (size_t i = 0, prev = 0; i < count && sorted; ++i) {
     auto [bucket, n] = bucket_at(i);
-    sorted = n != 0 && (i == 0 || bucket_at(i - 1).first < bucket);
+    sorted = n != 0 && (i == 0 || prev < bucket);
+    prev = bucket;
   }
   if (sorted) {
     MergeSortedBuckets(latency.buckets, count, bucket_at);
