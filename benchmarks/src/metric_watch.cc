@@ -91,18 +91,27 @@ int RunWaitMetric(const Args& a) {
         cpu_before = cpu_at;
       }
     }
-    if (v >= target && first != Clock::time_point{}) break;
+    // Reached; or, if the value never moved, it stood at the target from the first scrape
+    // (the work finished before the watch began, as a small chunk or drain can): the wait
+    // is over, with no window to time. It waited out its whole timeout before.
+    if (v >= target) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
-  if (v < target || first == Clock::time_point{}) {
+  if (v < target) {
     std::fprintf(stderr, "wait-metric: %s reached %.0f of %.0f in %.0f s\n", name.c_str(), v, target, timeout_s);
     return 1;
   }
-  double secs = SecondsSince(first);
   Report r;
   r.Add("value", v);
-  r.Add("seconds", secs);
-  r.Add("per_s", (v - from) / secs);
+  if (first != Clock::time_point{}) {
+    double secs = SecondsSince(first);
+    r.Add("seconds", secs);
+    r.Add("per_s", (v - from) / secs);
+  } else {
+    std::fprintf(stderr, "wait-metric: %s was at %.0f (target %.0f) when first read: no rate\n",
+                 name.c_str(), v, target);
+    cpu0 = cpu_before;
+  }
   if (pid) {
     r.Add("cpu_s", CpuSecondsOf(pid) - cpu0);
     r.Add("rss_mib", StatusMib(pid, "VmRSS"));
