@@ -4,6 +4,7 @@
 #include <future>
 #include <map>
 #include <optional>
+#include <set>
 #include <thread>
 
 #include "tokenmeter/base/base64.h"
@@ -23,7 +24,8 @@ ProcessorService::ProcessorService(StateStore& store, BatchPipeline& pipeline, S
       dead_letters_(dead_letters),
       topic_(std::move(topic)),
       max_batch_(max_batch),
-      read_ahead_(read_ahead) {
+      read_ahead_(read_ahead),
+      syncer_([&store] { return store.SyncWal(); }) {
   split_ = [this](size_t n, const std::function<void(size_t, size_t)>& work) {
     size_t mid = n / 2;
     Helper& helper = HelperAt(0);
@@ -125,15 +127,13 @@ Result<BatchStats> ProcessorService::RunOnce(std::chrono::milliseconds poll_time
   BatchStats total;
   std::map<int, int64_t> positions;
   Status first_error;
-  // Each partition's batch is committed whole, without a sync; one sync after the last
-  // makes them all durable (the WAL keeps commit order), before any offset is reported.
-  bool unsynced = false;
+  // Each partition's batch is committed whole, without a sync; the syncer makes them
+  // durable together (the WAL keeps commit order) before their offsets are reported.
   for (size_t i = 0; i < parts.size(); ++i) {
     const auto& [partition, messages] = parts[i];
     const Status& s = applied[i];
     if (s.ok()) {
       AddStats(total, stats[i]);
-      unsynced = true;
       positions[partition] = messages.back().offset + 1;
       continue;
     }
@@ -147,14 +147,16 @@ Result<BatchStats> ProcessorService::RunOnce(std::chrono::milliseconds poll_time
     ahead_.reset();  // read past the failed batch: those records come again after the seek
     if (first_error.ok()) first_error = s;
   }
-  if (unsynced) {
-    Status synced = store_.SyncWal();
-    if (!synced.ok()) {
-      Log(LogLevel::kError, "processor", "sync_failed", {{"error", synced.ToString()}});
-      return synced;  // state may be ahead of what is durable; the next start replays
-    }
+  if (!positions.empty()) syncer_.Request(positions);
+  Status sync_error;
+  std::map<int, int64_t> durable = syncer_.TakeSynced(sync_error);
+  if (!durable.empty()) {
+    // A partition given away since its sync is not reported: its new owner reports it.
+    std::set<int> owned = consumer_.Assigned();
+    std::erase_if(durable, [&owned](const auto& p) { return !owned.count(p.first); });
+    consumer_.CommitForLag(durable);
   }
-  consumer_.CommitForLag(positions);
+  if (!sync_error.ok()) return sync_error;  // the state may be ahead of what is durable
   if (!first_error.ok()) return first_error;
   return total;
 }

@@ -1,7 +1,8 @@
 // ProcessorService: drives the pipeline from the bus. Each RunOnce():
 //   poll a batch -> per partition (several at once on a multi-core machine when the poll
-//   is large): Prepare -> publish its dead letters durably -> Commit without sync -> then
-//   one WAL sync -> record the positions for lag monitoring.
+//   is large): Prepare -> publish its dead letters durably -> Commit without sync -> hand
+//   the positions to the WalSyncer, which makes them durable on its own thread while the
+//   next batch is applied; positions it has synced are recorded for lag monitoring.
 // The bus is a Subscriber (Kafka or the embedded log). On any failure for a partition
 // (state, DLQ, commit) the consumer is moved back to the partition's stored offset, so the
 // same records come again and nothing is skipped.
@@ -22,6 +23,7 @@
 #include <vector>
 
 #include "pipeline.h"
+#include "state/wal_syncer.h"
 #include "tokenmeter/bus/publisher.h"
 #include "tokenmeter/bus/subscriber.h"
 
@@ -99,6 +101,7 @@ class ProcessorService {
     bool decoded = false;  // parts[0] is in decoded_[0]
   };
   std::optional<Ahead> ahead_;  // polled, not yet applied
+  WalSyncer syncer_;            // last: stopped (after a final sync) before the rest goes
 };
 
 }  // namespace tokenmeter

@@ -127,17 +127,22 @@ class PollFailsOnce : public Subscriber {
     return inner_.Poll(timeout, max);
   }
   Status Seek(int partition, int64_t offset) override { return inner_.Seek(partition, offset); }
-  void CommitForLag(const std::map<int, int64_t>& next) override { inner_.CommitForLag(next); }
+  void CommitForLag(const std::map<int, int64_t>& next) override {
+    lag_commits_.push_back(next);
+    inner_.CommitForLag(next);
+  }
   std::set<int> Assigned() const override { return inner_.Assigned(); }
   std::set<int> HistoryLost() const override { return inner_.HistoryLost(); }
   std::map<int, int64_t> Lag() override { return inner_.Lag(); }
   void Close() override { inner_.Close(); }
   const std::vector<std::chrono::milliseconds>& timeouts() const { return timeouts_; }
+  const std::vector<std::map<int, int64_t>>& lag_commits() const { return lag_commits_; }
 
  private:
   Subscriber& inner_;
   int failing_;
   std::vector<std::chrono::milliseconds> timeouts_;
+  std::vector<std::map<int, int64_t>> lag_commits_;
 };
 
 TEST_F(ProcessorServiceTest, AFailedReadAheadPollLosesNothingAndTheNextRoundReadsThoseRecords) {
@@ -168,6 +173,29 @@ TEST_F(ProcessorServiceTest, AFailedReadAheadPollLosesNothingAndTheNextRoundRead
   EXPECT_EQ(service_->Lag()[0], 0);
   EXPECT_TRUE(dlq_.published().empty());
   service_.reset();  // before `flaky`, which it reads from
+}
+
+TEST_F(ProcessorServiceTest, AppliedPositionsAreReportedForLagOnceTheirSyncHasRun) {
+  Fill(500, -1);
+  PollFailsOnce log(*sub_, /*failing=*/0);  // never fails: only records what is reported
+  Start(log);
+
+  Result<BatchStats> applied = service_->RunOnce(std::chrono::milliseconds(100));
+  ASSERT_TRUE(applied.ok()) << applied.status().ToString();
+  EXPECT_EQ(applied->counted, 500u);
+  EXPECT_EQ(Committed(), 500);  // the offset is stored with the batch, synced or not
+  // The sync runs on its own thread; later rounds (nothing new to read) report it.
+  for (int i = 0; i < 500 && log.lag_commits().empty(); ++i) {
+    Result<BatchStats> idle = service_->RunOnce(std::chrono::milliseconds(10));
+    ASSERT_TRUE(idle.ok()) << idle.status().ToString();
+    EXPECT_EQ(idle->consumed, 0u);
+  }
+  ASSERT_EQ(log.lag_commits().size(), 1u);
+  EXPECT_EQ(log.lag_commits()[0], (std::map<int, int64_t>{{0, 500}}));
+  Result<BatchStats> idle = service_->RunOnce(std::chrono::milliseconds(10));
+  ASSERT_TRUE(idle.ok());
+  EXPECT_EQ(log.lag_commits().size(), 1u);  // reported once
+  service_.reset();                         // before `log`, which it reads from
 }
 
 }  // namespace
