@@ -25,7 +25,7 @@ ProcessorService::ProcessorService(StateStore& store, BatchPipeline& pipeline, S
       topic_(std::move(topic)),
       max_batch_(max_batch),
       read_ahead_(read_ahead),
-      syncer_([&store] { return store.SyncWal(); }) {
+      syncer_([&store] { return store.SyncWal(); }, kWalSyncEvery) {
   split_ = [this](size_t n, const std::function<void(size_t, size_t)>& work) {
     size_t mid = n / 2;
     Helper& helper = HelperAt(0);

@@ -7,13 +7,17 @@
 
 namespace tokenmeter {
 
-WalSyncer::WalSyncer(std::function<Status()> sync) : sync_(std::move(sync)) {
+WalSyncer::WalSyncer(std::function<Status()> sync, std::chrono::milliseconds min_interval)
+    : sync_(std::move(sync)), min_interval_(min_interval) {
   thread_ = std::thread([this] {
     NameThisThread("tm-wal-sync");
     std::unique_lock lock(mu_);
+    auto next_allowed = std::chrono::steady_clock::time_point::min();
     for (;;) {
       cv_.wait(lock, [this] { return stop_ || requested_; });
       if (!requested_) return;  // stopping, nothing left to sync
+      cv_.wait_until(lock, next_allowed, [this] { return stop_; });  // a stop syncs at once
+      next_allowed = std::chrono::steady_clock::now() + min_interval_;
       std::map<int, int64_t> covered;
       covered.swap(pending_);
       requested_ = false;

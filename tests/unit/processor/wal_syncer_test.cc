@@ -1,6 +1,6 @@
 // WalSyncer: positions come back only from a sync that started after they were handed
 // over; a failed sync reports its error once and hands back nothing; stopping syncs what
-// was handed over and not yet synced.
+// was handed over and not yet synced, without waiting out the interval between syncs.
 #include "state/wal_syncer.h"
 
 #include <gtest/gtest.h>
@@ -10,6 +10,7 @@
 #include <memory>
 #include <mutex>
 #include <thread>
+#include <vector>
 
 namespace tokenmeter {
 namespace {
@@ -22,6 +23,7 @@ class GatedSync {
   Status Sync() {
     std::unique_lock lock(mu_);
     ++entered_;
+    starts_.push_back(std::chrono::steady_clock::now());
     cv_.notify_all();
     cv_.wait(lock, [this] { return released_ >= entered_; });
     return entered_ <= failing_ ? Unavailable("disk gone") : Status::Ok();
@@ -44,6 +46,10 @@ class GatedSync {
     std::lock_guard lock(mu_);
     return entered_;
   }
+  std::vector<std::chrono::steady_clock::time_point> starts() {
+    std::lock_guard lock(mu_);
+    return starts_;
+  }
 
  private:
   std::mutex mu_;
@@ -51,6 +57,7 @@ class GatedSync {
   int entered_ = 0;
   int released_ = 0;
   int failing_ = 0;
+  std::vector<std::chrono::steady_clock::time_point> starts_;
 };
 
 // TakeSynced until something comes back or an error does (at most 5 s).
@@ -129,6 +136,40 @@ TEST(WalSyncerTest, StoppingWithNothingHandedOverDoesNotSync) {
     WalSyncer syncer([&gate] { return gate.Sync(); });
   }
   EXPECT_EQ(gate.entered(), 0);
+}
+
+TEST(WalSyncerTest, SyncsStartAtLeastTheIntervalApartAndRequestsMeanwhileShareOne) {
+  GatedSync gate;
+  gate.Release(100);
+  const auto interval = std::chrono::milliseconds(500);
+  WalSyncer syncer([&gate] { return gate.Sync(); }, interval);
+  Status error;
+
+  syncer.Request({{0, 1}});  // the first sync starts at once
+  EXPECT_EQ(TakeWithin(syncer, error), (Positions{{0, 1}}));
+  syncer.Request({{0, 2}});
+  syncer.Request({{0, 3}, {1, 7}});
+  EXPECT_EQ(TakeWithin(syncer, error), (Positions{{0, 3}, {1, 7}}));
+  EXPECT_TRUE(error.ok());
+  std::vector<std::chrono::steady_clock::time_point> starts = gate.starts();
+  ASSERT_EQ(starts.size(), 2u);  // both later requests waited for the same second sync
+  EXPECT_GE(starts[1] - starts[0], interval);
+}
+
+TEST(WalSyncerTest, StoppingDoesNotWaitOutTheInterval) {
+  GatedSync gate;
+  gate.Release(100);
+  auto syncer =
+      std::make_unique<WalSyncer>([&gate] { return gate.Sync(); }, std::chrono::seconds(60));
+  Status error;
+  syncer->Request({{0, 1}});
+  EXPECT_EQ(TakeWithin(*syncer, error), (Positions{{0, 1}}));
+  syncer->Request({{0, 2}});  // its sync is not due for a minute
+
+  auto stopping = std::chrono::steady_clock::now();
+  syncer.reset();
+  EXPECT_LT(std::chrono::steady_clock::now() - stopping, std::chrono::seconds(30));
+  EXPECT_EQ(gate.entered(), 2);  // synced on the way out
 }
 
 }  // namespace
