@@ -17,7 +17,7 @@ namespace tokenmeter {
 
 ProcessorService::ProcessorService(StateStore& store, BatchPipeline& pipeline, Subscriber& consumer,
                                    Publisher& dead_letters, std::string topic, size_t max_batch,
-                                   bool read_ahead)
+                                   bool read_ahead, std::function<Status()> wal_sync)
     : store_(store),
       pipeline_(pipeline),
       consumer_(consumer),
@@ -25,7 +25,8 @@ ProcessorService::ProcessorService(StateStore& store, BatchPipeline& pipeline, S
       topic_(std::move(topic)),
       max_batch_(max_batch),
       read_ahead_(read_ahead),
-      syncer_([&store] { return store.SyncWal(); }, kWalSyncEvery) {
+      syncer_(
+          wal_sync ? std::move(wal_sync) : [&store] { return store.SyncWal(); }, kWalSyncEvery) {
   split_ = [this](size_t n, const std::function<void(size_t, size_t)>& work) {
     size_t mid = n / 2;
     Helper& helper = HelperAt(0);
@@ -106,6 +107,18 @@ std::map<int, int64_t> ProcessorService::Lag() {
 }
 
 Result<BatchStats> ProcessorService::RunOnce(std::chrono::milliseconds poll_timeout) {
+  // What the syncer has made durable since the last round is reported for lag; a failed
+  // sync fails this round before it reads anything (the state may be ahead of what is
+  // durable: a restart replays from the offsets stored with the last durable batch).
+  Status sync_error;
+  std::map<int, int64_t> durable = syncer_.TakeSynced(sync_error);
+  if (!durable.empty()) {
+    // A partition given away since its sync is not reported: its new owner reports it.
+    std::set<int> owned = consumer_.Assigned();
+    std::erase_if(durable, [&owned](const auto& p) { return !owned.count(p.first); });
+    consumer_.CommitForLag(durable);
+  }
+  if (!sync_error.ok()) return sync_error;
   std::vector<PartitionMessages> parts;
   bool decoded = false;  // parts[0] is decoded in decoded_[0] already
   if (ahead_) {
@@ -148,15 +161,6 @@ Result<BatchStats> ProcessorService::RunOnce(std::chrono::milliseconds poll_time
     if (first_error.ok()) first_error = s;
   }
   if (!positions.empty()) syncer_.Request(positions);
-  Status sync_error;
-  std::map<int, int64_t> durable = syncer_.TakeSynced(sync_error);
-  if (!durable.empty()) {
-    // A partition given away since its sync is not reported: its new owner reports it.
-    std::set<int> owned = consumer_.Assigned();
-    std::erase_if(durable, [&owned](const auto& p) { return !owned.count(p.first); });
-    consumer_.CommitForLag(durable);
-  }
-  if (!sync_error.ok()) return sync_error;  // the state may be ahead of what is durable
   if (!first_error.ok()) return first_error;
   return total;
 }

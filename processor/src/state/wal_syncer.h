@@ -8,7 +8,8 @@
 //
 // What a crash keeps: the WAL reaches the OS with each commit, so a process that dies
 // loses nothing; a machine that loses power restarts from the offsets stored with the
-// last durable batch and the bus replays the rest, as with a sync per poll.
+// last durable batch (older by up to the interval between syncs) and the bus replays the
+// rest.
 //
 // Thread-safe: Request and TakeSynced from any thread (the processor calls both from its
 // RunOnce thread); the sync function runs on the syncer's thread only.

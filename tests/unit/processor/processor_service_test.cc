@@ -6,7 +6,9 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <future>
+#include <thread>
 
 #include "fake_publisher.h"
 #include "temp_dir.h"
@@ -27,9 +29,26 @@ class ProcessorServiceTest : public ::testing::Test {
     auto log = EmbeddedLog::Open({dir_.path().string() + "/log", "events.log", 100000});
     ASSERT_TRUE(log.ok()) << log.status().ToString();
     log_ = std::move(*log);
+    Append(0, n, bad);
+    auto store = StateStore::Open(dir_.path().string() + "/state");
+    ASSERT_TRUE(store.ok()) << store.status().ToString();
+    store_ = std::move(*store);
+    auto journal = RollupJournal::Open(*store_);
+    ASSERT_TRUE(journal.ok());
+    journal_ = std::move(*journal);
+    pipeline_ = std::make_unique<BatchPipeline>(
+        *store_, *journal_, parser_, std::make_shared<const PriceBook>(*PriceBook::FromEmbedded()),
+        "tokenmeter.events");
+    auto sub =
+        log_->Subscribe([this](int p) { return store_->NextOffset("tokenmeter.events", p); });
+    ASSERT_TRUE(sub.ok());
+    sub_ = std::move(*sub);
+  }
+  // Events r<first>..r<first + n - 1> of workspace acme; record `bad` not JSON.
+  void Append(int first, int n, int bad) {
     const TimePoint at = *ParseRfc3339("2026-02-07T12:34:56.000Z");
     std::vector<BusRecord> records;
-    for (int i = 0; i < n; ++i) {
+    for (int i = first; i < first + n; ++i) {
       std::string value = "{bad";
       if (i != bad) {
         value.clear();
@@ -41,23 +60,11 @@ class ProcessorServiceTest : public ::testing::Test {
     std::promise<Status> written;
     log_->Publish(std::move(records), [&written](Status s) { written.set_value(std::move(s)); });
     ASSERT_TRUE(written.get_future().get().ok());
-
-    auto store = StateStore::Open(dir_.path().string() + "/state");
-    ASSERT_TRUE(store.ok()) << store.status().ToString();
-    store_ = std::move(*store);
-    auto journal = RollupJournal::Open(*store_);
-    ASSERT_TRUE(journal.ok());
-    journal_ = std::move(*journal);
-    pipeline_ = std::make_unique<BatchPipeline>(*store_, *journal_, parser_,
-                                                 std::make_shared<const PriceBook>(*PriceBook::FromEmbedded()),
-                                                 "tokenmeter.events");
-    auto sub = log_->Subscribe([this](int p) { return store_->NextOffset("tokenmeter.events", p); });
-    ASSERT_TRUE(sub.ok());
-    sub_ = std::move(*sub);
   }
-  void Start(Subscriber& subscriber) {
-    service_ = std::make_unique<ProcessorService>(*store_, *pipeline_, subscriber, dlq_, "tokenmeter.events",
-                                                  /*max_batch=*/1200, /*read_ahead=*/true);
+  void Start(Subscriber& subscriber, std::function<Status()> wal_sync = nullptr) {
+    service_ = std::make_unique<ProcessorService>(
+        *store_, *pipeline_, subscriber, dlq_, "tokenmeter.events",
+        /*max_batch=*/1200, /*read_ahead=*/true, std::move(wal_sync));
   }
   int64_t Committed() {
     auto next = store_->NextOffset("tokenmeter.events", 0);
@@ -196,6 +203,48 @@ TEST_F(ProcessorServiceTest, AppliedPositionsAreReportedForLagOnceTheirSyncHasRu
   ASSERT_TRUE(idle.ok());
   EXPECT_EQ(log.lag_commits().size(), 1u);  // reported once
   service_.reset();                         // before `log`, which it reads from
+}
+
+TEST_F(ProcessorServiceTest, AFailedWalSyncFailsTheNextRoundBeforeItReadsAndLosesNoCount) {
+  Fill(500, -1);
+  PollFailsOnce log(*sub_, /*failing=*/0);
+  std::atomic<int> syncs{0};
+  Start(log, [this, &syncs] {
+    return ++syncs == 1 ? Unavailable("disk gone") : store_->SyncWal();  // the first fails
+  });
+
+  Result<BatchStats> applied = service_->RunOnce(std::chrono::milliseconds(100));
+  ASSERT_TRUE(applied.ok()) << applied.status().ToString();
+  EXPECT_EQ(applied->counted, 500u);  // counted by the round that applied them
+  // The sync runs on its own thread: a later round reports its failure.
+  size_t polls = log.timeouts().size();
+  Result<BatchStats> failed = service_->RunOnce(std::chrono::milliseconds(10));
+  for (int i = 0; i < 500 && failed.ok(); ++i) {
+    EXPECT_EQ(failed->consumed, 0u);
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    polls = log.timeouts().size();
+    failed = service_->RunOnce(std::chrono::milliseconds(10));
+  }
+  ASSERT_FALSE(failed.ok());
+  EXPECT_EQ(failed.status().code(), Code::kUnavailable);
+  EXPECT_EQ(failed.status().message(), "disk gone");
+  EXPECT_EQ(log.timeouts().size(), polls);  // the failing round read nothing
+  EXPECT_TRUE(log.lag_commits().empty());   // the failed sync's positions are not reported
+
+  // The next round reads on; the next sync covers both batches.
+  Append(500, 100, -1);
+  Result<BatchStats> next = service_->RunOnce(std::chrono::milliseconds(100));
+  ASSERT_TRUE(next.ok()) << next.status().ToString();
+  EXPECT_EQ(next->counted, 100u);
+  EXPECT_EQ(Committed(), 600);
+  for (int i = 0; i < 500 && log.lag_commits().empty(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    ASSERT_TRUE(service_->RunOnce(std::chrono::milliseconds(10)).ok());
+  }
+  ASSERT_EQ(log.lag_commits().size(), 1u);
+  EXPECT_EQ(log.lag_commits()[0], (std::map<int, int64_t>{{0, 600}}));
+  EXPECT_EQ(syncs.load(), 2);
+  service_.reset();  // before `log`, which it reads from
 }
 
 }  // namespace
