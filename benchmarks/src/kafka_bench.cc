@@ -13,6 +13,7 @@
 #include "bench_args.h"
 #include "bench_events.h"
 #include "bench_report.h"
+#include "tokenmeter/bus/kafka_publisher.h"
 #include "tokenmeter/model/event_codec.h"
 
 namespace tokenmeter::bench {
@@ -52,9 +53,11 @@ int RunKafkaProduce(const Args& a) {
   DeliveryCounts counts;
   rd_kafka_conf_t* conf = rd_kafka_conf_new();
   char err[256];
-  bool ok = Set(conf, "bootstrap.servers", a.Str("bootstrap")) && Set(conf, "enable.idempotence", "true") &&
-            Set(conf, "acks", "all") && Set(conf, "compression.type", "lz4") &&
-            Set(conf, "linger.ms", a.Str("linger-ms", "1")) && Set(conf, "partitioner", "murmur2_random") &&
+  bool ok = Set(conf, "bootstrap.servers", a.Str("bootstrap")) &&
+            Set(conf, "enable.idempotence", "true") && Set(conf, "acks", "all") &&
+            Set(conf, "compression.type", "lz4") &&
+            Set(conf, "linger.ms", a.Str("linger-ms", std::to_string(KafkaConfig{}.linger_ms))) &&
+            Set(conf, "partitioner", "murmur2_random") &&
             Set(conf, "queue.buffering.max.messages", "200000") && Set(conf, "log_level", "3");
   if (!ok) return 2;
   rd_kafka_conf_set_dr_msg_cb(conf, &OnDelivery);

@@ -118,7 +118,9 @@ Status KafkaConfig::Validate() const {
   }
   if (topic.empty()) return InvalidArgument("bus.kafka.topic must not be empty");
   if (delivery_timeout_ms < 100) return InvalidArgument("bus.kafka.delivery_timeout_ms >= 100");
-  if (linger_ms < 0 || linger_ms > 1000) return InvalidArgument("bus.kafka.linger_ms in [0,1000]");
+  if (!(linger_ms >= 0 && linger_ms <= 1000)) {  // NaN fails too
+    return InvalidArgument("bus.kafka.linger_ms in [0,1000]");
+  }
   if (queue_max_messages < 1) return InvalidArgument("bus.kafka.queue_max_messages >= 1");
   if (queue_max_kbytes < 1) return InvalidArgument("bus.kafka.queue_max_kbytes >= 1");
   return Status::Ok();
@@ -135,7 +137,7 @@ Result<std::unique_ptr<KafkaPublisher>> KafkaPublisher::Create(const KafkaConfig
       {"enable.idempotence", "true"},
       {"acks", "all"},
       {"compression.type", "lz4"},
-      {"linger.ms", std::to_string(config.linger_ms)},
+      {"linger.ms", std::to_string(config.linger_ms)},  // "0.500000": librdkafka reads a float
       {"message.timeout.ms", std::to_string(config.delivery_timeout_ms)},
       {"queue.buffering.max.messages", std::to_string(config.queue_max_messages)},
       {"queue.buffering.max.kbytes", std::to_string(config.queue_max_kbytes)},

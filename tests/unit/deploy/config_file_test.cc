@@ -17,6 +17,7 @@ TEST(ConfigFileTest, MinimalConfigGetsTheDocumentedDefaults) {
   EXPECT_EQ(c->edge.limits.max_json_depth, 16);
   EXPECT_EQ(c->kafka.topic, "tokenmeter.events");
   EXPECT_EQ(c->kafka.delivery_timeout_ms, 5000);
+  EXPECT_EQ(c->kafka.linger_ms, 0.5);
   EXPECT_EQ(c->drain_timeout_ms, 10000);
 }
 
@@ -34,6 +35,7 @@ bus:
   kafka:
     bootstrap_servers: a:1,b:2
     topic: custom.events
+    linger_ms: 0.25
     properties:
       socket.timeout.ms: "1234"
 workspaces:
@@ -60,6 +62,7 @@ keys:
   EXPECT_EQ(c->edge.limits.max_future_skew, std::chrono::seconds(60));
   EXPECT_EQ(c->kafka.bootstrap_servers, "a:1,b:2");
   EXPECT_EQ(c->kafka.topic, "custom.events");
+  EXPECT_EQ(c->kafka.linger_ms, 0.25);
   EXPECT_EQ(c->kafka.properties.at("socket.timeout.ms"), "1234");
   ASSERT_EQ(c->edge.workspaces.size(), 1u);
   EXPECT_EQ(c->edge.workspaces[0].projects, (std::vector<std::string>{"support", "billing"}));
@@ -175,6 +178,27 @@ TEST(ConfigFileTest, WrongTypesAndBadValuesAreErrors) {
   EXPECT_EQ(c.status().message(), "ingest.max_json_depth must be in [3, 64] (a batch needs 3)");
   EXPECT_FALSE(LoadConfigText("edge: [1, 2\n").ok());
   EXPECT_FALSE(LoadConfigFile("/nonexistent/tokenmeter.yaml").ok());
+}
+
+// linger.ms is a float in librdkafka: a fraction of a millisecond is a valid batching
+// delay, outside [0, 1000] (or not a number) the producer is refused before it starts.
+TEST(ConfigFileTest, KafkaLingerTakesFractionsAndRefusesOutOfRangeValues) {
+  Result<AppConfig> c =
+      LoadConfigText("bus:\n  kafka:\n    bootstrap_servers: a:1\n    linger_ms: 0.125\n");
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->kafka.linger_ms, 0.125);
+  EXPECT_TRUE(c->kafka.Validate().ok());
+  for (const char* bad : {"-0.5", "1000.5", ".nan"}) {
+    c = LoadConfigText(std::string("bus:\n  kafka:\n    bootstrap_servers: a:1\n    linger_ms: ") +
+                       bad + "\n");
+    ASSERT_TRUE(c.ok()) << bad;
+    Status s = c->kafka.Validate();
+    EXPECT_EQ(s.code(), Code::kInvalidArgument) << bad;
+    EXPECT_EQ(s.message(), "bus.kafka.linger_ms in [0,1000]") << bad;
+  }
+  c = LoadConfigText("bus:\n  kafka:\n    linger_ms: soon\n");
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.status().message(), "bus.kafka.linger_ms (line 3) has the wrong type");
 }
 
 TEST(ConfigFileTest, BudgetsPlansRoutesSinksAndDetectorsParseExactly) {
