@@ -185,6 +185,50 @@ void RollupCounters::AddEncoded(std::string_view bytes) {
   }
 }
 
+char* RollupCounters::PutCompact(char* p) const {
+  uint64_t mask = 0;
+  for (size_t i = 0; i < kRollupFields; ++i) mask |= static_cast<uint64_t>(v[i] != 0) << i;
+  p = PutVarint(p, mask);
+  for (size_t i = 0; i < kRollupFields; ++i) {
+    if (v[i] != 0) p = PutSigned(p, v[i]);
+  }
+  p = PutVarint(p, latency.buckets.size());
+  uint16_t prev = 0;
+  for (const auto& [bucket, n] : latency.buckets) {  // sorted, distinct, counts non-zero
+    p = PutVarint(p, bucket - prev);
+    p = PutSigned(p, n);
+    prev = bucket;
+  }
+  return p;
+}
+
+bool RollupCounters::AddCompact(VarintReader& r) {
+  uint64_t mask = r.Varint();
+  if (!r.ok() || (mask >> kRollupFields) != 0) return false;
+  for (size_t i = 0; i < kRollupFields; ++i) {
+    if ((mask >> i) & 1) v[i] += r.Signed();
+  }
+  uint64_t count = r.Varint();
+  if (!r.ok() || count > 0x10000) return false;
+  thread_local std::vector<std::pair<uint16_t, int64_t>> read;
+  read.clear();
+  uint64_t bucket = 0;
+  for (uint64_t i = 0; i < count; ++i) {
+    uint64_t gap = r.Varint();
+    int64_t n = r.Signed();
+    if (!r.ok() || gap > 0xffff || (i > 0 && gap == 0) || n == 0) return false;
+    bucket += gap;
+    if (bucket > 0xffff) return false;
+    read.emplace_back(static_cast<uint16_t>(bucket), n);
+  }
+  if (read.size() == 1) {
+    latency.AddCount(read[0].first, read[0].second);  // keeps a row's growth policy
+  } else if (!read.empty()) {
+    MergeSortedBuckets(latency.buckets, read.size(), [](size_t i) { return read[i]; });
+  }
+  return true;
+}
+
 int64_t BucketSpanMs(Granularity g) {
   return g == Granularity::kMinute ? 60'000 : g == Granularity::kHour ? 3'600'000 : 86'400'000;
 }

@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <limits>
 #include <map>
 #include <string>
 
@@ -171,6 +172,63 @@ TEST(BatchRollupsTest, ThousandsOfRowsKeepTheirSumsAcrossGrowthResetsAndAbsorb) 
   EXPECT_EQ(got[user_row(kUsers)], CallCounters(7, 30));
   EXPECT_EQ(got[Key(FullEvent(), Dimension::kTotal, "")].v[kRequests], kUsers + 100);
   EXPECT_EQ(got[Key(FullEvent(), Dimension::kTotal, "")].v[kCostNano], kUsers * 5 + 100 * 7);
+}
+
+}  // namespace
+}  // namespace tokenmeter
+
+namespace tokenmeter {
+namespace {
+
+std::string Compact(const RollupCounters& c) {
+  std::string out(c.CompactBound(), '\0');
+  out.resize(static_cast<size_t>(c.PutCompact(out.data()) - out.data()));
+  return out;
+}
+
+// The rollup journal's row form: every field and bucket back exactly, added to what the
+// counters hold, and bytes that are not such a row refused instead of misread.
+TEST(RollupCountersTest, CompactFormAddsBackEveryFieldAndBucketAndRefusesOtherBytes) {
+  RollupCounters c;
+  c.v[kRequests] = 3;
+  c.v[kErrors] = -2;  // a take-back can leave a negative delta
+  c.v[kInputTokens] = std::numeric_limits<int64_t>::max();
+  c.v[kCostNano] = std::numeric_limits<int64_t>::min();
+  c.v[kLatencyCount] = 1;
+  c.latency.buckets = {{0, 4}, {7, -1}, {65535, 9}};
+  std::string bytes = Compact(c);
+  VarintReader r(bytes);
+  RollupCounters back;
+  ASSERT_TRUE(back.AddCompact(r));
+  EXPECT_TRUE(r.done());
+  EXPECT_EQ(back, c);
+
+  RollupCounters sum = CallCounters(10, 5);
+  RollupCounters expected = sum;
+  expected.Add(c);
+  VarintReader again(bytes);
+  ASSERT_TRUE(sum.AddCompact(again));
+  EXPECT_EQ(sum, expected);
+
+  // A one-event row: mask, 2 fields, 1 bucket.
+  EXPECT_EQ(Compact(CallCounters(1234, 5)).size(), 2u + 1u + 2u + 1u + 1u + 1u);
+  EXPECT_EQ(Compact(RollupCounters{}), std::string(2, '\0'));
+
+  for (size_t n = 0; n < bytes.size(); ++n) {  // cut short anywhere
+    VarintReader cut(std::string_view(bytes).substr(0, n));
+    RollupCounters into;
+    EXPECT_FALSE(into.AddCompact(cut)) << n;
+  }
+  auto refused = [](std::string_view b) {
+    VarintReader reader(b);
+    RollupCounters into;
+    return !into.AddCompact(reader);
+  };
+  EXPECT_TRUE(refused(std::string("\x80\x40\x00", 3)));              // field 13 does not exist
+  EXPECT_TRUE(refused(std::string("\x00\x02\x05\x02\x00\x02", 6)));  // bucket 5 twice
+  EXPECT_TRUE(refused(std::string("\x00\x01\x05\x00", 4)));          // a zero count
+  EXPECT_TRUE(refused(std::string("\x00\x02\xff\xff\x03\x02\x01\x02", 8)));   // past 65535
+  EXPECT_FALSE(refused(std::string("\x00\x02\xfe\xff\x03\x02\x01\x02", 8)));  // 65534, 65535
 }
 
 }  // namespace

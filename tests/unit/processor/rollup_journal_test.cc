@@ -168,10 +168,13 @@ TEST_F(RollupJournalTest, UnfoldedDeltasSurviveARestartAndAreFoldedOnce) {
 }
 
 TEST_F(RollupJournalTest, ABatchLargerThanOneJournalRowIsSplitAndReadBackWhole) {
-  // 3,000 users in one batch: 3,005 minute rows of ~160 bytes, ~470 KiB, more than one
-  // journal row of ~256 KiB. Every delta is read back after a restart, and folded once.
+  // 50,000 users in one batch: 50,005 minute rows of ~13 bytes each in the compact
+  // layout (the key's user id and the counters; the rest of the key is shared with the
+  // row before), ~650 KiB, more than one journal row of ~256 KiB. Every delta is read
+  // back after a restart, and folded once.
+  constexpr int64_t kUsers = 50000;
   std::vector<std::pair<UsageEvent, RollupCounters>> events;
-  for (int i = 0; i < 3000; ++i) {
+  for (int64_t i = 0; i < kUsers; ++i) {
     UsageEvent e = At("2026-02-07T10:15:00.000Z");
     e.user_id = "user-" + std::to_string(i);
     events.push_back({e, CallCounters(i, 5)});
@@ -179,16 +182,114 @@ TEST_F(RollupJournalTest, ABatchLargerThanOneJournalRowIsSplitAndReadBackWhole) 
   ASSERT_TRUE(Apply(events).ok());
   EXPECT_GE(JournalRows(), 2u);
   Reopen();
-  EXPECT_EQ(journal_->PendingRows(), 3000u + 5u);  // a row per user, 5 shared by all
+  EXPECT_EQ(journal_->PendingRows(), kUsers + 5u);  // a row per user, 5 shared by all
   RollupCounters day = Read(Granularity::kDay, Dimension::kTotal, "2026-02-07T00:00:00.000Z");
-  EXPECT_EQ(day.v[kRequests], 3000);
-  EXPECT_EQ(day.v[kCostNano], 2999 * 3000 / 2);
-  EXPECT_EQ(Read(Granularity::kHour, Dimension::kUser, "2026-02-07T10:00:00.000Z", "user-2999").v[kCostNano], 2999);
+  EXPECT_EQ(day.v[kRequests], kUsers);
+  EXPECT_EQ(day.v[kCostNano], (kUsers - 1) * kUsers / 2);
+  EXPECT_EQ(Read(Granularity::kHour, Dimension::kUser, "2026-02-07T10:00:00.000Z", "user-49999")
+                .v[kCostNano],
+            49999);
+  EXPECT_EQ(
+      Read(Granularity::kHour, Dimension::kUser, "2026-02-07T10:00:00.000Z", "user-0").v[kRequests],
+      1);
   ASSERT_TRUE(journal_->Fold().ok());
   EXPECT_EQ(JournalRows(), 0u);
   Reopen();
-  EXPECT_EQ(Read(Granularity::kDay, Dimension::kTotal, "2026-02-07T00:00:00.000Z").v[kCostNano], 2999 * 3000 / 2);
-  EXPECT_EQ(Rows(Family::kRollups).size(), 3u * (3000u + 5u));
+  EXPECT_EQ(Read(Granularity::kDay, Dimension::kTotal, "2026-02-07T00:00:00.000Z").v[kCostNano],
+            (kUsers - 1) * kUsers / 2);
+  EXPECT_EQ(Rows(Family::kRollups).size(), 3u * (kUsers + 5u));
+}
+
+// The journal was most of the bytes a small batch wrote (a WAL record and a memtable
+// entry per batch): its rows share most of their keys and hold mostly zero counters.
+TEST_F(RollupJournalTest, AJournalRowIsAThirdOfTheFirstLayoutAtMostAndReadsBackExactly) {
+  BatchRollups rollups;
+  for (int i = 0; i < 100; ++i) {
+    UsageEvent e = At("2026-02-07T10:15:00.000Z");
+    e.user_id = "u" + std::to_string(i % 40);
+    e.prompt_version = i % 2 ? "v1" : "v2";
+    RollupCounters c = CallCounters(1'000'003 * i, 300 + 17 * i);
+    c.v[kInputTokens] = 1200 + i;
+    c.v[kOutputTokens] = 80 + i;
+    rollups.Add(e, c, /*duplicate_only=*/false);
+  }
+  RollupDeltas rows = rollups.Finish();
+  size_t first_layout = 1;
+  for (const RollupDelta& r : rows) first_layout += 8 + r.key.size() + r.counters->EncodedSize();
+  std::map<std::string, RollupCounters> expected;
+  for (const RollupDelta& r : rows) expected[std::string(r.key)] = *r.counters;
+  {
+    StateStore::Batch batch = store_->NewBatch();  // gone before the store is reopened
+    Result<RollupJournal::Staged> staged = journal_->Stage(batch, rows);
+    ASSERT_TRUE(staged.ok());
+    ASSERT_TRUE(store_->Commit(batch).ok());
+    journal_->Publish(std::move(*staged));
+  }
+  std::vector<std::string> parts;
+  ASSERT_TRUE(store_
+                  ->Scan(Family::kMeta, std::string("rollup_journal\0", 15), "rollup_journal\1",
+                         [&](std::string_view, std::string_view v) {
+                           parts.emplace_back(v);
+                           return true;
+                         })
+                  .ok());
+  ASSERT_EQ(parts.size(), 1u);
+  EXPECT_EQ(parts[0][0], 2);  // the compact layout
+  EXPECT_LE(parts[0].size() * 3, first_layout)
+      << parts[0].size() << " bytes against " << first_layout;
+  Reopen();  // replayed from the journal row alone
+  EXPECT_EQ(journal_->PendingRows(), expected.size());
+  ASSERT_TRUE(journal_->Fold().ok());
+  std::map<std::string, RollupCounters> minutes;
+  for (auto& [k, c] : Rows(Family::kRollups)) {
+    if (k[RollupGranularityAt(k)] == static_cast<char>(Granularity::kMinute)) minutes[k] = c;
+  }
+  EXPECT_EQ(minutes, expected);
+}
+
+// Journal rows written before the compact layout (a process upgraded with batches not yet
+// folded) are replayed on open like any other.
+TEST_F(RollupJournalTest, JournalRowsOfTheFirstLayoutAreStillReplayedOnOpen) {
+  TimePoint minute = *ParseRfc3339("2026-02-07T10:15:00.000Z");
+  RollupCounters total = CallCounters(4200, 5);
+  total.v[kInputTokens] = 77;
+  RollupCounters user = CallCounters(4200, 5);
+  std::string part(1, '\x01');
+  for (const auto& [key, c] : {std::pair{RollupKey("acme", DataMode::kReal, Granularity::kMinute,
+                                                   Dimension::kTotal, minute, "prod", ""),
+                                         total},
+                               std::pair{RollupKey("acme", DataMode::kReal, Granularity::kMinute,
+                                                   Dimension::kUser, minute, "prod", "u9"),
+                                         user}}) {
+    AppendBigEndian(part, key.size(), 4);
+    part += key;
+    AppendBigEndian(part, c.EncodedSize(), 4);
+    c.AppendTo(part);
+  }
+  std::string key("rollup_journal\0", 15);
+  AppendBigEndian(key, 9);
+  AppendBigEndian(key, 0, 4);
+  {
+    StateStore::Batch batch = store_->NewBatch();  // gone before the store is reopened
+    batch.Put(Family::kMeta, key, part);
+    ASSERT_TRUE(store_->Commit(batch).ok());
+  }
+  Reopen();
+  EXPECT_EQ(journal_->PendingRows(), 2u);
+  EXPECT_EQ(Read(Granularity::kDay, Dimension::kTotal, "2026-02-07T00:00:00.000Z"), total);
+  ASSERT_TRUE(
+      Apply({{At("2026-02-07T10:15:00.000Z"), CallCounters(8, 5)}}).ok());  // written compact
+  ASSERT_TRUE(journal_->Fold().ok());
+  Reopen();
+  RollupCounters day = Read(Granularity::kDay, Dimension::kTotal, "2026-02-07T00:00:00.000Z");
+  EXPECT_EQ(day.v[kCostNano], 4208);
+  EXPECT_EQ(day.v[kRequests], 2);
+  EXPECT_EQ(day.v[kInputTokens], 77);
+  EXPECT_EQ(day.latency.buckets.size(), 1u);
+  EXPECT_EQ(
+      Read(Granularity::kHour, Dimension::kUser, "2026-02-07T10:00:00.000Z", "u9").v[kCostNano],
+      4200);
+  EXPECT_EQ(JournalRows(), 0u);
 }
 
 TEST_F(RollupJournalTest, ABatchThatNeverCommittedLeavesNoTrace) {
