@@ -334,6 +334,59 @@ TEST_F(RollupJournalTest, AJournalRowThatCannotBeReadStopsTheOpenWithAClearError
   EXPECT_EQ(j.status().message(), "rollup journal row 7/2 cannot be read (3 bytes); its counts would be lost");
 }
 
+// The same for the compact layout: a row cut short, a key that claims more shared bytes
+// than the row before had, a key that is not a 1-minute rollup key, counters with a field
+// that does not exist. Each stops the open instead of being half read.
+TEST_F(RollupJournalTest, ACompactJournalRowThatCannotBeReadStopsTheOpenWithAClearError) {
+  ASSERT_TRUE(Apply({{At("2026-02-07T10:15:00.000Z"), CallCounters(1, 5)}}).ok());
+  std::string good;  // the committed row, compact
+  ASSERT_TRUE(store_
+                  ->Scan(Family::kMeta, std::string("rollup_journal\0", 15), "rollup_journal\1",
+                         [&](std::string_view, std::string_view v) {
+                           good = std::string(v);
+                           return false;
+                         })
+                  .ok());
+  ASSERT_EQ(good[0], 2);
+  const std::string minute_key =
+      RollupKey("acme", DataMode::kReal, Granularity::kMinute, Dimension::kTotal,
+                *ParseRfc3339("2026-02-07T10:15:00.000Z"), "prod", "");
+  ASSERT_LT(minute_key.size(), 126u);     // lengths below fit one varint byte
+  const std::string zero("\x00\x00", 2);  // counters: no field, no bucket
+  auto row = [](size_t shared, const std::string& rest, std::string_view counters) {
+    std::string out;
+    out += static_cast<char>(shared);
+    out += static_cast<char>(rest.size());
+    out += rest;
+    out += counters;
+    return out;
+  };
+  // Each is a well-formed part but for one thing.
+  const std::string bad[] = {
+      good.substr(0, good.size() - 1),  // cut short
+      "\x02" + row(0, minute_key, zero) +
+          row(minute_key.size() + 1, "", zero),                     // shares more than it has
+      "\x02" + row(0, "not-a-rollup-key", zero),                    // no 1-minute key
+      "\x02" + row(0, minute_key, std::string("\x80\x40\x00", 3)),  // field 13, none after
+  };
+  for (const std::string& part : bad) {
+    journal_.reset();
+    std::string key("rollup_journal\0", 15);
+    AppendBigEndian(key, 7);
+    AppendBigEndian(key, 2, 4);
+    {
+      StateStore::Batch batch = store_->NewBatch();
+      batch.Put(Family::kMeta, key, part);
+      ASSERT_TRUE(store_->Commit(batch).ok());
+    }
+    auto j = RollupJournal::Open(*store_);
+    ASSERT_FALSE(j.ok()) << part.size();
+    EXPECT_EQ(j.status().message(), "rollup journal row 7/2 cannot be read (" +
+                                        std::to_string(part.size()) +
+                                        " bytes); its counts would be lost");
+  }
+}
+
 TEST_F(RollupJournalTest, ReadsDuringFoldsNeverCountADeltaTwiceOrMissAPublishedOne) {
   // One writer publishes 1-request batches into the same rows while a folder folds
   // continuously; every read must lie between what was published before it started and
