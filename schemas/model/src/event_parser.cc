@@ -5,6 +5,7 @@
 #include <array>
 #include <charconv>
 #include <cstring>
+#include <span>
 
 #include "tokenmeter/base/json_text.h"
 #include "tokenmeter/base/rfc3339.h"
@@ -25,21 +26,50 @@ struct RawMember {
   std::string_view text;
 };
 
+// An event's members: `count` of them from `begin` in the list that holds them.
 struct RawEvent {
-  std::vector<RawMember> members;
+  uint32_t begin = 0;
+  uint32_t count = 0;
   const char* structural_error = nullptr;  // the event as a whole is unusable
 };
 
 enum class Frame : uint8_t { kTop, kEventsArray, kEvent, kSkip };
 
+// What stage 1 fills, kept per thread between bodies with its capacity: a 100-event batch
+// would otherwise allocate each event's member list, grown by doubling (~6 allocations an
+// event), and the event list itself.
+struct RawLists {
+  std::vector<RawMember> members;  // the batch's events' members, event after event
+  std::vector<RawMember> top;      // the body object's own members
+  std::vector<RawEvent> events;
+  std::vector<Frame> frames;
+
+  void Clear() {
+    // A list grown by an outsized body is not kept (bodies are bounded, but the thread lives long).
+    constexpr size_t kKeptMembers = 16384;
+    if (members.capacity() > kKeptMembers) std::vector<RawMember>().swap(members);
+    members.clear();
+    top.clear();
+    events.clear();
+    frames.clear();
+  }
+};
+
+RawLists& ThreadRawLists() {
+  thread_local RawLists lists;
+  lists.Clear();
+  return lists;
+}
+
 class RawHandler : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, RawHandler> {
  public:
-  explicit RawHandler(const IngestLimits& limits, bool allow_batch)
-      : limits_(limits), allow_batch_(allow_batch) {
-    // One allocation each for a flat event instead of one per doubling.
-    frames_.reserve(8);
-    top.members.reserve(32);
-  }
+  RawHandler(const IngestLimits& limits, bool allow_batch, RawLists& lists)
+      : members(lists.members),
+        top_members(lists.top),
+        events(lists.events),
+        limits_(limits),
+        allow_batch_(allow_batch),
+        frames_(lists.frames) {}
 
   bool Null() { return Scalar(RawType::kNull, "null"); }
   bool Bool(bool b) { return Scalar(RawType::kBool, b ? "true" : "false"); }
@@ -61,8 +91,15 @@ class RawHandler : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, RawHan
   BodyError error = BodyError::kNone;
   std::string error_message;
   bool is_batch = false;
-  RawEvent top;                  // members of a single-event body
-  std::vector<RawEvent> events;  // elements of "events"
+  RawEvent top;                         // a single-event body, in top_members
+  std::vector<RawMember>& members;      // the elements of "events", in order
+  std::vector<RawMember>& top_members;  // the body object's own members
+  std::vector<RawEvent>& events;        // elements of "events", in members
+
+  std::span<const RawMember> MembersOf(const RawEvent& ev,
+                                       const std::vector<RawMember>& list) const {
+    return std::span<const RawMember>(list).subspan(ev.begin, ev.count);
+  }
 
  private:
   bool Fail(BodyError e, std::string message) {
@@ -71,16 +108,19 @@ class RawHandler : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, RawHan
     return false;
   }
 
-  void Record(RawEvent& ev, RawType type, std::string_view text) {
+  // A member of the current event: the top object's, or the last of "events" (its members
+  // are the last in `members`: an event's members all come before the next event opens).
+  void Record(RawType type, std::string_view text) {
+    const bool at_top = frames_.back() == Frame::kTop;
+    RawEvent& ev = at_top ? top : events.back();
     if (ev.structural_error) return;
-    if (ev.members.size() >= limits_.max_fields_per_event) {
+    if (ev.count >= limits_.max_fields_per_event) {
       ev.structural_error = "event has too many fields";
       return;
     }
-    ev.members.push_back({key_, type, text});
+    (at_top ? top_members : members).push_back({key_, type, text});
+    ++ev.count;
   }
-
-  RawEvent& Current() { return frames_.back() == Frame::kTop ? top : events.back(); }
 
   bool Scalar(RawType type, std::string_view text) {
     if (frames_.empty()) return Fail(BodyError::kNotAnObject, "body must be a JSON object");
@@ -91,7 +131,7 @@ class RawHandler : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, RawHan
         }
         [[fallthrough]];
       case Frame::kEvent:
-        Record(Current(), type, text);
+        Record(type, text);
         return true;
       case Frame::kEventsArray:
         if (!NewEvent()) return false;
@@ -109,7 +149,7 @@ class RawHandler : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, RawHan
                   "a request holds at most " + std::to_string(limits_.max_events_per_request) +
                       " events");
     }
-    events.emplace_back();
+    events.push_back({static_cast<uint32_t>(members.size()), 0, nullptr});
     return true;
   }
 
@@ -137,7 +177,7 @@ class RawHandler : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, RawHan
         }
         [[fallthrough]];
       case Frame::kEvent:
-        Record(Current(), RawType::kNested, {});
+        Record(RawType::kNested, {});
         frames_.push_back(Frame::kSkip);
         return true;
       case Frame::kEventsArray:
@@ -159,7 +199,7 @@ class RawHandler : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, RawHan
 
   const IngestLimits& limits_;
   bool allow_batch_;
-  std::vector<Frame> frames_;
+  std::vector<Frame>& frames_;
   std::string_view key_;
 };
 
@@ -358,8 +398,8 @@ class EventValidator {
                  const IngestContext* ctx)
       : limits_(limits), normalizer_(normalizer), dialect_(dialect), ctx_(ctx) {}
 
-  bool Validate(const RawEvent& raw, size_t index, UsageEvent& out,
-                std::vector<FieldError>& errors) {
+  bool Validate(const RawEvent& raw, std::span<const RawMember> members, size_t index,
+                UsageEvent& out, std::vector<FieldError>& errors) {
     index_ = index;
     errors_ = &errors;
     size_t errors_before = errors.size();
@@ -370,7 +410,7 @@ class EventValidator {
     std::array<std::array<const RawMember*, 2>, kFieldCount> slots{};
     std::vector<std::string_view> unknown;
     const NameTable& names = Names(dialect_);
-    for (const RawMember& m : raw.members) {
+    for (const RawMember& m : members) {
       const NameRef* ref = names.Find(m.key);
       if (ref == nullptr) {
         for (std::string_view u : unknown) {
@@ -777,24 +817,27 @@ Status ParseBinaryRecord(std::string_view record, const IngestLimits& limits,
 
 ParsedBody EventParser::ParseIngest(std::string& body, const IngestContext& ctx) const {
   ParsedBody result;
-  RawHandler handler(limits_, /*allow_batch=*/true);
+  RawHandler handler(limits_, /*allow_batch=*/true, ThreadRawLists());
   if (!ParseRaw(body, handler)) {
     result.body_error = handler.error;
     result.body_message = std::move(handler.error_message);
     return result;
   }
-  if (handler.is_batch && !handler.top.members.empty()) {
+  if (handler.is_batch && handler.top.count != 0) {
     result.body_error = BodyError::kMalformed;
     result.body_message = "a batch body holds only \"events\"";
     return result;
   }
-  if (!handler.is_batch) handler.events.push_back(std::move(handler.top));
+  // A single event is the body object itself: its members are the top ones.
+  const std::vector<RawMember>& list = handler.is_batch ? handler.members : handler.top_members;
+  if (!handler.is_batch) handler.events.push_back(handler.top);
   result.event_count = handler.events.size();
   result.events.reserve(handler.events.size());
   EventValidator validator(limits_, normalizer_, Dialect::kIngest, &ctx);
   for (size_t i = 0; i < handler.events.size(); ++i) {
     UsageEvent ev;
-    if (validator.Validate(handler.events[i], i, ev, result.errors)) {
+    const RawEvent& raw = handler.events[i];
+    if (validator.Validate(raw, handler.MembersOf(raw, list), i, ev, result.errors)) {
       result.events.push_back(std::move(ev));
       result.event_index.push_back(i);
     }
@@ -814,11 +857,12 @@ Status EventParser::ParseCanonical(std::string_view record, UsageEvent& out, std
     return ParseBinaryRecord(record, limits_, normalizer_, out);
   }
   scratch.assign(record);
-  RawHandler handler(limits_, /*allow_batch=*/false);
+  RawHandler handler(limits_, /*allow_batch=*/false, ThreadRawLists());
   if (!ParseRaw(scratch, handler)) return InvalidArgument(handler.error_message);
   EventValidator validator(limits_, normalizer_, Dialect::kCanonical, nullptr);
   std::vector<FieldError> errors;
-  if (!validator.Validate(handler.top, 0, out, errors)) {
+  if (!validator.Validate(handler.top, handler.MembersOf(handler.top, handler.top_members), 0, out,
+                          errors)) {
     std::string msg;
     for (const FieldError& e : errors) {
       if (!msg.empty()) msg += "; ";

@@ -345,6 +345,58 @@ TEST_F(EventParserTest, WholeBodyRejections) {
   EXPECT_EQ(Parse(ok_depth).body_error, BodyError::kNone);  // exactly 16 levels
 }
 
+// The parser keeps its member lists per thread between bodies (capacity only): what one
+// body left, even one rejected halfway or one past the kept size, must never show in the
+// next one's events.
+TEST_F(EventParserTest, EachBodyOnAThreadSeesOnlyItsOwnMembers) {
+  auto event = [](int i, const std::string& extra) {
+    return R"({"requestId":"b)" + std::to_string(i) + R"(","provider":"openai","model":"m)" +
+           std::to_string(i) + "\"" + extra + "}";
+  };
+  // 1,000 events of 20 members each: more than the lists keep between bodies.
+  std::string big = R"({"events":[)";
+  for (int i = 0; i < 1000; ++i) {
+    std::string extra;
+    for (int k = 0; k < 17; ++k) extra += ",\"x" + std::to_string(k) + "\":" + std::to_string(i);
+    big += (i ? "," : "") + event(i, extra);
+  }
+  big += "]}";
+  ParsedBody p = Parse(big);
+  ASSERT_EQ(p.events.size(), 1000u);
+  EXPECT_EQ(p.events[999].request_id, "b999");
+  EXPECT_EQ(p.events[999].model, "m999");
+
+  // Cut off inside its second event: rejected whole.
+  EXPECT_EQ(Parse(R"({"events":[)" + event(1, "") + "," + event(2, "").substr(0, 30)).body_error,
+            BodyError::kMalformed);
+  // A batch with a member beside "events": rejected whole, its top member not kept.
+  EXPECT_EQ(Parse(R"({"events":[)" + event(3, "") + R"(],"provider":"openai"})").body_error,
+            BodyError::kMalformed);
+
+  // Events of different sizes, one with a nested member, one with too many fields.
+  std::string crowded;
+  for (int k = 0; k < 62; ++k) crowded += ",\"f" + std::to_string(k) + "\":1";
+  p = Parse(R"({"events":[)" + event(4, R"(,"meta":{"a":[1,{"b":2}],"c":"d"},"inputTokens":7)") +
+            "," + event(5, crowded) + "," + event(6, "") + "]}");
+  ASSERT_EQ(p.event_count, 3u);
+  ASSERT_EQ(p.events.size(), 2u);
+  EXPECT_EQ(p.event_index, (std::vector<size_t>{0, 2}));
+  EXPECT_EQ(p.events[0].request_id, "b4");
+  EXPECT_EQ(p.events[0].model, "m4");
+  EXPECT_EQ(p.events[0].input_tokens, 7u);
+  EXPECT_EQ(p.events[1].request_id, "b6");
+  EXPECT_EQ(p.events[1].model, "m6");
+  EXPECT_EQ(p.events[1].input_tokens, 0u);
+  ASSERT_EQ(p.errors.size(), 1u);
+  EXPECT_EQ(p.errors[0], (FieldError{1, "", "event has too many fields"}));
+
+  // A single event after all that: only its own three members.
+  UsageEvent e = One(R"({"requestId":"s1","provider":"openai","model":"m7"})");
+  EXPECT_EQ(e.request_id, "s1");
+  EXPECT_EQ(e.model, "m7");
+  EXPECT_EQ(e.input_tokens, 0u);
+}
+
 TEST_F(EventParserTest, EmptyBatchHasNoEvents) {
   ParsedBody p = Parse(R"({"events":[]})");
   EXPECT_EQ(p.body_error, BodyError::kNone);
