@@ -4,6 +4,7 @@
 // on the same events in the binary form the edge sends (the same checks, no JSON).
 #include <rapidjson/document.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <string>
 #include <vector>
@@ -71,7 +72,7 @@ int RunJson(const Args& a) {
   // UsageEvent per event), as the HTTP thread runs it for a batch POST.
   constexpr uint64_t kBatch = 100;
   std::vector<std::string> bodies;
-  for (uint64_t i = 0; i + kBatch <= n; i += kBatch) {
+  for (uint64_t i = 0; i + kBatch <= std::max(n, kBatch); i += kBatch) {  // one body at least
     std::string& body = bodies.emplace_back("{\"events\":[");
     for (uint64_t k = i; k < i + kBatch; ++k) {
       if (k != i) body.push_back(',');
