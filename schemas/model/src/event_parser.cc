@@ -96,8 +96,9 @@ class RawHandler : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, RawHan
   std::vector<RawMember>& top_members;  // the body object's own members
   std::vector<RawEvent>& events;        // elements of "events", in members
 
-  std::span<const RawMember> MembersOf(const RawEvent& ev,
-                                       const std::vector<RawMember>& list) const {
+  // The members of `top` or of an element of `events`.
+  std::span<const RawMember> MembersOf(const RawEvent& ev) const {
+    const std::vector<RawMember>& list = &ev == &top ? top_members : members;
     return std::span<const RawMember>(list).subspan(ev.begin, ev.count);
   }
 
@@ -828,16 +829,15 @@ ParsedBody EventParser::ParseIngest(std::string& body, const IngestContext& ctx)
     result.body_message = "a batch body holds only \"events\"";
     return result;
   }
-  // A single event is the body object itself: its members are the top ones.
-  const std::vector<RawMember>& list = handler.is_batch ? handler.members : handler.top_members;
-  if (!handler.is_batch) handler.events.push_back(handler.top);
-  result.event_count = handler.events.size();
-  result.events.reserve(handler.events.size());
+  // A single event is the body object itself.
+  const size_t count = handler.is_batch ? handler.events.size() : 1;
+  result.event_count = count;
+  result.events.reserve(count);
   EventValidator validator(limits_, normalizer_, Dialect::kIngest, &ctx);
-  for (size_t i = 0; i < handler.events.size(); ++i) {
+  for (size_t i = 0; i < count; ++i) {
     UsageEvent ev;
-    const RawEvent& raw = handler.events[i];
-    if (validator.Validate(raw, handler.MembersOf(raw, list), i, ev, result.errors)) {
+    const RawEvent& raw = handler.is_batch ? handler.events[i] : handler.top;
+    if (validator.Validate(raw, handler.MembersOf(raw), i, ev, result.errors)) {
       result.events.push_back(std::move(ev));
       result.event_index.push_back(i);
     }
@@ -861,8 +861,7 @@ Status EventParser::ParseCanonical(std::string_view record, UsageEvent& out, std
   if (!ParseRaw(scratch, handler)) return InvalidArgument(handler.error_message);
   EventValidator validator(limits_, normalizer_, Dialect::kCanonical, nullptr);
   std::vector<FieldError> errors;
-  if (!validator.Validate(handler.top, handler.MembersOf(handler.top, handler.top_members), 0, out,
-                          errors)) {
+  if (!validator.Validate(handler.top, handler.MembersOf(handler.top), 0, out, errors)) {
     std::string msg;
     for (const FieldError& e : errors) {
       if (!msg.empty()) msg += "; ";
