@@ -131,6 +131,7 @@ void BatchPipeline::Decode(const std::vector<BusMessage>& messages, DecodedBatch
       d.fingerprint = Fingerprint(e);
       d.dedup_key.clear();
       AppendDedupKey(e.workspace, e.request_id, d.dedup_key);
+      d.dedup_hash = DedupIdHash(d.dedup_key);
       // Priced and encoded before dedup decides (wasted for a duplicate), so that all of
       // this can run beside the in-order steps.
       d.cost = PriceEvent(e, prices);
@@ -192,33 +193,78 @@ Result<PreparedBatch> BatchPipeline::Prepare(int partition, const std::vector<Bu
     if (!out.newest_received || received > *out.newest_received) out.newest_received = received;
   }
 
-  // 2. Dedup: one MultiGet for the batch's distinct ids in key order (slot[i]: valid
-  // event i's id), then in-batch state in arrival order. The same order writes the dedup
-  // rows below.
+  // 2. Dedup: the batch's distinct ids in key order (slot[i]: valid event i's id); the
+  // rows the dedup index names for them (none for most: a new id), read in one MultiGet
+  // in key order; then in-batch state in arrival order. The dedup rows are written below.
   std::vector<uint32_t>& by_key = scratch.by_key;
   by_key.resize(valid.size());
   for (uint32_t i = 0; i < by_key.size(); ++i) by_key[i] = i;
   auto key_of = [&](uint32_t i) -> std::string_view { return decoded[valid[i]].dedup_key; };
   std::sort(by_key.begin(), by_key.end(), [&](uint32_t a, uint32_t b) { return key_of(a) < key_of(b); });
   std::vector<std::string_view>& keys = scratch.keys;
+  std::vector<uint64_t>& key_hashes = scratch.key_hashes;
   keys.clear();
+  key_hashes.clear();
   std::vector<uint32_t> slot(valid.size());
   for (uint32_t i : by_key) {
     std::string_view k = key_of(i);
-    if (keys.empty() || keys.back() != k) keys.push_back(k);
+    if (keys.empty() || keys.back() != k) {
+      keys.push_back(k);
+      key_hashes.push_back(decoded[valid[i]].dedup_hash);
+    }
     slot[i] = static_cast<uint32_t>(keys.size() - 1);
   }
-  std::vector<std::optional<std::string>> values;
-  RETURN_IF_ERROR(store_.MultiGet(Family::kDedup, keys, values, /*sorted=*/true));
-  std::vector<std::optional<DedupRecord>> records(keys.size());
-  std::vector<bool> unreadable(keys.size(), false);  // a stored record Decode refuses
+  std::vector<DedupChoice>& choices = scratch.choices;
+  if (choices.size() < keys.size()) choices.resize(keys.size());
+  for (size_t k = 0; k < keys.size(); ++k) choices[k].Clear();
+  DedupIndex& index = store_.dedup_index();
+  std::string& row_key_bytes = scratch.row_key_bytes;
+  std::vector<Scratch::RowKey>& row_keys = scratch.row_keys;
+  std::vector<std::string_view>& row_key_views = scratch.row_key_views;
+  // Views of `row_keys` in key order (one row key per view; the same key twice once).
+  auto sorted_views = [&] {
+    std::sort(row_keys.begin(), row_keys.end(),
+              [&](const Scratch::RowKey& a, const Scratch::RowKey& b) {
+                return std::string_view(row_key_bytes).substr(a.begin, a.size) <
+                       std::string_view(row_key_bytes).substr(b.begin, b.size);
+              });
+    row_key_views.clear();
+    size_t kept = 0;
+    for (const Scratch::RowKey& r : row_keys) {
+      std::string_view v = std::string_view(row_key_bytes).substr(r.begin, r.size);
+      if (!row_key_views.empty() && row_key_views.back() == v) continue;
+      row_key_views.push_back(v);
+      row_keys[kept++] = r;
+    }
+    row_keys.resize(kept);
+  };
+  row_key_bytes.clear();
+  row_keys.clear();
+  for (uint32_t k = 0; k < keys.size(); ++k) {
+    scratch.where.clear();
+    index.Find(key_hashes[k], scratch.where);
+    for (const DedupIndex::Where& w : scratch.where) {
+      const size_t begin = row_key_bytes.size();
+      if (w.legacy) {
+        row_key_bytes.append(keys[k]);
+      } else {
+        AppendDedupRowKey(w.ms, keys[k], row_key_bytes);
+      }
+      row_keys.push_back(
+          {k, static_cast<uint32_t>(begin), static_cast<uint32_t>(row_key_bytes.size() - begin)});
+    }
+  }
+  if (!row_keys.empty()) {
+    sorted_views();
+    std::vector<std::optional<std::string>> values;
+    RETURN_IF_ERROR(store_.MultiGet(Family::kDedup, row_key_views, values, /*sorted=*/true));
+    for (size_t c = 0; c < row_keys.size(); ++c) {
+      const uint32_t k = row_keys[c].id;
+      if (values[c]) choices[k].Consider(row_key_views[c], *values[c], keys[k]);
+    }
+  }
   constexpr uint32_t kStored = std::numeric_limits<uint32_t>::max();
   std::vector<uint32_t> made_from(keys.size(), kStored);  // the new event a record is of
-  for (size_t i = 0; i < keys.size(); ++i) {
-    if (!values[i]) continue;
-    records[i] = DedupRecord::Decode(*values[i], keys[i]);
-    unreadable[i] = !records[i];
-  }
 
   // 3-5. Price, aggregate and evaluate new events; count duplicates. Decode summed the
   // rollup rows of every valid event; what is not new (redelivered, a duplicate, or not
@@ -241,13 +287,13 @@ Result<PreparedBatch> BatchPipeline::Prepare(int partition, const std::vector<Bu
   for (size_t i = 0; i < valid.size(); ++i) {
     const Decoded& d = decoded[valid[i]];
     const UsageEvent& e = d.event;
-    std::optional<DedupRecord>& record = records[slot[i]];
-    if (unreadable[slot[i]]) {
+    std::optional<DedupRecord>& record = choices[slot[i]].record;
+    if (choices[slot[i]].unreadable_bytes) {
       // Not applied and the stored row kept: a corrupt record must not turn an event
       // that may already be counted into a new one.
       dead_letter(valid[i],
                   "the stored dedup record of request_id \"" + e.request_id +
-                      "\" cannot be read (" + std::to_string(values[slot[i]]->size()) +
+                      "\" cannot be read (" + std::to_string(*choices[slot[i]].unreadable_bytes) +
                       " bytes); event not applied",
                   DeadLetterReason::kUnreadableRecord);
       take_back(d);
@@ -319,14 +365,34 @@ Result<PreparedBatch> BatchPipeline::Prepare(int partition, const std::vector<Bu
   std::sort(rows.begin(), rows.end(),
             [&decoded](uint32_t a, uint32_t b) { return decoded[a].row_key < decoded[b].row_key; });
   for (uint32_t j : rows) out.batch.Put(Family::kEvents, decoded[j].row_key, decoded[j].row_value);
-  for (uint32_t k = 0; k < keys.size(); ++k) {  // keys are sorted
-    if (!records[k]) continue;
+  // The dedup rows: a duplicate's record where it is stored, a new id's under its row's
+  // key time (so after every row the batches before wrote), all in key order; a new row's
+  // index slot is added now, before the batch commits.
+  row_key_bytes.clear();
+  row_keys.clear();
+  for (uint32_t k = 0; k < keys.size(); ++k) {
+    if (!choices[k].record) continue;
+    const size_t begin = row_key_bytes.size();
     if (made_from[k] == kStored) {
-      records[k]->EncodeTo(scratch.value, records[k]->event_key, keys[k]);
+      row_key_bytes.append(choices[k].key);
     } else {
-      records[k]->EncodeTo(scratch.value, decoded[made_from[k]].row_key, keys[k]);
+      const int64_t key_ms =
+          DedupIndex::KeyTime(static_cast<int64_t>(GetBigEndian(decoded[made_from[k]].row_key, 1)));
+      AppendDedupRowKey(key_ms, keys[k], row_key_bytes);
+      index.Add(key_hashes[k], {false, key_ms});
     }
-    out.batch.Put(Family::kDedup, keys[k], scratch.value);
+    row_keys.push_back(
+        {k, static_cast<uint32_t>(begin), static_cast<uint32_t>(row_key_bytes.size() - begin)});
+  }
+  sorted_views();
+  for (size_t c = 0; c < row_keys.size(); ++c) {
+    const uint32_t k = row_keys[c].id;
+    const DedupRecord& r = *choices[k].record;
+    r.EncodeTo(
+        scratch.value,
+        made_from[k] == kStored ? std::string_view(r.event_key) : decoded[made_from[k]].row_key,
+        keys[k]);
+    out.batch.Put(Family::kDedup, row_key_views[c], scratch.value);
   }
   Result<RollupJournal::Staged> staged = rollups_.Stage(out.batch, deltas);
   if (!staged.ok()) return staged.status();

@@ -29,6 +29,7 @@
 
 #include "aggregate/batch_rollups.h"
 #include "aggregate/rollup_journal.h"
+#include "dedup/dedup_index.h"
 #include "dedup/dedup_record.h"
 #include "evaluate/alert_rules.h"
 #include "price/cost_calculator.h"
@@ -113,7 +114,8 @@ class BatchPipeline {
     std::string reason;  // why it goes to the dead-letter topic
     DeadLetterReason kind = DeadLetterReason::kInvalidEvent;
     uint64_t fingerprint = 0;
-    std::string dedup_key;
+    std::string dedup_key;    // its id (DedupKey)
+    uint64_t dedup_hash = 0;  // DedupIdHash of the id
     Cost cost;
     std::string row_key, row_value;  // its events-family row, written if it is new
   };
@@ -170,6 +172,17 @@ class BatchPipeline {
     std::vector<uint32_t> valid;         // indexes of the valid ones, in offset order
     std::vector<uint32_t> by_key;        // `valid` positions in dedup key order
     std::vector<std::string_view> keys;  // distinct dedup keys, sorted (views into `decoded`)
+    std::vector<uint64_t> key_hashes;    // DedupIdHash of each
+    std::vector<DedupChoice> choices;    // what each id's stored rows come to
+    std::vector<DedupIndex::Where> where;  // one id's candidates
+    // Dedup row keys (the candidates read, then the rows written), built in one buffer:
+    // each a range of it and the `keys` position it belongs to.
+    struct RowKey {
+      uint32_t id, begin, size;
+    };
+    std::string row_key_bytes;
+    std::vector<RowKey> row_keys;
+    std::vector<std::string_view> row_key_views;
     std::vector<uint32_t> rows;          // indexes of the new events
     std::string value;                   // a dedup row being encoded
     std::atomic<int64_t> newest_received_ms{std::numeric_limits<int64_t>::min()};  // committed

@@ -51,6 +51,12 @@ ProcessorProbe::ProcessorProbe(prometheus::Registry& r) {
                              "RocksDB background errors (flush/compaction), e.g. disk full");
   live_bytes_ = Gauge(r, "tokenmeter_processor_rocksdb_live_data_bytes",
                       "Estimated live data in the processor's RocksDB");
+  dedup_index_entries_ =
+      Gauge(r, "tokenmeter_processor_dedup_index_entries",
+            "Ids the in-memory dedup index holds (those past the window included until "
+            "their slots are reused)");
+  dedup_index_bytes_ =
+      Gauge(r, "tokenmeter_processor_dedup_index_bytes", "Memory of the in-memory dedup index");
   auto& expired = prometheus::BuildCounter()
                       .Name("tokenmeter_processor_rows_expired_total")
                       .Help("Rows dropped by retention in RocksDB compactions, by family (dedup: ids past the "
@@ -115,6 +121,11 @@ void ProcessorProbe::Lag(const std::map<int, int64_t>& lag) {
 void ProcessorProbe::State(uint64_t background_errors, uint64_t live_bytes) {
   background_errors_->Set(static_cast<double>(background_errors));
   live_bytes_->Set(static_cast<double>(live_bytes));
+}
+
+void ProcessorProbe::DedupIndexSize(size_t entries, size_t bytes) {
+  dedup_index_entries_->Set(static_cast<double>(entries));
+  dedup_index_bytes_->Set(static_cast<double>(bytes));
 }
 
 void ProcessorProbe::Expired(uint64_t dedup_rows, uint64_t event_rows) {

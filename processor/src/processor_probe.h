@@ -27,6 +27,8 @@ class ProcessorProbe {
   // RocksDB health: background errors (a failed flush or compaction, e.g. disk full) and
   // the estimated live data size.
   void State(uint64_t background_errors, uint64_t live_bytes);
+  // The dedup index (DedupIndex): slots holding an entry, and its memory.
+  void DedupIndexSize(size_t entries, size_t bytes);
   // Rows dropped by retention in compactions so far (StateStore::Expired), per family.
   void Expired(uint64_t dedup_rows, uint64_t event_rows);
   // One fold of the rollup journal (`rows`: distinct 1-minute rows it had to fold).
@@ -51,6 +53,8 @@ class ProcessorProbe {
   std::map<int, prometheus::Gauge*> lag_by_partition_;
   prometheus::Gauge* background_errors_;
   prometheus::Gauge* live_bytes_;
+  prometheus::Gauge* dedup_index_entries_;
+  prometheus::Gauge* dedup_index_bytes_;
   prometheus::Counter* expired_dedup_;
   prometheus::Counter* expired_events_;
   uint64_t expired_dedup_seen_ = 0;   // the store's totals at the last Expired()

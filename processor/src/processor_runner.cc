@@ -7,18 +7,19 @@
 #include <mutex>
 #include <thread>
 
+#include "dedup/dedup_index.h"
+#include "emit/alert_store.h"
+#include "evaluate/workspace_view.h"
 #include "pipeline.h"
 #include "processor_probe.h"
 #include "processor_service.h"
-#include "tokenmeter/bus/kafka_consumer.h"
-#include "emit/alert_store.h"
-#include "evaluate/workspace_view.h"
 #include "query/alerts_api.h"
 #include "query/query_api.h"
 #include "state/retention.h"
 #include "tokenmeter/base/json_text.h"
 #include "tokenmeter/base/log.h"
 #include "tokenmeter/base/thread_name.h"
+#include "tokenmeter/bus/kafka_consumer.h"
 #include "tokenmeter/http/json_error.h"
 
 namespace tokenmeter {
@@ -135,6 +136,7 @@ struct ProcessorRunner::Impl {
         dedup_horizon.Update(clock->Now(), consumer->Assigned(), lag,
                              [this](int p) { return pipeline->NewestReceived(p); });
         probe->State(store->BackgroundErrors(), store->LiveDataBytes());
+        probe->DedupIndexSize(store->dedup_index().used(), store->dedup_index().bytes());
         probe->Expired(store->Expired(Family::kDedup), store->Expired(Family::kEvents));
         SampleOutbox();
       }

@@ -90,6 +90,9 @@ wait_for '[ "$(metric tokenmeter_processor_events_consumed_total)" = 13 ]' 200 \
 # Caught up: every owned partition's lag gauge reads 0 (sampled once a second).
 lag_sum() { curl -s "http://127.0.0.1:$pport/metrics" | awk '$1 ~ /^tokenmeter_processor_consumer_lag_records/ {s += $2; n++} END {print n "/" s}'; }
 wait_for '[ "$(lag_sum)" = "4/0" ]' 100 || fail "lag gauges: $(lag_sum)"
+# Ten distinct ids counted: ten entries in the dedup index (sampled with the lag).
+wait_for '[ "$(metric tokenmeter_processor_dedup_index_entries)" = 10 ]' 30 \
+  || fail "dedup index: $(metric tokenmeter_processor_dedup_index_entries)"
 kcat -C -b "$bootstrap" -t tokenmeter.events.dlq -e -q > "$work/dlq.txt" 2>/dev/null
 grep -q '"reason":"malformed JSON' "$work/dlq.txt" || fail "DLQ record: $(cat "$work/dlq.txt")"
 
@@ -129,6 +132,9 @@ wait_for '[ "$(metric tokenmeter_processor_events_counted_total)" = 1 ]' 300 \
 sleep 1
 [ "$(metric tokenmeter_processor_events_counted_total)" = 1 ] || fail "re-counted after restart"
 [ "$(metric tokenmeter_processor_duplicates_total)" = 0 ] || fail "duplicates after restart"
+# The index was rebuilt from the store: the ten ids before the restart and the new one.
+wait_for '[ "$(metric tokenmeter_processor_dedup_index_entries)" = 11 ]' 30 \
+  || fail "dedup index after restart: $(metric tokenmeter_processor_dedup_index_entries)"
 overview=$(query "/v1/dashboard/overview?range=24h")
 echo "$overview" | grep -q '"requests":6,"successes":6,"errors":0,"duplicates":1,' || fail "overview after restart: $overview"
 echo "$overview" | grep -q '"costNanoUsd":7569750,' || fail "cost after restart (+1*150 + 1*600): $overview"

@@ -146,6 +146,19 @@ void AppendDedupKey(std::string_view workspace, std::string_view request_id, std
   out.append(request_id);
 }
 
+void AppendDedupRowKey(int64_t key_ms, std::string_view id, std::string& out) {
+  out.push_back('\0');
+  AppendBigEndian(out, static_cast<uint64_t>(key_ms), 8);
+  out.append(id);
+}
+
+DedupRowKey ParseDedupRowKey(std::string_view key) {
+  if (key.size() < kDedupRowHeadBytes || key[0] != '\0') return {std::nullopt, key};
+  return {static_cast<int64_t>(GetBigEndian(key, 1)), key.substr(kDedupRowHeadBytes)};
+}
+
+uint64_t DedupIdHash(std::string_view id) { return Hash64(id); }
+
 bool DedupRecord::SameContent(const UsageEvent& e, uint64_t fp) const {
   if (kind == FingerprintKind::kCanonicalJson) return fingerprint == CanonicalJsonFingerprint(e);
   return fingerprint == fp;

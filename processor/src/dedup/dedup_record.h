@@ -56,8 +56,24 @@ struct DedupRecord {
   }
 };
 
+// An id of the dedup window: workspace \0 request_id (a workspace id is never empty).
 std::string DedupKey(std::string_view workspace, std::string_view request_id);
 void AppendDedupKey(std::string_view workspace, std::string_view request_id, std::string& out);
+
+// The dedup family's row keys. A record is stored under \0, its key time (8 bytes
+// big-endian: the time its event's row is keyed by, so rows are laid out by time and a
+// flushed file never overlaps an earlier one), then its id; DedupIndex finds the key time
+// of an id. Rows written before this layout are stored under the id alone (which never
+// begins with \0): they are read until they expire.
+inline constexpr size_t kDedupRowHeadBytes = 9;
+void AppendDedupRowKey(int64_t key_ms, std::string_view id, std::string& out);
+struct DedupRowKey {
+  std::optional<int64_t> key_ms;  // nullopt: the older layout (the id alone)
+  std::string_view id;
+};
+DedupRowKey ParseDedupRowKey(std::string_view key);
+// A 64-bit hash of an id (DedupIndex's slots and tags).
+uint64_t DedupIdHash(std::string_view id);
 
 // A hash of what the call was (provider, model, tokens, attribution, time, cost); equal
 // for a client's retry of the same call, different for a reused id with other content.

@@ -9,14 +9,15 @@
 
 #include "aggregate/rollup.h"
 #include "aggregate/rollup_scan.h"
+#include "dedup/dedup_index.h"
 #include "dedup/dedup_record.h"
 #include "pipeline.h"
+#include "request_params.h"
 #include "state/stored_event.h"
 #include "tokenmeter/base/json_text.h"
 #include "tokenmeter/base/rfc3339.h"
 #include "tokenmeter/base/units.h"
 #include "tokenmeter/http/json_error.h"
-#include "request_params.h"
 
 namespace tokenmeter {
 namespace {
@@ -161,11 +162,9 @@ HttpResponse QueryApi::Handle(const HttpRequest& request) const {
 
   if (path.rfind("/v1/events/", 0) == 0) {
     std::string id = PercentDecode(path.substr(11));
-    const std::string dedup_key = DedupKey(key->workspace, id);
-    Result<std::optional<std::string>> dedup = store_.Get(Family::kDedup, dedup_key);
+    Result<DedupChoice> dedup = FindDedup(store_, DedupKey(key->workspace, id));
     if (!dedup.ok()) return JsonError(503, "state_unavailable", dedup.status().message());
-    std::optional<DedupRecord> record =
-        dedup->has_value() ? DedupRecord::Decode(**dedup, dedup_key) : std::nullopt;
+    const std::optional<DedupRecord>& record = dedup->record;
     const TimePoint now = clock_.Now();
     if (!record || record->Expired(now, retention_.dedup_window())) {
       return JsonError(404, "not_found", "no event with this requestId in this workspace");

@@ -12,6 +12,8 @@
 #include <array>
 #include <limits>
 
+#include "dedup_index.h"
+#include "dedup_record.h"
 #include "fixed_codec.h"
 #include "rollup.h"
 
@@ -65,10 +67,9 @@ class ExpiryFilterFactory final : public rocksdb::CompactionFilterFactory {
       : expiry_(std::move(expiry)), clock_(clock), dropped_(dropped) {}
   std::unique_ptr<rocksdb::CompactionFilter> CreateCompactionFilter(
       const rocksdb::CompactionFilter::Context& /*context*/) override {
-    std::optional<int64_t> now =
-        expiry_.now_ms ? expiry_.now_ms() : std::optional<int64_t>(clock_.Now().time_since_epoch().count());
-    int64_t cutoff = now ? *now - expiry_.window.count() : std::numeric_limits<int64_t>::min();
-    return std::make_unique<ExpiryFilter>(expiry_, cutoff, dropped_);
+    std::optional<int64_t> cutoff = ExpiryCutoff(expiry_, clock_);
+    return std::make_unique<ExpiryFilter>(
+        expiry_, cutoff.value_or(std::numeric_limits<int64_t>::min()), dropped_);
   }
   const char* Name() const override { return "tokenmeter.expiry"; }
 
@@ -82,7 +83,37 @@ class ExpiryFilterFactory final : public rocksdb::CompactionFilterFactory {
 // compact it, so its expired rows do not stay on disk indefinitely under light traffic.
 constexpr uint64_t kExpiryRecompactSeconds = 7 * 24 * 3600;
 
+// Builds the dedup index from every row of the dedup family: a row under the id alone
+// (the older layout) by its first-seen time, one it cannot read never reused.
+Status LoadDedupIndex(rocksdb::DB& db, rocksdb::ColumnFamilyHandle* family, DedupIndex& index) {
+  rocksdb::ReadOptions ro;
+  ro.fill_cache = false;  // a one-pass read of the whole family
+  ro.readahead_size = 2u << 20;
+  std::unique_ptr<rocksdb::Iterator> it(db.NewIterator(ro, family));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    const std::string_view key(it->key().data(), it->key().size());
+    const DedupRowKey row = ParseDedupRowKey(key);
+    if (row.key_ms) {
+      index.Add(DedupIdHash(row.id), {false, *row.key_ms});
+    } else {
+      std::optional<int64_t> first_seen =
+          DedupRecord::FirstSeenMs(std::string_view(it->value().data(), it->value().size()));
+      index.Add(DedupIdHash(row.id),
+                {true, first_seen.value_or(std::numeric_limits<int64_t>::max())});
+    }
+  }
+  return FromRocks(it->status(), "read the dedup family");
+}
+
 }  // namespace
+
+std::optional<int64_t> ExpiryCutoff(const Expiry& expiry, const Clock& clock) {
+  std::optional<int64_t> now = expiry.now_ms
+                                   ? expiry.now_ms()
+                                   : std::optional<int64_t>(clock.Now().time_since_epoch().count());
+  if (!now) return std::nullopt;
+  return *now - expiry.window.count();
+}
 
 std::string OffsetKey(const std::string& topic, int partition) {
   std::string k = "offset";
@@ -117,22 +148,20 @@ Result<std::unique_ptr<StateStore>> StateStore::Open(const std::string& dir, Sta
       cf.compaction_filter_factory = std::make_shared<ExpiryFilterFactory>(e->second, clock, store->expired_[f]);
       cf.periodic_compaction_seconds = kExpiryRecompactSeconds;
     }
-    cf.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
-    if (std::string_view(name) == "rollups") cf.merge_operator = RollupMergeOperator();
     if (std::string_view(name) == "dedup") {
-      // Most ids a batch looks up are new. A whole-key bloom filter on the memtables lets
-      // such a lookup skip the memtable skiplist searches (the table files already have
-      // their own bloom filters), at a hash per insert.
-      cf.memtable_whole_key_filtering = true;
-      cf.memtable_prefix_bloom_size_ratio = 0.05;
-      // A batch writes its dedup rows in key order, but they are random ids, so each lands
-      // far from the last in a memtable that already holds earlier batches' rows. The
-      // memtable's own sequential-insert hint then gives up and searches from the top; a
-      // hint (one for the whole family: an empty prefix) is repaired only up to the level
-      // that brackets the next key, a search over the distance between two of the batch's
-      // keys (benchmarks/README.md, "Processor").
+      // Its lookups go only to rows the dedup index names (nearly always there), so bloom
+      // filters would cost memory (~1.2 bytes a row) and answer nothing.
+      rocksdb::BlockBasedTableOptions unfiltered = table;
+      unfiltered.filter_policy.reset();
+      cf.table_factory.reset(rocksdb::NewBlockBasedTableFactory(unfiltered));
+      // Its rows are keyed by time, so a batch's rows land after the last batch's in the
+      // memtable; a hint (one for the whole family: an empty prefix) makes each insert a
+      // step from the last instead of a search from the top.
       cf.memtable_insert_with_hint_prefix_extractor.reset(rocksdb::NewFixedPrefixTransform(0));
+    } else {
+      cf.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
     }
+    if (std::string_view(name) == "rollups") cf.merge_operator = RollupMergeOperator();
     families.emplace_back(name, cf);
   }
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
@@ -142,6 +171,16 @@ Result<std::unique_ptr<StateStore>> StateStore::Open(const std::string& dir, Sta
   store->db_.reset(db);
   store->handles_.assign(handles.begin() + 1, handles.end());
   db->DestroyColumnFamilyHandle(handles[0]);
+
+  std::function<std::optional<int64_t>()> cutoff;
+  if (auto e = state_options.expiry.find(Family::kDedup); e != state_options.expiry.end()) {
+    cutoff = [expiry = e->second, &clock] { return ExpiryCutoff(expiry, clock); };
+  }
+  uint64_t rows = 0;
+  (void)db->GetIntProperty(store->handle(Family::kDedup), "rocksdb.estimate-num-keys", &rows);
+  store->dedup_index_ =
+      std::make_unique<DedupIndex>(std::move(cutoff), static_cast<size_t>(rows) * 2);
+  RETURN_IF_ERROR(LoadDedupIndex(*db, store->handle(Family::kDedup), *store->dedup_index_));
   return store;
 }
 

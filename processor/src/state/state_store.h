@@ -36,6 +36,8 @@ class WriteBatch;
 
 namespace tokenmeter {
 
+class DedupIndex;
+
 enum class Family : size_t { kDedup, kEvents, kRollups, kMeta, kState, kAlerts, kOutbox, kCount };
 
 // Rows of a family expire `window` after a time each row carries: compactions drop them
@@ -51,6 +53,10 @@ struct Expiry {
   // drops nothing in that compaction. Unset: StateOptions::clock.
   std::function<std::optional<int64_t>()> now_ms;
 };
+
+// The cutoff of a family's expiry now: rows whose time is before it may be dropped;
+// nullopt when nothing may be (its "now" is unknown).
+std::optional<int64_t> ExpiryCutoff(const Expiry& expiry, const Clock& clock);
 
 struct StateOptions {
   std::map<Family, Expiry> expiry;  // families not listed keep every row
@@ -131,6 +137,10 @@ class StateStore {
   // Compacts a family's whole key range now (tests; an operator's manual reclaim).
   Status CompactAll(Family f);
 
+  // Where each id's dedup record is stored (DedupIndex), built from the dedup family when
+  // the store opens; rows that retention may drop free their slots (ExpiryCutoff).
+  DedupIndex& dedup_index() const { return *dedup_index_; }
+
   rocksdb::DB* db() const { return db_.get(); }
   rocksdb::ColumnFamilyHandle* handle(Family f) const { return handles_[static_cast<size_t>(f)]; }
 
@@ -143,6 +153,7 @@ class StateStore {
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;
   std::array<std::atomic<uint64_t>, static_cast<size_t>(Family::kCount)> expired_{};
   SystemClock system_clock_;  // expiry's "now" when StateOptions gives no clock
+  std::unique_ptr<DedupIndex> dedup_index_;
 };
 
 // The key under which a partition's next offset is stored in the meta family.

@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "aggregate/rollup.h"
+#include "dedup/dedup_index.h"
 #include "dedup/dedup_record.h"
 #include "rollup_reader.h"
 #include "state/fixed_codec.h"
@@ -76,9 +77,15 @@ class PipelineTest : public ::testing::Test {
     EXPECT_TRUE(v.ok());
     return v.ok() && v->has_value() ? RollupCounters::Decode(**v) : RollupCounters{};
   }
+  // The id's dedup record and the key it is stored under, found through the store's index.
+  DedupChoice Dedup(const std::string& id) {
+    Result<DedupChoice> c = FindDedup(*store_, DedupKey("acme", id));
+    EXPECT_TRUE(c.ok()) << c.status().ToString();
+    return c.ok() ? *c : DedupChoice{};
+  }
   uint32_t Attempts(const std::string& id) {
-    auto v = store_->Get(Family::kDedup, DedupKey("acme", id));
-    return v.ok() && v->has_value() ? DedupRecord::Decode(**v, DedupKey("acme", id))->attempts : 0;
+    DedupChoice c = Dedup(id);
+    return c.record ? c.record->attempts : 0;
   }
 
   testing::TempDir dir_{"tm-pipeline"};
@@ -179,10 +186,9 @@ TEST_F(PipelineTest, RecordsDecodedOnTwoThreadsGiveTheSameBatchInOffsetOrder) {
   EXPECT_EQ(Attempts("a"), 2u);
   EXPECT_EQ(Attempts("b"), 2u);
   EXPECT_EQ(Attempts("d"), 1u);
-  auto record = store_->Get(Family::kDedup, DedupKey("acme", "d"));
-  ASSERT_TRUE(record.ok() && record->has_value());
-  auto d =
-      store_->Get(Family::kEvents, DedupRecord::Decode(**record, DedupKey("acme", "d"))->event_key);
+  DedupChoice record = Dedup("d");
+  ASSERT_TRUE(record.record);
+  auto d = store_->Get(Family::kEvents, record.record->event_key);
   ASSERT_TRUE(d.ok() && d->has_value());
 }
 
@@ -196,11 +202,12 @@ TEST_F(PipelineTest, EachBatchKeysItsEventRowsAfterEveryRowStoredBefore) {
     return e;
   };
   auto key_of = [&](const std::string& id) {
-    auto v = store_->Get(Family::kDedup, DedupKey("acme", id));
-    EXPECT_TRUE(v.ok() && v->has_value()) << id;
-    if (!v.ok() || !v->has_value()) return std::string();
+    DedupChoice c = Dedup(id);
+    EXPECT_TRUE(c.record) << id;
+    if (!c.record) return std::string();
+    auto v = store_->Get(Family::kDedup, c.key);
     EXPECT_EQ((**v).size(), 39u) << "the record keeps only the head of the event key";
-    return DedupRecord::Decode(**v, DedupKey("acme", id))->event_key;
+    return c.record->event_key;
   };
   auto key_time = [](const std::string& key) { return GetBigEndian(key, 1); };
   auto ms = [](TimePoint t) { return static_cast<uint64_t>(t.time_since_epoch().count()); };
@@ -226,6 +233,78 @@ TEST_F(PipelineTest, EachBatchKeysItsEventRowsAfterEveryRowStoredBefore) {
     EXPECT_NE(stored->event.find("\"request_id\":\"" + std::string(id) + "\""), std::string::npos)
         << stored->event;
   }
+}
+
+TEST_F(PipelineTest, DedupRowsAreKeyedByTheirEventRowsSecondAndFoundThroughTheIndexAfterAReopen) {
+  auto at = [](const std::string& id, TimePoint received) {
+    UsageEvent e = Event(id, "gpt-4o-mini", 10, 10);
+    e.received_at = received;
+    return e;
+  };
+  const TimePoint t1 = kT + std::chrono::milliseconds(10'900);
+  Apply({Msg(0, at("z", t1)), Msg(1, at("y", t1 + std::chrono::milliseconds(50)))});
+  Apply({Msg(2, at("x", kT))});  // received earlier: keyed at the floor, in t1's second
+  Apply({Msg(3, at("a", t1 + std::chrono::milliseconds(200)))});  // the next second
+  std::vector<std::string> keys;
+  std::string first, last(1, '\xff');
+  ASSERT_TRUE(store_
+                  ->Scan(Family::kDedup, first, last,
+                         [&](std::string_view k, std::string_view) {
+                           keys.emplace_back(k);
+                           return true;
+                         })
+                  .ok());
+  auto row_key = [](TimePoint second, const std::string& id) {
+    std::string k;
+    AppendDedupRowKey(second.time_since_epoch().count(), DedupKey("acme", id), k);
+    return k;
+  };
+  const TimePoint s1 = kT + std::chrono::seconds(10);
+  EXPECT_EQ(keys, (std::vector<std::string>{row_key(s1, "x"), row_key(s1, "y"), row_key(s1, "z"),
+                                            row_key(s1 + std::chrono::seconds(1), "a")}));
+  EXPECT_EQ(store_->dedup_index().used(), 4u);
+
+  Reopen();  // the index is built again from the family
+  EXPECT_EQ(store_->dedup_index().used(), 4u);
+  UsageEvent retry = at("x", kT);
+  retry.received_at = kT + std::chrono::seconds(30);
+  BatchStats s = Apply({Msg(4, retry), Msg(5, at("a", kT)), Msg(6, at("w", kT))});
+  EXPECT_EQ(s.duplicates, 2u);
+  EXPECT_EQ(s.counted, 1u);
+  EXPECT_EQ(Attempts("x"), 2u);
+  EXPECT_EQ(Dedup("x").key, row_key(s1, "x")) << "a duplicate's record stays where it is";
+  EXPECT_EQ(Rollup(Granularity::kDay, Dimension::kTotal, "").v[kRequests], 5);
+}
+
+TEST_F(PipelineTest, RecordsStoredUnderTheIdAloneStillTellRetriesAfterTheLayoutChange) {
+  // Rows as the builds before time keys wrote them: under workspace \0 request_id.
+  Apply({Msg(0, Event("a", "gpt-4o-mini", 850, 320)), Msg(1, Event("b", "gpt-4o-mini", 10, 10))});
+  for (const char* id : {"a", "b"}) {
+    DedupChoice c = Dedup(id);
+    ASSERT_TRUE(c.record) << id;
+    std::string value = **store_->Get(Family::kDedup, c.key);
+    StateStore::Batch b = store_->NewBatch();
+    b.Delete(Family::kDedup, c.key);
+    b.Put(Family::kDedup, DedupKey("acme", id), value);
+    ASSERT_TRUE(store_->Commit(b).ok());
+  }
+  Reopen();
+  EXPECT_EQ(Dedup("a").key, DedupKey("acme", "a"));
+  UsageEvent retry = Event("a", "gpt-4o-mini", 850, 320);
+  retry.received_at = kT + std::chrono::seconds(5);
+  BatchStats s = Apply({Msg(2, retry), Msg(3, Event("b", "gpt-4o-mini", 11, 10)),
+                        Msg(4, Event("c", "gpt-4o-mini", 10, 10))});
+  EXPECT_EQ(s.duplicates, 2u);
+  EXPECT_EQ(s.conflicts, 1u) << "b's stored fingerprint is read from the old row";
+  EXPECT_EQ(s.counted, 1u);
+  EXPECT_EQ(Attempts("a"), 2u);
+  EXPECT_EQ(Dedup("a").key, DedupKey("acme", "a")) << "updated where it is stored";
+  auto event = store_->Get(Family::kEvents, Dedup("a").record->event_key);
+  ASSERT_TRUE(event.ok() && event->has_value()) << "the old row still names its event";
+  EXPECT_EQ(Dedup("c").key.substr(0, 1), std::string(1, '\0')) << "a new id: the time layout";
+  RollupCounters t = Rollup(Granularity::kDay, Dimension::kTotal, "");
+  EXPECT_EQ(t.v[kRequests], 3);
+  EXPECT_EQ(t.v[kDuplicates], 2);
 }
 
 TEST_F(PipelineTest, RollupRowsSummedWhileDecodingLeaveOutEveryEventThatIsNotNew) {
@@ -305,10 +384,9 @@ TEST_F(PipelineTest, ACopyPastTheDedupWindowIsANewCallAndOneAtItsEdgeIsARetry) {
   EXPECT_EQ(s.duplicates, 1u) << "and its own retry is a duplicate of it";
   EXPECT_EQ(s.conflicts, 0u);
   EXPECT_EQ(Attempts("a"), 2u) << "the record starts over";
-  auto v = store_->Get(Family::kDedup, DedupKey("acme", "a"));
-  ASSERT_TRUE(v.ok() && v->has_value());
-  EXPECT_EQ(DedupRecord::Decode(**v, DedupKey("acme", "a"))->first_seen_ms,
-            past.received_at.time_since_epoch().count());
+  DedupChoice v = Dedup("a");
+  ASSERT_TRUE(v.record);
+  EXPECT_EQ(v.record->first_seen_ms, past.received_at.time_since_epoch().count());
   RollupCounters day = Rollup(Granularity::kDay, Dimension::kTotal, "");
   EXPECT_EQ(day.v[kRequests], 2);
   EXPECT_EQ(day.v[kDuplicates], 2);
@@ -357,8 +435,10 @@ TEST_F(PipelineTest, AnIdWhoseStoredRecordCannotBeReadIsQuarantinedNeverCountedA
   // A dedup row no build can decode (an unknown version byte), as a damaged or
   // downgraded store would hold: the event it stands for may already be counted.
   const std::string damaged("\x7f\x01\x02", 3);
+  const std::string stored_under = Dedup("a").key;
+  ASSERT_FALSE(stored_under.empty());
   StateStore::Batch b = store_->NewBatch();
-  b.Put(Family::kDedup, DedupKey("acme", "a"), damaged);
+  b.Put(Family::kDedup, stored_under, damaged);
   ASSERT_TRUE(store_->Commit(b).ok());
 
   UsageEvent retry = Event("a", "gpt-4o-mini", 850, 320);
@@ -381,7 +461,7 @@ TEST_F(PipelineTest, AnIdWhoseStoredRecordCannotBeReadIsQuarantinedNeverCountedA
   EXPECT_EQ(t.v[kRequests], 2);  // "a" once, from offset 0, and "b"
   EXPECT_EQ(t.v[kInputTokens], 860);
   EXPECT_EQ(t.v[kDuplicates], 0);
-  EXPECT_EQ(**store_->Get(Family::kDedup, DedupKey("acme", "a")), damaged) << "the stored row is kept";
+  EXPECT_EQ(**store_->Get(Family::kDedup, stored_under), damaged) << "the stored row is kept";
   EXPECT_EQ(*store_->NextOffset("tokenmeter.events", 0), std::optional<int64_t>(4));
 }
 
@@ -389,13 +469,13 @@ TEST_F(PipelineTest, ARecordWrittenWithTheOlderFingerprintStillTellsARetryFromAC
   UsageEvent a = Event("a", "gpt-4o-mini", 850, 320);
   Apply({Msg(0, a)});
   // The record as a build with the canonical-JSON fingerprint wrote it.
-  auto v = store_->Get(Family::kDedup, DedupKey("acme", "a"));
-  ASSERT_TRUE(v.ok() && v->has_value());
-  DedupRecord old = *DedupRecord::Decode(**v, DedupKey("acme", "a"));
+  DedupChoice stored = Dedup("a");
+  ASSERT_TRUE(stored.record);
+  DedupRecord old = *stored.record;
   old.kind = FingerprintKind::kCanonicalJson;
   old.fingerprint = CanonicalJsonFingerprint(a);
   StateStore::Batch b = store_->NewBatch();
-  b.Put(Family::kDedup, DedupKey("acme", "a"), old.Encode());
+  b.Put(Family::kDedup, stored.key, old.Encode());
   ASSERT_TRUE(store_->Commit(b).ok());
 
   UsageEvent retry = a;
@@ -407,10 +487,7 @@ TEST_F(PipelineTest, ARecordWrittenWithTheOlderFingerprintStillTellsARetryFromAC
   EXPECT_EQ(s2.conflicts, 1u);
   EXPECT_EQ(s2.counted, 0u);
   EXPECT_EQ(Attempts("a"), 3u);
-  EXPECT_EQ(DedupRecord::Decode(**store_->Get(Family::kDedup, DedupKey("acme", "a")),
-                                DedupKey("acme", "a"))
-                ->kind,
-            FingerprintKind::kCanonicalJson)
+  EXPECT_EQ(Dedup("a").record->kind, FingerprintKind::kCanonicalJson)
       << "the record keeps the function it was written with";
   EXPECT_EQ(Rollup(Granularity::kHour, Dimension::kTotal, "").v[kRequests], 1);
 }

@@ -6,11 +6,12 @@
 
 #include <filesystem>
 
+#include "dedup/dedup_index.h"
 #include "dedup/dedup_record.h"
 #include "pipeline.h"
-#include "tokenmeter/base/rfc3339.h"
 #include "temp_dir.h"
 #include "test_events.h"
+#include "tokenmeter/base/rfc3339.h"
 #include "tokenmeter/model/event_codec.h"
 
 namespace tokenmeter {
@@ -207,10 +208,9 @@ TEST_F(QueryApiTest, ALongerRetentionKeepsShowingTheEvent) {
 }
 
 TEST_F(QueryApiTest, ADamagedEventRowIsAnErrorNotAHalfShownEvent) {
-  auto dedup = store_->Get(Family::kDedup, DedupKey("acme", "a"));
-  ASSERT_TRUE(dedup.ok() && dedup->has_value());
-  std::optional<DedupRecord> record = DedupRecord::Decode(**dedup, DedupKey("acme", "a"));
-  ASSERT_TRUE(record.has_value());
+  Result<DedupChoice> dedup = FindDedup(*store_, DedupKey("acme", "a"));
+  ASSERT_TRUE(dedup.ok() && dedup->record.has_value());
+  const std::optional<DedupRecord>& record = dedup->record;
   auto row = store_->Get(Family::kEvents, record->event_key);
   ASSERT_TRUE(row.ok() && row->has_value());
   StateStore::Batch b = store_->NewBatch();

@@ -1,0 +1,154 @@
+#include "dedup_index.h"
+
+#include <algorithm>
+#include <mutex>
+
+#include "state/state_store.h"
+
+namespace tokenmeter {
+namespace {
+
+// A slot: the hash's high 32 bits, a legacy bit, then seconds since kBaseSeconds plus one
+// (so no entry is 0, the empty slot).
+constexpr int64_t kBaseSeconds = 1577836800;  // 2020-01-01T00:00:00Z
+constexpr uint64_t kLegacyBit = uint64_t{1} << 31;
+constexpr uint64_t kSecondsMask = kLegacyBit - 1;
+constexpr int64_t kMaxSeconds = static_cast<int64_t>(kSecondsMask) - 1;
+constexpr size_t kMinSlots = 1024;
+constexpr size_t kMovePerAdd = 16;
+
+int64_t FloorDiv(int64_t a, int64_t b) { return a / b - ((a % b != 0) && ((a < 0) != (b < 0))); }
+
+int64_t SecondsOf(int64_t ms) {
+  return std::clamp<int64_t>(FloorDiv(ms, 1000) - kBaseSeconds, 0, kMaxSeconds);
+}
+
+uint32_t High32(uint64_t hash) { return static_cast<uint32_t>(hash >> 32); }
+
+uint64_t SlotOf(uint64_t hash, DedupIndex::Where w) {
+  return (uint64_t{High32(hash)} << 32) | (w.legacy ? kLegacyBit : 0) |
+         static_cast<uint64_t>(SecondsOf(w.ms) + 1);
+}
+
+DedupIndex::Where WhereOf(uint64_t slot) {
+  return {(slot & kLegacyBit) != 0,
+          (static_cast<int64_t>(slot & kSecondsMask) - 1 + kBaseSeconds) * 1000};
+}
+
+// Whether a slot may be reused: its whole second is before the cutoff (every row it can
+// name was first seen before it; see the header).
+bool Reusable(uint64_t slot, std::optional<int64_t> cutoff) {
+  return cutoff && WhereOf(slot).ms + 1000 <= *cutoff;
+}
+
+// The slot an id's probe starts at (any table size).
+size_t Home(uint32_t h32, size_t size) { return static_cast<size_t>((uint64_t{h32} * size) >> 32); }
+
+}  // namespace
+
+DedupIndex::DedupIndex(std::function<std::optional<int64_t>()> cutoff_ms, size_t initial_slots)
+    : cutoff_ms_(std::move(cutoff_ms)) {
+  cur_.slots.assign(std::max(initial_slots, kMinSlots), 0);
+}
+
+int64_t DedupIndex::KeyTime(int64_t ms) { return (SecondsOf(ms) + kBaseSeconds) * 1000; }
+
+void DedupIndex::FindIn(const Table& t, uint32_t h32, size_t skip_below, std::vector<Where>& out) {
+  const size_t n = t.slots.size();
+  if (n == 0) return;
+  for (size_t i = Home(h32, n);; i = i + 1 == n ? 0 : i + 1) {
+    const uint64_t s = t.slots[i];
+    if (s == 0) return;
+    if (High32(s) == h32 && i >= skip_below) out.push_back(WhereOf(s));
+  }
+}
+
+void DedupIndex::Find(uint64_t hash, std::vector<Where>& out) const {
+  std::shared_lock lock(mu_);
+  FindIn(cur_, High32(hash), 0, out);
+  FindIn(old_, High32(hash), moved_, out);  // what is not moved yet
+}
+
+void DedupIndex::Put(Table& t, uint64_t slot, std::optional<int64_t> cutoff) {
+  const size_t n = t.slots.size();
+  for (size_t i = Home(High32(slot), n);; i = i + 1 == n ? 0 : i + 1) {
+    uint64_t& s = t.slots[i];
+    if (s == 0) {
+      s = slot;
+      ++t.used;
+      return;
+    }
+    if (Reusable(s, cutoff)) {
+      s = slot;
+      return;
+    }
+  }
+}
+
+void DedupIndex::Move(size_t slots, std::optional<int64_t> cutoff) {
+  const size_t end = std::min(old_.slots.size(), moved_ + slots);
+  for (; moved_ < end; ++moved_) {
+    const uint64_t s = old_.slots[moved_];
+    if (s != 0 && !Reusable(s, cutoff)) Put(cur_, s, cutoff);
+  }
+  if (moved_ == old_.slots.size() && !old_.slots.empty()) {
+    std::vector<uint64_t>().swap(old_.slots);  // its memory goes back now
+    old_.used = 0;
+  }
+}
+
+void DedupIndex::Add(uint64_t hash, Where where) {
+  const std::optional<int64_t> cutoff = cutoff_ms_ ? cutoff_ms_() : std::nullopt;
+  std::unique_lock lock(mu_);
+  Move(kMovePerAdd, cutoff);
+  if ((cur_.used + 1) * 4 > cur_.slots.size() * 3) {
+    Move(old_.slots.size(), cutoff);  // a move still under way ends first
+    old_ = std::move(cur_);
+    moved_ = 0;
+    cur_ = Table{};
+    cur_.slots.assign(old_.slots.size() * 2, 0);
+  }
+  Put(cur_, SlotOf(hash, where), cutoff);
+}
+
+size_t DedupIndex::used() const {
+  std::shared_lock lock(mu_);
+  return cur_.used + old_.used;
+}
+
+size_t DedupIndex::capacity() const {
+  std::shared_lock lock(mu_);
+  return cur_.slots.size() + old_.slots.size();
+}
+
+void DedupChoice::Consider(std::string_view row_key, std::string_view value, std::string_view id) {
+  std::optional<DedupRecord> r = DedupRecord::Decode(value, id);
+  if (!r) {
+    unreadable_bytes = value.size();
+    return;
+  }
+  if (record && record->first_seen_ms >= r->first_seen_ms) return;
+  record = std::move(r);
+  key.assign(row_key);
+}
+
+Result<DedupChoice> FindDedup(const StateStore& store, std::string_view id) {
+  DedupChoice choice;
+  std::vector<DedupIndex::Where> where;
+  store.dedup_index().Find(DedupIdHash(id), where);
+  std::string key;
+  for (const DedupIndex::Where& w : where) {
+    key.clear();
+    if (w.legacy) {
+      key.assign(id);
+    } else {
+      AppendDedupRowKey(w.ms, id, key);
+    }
+    Result<std::optional<std::string>> v = store.Get(Family::kDedup, key);
+    if (!v.ok()) return v.status();
+    if (v->has_value()) choice.Consider(key, **v, id);
+  }
+  return choice;
+}
+
+}  // namespace tokenmeter

@@ -1,0 +1,112 @@
+#include "dedup/dedup_index.h"
+
+#include <gtest/gtest.h>
+
+#include <optional>
+#include <vector>
+
+#include "tokenmeter/base/rfc3339.h"
+
+namespace tokenmeter {
+namespace {
+
+using Where = DedupIndex::Where;
+
+const int64_t kT = ParseRfc3339("2026-02-07T12:34:56.000Z")->time_since_epoch().count();
+
+// A hash whose high 32 bits (the slot's part) are `high` and low bits `low`.
+uint64_t Hash(uint32_t high, uint32_t low = 7) { return (uint64_t{high} << 32) | low; }
+
+std::vector<Where> Find(const DedupIndex& index, uint64_t hash) {
+  std::vector<Where> out;
+  index.Find(hash, out);
+  return out;
+}
+
+TEST(DedupIndexTest, KeyTimesAreWholeSecondsFrom2020ClampedInOrder) {
+  EXPECT_EQ(DedupIndex::KeyTime(kT + 999), kT);
+  EXPECT_EQ(DedupIndex::KeyTime(kT + 1000), kT + 1000);
+  const int64_t k2020 = ParseRfc3339("2020-01-01T00:00:00Z")->time_since_epoch().count();
+  EXPECT_EQ(DedupIndex::KeyTime(0), k2020) << "before 2020: clamped";
+  EXPECT_EQ(DedupIndex::KeyTime(-1), k2020);
+  EXPECT_EQ(DedupIndex::KeyTime(k2020 - 1), k2020);
+  const int64_t last = DedupIndex::KeyTime(std::numeric_limits<int64_t>::max());
+  EXPECT_EQ(last, (1577836800LL + (1LL << 31) - 2) * 1000) << "68 years on: clamped";
+  EXPECT_EQ(DedupIndex::KeyTime(last + 5000), last);
+  EXPECT_LE(DedupIndex::KeyTime(kT), DedupIndex::KeyTime(kT + 1));
+}
+
+TEST(DedupIndexTest, AnAddedIdIsFoundWhereItWasPutAndAnotherIsCertainlyNew) {
+  DedupIndex index;
+  index.Add(Hash(42), {false, kT});
+  index.Add(Hash(43), {true, kT + 5000});
+  EXPECT_EQ(Find(index, Hash(42)), (std::vector<Where>{{false, kT}}));
+  EXPECT_EQ(Find(index, Hash(43)), (std::vector<Where>{{true, kT + 5000}}));
+  EXPECT_TRUE(Find(index, Hash(44)).empty());
+  // Only the high half is kept: ids alike there are both candidates, which the caller
+  // tells apart by reading the rows.
+  index.Add(Hash(42, 99), {false, kT + 2000});
+  EXPECT_EQ(Find(index, Hash(42, 1)), (std::vector<Where>{{false, kT}, {false, kT + 2000}}));
+  EXPECT_EQ(index.used(), 3u);
+  EXPECT_EQ(index.capacity(), 1024u);
+}
+
+TEST(DedupIndexTest, EveryIdIsFoundWhileTheIndexMovesToLargerTablesAndAfter) {
+  DedupIndex index;
+  constexpr uint32_t kIds = 20000;
+  auto hash_of = [](uint32_t i) { return Hash(i * 2654435761u); };  // spread over the slots
+  auto time_of = [](uint32_t i) { return kT + int64_t{i % 50} * 1000; };
+  size_t largest = 0;
+  for (uint32_t i = 0; i < kIds; ++i) {
+    index.Add(hash_of(i), {i % 3 == 0, time_of(i)});
+    largest = std::max(largest, index.capacity());
+    if (i % 97 == 0) {  // the tables are mid-move at many of these
+      for (uint32_t j = 0; j <= i; j += 13) {
+        ASSERT_EQ(Find(index, hash_of(j)), (std::vector<Where>{{j % 3 == 0, time_of(j)}}))
+            << i << " " << j;
+      }
+    }
+  }
+  for (uint32_t i = 0; i < kIds; ++i) {
+    ASSERT_EQ(Find(index, hash_of(i)), (std::vector<Where>{{i % 3 == 0, time_of(i)}})) << i;
+  }
+  EXPECT_TRUE(Find(index, Hash(12345u * 2654435761u + 1)).empty());
+  EXPECT_EQ(index.used(), kIds);
+  EXPECT_EQ(index.capacity(), 32768u) << "1024 doubled five times; the last move done";
+  EXPECT_EQ(largest, 32768u + 16384u) << "both tables while moving";
+  EXPECT_GT(kIds, 16384u * 3 / 4);
+}
+
+TEST(DedupIndexTest, SlotsWhoseSecondIsPastTheExpiryCutoffAreDroppedOrReusedAndTheRestKept) {
+  std::optional<int64_t> cutoff;  // unknown: nothing is dropped
+  DedupIndex index([&] { return cutoff; });
+  auto old_id = [](uint32_t i) { return Hash(i * 2654435761u); };
+  for (uint32_t i = 0; i < 700; ++i) index.Add(old_id(i), {false, kT});
+  index.Add(Hash(1), {true, kT + 1500});  // its second ends at kT + 2000
+  for (uint32_t i = 0; i < 67; ++i) index.Add(Hash(i * 40503u + 3), {false, kT + 60000});
+  EXPECT_EQ(index.used(), 768u);
+  EXPECT_EQ(index.capacity(), 1024u);
+  EXPECT_EQ(Find(index, old_id(5)), (std::vector<Where>{{false, kT}}))
+      << "kept while the cutoff is unknown";
+
+  // The old ones may be dropped now, not the legacy one (its second is not wholly
+  // before the cutoff). The next addition starts the move to 2048 slots; 64 more finish it.
+  cutoff = kT + 1999;
+  for (uint32_t n = 0; n < 65; ++n) index.Add(Hash(7, n), {false, kT + 60000});
+  EXPECT_EQ(index.capacity(), 2048u) << "the move is done";
+  EXPECT_EQ(index.used(), 1u + 67u + 65u) << "the 700 expired slots were not moved";
+  EXPECT_TRUE(Find(index, old_id(5)).empty());
+  EXPECT_EQ(Find(index, Hash(1)), (std::vector<Where>{{true, kT + 1000}}));
+  EXPECT_EQ(Find(index, Hash(3)), (std::vector<Where>{{false, kT + 60000}}));
+
+  // An expired slot on an addition's probe is reused in place.
+  index.Add(Hash(0xc0000000u), {false, kT + 60000});  // alone at its slot (1536 of 2048)
+  EXPECT_EQ(index.used(), 134u);
+  cutoff = kT + 61000;
+  index.Add(Hash(0xc0000000u, 5), {false, kT + 90000});
+  EXPECT_EQ(index.used(), 134u);
+  EXPECT_EQ(Find(index, Hash(0xc0000000u)), (std::vector<Where>{{false, kT + 90000}}));
+}
+
+}  // namespace
+}  // namespace tokenmeter
