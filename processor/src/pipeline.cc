@@ -240,19 +240,17 @@ Result<PreparedBatch> BatchPipeline::Prepare(int partition, const std::vector<Bu
   };
   row_key_bytes.clear();
   row_keys.clear();
-  for (uint32_t k = 0; k < keys.size(); ++k) {
-    scratch.where.clear();
-    index.Find(key_hashes[k], scratch.where);
-    for (const DedupIndex::Where& w : scratch.where) {
-      const size_t begin = row_key_bytes.size();
-      if (w.legacy) {
-        row_key_bytes.append(keys[k]);
-      } else {
-        AppendDedupRowKey(w.ms, keys[k], row_key_bytes);
-      }
-      row_keys.push_back(
-          {k, static_cast<uint32_t>(begin), static_cast<uint32_t>(row_key_bytes.size() - begin)});
+  scratch.where.clear();
+  index.FindAll(key_hashes, scratch.where);
+  for (const auto& [k, w] : scratch.where) {
+    const size_t begin = row_key_bytes.size();
+    if (w.legacy) {
+      row_key_bytes.append(keys[k]);
+    } else {
+      AppendDedupRowKey(w.ms, keys[k], row_key_bytes);
     }
+    row_keys.push_back(
+        {k, static_cast<uint32_t>(begin), static_cast<uint32_t>(row_key_bytes.size() - begin)});
   }
   if (!row_keys.empty()) {
     sorted_views();
@@ -370,6 +368,7 @@ Result<PreparedBatch> BatchPipeline::Prepare(int partition, const std::vector<Bu
   // index slot is added now, before the batch commits.
   row_key_bytes.clear();
   row_keys.clear();
+  scratch.added.clear();
   for (uint32_t k = 0; k < keys.size(); ++k) {
     if (!choices[k].record) continue;
     const size_t begin = row_key_bytes.size();
@@ -379,11 +378,12 @@ Result<PreparedBatch> BatchPipeline::Prepare(int partition, const std::vector<Bu
       const int64_t key_ms =
           DedupIndex::KeyTime(static_cast<int64_t>(GetBigEndian(decoded[made_from[k]].row_key, 1)));
       AppendDedupRowKey(key_ms, keys[k], row_key_bytes);
-      index.Add(key_hashes[k], {false, key_ms});
+      scratch.added.push_back({key_hashes[k], {false, key_ms}});
     }
     row_keys.push_back(
         {k, static_cast<uint32_t>(begin), static_cast<uint32_t>(row_key_bytes.size() - begin)});
   }
+  index.AddAll(scratch.added);
   sorted_views();
   for (size_t c = 0; c < row_keys.size(); ++c) {
     const uint32_t k = row_keys[c].id;

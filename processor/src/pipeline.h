@@ -174,7 +174,8 @@ class BatchPipeline {
     std::vector<std::string_view> keys;  // distinct dedup keys, sorted (views into `decoded`)
     std::vector<uint64_t> key_hashes;    // DedupIdHash of each
     std::vector<DedupChoice> choices;    // what each id's stored rows come to
-    std::vector<DedupIndex::Where> where;  // one id's candidates
+    std::vector<std::pair<uint32_t, DedupIndex::Where>> where;  // candidates: (id, where)
+    std::vector<std::pair<uint64_t, DedupIndex::Where>> added;  // new rows' index slots
     // Dedup row keys (the candidates read, then the rows written), built in one buffer:
     // each a range of it and the `keys` position it belongs to.
     struct RowKey {

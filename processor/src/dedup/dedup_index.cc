@@ -15,6 +15,8 @@ constexpr uint64_t kLegacyBit = uint64_t{1} << 31;
 constexpr uint64_t kSecondsMask = kLegacyBit - 1;
 constexpr int64_t kMaxSeconds = static_cast<int64_t>(kSecondsMask) - 1;
 constexpr size_t kMinSlots = 1024;
+// A table is 5/4 of the last, so 16 slots moved per addition end a move after 1/16 of the
+// old table's size in additions, well before the new one is 85% full.
 constexpr size_t kMovePerAdd = 16;
 
 int64_t FloorDiv(int64_t a, int64_t b) { return a / b - ((a % b != 0) && ((a < 0) != (b < 0))); }
@@ -53,20 +55,32 @@ DedupIndex::DedupIndex(std::function<std::optional<int64_t>()> cutoff_ms, size_t
 
 int64_t DedupIndex::KeyTime(int64_t ms) { return (SecondsOf(ms) + kBaseSeconds) * 1000; }
 
-void DedupIndex::FindIn(const Table& t, uint32_t h32, size_t skip_below, std::vector<Where>& out) {
+template <typename Out>
+void DedupIndex::FindIn(const Table& t, uint32_t h32, size_t skip_below, Out out) {
   const size_t n = t.slots.size();
   if (n == 0) return;
   for (size_t i = Home(h32, n);; i = i + 1 == n ? 0 : i + 1) {
     const uint64_t s = t.slots[i];
     if (s == 0) return;
-    if (High32(s) == h32 && i >= skip_below) out.push_back(WhereOf(s));
+    if (High32(s) == h32 && i >= skip_below) out(WhereOf(s));
   }
 }
 
 void DedupIndex::Find(uint64_t hash, std::vector<Where>& out) const {
+  auto add = [&out](Where w) { out.push_back(w); };
   std::shared_lock lock(mu_);
-  FindIn(cur_, High32(hash), 0, out);
-  FindIn(old_, High32(hash), moved_, out);  // what is not moved yet
+  FindIn(cur_, High32(hash), 0, add);
+  FindIn(old_, High32(hash), moved_, add);  // what is not moved yet
+}
+
+void DedupIndex::FindAll(std::span<const uint64_t> hashes,
+                         std::vector<std::pair<uint32_t, Where>>& out) const {
+  std::shared_lock lock(mu_);
+  for (size_t i = 0; i < hashes.size(); ++i) {
+    auto add = [&out, i](Where w) { out.emplace_back(static_cast<uint32_t>(i), w); };
+    FindIn(cur_, High32(hashes[i]), 0, add);
+    FindIn(old_, High32(hashes[i]), moved_, add);
+  }
 }
 
 void DedupIndex::Put(Table& t, uint64_t slot, std::optional<int64_t> cutoff) {
@@ -97,18 +111,20 @@ void DedupIndex::Move(size_t slots, std::optional<int64_t> cutoff) {
   }
 }
 
-void DedupIndex::Add(uint64_t hash, Where where) {
+void DedupIndex::AddAll(std::span<const std::pair<uint64_t, Where>> rows) {
   const std::optional<int64_t> cutoff = cutoff_ms_ ? cutoff_ms_() : std::nullopt;
   std::unique_lock lock(mu_);
-  Move(kMovePerAdd, cutoff);
-  if ((cur_.used + 1) * 4 > cur_.slots.size() * 3) {
-    Move(old_.slots.size(), cutoff);  // a move still under way ends first
-    old_ = std::move(cur_);
-    moved_ = 0;
-    cur_ = Table{};
-    cur_.slots.assign(old_.slots.size() * 2, 0);
+  for (const auto& [hash, where] : rows) {
+    Move(kMovePerAdd, cutoff);
+    if ((cur_.used + 1) * 20 > cur_.slots.size() * 17) {
+      Move(old_.slots.size(), cutoff);  // a move still under way ends first
+      old_ = std::move(cur_);
+      moved_ = 0;
+      cur_ = Table{};
+      cur_.slots.assign(old_.slots.size() + old_.slots.size() / 4, 0);
+    }
+    Put(cur_, SlotOf(hash, where), cutoff);
   }
-  Put(cur_, SlotOf(hash, where), cutoff);
 }
 
 size_t DedupIndex::used() const {

@@ -20,7 +20,7 @@
 namespace tokenmeter {
 namespace {
 
-constexpr size_t kMemtableBudgetBytes = 128u << 20;
+constexpr size_t kMemtableBudgetBytes = 64u << 20;
 constexpr const char* kFamilyNames[] = {"dedup", "events", "rollups", "meta", "state", "alerts", "outbox"};
 static_assert(std::size(kFamilyNames) == static_cast<size_t>(Family::kCount));
 
@@ -148,20 +148,24 @@ Result<std::unique_ptr<StateStore>> StateStore::Open(const std::string& dir, Sta
       cf.compaction_filter_factory = std::make_shared<ExpiryFilterFactory>(e->second, clock, store->expired_[f]);
       cf.periodic_compaction_seconds = kExpiryRecompactSeconds;
     }
-    if (std::string_view(name) == "dedup") {
-      // Its lookups go only to rows the dedup index names (nearly always there), so bloom
-      // filters would cost memory (~1.2 bytes a row) and answer nothing.
+    const std::string_view family(name);
+    // The dedup and events families are read only at rows they hold: a dedup row the
+    // dedup index names, an event row its dedup record names. Bloom filters (~1.2 bytes a
+    // row, held in memory) would answer nothing there.
+    if (family == "dedup" || family == "events") {
       rocksdb::BlockBasedTableOptions unfiltered = table;
       unfiltered.filter_policy.reset();
       cf.table_factory.reset(rocksdb::NewBlockBasedTableFactory(unfiltered));
+    } else {
+      cf.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+    }
+    if (family == "dedup") {
       // Its rows are keyed by time, so a batch's rows land after the last batch's in the
       // memtable; a hint (one for the whole family: an empty prefix) makes each insert a
       // step from the last instead of a search from the top.
       cf.memtable_insert_with_hint_prefix_extractor.reset(rocksdb::NewFixedPrefixTransform(0));
-    } else {
-      cf.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
     }
-    if (std::string_view(name) == "rollups") cf.merge_operator = RollupMergeOperator();
+    if (family == "rollups") cf.merge_operator = RollupMergeOperator();
     families.emplace_back(name, cf);
   }
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
@@ -179,7 +183,7 @@ Result<std::unique_ptr<StateStore>> StateStore::Open(const std::string& dir, Sta
   uint64_t rows = 0;
   (void)db->GetIntProperty(store->handle(Family::kDedup), "rocksdb.estimate-num-keys", &rows);
   store->dedup_index_ =
-      std::make_unique<DedupIndex>(std::move(cutoff), static_cast<size_t>(rows) * 2);
+      std::make_unique<DedupIndex>(std::move(cutoff), static_cast<size_t>(rows) * 3 / 2);
   RETURN_IF_ERROR(LoadDedupIndex(*db, store->handle(Family::kDedup), *store->dedup_index_));
   return store;
 }

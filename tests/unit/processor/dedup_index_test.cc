@@ -53,7 +53,7 @@ TEST(DedupIndexTest, AnAddedIdIsFoundWhereItWasPutAndAnotherIsCertainlyNew) {
 
 TEST(DedupIndexTest, EveryIdIsFoundWhileTheIndexMovesToLargerTablesAndAfter) {
   DedupIndex index;
-  constexpr uint32_t kIds = 20000;
+  constexpr uint32_t kIds = 22000;
   auto hash_of = [](uint32_t i) { return Hash(i * 2654435761u); };  // spread over the slots
   auto time_of = [](uint32_t i) { return kT + int64_t{i % 50} * 1000; };
   size_t largest = 0;
@@ -72,9 +72,9 @@ TEST(DedupIndexTest, EveryIdIsFoundWhileTheIndexMovesToLargerTablesAndAfter) {
   }
   EXPECT_TRUE(Find(index, Hash(12345u * 2654435761u + 1)).empty());
   EXPECT_EQ(index.used(), kIds);
-  EXPECT_EQ(index.capacity(), 32768u) << "1024 doubled five times; the last move done";
-  EXPECT_EQ(largest, 32768u + 16384u) << "both tables while moving";
-  EXPECT_GT(kIds, 16384u * 3 / 4);
+  // 1024 grown by a quarter 14 times (each past 85% full): 1280, 1600, ... 23272, 29090.
+  EXPECT_EQ(index.capacity(), 29090u) << "the last move done";
+  EXPECT_EQ(largest, 29090u + 23272u) << "both tables while moving";
 }
 
 TEST(DedupIndexTest, SlotsWhoseSecondIsPastTheExpiryCutoffAreDroppedOrReusedAndTheRestKept) {
@@ -83,28 +83,28 @@ TEST(DedupIndexTest, SlotsWhoseSecondIsPastTheExpiryCutoffAreDroppedOrReusedAndT
   auto old_id = [](uint32_t i) { return Hash(i * 2654435761u); };
   for (uint32_t i = 0; i < 700; ++i) index.Add(old_id(i), {false, kT});
   index.Add(Hash(1), {true, kT + 1500});  // its second ends at kT + 2000
-  for (uint32_t i = 0; i < 67; ++i) index.Add(Hash(i * 40503u + 3), {false, kT + 60000});
-  EXPECT_EQ(index.used(), 768u);
+  for (uint32_t i = 0; i < 169; ++i) index.Add(Hash(i * 40503u + 3), {false, kT + 60000});
+  EXPECT_EQ(index.used(), 870u) << "85% of 1024 slots";
   EXPECT_EQ(index.capacity(), 1024u);
   EXPECT_EQ(Find(index, old_id(5)), (std::vector<Where>{{false, kT}}))
       << "kept while the cutoff is unknown";
 
   // The old ones may be dropped now, not the legacy one (its second is not wholly
-  // before the cutoff). The next addition starts the move to 2048 slots; 64 more finish it.
+  // before the cutoff). The next addition starts the move to 1280 slots; 64 more finish it.
   cutoff = kT + 1999;
   for (uint32_t n = 0; n < 65; ++n) index.Add(Hash(7, n), {false, kT + 60000});
-  EXPECT_EQ(index.capacity(), 2048u) << "the move is done";
-  EXPECT_EQ(index.used(), 1u + 67u + 65u) << "the 700 expired slots were not moved";
+  EXPECT_EQ(index.capacity(), 1280u) << "the move is done";
+  EXPECT_EQ(index.used(), 1u + 169u + 65u) << "the 700 expired slots were not moved";
   EXPECT_TRUE(Find(index, old_id(5)).empty());
   EXPECT_EQ(Find(index, Hash(1)), (std::vector<Where>{{true, kT + 1000}}));
   EXPECT_EQ(Find(index, Hash(3)), (std::vector<Where>{{false, kT + 60000}}));
 
   // An expired slot on an addition's probe is reused in place.
-  index.Add(Hash(0xc0000000u), {false, kT + 60000});  // alone at its slot (1536 of 2048)
-  EXPECT_EQ(index.used(), 134u);
+  index.Add(Hash(0xc0000000u), {false, kT + 60000});  // alone at its slot (960 of 1280)
+  EXPECT_EQ(index.used(), 236u);
   cutoff = kT + 61000;
   index.Add(Hash(0xc0000000u, 5), {false, kT + 90000});
-  EXPECT_EQ(index.used(), 134u);
+  EXPECT_EQ(index.used(), 236u);
   EXPECT_EQ(Find(index, Hash(0xc0000000u)), (std::vector<Where>{{false, kT + 90000}}));
 }
 
