@@ -364,7 +364,7 @@ Result<PreparedBatch> BatchPipeline::Prepare(int partition, const std::vector<Bu
             [&decoded](uint32_t a, uint32_t b) { return decoded[a].row_key < decoded[b].row_key; });
   for (uint32_t j : rows) out.batch.Put(Family::kEvents, decoded[j].row_key, decoded[j].row_value);
   // The dedup rows: a duplicate's record where it is stored, a new id's under its row's
-  // key time (so after every row the batches before wrote), all in key order; a new row's
+  // key time (never before a row the batches before wrote), all in key order; a new row's
   // index slot is added now, before the batch commits.
   row_key_bytes.clear();
   row_keys.clear();
