@@ -328,6 +328,18 @@ R[memory.ids]=$mem_n
 R[memory.events_per_s_sustained]=$(echo "$mem_n / ($(date +%s.%N) - $mem_start)" | bc -l)
 log "memory: ${R[memory.rss_mib]} MiB RSS after $mem_n ids"
 stop_tm "$mem_pid"
+# A restart on that state: the dedup index is built again from the family's rows before
+# the processor listens (its state_opened log line says how many and how long).
+restart_start=$(date +%s.%N)
+start_tm mem processor
+R[memory.restart_s]=$(echo "$(date +%s.%N) - $restart_start" | bc -l)
+opened=$(grep '"event":"state_opened"' "$work/mem.log" | tail -1)
+R[memory.reopen_rows]=$(echo "$opened" | sed -n 's/.*"dedup_rows":"\([0-9]*\)".*/\1/p')
+R[memory.index_load_s]=$(echo "$opened" | sed -n 's/.*"dedup_index_load_seconds":"\([0-9.]*\)".*/\1/p')
+R[memory.restart_rss_mib]=$(awk '/VmRSS/ {printf "%.1f", $2 / 1024}' "/proc/$tm_pid/status")
+[ "${R[memory.reopen_rows]}" = "$mem_n" ] || fail "restart read ${R[memory.reopen_rows]} dedup rows, expected $mem_n"
+log "memory: restart read $mem_n dedup rows in ${R[memory.index_load_s]} s (listening after ${R[memory.restart_s]} s)"
+stop_tm "$tm_pid"
 # The processor phases' states (the memory phase's holds 10M ids) are not read again: gone,
 # and what is still dirty written out now, so their writeback does not run during serve's
 # phases (the a56cb79 run measured serve end to end at 149k events/s where the serve phase
@@ -420,6 +432,7 @@ others=(
   "| processor pipeline alone, one thread, no bus (10% duplicates) | $(fmt "${R[pipeline.events_per_s]}") events/s, $(fmt "${R[pipeline.cpu_us_per_event]}" 1) µs CPU/event |"
   "| serve's processor alone: the stream from an embedded log, one partition (10% duplicates) | $(fmt "${R[pipeline_log.events_per_s]}") events/s, $(fmt "${R[pipeline_log.cpu_us_per_event]}" 1) µs CPU/event |"
   "| processor sustained over the memory phase | $(fmt "${R[memory.events_per_s_sustained]}") events/s (fill included) |"
+  "| processor restart on those $(fmt "$mem_n") ids: dedup index built / listening / RSS | $(fmt "${R[memory.index_load_s]}" 2) s / $(fmt "${R[memory.restart_s]}" 2) s / $(fmt "${R[memory.restart_rss_mib]}") MiB |"
   "| serve accepted (202) during the load | $(fmt "${R[serve_batch.events_per_s]}") events/s |"
   "| serve CPU per event end to end | $(fmt "${R[serve_e2e.cpu_us_per_event]}" 2) µs |"
   "| serve request p99 at half load | $(fmt "${R[serve_half.p99_ms]}" 1) ms |"

@@ -244,11 +244,7 @@ Result<PreparedBatch> BatchPipeline::Prepare(int partition, const std::vector<Bu
   index.FindAll(key_hashes, scratch.where);
   for (const auto& [k, w] : scratch.where) {
     const size_t begin = row_key_bytes.size();
-    if (w.legacy) {
-      row_key_bytes.append(keys[k]);
-    } else {
-      AppendDedupRowKey(w.ms, keys[k], row_key_bytes);
-    }
+    w.AppendRowKey(keys[k], row_key_bytes);
     row_keys.push_back(
         {k, static_cast<uint32_t>(begin), static_cast<uint32_t>(row_key_bytes.size() - begin)});
   }
@@ -375,10 +371,10 @@ Result<PreparedBatch> BatchPipeline::Prepare(int partition, const std::vector<Bu
     if (made_from[k] == kStored) {
       row_key_bytes.append(choices[k].key);
     } else {
-      const int64_t key_ms =
-          DedupIndex::KeyTime(static_cast<int64_t>(GetBigEndian(decoded[made_from[k]].row_key, 1)));
-      AppendDedupRowKey(key_ms, keys[k], row_key_bytes);
-      scratch.added.push_back({key_hashes[k], {false, key_ms}});
+      const DedupIndex::Where where{false, DedupIndex::KeyTime(static_cast<int64_t>(
+                                               GetBigEndian(decoded[made_from[k]].row_key, 1)))};
+      where.AppendRowKey(keys[k], row_key_bytes);
+      scratch.added.push_back({key_hashes[k], where});
     }
     row_keys.push_back(
         {k, static_cast<uint32_t>(begin), static_cast<uint32_t>(row_key_bytes.size() - begin)});

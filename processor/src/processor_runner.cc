@@ -242,8 +242,12 @@ Result<std::unique_ptr<ProcessorRunner>> ProcessorRunner::Create(const Processor
   impl->probe = std::make_unique<ProcessorProbe>(registry);
   impl->query = std::make_unique<QueryApi>(*impl->store, *impl->rollups, keys, clock, config.retention);
   impl->alerts_api = std::make_unique<AlertsApi>(*impl->store, *impl->alerts, *impl->rules, keys, clock);
+  const StateStore::IndexLoad& load = impl->store->dedup_index_load();
   Log(LogLevel::kInfo, "processor", "state_opened",
-      {{"dir", config.state_dir}, {"catalog_version", impl->prices->version()}});
+      {{"dir", config.state_dir},
+       {"catalog_version", impl->prices->version()},
+       {"dedup_rows", std::to_string(load.rows)},
+       {"dedup_index_load_seconds", std::to_string(load.seconds)}});
   return std::unique_ptr<ProcessorRunner>(new ProcessorRunner(std::move(impl)));
 }
 

@@ -132,7 +132,10 @@ wait_for '[ "$(metric tokenmeter_processor_events_counted_total)" = 1 ]' 300 \
 sleep 1
 [ "$(metric tokenmeter_processor_events_counted_total)" = 1 ] || fail "re-counted after restart"
 [ "$(metric tokenmeter_processor_duplicates_total)" = 0 ] || fail "duplicates after restart"
-# The index was rebuilt from the store: the ten ids before the restart and the new one.
+# The index was rebuilt from the store (the ten ids' rows, said at start) and holds the
+# new one too.
+opened=$(grep '"event":"state_opened"' "$work/processor.log" | tail -1)
+echo "$opened" | grep -q '"dedup_rows":"10"' || fail "state_opened after restart: $opened"
 wait_for '[ "$(metric tokenmeter_processor_dedup_index_entries)" = 11 ]' 30 \
   || fail "dedup index after restart: $(metric tokenmeter_processor_dedup_index_entries)"
 overview=$(query "/v1/dashboard/overview?range=24h")

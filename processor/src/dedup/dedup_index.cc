@@ -127,6 +127,14 @@ void DedupIndex::AddAll(std::span<const std::pair<uint64_t, Where>> rows) {
   }
 }
 
+void DedupIndex::Where::AppendRowKey(std::string_view id, std::string& out) const {
+  if (legacy) {
+    out.append(id);
+  } else {
+    AppendDedupRowKey(ms, id, out);
+  }
+}
+
 size_t DedupIndex::used() const {
   std::shared_lock lock(mu_);
   return cur_.used + old_.used;
@@ -155,11 +163,7 @@ Result<DedupChoice> FindDedup(const StateStore& store, std::string_view id) {
   std::string key;
   for (const DedupIndex::Where& w : where) {
     key.clear();
-    if (w.legacy) {
-      key.assign(id);
-    } else {
-      AppendDedupRowKey(w.ms, id, key);
-    }
+    w.AppendRowKey(id, key);
     Result<std::optional<std::string>> v = store.Get(Family::kDedup, key);
     if (!v.ok()) return v.status();
     if (v->has_value()) choice.Consider(key, **v, id);

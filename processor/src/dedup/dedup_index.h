@@ -44,6 +44,8 @@ class DedupIndex {
                           // the record's first-seen time, for reuse of the slot only
     int64_t ms = 0;       // the row's key time (KeyTime)
     bool operator==(const Where&) const = default;
+    // Appends the key of `id`'s row here (the id alone, or AppendDedupRowKey).
+    void AppendRowKey(std::string_view id, std::string& out) const;
   };
   // `cutoff_ms`: the family's expiry cutoff now (rows first seen before it may be
   // dropped), nullopt when nothing may be dropped; unset: slots are never reused.

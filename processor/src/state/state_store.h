@@ -140,6 +140,12 @@ class StateStore {
   // Where each id's dedup record is stored (DedupIndex), built from the dedup family when
   // the store opens; rows that retention may drop free their slots (ExpiryCutoff).
   DedupIndex& dedup_index() const { return *dedup_index_; }
+  // How building it went at open: the rows read and the time it took (the log at start).
+  struct IndexLoad {
+    uint64_t rows = 0;
+    double seconds = 0;
+  };
+  const IndexLoad& dedup_index_load() const { return dedup_index_load_; }
 
   rocksdb::DB* db() const { return db_.get(); }
   rocksdb::ColumnFamilyHandle* handle(Family f) const { return handles_[static_cast<size_t>(f)]; }
@@ -154,6 +160,7 @@ class StateStore {
   std::array<std::atomic<uint64_t>, static_cast<size_t>(Family::kCount)> expired_{};
   SystemClock system_clock_;  // expiry's "now" when StateOptions gives no clock
   std::unique_ptr<DedupIndex> dedup_index_;
+  IndexLoad dedup_index_load_;
 };
 
 // The key under which a partition's next offset is stored in the meta family.
