@@ -333,7 +333,7 @@ stop_tm "$mem_pid"
 restart_start=$(date +%s.%N)
 start_tm mem processor
 R[memory.restart_s]=$(echo "$(date +%s.%N) - $restart_start" | bc -l)
-opened=$(grep '"event":"state_opened"' "$work/mem.log" | tail -1)
+opened=$(grep '"event":"state_opened"' "$work/mem.log" | tail -1 || true)
 R[memory.reopen_rows]=$(echo "$opened" | sed -n 's/.*"dedup_rows":"\([0-9]*\)".*/\1/p')
 R[memory.index_load_s]=$(echo "$opened" | sed -n 's/.*"dedup_index_load_seconds":"\([0-9.]*\)".*/\1/p')
 R[memory.restart_rss_mib]=$(awk '/VmRSS/ {printf "%.1f", $2 / 1024}' "/proc/$tm_pid/status")

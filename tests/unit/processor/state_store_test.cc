@@ -53,7 +53,7 @@ TEST(StateStoreTest, CommitAndMultiGetTurnOffTheCallingThreadsPerfCounters) {
 // first-seen time (never reused when the record cannot be read), and says how many.
 TEST(StateStoreTest, OpeningBuildsTheDedupIndexFromEveryDedupRow) {
   testing::TempDir dir("tm-state");
-  constexpr int kRows = 10'001;  // two whole chunks and one row
+  constexpr int kRows = 10'001;  // with the row below: two whole chunks and part of one
   constexpr int64_t kSecond0 = 1'700'000'000'000;
   auto id = [](int i) { return "acme" + std::string(1, '\0') + "r" + std::to_string(i); };
   {
