@@ -71,6 +71,7 @@ TEST(EventCodecTest, AReusedEventKeepsNothingOfTheLastOne) {
   UsageEvent reused;
   ASSERT_TRUE(parser.ParseCanonical(full_wire, reused, scratch).ok());
   EXPECT_EQ(reused, testing::FullEvent());
+  reused.project = "billing";  // the one member FullEvent leaves empty
   ClearKeepingCapacity(reused);
   EXPECT_EQ(reused, UsageEvent{});
   ASSERT_TRUE(parser.ParseCanonical(small_wire, reused, scratch).ok());
