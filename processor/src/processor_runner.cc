@@ -184,9 +184,13 @@ Result<std::unique_ptr<ProcessorRunner>> ProcessorRunner::CreateOnKafka(
   if (!status.ok()) return status.status();
   std::shared_ptr<Publisher> status_pub(std::move(*status));
   bus.publish_status = [status_pub](const std::string& ws, const WorkspaceStatus& s) {
-    status_pub->Publish({{ws, EncodeWorkspaceStatus(s)}}, [ws](Status st) {
-      if (!st.ok()) Log(LogLevel::kError, "processor", "status_publish_failed", {{"workspace", ws}, {"error", st.ToString()}});
-    });
+    const BusRecord record{ws, EncodeWorkspaceStatus(s)};
+    auto logged = [ws](Status st) {
+      if (st.ok()) return;
+      Log(LogLevel::kError, "processor", "status_publish_failed",
+          {{"workspace", ws}, {"error", st.ToString()}});
+    };
+    status_pub->Publish({&record, 1}, std::move(logged));
   };
   bus.subscribe = [cc](Subscriber::NextOffsetFn next) -> Result<std::unique_ptr<Subscriber>> {
     Result<std::unique_ptr<KafkaConsumer>> c = KafkaConsumer::Create(cc, std::move(next));

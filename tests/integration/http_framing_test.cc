@@ -88,6 +88,40 @@ TEST_F(HttpFramingTest, PipelinedRequestsAreAnsweredInOrderOnOneConnection) {
             std::string::npos);
 }
 
+// An I/O thread parses every body into the same events and encodes them into the same
+// records: on one connection (one thread), each request publishes exactly its own events,
+// with nothing left over from a larger body before it.
+TEST_F(HttpFramingTest, EachRequestPublishesOnlyItsOwnEventsOnAReusingThread) {
+  auto with = [](const std::string& id, const std::string& extra) {
+    return R"({"requestId":")" + id + R"(","provider":"openai","model":"gpt-4o-mini")" + extra +
+           "}";
+  };
+  const std::string rich = R"(,"promptVersion":"summarizer_v3_long_name","userId":"user-000001")";
+  const std::string bad = R"(,"inputTokens":-1)";
+  std::string bytes = Post(R"({"events":[)" + with("b1", rich) + "," + with("b2", rich) + "," +
+                           with("b3", rich) + "]}") +
+                      Post(with("s1", "")) +
+                      Post(R"({"events":[)" + with("x1", bad) + "," + with("x2", "") + "]}",
+                           "Connection: close\r\n");
+  std::vector<testing::Reply> replies = ParseResponses(SendRaw(port_, bytes));
+  ASSERT_EQ(replies.size(), 3u);
+  EXPECT_EQ(replies[0].status, 202);
+  EXPECT_EQ(replies[1].status, 202);
+  EXPECT_EQ(replies[2].status, 202);
+  EXPECT_NE(replies[2].body.find(R"("accepted":1,)"), std::string::npos) << replies[2].body;
+  auto published = bus_.published();
+  ASSERT_EQ(published.size(), 5u);
+  const char* ids[] = {"b1", "b2", "b3", "s1", "x2"};
+  for (size_t i = 0; i < published.size(); ++i) {
+    const std::string json = testing::BusRecordAsJson(published[i].value);
+    EXPECT_NE(json.find(std::string("\"request_id\":\"") + ids[i] + "\""), std::string::npos)
+        << json;
+    EXPECT_EQ(json.find("summarizer_v3_long_name") != std::string::npos, i < 3) << json;
+    EXPECT_EQ(json.find("user-000001") != std::string::npos, i < 3) << json;
+    EXPECT_EQ(published[i].key, "acme");
+  }
+}
+
 TEST_F(HttpFramingTest, ChunkedBodiesAreAccepted) {
   std::string body = kEvent;
   std::string bytes = Post("", "Transfer-Encoding: chunked\r\nConnection: close\r\n", false);

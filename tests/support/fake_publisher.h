@@ -13,7 +13,7 @@ namespace tokenmeter::testing {
 
 class FakePublisher final : public Publisher {
  public:
-  void Publish(std::vector<BusRecord> records, Done done) override {
+  void Publish(std::span<const BusRecord> records, Done done) override {
     std::unique_lock lock(mu_);
     if (corked_) {
       held_.push_back(std::move(done));

@@ -281,7 +281,7 @@ EmbeddedLog::~EmbeddedLog() {
   impl_->writer.join();  // writes and acknowledges everything queued before stopping
 }
 
-void EmbeddedLog::Publish(std::vector<BusRecord> records, Done done) {
+void EmbeddedLog::Publish(std::span<const BusRecord> records, Done done) {
   if (records.empty()) {
     done(Status::Ok());
     return;

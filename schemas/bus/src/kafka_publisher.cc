@@ -186,7 +186,7 @@ KafkaPublisher::~KafkaPublisher() {
   rd_kafka_destroy(impl_->rk);
 }
 
-void KafkaPublisher::Publish(std::vector<BusRecord> records, Done done) {
+void KafkaPublisher::Publish(std::span<const BusRecord> records, Done done) {
   if (records.empty()) {
     done(Status::Ok());
     return;
@@ -197,11 +197,12 @@ void KafkaPublisher::Publish(std::vector<BusRecord> records, Done done) {
   }
   auto* group = new DeliveryGroup{std::move(done), records.size() + 1};
   size_t produced = 0;
-  for (BusRecord& r : records) {
+  for (const BusRecord& r : records) {
+    // librdkafka copies both (RD_KAFKA_MSG_F_COPY); its interface takes them non-const.
     rd_kafka_resp_err_t err = rd_kafka_producev(
         impl_->rk, RD_KAFKA_V_RKT(impl_->rkt),
-        RD_KAFKA_V_KEY(r.key.data(), r.key.size()),
-        RD_KAFKA_V_VALUE(r.value.data(), r.value.size()),
+        RD_KAFKA_V_KEY(const_cast<char*>(r.key.data()), r.key.size()),
+        RD_KAFKA_V_VALUE(const_cast<char*>(r.value.data()), r.value.size()),
         RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_OPAQUE(group), RD_KAFKA_V_END);
     if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
       group->Fail(ProduceError(err));

@@ -588,7 +588,7 @@ class EventValidator {
       out.environment.assign(ctx.default_environment.empty() ? std::string_view("prod")
                                                              : ctx.default_environment);
     }
-    std::string project;
+    std::string& project = out.project;  // written in place (its buffer may be reused)
     Text(v[kFProject], project, limits_.max_string_bytes);
     if (project.empty()) project.assign(ctx.default_project);
     if (!project.empty() && ctx.projects && !ctx.projects->empty() &&
@@ -597,11 +597,9 @@ class EventValidator {
         AddError(v[kFProject] ? std::string(v[kFProject]->key) : "project",
                  "unknown project \"" + project + "\"");
       } else {
-        out.project_raw = std::move(project);
+        out.project_raw.swap(project);  // left empty: the slug is unattributed
         out.warnings |= kWarnUnknownProject;
       }
-    } else {
-      out.project = std::move(project);
     }
     out.occurred_at = occurred.value_or(ctx.received_at);
     if (occurred) {
@@ -818,31 +816,60 @@ Status ParseBinaryRecord(std::string_view record, const IngestLimits& limits,
 
 ParsedBody EventParser::ParseIngest(std::string& body, const IngestContext& ctx) const {
   ParsedBody result;
+  ParseIngest(body, ctx, result);
+  return result;
+}
+
+void EventParser::ParseIngest(std::string& body, const IngestContext& ctx, ParsedBody& out) const {
+  out.body_error = BodyError::kNone;
+  out.body_message.clear();
+  out.event_count = 0;
+  out.event_index.clear();
+  out.errors.clear();
+  // Every event of the last parse is kept (the events past this one's are moved to
+  // `spare`, which moves their strings' buffers and frees nothing).
+  auto keep_only = [&out](size_t n) {
+    while (out.events.size() > n) {
+      out.spare.push_back(std::move(out.events.back()));
+      out.events.pop_back();
+    }
+  };
   RawHandler handler(limits_, /*allow_batch=*/true, ThreadRawLists());
   if (!ParseRaw(body, handler)) {
-    result.body_error = handler.error;
-    result.body_message = std::move(handler.error_message);
-    return result;
+    keep_only(0);
+    out.body_error = handler.error;
+    out.body_message = std::move(handler.error_message);
+    return;
   }
   if (handler.is_batch && handler.top.count != 0) {
-    result.body_error = BodyError::kMalformed;
-    result.body_message = "a batch body holds only \"events\"";
-    return result;
+    keep_only(0);
+    out.body_error = BodyError::kMalformed;
+    out.body_message = "a batch body holds only \"events\"";
+    return;
   }
   // A single event is the body object itself.
   const size_t count = handler.is_batch ? handler.events.size() : 1;
-  result.event_count = count;
-  result.events.reserve(count);
+  out.event_count = count;
   EventValidator validator(limits_, normalizer_, Dialect::kIngest, &ctx);
+  size_t valid = 0;
   for (size_t i = 0; i < count; ++i) {
-    UsageEvent ev;
+    if (valid == out.events.size()) {
+      if (out.spare.empty()) {
+        out.events.emplace_back();
+      } else {
+        out.events.push_back(std::move(out.spare.back()));
+        out.spare.pop_back();
+      }
+    }
+    UsageEvent& ev = out.events[valid];
+    ClearKeepingCapacity(ev);
     const RawEvent& raw = handler.is_batch ? handler.events[i] : handler.top;
-    if (validator.Validate(raw, handler.MembersOf(raw), i, ev, result.errors)) {
-      result.events.push_back(std::move(ev));
-      result.event_index.push_back(i);
+    if (validator.Validate(raw, handler.MembersOf(raw), i, ev, out.errors)) {
+      out.event_index.push_back(i);
+      ++valid;
     }
   }
-  return result;
+  keep_only(valid);
 }
 
 Result<UsageEvent> EventParser::ParseCanonical(std::string_view record) const {

@@ -300,6 +300,62 @@ TEST_F(EventParserTest, OneBadEventNeverRejectsItsNeighbours) {
   EXPECT_EQ(p.errors[1], (FieldError{7, "", "event must be a JSON object"}));
 }
 
+// The edge parses every body of an I/O thread into one reused ParsedBody: each parse must
+// give exactly what a fresh one gives, whatever the bodies before it held (more or fewer
+// events, other fields set, invalid events, a malformed body).
+TEST_F(EventParserTest, AReusedBodyParsesEachBodyAsAFreshOneWould) {
+  std::unordered_set<std::string> projects = {"support"};
+  ctx_.projects = &projects;
+  const std::string full =
+      R"({"requestId":"r-full-0000000000000001","provider":"Anthropic","model":"Claude-3.5-Haiku",)"
+      R"("endpoint":"checkout.ai_summary","promptVersion":"summarizer_v3","project":"typo",)"
+      R"("environment":"staging","dataMode":"demo","userId":"user-0000000000000001",)"
+      R"("tenantId":"tenant-000000000000001","inputTokens":1200,"outputTokens":450,)"
+      R"("cachedTokens":100,"totalTokens":1650,"latencyMs":820,"status":"cancelled",)"
+      R"("estimatedCostUsd":"0.123456789","occurredAt":"2026-02-07T11:59:00.250Z"})";
+  const std::string small = R"({"requestId":"r-2","provider":"openai","model":"m"})";
+  const std::string bad = R"({"requestId":"r-3","provider":"openai","model":"m","inputTokens":-1})";
+  auto batch = [](std::initializer_list<std::string> events) {
+    std::string b = R"({"events":[)";
+    for (const std::string& e : events) b += (b.back() == '[' ? "" : ",") + e;
+    return b + "]}";
+  };
+  const std::vector<std::string> bodies = {
+      batch({full, full, bad, full}),  // three events kept, every field set
+      small,                           // fewer: the rest move to spare
+      batch({bad, small, full}),       // more again, from spare; the first slot is invalid
+      R"({"events":[{"requestId":)",   // malformed: no events at all
+      batch({small, small}),
+      batch({bad}),  // only an invalid event
+      full,
+  };
+  ParsedBody reused;
+  for (const std::string& body : bodies) {
+    std::string fresh_body = body, reused_body = body;
+    const ParsedBody fresh = parser_.ParseIngest(fresh_body, ctx_);
+    parser_.ParseIngest(reused_body, ctx_, reused);
+    EXPECT_EQ(reused.body_error, fresh.body_error) << body;
+    EXPECT_EQ(reused.body_message, fresh.body_message) << body;
+    EXPECT_EQ(reused.event_count, fresh.event_count) << body;
+    EXPECT_EQ(reused.events, fresh.events) << body;
+    EXPECT_EQ(reused.event_index, fresh.event_index) << body;
+    EXPECT_EQ(reused.errors, fresh.errors) << body;
+  }
+  // The last body's one event, field by field (the comparison above is only as good as the
+  // fresh parse): the unknown project is kept unattributed.
+  ASSERT_EQ(reused.events.size(), 1u);
+  const UsageEvent& e = reused.events[0];
+  EXPECT_EQ(e.request_id, "r-full-0000000000000001");
+  EXPECT_EQ(e.provider, "anthropic");
+  EXPECT_EQ(e.project, "");
+  EXPECT_EQ(e.project_raw, "typo");
+  EXPECT_EQ(e.user_id, "user-0000000000000001");
+  EXPECT_EQ(e.estimated_cost, NanoUsd{123456789});
+  EXPECT_EQ(e.warnings, static_cast<uint32_t>(kWarnUnknownProject));
+  // Every event the largest body needed is kept, in `events` or `spare`.
+  EXPECT_EQ(reused.events.size() + reused.spare.size(), 3u);
+}
+
 TEST_F(EventParserTest, TooManyFieldsRejectsTheEvent) {
   std::string extra;
   for (int i = 0; i < 62; ++i) extra += (i ? "," : "") + std::string("\"f") + std::to_string(i) + "\":1";

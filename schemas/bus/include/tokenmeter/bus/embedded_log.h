@@ -39,7 +39,7 @@ class EmbeddedLog final : public Publisher {
   static Result<std::unique_ptr<EmbeddedLog>> Open(const EmbeddedLogConfig& config);
   ~EmbeddedLog() override;
 
-  void Publish(std::vector<BusRecord> records, Done done) override;
+  void Publish(std::span<const BusRecord> records, Done done) override;
   bool Ready() const override;
   size_t InFlight() const override;
   Status Flush(std::chrono::milliseconds timeout) override;

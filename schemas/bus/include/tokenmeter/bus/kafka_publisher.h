@@ -54,7 +54,7 @@ class KafkaPublisher final : public Publisher {
   static Result<std::unique_ptr<KafkaPublisher>> Create(const KafkaConfig& config);
   ~KafkaPublisher() override;
 
-  void Publish(std::vector<BusRecord> records, Done done) override;
+  void Publish(std::span<const BusRecord> records, Done done) override;
   bool Ready() const override;
   size_t InFlight() const override;
   Status Flush(std::chrono::milliseconds timeout) override;

@@ -7,12 +7,15 @@
 // is durable on the bus (Kafka: acks=all delivery report). A non-OK status is retryable
 // when status.retryable(): some records may still have become durable (a timed-out
 // produce may land), which the processor's dedup makes harmless on the client's retry.
+// The records are copied before Publish() returns: the caller may reuse them at once (an
+// edge I/O thread encodes every request's records into the same ones).
 #ifndef TOKENMETER_BUS_PUBLISHER_H_
 #define TOKENMETER_BUS_PUBLISHER_H_
 
 #include <chrono>
 #include <cstddef>
 #include <functional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -32,7 +35,7 @@ class Publisher {
   virtual ~Publisher() = default;
 
   // Any thread.
-  virtual void Publish(std::vector<BusRecord> records, Done done) = 0;
+  virtual void Publish(std::span<const BusRecord> records, Done done) = 0;
   // True while the bus can take records durably (for /readyz). Any thread.
   virtual bool Ready() const = 0;
   // Records handed to Publish and not yet acknowledged or failed. Any thread.

@@ -56,6 +56,9 @@ struct ParsedBody {
   std::vector<UsageEvent> events;   // valid events, in body order
   std::vector<size_t> event_index;  // events[i] came from body position event_index[i]
   std::vector<FieldError> errors;   // ordered by index
+  // Events kept for the next parse into this body (ParseIngest into a reused body): their
+  // strings keep their buffers. Not part of the result.
+  std::vector<UsageEvent> spare;
 };
 
 class EventParser {
@@ -66,6 +69,10 @@ class EventParser {
   // Parses an HTTP ingest body. `body` is modified (parsed in place) and must outlive
   // nothing: results own their strings.
   ParsedBody ParseIngest(std::string& body, const IngestContext& ctx) const;
+  // The same into `out`, which is reused: everything it held is replaced, but its events
+  // keep their strings' buffers (an edge I/O thread parses every body into one), so the
+  // strings that fit allocate nothing.
+  void ParseIngest(std::string& body, const IngestContext& ctx, ParsedBody& out) const;
 
   // Decodes and re-validates one canonical bus record. Skew bounds are not applied (the
   // record was accepted earlier); the workspace comes from the record.
