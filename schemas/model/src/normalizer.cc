@@ -3,6 +3,8 @@
 #include <rapidjson/document.h>
 
 #include <algorithm>
+#include <array>
+#include <atomic>
 
 namespace tokenmeter {
 
@@ -29,7 +31,46 @@ std::string LowerTrim(std::string_view s) {
   return out;
 }
 
+// The last few raw names a thread normalized, with their results, per kind (providers,
+// models); replaced round-robin. Entries name the table they came from, so a thread that
+// uses two tables never takes one's result for the other's.
+class Memo {
+ public:
+  const std::string* Find(uint64_t table, std::string_view raw) const {
+    for (const Entry& e : entries_) {
+      if (e.table == table && e.raw == raw) return &e.result;
+    }
+    return nullptr;
+  }
+  void Put(uint64_t table, std::string_view raw, const std::string& result) {
+    if (raw.size() > kMaxRawBytes) return;  // a long name is rare: not kept
+    Entry& e = entries_[next_];
+    next_ = (next_ + 1) % entries_.size();
+    e.table = table;
+    e.raw.assign(raw);
+    e.result.assign(result);
+  }
+
+ private:
+  static constexpr size_t kMaxRawBytes = 64;
+  struct Entry {
+    uint64_t table = 0;  // 0: empty (table ids start at 1)
+    std::string raw;
+    std::string result;
+  };
+  std::array<Entry, 8> entries_;
+  size_t next_ = 0;
+};
+
+thread_local Memo provider_memo;
+thread_local Memo model_memo;
+
 }  // namespace
+
+uint64_t Normalizer::NextId() {
+  static std::atomic<uint64_t> next{1};
+  return next.fetch_add(1, std::memory_order_relaxed);
+}
 
 Result<Normalizer> Normalizer::FromEmbeddedTable() { return FromJson(kNormalizationTableJson); }
 
@@ -72,6 +113,15 @@ std::string Normalizer::Provider(std::string_view raw) const {
 }
 
 void Normalizer::Provider(std::string_view raw, std::string& out) const {
+  if (const std::string* known = provider_memo.Find(id_, raw)) {
+    out.assign(*known);
+    return;
+  }
+  ProviderUncached(raw, out);
+  provider_memo.Put(id_, raw, out);
+}
+
+void Normalizer::ProviderUncached(std::string_view raw, std::string& out) const {
   LowerTrim(raw, out);
   auto it = provider_aliases_.find(std::string_view(out));
   if (it != provider_aliases_.end()) out = it->second;
@@ -83,7 +133,18 @@ std::string Normalizer::Model(std::string_view provider, std::string_view raw) c
   return m;
 }
 
+// The result depends on the raw name alone (the provider is not consulted), which the memo
+// relies on: keying it by provider too would be needed the day it is.
 void Normalizer::Model(std::string_view /*provider*/, std::string_view raw, std::string& out) const {
+  if (const std::string* known = model_memo.Find(id_, raw)) {
+    out.assign(*known);
+    return;
+  }
+  ModelUncached(raw, out);
+  model_memo.Put(id_, raw, out);
+}
+
+void Normalizer::ModelUncached(std::string_view raw, std::string& out) const {
   LowerTrim(raw, out);
   for (const std::string& prefix : model_prefixes_) {
     if (out.size() > prefix.size() && out.compare(0, prefix.size(), prefix) == 0) {

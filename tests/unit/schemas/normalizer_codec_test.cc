@@ -2,8 +2,9 @@
 // canonical JSON and the binary record the edge sends.
 #include <gtest/gtest.h>
 
-#include "test_events.h"
+#include <thread>
 
+#include "test_events.h"
 #include "tokenmeter/base/rfc3339.h"
 #include "tokenmeter/model/event_codec.h"
 #include "tokenmeter/model/event_parser.h"
@@ -31,6 +32,41 @@ TEST(NormalizerTest, ModelNamesLoseCaseAndProviderPrefix) {
   EXPECT_EQ(n.Model("openai", "gpt4o"), "gpt-4o");
   EXPECT_EQ(n.Model("anthropic", "claude-3.5-haiku"), "claude-3-5-haiku");
   EXPECT_EQ(n.Model("anthropic", "claude-3-5-haiku-20241022"), "claude-3-5-haiku-20241022");
+}
+
+// Each thread remembers the last names it normalized: the answers must be the table's
+// whatever was asked before, of this table or another one, on this thread or another.
+TEST(NormalizerTest, RememberedNamesAnswerAsTheirOwnTableDoes) {
+  Normalizer a = *Normalizer::FromJson(
+      R"({"providers":{"gemini":"google"},"models":{"gpt4":"gpt-4"},"model_prefixes":["models/"]})");
+  Normalizer b = *Normalizer::FromJson(
+      R"({"providers":{"gemini":"vertex"},"models":{"gpt4":"gpt-4-0613"},"model_prefixes":[]})");
+  for (int round = 0; round < 3; ++round) {  // the first round fills the memo, then it answers
+    EXPECT_EQ(a.Provider(" Gemini "), "google");
+    EXPECT_EQ(b.Provider(" Gemini "), "vertex");
+    EXPECT_EQ(a.Model("openai", "GPT4"), "gpt-4");
+    EXPECT_EQ(b.Model("openai", "GPT4"), "gpt-4-0613");
+    EXPECT_EQ(a.Model("google", "models/Gemini-2.0"), "gemini-2.0");
+    EXPECT_EQ(b.Model("google", "models/Gemini-2.0"), "models/gemini-2.0");
+  }
+  // More names than the memo holds, twice over, each asked again right after others.
+  for (int round = 0; round < 2; ++round) {
+    for (int i = 0; i < 20; ++i) {
+      const std::string raw = "Model-" + std::to_string(i);
+      EXPECT_EQ(a.Model("x", raw), "model-" + std::to_string(i));
+      EXPECT_EQ(a.Model("x", "GPT4"), "gpt-4");
+    }
+  }
+  // A name too long to be remembered, and a copy of a table (same answers).
+  const std::string long_name(100, 'M');
+  EXPECT_EQ(a.Model("x", long_name), std::string(100, 'm'));
+  EXPECT_EQ(a.Model("x", long_name), std::string(100, 'm'));
+  Normalizer copy = b;
+  EXPECT_EQ(copy.Model("openai", "GPT4"), "gpt-4-0613");
+  // Another thread starts with nothing remembered and gets the same answers.
+  std::string on_other;
+  std::thread([&] { on_other = a.Model("openai", "GPT4") + b.Provider("gemini"); }).join();
+  EXPECT_EQ(on_other, "gpt-4vertex");
 }
 
 TEST(NormalizerTest, MalformedTableIsAnError) {

@@ -5,10 +5,13 @@
 // Models: trimmed, lowercased, a leading "<provider>/" or "models/" prefix removed, then
 // mapped through the model alias table. Resolving dated names against the pricing
 // catalog is the processor's job; the raw name always travels beside the normalized one.
-// Immutable after construction; safe to share across threads.
+// Immutable after construction; safe to share across threads. Each thread remembers the
+// last few names it normalized (a stream repeats a handful of providers and models), so a
+// repeated name is copied instead of normalized again.
 #ifndef TOKENMETER_MODEL_NORMALIZER_H_
 #define TOKENMETER_MODEL_NORMALIZER_H_
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -37,9 +40,16 @@ class Normalizer {
     size_t operator()(std::string_view s) const { return std::hash<std::string_view>()(s); }
   };
   using Aliases = std::unordered_map<std::string, std::string, Hash, std::equal_to<>>;
+  static uint64_t NextId();
+  void ProviderUncached(std::string_view raw, std::string& out) const;
+  void ModelUncached(std::string_view raw, std::string& out) const;
+
   Aliases provider_aliases_;
   Aliases model_aliases_;
   std::vector<std::string> model_prefixes_;
+  // Names this table's results in the per-thread memo; a copy has the same tables, so it
+  // keeps the id.
+  uint64_t id_ = NextId();
 };
 
 }  // namespace tokenmeter
