@@ -197,7 +197,9 @@ void EdgeService::HandleIngest(HttpRequest request, Respond respond) {
   ctx.received_at = s.clock.Now();
   // One per I/O thread, reused: its events keep their strings' buffers between bodies.
   // Nothing refers to it once this call returns (the records are encoded from it below,
-  // the errors moved into the answer).
+  // the errors moved into the answer). What it keeps is bounded by the largest body the
+  // thread has parsed (at most max_events_per_request events, their text at most the body's
+  // max_body_bytes, doubled by string growth): a few MiB per thread.
   thread_local ParsedBody parsed;
   s.parser.ParseIngest(request.body, ctx, parsed);
   if (parsed.body_error == BodyError::kTooManyEvents) {

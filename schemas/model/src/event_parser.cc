@@ -850,6 +850,7 @@ void EventParser::ParseIngest(std::string& body, const IngestContext& ctx, Parse
   // A single event is the body object itself.
   const size_t count = handler.is_batch ? handler.events.size() : 1;
   out.event_count = count;
+  out.events.reserve(count);
   EventValidator validator(limits_, normalizer_, Dialect::kIngest, &ctx);
   size_t valid = 0;
   for (size_t i = 0; i < count; ++i) {
