@@ -36,19 +36,23 @@ std::string LowerTrim(std::string_view s) {
 // uses two tables never takes one's result for the other's.
 class Memo {
  public:
-  const std::string* Find(uint64_t table, std::string_view raw) const {
+  // Sets `out` to the result remembered for `raw` from `table`, or to what
+  // `compute(raw, out)` makes of it, which is then remembered.
+  template <typename Compute>
+  void Answer(uint64_t table, std::string_view raw, std::string& out, Compute compute) {
     for (const Entry& e : entries_) {
-      if (e.table == table && e.raw == raw) return &e.result;
+      if (e.table == table && e.raw == raw) {
+        out.assign(e.result);
+        return;
+      }
     }
-    return nullptr;
-  }
-  void Put(uint64_t table, std::string_view raw, const std::string& result) {
+    compute(raw, out);
     if (raw.size() > kMaxRawBytes) return;  // a long name is rare: not kept
     Entry& e = entries_[next_];
     next_ = (next_ + 1) % entries_.size();
     e.table = table;
     e.raw.assign(raw);
-    e.result.assign(result);
+    e.result.assign(out);
   }
 
  private:
@@ -113,12 +117,8 @@ std::string Normalizer::Provider(std::string_view raw) const {
 }
 
 void Normalizer::Provider(std::string_view raw, std::string& out) const {
-  if (const std::string* known = provider_memo.Find(id_, raw)) {
-    out.assign(*known);
-    return;
-  }
-  ProviderUncached(raw, out);
-  provider_memo.Put(id_, raw, out);
+  provider_memo.Answer(id_, raw, out,
+                       [this](std::string_view r, std::string& o) { ProviderUncached(r, o); });
 }
 
 void Normalizer::ProviderUncached(std::string_view raw, std::string& out) const {
@@ -136,12 +136,8 @@ std::string Normalizer::Model(std::string_view provider, std::string_view raw) c
 // The result depends on the raw name alone (the provider is not consulted), which the memo
 // relies on: keying it by provider too would be needed the day it is.
 void Normalizer::Model(std::string_view /*provider*/, std::string_view raw, std::string& out) const {
-  if (const std::string* known = model_memo.Find(id_, raw)) {
-    out.assign(*known);
-    return;
-  }
-  ModelUncached(raw, out);
-  model_memo.Put(id_, raw, out);
+  model_memo.Answer(id_, raw, out,
+                    [this](std::string_view r, std::string& o) { ModelUncached(r, o); });
 }
 
 void Normalizer::ModelUncached(std::string_view raw, std::string& out) const {
