@@ -71,6 +71,26 @@ void AppendEventKey(const UsageEvent& e, std::string& k) {
   k.append(e.request_id);
 }
 
+void SortDedupRowKeys(std::string_view bytes, std::vector<DedupRowKeyRef>& refs,
+                      std::vector<std::string_view>& views) {
+  for (DedupRowKeyRef& r : refs) {
+    r.order = bytes[r.begin] == '\0' ? GetBigEndian(bytes, r.begin + 1)
+                                     : std::numeric_limits<uint64_t>::max();
+  }
+  std::sort(refs.begin(), refs.end(), [](const DedupRowKeyRef& a, const DedupRowKeyRef& b) {
+    return a.order != b.order ? a.order < b.order : a.id < b.id;
+  });
+  views.clear();
+  size_t kept = 0;
+  for (const DedupRowKeyRef& r : refs) {
+    std::string_view v = bytes.substr(r.begin, r.size);
+    if (!views.empty() && views.back() == v) continue;
+    views.push_back(v);
+    refs[kept++] = r;
+  }
+  refs.resize(kept);
+}
+
 std::optional<int64_t> EventKeyTime(std::string_view key) {
   if (!key.empty() && key[0] == '\0') {  // the receive-time-first layout
     if (key.size() < kEventKeyHeadBytes) return std::nullopt;
@@ -222,22 +242,7 @@ Result<PreparedBatch> BatchPipeline::Prepare(int partition, const std::vector<Bu
   std::vector<Scratch::RowKey>& row_keys = scratch.row_keys;
   std::vector<std::string_view>& row_key_views = scratch.row_key_views;
   // Views of `row_keys` in key order (one row key per view; the same key twice once).
-  auto sorted_views = [&] {
-    std::sort(row_keys.begin(), row_keys.end(),
-              [&](const Scratch::RowKey& a, const Scratch::RowKey& b) {
-                return std::string_view(row_key_bytes).substr(a.begin, a.size) <
-                       std::string_view(row_key_bytes).substr(b.begin, b.size);
-              });
-    row_key_views.clear();
-    size_t kept = 0;
-    for (const Scratch::RowKey& r : row_keys) {
-      std::string_view v = std::string_view(row_key_bytes).substr(r.begin, r.size);
-      if (!row_key_views.empty() && row_key_views.back() == v) continue;
-      row_key_views.push_back(v);
-      row_keys[kept++] = r;
-    }
-    row_keys.resize(kept);
-  };
+  auto sorted_views = [&] { SortDedupRowKeys(row_key_bytes, row_keys, row_key_views); };
   row_key_bytes.clear();
   row_keys.clear();
   scratch.where.clear();

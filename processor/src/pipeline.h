@@ -95,6 +95,21 @@ struct PreparedBatch {
 // one on another, and returns when both are done.
 using SplitRunner = std::function<void(size_t n, const std::function<void(size_t, size_t)>& work)>;
 
+// A dedup row key built in a batch's key buffer: the range it takes and the position of
+// its id among the batch's distinct ids.
+struct DedupRowKeyRef {
+  uint32_t id, begin, size;
+  uint64_t order = 0;  // set by SortDedupRowKeys
+};
+
+// Puts `refs` (ranges of `bytes`, each the row key AppendRowKey makes for id `id`, where
+// the ids are in bytewise order by position) in key order, drops repeats, and sets `views`
+// to one view of `bytes` per key. A key is the id after \0 and 8 bytes of key time, or
+// the id alone (the older layout, which never begins with \0): key order is (key time,
+// the older layout last; then id), sorted as integers rather than by comparing strings.
+void SortDedupRowKeys(std::string_view bytes, std::vector<DedupRowKeyRef>& refs,
+                      std::vector<std::string_view>& views);
+
 class BatchPipeline {
  public:
   // `rules` may be null (no budgets or plans); `clock` stamps outbox rows. The batches'
@@ -178,9 +193,7 @@ class BatchPipeline {
     std::vector<std::pair<uint64_t, DedupIndex::Where>> added;  // new rows' index slots
     // Dedup row keys (the candidates read, then the rows written), built in one buffer:
     // each a range of it and the `keys` position it belongs to.
-    struct RowKey {
-      uint32_t id, begin, size;
-    };
+    using RowKey = DedupRowKeyRef;
     std::string row_key_bytes;
     std::vector<RowKey> row_keys;
     std::vector<std::string_view> row_key_views;

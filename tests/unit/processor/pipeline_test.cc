@@ -5,7 +5,9 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
+#include <random>
 #include <thread>
 
 #include "aggregate/rollup.h"
@@ -594,6 +596,48 @@ TEST_F(PipelineTest, UnknownModelsAreCountedAsUnpricedNeverAsZero) {
   EXPECT_EQ(t.v[kUnpriced], 1);
   EXPECT_EQ(t.v[kCostNano], 319'500);
   EXPECT_EQ(Rollup(Granularity::kDay, Dimension::kModel, "acme-llm-9").v[kUnpriced], 1);
+}
+
+// A batch's dedup row keys are sorted as integers (key time, then the id's position
+// among the batch's sorted ids) and read with MultiGet told they are sorted: the order
+// must be exactly the keys' bytewise order, each key once, whatever the mix of layouts,
+// times and repeats.
+TEST(SortDedupRowKeysTest, TheIntegerOrderIsTheKeysBytewiseOrder) {
+  std::mt19937 rng(7);
+  std::vector<std::string> ids;  // distinct, in bytewise order, sharing long prefixes
+  for (int i = 0; i < 300; ++i) {
+    std::string id;
+    AppendDedupKey("ws" + std::to_string(rng() % 3),
+                   "req-" + std::to_string(rng() % 1000) + (rng() % 2 ? "-x" : ""), id);
+    ids.push_back(id);
+  }
+  std::sort(ids.begin(), ids.end());
+  ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+  std::string bytes;
+  std::vector<DedupRowKeyRef> refs;
+  std::vector<std::string> expected;
+  for (int n = 0; n < 2000; ++n) {
+    const uint32_t id = static_cast<uint32_t>(rng() % ids.size());
+    const size_t begin = bytes.size();
+    const int64_t ms = 1'790'000'000'000 + static_cast<int64_t>(rng() % 4) * 1000 + rng() % 1000;
+    const DedupIndex::Where where{rng() % 5 == 0, DedupIndex::KeyTime(ms)};  // 1 in 5 older
+    where.AppendRowKey(ids[id], bytes);
+    refs.push_back({id, static_cast<uint32_t>(begin), static_cast<uint32_t>(bytes.size() - begin)});
+    expected.push_back(bytes.substr(begin));
+  }
+  std::sort(expected.begin(), expected.end());
+  expected.erase(std::unique(expected.begin(), expected.end()), expected.end());
+  ASSERT_GT(expected.size(), 500u);  // repeats were dropped, most keys kept
+
+  std::vector<std::string_view> views;
+  SortDedupRowKeys(bytes, refs, views);
+  ASSERT_EQ(views.size(), expected.size());
+  ASSERT_EQ(refs.size(), expected.size());
+  for (size_t i = 0; i < views.size(); ++i) {
+    EXPECT_EQ(views[i], expected[i]) << i;
+    EXPECT_EQ(std::string_view(bytes).substr(refs[i].begin, refs[i].size), views[i]) << i;
+    EXPECT_TRUE(views[i].ends_with(ids[refs[i].id])) << i;
+  }
 }
 
 TEST(RollupTest, LatencySketchQuantilesAreWithinTenPercentAndMerge) {
