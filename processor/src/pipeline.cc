@@ -241,8 +241,6 @@ Result<PreparedBatch> BatchPipeline::Prepare(int partition, const std::vector<Bu
   std::string& row_key_bytes = scratch.row_key_bytes;
   std::vector<Scratch::RowKey>& row_keys = scratch.row_keys;
   std::vector<std::string_view>& row_key_views = scratch.row_key_views;
-  // Views of `row_keys` in key order (one row key per view; the same key twice once).
-  auto sorted_views = [&] { SortDedupRowKeys(row_key_bytes, row_keys, row_key_views); };
   row_key_bytes.clear();
   row_keys.clear();
   scratch.where.clear();
@@ -254,7 +252,7 @@ Result<PreparedBatch> BatchPipeline::Prepare(int partition, const std::vector<Bu
         {k, static_cast<uint32_t>(begin), static_cast<uint32_t>(row_key_bytes.size() - begin)});
   }
   if (!row_keys.empty()) {
-    sorted_views();
+    SortDedupRowKeys(row_key_bytes, row_keys, row_key_views);
     std::vector<std::optional<std::string>> values;
     RETURN_IF_ERROR(store_.MultiGet(Family::kDedup, row_key_views, values, /*sorted=*/true));
     for (size_t c = 0; c < row_keys.size(); ++c) {
@@ -385,7 +383,7 @@ Result<PreparedBatch> BatchPipeline::Prepare(int partition, const std::vector<Bu
         {k, static_cast<uint32_t>(begin), static_cast<uint32_t>(row_key_bytes.size() - begin)});
   }
   index.AddAll(scratch.added);
-  sorted_views();
+  SortDedupRowKeys(row_key_bytes, row_keys, row_key_views);
   for (size_t c = 0; c < row_keys.size(); ++c) {
     const uint32_t k = row_keys[c].id;
     const DedupRecord& r = *choices[k].record;
