@@ -423,12 +423,14 @@ ceilings=(
   "| bare librdkafka consumer | $(fmt "$cons") events/s |"
   "| RocksDB random writes, synced 1000-key batches | $(fmt "${R[rocksdb.writes_per_s]}") keys/s |"
   "| RocksDB point lookups (bloom filter, half absent) | $(fmt "${R[rocksdb.lookups_per_s]}") lookups/s |"
+  "| RocksDB time-ordered appends of event-sized rows (130 B, 10,000-row batches, WAL synced every 100 ms, flushed) | $(fmt "${R[rocksdb.append_rows_per_s]}") rows/s, $(fmt "${R[rocksdb.append_cpu_us_per_row]}" 2) µs CPU/row |"
   "| RapidJSON parse, no validation | $(fmt "${R[json.rapidjson_per_s]}") events/s (ours with validation: $(fmt "${R[json.parse_canonical_per_s]}"); the edge's binary record, same checks: $(fmt "${R[json.decode_binary_per_s]}"); the edge's parse of 100-event ingest bodies: $(fmt "${R[json.ingest_batch_events_per_s]}")) |"
 )
 others=(
   "| edge single POST p50 / p99 at saturation | ${R[edge_single.p50_ms]} / ${R[edge_single.p99_ms]} |"
   "| edge CPU per event in 100-event batches | $(fmt "${R[edge_batch.cpu_us_per_event]}" 2) µs |"
   "| processor CPU per event (0% / 10% duplicates) | $(fmt "${R[processor_dup0.cpu_us_per_event]}" 1) / $(fmt "${R[processor_dup10.cpu_us_per_event]}" 1) µs |"
+  "| CPU per event that 0.5 × the bare consumer leaves on $(nproc) cores (for consuming, dedup, pricing, rollups and storing) | $(fmt "$(echo "2000000 * $(nproc) / $cons" | bc -l)" 2) µs (storing the event's row alone, the appends above: $(fmt "${R[rocksdb.append_cpu_us_per_row]}" 2) µs) |"
   "| processor pipeline alone, one thread, no bus (10% duplicates) | $(fmt "${R[pipeline.events_per_s]}") events/s, $(fmt "${R[pipeline.cpu_us_per_event]}" 1) µs CPU/event |"
   "| serve's processor alone: the stream from an embedded log, one partition (10% duplicates) | $(fmt "${R[pipeline_log.events_per_s]}") events/s, $(fmt "${R[pipeline_log.cpu_us_per_event]}" 1) µs CPU/event |"
   "| processor sustained over the memory phase | $(fmt "${R[memory.events_per_s_sustained]}") events/s (fill included) |"
@@ -464,7 +466,7 @@ for k in nginx.failed edge_single.failed edge_half.failed edge_batch.failed serv
   [ "${R[$k]%.*}" = 0 ] || fail "$k = ${R[$k]}"
 done
 for k in edge_single.requests_per_s edge_batch.events_per_s processor_dup0.per_s processor_dup10.per_s \
-  serve_e2e.events_per_s serve_half.visible_n memory.rss_mib; do
+  rocksdb.append_rows_per_s serve_e2e.events_per_s serve_half.visible_n memory.rss_mib; do
   [ "$(echo "${R[$k]} > 0" | bc -l)" = 1 ] || fail "$k is not positive: ${R[$k]}"
 done
 if [ "$mode" = full ] && [ -z "$out" ]; then out="$root/benchmarks/results/$(date -u +%Y-%m-%d).md"; fi
