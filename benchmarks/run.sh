@@ -169,7 +169,7 @@ rm -rf "$work/pipeline"
 mkfifo "$work/ctl"
 "$MOCK" --bootstrap-file "$work/bootstrap" --topic tokenmeter.events:4 --topic tokenmeter.events.dlq:1 \
   --topic tokenmeter.workspace-status:1 --topic bench.ceiling:4 --topic bench.p0:4 --topic bench.p10:4 \
-  --topic bench.mem:4 < "$work/ctl" > "$work/mock.log" 2>&1 &
+  --topic bench.mem:4 --topic bench.acks:4 < "$work/ctl" > "$work/mock.log" 2>&1 &
 pids+=($!)
 exec 3> "$work/ctl"
 wait_for "[ -s '$work/bootstrap' ]" 100 || fail "mock broker did not start"
@@ -177,6 +177,9 @@ bootstrap=$(cat "$work/bootstrap")
 stream=(--bootstrap "$bootstrap" --workspaces 16 --start-ms "$start_ms")
 run_phase kafka_produce 120 "$BENCH" kafka-produce "${stream[@]}" --topic bench.ceiling --events "$kafka_n" --prefix c
 run_phase kafka_consume 120 "$BENCH" kafka-consume --bootstrap "$bootstrap" --topic bench.ceiling --events "$kafka_n"
+# A single event's durable acknowledgement: the bare producer with 64 records in flight (the
+# HTTP phases' 64 connections), the next sent as each is acknowledged.
+run_phase kafka_acks 120 "$BENCH" kafka-acks "${stream[@]}" --topic bench.acks --in-flight 64 --duration-s "$secs"
 
 # --- 3. HTTP ceiling: nginx `return 204`, one worker, keep-alive, under wrk --------------
 mkdir -p "$work/nginx"
@@ -421,6 +424,7 @@ ceilings=(
   "| nginx \`return 204\` (1 worker, wrk -t1 -c64) | $(fmt "$ng") req/s, $(fmt "$ngcpu" 1) µs CPU/request, p99 ${R[nginx.p99_ms]} |"
   "| bare librdkafka producer (lz4, acks=all, idempotent) | $(fmt "$prod") events/s ($(fmt "${R[kafka_produce.avg_event_bytes]}") B/event) |"
   "| bare librdkafka consumer | $(fmt "$cons") events/s |"
+  "| bare librdkafka producer, one record per acknowledgement, 64 in flight (a single-event POST's durable answer at 64 connections) | $(fmt "${R[kafka_acks.acks_per_s]}") acks/s, p50 / p99 $(fmt "${R[kafka_acks.p50_ms]}" 2) / $(fmt "${R[kafka_acks.p99_ms]}" 2) ms; 0.90 × nginx would need $(fmt "$(echo "0.9 * $ng" | bc -l)") |"
   "| RocksDB random writes, synced 1000-key batches | $(fmt "${R[rocksdb.writes_per_s]}") keys/s |"
   "| RocksDB point lookups (bloom filter, half absent) | $(fmt "${R[rocksdb.lookups_per_s]}") lookups/s |"
   "| RocksDB time-ordered appends of event-sized rows (130 B, 10,000-row batches, WAL synced every 100 ms, flushed) | $(fmt "${R[rocksdb.append_rows_per_s]}") rows/s, $(fmt "${R[rocksdb.append_cpu_us_per_row]}" 2) µs CPU/row |"
@@ -466,7 +470,7 @@ for k in nginx.failed edge_single.failed edge_half.failed edge_batch.failed serv
   [ "${R[$k]%.*}" = 0 ] || fail "$k = ${R[$k]}"
 done
 for k in edge_single.requests_per_s edge_batch.events_per_s processor_dup0.per_s processor_dup10.per_s \
-  rocksdb.append_rows_per_s serve_e2e.events_per_s serve_half.visible_n memory.rss_mib; do
+  rocksdb.append_rows_per_s kafka_acks.acks_per_s serve_e2e.events_per_s serve_half.visible_n memory.rss_mib; do
   [ "$(echo "${R[$k]} > 0" | bc -l)" = 1 ] || fail "$k is not positive: ${R[$k]}"
 done
 if [ "$mode" = full ] && [ -z "$out" ]; then out="$root/benchmarks/results/$(date -u +%Y-%m-%d).md"; fi

@@ -1,10 +1,13 @@
 // The Kafka ceilings: a bare librdkafka producer with the edge's settings (lz4,
 // acks=all, idempotent, the same linger) sending the canonical events, and a bare
-// consumer reading them back. Also the filler of the processor phase, since a bare
+// consumer reading them back, and the same producer acknowledging one record at a time per
+// slot (as single-event POSTs need). Also the filler of the processor phase, since a bare
 // producer is the fastest way to put a known stream on the topic.
 #include <librdkafka/rdkafka.h>
 
 #include <atomic>
+#include <chrono>
+#include <cstdint>
 #include <cstdio>
 #include <string>
 #include <thread>
@@ -36,6 +39,51 @@ bool Set(rd_kafka_conf_t* conf, const char* k, const std::string& v) {
   return false;
 }
 
+// A producer with the edge's settings (idempotent, acks=all, lz4, the edge's default
+// linger unless --linger-ms), delivery reports to `on_delivery` with `opaque`; nullptr
+// (and a message on stderr) when it cannot be made.
+rd_kafka_t* NewProducer(const Args& a, void (*on_delivery)(rd_kafka_t*, const rd_kafka_message_t*, void*),
+                        void* opaque) {
+  rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  char err[256];
+  bool ok = Set(conf, "bootstrap.servers", a.Str("bootstrap")) &&
+            Set(conf, "enable.idempotence", "true") && Set(conf, "acks", "all") &&
+            Set(conf, "compression.type", "lz4") &&
+            Set(conf, "linger.ms", a.Str("linger-ms", std::to_string(KafkaConfig{}.linger_ms))) &&
+            Set(conf, "partitioner", "murmur2_random") &&
+            Set(conf, "queue.buffering.max.messages", "200000") && Set(conf, "log_level", "3");
+  if (!ok) {
+    rd_kafka_conf_destroy(conf);
+    return nullptr;
+  }
+  rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
+  rd_kafka_conf_set_opaque(conf, opaque);
+  rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof(err));
+  if (!rk) std::fprintf(stderr, "producer: %s\n", err);
+  return rk;
+}
+
+// The closed loop of kafka-acks: each record's send time rides in its opaque; its
+// delivery report frees its slot and records the wait.
+struct AckLoop {
+  std::vector<uint32_t> latency_us;
+  uint64_t failed = 0;
+  int free_slots = 0;
+};
+
+void OnAck(rd_kafka_t*, const rd_kafka_message_t* m, void* opaque) {
+  auto* loop = static_cast<AckLoop*>(opaque);
+  ++loop->free_slots;
+  if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    ++loop->failed;
+    return;
+  }
+  auto sent = std::chrono::steady_clock::time_point(
+      std::chrono::steady_clock::duration(reinterpret_cast<intptr_t>(m->_private)));
+  loop->latency_us.push_back(static_cast<uint32_t>(
+      std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - sent).count()));
+}
+
 }  // namespace
 
 // kafka-produce --bootstrap B --topic T --events N [--first K] [stream options]
@@ -51,22 +99,8 @@ int RunKafkaProduce(const Args& a) {
     AppendBusRecord(shape, e, values[i]);
   }
   DeliveryCounts counts;
-  rd_kafka_conf_t* conf = rd_kafka_conf_new();
-  char err[256];
-  bool ok = Set(conf, "bootstrap.servers", a.Str("bootstrap")) &&
-            Set(conf, "enable.idempotence", "true") && Set(conf, "acks", "all") &&
-            Set(conf, "compression.type", "lz4") &&
-            Set(conf, "linger.ms", a.Str("linger-ms", std::to_string(KafkaConfig{}.linger_ms))) &&
-            Set(conf, "partitioner", "murmur2_random") &&
-            Set(conf, "queue.buffering.max.messages", "200000") && Set(conf, "log_level", "3");
-  if (!ok) return 2;
-  rd_kafka_conf_set_dr_msg_cb(conf, &OnDelivery);
-  rd_kafka_conf_set_opaque(conf, &counts);
-  rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof(err));
-  if (!rk) {
-    std::fprintf(stderr, "producer: %s\n", err);
-    return 1;
-  }
+  rd_kafka_t* rk = NewProducer(a, &OnDelivery, &counts);
+  if (!rk) return 1;
   std::string topic = a.Str("topic", "tokenmeter.events");
   uint64_t bytes = 0;
   auto start = std::chrono::steady_clock::now();
@@ -100,6 +134,71 @@ int RunKafkaProduce(const Args& a) {
   r.Add("seconds", secs);
   r.Add("events_per_s", static_cast<double>(n) / secs);
   r.Add("avg_event_bytes", static_cast<double>(bytes) / static_cast<double>(n));
+  r.Print();
+  return 0;
+}
+
+// kafka-acks --bootstrap B --topic T [--in-flight 64] [--duration-s 10] [stream options]
+// A single event's durable acknowledgement, as the edge owes one per single-event POST:
+// the bare producer with the edge's settings keeps `in-flight` records outstanding (one
+// per connection of the HTTP phases) and sends the next as each is acknowledged, from one
+// thread that both produces and serves the delivery reports (the edge hands them between
+// three threads). Acknowledgements per second and their latency: what no edge answering
+// after the acknowledgement can exceed at that many connections.
+int RunKafkaAcks(const Args& a) {
+  StreamShape shape = ShapeFrom(a);
+  int in_flight = static_cast<int>(a.Num("in-flight", 64));
+  double duration_s = a.Num("duration-s", 10);
+  constexpr uint64_t kRecords = 4096;  // sent round-robin: the ids do not matter here
+  std::vector<std::string> values(kRecords), keys(kRecords);
+  for (uint64_t i = 0; i < kRecords; ++i) {
+    UsageEvent e = CanonicalEvent(shape, LogicalIndex(shape, i));
+    keys[i] = e.workspace;
+    AppendBusRecord(shape, e, values[i]);
+  }
+  AckLoop loop;
+  loop.latency_us.reserve(1 << 20);
+  loop.free_slots = in_flight;
+  rd_kafka_t* rk = NewProducer(a, &OnAck, &loop);
+  if (!rk) return 1;
+  std::string topic = a.Str("topic", "tokenmeter.events");
+  auto start = std::chrono::steady_clock::now();
+  auto end = start + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                         std::chrono::duration<double>(duration_s));
+  uint64_t sent = 0;
+  while (std::chrono::steady_clock::now() < end) {
+    for (; loop.free_slots > 0; --loop.free_slots, ++sent) {
+      uint64_t i = sent % kRecords;
+      void* at = reinterpret_cast<void*>(
+          static_cast<intptr_t>(std::chrono::steady_clock::now().time_since_epoch().count()));
+      rd_kafka_resp_err_t e = rd_kafka_producev(
+          rk, RD_KAFKA_V_TOPIC(topic.c_str()), RD_KAFKA_V_KEY(keys[i].data(), keys[i].size()),
+          RD_KAFKA_V_VALUE(values[i].data(), values[i].size()), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+          RD_KAFKA_V_OPAQUE(at), RD_KAFKA_V_END);
+      if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        std::fprintf(stderr, "kafka-acks: produce: %s\n", rd_kafka_err2str(e));
+        rd_kafka_destroy(rk);
+        return 1;
+      }
+    }
+    rd_kafka_poll(rk, 10);
+  }
+  double secs = SecondsSince(start);
+  uint64_t acked = loop.latency_us.size();
+  rd_kafka_resp_err_t fe = rd_kafka_flush(rk, 30000);
+  rd_kafka_destroy(rk);
+  if (fe != RD_KAFKA_RESP_ERR_NO_ERROR || loop.failed != 0 || acked == 0) {
+    std::fprintf(stderr, "kafka-acks: %llu acknowledged, %llu failed\n", static_cast<unsigned long long>(acked),
+                 static_cast<unsigned long long>(loop.failed));
+    return 1;
+  }
+  Report r;
+  r.Add("acks", static_cast<double>(acked));
+  r.Add("seconds", secs);
+  r.Add("acks_per_s", static_cast<double>(acked) / secs);
+  r.Add("in_flight", in_flight);
+  r.Add("p50_ms", Percentile(loop.latency_us, 0.5) / 1000);
+  r.Add("p99_ms", Percentile(loop.latency_us, 0.99) / 1000);
   r.Print();
   return 0;
 }

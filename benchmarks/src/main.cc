@@ -9,6 +9,7 @@
 namespace tokenmeter::bench {
 int RunKafkaProduce(const Args& a);
 int RunKafkaConsume(const Args& a);
+int RunKafkaAcks(const Args& a);
 int RunRocksDb(const Args& a);
 int RunJson(const Args& a);
 int RunHttpLoad(const Args& a);
@@ -33,7 +34,7 @@ int main(int argc, char** argv) {
   using namespace tokenmeter::bench;
   constexpr const char* kUsage =
       "Usage: tokenmeter-bench <phase> [--option value]...\n"
-      "Phases: kafka-produce, kafka-consume, rocksdb, json, http, wait-metric, cpu, ingest-body,\n        pipeline\n"
+      "Phases: kafka-produce, kafka-consume, kafka-acks, rocksdb, json, http, wait-metric, cpu, ingest-body,\n        pipeline\n"
       "(see benchmarks/README.md; benchmarks/run.sh runs them all)\n";
   if (argc < 2) {
     std::fputs(kUsage, stderr);
@@ -45,6 +46,7 @@ int main(int argc, char** argv) {
   try {
     if (phase == "kafka-produce") return RunKafkaProduce(a);
     if (phase == "kafka-consume") return RunKafkaConsume(a);
+    if (phase == "kafka-acks") return RunKafkaAcks(a);
     if (phase == "rocksdb") return RunRocksDb(a);
     if (phase == "json") return RunJson(a);
     if (phase == "http") return RunHttpLoad(a);
