@@ -175,8 +175,24 @@ exec 3> "$work/ctl"
 wait_for "[ -s '$work/bootstrap' ]" 100 || fail "mock broker did not start"
 bootstrap=$(cat "$work/bootstrap")
 stream=(--bootstrap "$bootstrap" --workspaces 16 --start-ms "$start_ms")
-run_phase kafka_produce 120 "$BENCH" kafka-produce "${stream[@]}" --topic bench.ceiling --events "$kafka_n" --prefix c
-run_phase kafka_consume 120 "$BENCH" kafka-consume --bootstrap "$bootstrap" --topic bench.ceiling --events "$kafka_n"
+# best_of <figure> <phase> <tries> <command...>: runs the phase <tries> times (as <phase>_1,
+# _2, ...) and keeps the highest <figure> as R[<phase>.<figure>]. A ceiling is the most the
+# machine gave in this run: a bare consumer's first read of a topic measured 325k events/s
+# where the next reads gave 1.0-1.2M, and the producer moves by tens of percent between
+# runs a second apart.
+best_of() {
+  local figure=$1 phase=$2 tries=$3 i v best=0
+  shift 3
+  for ((i = 1; i <= tries; i++)); do
+    run_phase "${phase}_$i" 120 "$@"
+    v=${R[${phase}_$i.$figure]}
+    [ "$(echo "$v > $best" | bc -l)" = 1 ] && best=$v
+  done
+  R[$phase.$figure]=$best
+}
+best_of events_per_s kafka_produce 3 "$BENCH" kafka-produce "${stream[@]}" --topic bench.ceiling --events "$kafka_n" --prefix c
+R[kafka_produce.avg_event_bytes]=${R[kafka_produce_1.avg_event_bytes]}
+best_of events_per_s kafka_consume 3 "$BENCH" kafka-consume --bootstrap "$bootstrap" --topic bench.ceiling --events "$kafka_n"
 # A single event's durable acknowledgement: the bare producer with 64 records in flight (the
 # HTTP phases' 64 connections), the next sent as each is acknowledged.
 run_phase kafka_acks 120 "$BENCH" kafka-acks "${stream[@]}" --topic bench.acks --in-flight 64 --duration-s "$secs"
@@ -422,9 +438,9 @@ row "processor RSS after $(fmt "$mem_n") ids" "${R[memory.rss_mib]}" "MiB" "" ""
   "$(le "${R[memory.rss_mib]}" 512)"
 ceilings=(
   "| nginx \`return 204\` (1 worker, wrk -t1 -c64) | $(fmt "$ng") req/s, $(fmt "$ngcpu" 1) µs CPU/request, p99 ${R[nginx.p99_ms]} |"
-  "| bare librdkafka producer (lz4, acks=all, idempotent) | $(fmt "$prod") events/s ($(fmt "${R[kafka_produce.avg_event_bytes]}") B/event) |"
-  "| bare librdkafka consumer | $(fmt "$cons") events/s |"
-  "| bare librdkafka producer, one record per acknowledgement, 64 in flight (a single-event POST's durable answer at 64 connections) | $(fmt "${R[kafka_acks.acks_per_s]}") acks/s, p50 / p99 $(fmt "${R[kafka_acks.p50_ms]}" 2) / $(fmt "${R[kafka_acks.p99_ms]}" 2) ms; 0.90 × nginx would need $(fmt "$(echo "0.9 * $ng" | bc -l)") |"
+  "| bare librdkafka producer (lz4, acks=all, idempotent; best of 3) | $(fmt "$prod") events/s ($(fmt "${R[kafka_produce.avg_event_bytes]}") B/event) |"
+  "| bare librdkafka consumer (best of 3 reads) | $(fmt "$cons") events/s |"
+  "| bare librdkafka producer, one record per acknowledgement, 64 in flight (a single-event POST's durable answer at 64 connections) | $(fmt "${R[kafka_acks.acks_per_s]}") acks/s, p50 / p99 $(fmt "${R[kafka_acks.p50_ms]}" 2) / $(fmt "${R[kafka_acks.p99_ms]}" 2) ms, $(fmt "${R[kafka_acks.cpu_us_per_ack]}" 1) µs producer CPU per ack; 0.90 × nginx would need $(fmt "$(echo "0.9 * $ng" | bc -l)") |"
   "| RocksDB random writes, synced 1000-key batches | $(fmt "${R[rocksdb.writes_per_s]}") keys/s |"
   "| RocksDB point lookups (bloom filter, half absent) | $(fmt "${R[rocksdb.lookups_per_s]}") lookups/s |"
   "| RocksDB time-ordered appends of event-sized rows (130 B, 10,000-row batches, WAL synced every 100 ms, flushed) | $(fmt "${R[rocksdb.append_rows_per_s]}") rows/s, $(fmt "${R[rocksdb.append_cpu_us_per_row]}" 2) µs CPU/row |"
