@@ -195,7 +195,7 @@ R[kafka_produce.avg_event_bytes]=${R[kafka_produce_1.avg_event_bytes]}
 best_of events_per_s kafka_consume 3 "$BENCH" kafka-consume --bootstrap "$bootstrap" --topic bench.ceiling --events "$kafka_n"
 # A single event's durable acknowledgement: the bare producer with 64 records in flight (the
 # HTTP phases' 64 connections), the next sent as each is acknowledged.
-run_phase kafka_acks 120 "$BENCH" kafka-acks "${stream[@]}" --topic bench.acks --in-flight 64 --duration-s "$secs"
+run_phase kafka_acks 120 "$BENCH" kafka-acks "${stream[@]}" --workspaces 1 --topic bench.acks --in-flight 64 --duration-s "$secs"
 
 # --- 3. HTTP ceiling: nginx `return 204`, one worker, keep-alive, under wrk --------------
 mkdir -p "$work/nginx"
