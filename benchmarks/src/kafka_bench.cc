@@ -39,6 +39,19 @@ bool Set(rd_kafka_conf_t* conf, const char* k, const std::string& v) {
   return false;
 }
 
+// The stream's events first..first+n-1 as bus records: record keys (the workspace) and
+// values (the edge's binary record form).
+void EncodeRecords(const StreamShape& shape, uint64_t first, uint64_t n, std::vector<std::string>& keys,
+                   std::vector<std::string>& values) {
+  keys.assign(n, {});
+  values.assign(n, {});
+  for (uint64_t i = 0; i < n; ++i) {
+    UsageEvent e = CanonicalEvent(shape, LogicalIndex(shape, first + i));
+    keys[i] = e.workspace;
+    AppendBusRecord(shape, e, values[i]);
+  }
+}
+
 // A producer with the edge's settings (idempotent, acks=all, lz4, the edge's default
 // linger unless --linger-ms), delivery reports to `on_delivery` with `opaque`; nullptr
 // (and a message on stderr) when it cannot be made.
@@ -92,12 +105,8 @@ int RunKafkaProduce(const Args& a) {
   uint64_t n = static_cast<uint64_t>(a.Num("events", 100000));
   uint64_t first = static_cast<uint64_t>(a.Num("first", 0));
   // Encode first: the ceiling is the producer, not our encoder.
-  std::vector<std::string> values(n), keys(n);
-  for (uint64_t i = 0; i < n; ++i) {
-    UsageEvent e = CanonicalEvent(shape, LogicalIndex(shape, first + i));
-    keys[i] = e.workspace;
-    AppendBusRecord(shape, e, values[i]);
-  }
+  std::vector<std::string> keys, values;
+  EncodeRecords(shape, first, n, keys, values);
   DeliveryCounts counts;
   rd_kafka_t* rk = NewProducer(a, &OnDelivery, &counts);
   if (!rk) return 1;
@@ -151,12 +160,8 @@ int RunKafkaAcks(const Args& a) {
   int in_flight = static_cast<int>(a.Num("in-flight", 64));
   double duration_s = a.Num("duration-s", 10);
   constexpr uint64_t kRecords = 4096;  // sent round-robin: the ids do not matter here
-  std::vector<std::string> values(kRecords), keys(kRecords);
-  for (uint64_t i = 0; i < kRecords; ++i) {
-    UsageEvent e = CanonicalEvent(shape, LogicalIndex(shape, i));
-    keys[i] = e.workspace;
-    AppendBusRecord(shape, e, values[i]);
-  }
+  std::vector<std::string> keys, values;
+  EncodeRecords(shape, 0, kRecords, keys, values);
   AckLoop loop;
   loop.latency_us.reserve(1 << 20);
   loop.free_slots = in_flight;
