@@ -35,7 +35,7 @@ void AppendIdHex(uint64_t seed, std::string& out) {
 
 // A dedup-shaped key: workspace, NUL, a request id of 24 random-looking hex digits.
 std::string KeyOf(uint64_t i, uint64_t salt) {
-  std::string key("bench", 6);
+  std::string key("bench\0", 6);
   AppendIdHex(i * 0x9e3779b97f4a7c15ull + salt, key);
   return key;
 }
