@@ -282,8 +282,8 @@ Result<PreparedBatch> BatchPipeline::Prepare(int partition, const std::vector<Bu
   SpendEvaluator spend(store_, *rules_);
   DriftEvaluator drift(store_, rollups_, *rules_);
   for (size_t i = 0; i < valid.size(); ++i) {
-    const Decoded& d = decoded[valid[i]];
-    const UsageEvent& e = d.event;
+    Decoded& d = decoded[valid[i]];
+    UsageEvent& e = d.event;
     std::optional<DedupRecord>& record = choices[slot[i]].record;
     if (choices[slot[i]].unreadable_bytes) {
       // Not applied and the stored row kept: a corrupt record must not turn an event
@@ -310,6 +310,16 @@ Result<PreparedBatch> BatchPipeline::Prepare(int partition, const std::vector<Bu
                     DeadLetterReason::kConflict);
       }
       take_back(d);
+      if (e.occurred_at_defaulted) {
+        // A copy without a time of its own is counted where the original is, as a timed
+        // copy is: the retries of a minute's calls stay in that minute.
+        const uint32_t from = made_from[slot[i]];
+        std::optional<int64_t> original =
+            from == kStored ? EventKeyTime(record->event_key)
+                            : std::optional<int64_t>(
+                                  decoded[from].event.occurred_at.time_since_epoch().count());
+        if (original) e.occurred_at = TimePoint(std::chrono::milliseconds(*original));
+      }
       RollupCounters dup;
       dup.v[kDuplicates] = 1;
       rollups.Add(e, dup, /*duplicate_only=*/true);

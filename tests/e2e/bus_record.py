@@ -66,7 +66,7 @@ def decode(value):
     for name in COUNTS:
         e[name] = r.varint()
     bits = r.byte()
-    assert bits & ~15 == 0, bits
+    assert bits & ~31 == 0, bits
     if bits & 1:
         e["total_tokens"] = r.varint()
     if bits & 2:
@@ -77,6 +77,7 @@ def decode(value):
         e["estimated_cost_nano_usd"] = r.signed()
     e["occurred_at_ms"] = r.signed()
     e["received_at_ms"] = r.signed()
+    e["occurred_at_defaulted"] = bool(bits & 16)
     e["warnings"] = r.varint()
     assert r.at == len(r.b), "bytes after the last field"
     return e

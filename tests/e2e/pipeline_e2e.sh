@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # End to end, distributed form: the mock broker daemon, `tokenmeter edge` and
 # `tokenmeter processor` as separate processes. curl sends the fixtures and a client
-# retry; kcat produces a canonical event and a poison record directly to the topic; the
+# retry without a timestamp a second later (and again after the restart); kcat produces a canonical event and a poison record directly to the topic; the
 # processor counts each (workspace, request_id) once and dead-letters the poison; after a
 # SIGKILL and restart it re-counts nothing.
 # Usage: pipeline_e2e.sh <tokenmeter binary> <tokenmeter-mock-broker binary>
@@ -61,6 +61,8 @@ lynx='{"provider":"openai","model":"gpt-4o-mini","inputTokens":850,"outputTokens
 [ "$(post /v1/ingest '{"externalRequestId":"req_2026_02_07_001","provider":"openai","model":"gpt-4o-mini","promptVersion":"summarizer_v3","endpointTag":"checkout.ai_summary","inputTokens":120,"outputTokens":45,"totalTokens":165,"latencyMs":820,"status":"success","dataMode":"real","environment":"prod"}')" = 202 ] || fail "opsmeter"
 [ "$(post /api/v1/usage/ingest "$lynx")" = 202 ] || fail "costlynx"
 [ "$(post /v1/ingest '{"events":[{"provider":"openai","model":"gpt-4.1","inputTokens":1200,"outputTokens":450,"requestId":"chatcmpl-abc123"},{"provider":"anthropic","model":"claude-3-5-haiku","inputTokens":600,"outputTokens":180,"requestId":"msg_xyz456"}]}')" = 202 ] || fail "batch"
+# The guide's payload has no timestamp: a retry a second later is still the same call.
+sleep 1.2
 [ "$(post /v1/ingest "$lynx")" = 202 ] || fail "retry"
 
 # Producers may write canonical events straight to the topic; a poison record is dead-lettered.
@@ -95,6 +97,8 @@ wait_for '[ "$(metric tokenmeter_processor_dedup_index_entries)" = 10 ]' 30 \
   || fail "dedup index: $(metric tokenmeter_processor_dedup_index_entries)"
 kcat -C -b "$bootstrap" -t tokenmeter.events.dlq -e -q > "$work/dlq.txt" 2>/dev/null
 grep -q '"reason":"malformed JSON' "$work/dlq.txt" || fail "DLQ record: $(cat "$work/dlq.txt")"
+[ "$(wc -l < "$work/dlq.txt")" = 1 ] || fail "only the poison record is dead-lettered: $(cat "$work/dlq.txt")"
+[ "$(metric tokenmeter_processor_dedup_conflicts_total)" = 0 ] || fail "a retry counted as a conflict"
 
 # The query API: 120*150 + 45*600 + 850*150 + 320*600 + 1200*2000 + 450*8000 + 600*800 +
 # 180*4000 + 10*150 + 5*600 = 7,569,000 nano-USD over 5 events, one retry.
@@ -127,11 +131,15 @@ kill -KILL "$processor_pid"
 wait "$processor_pid" 2>/dev/null || true
 start_processor
 [ "$(post /v1/ingest '{"requestId":"after-restart","provider":"openai","model":"gpt-4o-mini","inputTokens":1,"outputTokens":1}')" = 202 ] || fail "post after restart"
+[ "$(post /v1/ingest "$lynx")" = 202 ] || fail "retry after restart"
 wait_for '[ "$(metric tokenmeter_processor_events_counted_total)" = 1 ]' 300 \
   || fail "after restart counted: $(metric tokenmeter_processor_events_counted_total)"
+wait_for '[ "$(metric tokenmeter_processor_duplicates_total)" = 1 ]' 100 || fail "the retry after restart"
 sleep 1
 [ "$(metric tokenmeter_processor_events_counted_total)" = 1 ] || fail "re-counted after restart"
-[ "$(metric tokenmeter_processor_duplicates_total)" = 0 ] || fail "duplicates after restart"
+[ "$(metric tokenmeter_processor_duplicates_total)" = 1 ] || fail "duplicates after restart: only the new retry"
+[ "$(metric tokenmeter_processor_dedup_conflicts_total)" = 0 ] || fail "the retry after restart counted as a conflict"
+query "/v1/events/test-integration-001" | grep -q '"attempts":3' || fail "event view after restart"
 # The index was rebuilt from the store (the ten ids' rows, said at start) and holds the
 # new one too.
 opened=$(grep '"event":"state_opened"' "$work/processor.log" | tail -1)
@@ -139,7 +147,7 @@ echo "$opened" | grep -q '"dedup_rows":"10"' || fail "state_opened after restart
 wait_for '[ "$(metric tokenmeter_processor_dedup_index_entries)" = 11 ]' 30 \
   || fail "dedup index after restart: $(metric tokenmeter_processor_dedup_index_entries)"
 overview=$(query "/v1/dashboard/overview?range=24h")
-echo "$overview" | grep -q '"requests":6,"successes":6,"errors":0,"duplicates":1,' || fail "overview after restart: $overview"
+echo "$overview" | grep -q '"requests":6,"successes":6,"errors":0,"duplicates":2,' || fail "overview after restart: $overview"
 echo "$overview" | grep -q '"costNanoUsd":7569750,' || fail "cost after restart (+1*150 + 1*600): $overview"
 
 kill -TERM "$processor_pid"

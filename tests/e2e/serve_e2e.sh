@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# End to end in serve mode (one process, no Kafka): the fixtures and a retry give exact
-# totals by feature on the same port; then a client sends 300 events, retrying each
+# End to end in serve mode (one process, no Kafka): the fixtures and a retry without a
+# timestamp a second later give exact totals by feature on the same port; then a client sends 300 events, retrying each
 # until it gets a 202, while serve is SIGKILLed mid-stream and restarted: afterwards
 # exactly 300 requests and 300 x 4,500 nano-USD are counted, nothing lost, nothing twice.
 # Usage: serve_e2e.sh <tokenmeter binary> <example serve.yaml>
@@ -33,6 +33,8 @@ start_serve
 lynx='{"provider":"openai","model":"gpt-4o-mini","inputTokens":850,"outputTokens":320,"requestId":"test-integration-001","project":"customer-support","feature":"ticket-classifier"}'
 [ "$(post "$lynx")" = 202 ] || fail "costlynx"
 [ "$(post '{"events":[{"provider":"openai","model":"gpt-4.1","inputTokens":1200,"outputTokens":450,"requestId":"chatcmpl-abc123","project":"document-processing","feature":"contract-analysis"},{"provider":"anthropic","model":"claude-3-5-haiku","inputTokens":600,"outputTokens":180,"requestId":"msg_xyz456","project":"document-processing","feature":"classification"}]}')" = 202 ] || fail "batch"
+# The guide's payload has no timestamp: a retry a second later is still the same call.
+sleep 1.2
 [ "$(post "$lynx")" = 202 ] || fail "retry"
 # By feature: 850*150 + 320*600 = 319,500; 1200*2000 + 450*8000 = 6,000,000; 600*800 + 180*4000 = 1,200,000.
 wait_for "query '/v1/dashboard/overview?range=1h' | grep -q '\"requests\":3,'" 100 || fail "not applied: $(query '/v1/dashboard/overview?range=1h')"
@@ -40,6 +42,12 @@ top=$(query '/v1/dashboard/top-endpoints?range=1h')
 echo "$top" | grep -q '{"value":"contract-analysis","requests":1,[^}]*"costUsd":"0.006000000"' || fail "by feature: $top"
 echo "$top" | grep -q '{"value":"classification","requests":1,[^}]*"costUsd":"0.001200000"' || fail "by feature: $top"
 echo "$top" | grep -q '{"value":"ticket-classifier","requests":1,"successes":1,"errors":0,"duplicates":1,[^}]*"costUsd":"0.000319500"' || fail "by feature: $top"
+ev=$(query '/v1/events/test-integration-001')
+echo "$ev" | grep -q '"attempts":2,' || fail "attempts: $ev"
+echo "$ev" | grep -q '"occurred_at_defaulted":true' || fail "defaulted time: $ev"
+metrics=$(curl -s "$(base)/metrics")
+echo "$metrics" | grep -q '^tokenmeter_processor_dedup_conflicts_total 0$' || fail "a retry counted as a conflict: $(echo "$metrics" | grep conflict)"
+echo "$metrics" | grep -q '^tokenmeter_processor_dead_lettered_total{reason="conflict"} 0$' || fail "a retry dead-lettered"
 
 # A client with a ledger: each event is retried with the same id until it gets a 202.
 client() {

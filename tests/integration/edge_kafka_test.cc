@@ -142,7 +142,8 @@ TEST_F(EdgeKafkaTest, FixturesLandOnTheTopicAsCanonicalEventsKeyedByWorkspace) {
   EXPECT_EQ(Post(kGeminiFixture).body, kAccepted1);
   EXPECT_EQ(Post(R"({"requestId":"g-1","provider":"openai","model":"gpt-4o"})", globex_.key).status, 202);
 
-  const std::string ts = R"("occurred_at":"2026-02-07T12:00:00.000Z","received_at":"2026-02-07T12:00:00.000Z","api_key_id":")";
+  // The fixtures give no timestamp: each is timed at its receipt, and says so.
+  const std::string ts = R"("occurred_at":"2026-02-07T12:00:00.000Z","occurred_at_defaulted":true,"received_at":"2026-02-07T12:00:00.000Z","api_key_id":")";
   const std::string id = ingest_.record.id + "\"}";
   std::vector<std::string> want_acme = {
       R"({"v":1,"workspace":"acme","request_id":"req_2026_02_07_001","provider":"openai","model":"gpt-4o-mini","endpoint_tag":"checkout.ai_summary","prompt_version":"summarizer_v3","environment":"prod","data_mode":"real","input_tokens":120,"output_tokens":45,"total_tokens":165,"latency_ms":820,"status":"success",)" + ts + id,

@@ -73,6 +73,14 @@ bool Readable(std::string_view b) {
   return b.size() >= 25 && (b[0] == 1 || b[0] == 2);
 }
 
+// The event time as content: a defaulted time is the receive time, which is not what the
+// call was, so it hashes as one value no given time can be (-1 ms is before 1970, which
+// validation refuses). A given time hashes as its milliseconds.
+uint64_t OccurredAtContent(const UsageEvent& e) {
+  if (e.occurred_at_defaulted) return ~uint64_t{0};
+  return static_cast<uint64_t>(e.occurred_at.time_since_epoch().count());
+}
+
 }  // namespace
 
 std::string DedupRecord::Encode() const {
@@ -174,8 +182,7 @@ uint64_t Fingerprint(const UsageEvent& e) {
   }
   for (uint64_t v : {static_cast<uint64_t>(e.data_mode), e.input_tokens, e.output_tokens, e.cached_tokens,
                      e.cache_write_tokens, e.cache_write_1h_tokens, e.reasoning_tokens,
-                     static_cast<uint64_t>(e.occurred_at.time_since_epoch().count()),
-                     static_cast<uint64_t>(e.warnings)}) {
+                     OccurredAtContent(e), static_cast<uint64_t>(e.warnings)}) {
     w.Num(v);
   }
   w.Opt(e.total_tokens, [](TokenCount t) { return t; });

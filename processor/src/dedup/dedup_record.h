@@ -77,6 +77,8 @@ uint64_t DedupIdHash(std::string_view id);
 
 // A hash of what the call was (provider, model, tokens, attribution, time, cost); equal
 // for a client's retry of the same call, different for a reused id with other content.
+// A defaulted event time (the client gave none) is not content: two copies without a
+// time are the same call whenever each was received.
 // Every content field, length-prefixed, hashed 8 bytes at a time: no copy of the event
 // and no JSON on the per-event path. Stable across builds and machines (it is stored).
 uint64_t Fingerprint(const UsageEvent& e);

@@ -9,10 +9,10 @@
 namespace tokenmeter {
 namespace {
 
-constexpr char kVersion1 = 1;  // a legacy row starts with '{'
+constexpr char kVersion = 2;  // a legacy row starts with '{'
 
 // The row's own bit in the event fields' bits byte.
-constexpr uint8_t kHasCost = 16;
+constexpr uint8_t kHasCost = 32;
 static_assert((kHasCost & kEventFieldBits) == 0);
 
 }  // namespace
@@ -24,7 +24,7 @@ void EncodeStoredEvent(const UsageEvent& e, const Cost& cost, std::string_view c
   size_t at = out.size();
   out.resize(at + bound);
   char* p = out.data() + at;
-  *p++ = kVersion1;
+  *p++ = kVersion;
   p = PutEventFields(p, e, cost.total ? kHasCost : 0);
   *p++ = static_cast<char>(cost.source);
   if (cost.total) p = PutSigned(p, cost.total->value);
@@ -70,7 +70,7 @@ std::optional<StoredEventJson> StoredEventToJson(std::string_view row) {
     if (nl == std::string_view::npos) return std::nullopt;
     return StoredEventJson{std::string(row.substr(0, nl)), std::string(row.substr(nl + 1))};
   }
-  if (row[0] != kVersion1) return std::nullopt;
+  if (row[0] != kVersion) return std::nullopt;
   VarintReader r(row.substr(1));
   EventFieldViews v;
   ReadEventFields(r, v);

@@ -53,6 +53,7 @@ void EncodeCanonical(const UsageEvent& e, std::string& out) {
     out += FormatUsd(*e.estimated_cost);
   }
   Str(out, "occurred_at", FormatRfc3339(e.occurred_at), false);
+  if (e.occurred_at_defaulted) out += ",\"occurred_at_defaulted\":true";
   Str(out, "received_at", FormatRfc3339(e.received_at), false);
   Str(out, "api_key_id", e.api_key_id);
   if (e.warnings) {
@@ -96,6 +97,7 @@ char* PutEventFields(char* p, const UsageEvent& e, uint8_t extra_bits) {
   }
   uint8_t bits = (e.total_tokens ? kHasTotalTokens : 0) | (e.latency_ms ? kHasLatency : 0) |
                  (e.status ? kHasStatus : 0) | (e.estimated_cost ? kHasEstimatedCost : 0) |
+                 (e.occurred_at_defaulted ? kOccurredAtDefaulted : 0) |
                  (extra_bits & ~kEventFieldBits);
   *p++ = static_cast<char>(bits);
   if (e.total_tokens) p = PutVarint(p, *e.total_tokens);
@@ -160,6 +162,7 @@ void AssignEventFields(const EventFieldViews& v, UsageEvent& e) {
   if (v.bits & kHasEstimatedCost) e.estimated_cost = NanoUsd{v.estimated_cost_nano};
   e.occurred_at = TimePoint(std::chrono::milliseconds(v.occurred_at_ms));
   e.received_at = TimePoint(std::chrono::milliseconds(v.received_at_ms));
+  e.occurred_at_defaulted = (v.bits & kOccurredAtDefaulted) != 0;
   e.warnings = static_cast<uint32_t>(v.warnings);
 }
 

@@ -208,7 +208,7 @@ class RawHandler : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, RawHan
 
 enum class Kind : uint8_t {
   kRequestId, kText, kProvider, kModel, kDataMode, kTokens, kLatency, kStatus, kCostUsd,
-  kTimestamp, kWarnings, kSchemaVersion
+  kTimestamp, kWarnings, kFlag, kSchemaVersion
 };
 
 enum F : uint8_t {
@@ -216,7 +216,8 @@ enum F : uint8_t {
   kFDataMode, kFUserId, kFTenantId, kFInput, kFOutput, kFCached, kFCacheWrite, kFCacheWrite1h,
   kFReasoning, kFTotal, kFLatency, kFStatus, kFCost, kFOccurredAt,
   // Canonical-only fields.
-  kFWorkspace, kFModelRaw, kFProjectRaw, kFReceivedAt, kFApiKeyId, kFWarnings, kFVersion,
+  kFWorkspace, kFModelRaw, kFProjectRaw, kFReceivedAt, kFApiKeyId, kFWarnings,
+  kFOccurredAtDefaulted, kFVersion,
   kFieldCount
 };
 
@@ -258,6 +259,7 @@ constexpr std::array<FieldSpec, kFieldCount> kFields = {{
     {"received_at", nullptr, nullptr, Kind::kTimestamp, false, true},
     {"api_key_id", nullptr, nullptr, Kind::kText, false, false},
     {"warnings", nullptr, nullptr, Kind::kWarnings, false, false},
+    {"occurred_at_defaulted", nullptr, nullptr, Kind::kFlag, false, false},
     {"v", nullptr, nullptr, Kind::kSchemaVersion, false, true},
 }};
 
@@ -602,6 +604,7 @@ class EventValidator {
       }
     }
     out.occurred_at = occurred.value_or(ctx.received_at);
+    out.occurred_at_defaulted = !occurred;
     if (occurred) {
       const RawMember* m = v[kFOccurredAt];
       if (*occurred > ctx.received_at + limits_.max_future_skew) {
@@ -629,6 +632,16 @@ class EventValidator {
     }
     if (occurred) out.occurred_at = *occurred;
     if (auto r = Timestamp(v[kFReceivedAt])) out.received_at = *r;
+    if (const RawMember* m = v[kFOccurredAtDefaulted]) {
+      if (m->type != RawType::kBool) {
+        AddError("occurred_at_defaulted", "must be true or false");
+      } else {
+        out.occurred_at_defaulted = m->text == "true";
+        if (out.occurred_at_defaulted && out.occurred_at != out.received_at) {
+          AddError("occurred_at_defaulted", "is true, so occurred_at must equal received_at");
+        }
+      }
+    }
     if (const RawMember* m = v[kFVersion]) {
       if (m->type != RawType::kNumber || m->text != "1") {
         AddError("v", "unsupported schema version (this build reads 1)");
@@ -797,6 +810,9 @@ Status ParseBinaryRecord(std::string_view record, const IngestLimits& limits,
   }
   check.Time("occurred_at", v.occurred_at_ms);
   check.Time("received_at", v.received_at_ms);
+  if ((v.bits & kOccurredAtDefaulted) && v.occurred_at_ms != v.received_at_ms) {
+    check.Add("occurred_at", "is defaulted, so it must equal received_at");
+  }
   if (!check.errors().empty()) return InvalidArgument(check.errors());
 
   AssignEventFields(v, out);

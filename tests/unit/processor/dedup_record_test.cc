@@ -48,6 +48,7 @@ TEST(DedupRecordTest, FingerprintIgnoresReceiveTimeAndKeyButSeesEveryContentFiel
       [](UsageEvent& e) { e.status.reset(); },
       [](UsageEvent& e) { e.estimated_cost = NanoUsd{123456790}; },
       [](UsageEvent& e) { e.occurred_at += std::chrono::milliseconds(1); },
+      [](UsageEvent& e) { e.occurred_at_defaulted = true; },
       [](UsageEvent& e) { e.warnings = kWarnTotalTokensMismatch; },
       // Text boundaries count: "user-1" + "tenant-é" is not "user-1t" + "enant-é".
       [](UsageEvent& e) { e.user_id = "user-1t"; e.tenant_id = "enant-\xc3\xa9"; },
@@ -58,6 +59,20 @@ TEST(DedupRecordTest, FingerprintIgnoresReceiveTimeAndKeyButSeesEveryContentFiel
     changes[i](e);
     EXPECT_TRUE(seen.insert(Fingerprint(e)).second) << "change " << i << " left the fingerprint equal to another's";
   }
+}
+
+TEST(DedupRecordTest, ADefaultedEventTimeIsNotContent) {
+  // No time from the client: the event time is each copy's receive time.
+  UsageEvent first = testing::FullEvent();
+  first.occurred_at_defaulted = true;
+  first.occurred_at = first.received_at;
+  UsageEvent retry = first;
+  retry.received_at += std::chrono::hours(72);
+  retry.occurred_at = retry.received_at;
+  EXPECT_EQ(Fingerprint(retry), Fingerprint(first));
+  UsageEvent timed = first;
+  timed.occurred_at_defaulted = false;
+  EXPECT_NE(Fingerprint(timed), Fingerprint(first)) << "a given time at the same instant is content";
 }
 
 TEST(DedupRecordTest, FingerprintIsTheSameInEveryBuild) {

@@ -395,6 +395,66 @@ TEST_F(PipelineTest, ACopyPastTheDedupWindowIsANewCallAndOneAtItsEdgeIsARetry) {
   EXPECT_EQ(day.v[kCostNano], 639'000);
 }
 
+TEST_F(PipelineTest, CopiesWithoutATimestampAreOneCallWheneverEachWasReceived) {
+  // As the edge parses them: a CostLynx-style body has no timestamp, so each copy's event
+  // time is its own receive time. Copies 2.5 s, 7 min and 3 days apart (one after a
+  // restart, two in one batch) are retries of one call; only other content conflicts.
+  IngestContext ctx;
+  ctx.workspace = "acme";
+  ctx.api_key_id = "KEYID0000001";
+  auto copy = [&](std::chrono::milliseconds after, uint64_t input_tokens = 850) {
+    std::string body = R"({"requestId":"no-ts","provider":"openai","model":"gpt-4o-mini",)"
+                       R"("inputTokens":)" + std::to_string(input_tokens) + R"(,"outputTokens":320})";
+    ctx.received_at = kT + after;
+    ParsedBody parsed = parser_.ParseIngest(body, ctx);
+    EXPECT_EQ(parsed.events.size(), 1u);
+    UsageEvent e = parsed.events.at(0);
+    EXPECT_TRUE(e.occurred_at_defaulted);
+    EXPECT_EQ(e.occurred_at, kT + after);
+    return e;
+  };
+  using std::chrono::milliseconds;
+  BatchStats s = Apply({Msg(0, copy(milliseconds(0))), Msg(1, copy(milliseconds(2500)))});
+  EXPECT_EQ(s.counted, 1u);
+  EXPECT_EQ(s.duplicates, 1u);
+  Reopen();
+  s = Apply({Msg(2, copy(std::chrono::minutes(7)))});
+  EXPECT_EQ(s.duplicates, 1u);
+  Result<PreparedBatch> p = pipeline_->Prepare(
+      0, {Msg(3, copy(std::chrono::days(3))), Msg(4, copy(std::chrono::days(3), 851))});
+  ASSERT_TRUE(p.ok()) << p.status().ToString();
+  ASSERT_TRUE(pipeline_->Commit(*p).ok());
+  EXPECT_EQ(p->stats.counted, 0u);
+  EXPECT_EQ(p->stats.duplicates, 2u);
+  EXPECT_EQ(p->stats.conflicts, 1u) << "851 input tokens is another call under the same id";
+  ASSERT_EQ(p->dead_letters.size(), 1u) << "only the true conflict is dead-lettered";
+  EXPECT_EQ(p->dead_letters[0].offset, 4);
+  EXPECT_EQ(Attempts("no-ts"), 5u);
+  DedupChoice d = Dedup("no-ts");
+  ASSERT_TRUE(d.record);
+  EXPECT_EQ(d.record->first_seen_ms, kT.time_since_epoch().count()) << "the first copy stands for the id";
+  RollupCounters t = Rollup(Granularity::kMinute, Dimension::kTotal, "");
+  EXPECT_EQ(t.v[kRequests], 1);
+  EXPECT_EQ(t.v[kDuplicates], 4);
+  EXPECT_EQ(t.v[kInputTokens], 850);
+  EXPECT_EQ(t.v[kCostNano], 319'500);
+}
+
+TEST_F(PipelineTest, AGivenTimeIsContentAndADefaultedOneIsNot) {
+  UsageEvent timed = Event("t", "gpt-4o-mini", 850, 320);  // a client time, kT
+  UsageEvent untimed = timed;
+  untimed.occurred_at_defaulted = true;  // the same instant, but not given by the client
+  BatchStats s = Apply({Msg(0, timed), Msg(1, untimed)});
+  EXPECT_EQ(s.counted, 1u);
+  EXPECT_EQ(s.conflicts, 1u) << "a copy that drops the time the original gave is not the same call";
+  UsageEvent later = timed;
+  later.received_at = kT + std::chrono::minutes(5);
+  EXPECT_EQ(Apply({Msg(2, later)}).duplicates, 1u) << "the given time is the same: a retry";
+  later.occurred_at += std::chrono::seconds(1);
+  EXPECT_EQ(Apply({Msg(3, later)}).conflicts, 1u) << "another given time: another call";
+  EXPECT_EQ(Attempts("t"), 4u);
+}
+
 TEST_F(PipelineTest, TheNewestCommittedReceiveTimeIsKeptPerPartition) {
   EXPECT_EQ(pipeline_->NewestReceived(0), std::nullopt);
   UsageEvent a = Event("a", "gpt-4o-mini", 1, 1);

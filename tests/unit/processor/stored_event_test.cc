@@ -84,8 +84,8 @@ TEST(StoredEventTest, RowsInTheEarlierJsonLinesFormStillRead) {
 }
 
 // Rows stay on disk for the retention window, so the layout is fixed: these are the bytes
-// the first binary form wrote for the full event (its layout is shared with the bus record
-// since; this pins that the sharing changed nothing).
+// of the full event in row version 2 (the event fields as the bus record lays them out, the
+// row's cost bit after the event's own bits).
 TEST(StoredEventTest, TheRowLayoutIsTheOneRowsOnDiskWereWrittenIn) {
   std::string row;
   EncodeStoredEvent(FullEvent(), FullCost(), "v1", row);
@@ -96,10 +96,10 @@ TEST(StoredEventTest, TheRowLayoutIsTheOneRowsOnDiskWereWrittenIn) {
   }
   EXPECT_EQ(
       hex,
-      "010461636d6511726571202271756f74656422205c20696409616e7468726f70696310636c617564652d332d352d"
+      "020461636d6511726571202271756f74656422205c20696409616e7468726f70696310636c617564652d332d352d"
       "6861696b7510436c617564652d332e352d4861696b7513636865636b6f75742e61695f73756d6d6172790d73756d"
       "6d6172697a65725f763300047479706f0773746167696e6706757365722d310974656e616e742dc3a90c4b455949"
-      "44303030303030310294b4e4f4cb03c2036432190c1fa40d80d0acf30e0309b4e2c1ff86678088c9ff8667030"
+      "44303030303030310294b4e4f4cb03c2036432190c2fa40d80d0acf30e0309b4e2c1ff86678088c9ff8667030"
       "1feffffffffffffffff0198c80f020080b81705c09a0c05027631");
 }
 

@@ -75,6 +75,7 @@ TEST_F(EventParserTest, OpsmeterFixtureParsesToCanonicalEvent) {
   want.status = CallStatus::kSuccess;
   want.occurred_at = kNow;
   want.received_at = kNow;
+  want.occurred_at_defaulted = true;  // no "timestamp": the receive time stands in
   want.api_key_id = "KEYID0000001";
   EXPECT_EQ(e, want);
 }
@@ -219,6 +220,9 @@ TEST_F(EventParserTest, TimestampRules) {
   EXPECT_EQ(One(Ops(R"("timestamp":"2026-02-07T12:05:00Z")")).occurred_at,
             *ParseRfc3339("2026-02-07T12:05:00Z"));
   EXPECT_EQ(One(Ops()).occurred_at, kNow);
+  EXPECT_TRUE(One(Ops()).occurred_at_defaulted);
+  EXPECT_FALSE(One(Ops(R"("timestamp":"2026-02-07T12:00:00Z")")).occurred_at_defaulted)
+      << "a given time, even the receive instant, is the client's";
   ExpectError(Ops(R"("timestamp":"2026-02-07 noon")"), "timestamp", "must be an RFC 3339 timestamp");
   ExpectError(Ops(R"("timestamp":1770465600)"), "timestamp", "must be an RFC 3339 timestamp");
   ExpectError(Ops(R"("timestamp":"2026-02-07T12:05:00.001Z")"), "timestamp",

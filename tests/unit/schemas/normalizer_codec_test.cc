@@ -192,6 +192,39 @@ TEST_F(BusRecordTest, BinaryRoundTripIsLosslessAndMatchesTheJsonForm) {
   EXPECT_EQ(reused, small);
 }
 
+// An event the client gave no time travels with that fact in both forms, and a record
+// that claims it with an event time other than its receive time is refused.
+TEST_F(BusRecordTest, ADefaultedEventTimeTravelsInBothFormsAndMustBeTheReceiveTime) {
+  UsageEvent e = testing::TestEvent("acme", "r-3", "gpt-4o-mini", 850, 320,
+                                    *ParseRfc3339("2026-02-07T12:00:00.000Z"));
+  e.occurred_at_defaulted = true;
+  std::string binary, json;
+  EncodeBusRecord(e, binary);
+  EncodeCanonical(e, json);
+  EXPECT_NE(json.find(R"("occurred_at":"2026-02-07T12:00:00.000Z","occurred_at_defaulted":true,)"),
+            std::string::npos)
+      << json;
+  for (const std::string& wire : {binary, json}) {
+    Result<UsageEvent> back = parser_.ParseCanonical(wire);
+    ASSERT_TRUE(back.ok()) << back.status().ToString();
+    EXPECT_EQ(*back, e);
+  }
+  UsageEvent bad = e;
+  bad.occurred_at -= std::chrono::seconds(1);
+  binary.clear();
+  json.clear();
+  EncodeBusRecord(bad, binary);
+  EncodeCanonical(bad, json);
+  EXPECT_EQ(parser_.ParseCanonical(binary).status().message(),
+            "occurred_at is defaulted, so it must equal received_at");
+  EXPECT_EQ(parser_.ParseCanonical(json).status().message(),
+            "occurred_at_defaulted is true, so occurred_at must equal received_at");
+  std::string not_bool = json;
+  not_bool.replace(not_bool.find("true"), 4, "\"yes\"");
+  EXPECT_EQ(parser_.ParseCanonical(not_bool).status().message(),
+            "occurred_at_defaulted must be true or false");
+}
+
 TEST_F(BusRecordTest, ProviderAndModelAreNormalizedAgainAndWarningsRecomputed) {
   UsageEvent e =
       testing::TestEvent("acme", "r1", "x", 100, 20, *ParseRfc3339("2026-02-07T12:00:00Z"));
@@ -336,7 +369,7 @@ TEST_F(BusRecordTest, DamagedBinaryRecordsAreMalformed) {
   EncodeBusRecord(e, plain);
   size_t bits_at = 1 + 13 + (1 + 1 + 6 + 1 + 1 + 4) + 1 + 6;
   ASSERT_EQ(plain[bits_at], 0);
-  plain[bits_at] = 0x10;
+  plain[bits_at] = 0x20;
   EXPECT_EQ(parser_.ParseCanonical(plain).status().message(),
             "malformed binary record: unknown field bits");
 }

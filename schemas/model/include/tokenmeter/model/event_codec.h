@@ -40,13 +40,14 @@ void EncodeBusRecord(const UsageEvent& event, std::string& out);
 // cache_write_1h and reasoning tokens (varints); a byte of EventFieldBits; then, when
 // their bit is set, total_tokens, latency_ms (varints), status (a byte) and
 // estimated_cost (signed nano-USD); occurred_at and received_at (signed ms since the
-// epoch); warnings (a varint).
+// epoch; equal when kOccurredAtDefaulted); warnings (a varint).
 enum EventFieldBits : uint8_t {
   kHasTotalTokens = 1,
   kHasLatency = 2,
   kHasStatus = 4,
   kHasEstimatedCost = 8,
-  kEventFieldBits = 15,  // the bits above; a container may use the others
+  kOccurredAtDefaulted = 16,  // UsageEvent::occurred_at_defaulted
+  kEventFieldBits = 31,       // the bits above; a container may use the others
 };
 
 // The most bytes PutEventFields writes for `event`.

@@ -56,6 +56,9 @@ struct UsageEvent {
   std::optional<NanoUsd> estimated_cost;  // caller-supplied; overrides the catalog
   TimePoint occurred_at{};
   TimePoint received_at{};
+  // The client gave no event time: occurred_at is the receive time. Such a time is not
+  // part of what the call was, so a retry received later is still the same call.
+  bool occurred_at_defaulted = false;
   std::string api_key_id;  // the key that sent it (never the secret)
   uint32_t warnings = 0;   // EventWarning bits
 
@@ -82,6 +85,7 @@ inline void ClearKeepingCapacity(UsageEvent& e) {
   e.status.reset();
   e.estimated_cost.reset();
   e.occurred_at = e.received_at = TimePoint{};
+  e.occurred_at_defaulted = false;
   e.warnings = 0;
 }
 
