@@ -7,7 +7,7 @@ constexpr const char* kRouteNames[] = {"ingest", "healthz", "readyz", "metrics",
 constexpr const char* kClassNames[] = {"2xx", "4xx", "5xx"};
 constexpr const char* kRejectNames[] = {"invalid_event",  "malformed_body", "too_many_events",
                                         "unauthorized",   "forbidden",      "unsupported_media_type",
-                                        "rate_limited",   "bus_unavailable", "plan_limit_reached"};
+                                        "rate_limited",   "bus_unavailable", "plan_limit_reached", "disk_full"};
 
 const prometheus::Histogram::BucketBoundaries& LatencyBuckets() {
   static const prometheus::Histogram::BucketBoundaries b = {

@@ -28,6 +28,7 @@ enum class Reject : uint8_t {
   kRateLimited,
   kBusUnavailable,    // the bus could not make them durable: 503
   kPlanLimit,         // the workspace's plan limit is reached: 402
+  kDiskFull,          // the disk under the bus is full: 503
   kCount
 };
 

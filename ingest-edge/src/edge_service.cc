@@ -44,6 +44,15 @@ Route RouteOf(std::string_view path) {
   return Route::kOther;
 }
 
+// Why the bus refused, as the answer's reason and the rejection counter's label: a full
+// disk is said as such, everything else is the bus being unavailable.
+std::string_view BusReason(const Status& s) {
+  return s.code() == Code::kNoSpace ? "disk_full" : "bus_unavailable";
+}
+Reject BusRejection(const Status& s) {
+  return s.code() == Code::kNoSpace ? Reject::kDiskFull : Reject::kBusUnavailable;
+}
+
 }  // namespace
 
 Status EdgeConfig::Validate() const {
@@ -232,10 +241,9 @@ void EdgeService::HandleIngest(HttpRequest request, Respond respond) {
   }
 
   // 5. Publish; answer 202 only once every accepted event is durable.
-  if (!s.publisher.Ready()) {
-    s.probe.EventsRejected(Reject::kBusUnavailable, parsed.events.size());
-    return finish(respond, RetryLater(503, "bus_unavailable",
-                                      "the event bus cannot take events durably right now",
+  if (Status ready = s.publisher.Ready(); !ready.ok()) {
+    s.probe.EventsRejected(BusRejection(ready), parsed.events.size());
+    return finish(respond, RetryLater(503, BusReason(ready), ready.message(),
                                       s.config.unavailable_retry_after_s));
   }
   // Reused per I/O thread too (only grown, so every record keeps its buffers): the
@@ -259,8 +267,8 @@ void EdgeService::HandleIngest(HttpRequest request, Respond respond) {
           s.probe.EventsAccepted(accepted);
           return finish(respond, IngestResult(accepted, errors, status));
         }
-        s.probe.EventsRejected(Reject::kBusUnavailable, accepted);
-        finish(respond, RetryLater(503, "bus_unavailable",
+        s.probe.EventsRejected(BusRejection(st), accepted);
+        finish(respond, RetryLater(503, BusReason(st),
                                    "events were not confirmed durable: " + st.message(),
                                    s.config.unavailable_retry_after_s));
       });
@@ -275,8 +283,8 @@ HttpResponse EdgeService::Readiness() const {
   HttpResponse r;
   if (shutting_down_) {
     r = Refusal(503, "shutting_down", "the edge is draining");
-  } else if (!state_->publisher.Ready()) {
-    r = Refusal(503, "bus_unavailable", "the event bus is unreachable");
+  } else if (Status ready = state_->publisher.Ready(); !ready.ok()) {
+    r = Refusal(503, BusReason(ready), ready.message());
   } else {
     r.body = "{\"ok\":true,\"ready\":true}";
   }
@@ -285,7 +293,7 @@ HttpResponse EdgeService::Readiness() const {
 
 HttpResponse EdgeService::Metrics() const {
   state_->probe.Sample(server_ ? server_->InFlight() : 0, server_ ? server_->Connections() : 0,
-                       state_->publisher.InFlight(), state_->publisher.Ready());
+                       state_->publisher.InFlight(), state_->publisher.Ready().ok());
   HttpResponse r;
   r.content_type = "text/plain; version=0.0.4; charset=utf-8";
   r.body = prometheus::TextSerializer().Serialize(state_->registry.Collect());

@@ -51,6 +51,10 @@ ProcessorProbe::ProcessorProbe(prometheus::Registry& r) {
                              "RocksDB background errors (flush/compaction), e.g. disk full");
   live_bytes_ = Gauge(r, "tokenmeter_processor_rocksdb_live_data_bytes",
                       "Estimated live data in the processor's RocksDB");
+  writes_stopped_ = Gauge(r, "tokenmeter_processor_state_writes_stopped",
+                          "1 while the state store refuses commits after a failed write");
+  disk_full_ = Gauge(r, "tokenmeter_processor_state_disk_full",
+                     "1 while the state store refuses commits because its disk is full");
   dedup_index_entries_ =
       Gauge(r, "tokenmeter_processor_dedup_index_entries",
             "Ids the in-memory dedup index holds (those past the window included until "
@@ -118,9 +122,12 @@ void ProcessorProbe::Lag(const std::map<int, int64_t>& lag) {
   }
 }
 
-void ProcessorProbe::State(uint64_t background_errors, uint64_t live_bytes) {
+void ProcessorProbe::State(uint64_t background_errors, uint64_t live_bytes,
+                           const Status& write_failure) {
   background_errors_->Set(static_cast<double>(background_errors));
   live_bytes_->Set(static_cast<double>(live_bytes));
+  writes_stopped_->Set(write_failure.ok() ? 0 : 1);
+  disk_full_->Set(write_failure.code() == Code::kNoSpace ? 1 : 0);
 }
 
 void ProcessorProbe::DedupIndexSize(size_t entries, size_t bytes) {

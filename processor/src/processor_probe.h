@@ -24,9 +24,10 @@ class ProcessorProbe {
   void Partitions(size_t assigned, size_t history_lost);
   // Lag per owned partition (label: the partition number, bounded by the topic's count).
   void Lag(const std::map<int, int64_t>& lag);
-  // RocksDB health: background errors (a failed flush or compaction, e.g. disk full) and
-  // the estimated live data size.
-  void State(uint64_t background_errors, uint64_t live_bytes);
+  // RocksDB health: background errors (a failed flush or compaction, e.g. disk full), the
+  // estimated live data size, and why commits are refused (StateStore::WriteFailure; OK
+  // when they are not).
+  void State(uint64_t background_errors, uint64_t live_bytes, const Status& write_failure);
   // The dedup index (DedupIndex): slots holding an entry, and its memory.
   void DedupIndexSize(size_t entries, size_t bytes);
   // Rows dropped by retention in compactions so far (StateStore::Expired), per family.
@@ -53,6 +54,8 @@ class ProcessorProbe {
   std::map<int, prometheus::Gauge*> lag_by_partition_;
   prometheus::Gauge* background_errors_;
   prometheus::Gauge* live_bytes_;
+  prometheus::Gauge* writes_stopped_;
+  prometheus::Gauge* disk_full_;
   prometheus::Gauge* dedup_index_entries_;
   prometheus::Gauge* dedup_index_bytes_;
   prometheus::Counter* expired_dedup_;

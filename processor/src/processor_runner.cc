@@ -135,7 +135,7 @@ struct ProcessorRunner::Impl {
         probe->Lag(lag);
         dedup_horizon.Update(clock->Now(), consumer->Assigned(), lag,
                              [this](int p) { return pipeline->NewestReceived(p); });
-        probe->State(store->BackgroundErrors(), store->LiveDataBytes());
+        probe->State(store->BackgroundErrors(), store->LiveDataBytes(), store->WriteFailure());
         probe->DedupIndexSize(store->dedup_index().used(), store->dedup_index().bytes());
         probe->Expired(store->Expired(Family::kDedup), store->Expired(Family::kEvents));
         SampleOutbox();
@@ -157,6 +157,12 @@ struct ProcessorRunner::Impl {
       ++consecutive_failures;
       probe->BatchFailed();
       std::this_thread::sleep_for(std::chrono::milliseconds(config.retry_backoff_ms));
+      // A failed commit stops the store's writes until it recovers (with space again).
+      if (Status recovered = store->Recover(); !recovered.ok()) {
+        if (consecutive_failures % 20 == 1) {
+          Log(LogLevel::kError, "processor", "state_recovery_failed", {{"error", recovered.ToString()}});
+        }
+      }
     }
   }
 };
@@ -305,6 +311,8 @@ void ProcessorRunner::Handle(HttpRequest request, Respond respond) {
       r = JsonError(503, "history_lost",
                     std::to_string(lost) +
                         " partition(s) were rebuilt from a log that no longer starts at 0; totals are partial");
+    } else if (Status failure = impl_->store->WriteFailure(); failure.code() == Code::kNoSpace) {
+      r = JsonError(503, "disk_full", "the state store's disk is full: " + failure.message());
     } else if (impl_->consecutive_failures.load() >= 3) {
       r = JsonError(503, "state_unavailable", "batches are failing; see logs");
     } else {

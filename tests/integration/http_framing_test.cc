@@ -261,12 +261,33 @@ TEST_F(HttpFramingTest, BusFailuresAre503NeverA2xx) {
     EXPECT_EQ(replies[0].Header("retry-after"), "1");
     EXPECT_NE(replies[0].body.find(s.message()), std::string::npos);
   }
-  bus_.ready_ = false;
+  bus_.ready_ = Unavailable("the Kafka brokers are unreachable");
   bus_.FailWith(Status::Ok());
   std::vector<testing::Reply> replies =
       ParseResponses(SendRaw(port_, Post(kEvent, "Connection: close\r\n")));
   ASSERT_EQ(replies.size(), 1u);
   EXPECT_EQ(replies[0].status, 503);
+  EXPECT_EQ(replies[0].body,
+            R"({"ok":false,"reason":"bus_unavailable","message":"the Kafka brokers are unreachable","retryAfterSeconds":1})");
+  EXPECT_TRUE(bus_.published().empty());
+  // A full disk under the bus is said as such, on ingest and on /readyz.
+  bus_.ready_ = NoSpace("the disk under the embedded log is full");
+  replies = ParseResponses(SendRaw(port_, Post(kEvent, "Connection: close\r\n")));
+  ASSERT_EQ(replies.size(), 1u);
+  EXPECT_EQ(replies[0].status, 503);
+  EXPECT_EQ(replies[0].body,
+            R"({"ok":false,"reason":"disk_full","message":"the disk under the embedded log is full","retryAfterSeconds":1})");
+  replies = ParseResponses(SendRaw(port_, "GET /readyz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"));
+  ASSERT_EQ(replies.size(), 1u);
+  EXPECT_EQ(replies[0].status, 503);
+  EXPECT_EQ(replies[0].body,
+            R"({"ok":false,"reason":"disk_full","message":"the disk under the embedded log is full"})");
+  bus_.ready_ = Status::Ok();
+  bus_.FailWith(NoSpace("embedded log write failed: No space left on device"));
+  replies = ParseResponses(SendRaw(port_, Post(kEvent, "Connection: close\r\n")));
+  ASSERT_EQ(replies.size(), 1u);
+  EXPECT_EQ(replies[0].status, 503);
+  EXPECT_NE(replies[0].body.find(R"("reason":"disk_full")"), std::string::npos) << replies[0].body;
   EXPECT_TRUE(bus_.published().empty());
 }
 

@@ -24,7 +24,7 @@ class FakePublisher final : public Publisher {
     lock.unlock();
     done(s);
   }
-  bool Ready() const override { return ready_; }
+  Status Ready() const override { return ready_; }
   size_t InFlight() const override {
     std::lock_guard lock(mu_);
     return held_.size();
@@ -65,7 +65,7 @@ class FakePublisher final : public Publisher {
     std::lock_guard lock(mu_);
     return published_;
   }
-  bool ready_ = true;
+  Status ready_;  // OK: ready
 
  private:
   mutable std::mutex mu_;

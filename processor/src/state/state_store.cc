@@ -16,7 +16,9 @@
 #include "dedup_index.h"
 #include "dedup_record.h"
 #include "fixed_codec.h"
+#include "rocksdb_hooks.h"
 #include "rollup.h"
+#include "tokenmeter/base/log.h"
 
 namespace tokenmeter {
 namespace {
@@ -34,7 +36,8 @@ void QuietPerfCounters() { rocksdb::SetPerfLevel(rocksdb::PerfLevel::kDisable); 
 
 Status FromRocks(const rocksdb::Status& s, const std::string& what) {
   if (s.ok()) return Status::Ok();
-  if (s.IsNoSpace() || s.IsIOError() || s.IsBusy() || s.IsTimedOut() || s.IsTryAgain()) {
+  if (s.IsNoSpace()) return NoSpace(what + ": " + s.ToString());
+  if (s.IsIOError() || s.IsBusy() || s.IsTimedOut() || s.IsTryAgain()) {
     return Unavailable(what + ": " + s.ToString());
   }
   return Internal(what + ": " + s.ToString());
@@ -148,6 +151,9 @@ Result<std::unique_ptr<StateStore>> StateStore::Open(const std::string& dir, Sta
   // Point-in-time recovery: after a crash the database is a prefix of the committed
   // batches; the bus replays the rest from the stored offsets.
   options.wal_recovery_mode = rocksdb::WALRecoveryMode::kPointInTimeRecovery;
+  // A full disk: no LOG file, and the store resumes itself (rocksdb_hooks.h).
+  options.info_log = NewRocksLogger();
+  options.listeners.push_back(NewManualRecoveryListener());
   // One memory budget for every family's memtables (each may grow to 64 MiB, and several
   // families fill at once): past it the largest is flushed, so the processor's memory
   // stays bounded however the load is spread over the families.
@@ -316,12 +322,40 @@ void StateStore::Recycle(std::unique_ptr<rocksdb::WriteBatch> wb) {
 
 Status StateStore::Commit(Batch& batch, bool sync) {
   QuietPerfCounters();
+  if (write_failed_.load(std::memory_order_acquire)) return WriteFailure();
   rocksdb::WriteOptions wo;
   wo.sync = sync;
-  return FromRocks(db_->Write(wo, batch.wb_.get()), "commit batch");
+  Status s = FromRocks(db_->Write(wo, batch.wb_.get()), "commit batch");
+  if (!s.ok()) {
+    std::lock_guard lock(failure_mu_);
+    if (!write_failed_.load()) {
+      write_failure_ = s;
+      write_failed_.store(true, std::memory_order_release);
+      Log(LogLevel::kError, "processor", "state_writes_stopped", {{"error", s.ToString()}});
+    }
+  }
+  return s;
 }
 
-Status StateStore::SyncWal() { return FromRocks(db_->SyncWAL(), "sync WAL"); }
+Status StateStore::SyncWal() {
+  if (write_failed_.load(std::memory_order_acquire)) return WriteFailure();
+  return FromRocks(db_->SyncWAL(), "sync WAL");
+}
+
+Status StateStore::WriteFailure() const {
+  std::lock_guard lock(failure_mu_);
+  return write_failure_;
+}
+
+Status StateStore::Recover() {
+  if (!write_failed_.load(std::memory_order_acquire)) return Status::Ok();
+  RETURN_IF_ERROR(FromRocks(db_->Resume(), "resume the state store"));
+  std::lock_guard lock(failure_mu_);
+  write_failure_ = Status::Ok();
+  write_failed_.store(false, std::memory_order_release);
+  Log(LogLevel::kInfo, "processor", "state_recovered", {});
+  return Status::Ok();
+}
 
 Status StateStore::CompactAll(Family f) {
   rocksdb::CompactRangeOptions o;

@@ -125,9 +125,19 @@ class StateStore {
   // Applies the batch atomically. With `sync` it is durable on return; without, it is
   // durable after the next synced commit or SyncWal() (the WAL is one ordered log, so a
   // crash keeps a prefix of the commits, each whole).
+  // A commit that fails (a full disk: kNoSpace) leaves RocksDB's WAL writer in an error
+  // state in which one more write or sync aborts the process (Debian's build asserts), so
+  // from then on Commit and SyncWal refuse at once with that failure until Recover()
+  // succeeds.
   Status Commit(Batch& batch, bool sync = true);
   // Makes every commit so far durable.
   Status SyncWal();
+  // After a failed commit: resumes RocksDB (a flush to a new WAL: it fails again while the
+  // disk is still full); OK once commits may be tried again. OK at once when nothing
+  // failed. Any thread.
+  Status Recover();
+  // The failure commits are refused with until Recover() succeeds; OK when none.
+  Status WriteFailure() const;
 
   // RocksDB's background error count and estimated live data size (for metrics).
   uint64_t BackgroundErrors() const;
@@ -161,6 +171,9 @@ class StateStore {
   SystemClock system_clock_;  // expiry's "now" when StateOptions gives no clock
   std::unique_ptr<DedupIndex> dedup_index_;
   IndexLoad dedup_index_load_;
+  std::atomic<bool> write_failed_{false};  // Commit's fast check; the status under failure_mu_
+  mutable std::mutex failure_mu_;
+  Status write_failure_;
 };
 
 // The key under which a partition's next offset is stored in the meta family.

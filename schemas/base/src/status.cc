@@ -12,6 +12,7 @@ std::string_view CodeName(Code code) {
     case Code::kResourceExhausted: return "RESOURCE_EXHAUSTED";
     case Code::kUnavailable: return "UNAVAILABLE";
     case Code::kDeadlineExceeded: return "DEADLINE_EXCEEDED";
+    case Code::kNoSpace: return "NO_SPACE";
     case Code::kFailedPrecondition: return "FAILED_PRECONDITION";
     case Code::kInternal: return "INTERNAL";
   }

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/uio.h>
 #include <unistd.h>
 #include <zlib.h>
@@ -63,8 +64,17 @@ struct EmbeddedLog::Impl {
   uint64_t file_end = 0;
   uint64_t repaired = 0;
   bool stop = false;
+  // Set by a failed write, cleared by the next one that succeeds. While set, Ready() says
+  // why (with `mu`: the failure and when), until a write may be tried again: at once when
+  // the failure was a full disk and kRoomToRetry is free again, else kRetryAfterFailure
+  // after it (a publish is the only thing that tries a write).
   std::atomic<bool> failing{false};
+  Status failure;
+  std::chrono::steady_clock::time_point failed_at;
   std::thread writer;
+
+  static constexpr uint64_t kRoomToRetry = 1u << 20;
+  static constexpr std::chrono::seconds kRetryAfterFailure{1};
 
   ~Impl() {
     if (fd >= 0) ::close(fd);
@@ -155,14 +165,20 @@ struct EmbeddedLog::Impl {
         if (ftruncate(fd, static_cast<off_t>(start)) != 0) {
           Log(LogLevel::kError, "embedded_log", "truncate_failed", {{"error", std::strerror(errno)}});
         }
-        result = Unavailable(std::string("embedded log write failed: ") + std::strerror(err));
-        failing = true;
+        std::string what = std::string("embedded log write failed: ") + std::strerror(err);
+        result = err == ENOSPC || err == EDQUOT ? NoSpace(std::move(what))
+                                                : Unavailable(std::move(what));
         Log(LogLevel::kError, "embedded_log", "write_failed", {{"error", std::strerror(err)}});
-      } else {
-        failing = false;
+      } else if (failing) {
+        Log(LogLevel::kInfo, "embedded_log", "write_recovered", {});
       }
 
       lock.lock();
+      failing = !ok;
+      if (!ok) {
+        failure = result;
+        failed_at = std::chrono::steady_clock::now();
+      }
       if (ok) {
         positions.insert(positions.end(), new_positions.begin(), new_positions.end());
         file_end = end;
@@ -329,7 +345,23 @@ void EmbeddedLog::Publish(std::span<const BusRecord> records, Done done) {
   pending.done(ResourceExhausted("embedded log write queue is full"));
 }
 
-bool EmbeddedLog::Ready() const { return !impl_->failing.load(); }
+Status EmbeddedLog::Ready() const {
+  if (!impl_->failing.load()) return Status::Ok();
+  std::lock_guard l(impl_->mu);
+  if (!impl_->failing.load()) return Status::Ok();
+  if (impl_->failure.code() == Code::kNoSpace) {
+    struct statvfs fs;
+    if (fstatvfs(impl_->fd, &fs) == 0 &&
+        static_cast<uint64_t>(fs.f_bavail) * fs.f_frsize >= Impl::kRoomToRetry) {
+      return Status::Ok();
+    }
+    return impl_->failure;
+  }
+  if (std::chrono::steady_clock::now() - impl_->failed_at >= Impl::kRetryAfterFailure) {
+    return Status::Ok();
+  }
+  return impl_->failure;
+}
 
 size_t EmbeddedLog::InFlight() const {
   std::lock_guard l(impl_->mu);

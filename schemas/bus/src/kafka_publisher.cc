@@ -220,7 +220,11 @@ void KafkaPublisher::RaiseFatalErrorForTesting() {
                             "injected by a test");
 }
 
-bool KafkaPublisher::Ready() const { return !impl_->fatal.load() && impl_->metadata_ok.load(); }
+Status KafkaPublisher::Ready() const {
+  if (impl_->fatal.load()) return Unavailable("the Kafka producer hit a fatal error");
+  if (!impl_->metadata_ok.load()) return Unavailable("the Kafka brokers are unreachable");
+  return Status::Ok();
+}
 
 size_t KafkaPublisher::InFlight() const { return impl_->in_flight.load(); }
 

@@ -267,18 +267,18 @@ TEST_F(EmbeddedLogTest, AWriteRefusedPartWayIsUndoneAndTheLogRecovers) {
   ASSERT_EQ(setrlimit(RLIMIT_FSIZE, &small), 0);
   Status refused =
       PublishSync(*log, {{"acme", std::string(60, 'a')}, {"acme", std::string(60, 'b')}});
-  bool ready_while_failing = log->Ready();
+  Status ready_while_failing = log->Ready();
   ASSERT_EQ(setrlimit(RLIMIT_FSIZE, &saved), 0);
   std::signal(SIGXFSZ, old_handler);
 
   EXPECT_EQ(refused.code(), Code::kUnavailable);
   EXPECT_TRUE(refused.retryable());
-  EXPECT_FALSE(ready_while_failing);
+  EXPECT_EQ(ready_while_failing.code(), Code::kUnavailable) << "not ready right after a failed write";
   EXPECT_EQ(log->End(), 1);
   EXPECT_EQ(fs::file_size(dir_.path() / "events.log"), good);
 
   ASSERT_TRUE(PublishSync(*log, {{"acme", "after"}}).ok());
-  EXPECT_TRUE(log->Ready());
+  EXPECT_TRUE(log->Ready().ok());
   std::vector<ConsumedRecord> all = ReopenAndReadAll(log);
   ASSERT_EQ(all.size(), 2u);
   EXPECT_EQ(all[0].value, "before");

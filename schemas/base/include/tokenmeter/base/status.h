@@ -1,7 +1,7 @@
 // Status and Result<T>: how tokenmeter code reports failure without exceptions.
 //
 // A Status is OK or carries a Code and a human message. Codes say whether a failure is
-// retryable (kUnavailable, kResourceExhausted, kDeadlineExceeded) or not, so a caller can
+// retryable (kUnavailable, kResourceExhausted, kDeadlineExceeded, kNoSpace) or not, so a caller can
 // apply its component's retry policy without string matching. Thread-compatible values.
 #ifndef TOKENMETER_BASE_STATUS_H_
 #define TOKENMETER_BASE_STATUS_H_
@@ -23,6 +23,7 @@ enum class Code {
   kResourceExhausted,  // a bound was hit (queue full, rate limit); retryable later
   kUnavailable,        // a dependency is down; retryable
   kDeadlineExceeded,   // gave up waiting; the outcome may still happen; retryable
+  kNoSpace,            // the disk is full; retryable once space is freed
   kFailedPrecondition,
   kInternal,
 };
@@ -42,7 +43,7 @@ class [[nodiscard]] Status {
   // True for failures that may succeed if tried again later.
   bool retryable() const {
     return code_ == Code::kUnavailable || code_ == Code::kResourceExhausted ||
-           code_ == Code::kDeadlineExceeded;
+           code_ == Code::kDeadlineExceeded || code_ == Code::kNoSpace;
   }
   std::string ToString() const;
 
@@ -56,6 +57,7 @@ inline Status NotFound(std::string m) { return {Code::kNotFound, std::move(m)}; 
 inline Status Unavailable(std::string m) { return {Code::kUnavailable, std::move(m)}; }
 inline Status ResourceExhausted(std::string m) { return {Code::kResourceExhausted, std::move(m)}; }
 inline Status DeadlineExceeded(std::string m) { return {Code::kDeadlineExceeded, std::move(m)}; }
+inline Status NoSpace(std::string m) { return {Code::kNoSpace, std::move(m)}; }
 inline Status Internal(std::string m) { return {Code::kInternal, std::move(m)}; }
 inline Status FailedPrecondition(std::string m) {
   return {Code::kFailedPrecondition, std::move(m)};

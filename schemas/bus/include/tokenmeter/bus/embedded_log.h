@@ -8,6 +8,10 @@
 // are record numbers from 0. There is no retention yet: the log grows until the operator
 // rotates it.
 //
+// A failed write (a full disk) fails its publishes and is undone; Ready() then says why
+// (kNoSpace for a full disk) until a write may be tried again: once 1 MiB is free after a
+// full disk, 1 s after any other failure. The next write that succeeds clears it.
+//
 // Thread-safe: Publish from any thread; subscribers read concurrently.
 #ifndef TOKENMETER_BUS_EMBEDDED_LOG_H_
 #define TOKENMETER_BUS_EMBEDDED_LOG_H_
@@ -40,7 +44,7 @@ class EmbeddedLog final : public Publisher {
   ~EmbeddedLog() override;
 
   void Publish(std::span<const BusRecord> records, Done done) override;
-  bool Ready() const override;
+  Status Ready() const override;
   size_t InFlight() const override;
   Status Flush(std::chrono::milliseconds timeout) override;
 

@@ -55,7 +55,7 @@ class KafkaPublisher final : public Publisher {
   ~KafkaPublisher() override;
 
   void Publish(std::span<const BusRecord> records, Done done) override;
-  bool Ready() const override;
+  Status Ready() const override;
   size_t InFlight() const override;
   Status Flush(std::chrono::milliseconds timeout) override;
 

@@ -36,8 +36,10 @@ class Publisher {
 
   // Any thread.
   virtual void Publish(std::span<const BusRecord> records, Done done) = 0;
-  // True while the bus can take records durably (for /readyz). Any thread.
-  virtual bool Ready() const = 0;
+  // OK while the bus can take records durably; otherwise why not: kUnavailable (brokers
+  // unreachable, a fatal producer error, a failed write) or kNoSpace (the disk under the
+  // embedded log is full). The edge answers ingest and /readyz with it. Any thread.
+  virtual Status Ready() const = 0;
   // Records handed to Publish and not yet acknowledged or failed. Any thread.
   virtual size_t InFlight() const = 0;
   // Waits until every in-flight record is acknowledged or failed (shutdown).
