@@ -16,10 +16,8 @@ namespace {
 constexpr std::string_view kJournalPrefix("rollup_journal\0", 15);
 constexpr std::string_view kJournalEnd("rollup_journal\1", 15);
 const std::string kFoldedKey = "rollup_folded";
-// A part's first byte: its layout. Parts are written compact; parts of the first layout,
-// written before, are still read (a journal is replayed on open).
-constexpr char kRowVersion = 1;         // lengths 4 bytes BE, RollupCounters::AppendTo
-constexpr char kCompactRowVersion = 2;  // keys front-coded, RollupCounters::PutCompact
+// A part's first byte: its layout (keys front-coded, RollupCounters::PutCompact).
+constexpr char kCompactRowVersion = 2;
 // A 10,000-event batch has ~5 MB of deltas, a catch-up batch far more: parts of this size
 // keep every value small enough to be carved from the memtable's arena blocks (a value
 // over a quarter of a block, 2 MiB here, gets an allocation of its own) and bound the
@@ -37,8 +35,8 @@ std::string JournalKey(uint64_t seq, uint32_t part) {
 // the row before (a varint; 0 for the first), the rest of the key (a varint length and the
 // bytes), and its counters (RollupCounters::PutCompact). Rows sorted by key share most of
 // the key (workspace, mode, granularity, dimension, minute), and most of a row's counters
-// are zero, so a one-event row takes ~35 bytes against ~170 in the first layout: the
-// journal was most of what a batch wrote (WAL, memtable) when batches are small. Rows from
+// are zero, so a one-event row takes ~35 bytes: the journal is a large part of what a
+// batch writes (WAL, memtable) when batches are small. Rows from
 // `at` on until the part is about kPartBytes; returns where the next part starts.
 size_t EncodePart(const RollupDeltas& rows, size_t at, std::string& out) {
   size_t used = 0;
@@ -101,7 +99,7 @@ Result<std::unique_ptr<RollupJournal>> RollupJournal::Open(StateStore& store, si
 }
 
 std::optional<size_t> RollupJournal::AddTo(Generation& g, std::string_view b) {
-  if (b.empty() || (b[0] != kRowVersion && b[0] != kCompactRowVersion)) return std::nullopt;
+  if (b.empty() || b[0] != kCompactRowVersion) return std::nullopt;
   // A part's rows are in key order, so each one's place in the generation is at or after
   // the last one's: a few steps from there before a search from the root.
   size_t added = 0;
@@ -127,38 +125,16 @@ std::optional<size_t> RollupJournal::AddTo(Generation& g, std::string_view b) {
     hint = std::next(pos);
     return pos;
   };
-  if (b[0] == kCompactRowVersion) {
-    VarintReader r(b.substr(1));
-    std::string key;
-    while (!r.done()) {
-      uint64_t shared = r.Varint();
-      std::string_view rest = r.Text();
-      if (!r.ok() || shared > key.size()) return std::nullopt;
-      key.resize(shared);
-      key += rest;
-      auto pos = place(key);
-      if (!pos || !(*pos)->second.AddCompact(r)) return std::nullopt;
-    }
-    return added;
-  }
-  size_t at = 1;
-  auto field = [&](std::string_view& f) {
-    if (b.size() - at < 4) return false;
-    uint64_t n = GetBigEndian(b, at, 4);
-    at += 4;
-    if (b.size() - at < n) return false;
-    f = b.substr(at, n);
-    at += n;
-    return true;
-  };
-  while (at < b.size()) {
-    std::string_view key, value;
-    if (!field(key) || !field(value)) return std::nullopt;
-    if (value.size() < kRollupFields * 8 || (value.size() - kRollupFields * 8) % 10 != 0)
-      return std::nullopt;
+  VarintReader r(b.substr(1));
+  std::string key;
+  while (!r.done()) {
+    uint64_t shared = r.Varint();
+    std::string_view rest = r.Text();
+    if (!r.ok() || shared > key.size()) return std::nullopt;
+    key.resize(shared);
+    key += rest;
     auto pos = place(key);
-    if (!pos) return std::nullopt;
-    (*pos)->second.AddEncoded(value);
+    if (!pos || !(*pos)->second.AddCompact(r)) return std::nullopt;
   }
   return added;
 }

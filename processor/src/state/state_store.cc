@@ -83,6 +83,42 @@ class ExpiryFilterFactory final : public rocksdb::CompactionFilterFactory {
   std::atomic<uint64_t>& dropped_;
 };
 
+// The format of a state directory: the row layouts of every family as this build writes
+// them, stored in the meta family when the directory is created. There is one format; a
+// directory written before formats were numbered, or in another one, is refused at open
+// (the processor rebuilds a moved-aside state from the bus).
+constexpr std::string_view kFormatKey = "state_format";
+constexpr std::string_view kFormat = "1";
+
+Status CheckFormat(rocksdb::DB& db, const std::vector<rocksdb::ColumnFamilyHandle*>& families,
+                   rocksdb::ColumnFamilyHandle* meta, const std::string& dir) {
+  const std::string refuse = "the state in " + dir + " was written ";
+  const std::string remedy =
+      "; this build reads state format " + std::string(kFormat) +
+      " only: move the directory aside and start again (the processor rebuilds the state from "
+      "the bus, which must still hold every event)";
+  std::string stored;
+  rocksdb::Status s = db.Get(rocksdb::ReadOptions(), meta, rocksdb::Slice(kFormatKey.data(), kFormatKey.size()), &stored);
+  if (s.ok()) {
+    if (stored == kFormat) return Status::Ok();
+    return FailedPrecondition(refuse + "in state format " + stored + remedy);
+  }
+  if (!s.IsNotFound()) return FromRocks(s, "read the state format");
+  for (rocksdb::ColumnFamilyHandle* f : families) {
+    std::unique_ptr<rocksdb::Iterator> it(db.NewIterator(rocksdb::ReadOptions(), f));
+    it->SeekToFirst();
+    if (it->Valid()) {
+      return FailedPrecondition(refuse + "by a development build before state formats were numbered" + remedy);
+    }
+    RETURN_IF_ERROR(FromRocks(it->status(), "read the state"));
+  }
+  rocksdb::WriteOptions synced;
+  synced.sync = true;
+  return FromRocks(db.Put(synced, meta, rocksdb::Slice(kFormatKey.data(), kFormatKey.size()),
+                          rocksdb::Slice(kFormat.data(), kFormat.size())),
+                   "write the state format");
+}
+
 // How often a file of an expiring family is compacted even when nothing else would
 // compact it, so its expired rows do not stay on disk indefinitely under light traffic.
 constexpr uint64_t kExpiryRecompactSeconds = 7 * 24 * 3600;
@@ -196,6 +232,7 @@ Result<std::unique_ptr<StateStore>> StateStore::Open(const std::string& dir, Sta
   store->db_.reset(db);
   store->handles_.assign(handles.begin() + 1, handles.end());
   db->DestroyColumnFamilyHandle(handles[0]);
+  RETURN_IF_ERROR(CheckFormat(*db, store->handles_, store->handle(Family::kMeta), dir));
 
   std::function<std::optional<int64_t>()> cutoff;
   if (auto e = state_options.expiry.find(Family::kDedup); e != state_options.expiry.end()) {

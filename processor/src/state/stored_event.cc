@@ -9,7 +9,7 @@
 namespace tokenmeter {
 namespace {
 
-constexpr char kVersion = 2;  // a legacy row starts with '{'
+constexpr char kVersion = 2;
 
 // The row's own bit in the event fields' bits byte.
 constexpr uint8_t kHasCost = 32;
@@ -64,13 +64,7 @@ void AppendCostJson(const Cost& cost, std::string_view catalog_version, std::str
 }
 
 std::optional<StoredEventJson> StoredEventToJson(std::string_view row) {
-  if (row.empty()) return std::nullopt;
-  if (row[0] == '{') {  // legacy: event line, newline, cost line
-    size_t nl = row.find('\n');
-    if (nl == std::string_view::npos) return std::nullopt;
-    return StoredEventJson{std::string(row.substr(0, nl)), std::string(row.substr(nl + 1))};
-  }
-  if (row[0] != kVersion) return std::nullopt;
+  if (row.empty() || row[0] != kVersion) return std::nullopt;
   VarintReader r(row.substr(1));
   EventFieldViews v;
   ReadEventFields(r, v);

@@ -2,8 +2,7 @@
 // (DESIGN.md "compact event"): a version byte, then every field in a fixed order, texts
 // length-prefixed and numbers as varints. ~150-250 bytes where the JSON lines it replaces
 // took ~700; each event row passes through the memtable, the WAL and every compaction.
-// Rows written before this form (the canonical event JSON line, a newline, the cost JSON
-// line) are still read. Pure value code; any thread.
+// A row of another version is not read. Pure value code; any thread.
 #ifndef TOKENMETER_PROCESSOR_STATE_STORED_EVENT_H_
 #define TOKENMETER_PROCESSOR_STATE_STORED_EVENT_H_
 

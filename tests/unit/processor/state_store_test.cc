@@ -51,6 +51,58 @@ TEST(StateStoreTest, CommitAndMultiGetTurnOffTheCallingThreadsPerfCounters) {
 // Opening reads every dedup row into the index (in chunks of 4096 under one lock each):
 // rows in the time layout by their key time, a row under the id alone by its record's
 // first-seen time (never reused when the record cannot be read), and says how many.
+// A state directory records its format when created; one written before formats were
+// numbered (rows, no format) or in another format is refused at open, with what to do.
+TEST(StateStoreTest, AStateInAnotherFormatIsRefusedAtOpenWithWhatToDo) {
+  testing::TempDir dir("tm-state");
+  {
+    auto store = StateStore::Open(dir.path().string());
+    ASSERT_TRUE(store.ok()) << store.status().ToString();
+    EXPECT_EQ(*(*store)->Get(Family::kMeta, "state_format"), std::optional<std::string>("1"));
+    StateStore::Batch batch = (*store)->NewBatch();
+    batch.Put(Family::kEvents, "row", "v");
+    ASSERT_TRUE((*store)->Commit(batch).ok());
+  }
+  ASSERT_TRUE(StateStore::Open(dir.path().string()).ok()) << "its own format reopens";
+
+  auto rewrite_format = [&](std::optional<std::string> format) {
+    auto store = StateStore::Open(dir.path().string());
+    ASSERT_TRUE(store.ok());
+    StateStore::Batch batch = (*store)->NewBatch();
+    if (format) {
+      batch.Put(Family::kMeta, "state_format", *format);
+    } else {
+      batch.Delete(Family::kMeta, "state_format");
+    }
+    ASSERT_TRUE((*store)->Commit(batch).ok());
+  };
+  const std::string remedy =
+      "; this build reads state format 1 only: move the directory aside and start again (the "
+      "processor rebuilds the state from the bus, which must still hold every event)";
+  rewrite_format(std::nullopt);
+  Result<std::unique_ptr<StateStore>> unnumbered = StateStore::Open(dir.path().string());
+  ASSERT_FALSE(unnumbered.ok());
+  EXPECT_EQ(unnumbered.status().code(), Code::kFailedPrecondition);
+  EXPECT_EQ(unnumbered.status().message(),
+            "the state in " + dir.path().string() +
+                " was written by a development build before state formats were numbered" + remedy);
+}
+
+TEST(StateStoreTest, AStateOfAnotherFormatNumberIsRefused) {
+  testing::TempDir dir("tm-state");
+  {
+    auto store = StateStore::Open(dir.path().string());
+    ASSERT_TRUE(store.ok());
+    StateStore::Batch batch = (*store)->NewBatch();
+    batch.Put(Family::kMeta, "state_format", "2");
+    ASSERT_TRUE((*store)->Commit(batch).ok());
+  }
+  Result<std::unique_ptr<StateStore>> other = StateStore::Open(dir.path().string());
+  ASSERT_FALSE(other.ok());
+  const std::string said = "the state in " + dir.path().string() + " was written in state format 2; this build reads state format 1 only";
+  EXPECT_EQ(other.status().message().rfind(said, 0), 0u) << other.status().message();
+}
+
 TEST(StateStoreTest, OpeningBuildsTheDedupIndexFromEveryDedupRow) {
   testing::TempDir dir("tm-state");
   constexpr int kRows = 10'001;  // with the row below: two whole chunks and part of one
