@@ -73,10 +73,7 @@ void AppendEventKey(const UsageEvent& e, std::string& k) {
 
 void SortDedupRowKeys(std::string_view bytes, std::vector<DedupRowKeyRef>& refs,
                       std::vector<std::string_view>& views) {
-  for (DedupRowKeyRef& r : refs) {
-    r.order = bytes[r.begin] == '\0' ? GetBigEndian(bytes, r.begin + 1)
-                                     : std::numeric_limits<uint64_t>::max();
-  }
+  for (DedupRowKeyRef& r : refs) r.order = GetBigEndian(bytes, r.begin + 1);
   std::sort(refs.begin(), refs.end(), [](const DedupRowKeyRef& a, const DedupRowKeyRef& b) {
     return a.order != b.order ? a.order < b.order : a.id < b.id;
   });
@@ -92,14 +89,8 @@ void SortDedupRowKeys(std::string_view bytes, std::vector<DedupRowKeyRef>& refs,
 }
 
 std::optional<int64_t> EventKeyTime(std::string_view key) {
-  if (!key.empty() && key[0] == '\0') {  // the receive-time-first layout
-    if (key.size() < kEventKeyHeadBytes) return std::nullopt;
-    return static_cast<int64_t>(GetBigEndian(key, 9));
-  }
-  // Rows written before it: ws \0 mode \0 occurred(8 bytes BE) request_id.
-  size_t end = key.find('\0');  // a workspace id has no NUL byte
-  if (end == std::string_view::npos || key.size() < end + 11 || key[end + 2] != '\0') return std::nullopt;
-  return static_cast<int64_t>(GetBigEndian(key, end + 3));
+  if (key.size() < kEventKeyHeadBytes || key[0] != '\0') return std::nullopt;
+  return static_cast<int64_t>(GetBigEndian(key, 9));
 }
 
 BatchPipeline::BatchPipeline(StateStore& store, RollupJournal& rollups, const EventParser& parser,
@@ -302,7 +293,7 @@ Result<PreparedBatch> BatchPipeline::Prepare(int partition, const std::vector<Bu
     if (record) {
       ++record->attempts;
       ++out.stats.duplicates;
-      if (!record->SameContent(e, d.fingerprint)) {
+      if (record->fingerprint != d.fingerprint) {
         ++out.stats.conflicts;
         dead_letter(valid[i],
                     "request_id \"" + e.request_id +
@@ -384,8 +375,8 @@ Result<PreparedBatch> BatchPipeline::Prepare(int partition, const std::vector<Bu
     if (made_from[k] == kStored) {
       row_key_bytes.append(choices[k].key);
     } else {
-      const DedupIndex::Where where{false, DedupIndex::KeyTime(static_cast<int64_t>(
-                                               GetBigEndian(decoded[made_from[k]].row_key, 1)))};
+      const DedupIndex::Where where{DedupIndex::KeyTime(
+          static_cast<int64_t>(GetBigEndian(decoded[made_from[k]].row_key, 1)))};
       where.AppendRowKey(keys[k], row_key_bytes);
       scratch.added.push_back({key_hashes[k], where});
     }
@@ -397,10 +388,8 @@ Result<PreparedBatch> BatchPipeline::Prepare(int partition, const std::vector<Bu
   for (size_t c = 0; c < row_keys.size(); ++c) {
     const uint32_t k = row_keys[c].id;
     const DedupRecord& r = *choices[k].record;
-    r.EncodeTo(
-        scratch.value,
-        made_from[k] == kStored ? std::string_view(r.event_key) : decoded[made_from[k]].row_key,
-        keys[k]);
+    r.EncodeTo(scratch.value, made_from[k] == kStored ? std::string_view(r.event_key)
+                                                      : decoded[made_from[k]].row_key);
     out.batch.Put(Family::kDedup, row_key_views[c], scratch.value);
   }
   Result<RollupJournal::Staged> staged = rollups_.Stage(out.batch, deltas);

@@ -104,9 +104,8 @@ struct DedupRowKeyRef {
 
 // Puts `refs` (ranges of `bytes`, each the row key AppendRowKey makes for id `id`, where
 // the ids are in bytewise order by position) in key order, drops repeats, and sets `views`
-// to one view of `bytes` per key. A key is the id after \0 and 8 bytes of key time, or
-// the id alone (the older layout, which never begins with \0): key order is (key time,
-// the older layout last; then id), sorted as integers rather than by comparing strings.
+// to one view of `bytes` per key. A key is the id after \0 and 8 bytes of key time: key
+// order is (key time, then id), sorted as integers rather than by comparing strings.
 void SortDedupRowKeys(std::string_view bytes, std::vector<DedupRowKeyRef>& refs,
                       std::vector<std::string_view>& views);
 
@@ -213,11 +212,10 @@ class BatchPipeline {
 // end and a flushed file overlaps no file of the level below, so the family's
 // compactions move files instead of rewriting them (keyed by workspace first, every
 // flush overlapped the whole family). Only point reads use this family, through the
-// dedup record's copy of the key, so rows stored under the older layout (ws \0 mode \0
-// occurred request_id) stay readable. The head, up to the workspace id, is
+// dedup record's copy of the key. The head, up to the workspace id, is
 // kEventKeyHeadBytes long (dedup_record.h: a record stores only it).
 void AppendEventKey(const UsageEvent& e, std::string& out);
-// The occurredAt (ms since the epoch) in a key of either layout; nullopt for any other.
+// The occurredAt (ms since the epoch) in an event key; nullopt for any other key.
 std::optional<int64_t> EventKeyTime(std::string_view key);
 
 }  // namespace tokenmeter

@@ -8,11 +8,10 @@
 namespace tokenmeter {
 namespace {
 
-// A slot: the hash's high 32 bits, a legacy bit, then seconds since kBaseSeconds plus one
+// A slot: the hash's high 32 bits, then (in 31 bits) seconds since kBaseSeconds plus one
 // (so no entry is 0, the empty slot).
 constexpr int64_t kBaseSeconds = 1577836800;  // 2020-01-01T00:00:00Z
-constexpr uint64_t kLegacyBit = uint64_t{1} << 31;
-constexpr uint64_t kSecondsMask = kLegacyBit - 1;
+constexpr uint64_t kSecondsMask = (uint64_t{1} << 31) - 1;
 constexpr int64_t kMaxSeconds = static_cast<int64_t>(kSecondsMask) - 1;
 constexpr size_t kMinSlots = 1024;
 // A table is 5/4 of the last, so 16 slots moved per addition end a move after 1/16 of the
@@ -28,13 +27,11 @@ int64_t SecondsOf(int64_t ms) {
 uint32_t High32(uint64_t hash) { return static_cast<uint32_t>(hash >> 32); }
 
 uint64_t SlotOf(uint64_t hash, DedupIndex::Where w) {
-  return (uint64_t{High32(hash)} << 32) | (w.legacy ? kLegacyBit : 0) |
-         static_cast<uint64_t>(SecondsOf(w.ms) + 1);
+  return (uint64_t{High32(hash)} << 32) | static_cast<uint64_t>(SecondsOf(w.ms) + 1);
 }
 
 DedupIndex::Where WhereOf(uint64_t slot) {
-  return {(slot & kLegacyBit) != 0,
-          (static_cast<int64_t>(slot & kSecondsMask) - 1 + kBaseSeconds) * 1000};
+  return {(static_cast<int64_t>(slot & kSecondsMask) - 1 + kBaseSeconds) * 1000};
 }
 
 // Whether a slot may be reused: its whole second is before the cutoff (every row it can
@@ -124,14 +121,6 @@ void DedupIndex::AddAll(std::span<const std::pair<uint64_t, Where>> rows) {
       cur_.slots.assign(old_.slots.size() + old_.slots.size() / 4, 0);
     }
     Put(cur_, SlotOf(hash, where), cutoff);
-  }
-}
-
-void DedupIndex::Where::AppendRowKey(std::string_view id, std::string& out) const {
-  if (legacy) {
-    out.append(id);
-  } else {
-    AppendDedupRowKey(ms, id, out);
   }
 }
 

@@ -40,12 +40,10 @@ class DedupIndex {
  public:
   // Where one row of an id may be.
   struct Where {
-    bool legacy = false;  // under the id alone (the layout before time keys); `ms` is then
-                          // the record's first-seen time, for reuse of the slot only
-    int64_t ms = 0;       // the row's key time (KeyTime)
+    int64_t ms = 0;  // the row's key time (KeyTime)
     bool operator==(const Where&) const = default;
-    // Appends the key of `id`'s row here (the id alone, or AppendDedupRowKey).
-    void AppendRowKey(std::string_view id, std::string& out) const;
+    // Appends the key of `id`'s row here (AppendDedupRowKey).
+    void AppendRowKey(std::string_view id, std::string& out) const { AppendDedupRowKey(ms, id, out); }
   };
   // `cutoff_ms`: the family's expiry cutoff now (rows first seen before it may be
   // dropped), nullopt when nothing may be dropped; unset: slots are never reused.

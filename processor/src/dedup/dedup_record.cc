@@ -1,10 +1,10 @@
 #include "dedup_record.h"
 
+#include <algorithm>
 #include <bit>
 #include <cstring>
 
 #include "state/fixed_codec.h"
-#include "tokenmeter/model/event_codec.h"
 
 namespace tokenmeter {
 namespace {
@@ -62,16 +62,10 @@ uint64_t Hash64(std::string_view s) {
   return h;
 }
 
-// The versions: 1 and 2 (the fingerprint kind) hold the event key whole; 3 (kFields)
-// holds its head only, with attempts in 4 bytes.
-constexpr char kCompact = 3;
-constexpr size_t kCompactSize = 1 + 8 + 4 + 8 + kEventKeyHeadBytes;
+constexpr char kVersion = 3;
+constexpr size_t kRecordSize = 1 + 8 + 4 + 8 + kEventKeyHeadBytes;
 
-// A record this build can decode: the version byte and the fixed fields are there.
-bool Readable(std::string_view b) {
-  if (b.size() == kCompactSize && b[0] == kCompact) return true;
-  return b.size() >= 25 && (b[0] == 1 || b[0] == 2);
-}
+bool Readable(std::string_view b) { return b.size() == kRecordSize && b[0] == kVersion; }
 
 // The event time as content: a defaulted time is the receive time, which is not what the
 // call was, so it hashes as one value no given time can be (-1 ms is before 1970, which
@@ -83,35 +77,15 @@ uint64_t OccurredAtContent(const UsageEvent& e) {
 
 }  // namespace
 
-std::string DedupRecord::Encode() const {
-  std::string out;
-  EncodeTo(out);
-  return out;
-}
-
-void DedupRecord::EncodeTo(std::string& out, std::string_view key,
-                           std::string_view dedup_key) const {
-  out.clear();
-  const bool compact = kind == FingerprintKind::kFields && !dedup_key.empty() &&
-                       key.size() == kEventKeyHeadBytes + dedup_key.size() && key[0] == '\0' &&
-                       key.substr(kEventKeyHeadBytes) == dedup_key;
-  if (compact) {
-    char b[kCompactSize];
-    b[0] = kCompact;
-    StoreFixed64(b + 1, first_seen_ms);
-    const uint32_t a = attempts;
-    for (int i = 0; i < 4; ++i) b[9 + i] = static_cast<char>((a >> (8 * i)) & 0xff);
-    StoreFixed64(b + 13, static_cast<int64_t>(fingerprint));
-    std::memcpy(b + 21, key.data(), kEventKeyHeadBytes);
-    out.append(b, sizeof(b));
-    return;
-  }
-  out.reserve(25 + key.size());
-  out.push_back(static_cast<char>(kind));  // record version = fingerprint kind
-  PutFixed64(out, first_seen_ms);
-  PutFixed64(out, attempts);
-  PutFixed64(out, static_cast<int64_t>(fingerprint));
-  out += key;
+void DedupRecord::EncodeTo(std::string& out, std::string_view key) const {
+  char b[kRecordSize];
+  b[0] = kVersion;
+  StoreFixed64(b + 1, first_seen_ms);
+  const uint32_t a = attempts;
+  for (int i = 0; i < 4; ++i) b[9 + i] = static_cast<char>((a >> (8 * i)) & 0xff);
+  StoreFixed64(b + 13, static_cast<int64_t>(fingerprint));
+  std::memcpy(b + 21, key.data(), std::min(key.size(), kEventKeyHeadBytes));
+  out.assign(b, sizeof(b));
 }
 
 std::optional<int64_t> DedupRecord::FirstSeenMs(std::string_view b) {
@@ -123,22 +97,13 @@ std::optional<DedupRecord> DedupRecord::Decode(std::string_view b, std::string_v
   if (!Readable(b)) return std::nullopt;
   DedupRecord r;
   r.first_seen_ms = GetFixed64(b, 1);
-  if (b[0] == kCompact) {
-    r.kind = FingerprintKind::kFields;
-    uint32_t a = 0;
-    for (int i = 0; i < 4; ++i)
-      a |= static_cast<uint32_t>(static_cast<unsigned char>(b[9 + i])) << (8 * i);
-    r.attempts = a;
-    r.fingerprint = static_cast<uint64_t>(GetFixed64(b, 13));
-    r.event_key.reserve(kEventKeyHeadBytes + dedup_key.size());
-    r.event_key.assign(b.substr(21));
-    r.event_key.append(dedup_key);
-    return r;
-  }
-  r.kind = static_cast<FingerprintKind>(b[0]);
-  r.attempts = static_cast<uint32_t>(GetFixed64(b, 9));
-  r.fingerprint = static_cast<uint64_t>(GetFixed64(b, 17));
-  r.event_key.assign(b.substr(25));
+  uint32_t a = 0;
+  for (int i = 0; i < 4; ++i) a |= static_cast<uint32_t>(static_cast<unsigned char>(b[9 + i])) << (8 * i);
+  r.attempts = a;
+  r.fingerprint = static_cast<uint64_t>(GetFixed64(b, 13));
+  r.event_key.reserve(kEventKeyHeadBytes + dedup_key.size());
+  r.event_key.assign(b.substr(21));
+  r.event_key.append(dedup_key);
   return r;
 }
 
@@ -160,17 +125,12 @@ void AppendDedupRowKey(int64_t key_ms, std::string_view id, std::string& out) {
   out.append(id);
 }
 
-DedupRowKey ParseDedupRowKey(std::string_view key) {
-  if (key.size() < kDedupRowHeadBytes || key[0] != '\0') return {std::nullopt, key};
-  return {static_cast<int64_t>(GetBigEndian(key, 1)), key.substr(kDedupRowHeadBytes)};
+std::optional<DedupRowKey> ParseDedupRowKey(std::string_view key) {
+  if (key.size() <= kDedupRowHeadBytes || key[0] != '\0') return std::nullopt;
+  return DedupRowKey{static_cast<int64_t>(GetBigEndian(key, 1)), key.substr(kDedupRowHeadBytes)};
 }
 
 uint64_t DedupIdHash(std::string_view id) { return Hash64(id); }
-
-bool DedupRecord::SameContent(const UsageEvent& e, uint64_t fp) const {
-  if (kind == FingerprintKind::kCanonicalJson) return fingerprint == CanonicalJsonFingerprint(e);
-  return fingerprint == fp;
-}
 
 uint64_t Fingerprint(const UsageEvent& e) {
   thread_local std::string bytes;
@@ -190,20 +150,6 @@ uint64_t Fingerprint(const UsageEvent& e) {
   w.Opt(e.status, [](CallStatus s) { return static_cast<uint64_t>(s); });
   w.Opt(e.estimated_cost, [](NanoUsd c) { return static_cast<uint64_t>(c.value); });
   return Hash64(bytes);
-}
-
-uint64_t CanonicalJsonFingerprint(const UsageEvent& e) {
-  UsageEvent content = e;
-  content.received_at = {};
-  content.api_key_id.clear();
-  std::string text;
-  EncodeCanonical(content, text);
-  uint64_t h = 1469598103934665603ull;  // FNV-1a 64
-  for (unsigned char c : text) {
-    h ^= c;
-    h *= 1099511628211ull;
-  }
-  return h;
 }
 
 }  // namespace tokenmeter

@@ -123,9 +123,9 @@ Status CheckFormat(rocksdb::DB& db, const std::vector<rocksdb::ColumnFamilyHandl
 // compact it, so its expired rows do not stay on disk indefinitely under light traffic.
 constexpr uint64_t kExpiryRecompactSeconds = 7 * 24 * 3600;
 
-// Builds the dedup index from every row of the dedup family: a row under the id alone
-// (the older layout) by its first-seen time, one it cannot read never reused. Returns
-// the rows read.
+// Builds the dedup index from every row of the dedup family. Returns the rows read; a
+// row key of another layout fails the open (an id left out of the index could be counted
+// twice).
 Result<uint64_t> LoadDedupIndex(rocksdb::DB& db, rocksdb::ColumnFamilyHandle* family,
                                 DedupIndex& index) {
   rocksdb::ReadOptions ro;
@@ -138,15 +138,12 @@ Result<uint64_t> LoadDedupIndex(rocksdb::DB& db, rocksdb::ColumnFamilyHandle* fa
   uint64_t read = 0;
   for (it->SeekToFirst(); it->Valid(); it->Next()) {
     const std::string_view key(it->key().data(), it->key().size());
-    const DedupRowKey row = ParseDedupRowKey(key);
-    if (row.key_ms) {
-      rows.push_back({DedupIdHash(row.id), {false, *row.key_ms}});
-    } else {
-      std::optional<int64_t> first_seen =
-          DedupRecord::FirstSeenMs(std::string_view(it->value().data(), it->value().size()));
-      rows.push_back(
-          {DedupIdHash(row.id), {true, first_seen.value_or(std::numeric_limits<int64_t>::max())}});
+    const std::optional<DedupRowKey> row = ParseDedupRowKey(key);
+    if (!row) {
+      return Internal("a dedup row key of " + std::to_string(key.size()) +
+                      " bytes is not \\0, a key time and an id");
     }
+    rows.push_back({DedupIdHash(row->id), {row->key_ms}});
     if (rows.size() == kChunk) {
       index.AddAll(rows);
       read += rows.size();

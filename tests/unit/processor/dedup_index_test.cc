@@ -38,15 +38,15 @@ TEST(DedupIndexTest, KeyTimesAreWholeSecondsFrom2020ClampedInOrder) {
 
 TEST(DedupIndexTest, AnAddedIdIsFoundWhereItWasPutAndAnotherIsCertainlyNew) {
   DedupIndex index;
-  index.Add(Hash(42), {false, kT});
-  index.Add(Hash(43), {true, kT + 5000});
-  EXPECT_EQ(Find(index, Hash(42)), (std::vector<Where>{{false, kT}}));
-  EXPECT_EQ(Find(index, Hash(43)), (std::vector<Where>{{true, kT + 5000}}));
+  index.Add(Hash(42), {kT});
+  index.Add(Hash(43), {kT + 5000});
+  EXPECT_EQ(Find(index, Hash(42)), (std::vector<Where>{{kT}}));
+  EXPECT_EQ(Find(index, Hash(43)), (std::vector<Where>{{kT + 5000}}));
   EXPECT_TRUE(Find(index, Hash(44)).empty());
   // Only the high half is kept: ids alike there are both candidates, which the caller
   // tells apart by reading the rows.
-  index.Add(Hash(42, 99), {false, kT + 2000});
-  EXPECT_EQ(Find(index, Hash(42, 1)), (std::vector<Where>{{false, kT}, {false, kT + 2000}}));
+  index.Add(Hash(42, 99), {kT + 2000});
+  EXPECT_EQ(Find(index, Hash(42, 1)), (std::vector<Where>{{kT}, {kT + 2000}}));
   EXPECT_EQ(index.used(), 3u);
   EXPECT_EQ(index.capacity(), 1024u);
 }
@@ -58,17 +58,17 @@ TEST(DedupIndexTest, EveryIdIsFoundWhileTheIndexMovesToLargerTablesAndAfter) {
   auto time_of = [](uint32_t i) { return kT + int64_t{i % 50} * 1000; };
   size_t largest = 0;
   for (uint32_t i = 0; i < kIds; ++i) {
-    index.Add(hash_of(i), {i % 3 == 0, time_of(i)});
+    index.Add(hash_of(i), {time_of(i)});
     largest = std::max(largest, index.capacity());
     if (i % 97 == 0) {  // the tables are mid-move at many of these
       for (uint32_t j = 0; j <= i; j += 13) {
-        ASSERT_EQ(Find(index, hash_of(j)), (std::vector<Where>{{j % 3 == 0, time_of(j)}}))
+        ASSERT_EQ(Find(index, hash_of(j)), (std::vector<Where>{{time_of(j)}}))
             << i << " " << j;
       }
     }
   }
   for (uint32_t i = 0; i < kIds; ++i) {
-    ASSERT_EQ(Find(index, hash_of(i)), (std::vector<Where>{{i % 3 == 0, time_of(i)}})) << i;
+    ASSERT_EQ(Find(index, hash_of(i)), (std::vector<Where>{{time_of(i)}})) << i;
   }
   EXPECT_TRUE(Find(index, Hash(12345u * 2654435761u + 1)).empty());
   EXPECT_EQ(index.used(), kIds);
@@ -81,31 +81,31 @@ TEST(DedupIndexTest, SlotsWhoseSecondIsPastTheExpiryCutoffAreDroppedOrReusedAndT
   std::optional<int64_t> cutoff;  // unknown: nothing is dropped
   DedupIndex index([&] { return cutoff; });
   auto old_id = [](uint32_t i) { return Hash(i * 2654435761u); };
-  for (uint32_t i = 0; i < 700; ++i) index.Add(old_id(i), {false, kT});
-  index.Add(Hash(1), {true, kT + 1500});  // its second ends at kT + 2000
-  for (uint32_t i = 0; i < 169; ++i) index.Add(Hash(i * 40503u + 3), {false, kT + 60000});
+  for (uint32_t i = 0; i < 700; ++i) index.Add(old_id(i), {kT});
+  index.Add(Hash(1), {kT + 1500});  // its second ends at kT + 2000
+  for (uint32_t i = 0; i < 169; ++i) index.Add(Hash(i * 40503u + 3), {kT + 60000});
   EXPECT_EQ(index.used(), 870u) << "85% of 1024 slots";
   EXPECT_EQ(index.capacity(), 1024u);
-  EXPECT_EQ(Find(index, old_id(5)), (std::vector<Where>{{false, kT}}))
+  EXPECT_EQ(Find(index, old_id(5)), (std::vector<Where>{{kT}}))
       << "kept while the cutoff is unknown";
 
-  // The old ones may be dropped now, not the legacy one (its second is not wholly
-  // before the cutoff). The next addition starts the move to 1280 slots; 64 more finish it.
+  // The old ones may be dropped now, not Hash(1)'s (its second is not wholly before the
+  // cutoff). The next addition starts the move to 1280 slots; 64 more finish it.
   cutoff = kT + 1999;
-  for (uint32_t n = 0; n < 65; ++n) index.Add(Hash(7, n), {false, kT + 60000});
+  for (uint32_t n = 0; n < 65; ++n) index.Add(Hash(7, n), {kT + 60000});
   EXPECT_EQ(index.capacity(), 1280u) << "the move is done";
   EXPECT_EQ(index.used(), 1u + 169u + 65u) << "the 700 expired slots were not moved";
   EXPECT_TRUE(Find(index, old_id(5)).empty());
-  EXPECT_EQ(Find(index, Hash(1)), (std::vector<Where>{{true, kT + 1000}}));
-  EXPECT_EQ(Find(index, Hash(3)), (std::vector<Where>{{false, kT + 60000}}));
+  EXPECT_EQ(Find(index, Hash(1)), (std::vector<Where>{{kT + 1000}}));
+  EXPECT_EQ(Find(index, Hash(3)), (std::vector<Where>{{kT + 60000}}));
 
   // An expired slot on an addition's probe is reused in place.
-  index.Add(Hash(0xc0000000u), {false, kT + 60000});  // alone at its slot (960 of 1280)
+  index.Add(Hash(0xc0000000u), {kT + 60000});  // alone at its slot (960 of 1280)
   EXPECT_EQ(index.used(), 236u);
   cutoff = kT + 61000;
-  index.Add(Hash(0xc0000000u, 5), {false, kT + 90000});
+  index.Add(Hash(0xc0000000u, 5), {kT + 90000});
   EXPECT_EQ(index.used(), 236u);
-  EXPECT_EQ(Find(index, Hash(0xc0000000u)), (std::vector<Where>{{false, kT + 90000}}));
+  EXPECT_EQ(Find(index, Hash(0xc0000000u)), (std::vector<Where>{{kT + 90000}}));
 }
 
 }  // namespace

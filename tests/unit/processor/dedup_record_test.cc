@@ -77,38 +77,19 @@ TEST(DedupRecordTest, ADefaultedEventTimeIsNotContent) {
 
 TEST(DedupRecordTest, FingerprintIsTheSameInEveryBuild) {
   // Stored in dedup records: a build that hashed differently would call every retry of
-  // an already recorded event a conflict. A change here needs a new FingerprintKind.
+  // an already recorded event a conflict. A change here needs a new state format.
   EXPECT_EQ(Fingerprint(testing::FullEvent()), 0x1bb9d923b668ddddull);
 }
 
-TEST(DedupRecordTest, RecordsRoundTripWithTheirFingerprintKind) {
-  for (FingerprintKind kind : {FingerprintKind::kCanonicalJson, FingerprintKind::kFields}) {
-    DedupRecord r{1770465600000, 7, 0x0123456789abcdefull, std::string("acme\0" "0\0key", 11), kind};
-    std::optional<DedupRecord> back = DedupRecord::Decode(r.Encode(), DedupKey("acme", "key"));
-    ASSERT_TRUE(back.has_value());
-    EXPECT_EQ(back->first_seen_ms, r.first_seen_ms);
-    EXPECT_EQ(back->attempts, 7u);
-    EXPECT_EQ(back->fingerprint, r.fingerprint);
-    EXPECT_EQ(back->event_key, r.event_key);
-    EXPECT_EQ(back->kind, kind);
-  }
-  std::string unknown = DedupRecord{}.Encode();
-  unknown[0] = 4;
-  EXPECT_FALSE(DedupRecord::Decode(unknown, "").has_value())
-      << "a record from a newer build is not guessed at";
-  EXPECT_FALSE(DedupRecord::Decode(DedupRecord{}.Encode().substr(0, 24), "").has_value());
-}
-
-TEST(DedupRecordTest, AnEventKeyEndingInTheDedupKeyIsStoredAsItsHeadOnly) {
-  // The receive-time-first event key is a head and then the dedup key the record is
-  // stored under: version 3 keeps the head and rebuilds the key from the row's own key.
+// A record keeps the head of its event row's key (the rest is its own id) in 39 bytes.
+TEST(DedupRecordTest, ARecordRoundTripsInThirtyNineBytes) {
   const std::string dedup_key = DedupKey("acme", "req-0001");
   std::string head(kEventKeyHeadBytes, '\0');
   for (size_t i = 1; i < head.size(); ++i) head[i] = static_cast<char>(0x80 + i);
   const std::string event_key = head + dedup_key;
-  DedupRecord r{1770465600123, 4000000000u, 0xfedcba9876543210ull, "", FingerprintKind::kFields};
+  DedupRecord r{1770465600123, 4000000000u, 0xfedcba9876543210ull, ""};
   std::string bytes;
-  r.EncodeTo(bytes, event_key, dedup_key);
+  r.EncodeTo(bytes, event_key);
   EXPECT_EQ(bytes.size(), 39u);
   EXPECT_EQ(bytes[0], 3);
   EXPECT_EQ(DedupRecord::FirstSeenMs(bytes), std::optional<int64_t>(1770465600123));
@@ -118,43 +99,12 @@ TEST(DedupRecordTest, AnEventKeyEndingInTheDedupKeyIsStoredAsItsHeadOnly) {
   EXPECT_EQ(back->attempts, 4000000000u);
   EXPECT_EQ(back->fingerprint, 0xfedcba9876543210ull);
   EXPECT_EQ(back->event_key, event_key);
-  EXPECT_EQ(back->kind, FingerprintKind::kFields);
   EXPECT_FALSE(DedupRecord::Decode(bytes.substr(0, 38), dedup_key).has_value());
   EXPECT_FALSE(DedupRecord::Decode(bytes + "x", dedup_key).has_value());
-
-  // Anything else keeps the whole key: another key's tail, the older layout, the older
-  // fingerprint (its version byte is its kind).
-  for (const auto& [key, kind] : std::vector<std::pair<std::string, FingerprintKind>>{
-           {head + DedupKey("acme", "req-0002"), FingerprintKind::kFields},
-           {std::string("acme\0"
-                        "0\0",
-                        5) +
-                "12345678req-0001",
-            FingerprintKind::kFields},
-           {event_key, FingerprintKind::kCanonicalJson}}) {
-    DedupRecord o{1, 2, 3, "", kind};
-    o.EncodeTo(bytes, key, dedup_key);
-    EXPECT_EQ(bytes.size(), 25 + key.size());
-    std::optional<DedupRecord> b = DedupRecord::Decode(bytes, dedup_key);
-    ASSERT_TRUE(b.has_value());
-    EXPECT_EQ(b->event_key, key);
-    EXPECT_EQ(b->kind, kind);
-  }
-}
-
-TEST(DedupRecordTest, AnOlderRecordIsComparedWithTheFunctionThatWroteIt) {
-  const UsageEvent original = testing::FullEvent();
-  DedupRecord old{0, 1, CanonicalJsonFingerprint(original), "k", FingerprintKind::kCanonicalJson};
-  UsageEvent retry = original;
-  retry.received_at += std::chrono::seconds(5);
-  EXPECT_TRUE(old.SameContent(retry, Fingerprint(retry)));
-  UsageEvent other = original;
-  other.output_tokens += 1;
-  EXPECT_FALSE(old.SameContent(other, Fingerprint(other)));
-
-  DedupRecord current{0, 1, Fingerprint(original), "k", FingerprintKind::kFields};
-  EXPECT_TRUE(current.SameContent(retry, Fingerprint(retry)));
-  EXPECT_FALSE(current.SameContent(other, Fingerprint(other)));
+  std::string other = bytes;
+  other[0] = 2;
+  EXPECT_FALSE(DedupRecord::Decode(other, dedup_key).has_value()) << "no other version is read";
+  EXPECT_FALSE(DedupRecord::FirstSeenMs(other).has_value());
 }
 
 }  // namespace

@@ -278,37 +278,6 @@ TEST_F(PipelineTest, DedupRowsAreKeyedByTheirEventRowsSecondAndFoundThroughTheIn
   EXPECT_EQ(Rollup(Granularity::kDay, Dimension::kTotal, "").v[kRequests], 5);
 }
 
-TEST_F(PipelineTest, RecordsStoredUnderTheIdAloneStillTellRetriesAfterTheLayoutChange) {
-  // Rows as the builds before time keys wrote them: under workspace \0 request_id.
-  Apply({Msg(0, Event("a", "gpt-4o-mini", 850, 320)), Msg(1, Event("b", "gpt-4o-mini", 10, 10))});
-  for (const char* id : {"a", "b"}) {
-    DedupChoice c = Dedup(id);
-    ASSERT_TRUE(c.record) << id;
-    std::string value = **store_->Get(Family::kDedup, c.key);
-    StateStore::Batch b = store_->NewBatch();
-    b.Delete(Family::kDedup, c.key);
-    b.Put(Family::kDedup, DedupKey("acme", id), value);
-    ASSERT_TRUE(store_->Commit(b).ok());
-  }
-  Reopen();
-  EXPECT_EQ(Dedup("a").key, DedupKey("acme", "a"));
-  UsageEvent retry = Event("a", "gpt-4o-mini", 850, 320);
-  retry.received_at = kT + std::chrono::seconds(5);
-  BatchStats s = Apply({Msg(2, retry), Msg(3, Event("b", "gpt-4o-mini", 11, 10)),
-                        Msg(4, Event("c", "gpt-4o-mini", 10, 10))});
-  EXPECT_EQ(s.duplicates, 2u);
-  EXPECT_EQ(s.conflicts, 1u) << "b's stored fingerprint is read from the old row";
-  EXPECT_EQ(s.counted, 1u);
-  EXPECT_EQ(Attempts("a"), 2u);
-  EXPECT_EQ(Dedup("a").key, DedupKey("acme", "a")) << "updated where it is stored";
-  auto event = store_->Get(Family::kEvents, Dedup("a").record->event_key);
-  ASSERT_TRUE(event.ok() && event->has_value()) << "the old row still names its event";
-  EXPECT_EQ(Dedup("c").key.substr(0, 1), std::string(1, '\0')) << "a new id: the time layout";
-  RollupCounters t = Rollup(Granularity::kDay, Dimension::kTotal, "");
-  EXPECT_EQ(t.v[kRequests], 3);
-  EXPECT_EQ(t.v[kDuplicates], 2);
-}
-
 TEST_F(PipelineTest, RollupRowsSummedWhileDecodingLeaveOutEveryEventThatIsNotNew) {
   // Decode sums every valid event's rows on its thread; Prepare takes back a redelivered
   // record, a retry and a conflict. Rows only they touched must not be written at all.
@@ -527,33 +496,6 @@ TEST_F(PipelineTest, AnIdWhoseStoredRecordCannotBeReadIsQuarantinedNeverCountedA
   EXPECT_EQ(*store_->NextOffset("tokenmeter.events", 0), std::optional<int64_t>(4));
 }
 
-TEST_F(PipelineTest, ARecordWrittenWithTheOlderFingerprintStillTellsARetryFromAConflict) {
-  UsageEvent a = Event("a", "gpt-4o-mini", 850, 320);
-  Apply({Msg(0, a)});
-  // The record as a build with the canonical-JSON fingerprint wrote it.
-  DedupChoice stored = Dedup("a");
-  ASSERT_TRUE(stored.record);
-  DedupRecord old = *stored.record;
-  old.kind = FingerprintKind::kCanonicalJson;
-  old.fingerprint = CanonicalJsonFingerprint(a);
-  StateStore::Batch b = store_->NewBatch();
-  b.Put(Family::kDedup, stored.key, old.Encode());
-  ASSERT_TRUE(store_->Commit(b).ok());
-
-  UsageEvent retry = a;
-  retry.received_at = kT + std::chrono::seconds(2);
-  BatchStats s1 = Apply({Msg(1, retry)});
-  EXPECT_EQ(s1.duplicates, 1u);
-  EXPECT_EQ(s1.conflicts, 0u);
-  BatchStats s2 = Apply({Msg(2, Event("a", "gpt-4o-mini", 999999, 320))});
-  EXPECT_EQ(s2.conflicts, 1u);
-  EXPECT_EQ(s2.counted, 0u);
-  EXPECT_EQ(Attempts("a"), 3u);
-  EXPECT_EQ(Dedup("a").record->kind, FingerprintKind::kCanonicalJson)
-      << "the record keeps the function it was written with";
-  EXPECT_EQ(Rollup(Granularity::kHour, Dimension::kTotal, "").v[kRequests], 1);
-}
-
 TEST_F(PipelineTest, RedeliveredRecordsAreSkippedByTheStoredOffset) {
   std::vector<BusMessage> batch = {Msg(0, Event("a", "gpt-4o-mini", 850, 320)),
                                    Msg(1, Event("b", "gpt-4o-mini", 850, 320))};
@@ -660,8 +602,8 @@ TEST_F(PipelineTest, UnknownModelsAreCountedAsUnpricedNeverAsZero) {
 
 // A batch's dedup row keys are sorted as integers (key time, then the id's position
 // among the batch's sorted ids) and read with MultiGet told they are sorted: the order
-// must be exactly the keys' bytewise order, each key once, whatever the mix of layouts,
-// times and repeats.
+// must be exactly the keys' bytewise order, each key once, whatever the mix of times and
+// repeats.
 TEST(SortDedupRowKeysTest, TheIntegerOrderIsTheKeysBytewiseOrder) {
   std::mt19937 rng(7);
   std::vector<std::string> ids;  // distinct, in bytewise order, sharing long prefixes
@@ -680,7 +622,7 @@ TEST(SortDedupRowKeysTest, TheIntegerOrderIsTheKeysBytewiseOrder) {
     const uint32_t id = static_cast<uint32_t>(rng() % ids.size());
     const size_t begin = bytes.size();
     const int64_t ms = 1'790'000'000'000 + static_cast<int64_t>(rng() % 4) * 1000 + rng() % 1000;
-    const DedupIndex::Where where{rng() % 5 == 0, DedupIndex::KeyTime(ms)};  // 1 in 5 older
+    const DedupIndex::Where where{DedupIndex::KeyTime(ms)};
     where.AppendRowKey(ids[id], bytes);
     refs.push_back({id, static_cast<uint32_t>(begin), static_cast<uint32_t>(bytes.size() - begin)});
     expected.push_back(bytes.substr(begin));

@@ -31,9 +31,18 @@ class RetentionTest : public ::testing::Test {
     ASSERT_TRUE(s.ok()) << s.status().ToString();
     store_ = std::move(*s);
   }
+  // A record first seen then, stored under its row key (keyed by that time).
   void PutDedup(const std::string& id, TimePoint first_seen) {
-    DedupRecord rec{Ms(first_seen), 1, 42, "row-" + id};
-    Put(Family::kDedup, DedupKey("acme", id), rec.Encode());
+    DedupRecord rec{Ms(first_seen), 1, 42, ""};
+    std::string value;
+    rec.EncodeTo(value, std::string(kEventKeyHeadBytes, '\0'));
+    Put(Family::kDedup, DKey(id, first_seen), value);
+  }
+  // The row key of `id` (the first time it is asked for, keyed at `at`).
+  std::string DKey(const std::string& id, TimePoint at = kNow) {
+    auto [it, fresh] = dedup_keys_.emplace(id, "");
+    if (fresh) AppendDedupRowKey(DedupIndex::KeyTime(Ms(at)), DedupKey("acme", id), it->second);
+    return it->second;
   }
   std::string PutEvent(const std::string& id, TimePoint occurred) {
     UsageEvent e = testing::TestEvent("acme", id, "gpt-4o-mini", 1, 1, occurred);
@@ -52,6 +61,7 @@ class RetentionTest : public ::testing::Test {
     EXPECT_TRUE(v.ok());
     return v.ok() && v->has_value();
   }
+  std::map<std::string, std::string> dedup_keys_;
   void CompactAll() {
     ASSERT_TRUE(store_->CompactAll(Family::kDedup).ok());
     ASSERT_TRUE(store_->CompactAll(Family::kEvents).ok());
@@ -67,22 +77,22 @@ TEST_F(RetentionTest, CompactionsDropIdsPastTheWindowAndKeepTheRest) {
   PutDedup("old", kNow - std::chrono::days(35) - std::chrono::milliseconds(1));
   PutDedup("edge", kNow - std::chrono::days(35));
   PutDedup("young", kNow - std::chrono::days(34));
-  Put(Family::kDedup, DedupKey("acme", "unreadable"), "xx");
+  Put(Family::kDedup, DKey("unreadable"), "xx");
   Put(Family::kRollups, "an old rollup row", "kept");
   CompactAll();
-  EXPECT_FALSE(Has(Family::kDedup, DedupKey("acme", "old")));
-  EXPECT_TRUE(Has(Family::kDedup, DedupKey("acme", "edge"))) << "exactly 35 days: still inside";
-  EXPECT_TRUE(Has(Family::kDedup, DedupKey("acme", "young")));
-  EXPECT_TRUE(Has(Family::kDedup, DedupKey("acme", "unreadable"))) << "a record it cannot read is kept";
+  EXPECT_FALSE(Has(Family::kDedup, DKey("old")));
+  EXPECT_TRUE(Has(Family::kDedup, DKey("edge"))) << "exactly 35 days: still inside";
+  EXPECT_TRUE(Has(Family::kDedup, DKey("young")));
+  EXPECT_TRUE(Has(Family::kDedup, DKey("unreadable"))) << "a record it cannot read is kept";
   EXPECT_TRUE(Has(Family::kRollups, "an old rollup row"));
   EXPECT_EQ(store_->Expired(Family::kDedup), 1u);
   EXPECT_EQ(store_->Expired(Family::kEvents), 0u);
 
   clock_.Set(kNow + std::chrono::days(2));  // "young" is 36 days old now
   CompactAll();
-  EXPECT_FALSE(Has(Family::kDedup, DedupKey("acme", "edge")));
-  EXPECT_FALSE(Has(Family::kDedup, DedupKey("acme", "young")));
-  EXPECT_TRUE(Has(Family::kDedup, DedupKey("acme", "unreadable")));
+  EXPECT_FALSE(Has(Family::kDedup, DKey("edge")));
+  EXPECT_FALSE(Has(Family::kDedup, DKey("young")));
+  EXPECT_TRUE(Has(Family::kDedup, DKey("unreadable")));
   EXPECT_EQ(store_->Expired(Family::kDedup), 3u);
 }
 
@@ -106,7 +116,7 @@ TEST_F(RetentionTest, AStoreOpenedWithoutRetentionKeepsEverything) {
   PutDedup("old", kNow - std::chrono::days(3650));
   std::string row = PutEvent("old", kNow - std::chrono::days(3650));
   CompactAll();
-  EXPECT_TRUE(Has(Family::kDedup, DedupKey("acme", "old")));
+  EXPECT_TRUE(Has(Family::kDedup, DKey("old")));
   EXPECT_TRUE(Has(Family::kEvents, row));
 }
 
@@ -121,20 +131,20 @@ TEST_F(RetentionTest, IdsAreKeptWhileAPartitionBehindCouldStillBringTheirRetries
   PutDedup("40 days", kNow - std::chrono::days(40));
   PutDedup("46 days", kNow - std::chrono::days(46));
   CompactAll();
-  EXPECT_TRUE(Has(Family::kDedup, DedupKey("acme", "46 days"))) << "horizon unknown: nothing is dropped";
+  EXPECT_TRUE(Has(Family::kDedup, DKey("46 days"))) << "horizon unknown: nothing is dropped";
 
   std::map<int, std::optional<TimePoint>> newest = {{0, kNow - std::chrono::days(10)}, {1, std::nullopt}};
   auto newest_of = [&](int p) { return newest[p]; };
   horizon.Update(kNow, {0, 1}, {{0, 5000}, {1, 0}}, newest_of);  // 1 is caught up
   EXPECT_EQ(horizon.Get(), std::optional<int64_t>(Ms(kNow - std::chrono::days(10))));
   CompactAll();
-  EXPECT_TRUE(Has(Family::kDedup, DedupKey("acme", "40 days")));
-  EXPECT_FALSE(Has(Family::kDedup, DedupKey("acme", "46 days")));
+  EXPECT_TRUE(Has(Family::kDedup, DKey("40 days")));
+  EXPECT_FALSE(Has(Family::kDedup, DKey("46 days")));
 
   horizon.Update(kNow, {0, 1}, {{0, 0}, {1, 0}}, newest_of);  // the replay has caught up
   EXPECT_EQ(horizon.Get(), std::optional<int64_t>(Ms(kNow)));
   CompactAll();
-  EXPECT_FALSE(Has(Family::kDedup, DedupKey("acme", "40 days")));
+  EXPECT_FALSE(Has(Family::kDedup, DKey("40 days")));
   EXPECT_EQ(store_->Expired(Family::kDedup), 2u);
 }
 
@@ -158,14 +168,14 @@ TEST(EventKeyTimeTest, ReadsTheOccurredAtBackAndRefusesOtherShapes) {
   EXPECT_EQ(EventKeyTime(key), std::optional<int64_t>(Ms(kNow)));
   EXPECT_EQ(EventKeyTime(key.substr(0, kEventKeyHeadBytes)), std::optional<int64_t>(Ms(kNow)));
   EXPECT_EQ(EventKeyTime(key.substr(0, kEventKeyHeadBytes - 1)), std::nullopt) << "too short";
-  // The layout before the receive time came first: ws \0 mode \0 occurred(8 bytes BE) id.
-  std::string older = std::string(
+  // Keys of any other shape (the workspace-first layout of early development builds).
+  std::string other = std::string(
       "acme\0"
       "0\0",
       7);
-  AppendBigEndian(older, static_cast<uint64_t>(Ms(kNow) - 1));
-  older += "r1";
-  EXPECT_EQ(EventKeyTime(older), std::optional<int64_t>(Ms(kNow) - 1));
+  AppendBigEndian(other, static_cast<uint64_t>(Ms(kNow) - 1));
+  other += "r1";
+  EXPECT_EQ(EventKeyTime(other), std::nullopt);
   EXPECT_EQ(EventKeyTime("acme"), std::nullopt);
   EXPECT_EQ(EventKeyTime(std::string("acme\0" "1", 6)), std::nullopt) << "too short";
   EXPECT_EQ(EventKeyTime(std::string("acme\0" "1x12345678", 15)), std::nullopt) << "no NUL after the mode";
