@@ -6,7 +6,6 @@
 #include <sys/statvfs.h>
 #include <sys/uio.h>
 #include <unistd.h>
-#include <zlib.h>
 
 #include <algorithm>
 #include <atomic>
@@ -32,15 +31,11 @@ void Set32(char* at, uint32_t v) {
 uint32_t Get32(const unsigned char* p) {
   return uint32_t(p[0]) | uint32_t(p[1]) << 8 | uint32_t(p[2]) << 16 | uint32_t(p[3]) << 24;
 }
-// The length field's top bit marks a record checksummed with CRC-32C; without it the
-// checksum is zlib's CRC-32 (logs written before 2026-11-23 hold only those, and stay
-// readable). A record's body is under 2 GiB, so the bit is free.
+// The length field's top bit is set in every record: its checksum is CRC-32C. (Logs of
+// early development builds had zlib's CRC-32 and the bit clear; they are refused.) A
+// record's body is under 2 GiB, so the bit is free.
 constexpr uint32_t kCrc32cFlag = 0x80000000u;
 constexpr size_t kMaxBody = 0x7fffffffu;
-
-uint32_t ZlibCrc(const char* data, size_t n) {
-  return static_cast<uint32_t>(crc32(0L, reinterpret_cast<const Bytef*>(data), static_cast<uInt>(n)));
-}
 
 }  // namespace
 
@@ -90,12 +85,20 @@ struct EmbeddedLog::Impl {
       unsigned char h[kHeader];
       if (pread(fd, h, kHeader, static_cast<off_t>(pos)) != static_cast<ssize_t>(kHeader)) break;
       uint32_t len = Get32(h), crc = Get32(h + 4), key_len = Get32(h + 8);
-      bool crc32c = (len & kCrc32cFlag) != 0;
+      if ((len & kCrc32cFlag) == 0 && len >= 4 && key_len <= len - 4 && pos + 8 + len <= size) {
+        // A whole record without the flag was not torn: a log of an early development
+        // build (or damage). Cutting it off would drop acknowledged records.
+        return FailedPrecondition(
+            "the embedded log " + config.dir + "/" + config.name + " has a record at byte " +
+            std::to_string(pos) +
+            " in a format this build does not read (written by an early development build, "
+            "or damaged): move it aside and start with an empty log");
+      }
       len &= ~kCrc32cFlag;
       if (len < 4 || key_len > len - 4 || pos + 8 + len > size) break;
       buf.resize(len);
       if (pread(fd, buf.data(), len, static_cast<off_t>(pos + 8)) != static_cast<ssize_t>(len)) break;
-      if ((crc32c ? Crc32c(buf.data(), len) : ZlibCrc(buf.data(), len)) != crc) break;
+      if (Crc32c(buf.data(), len) != crc) break;
       positions.push_back(pos);
       pos += 8 + len;
     }

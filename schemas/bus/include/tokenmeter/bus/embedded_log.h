@@ -2,9 +2,9 @@
 // file with one partition (0). A Publish() is acknowledged only after its records are
 // written and fdatasync'd; concurrent publishes share one sync (group commit, on the
 // log's writer thread). Record framing: [u32 length][u32 checksum][u32 key length][key]
-// [value], little-endian; the checksum covers what follows it, CRC-32C when the length's
-// top bit is set (every record written now), zlib's CRC-32 otherwise (older logs). On
-// open, a torn or corrupt tail (a write that was never acknowledged) is cut off. Offsets
+// [value], little-endian; the length's top bit is set and the checksum (CRC-32C) covers
+// what follows it. On open, a torn or corrupt tail (a write that was never acknowledged)
+// is cut off; a whole record without that bit is refused (an early development format). Offsets
 // are record numbers from 0. There is no retention yet: the log grows until the operator
 // rotates it.
 //
