@@ -61,8 +61,8 @@ int RunJson(const Args& a) {
   start = std::chrono::steady_clock::now();
   for (const std::string& b : binary) {
     ClearKeepingCapacity(event);
-    if (Status s = parser.ParseCanonical(b, event, scratch); !s.ok()) {
-      std::fprintf(stderr, "ParseCanonical (binary): %s\n", s.ToString().c_str());
+    if (RecordStatus s = parser.ParseCanonical(b, event, scratch); !s.ok()) {
+      std::fprintf(stderr, "ParseCanonical (binary): %s\n", s.message.c_str());
       return 1;
     }
   }

@@ -124,14 +124,11 @@ void BatchPipeline::Decode(const std::vector<BusMessage>& messages, DecodedBatch
       ClearKeepingCapacity(d.event);  // the last batch's; its buffers stay
       d.reason.clear();
       d.kind = DeadLetterReason::kInvalidEvent;
-      Status parsed = parser_.ParseCanonical(m.value, d.event, record);
+      RecordStatus parsed = parser_.ParseCanonical(m.value, d.event, record);
       if (!parsed.ok()) {
-        d.reason = parsed.message();
-        if (d.reason.rfind("malformed ", 0) == 0 ||  // JSON or a binary record
-            d.reason.find("NUL byte") != std::string::npos ||
-            d.reason.find("must be a JSON object") != std::string::npos) {
-          d.kind = DeadLetterReason::kMalformed;
-        }
+        d.reason = std::move(parsed.message);
+        d.kind = parsed.fault == RecordFault::kMalformed ? DeadLetterReason::kMalformed
+                                                         : DeadLetterReason::kInvalidEvent;
       } else if (d.event.workspace != m.key) {
         d.reason = "record key \"" + m.key + "\" is not the event's workspace";
         d.kind = DeadLetterReason::kWrongKey;

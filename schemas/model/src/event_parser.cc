@@ -757,17 +757,17 @@ class BinaryChecker {
   std::string errors_;
 };
 
-Status ParseBinaryRecord(std::string_view record, const IngestLimits& limits,
-                         const Normalizer& normalizer, UsageEvent& out) {
+RecordStatus ParseBinaryRecord(std::string_view record, const IngestLimits& limits,
+                               const Normalizer& normalizer, UsageEvent& out) {
   VarintReader r(record.substr(1));
   EventFieldViews v;
   ReadEventFields(r, v);
   if (!r.ok() || !r.done()) {
-    return InvalidArgument(r.ok() ? "malformed binary record: bytes after its last field"
-                                  : "malformed binary record: it ends inside a field");
+    return {RecordFault::kMalformed, r.ok() ? "malformed binary record: bytes after its last field"
+                                            : "malformed binary record: it ends inside a field"};
   }
   if (v.bits & ~kEventFieldBits) {
-    return InvalidArgument("malformed binary record: unknown field bits");
+    return {RecordFault::kMalformed, "malformed binary record: unknown field bits"};
   }
   BinaryChecker check(limits);
   const size_t max_text = limits.max_string_bytes;
@@ -813,19 +813,19 @@ Status ParseBinaryRecord(std::string_view record, const IngestLimits& limits,
   if ((v.bits & kOccurredAtDefaulted) && v.occurred_at_ms != v.received_at_ms) {
     check.Add("occurred_at", "is defaulted, so it must equal received_at");
   }
-  if (!check.errors().empty()) return InvalidArgument(check.errors());
+  if (!check.errors().empty()) return {RecordFault::kInvalidEvent, check.errors()};
 
   AssignEventFields(v, out);
   normalizer.Provider(v.provider, out.provider);
   if (out.provider.empty()) check.Add("provider", "must not be empty");
   normalizer.Model(out.provider, v.model, out.model);
   if (out.model.empty()) check.Add("model", "must not be empty");
-  if (!check.errors().empty()) return InvalidArgument(check.errors());
+  if (!check.errors().empty()) return {RecordFault::kInvalidEvent, check.errors()};
   if (out.model_raw.empty()) out.model_raw.assign(v.model);
   // Unknown warning bits are dropped, as the JSON form ignores unknown warning names.
   out.warnings &= kWarnTotalTokensMismatch | kWarnUnknownProject;
   MarkTotalTokensMismatch(out);
-  return Status::Ok();
+  return {};
 }
 
 }  // namespace
@@ -892,17 +892,23 @@ void EventParser::ParseIngest(std::string& body, const IngestContext& ctx, Parse
 Result<UsageEvent> EventParser::ParseCanonical(std::string_view record) const {
   UsageEvent ev;
   std::string scratch;
-  RETURN_IF_ERROR(ParseCanonical(record, ev, scratch));
+  RecordStatus s = ParseCanonical(record, ev, scratch);
+  if (!s.ok()) return InvalidArgument(std::move(s.message));
   return ev;
 }
 
-Status EventParser::ParseCanonical(std::string_view record, UsageEvent& out, std::string& scratch) const {
+RecordStatus EventParser::ParseCanonical(std::string_view record, UsageEvent& out,
+                                         std::string& scratch) const {
   if (!record.empty() && static_cast<unsigned char>(record[0]) == kBusRecordTag) {
     return ParseBinaryRecord(record, limits_, normalizer_, out);
   }
   scratch.assign(record);
   RawHandler handler(limits_, /*allow_batch=*/false, ThreadRawLists());
-  if (!ParseRaw(scratch, handler)) return InvalidArgument(handler.error_message);
+  if (!ParseRaw(scratch, handler)) {
+    // Well-formed JSON past the nesting limit is a record that breaks a rule.
+    return {handler.error == BodyError::kTooDeep ? RecordFault::kInvalidEvent : RecordFault::kMalformed,
+            std::move(handler.error_message)};
+  }
   EventValidator validator(limits_, normalizer_, Dialect::kCanonical, nullptr);
   std::vector<FieldError> errors;
   if (!validator.Validate(handler.top, handler.MembersOf(handler.top), 0, out, errors)) {
@@ -911,9 +917,9 @@ Status EventParser::ParseCanonical(std::string_view record, UsageEvent& out, std
       if (!msg.empty()) msg += "; ";
       msg += e.field.empty() ? e.message : e.field + " " + e.message;
     }
-    return InvalidArgument(msg);
+    return {RecordFault::kInvalidEvent, std::move(msg)};
   }
-  return Status::Ok();
+  return {};
 }
 
 }  // namespace tokenmeter

@@ -158,6 +158,41 @@ TEST(EventCodecTest, CanonicalDecodeRejectsBadRecords) {
                    .ok());
 }
 
+// The processor's dead-letter reason follows the fault the parser names, not its words.
+TEST(EventCodecTest, ARefusedRecordSaysWhetherItIsMalformedOrInvalid) {
+  IngestLimits limits;
+  Normalizer n = *Normalizer::FromEmbeddedTable();
+  EventParser parser(limits, n);
+  std::string binary;
+  EncodeBusRecord(testing::TestEvent("acme", "r1", "gpt-4o-mini", 1, 1,
+                                     *ParseRfc3339("2026-02-07T12:00:00Z")),
+                  binary);
+  UsageEvent bad = testing::TestEvent("acme", "r2", "gpt-4o-mini", 1, 1,
+                                      *ParseRfc3339("2026-02-07T12:00:00Z"));
+  bad.data_mode = static_cast<DataMode>(9);
+  std::string bad_mode;
+  EncodeBusRecord(bad, bad_mode);
+  std::string deep = R"({"v":1,"x":)" + std::string(40, '[') + std::string(40, ']') + "}";
+  const std::pair<std::string, RecordFault> cases[] = {
+      {"not json", RecordFault::kMalformed},
+      {"[1]", RecordFault::kMalformed},
+      {std::string("{\"v\":1\0}", 8), RecordFault::kMalformed},
+      {binary.substr(0, binary.size() - 2), RecordFault::kMalformed},
+      {R"({"v":1})", RecordFault::kInvalidEvent},
+      {deep, RecordFault::kInvalidEvent},
+      {bad_mode, RecordFault::kInvalidEvent},
+      {binary, RecordFault::kNone},
+  };
+  UsageEvent e;
+  std::string scratch;
+  for (const auto& [record, fault] : cases) {
+    ClearKeepingCapacity(e);
+    RecordStatus s = parser.ParseCanonical(record, e, scratch);
+    EXPECT_EQ(s.fault, fault) << s.message;
+    EXPECT_EQ(s.ok(), s.message.empty()) << s.message;
+  }
+}
+
 class BusRecordTest : public ::testing::Test {
  protected:
   IngestLimits limits_;

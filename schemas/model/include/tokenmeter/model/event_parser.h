@@ -30,6 +30,17 @@ enum class Dialect { kIngest, kCanonical };
 // Why a whole body was rejected. kNone means: look at the per-event results.
 enum class BodyError { kNone, kMalformed, kTooDeep, kTooManyEvents, kNotAnObject };
 
+// Why ParseCanonical refused a bus record: its bytes are not a record (kMalformed: not
+// JSON, not an object, a NUL byte, a binary record cut short or with unknown bits), or
+// the record breaks a rule (kInvalidEvent; a JSON record nested too deep too). The
+// processor's dead-letter reason follows it.
+enum class RecordFault : uint8_t { kNone, kMalformed, kInvalidEvent };
+struct RecordStatus {
+  RecordFault fault = RecordFault::kNone;
+  std::string message;  // what is wrong, naming the field
+  bool ok() const { return fault == RecordFault::kNone; }
+};
+
 struct FieldError {
   size_t index = 0;    // position of the event in the request (0 for a single event)
   std::string field;   // the JSON key as sent; "" for the event as a whole
@@ -80,7 +91,7 @@ class EventParser {
   // The same into `out`, which must be a default-constructed event (the processor keeps
   // its batch's events and the parse buffer `scratch` between batches, so their memory is
   // reused instead of mapped anew). On an error `out` holds a partial event.
-  Status ParseCanonical(std::string_view record, UsageEvent& out, std::string& scratch) const;
+  RecordStatus ParseCanonical(std::string_view record, UsageEvent& out, std::string& scratch) const;
 
  private:
   const IngestLimits& limits_;
