@@ -59,40 +59,6 @@ std::string_view DeadLetterReasonName(DeadLetterReason r) {
   return "invalid_event";
 }
 
-void AppendEventKey(const UsageEvent& e, std::string& k) {
-  char head[kEventKeyHeadBytes];
-  head[0] = '\0';
-  StoreBigEndian64(head + 1, static_cast<uint64_t>(e.received_at.time_since_epoch().count()));
-  StoreBigEndian64(head + 9, static_cast<uint64_t>(e.occurred_at.time_since_epoch().count()));
-  head[17] = static_cast<char>('0' + static_cast<int>(e.data_mode));
-  k.append(head, sizeof(head));
-  k.append(e.workspace);
-  k.push_back('\0');
-  k.append(e.request_id);
-}
-
-void SortDedupRowKeys(std::string_view bytes, std::vector<DedupRowKeyRef>& refs,
-                      std::vector<std::string_view>& views) {
-  for (DedupRowKeyRef& r : refs) r.order = GetBigEndian(bytes, r.begin + 1);
-  std::sort(refs.begin(), refs.end(), [](const DedupRowKeyRef& a, const DedupRowKeyRef& b) {
-    return a.order != b.order ? a.order < b.order : a.id < b.id;
-  });
-  views.clear();
-  size_t kept = 0;
-  for (const DedupRowKeyRef& r : refs) {
-    std::string_view v = bytes.substr(r.begin, r.size);
-    if (!views.empty() && views.back() == v) continue;
-    views.push_back(v);
-    refs[kept++] = r;
-  }
-  refs.resize(kept);
-}
-
-std::optional<int64_t> EventKeyTime(std::string_view key) {
-  if (key.size() < kEventKeyHeadBytes || key[0] != '\0') return std::nullopt;
-  return static_cast<int64_t>(GetBigEndian(key, 9));
-}
-
 BatchPipeline::BatchPipeline(StateStore& store, RollupJournal& rollups, const EventParser& parser,
                              std::shared_ptr<const PriceBook> prices, std::string topic,
                              std::shared_ptr<const AlertRules> rules, const Clock* clock,

@@ -95,20 +95,6 @@ struct PreparedBatch {
 // one on another, and returns when both are done.
 using SplitRunner = std::function<void(size_t n, const std::function<void(size_t, size_t)>& work)>;
 
-// A dedup row key built in a batch's key buffer: the range it takes and the position of
-// its id among the batch's distinct ids.
-struct DedupRowKeyRef {
-  uint32_t id, begin, size;
-  uint64_t order = 0;  // set by SortDedupRowKeys
-};
-
-// Puts `refs` (ranges of `bytes`, each the row key AppendRowKey makes for id `id`, where
-// the ids are in bytewise order by position) in key order, drops repeats, and sets `views`
-// to one view of `bytes` per key. A key is the id after \0 and 8 bytes of key time: key
-// order is (key time, then id), sorted as integers rather than by comparing strings.
-void SortDedupRowKeys(std::string_view bytes, std::vector<DedupRowKeyRef>& refs,
-                      std::vector<std::string_view>& views);
-
 class BatchPipeline {
  public:
   // `rules` may be null (no budgets or plans); `clock` stamps outbox rows. The batches'
@@ -204,19 +190,6 @@ class BatchPipeline {
   std::mutex scratch_mu_;
   std::map<int, std::unique_ptr<Scratch>> scratch_;
 };
-
-// Appends the events-family key of an event: \0, receivedAt and occurredAt (ms, 8 bytes
-// big-endian each), mode, ws \0 request_id. Receive time first, and `Prepare` raises it
-// to one past the newest key of the batches before (`event_key_floor_ms_`), so each
-// batch's rows sort after every row stored before them: inserts land at the memtable's
-// end and a flushed file overlaps no file of the level below, so the family's
-// compactions move files instead of rewriting them (keyed by workspace first, every
-// flush overlapped the whole family). Only point reads use this family, through the
-// dedup record's copy of the key. The head, up to the workspace id, is
-// kEventKeyHeadBytes long (dedup_record.h: a record stores only it).
-void AppendEventKey(const UsageEvent& e, std::string& out);
-// The occurredAt (ms since the epoch) in an event key; nullopt for any other key.
-std::optional<int64_t> EventKeyTime(std::string_view key);
 
 }  // namespace tokenmeter
 

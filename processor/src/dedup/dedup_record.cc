@@ -130,6 +130,23 @@ std::optional<DedupRowKey> ParseDedupRowKey(std::string_view key) {
   return DedupRowKey{static_cast<int64_t>(GetBigEndian(key, 1)), key.substr(kDedupRowHeadBytes)};
 }
 
+void SortDedupRowKeys(std::string_view bytes, std::vector<DedupRowKeyRef>& refs,
+                      std::vector<std::string_view>& views) {
+  for (DedupRowKeyRef& r : refs) r.order = GetBigEndian(bytes, r.begin + 1);
+  std::sort(refs.begin(), refs.end(), [](const DedupRowKeyRef& a, const DedupRowKeyRef& b) {
+    return a.order != b.order ? a.order < b.order : a.id < b.id;
+  });
+  views.clear();
+  size_t kept = 0;
+  for (const DedupRowKeyRef& r : refs) {
+    std::string_view v = bytes.substr(r.begin, r.size);
+    if (!views.empty() && views.back() == v) continue;
+    views.push_back(v);
+    refs[kept++] = r;
+  }
+  refs.resize(kept);
+}
+
 uint64_t DedupIdHash(std::string_view id) { return Hash64(id); }
 
 uint64_t Fingerprint(const UsageEvent& e) {

@@ -10,14 +10,12 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
+#include "state/stored_event.h"
 #include "tokenmeter/model/usage_event.h"
 
 namespace tokenmeter {
-
-// The bytes of an events-family key before its workspace id (`AppendEventKey`: \0,
-// receive and occurred times, mode).
-inline constexpr size_t kEventKeyHeadBytes = 18;
 
 // A record is stored in 39 bytes: a version byte (3), first_seen_ms (8), attempts (4),
 // fingerprint (8) and the head of its event row's key (kEventKeyHeadBytes): the rest of
@@ -58,6 +56,20 @@ struct DedupRowKey {
 };
 // nullopt for a key of any other layout.
 std::optional<DedupRowKey> ParseDedupRowKey(std::string_view key);
+// A dedup row key built in a batch's key buffer: the range it takes and the position of
+// its id among the batch's distinct ids.
+struct DedupRowKeyRef {
+  uint32_t id, begin, size;
+  uint64_t order = 0;  // set by SortDedupRowKeys
+};
+
+// Puts `refs` (ranges of `bytes`, each the row key AppendRowKey makes for id `id`, where
+// the ids are in bytewise order by position) in key order, drops repeats, and sets `views`
+// to one view of `bytes` per key. A key is the id after \0 and 8 bytes of key time: key
+// order is (key time, then id), sorted as integers rather than by comparing strings.
+void SortDedupRowKeys(std::string_view bytes, std::vector<DedupRowKeyRef>& refs,
+                      std::vector<std::string_view>& views);
+
 // A 64-bit hash of an id (DedupIndex's slots and tags).
 uint64_t DedupIdHash(std::string_view id);
 

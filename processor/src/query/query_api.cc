@@ -11,7 +11,6 @@
 #include "aggregate/rollup_scan.h"
 #include "dedup/dedup_index.h"
 #include "dedup/dedup_record.h"
-#include "pipeline.h"
 #include "request_params.h"
 #include "state/stored_event.h"
 #include "tokenmeter/base/json_text.h"

@@ -3,7 +3,7 @@
 #include <algorithm>
 
 #include "dedup_record.h"
-#include "pipeline.h"
+#include "stored_event.h"
 
 namespace tokenmeter {
 

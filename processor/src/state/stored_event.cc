@@ -3,6 +3,7 @@
 #include <cstring>
 #include <iterator>
 
+#include "fixed_codec.h"
 #include "tokenmeter/base/json_text.h"
 #include "tokenmeter/model/event_codec.h"
 
@@ -16,6 +17,23 @@ constexpr uint8_t kHasCost = 32;
 static_assert((kHasCost & kEventFieldBits) == 0);
 
 }  // namespace
+
+void AppendEventKey(const UsageEvent& e, std::string& k) {
+  char head[kEventKeyHeadBytes];
+  head[0] = '\0';
+  StoreBigEndian64(head + 1, static_cast<uint64_t>(e.received_at.time_since_epoch().count()));
+  StoreBigEndian64(head + 9, static_cast<uint64_t>(e.occurred_at.time_since_epoch().count()));
+  head[17] = static_cast<char>('0' + static_cast<int>(e.data_mode));
+  k.append(head, sizeof(head));
+  k.append(e.workspace);
+  k.push_back('\0');
+  k.append(e.request_id);
+}
+
+std::optional<int64_t> EventKeyTime(std::string_view key) {
+  if (key.size() < kEventKeyHeadBytes || key[0] != '\0') return std::nullopt;
+  return static_cast<int64_t>(GetBigEndian(key, 9));
+}
 
 void EncodeStoredEvent(const UsageEvent& e, const Cost& cost, std::string_view catalog_version,
                        std::string& out) {

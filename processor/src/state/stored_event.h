@@ -15,6 +15,21 @@
 
 namespace tokenmeter {
 
+// Appends the events-family key of an event: \0, receivedAt and occurredAt (ms, 8 bytes
+// big-endian each), mode, ws \0 request_id. Receive time first, and `Prepare` raises it
+// to one past the newest key of the batches before (`event_key_floor_ms_`), so each
+// batch's rows sort after every row stored before them: inserts land at the memtable's
+// end and a flushed file overlaps no file of the level below, so the family's
+// compactions move files instead of rewriting them (keyed by workspace first, every
+// flush overlapped the whole family). Only point reads use this family, through the
+// dedup record's copy of the key. The head, up to the workspace id, is
+// kEventKeyHeadBytes long (a dedup record stores only it).
+void AppendEventKey(const UsageEvent& e, std::string& out);
+// The occurredAt (ms since the epoch) in an event key; nullopt for any other key.
+std::optional<int64_t> EventKeyTime(std::string_view key);
+// The bytes of an event key before its workspace id: \0, the two times, the mode.
+inline constexpr size_t kEventKeyHeadBytes = 18;
+
 // Appends the row of `e`, priced as `cost` with catalog `catalog_version`, to `out`.
 void EncodeStoredEvent(const UsageEvent& e, const Cost& cost, std::string_view catalog_version, std::string& out);
 
