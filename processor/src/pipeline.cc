@@ -8,6 +8,7 @@
 
 #include "aggregate/batch_rollups.h"
 #include "aggregate/rollup.h"
+#include "dedup/batch_dedup.h"
 #include "dedup/dedup_record.h"
 #include "emit/alert_store.h"
 #include "evaluate/drift_evaluator.h"
@@ -106,8 +107,10 @@ void BatchPipeline::Decode(const std::vector<BusMessage>& messages, DecodedBatch
       d.dedup_key.clear();
       AppendDedupKey(e.workspace, e.request_id, d.dedup_key);
       d.dedup_hash = DedupIdHash(d.dedup_key);
-      // Priced and encoded before dedup decides (wasted for a duplicate), so that all of
-      // this can run beside the in-order steps.
+      // Priced, encoded and summed into its 1-minute rows before dedup decides (wasted for
+      // a copy, which Prepare takes back) so that it runs beside the in-order steps: on
+      // serve's read-ahead path, pricing after dedup on the consume thread cut the
+      // processor's rate from 197-216k to 170-184k events/s (CPU per event 7.0 -> 6.4 µs).
       d.cost = PriceEvent(e, prices);
       d.row_key.clear();
       AppendEventKey(e, d.row_key);
@@ -138,88 +141,50 @@ Result<PreparedBatch> BatchPipeline::Prepare(int partition, const std::vector<Bu
   out.partition = partition;
   Result<std::optional<int64_t>> stored = store_.NextOffset(topic_, partition);
   if (!stored.ok()) return stored.status();
-  int64_t next = stored->value_or(0);
+  const int64_t next = stored->value_or(0);
 
-  // 1. Skip what this store already committed (a prefix: offsets are in order); the
-  // rest was decoded, validated and priced, each record on its own, by Decode.
+  // 1. Skip what this store already committed (a prefix: offsets are in order).
   size_t first = 0;
   while (first < messages.size() && messages[first].offset < next) ++first;
   out.stats.redelivered = first;
   out.stats.consumed = messages.size() - first;
   if (first == messages.size()) return out;
   Scratch& scratch = ScratchFor(partition);
-  const size_t n = messages.size();
   auto dead_letter = [&](size_t j, std::string reason, DeadLetterReason kind) {
     const BusMessage& m = messages[j];
     out.dead_letters.push_back({partition, m.offset, m.value, std::move(reason), kind});
     ++out.stats.dead_by_reason[static_cast<size_t>(kind)];
   };
+
+  // 2. Decoded (by Decode): what did not decode or validate is dead-lettered.
   std::vector<uint32_t>& valid = scratch.valid;
+  std::vector<DedupInput>& inputs = scratch.inputs;
   valid.clear();
-  for (size_t j = first; j < n; ++j) {
+  inputs.clear();
+  for (size_t j = first; j < messages.size(); ++j) {
     Decoded& d = decoded[j];
     if (!d.ok) {
       dead_letter(j, std::move(d.reason), d.kind);
       continue;
     }
     valid.push_back(static_cast<uint32_t>(j));
-    TimePoint received = d.event.received_at;
+    const TimePoint received = d.event.received_at;
+    inputs.push_back({d.dedup_key, d.dedup_hash, d.fingerprint, received.time_since_epoch().count()});
     if (!out.newest_received || received > *out.newest_received) out.newest_received = received;
   }
 
-  // 2. Dedup: the batch's distinct ids in key order (slot[i]: valid event i's id); the
-  // rows the dedup index names for them (none for most: a new id), read in one MultiGet
-  // in key order; then in-batch state in arrival order. The dedup rows are written below.
-  std::vector<uint32_t>& by_key = scratch.by_key;
-  by_key.resize(valid.size());
-  for (uint32_t i = 0; i < by_key.size(); ++i) by_key[i] = i;
-  auto key_of = [&](uint32_t i) -> std::string_view { return decoded[valid[i]].dedup_key; };
-  std::sort(by_key.begin(), by_key.end(), [&](uint32_t a, uint32_t b) { return key_of(a) < key_of(b); });
-  std::vector<std::string_view>& keys = scratch.keys;
-  std::vector<uint64_t>& key_hashes = scratch.key_hashes;
-  keys.clear();
-  key_hashes.clear();
-  std::vector<uint32_t> slot(valid.size());
-  for (uint32_t i : by_key) {
-    std::string_view k = key_of(i);
-    if (keys.empty() || keys.back() != k) {
-      keys.push_back(k);
-      key_hashes.push_back(decoded[valid[i]].dedup_hash);
-    }
-    slot[i] = static_cast<uint32_t>(keys.size() - 1);
+  // 3. Dedup: each valid event new, a duplicate, a conflict or unreadable, in arrival order.
+  std::vector<DedupOutcome>& outcomes = scratch.outcomes;
+  RETURN_IF_ERROR(scratch.dedup.Decide(store_, inputs, dedup_window_, outcomes));
+  std::vector<uint32_t>& rows = scratch.rows;  // the new events
+  rows.clear();
+  for (size_t i = 0; i < valid.size(); ++i) {
+    if (outcomes[i].verdict == DedupVerdict::kNew) rows.push_back(valid[i]);
   }
-  std::vector<DedupChoice>& choices = scratch.choices;
-  if (choices.size() < keys.size()) choices.resize(keys.size());
-  for (size_t k = 0; k < keys.size(); ++k) choices[k].Clear();
-  DedupIndex& index = store_.dedup_index();
-  std::string& row_key_bytes = scratch.row_key_bytes;
-  std::vector<Scratch::RowKey>& row_keys = scratch.row_keys;
-  std::vector<std::string_view>& row_key_views = scratch.row_key_views;
-  row_key_bytes.clear();
-  row_keys.clear();
-  scratch.where.clear();
-  index.FindAll(key_hashes, scratch.where);
-  for (const auto& [k, w] : scratch.where) {
-    const size_t begin = row_key_bytes.size();
-    w.AppendRowKey(keys[k], row_key_bytes);
-    row_keys.push_back(
-        {k, static_cast<uint32_t>(begin), static_cast<uint32_t>(row_key_bytes.size() - begin)});
-  }
-  if (!row_keys.empty()) {
-    SortDedupRowKeys(row_key_bytes, row_keys, row_key_views);
-    std::vector<std::optional<std::string>> values;
-    RETURN_IF_ERROR(store_.MultiGet(Family::kDedup, row_key_views, values, /*sorted=*/true));
-    for (size_t c = 0; c < row_keys.size(); ++c) {
-      const uint32_t k = row_keys[c].id;
-      if (values[c]) choices[k].Consider(row_key_views[c], *values[c], keys[k]);
-    }
-  }
-  constexpr uint32_t kStored = std::numeric_limits<uint32_t>::max();
-  std::vector<uint32_t> made_from(keys.size(), kStored);  // the new event a record is of
 
-  // 3-5. Price, aggregate and evaluate new events; count duplicates. Decode summed the
-  // rollup rows of every valid event; what is not new (redelivered, a duplicate, or not
-  // applied) is taken back here.
+  // 4-5. Price and aggregate: Decode priced every valid event and summed its 1-minute
+  // rows; what is not new (redelivered, a copy, not applied) is taken back here, so the
+  // sums hold the new events only.
   BatchRollups& rollups = batch.lanes[0];
   rollups.Absorb(batch.lanes[1]);
   RollupCounters counters;  // one event's, refilled per event
@@ -230,60 +195,55 @@ Result<PreparedBatch> BatchPipeline::Prepare(int partition, const std::vector<Bu
   for (size_t j = 0; j < first; ++j) {
     if (decoded[j].ok) take_back(decoded[j]);
   }
+
+  // 5 (duplicates) and 6. Evaluate, in arrival order: a copy counts as a duplicate where
+  // its original is counted; a new event goes to the budgets, plan usage and detectors.
   std::unordered_set<std::string_view> seen_workspaces;  // a copy in out.workspaces each
-  std::vector<uint32_t>& rows = scratch.rows;
-  rows.clear();
   SpendEvaluator spend(store_, *rules_);
   DriftEvaluator drift(store_, rollups_, *rules_);
   for (size_t i = 0; i < valid.size(); ++i) {
     Decoded& d = decoded[valid[i]];
     UsageEvent& e = d.event;
-    std::optional<DedupRecord>& record = choices[slot[i]].record;
-    if (choices[slot[i]].unreadable_bytes) {
-      // Not applied and the stored row kept: a corrupt record must not turn an event
-      // that may already be counted into a new one.
-      dead_letter(valid[i],
-                  "the stored dedup record of request_id \"" + e.request_id +
-                      "\" cannot be read (" + std::to_string(*choices[slot[i]].unreadable_bytes) +
-                      " bytes); event not applied",
-                  DeadLetterReason::kUnreadableRecord);
-      take_back(d);
-      continue;
-    }
-    if (record && record->Expired(e.received_at, dedup_window_)) {
-      record.reset();  // first seen before the dedup window: this copy is a new call
-    }
-    if (record) {
-      ++record->attempts;
-      ++out.stats.duplicates;
-      if (record->fingerprint != d.fingerprint) {
+    const DedupOutcome& o = outcomes[i];
+    if (o.verdict != DedupVerdict::kNew) take_back(d);
+    switch (o.verdict) {
+      case DedupVerdict::kUnreadable:
+        // Not applied and the stored row kept: a corrupt record must not turn an event
+        // that may already be counted into a new one.
+        dead_letter(valid[i],
+                    "the stored dedup record of request_id \"" + e.request_id +
+                        "\" cannot be read (" + std::to_string(o.unreadable_bytes) +
+                        " bytes); event not applied",
+                    DeadLetterReason::kUnreadableRecord);
+        continue;
+      case DedupVerdict::kConflict:
         ++out.stats.conflicts;
         dead_letter(valid[i],
                     "request_id \"" + e.request_id +
                         "\" was first recorded with other content; this copy is not applied",
                     DeadLetterReason::kConflict);
+        [[fallthrough]];
+      case DedupVerdict::kDuplicate: {
+        ++out.stats.duplicates;
+        if (e.occurred_at_defaulted) {
+          // A copy without a time of its own is counted where the original is, as a timed
+          // copy is: the retries of a minute's calls stay in that minute.
+          std::optional<int64_t> original =
+              o.original == DedupOutcome::kStored
+                  ? EventKeyTime(o.stored_event_key)
+                  : std::optional<int64_t>(
+                        decoded[valid[o.original]].event.occurred_at.time_since_epoch().count());
+          if (original) e.occurred_at = TimePoint(std::chrono::milliseconds(*original));
+        }
+        RollupCounters dup;
+        dup.v[kDuplicates] = 1;
+        rollups.Add(e, dup, /*duplicate_only=*/true);
+        continue;
       }
-      take_back(d);
-      if (e.occurred_at_defaulted) {
-        // A copy without a time of its own is counted where the original is, as a timed
-        // copy is: the retries of a minute's calls stay in that minute.
-        const uint32_t from = made_from[slot[i]];
-        std::optional<int64_t> original =
-            from == kStored ? EventKeyTime(record->event_key)
-                            : std::optional<int64_t>(
-                                  decoded[from].event.occurred_at.time_since_epoch().count());
-        if (original) e.occurred_at = TimePoint(std::chrono::milliseconds(*original));
-      }
-      RollupCounters dup;
-      dup.v[kDuplicates] = 1;
-      rollups.Add(e, dup, /*duplicate_only=*/true);
-      continue;
+      case DedupVerdict::kNew:
+        break;
     }
     if (!d.cost.total) ++out.stats.unpriced;
-    rows.push_back(valid[i]);
-    // Its event key is written from the event's own row key (made_from), not copied.
-    record = DedupRecord{e.received_at.time_since_epoch().count(), 1, d.fingerprint, {}};
-    made_from[slot[i]] = valid[i];
     RETURN_IF_ERROR(spend.Add(e, d.cost.total));
     drift.Observe(e);
     if (seen_workspaces.insert(e.workspace).second) out.workspaces.push_back(e.workspace);
@@ -292,8 +252,8 @@ Result<PreparedBatch> BatchPipeline::Prepare(int partition, const std::vector<Bu
   out.stats.dead_lettered = out.dead_letters.size();
   std::sort(out.workspaces.begin(), out.workspaces.end());
 
-  // 6. Evaluate closed minutes with the detectors (the batch's deltas included).
-  // 7. Emit: each decided alert and its deliveries join the same batch as its cause.
+  // 6 (detectors) and 7. Emit: closed minutes are evaluated with the batch's deltas; each
+  // decided alert and its deliveries join the same batch as its cause.
   RollupDeltas deltas = rollups.Finish();
   out.alerts = spend.Finish(out.batch);
   RETURN_IF_ERROR(drift.Finish(deltas, out.batch, out.alerts));
@@ -303,10 +263,12 @@ Result<PreparedBatch> BatchPipeline::Prepare(int partition, const std::vector<Bu
     ++out.stats.alerts_by_type[static_cast<size_t>(a.type)];
   }
 
-  // Each new row's key time is raised to the floor, one past every key the batches before
-  // wrote, so a flushed file never overlaps an earlier one (edge threads stamp receive
-  // times a little out of order, and partitions interleave). Done before the writes
-  // below, so the event's dedup record is encoded from the key its row is stored under.
+  // 8. Stage everything, and the next offset, in one batch. Each new row's key time is
+  // raised to the floor, one past every key the batches before wrote, so a flushed file
+  // never overlaps an earlier one (edge threads stamp receive times a little out of order,
+  // and partitions interleave); the dedup records are encoded from the keys their rows
+  // are stored under. Rows go in key order per family, for RocksDB's sequential-insert
+  // hint in the memtable.
   int64_t floor = event_key_floor_ms_.load(std::memory_order_relaxed);
   int64_t top = floor;
   for (uint32_t j : rows) {
@@ -319,42 +281,12 @@ Result<PreparedBatch> BatchPipeline::Prepare(int partition, const std::vector<Bu
   while (floor < top &&
          !event_key_floor_ms_.compare_exchange_weak(floor, top, std::memory_order_relaxed)) {
   }
-
-  // 8. Everything, and the next offset, in one batch. Rows go in key order per family,
-  // for RocksDB's sequential-insert hint in the memtable (measured at 787b359: inserts
-  // still averaged ~20 key comparisons; see benchmarks/README.md, "Processor").
   std::sort(rows.begin(), rows.end(),
             [&decoded](uint32_t a, uint32_t b) { return decoded[a].row_key < decoded[b].row_key; });
   for (uint32_t j : rows) out.batch.Put(Family::kEvents, decoded[j].row_key, decoded[j].row_value);
-  // The dedup rows: a duplicate's record where it is stored, a new id's under its row's
-  // key time (never before a row the batches before wrote), all in key order; a new row's
-  // index slot is added now, before the batch commits.
-  row_key_bytes.clear();
-  row_keys.clear();
-  scratch.added.clear();
-  for (uint32_t k = 0; k < keys.size(); ++k) {
-    if (!choices[k].record) continue;
-    const size_t begin = row_key_bytes.size();
-    if (made_from[k] == kStored) {
-      row_key_bytes.append(choices[k].key);
-    } else {
-      const DedupIndex::Where where{DedupIndex::KeyTime(
-          static_cast<int64_t>(GetBigEndian(decoded[made_from[k]].row_key, 1)))};
-      where.AppendRowKey(keys[k], row_key_bytes);
-      scratch.added.push_back({key_hashes[k], where});
-    }
-    row_keys.push_back(
-        {k, static_cast<uint32_t>(begin), static_cast<uint32_t>(row_key_bytes.size() - begin)});
-  }
-  index.AddAll(scratch.added);
-  SortDedupRowKeys(row_key_bytes, row_keys, row_key_views);
-  for (size_t c = 0; c < row_keys.size(); ++c) {
-    const uint32_t k = row_keys[c].id;
-    const DedupRecord& r = *choices[k].record;
-    r.EncodeTo(scratch.value, made_from[k] == kStored ? std::string_view(r.event_key)
-                                                      : decoded[made_from[k]].row_key);
-    out.batch.Put(Family::kDedup, row_key_views[c], scratch.value);
-  }
+  scratch.dedup.Stage(store_, out.batch, [&](uint32_t input) -> std::string_view {
+    return decoded[valid[input]].row_key;
+  });
   Result<RollupJournal::Staged> staged = rollups_.Stage(out.batch, deltas);
   if (!staged.ok()) return staged.status();
   out.rollups = std::move(*staged);

@@ -29,7 +29,7 @@
 
 #include "aggregate/batch_rollups.h"
 #include "aggregate/rollup_journal.h"
-#include "dedup/dedup_index.h"
+#include "dedup/batch_dedup.h"
 #include "dedup/dedup_record.h"
 #include "evaluate/alert_rules.h"
 #include "price/cost_calculator.h"
@@ -122,8 +122,8 @@ class BatchPipeline {
   // A batch as Decode leaves it: each record's own work, and the 1-minute rollup rows of
   // its valid events summed as if every one were new, one sum per thread that decoded
   // (lanes[0]: the range from the first record; lanes[1]: the split's other half).
-  // Prepare merges them and takes back the events that turn out not to be new, so the
-  // in-order steps do one row update per duplicate instead of ~9 per new event.
+  // Prepare merges them and takes back the events that turn out not to be new (one row
+  // update per copy instead of ~9 per new event on the in-order path).
   struct DecodedBatch {
     std::vector<Decoded> records;
     std::array<BatchRollups, 2> lanes;
@@ -134,8 +134,9 @@ class BatchPipeline {
   void Decode(const std::vector<BusMessage>& messages, DecodedBatch& decoded,
               const SplitRunner* split = nullptr) const;
   // `messages` belong to `partition`, in offset order; `decoded` is Decode's result for
-  // them (consumed: its dead-letter reasons and rollup sums are moved out). What depends
-  // on the order of the records and on the state (dedup, aggregates, budgets) happens here.
+  // them (consumed: its dead-letter reasons and rollup sums are moved out). Everything
+  // that depends on the order of the records or on the state happens here, in the flow's
+  // order.
   Result<PreparedBatch> Prepare(int partition, const std::vector<BusMessage>& messages,
                                 DecodedBatch& decoded);
   // Decode, then the above (the decoded records kept per partition).
@@ -168,22 +169,12 @@ class BatchPipeline {
   // (thousands of events of ~0.5 KiB each) are reused instead of mapped and faulted in
   // anew for every batch.
   struct Scratch {
-    DecodedBatch decoded;                // for Prepare without a caller's decoded records
-    std::vector<uint32_t> valid;         // indexes of the valid ones, in offset order
-    std::vector<uint32_t> by_key;        // `valid` positions in dedup key order
-    std::vector<std::string_view> keys;  // distinct dedup keys, sorted (views into `decoded`)
-    std::vector<uint64_t> key_hashes;    // DedupIdHash of each
-    std::vector<DedupChoice> choices;    // what each id's stored rows come to
-    std::vector<std::pair<uint32_t, DedupIndex::Where>> where;  // candidates: (id, where)
-    std::vector<std::pair<uint64_t, DedupIndex::Where>> added;  // new rows' index slots
-    // Dedup row keys (the candidates read, then the rows written), built in one buffer:
-    // each a range of it and the `keys` position it belongs to.
-    using RowKey = DedupRowKeyRef;
-    std::string row_key_bytes;
-    std::vector<RowKey> row_keys;
-    std::vector<std::string_view> row_key_views;
-    std::vector<uint32_t> rows;          // indexes of the new events
-    std::string value;                   // a dedup row being encoded
+    DecodedBatch decoded;              // for Prepare without a caller's decoded records
+    std::vector<uint32_t> valid;       // indexes of the valid records, in offset order
+    std::vector<DedupInput> inputs;    // valid[i]'s id, hash, fingerprint, receive time
+    std::vector<DedupOutcome> outcomes;  // dedup's verdict on each
+    BatchDedup dedup;
+    std::vector<uint32_t> rows;        // indexes of the new events
     std::atomic<int64_t> newest_received_ms{std::numeric_limits<int64_t>::min()};  // committed
   };
   Scratch& ScratchFor(int partition);
