@@ -1,5 +1,7 @@
 #include "tokenmeter/model/event_codec.h"
 
+#include "binary_record.h"
+#include "event_fields.h"
 #include "tokenmeter/base/json_text.h"
 #include "tokenmeter/base/rfc3339.h"
 
@@ -173,6 +175,125 @@ void EncodeBusRecord(const UsageEvent& e, std::string& out) {
   *p++ = static_cast<char>(kBusRecordTag);
   p = PutEventFields(p, e, 0);
   out.resize(static_cast<size_t>(p - out.data()));
+}
+
+// ---- Decoding the binary record -------------------------------------------------------
+// The same rules as the JSON form's validation above, on fields that arrive typed: every
+// text bounded, free of control characters and valid UTF-8 (a JSON parse checks that on
+// the way); the request id printable ASCII; counts, latency and the estimate within the
+// limits; enums and times in range; provider and model normalized again.
+
+namespace {
+
+// 9999-12-31T23:59:59.999Z, the last time an RFC 3339 timestamp here can name.
+constexpr int64_t kLastTimeMs = 253'402'300'799'999;
+
+class BinaryChecker {
+ public:
+  explicit BinaryChecker(const IngestLimits& limits) : limits_(limits) {}
+
+  void Text(const char* field, std::string_view s, size_t max_bytes) {
+    if (std::string problem = TextProblem(s, max_bytes); !problem.empty()) {
+      Add(field, problem);
+    } else if (!IsValidUtf8(s)) {
+      Add(field, "must be valid UTF-8");
+    }
+  }
+  void RequestId(std::string_view s) {
+    if (std::string problem = RequestIdProblem(s, limits_.max_request_id_bytes); !problem.empty()) {
+      Add("request_id", problem);
+    }
+  }
+  void AtMost(const char* field, uint64_t v, uint64_t max) {
+    if (v > max) Add(field, "must be at most " + std::to_string(max));
+  }
+  void Time(const char* field, int64_t ms) {
+    if (ms < 0 || ms > kLastTimeMs) Add(field, "must be a time between 1970 and 9999");
+  }
+  void Add(const char* field, std::string_view message) {
+    if (!errors_.empty()) errors_ += "; ";
+    errors_ += field;
+    errors_.push_back(' ');
+    errors_ += message;
+  }
+  const std::string& errors() const { return errors_; }
+
+ private:
+  const IngestLimits& limits_;
+  std::string errors_;
+};
+
+}  // namespace
+
+RecordStatus ParseBinaryRecord(std::string_view record, const IngestLimits& limits,
+                               const Normalizer& normalizer, UsageEvent& out) {
+  VarintReader r(record.substr(1));
+  EventFieldViews v;
+  ReadEventFields(r, v);
+  if (!r.ok() || !r.done()) {
+    return {RecordFault::kMalformed, r.ok() ? "malformed binary record: bytes after its last field"
+                                            : "malformed binary record: it ends inside a field"};
+  }
+  if (v.bits & ~kEventFieldBits) {
+    return {RecordFault::kMalformed, "malformed binary record: unknown field bits"};
+  }
+  BinaryChecker check(limits);
+  const size_t max_text = limits.max_string_bytes;
+  check.Text("workspace", v.workspace, max_text);
+  if (v.workspace.empty()) check.Add("workspace", "must not be empty");
+  check.RequestId(v.request_id);
+  check.Text("provider", v.provider, 64);
+  const std::pair<const char*, std::string_view> texts[] = {{"model", v.model},
+                                                            {"model_raw", v.model_raw},
+                                                            {"endpoint_tag", v.endpoint_tag},
+                                                            {"prompt_version", v.prompt_version},
+                                                            {"project", v.project},
+                                                            {"project_raw", v.project_raw},
+                                                            {"environment", v.environment},
+                                                            {"user_id", v.user_id},
+                                                            {"tenant_id", v.tenant_id},
+                                                            {"api_key_id", v.api_key_id}};
+  for (const auto& [field, text] : texts) check.Text(field, text, max_text);
+  if (v.data_mode > static_cast<uint8_t>(DataMode::kDemo)) {
+    check.Add("data_mode", "must be one of real, test, demo");
+  }
+  const std::pair<const char*, TokenCount> counts[] = {
+      {"input_tokens", v.input_tokens},
+      {"output_tokens", v.output_tokens},
+      {"cached_tokens", v.cached_tokens},
+      {"cache_write_tokens", v.cache_write_tokens},
+      {"cache_write_1h_tokens", v.cache_write_1h_tokens},
+      {"reasoning_tokens", v.reasoning_tokens},
+      {"total_tokens", (v.bits & kHasTotalTokens) ? v.total_tokens : 0}};
+  for (const auto& [field, n] : counts) check.AtMost(field, n, limits.max_tokens);
+  if (v.bits & kHasLatency) check.AtMost("latency_ms", v.latency_ms, limits.max_latency_ms);
+  if ((v.bits & kHasStatus) && v.status > static_cast<uint8_t>(CallStatus::kCancelled)) {
+    check.Add("status", "must be one of success, error, timeout, cancelled");
+  }
+  if ((v.bits & kHasEstimatedCost) &&
+      (v.estimated_cost_nano < 0 ||
+       v.estimated_cost_nano > limits.max_estimated_cost_usd * 1'000'000'000)) {
+    check.Add("estimated_cost_usd", "must be a non-negative decimal amount of USD, at most " +
+                                        std::to_string(limits.max_estimated_cost_usd));
+  }
+  check.Time("occurred_at", v.occurred_at_ms);
+  check.Time("received_at", v.received_at_ms);
+  if ((v.bits & kOccurredAtDefaulted) && v.occurred_at_ms != v.received_at_ms) {
+    check.Add("occurred_at", "is defaulted, so it must equal received_at");
+  }
+  if (!check.errors().empty()) return {RecordFault::kInvalidEvent, check.errors()};
+
+  AssignEventFields(v, out);
+  normalizer.Provider(v.provider, out.provider);
+  if (out.provider.empty()) check.Add("provider", "must not be empty");
+  normalizer.Model(out.provider, v.model, out.model);
+  if (out.model.empty()) check.Add("model", "must not be empty");
+  if (!check.errors().empty()) return {RecordFault::kInvalidEvent, check.errors()};
+  if (out.model_raw.empty()) out.model_raw.assign(v.model);
+  // Unknown warning bits are dropped, as the JSON form ignores unknown warning names.
+  out.warnings &= kWarnTotalTokensMismatch | kWarnUnknownProject;
+  MarkTotalTokensMismatch(out);
+  return {};
 }
 
 }  // namespace tokenmeter
