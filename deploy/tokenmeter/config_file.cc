@@ -2,76 +2,19 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <fstream>
+#include <set>
+#include <sstream>
+#include <variant>
+#include <vector>
+
+#include "config_yaml.h"
 #include "tokenmeter/base/rfc3339.h"
 #include "tokenmeter/base/units.h"
 #include "tokenmeter/model/normalizer.h"
 
-#include <cstdlib>
-#include <fstream>
-#include <set>
-#include <sstream>
-
 namespace tokenmeter {
 namespace {
-
-std::string Where(const YAML::Node& n, const std::string& path) {
-  return path + " (line " + std::to_string(n.Mark().line + 1) + ")";
-}
-
-// Rejects keys of `n` not in `allowed`.
-Status OnlyKeys(const YAML::Node& n, const std::string& path, std::set<std::string> allowed) {
-  if (!n.IsMap()) return InvalidArgument(Where(n, path) + " must be a mapping");
-  for (const auto& kv : n) {
-    std::string k = kv.first.as<std::string>();
-    if (!allowed.contains(k)) {
-      return InvalidArgument("unknown key \"" + k + "\" in " + path + " at line " +
-                             std::to_string(kv.first.Mark().line + 1));
-    }
-  }
-  return Status::Ok();
-}
-
-// Replaces ${NAME} with the environment variable NAME; an unset variable is an error.
-Result<std::string> ExpandEnv(const std::string& s, const std::string& where) {
-  std::string out;
-  size_t pos = 0;
-  while (pos < s.size()) {
-    size_t open = s.find("${", pos);
-    if (open == std::string::npos) break;
-    size_t close = s.find('}', open);
-    if (close == std::string::npos) break;
-    out.append(s, pos, open - pos);
-    std::string name = s.substr(open + 2, close - open - 2);
-    const char* v = std::getenv(name.c_str());
-    if (v == nullptr) return InvalidArgument(where + ": environment variable " + name + " is not set");
-    out += v;
-    pos = close + 1;
-  }
-  out.append(s, pos);
-  return out;
-}
-
-template <typename T>
-Status Get(const YAML::Node& parent, const char* key, const std::string& path, T& out) {
-  YAML::Node n = parent[key];
-  if (!n) return Status::Ok();
-  std::string where = Where(n, path + "." + key);
-  if (!n.IsScalar()) return InvalidArgument(where + " must be a scalar");
-  try {
-    if constexpr (std::is_same_v<T, std::string>) {
-      Result<std::string> v = ExpandEnv(n.as<std::string>(), where);
-      if (!v.ok()) return v.status();
-      out = *v;
-    } else if constexpr (std::is_same_v<T, std::chrono::seconds>) {
-      out = std::chrono::seconds(n.as<long long>());
-    } else {
-      out = n.as<T>();
-    }
-  } catch (const YAML::Exception&) {
-    return InvalidArgument(where + " has the wrong type");
-  }
-  return Status::Ok();
-}
 
 Status ParseListen(const YAML::Node& section, const std::string& path, HttpServerConfig& http) {
   std::string listen;
@@ -195,20 +138,6 @@ Status ParseBus(const YAML::Node& n, KafkaConfig& k) {
 
 // "2.50" (USD per million tokens) -> femto-USD per token (the same number as nano-USD
 // per million tokens), exactly.
-Status GetPerMillion(const YAML::Node& parent, const char* key, const std::string& path,
-                     std::optional<FemtoUsd>& out) {
-  std::string text;
-  RETURN_IF_ERROR(Get(parent, key, path, text));
-  if (text.empty()) return Status::Ok();
-  std::optional<NanoUsd> v = ParseDecimalUsd(text, 1'000'000);
-  if (!v) {
-    return InvalidArgument(Where(parent[key], path + "." + key) +
-                           " must be a decimal USD amount per million tokens, e.g. \"2.50\"");
-  }
-  out = static_cast<FemtoUsd>(v->value);
-  return Status::Ok();
-}
-
 Status ParsePricing(const YAML::Node& w, const std::string& path, const std::string& workspace,
                     const Normalizer& normalizer, ProcessorConfig& out) {
   if (YAML::Node list = w["price_overrides"]) {
@@ -265,29 +194,6 @@ Status ParsePricing(const YAML::Node& w, const std::string& path, const std::str
     }
   }
   return Status::Ok();
-}
-
-Status GetStringList(const YAML::Node& parent, const char* key, const std::string& path,
-                     std::vector<std::string>& out) {
-  YAML::Node n = parent[key];
-  if (!n) return Status::Ok();
-  std::string where = path + "." + key;
-  if (!n.IsSequence()) return InvalidArgument(Where(n, where) + " must be a list");
-  out.clear();
-  for (size_t i = 0; i < n.size(); ++i) {
-    if (!n[i].IsScalar()) return InvalidArgument(Where(n[i], where) + " must list strings");
-    Result<std::string> v = ExpandEnv(n[i].as<std::string>(), Where(n[i], where));
-    if (!v.ok()) return v.status();
-    out.push_back(*v);
-  }
-  return Status::Ok();
-}
-
-// "0.8" -> 800000 parts per million, exactly.
-std::optional<uint32_t> ParseFraction(const std::string& text) {
-  std::optional<NanoUsd> v = ParseDecimalUsd(text, 10);
-  if (!v || v->value % 1000 != 0) return std::nullopt;
-  return static_cast<uint32_t>(v->value / 1000);
 }
 
 Status ParseBudgets(const YAML::Node& w, const std::string& path, const std::string& workspace,
@@ -439,26 +345,6 @@ Status ParseAlertsSection(const YAML::Node& n, AlertingConfig& a, RetryPolicy& r
   return Status::Ok();
 }
 
-Status GetFraction(const YAML::Node& parent, const char* key, const std::string& path, uint32_t& ppm) {
-  std::string text;
-  RETURN_IF_ERROR(Get(parent, key, path, text));
-  if (text.empty()) return Status::Ok();
-  std::optional<uint32_t> v = ParseFraction(text);
-  if (!v) return InvalidArgument(Where(parent[key], path + "." + key) + " must be a decimal, e.g. 0.5");
-  ppm = *v;
-  return Status::Ok();
-}
-
-Status GetUsdNano(const YAML::Node& parent, const char* key, const std::string& path, int64_t& nano) {
-  std::string text;
-  RETURN_IF_ERROR(Get(parent, key, path, text));
-  if (text.empty()) return Status::Ok();
-  std::optional<NanoUsd> v = ParseDecimalUsd(text, 1'000'000'000);
-  if (!v) return InvalidArgument(Where(parent[key], path + "." + key) + " must be a decimal USD amount");
-  nano = v->value;
-  return Status::Ok();
-}
-
 Status ParseDetectors(const YAML::Node& n, DetectorConfig& d) {
   if (!n) return Status::Ok();
   const std::string p = "detectors";
@@ -469,32 +355,53 @@ Status ParseDetectors(const YAML::Node& n, DetectorConfig& d) {
   RETURN_IF_ERROR(Get(n, "grace_s", p, d.grace_s));
   RETURN_IF_ERROR(Get(n, "baseline_windows", p, d.baseline_windows));
   RETURN_IF_ERROR(Get(n, "min_baseline_windows", p, d.min_baseline_windows));
-  if (YAML::Node x = n["cost_per_request"]) {
-    RETURN_IF_ERROR(OnlyKeys(x, p + ".cost_per_request", {"min_requests", "min_ratio", "mad_k"}));
-    RETURN_IF_ERROR(Get(x, "min_requests", p + ".cost_per_request", d.cpr_min_requests));
-    RETURN_IF_ERROR(GetFraction(x, "min_ratio", p + ".cost_per_request", d.cpr_min_ratio_ppm));
-    RETURN_IF_ERROR(GetFraction(x, "mad_k", p + ".cost_per_request", d.cpr_mad_k_ppm));
-  }
-  if (YAML::Node x = n["spend_spike"]) {
-    RETURN_IF_ERROR(OnlyKeys(x, p + ".spend_spike", {"ratio", "min_usd"}));
-    RETURN_IF_ERROR(GetFraction(x, "ratio", p + ".spend_spike", d.spike_ratio_ppm));
-    RETURN_IF_ERROR(GetUsdNano(x, "min_usd", p + ".spend_spike", d.spike_min_nano));
-  }
-  if (YAML::Node x = n["request_burst"]) {
-    RETURN_IF_ERROR(OnlyKeys(x, p + ".request_burst", {"ratio", "min_requests", "success_drop"}));
-    RETURN_IF_ERROR(GetFraction(x, "ratio", p + ".request_burst", d.burst_ratio_ppm));
-    RETURN_IF_ERROR(Get(x, "min_requests", p + ".request_burst", d.burst_min_requests));
-    RETURN_IF_ERROR(GetFraction(x, "success_drop", p + ".request_burst", d.burst_success_drop_ppm));
-  }
-  if (YAML::Node x = n["tenant_concentration"]) {
-    RETURN_IF_ERROR(OnlyKeys(x, p + ".tenant_concentration", {"share", "min_usd"}));
-    RETURN_IF_ERROR(GetFraction(x, "share", p + ".tenant_concentration", d.tenant_share_ppm));
-    RETURN_IF_ERROR(GetUsdNano(x, "min_usd", p + ".tenant_concentration", d.tenant_min_spend_nano));
-  }
-  if (YAML::Node x = n["unpriced_share"]) {
-    RETURN_IF_ERROR(OnlyKeys(x, p + ".unpriced_share", {"share", "min_requests"}));
-    RETURN_IF_ERROR(GetFraction(x, "share", p + ".unpriced_share", d.unpriced_share_ppm));
-    RETURN_IF_ERROR(Get(x, "min_requests", p + ".unpriced_share", d.unpriced_min_requests));
+  // Each detector's own keys: a count, a fraction (ppm) or a USD amount (nano-USD).
+  using Count = int64_t DetectorConfig::*;
+  using Ppm = uint32_t DetectorConfig::*;
+  struct Key {
+    const char* key;
+    std::variant<Count, Ppm> field;
+    bool usd = false;  // a Count field holding nano-USD
+  };
+  struct Section {
+    const char* name;
+    std::vector<Key> keys;
+  };
+  const Section sections[] = {
+      {"cost_per_request",
+       {{"min_requests", &DetectorConfig::cpr_min_requests},
+        {"min_ratio", &DetectorConfig::cpr_min_ratio_ppm},
+        {"mad_k", &DetectorConfig::cpr_mad_k_ppm}}},
+      {"spend_spike",
+       {{"ratio", &DetectorConfig::spike_ratio_ppm},
+        {"min_usd", &DetectorConfig::spike_min_nano, true}}},
+      {"request_burst",
+       {{"ratio", &DetectorConfig::burst_ratio_ppm},
+        {"min_requests", &DetectorConfig::burst_min_requests},
+        {"success_drop", &DetectorConfig::burst_success_drop_ppm}}},
+      {"tenant_concentration",
+       {{"share", &DetectorConfig::tenant_share_ppm},
+        {"min_usd", &DetectorConfig::tenant_min_spend_nano, true}}},
+      {"unpriced_share",
+       {{"share", &DetectorConfig::unpriced_share_ppm},
+        {"min_requests", &DetectorConfig::unpriced_min_requests}}},
+  };
+  for (const Section& section : sections) {
+    YAML::Node x = n[section.name];
+    if (!x) continue;
+    const std::string path = p + "." + section.name;
+    std::set<std::string> allowed;
+    for (const Key& k : section.keys) allowed.insert(k.key);
+    RETURN_IF_ERROR(OnlyKeys(x, path, allowed));
+    for (const Key& k : section.keys) {
+      if (const Ppm* ppm = std::get_if<Ppm>(&k.field)) {
+        RETURN_IF_ERROR(GetFraction(x, k.key, path, d.**ppm));
+      } else if (k.usd) {
+        RETURN_IF_ERROR(GetUsdNano(x, k.key, path, d.*std::get<Count>(k.field)));
+      } else {
+        RETURN_IF_ERROR(Get(x, k.key, path, d.*std::get<Count>(k.field)));
+      }
+    }
   }
   if (d.grace_s < 0 || d.baseline_windows < 1 || d.min_baseline_windows < 1 ||
       d.min_baseline_windows > d.baseline_windows) {

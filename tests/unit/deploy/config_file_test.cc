@@ -271,6 +271,38 @@ detectors:
   EXPECT_EQ(a.detectors.tenant_share_ppm, 700'000u);
 }
 
+// Every detector key reaches its own field, in its unit; a section takes only its keys.
+TEST(ConfigFileTest, EveryDetectorKeyReachesItsField) {
+  Result<AppConfig> c = LoadConfigText(R"(
+detectors:
+  cost_per_request: {min_requests: 21, min_ratio: 1.25, mad_k: 2.5}
+  spend_spike: {ratio: 4, min_usd: "0.25"}
+  request_burst: {ratio: 5, min_requests: 150, success_drop: 0.2}
+  tenant_concentration: {share: 0.6, min_usd: "2"}
+  unpriced_share: {share: 0.1, min_requests: 30}
+)");
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  const DetectorConfig& d = c->processor.alerting.detectors;
+  EXPECT_EQ(d.cpr_min_requests, 21);
+  EXPECT_EQ(d.cpr_min_ratio_ppm, 1'250'000u);
+  EXPECT_EQ(d.cpr_mad_k_ppm, 2'500'000u);
+  EXPECT_EQ(d.spike_ratio_ppm, 4'000'000u);
+  EXPECT_EQ(d.spike_min_nano, 250'000'000);
+  EXPECT_EQ(d.burst_ratio_ppm, 5'000'000u);
+  EXPECT_EQ(d.burst_min_requests, 150);
+  EXPECT_EQ(d.burst_success_drop_ppm, 200'000u);
+  EXPECT_EQ(d.tenant_share_ppm, 600'000u);
+  EXPECT_EQ(d.tenant_min_spend_nano, 2'000'000'000);
+  EXPECT_EQ(d.unpriced_share_ppm, 100'000u);
+  EXPECT_EQ(d.unpriced_min_requests, 30);
+  Result<AppConfig> bad = LoadConfigText("detectors:\n  spend_spike:\n    share: 0.5\n");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().message(), "unknown key \"share\" in detectors.spend_spike at line 3");
+  bad = LoadConfigText("detectors:\n  unpriced_share: {share: lots}\n");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().message(), "detectors.unpriced_share.share (line 2) must be a decimal, e.g. 0.5");
+}
+
 TEST(ConfigFileTest, BadAlertingConfigIsRefusedWithTheReason) {
   auto error = [](const std::string& yaml) {
     Result<AppConfig> c = LoadConfigText(yaml);
