@@ -26,20 +26,15 @@ constexpr const char* kUsage =
     "Run 'tokenmeter <command> --help' for a command's options.\n";
 
 // glibc gives each thread that allocates its own heap ("arena"), up to 8 per core, and
-// memory freed in one is not reused by another. The processor's threads (the consumer's,
-// RocksDB's, the batch helpers) each hold freed memtable and batch memory that way: 10M
-// ids measured 579 MiB RSS with the default and 447 MiB with 4 arenas, at about the same
-// speed within noise (2 arenas: less memory, slower).
+// memory freed in one is not reused by another: the processor's threads (the consumer's,
+// RocksDB's, the batch helpers) each would hold freed memtable and batch memory. 4 arenas
+// keep the RSS lower at the same speed (2: less memory, slower).
 // glibc also raises its mmap threshold to the largest block freed (up to 32 MiB), so a
-// batch's multi-MiB WriteBatch and the fold's buffers move into the heaps once freed and
-// stay resident between uses. A fixed 1 MiB threshold maps and unmaps them instead: a
-// 2M-id feed measured 294-322 MiB RSS instead of 374-416 MiB, at 50-53k against
-// 52-57k events/s. The hot paths keep their large buffers between batches (the batch's
-// events, the poll, the WriteBatch, the embedded log's read and append buffers), so the
-// threshold costs them nothing. Not for serve: end to end (edge, embedded log and
-// processor in one process, one partition, 10,000-event batches) it measured 11.7-17.4
-// us CPU per event with the threshold against 10.7-10.8 without, in the same session.
-// MALLOC_ARENA_MAX and MALLOC_MMAP_THRESHOLD_ still override.
+// batch's multi-MiB WriteBatch and the fold's buffers would stay resident between uses;
+// the processor fixes it at 1 MiB, which maps and unmaps them instead (the hot paths keep
+// their large buffers between batches, so it costs them nothing). Not for serve, where it
+// cost CPU per event end to end. Figures: benchmarks/README.md. MALLOC_ARENA_MAX and
+// MALLOC_MMAP_THRESHOLD_ still override.
 void TuneMalloc(bool fixed_mmap_threshold) {
   if (std::getenv("MALLOC_ARENA_MAX") == nullptr) mallopt(M_ARENA_MAX, 4);
   if (fixed_mmap_threshold && std::getenv("MALLOC_MMAP_THRESHOLD_") == nullptr) {

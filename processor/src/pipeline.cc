@@ -108,9 +108,9 @@ void BatchPipeline::Decode(const std::vector<BusMessage>& messages, DecodedBatch
       AppendDedupKey(e.workspace, e.request_id, d.dedup_key);
       d.dedup_hash = DedupIdHash(d.dedup_key);
       // Priced, encoded and summed into its 1-minute rows before dedup decides (wasted for
-      // a copy, which Prepare takes back) so that it runs beside the in-order steps: on
-      // serve's read-ahead path, pricing after dedup on the consume thread cut the
-      // processor's rate from 197-216k to 170-184k events/s (CPU per event 7.0 -> 6.4 µs).
+      // a copy, which Prepare takes back) so that it runs beside the in-order steps: done
+      // after dedup on the consume thread, it cost serve's read-ahead path ~12% of its rate
+      // though less CPU (benchmarks/results/2026-12-07-pipeline-order.md).
       d.cost = PriceEvent(e, prices);
       d.row_key.clear();
       AppendEventKey(e, d.row_key);

@@ -44,7 +44,7 @@ struct BusMessage {
   int partition = 0;
   int64_t offset = 0;
   std::string key;    // workspace id
-  std::string value;  // canonical event JSON
+  std::string value;  // a bus record: the edge's binary record or canonical JSON
 };
 
 // Why a record went to the dead-letter topic instead of the state. The last two are

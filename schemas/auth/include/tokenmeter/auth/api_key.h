@@ -1,4 +1,4 @@
-// API keys: format, creation and verification (RELIABILITY.md "Key format").
+// API keys: format, creation and verification.
 //
 //   tm_<env>_<key id: 12 base62>_<secret: 43 base62 (~256 bit)><CRC32 of the rest: 6 base62>
 //

@@ -1,4 +1,4 @@
-// Crash points for crash tests (RELIABILITY.md "CP"). CrashPoint("name") raises SIGKILL
+// Crash points for crash tests (tests/e2e/crash_points.sh). CrashPoint("name") raises SIGKILL
 // when the environment variable TOKENMETER_CRASH_AT is "name" (first hit) or "name:N"
 // (the Nth hit), so a test can kill the process at an exact place in the commit order.
 // The variable is read once; when it is unset a call costs one relaxed atomic load.

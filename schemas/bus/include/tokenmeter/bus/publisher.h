@@ -23,7 +23,8 @@
 
 namespace tokenmeter {
 
-// One record: key = workspace id (orders a workspace's events), value = canonical JSON.
+// One record: key = workspace id (orders a workspace's events), value = the event as a
+// binary bus record (event_codec.h) or, for other producers, canonical JSON.
 struct BusRecord {
   std::string key;
   std::string value;
