@@ -33,8 +33,8 @@ constexpr const char* kUsage =
 // batch's multi-MiB WriteBatch and the fold's buffers would stay resident between uses;
 // the processor fixes it at 1 MiB, which maps and unmaps them instead (the hot paths keep
 // their large buffers between batches, so it costs them nothing). Not for serve, where it
-// cost CPU per event end to end. Figures: benchmarks/README.md. MALLOC_ARENA_MAX and
-// MALLOC_MMAP_THRESHOLD_ still override.
+// cost CPU per event end to end (figures: benchmarks/results/malloc-tuning.md).
+// MALLOC_ARENA_MAX and MALLOC_MMAP_THRESHOLD_ still override.
 void TuneMalloc(bool fixed_mmap_threshold) {
   if (std::getenv("MALLOC_ARENA_MAX") == nullptr) mallopt(M_ARENA_MAX, 4);
   if (fixed_mmap_threshold && std::getenv("MALLOC_MMAP_THRESHOLD_") == nullptr) {
