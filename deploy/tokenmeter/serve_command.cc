@@ -69,12 +69,11 @@ int RunServe(const std::vector<std::string>& args) {
   auto sinks = Dispatcher::Create((*processor)->outbox(), config->sinks, config->retry, clock, registry);
   if (!sinks.ok()) return StartupFailed("serve", sinks.status());
 
-  PathRouter router({{"/v1/dashboard/", processor->get()},
-                     {"/v1/events/", processor->get()},
-                     {"/v1/alerts", processor->get()},
-                     {"/v1/budgets", processor->get()},
-                     {"/v1/diagnostics/", processor->get()}},
-                    edge);
+  std::vector<std::pair<std::string, HttpHandler*>> routes;
+  for (std::string& prefix : ProcessorRunner::RoutePrefixes()) {
+    routes.emplace_back(std::move(prefix), processor->get());
+  }
+  PathRouter router(std::move(routes), edge);
   HttpServer server(config->serve_http, router);
   edge.AttachServer(&server);
   if (Status s = server.Start(); !s.ok()) return StartupFailed("serve", s);

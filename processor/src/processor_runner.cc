@@ -289,6 +289,12 @@ void ProcessorRunner::Stop() {
 
 Outbox& ProcessorRunner::outbox() { return *impl_->alerts; }
 
+std::vector<std::string> ProcessorRunner::RoutePrefixes() {
+  std::vector<std::string> out(QueryApi::kRoutePrefixes.begin(), QueryApi::kRoutePrefixes.end());
+  out.insert(out.end(), AlertsApi::kRoutePrefixes.begin(), AlertsApi::kRoutePrefixes.end());
+  return out;
+}
+
 void ProcessorRunner::Handle(HttpRequest request, Respond respond) {
   std::string_view path = request.target;
   path = path.substr(0, path.find('?'));

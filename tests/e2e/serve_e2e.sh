@@ -42,6 +42,12 @@ top=$(query '/v1/dashboard/top-endpoints?range=1h')
 echo "$top" | grep -q '{"value":"contract-analysis","requests":1,[^}]*"costUsd":"0.006000000"' || fail "by feature: $top"
 echo "$top" | grep -q '{"value":"classification","requests":1,[^}]*"costUsd":"0.001200000"' || fail "by feature: $top"
 echo "$top" | grep -q '{"value":"ticket-classifier","requests":1,"successes":1,"errors":0,"duplicates":1,[^}]*"costUsd":"0.000319500"' || fail "by feature: $top"
+# Every route of the query and alerts APIs is mounted on serve's one port, and a path under
+# their prefixes that is no endpoint is a 404 from them.
+for path in /v1/budgets /v1/diagnostics/workspace-status '/v1/alerts?range=1h' '/v1/dashboard/models?range=1h'; do
+  [ "$(curl -s -o /dev/null -w '%{http_code}' -H "X-API-Key: $read_key" "$(base)$path")" = 200 ] || fail "GET $path"
+done
+[ "$(curl -s -o /dev/null -w '%{http_code}' "$(base)/v1/diagnostics/nothing")" = 404 ] || fail "an unknown path under /v1/diagnostics/"
 ev=$(query '/v1/events/test-integration-001')
 echo "$ev" | grep -q '"attempts":2,' || fail "attempts: $ev"
 echo "$ev" | grep -q '"occurred_at_defaulted":true' || fail "defaulted time: $ev"

@@ -1,5 +1,6 @@
 #include "alerts_api.h"
 
+#include <algorithm>
 #include <map>
 
 #include "evaluate/workspace_view.h"
@@ -34,17 +35,22 @@ void AppendDelivery(std::string& out, const Delivery& d) {
 }  // namespace
 
 bool AlertsApi::Serves(std::string_view path) {
-  return path == "/v1/budgets" || path == "/v1/diagnostics/workspace-status" || path == "/v1/alerts" ||
-         path.rfind("/v1/alerts/", 0) == 0;
+  return std::any_of(kRoutePrefixes.begin(), kRoutePrefixes.end(),
+                     [path](std::string_view p) { return path.starts_with(p); });
 }
 
 HttpResponse AlertsApi::Handle(const HttpRequest& request) const {
   std::string_view path = request.target;
   path = path.substr(0, path.find('?'));
+  const bool replay = path.starts_with("/v1/alerts/");
+  if (!replay && path != "/v1/alerts" && path != "/v1/budgets" &&
+      path != "/v1/diagnostics/workspace-status") {
+    return JsonError(404, "not_found", "no such endpoint");
+  }
   HttpResponse denied;
   const KeyRecord* key = ReadKey(keys_, request, denied);
   if (key == nullptr) return denied;
-  if (path.rfind("/v1/alerts/", 0) == 0) {
+  if (replay) {
     std::string_view rest = path.substr(11);
     size_t slash = rest.find('/');
     if (slash == std::string_view::npos || rest.substr(slash) != "/replay") {

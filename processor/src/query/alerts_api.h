@@ -11,6 +11,9 @@
 #ifndef TOKENMETER_PROCESSOR_QUERY_ALERTS_API_H_
 #define TOKENMETER_PROCESSOR_QUERY_ALERTS_API_H_
 
+#include <array>
+#include <string_view>
+
 #include "emit/alert_store.h"
 #include "evaluate/alert_rules.h"
 #include "state/state_store.h"
@@ -26,6 +29,9 @@ class AlertsApi {
             const Clock& clock)
       : store_(store), alerts_(alerts), rules_(rules), keys_(keys), clock_(clock) {}
 
+  // The paths it serves begin with one of these (mounted as they are on a shared port).
+  static constexpr std::array<std::string_view, 3> kRoutePrefixes = {"/v1/budgets", "/v1/diagnostics/",
+                                                                     "/v1/alerts"};
   static bool Serves(std::string_view path);
   HttpResponse Handle(const HttpRequest& request) const;
 

@@ -148,7 +148,8 @@ Dimension ListDimension(std::string_view name) {
 }  // namespace
 
 bool QueryApi::Serves(std::string_view path) {
-  return path.rfind("/v1/dashboard/", 0) == 0 || path.rfind("/v1/events/", 0) == 0;
+  return std::any_of(kRoutePrefixes.begin(), kRoutePrefixes.end(),
+                     [path](std::string_view p) { return path.starts_with(p); });
 }
 
 HttpResponse QueryApi::Handle(const HttpRequest& request) const {

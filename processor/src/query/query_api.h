@@ -16,6 +16,9 @@
 #ifndef TOKENMETER_PROCESSOR_QUERY_QUERY_API_H_
 #define TOKENMETER_PROCESSOR_QUERY_QUERY_API_H_
 
+#include <array>
+#include <string_view>
+
 #include "aggregate/rollup_journal.h"
 #include "state/state_store.h"
 #include "tokenmeter/auth/api_key.h"
@@ -31,7 +34,9 @@ class QueryApi {
            RetentionConfig retention = {})
       : store_(store), rollups_(rollups), keys_(keys), clock_(clock), retention_(retention) {}
 
-  // True if `path` is one of the query endpoints.
+  // The paths it serves begin with one of these (mounted as they are on a shared port).
+  static constexpr std::array<std::string_view, 2> kRoutePrefixes = {"/v1/dashboard/", "/v1/events/"};
+  // True if `path` is under one of them.
   static bool Serves(std::string_view path);
   HttpResponse Handle(const HttpRequest& request) const;
 

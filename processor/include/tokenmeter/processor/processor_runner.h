@@ -100,6 +100,9 @@ class ProcessorRunner final : public HttpHandler {
   void Stop();
 
   void Handle(HttpRequest request, Respond respond) override;
+  // The path prefixes of the query and alerts APIs, which a port shared with the edge
+  // (serve) sends here.
+  static std::vector<std::string> RoutePrefixes();
 
   // The outbox the sinks deliver from; valid until the runner is destroyed.
   Outbox& outbox();
