@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <fstream>
 
+#include "signals.h"
 #include "tokenmeter/base/log.h"
 
 namespace tokenmeter {
@@ -41,6 +42,27 @@ void CommandArgs::WritePort(uint16_t port) const {
 int StartupFailed(const char* component, const Status& s) {
   Log(LogLevel::kError, component, "startup_failed", {{"error", s.ToString()}});
   return 1;
+}
+
+CommandStart StartCommand(const std::vector<std::string>& args, const char* command,
+                          const char* usage) {
+  CommandStart start;
+  start.exit_code = start.args.Parse(args, command, usage);
+  if (start.exit_code) return start;
+  BlockShutdownSignals();
+  Result<AppConfig> config = LoadConfigFile(start.args.config_path);
+  if (!config.ok()) {
+    start.exit_code = StartupFailed(command, config.status());
+    return start;
+  }
+  start.config = std::move(*config);
+  Result<KeyRing> keys = KeyRing::Build(start.config.keys);
+  if (!keys.ok()) {
+    start.exit_code = StartupFailed(command, keys.status());
+    return start;
+  }
+  start.keys.emplace(std::move(*keys));
+  return start;
 }
 
 }  // namespace tokenmeter

@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "config_file.h"
+#include "tokenmeter/auth/api_key.h"
 #include "tokenmeter/base/status.h"
 
 namespace tokenmeter {
@@ -25,6 +27,19 @@ struct CommandArgs {
 
 // Logs a startup failure for `component` and returns the exit code 1.
 int StartupFailed(const char* component, const Status& s);
+
+// What every long-running command starts with, in order: its options parsed, the shutdown
+// signals blocked (before any thread starts, so WaitForShutdownSignal sees them), the
+// config file loaded and its keys built. With `exit_code` set the command ends now with
+// it (--help, a bad option, or a failure already logged).
+struct CommandStart {
+  std::optional<int> exit_code;
+  CommandArgs args;
+  AppConfig config;
+  std::optional<KeyRing> keys;
+};
+CommandStart StartCommand(const std::vector<std::string>& args, const char* command,
+                          const char* usage);
 
 }  // namespace tokenmeter
 

@@ -36,47 +36,44 @@ constexpr const char* kEdgeUsage =
 }  // namespace
 
 int RunEdge(const std::vector<std::string>& args) {
-  CommandArgs cmd;
-  if (std::optional<int> exit_code = cmd.Parse(args, "edge", kEdgeUsage)) return *exit_code;
-  BlockShutdownSignals();
-
-  Result<AppConfig> config = LoadConfigFile(cmd.config_path);
-  if (!config.ok()) return StartupFailed("edge", config.status());
-  Result<KeyRing> keys = KeyRing::Build(config->keys);
-  if (!keys.ok()) return StartupFailed("edge", keys.status());
+  CommandStart start = StartCommand(args, "edge", kEdgeUsage);
+  if (start.exit_code) return *start.exit_code;
+  const CommandArgs& cmd = start.args;
+  const AppConfig& config = start.config;
+  const KeyRing& keys = *start.keys;
   Result<Normalizer> normalizer = Normalizer::FromEmbeddedTable();
   if (!normalizer.ok()) return StartupFailed("edge", normalizer.status());
-  auto publisher = KafkaPublisher::Create(config->kafka);
+  auto publisher = KafkaPublisher::Create(config.kafka);
   if (!publisher.ok()) return StartupFailed("edge", publisher.status());
 
   SystemClock clock;
   prometheus::Registry registry;
-  EdgeService edge(config->edge, *keys, *normalizer, **publisher, clock, registry);
+  EdgeService edge(config.edge, keys, *normalizer, **publisher, clock, registry);
   // Every edge reads the whole status topic: a consumer group of its own, from the start.
   KafkaConsumerConfig status_cc;
-  status_cc.bootstrap_servers = config->kafka.bootstrap_servers;
-  status_cc.topic = config->kafka.status_topic;
+  status_cc.bootstrap_servers = config.kafka.bootstrap_servers;
+  status_cc.topic = config.kafka.status_topic;
   status_cc.group_id = "tokenmeter-edge-status-" + std::to_string(getpid()) + "-" +
                        std::to_string(std::random_device{}());
-  status_cc.properties = config->kafka.properties;
+  status_cc.properties = config.kafka.properties;
   auto status_consumer = KafkaConsumer::Create(status_cc, [](int) { return Result<std::optional<int64_t>>(std::nullopt); });
   if (!status_consumer.ok()) return StartupFailed("edge", status_consumer.status());
   StatusFollower statuses(std::move(*status_consumer), edge);
   statuses.Start();
-  HttpServer server(config->http, edge);
+  HttpServer server(config.http, edge);
   edge.AttachServer(&server);
   if (Status s = server.Start(); !s.ok()) return StartupFailed("edge", s);
   std::string port = std::to_string(server.port());
   cmd.WritePort(server.port());
   Log(LogLevel::kInfo, "edge", "listening",
-      {{"address", config->http.address}, {"port", port}, {"topic", config->kafka.topic},
-       {"keys", std::to_string(keys->size())}});
+      {{"address", config.http.address}, {"port", port}, {"topic", config.kafka.topic},
+       {"keys", std::to_string(keys.size())}});
 
   Log(LogLevel::kInfo, "edge", "shutting_down", {{"signal", WaitForShutdownSignal()}});
   edge.BeginShutdown();
   statuses.Stop();
-  server.Stop(std::chrono::milliseconds(config->drain_timeout_ms));
-  Status flushed = (*publisher)->Flush(std::chrono::milliseconds(config->drain_timeout_ms));
+  server.Stop(std::chrono::milliseconds(config.drain_timeout_ms));
+  Status flushed = (*publisher)->Flush(std::chrono::milliseconds(config.drain_timeout_ms));
   // Destroy the producer while the edge it reports to exists: any record still in flight
   // gets its (failed) delivery report now.
   publisher->reset();

@@ -33,28 +33,26 @@ constexpr const char* kProcessorUsage =
 }  // namespace
 
 int RunProcessor(const std::vector<std::string>& args) {
-  CommandArgs cmd;
-  if (std::optional<int> exit_code = cmd.Parse(args, "processor", kProcessorUsage)) return *exit_code;
-  BlockShutdownSignals();
-  Result<AppConfig> config = LoadConfigFile(cmd.config_path);
-  if (!config.ok()) return StartupFailed("processor", config.status());
-  Result<KeyRing> keys = KeyRing::Build(config->keys);
-  if (!keys.ok()) return StartupFailed("processor", keys.status());
+  CommandStart start = StartCommand(args, "processor", kProcessorUsage);
+  if (start.exit_code) return *start.exit_code;
+  const CommandArgs& cmd = start.args;
+  const AppConfig& config = start.config;
+  const KeyRing& keys = *start.keys;
   SystemClock clock;
   prometheus::Registry registry;
-  auto runner = ProcessorRunner::CreateOnKafka(config->processor, config->kafka, config->edge.limits,
-                                        *keys, clock, registry);
+  auto runner = ProcessorRunner::CreateOnKafka(config.processor, config.kafka, config.edge.limits,
+                                        keys, clock, registry);
   if (!runner.ok()) return StartupFailed("processor", runner.status());
-  auto sinks = Dispatcher::Create((*runner)->outbox(), config->sinks, config->retry, clock, registry);
+  auto sinks = Dispatcher::Create((*runner)->outbox(), config.sinks, config.retry, clock, registry);
   if (!sinks.ok()) return StartupFailed("processor", sinks.status());
-  HttpServer server(config->processor_http, **runner);
+  HttpServer server(config.processor_http, **runner);
   if (Status s = server.Start(); !s.ok()) return StartupFailed("processor", s);
   std::string port = std::to_string(server.port());
   cmd.WritePort(server.port());
   (*runner)->Start();
   (*sinks)->Start();
   Log(LogLevel::kInfo, "processor", "running",
-      {{"port", port}, {"topic", config->kafka.topic}, {"group", config->processor.group_id}});
+      {{"port", port}, {"topic", config.kafka.topic}, {"group", config.processor.group_id}});
   Log(LogLevel::kInfo, "processor", "shutting_down", {{"signal", WaitForShutdownSignal()}});
   (*sinks)->Stop();
   (*runner)->Stop();

@@ -37,16 +37,14 @@ constexpr const char* kServeUsage =
 }  // namespace
 
 int RunServe(const std::vector<std::string>& args) {
-  CommandArgs cmd;
-  if (std::optional<int> exit_code = cmd.Parse(args, "serve", kServeUsage)) return *exit_code;
-  BlockShutdownSignals();
-  Result<AppConfig> config = LoadConfigFile(cmd.config_path);
-  if (!config.ok()) return StartupFailed("serve", config.status());
-  Result<KeyRing> keys = KeyRing::Build(config->keys);
-  if (!keys.ok()) return StartupFailed("serve", keys.status());
+  CommandStart start = StartCommand(args, "serve", kServeUsage);
+  if (start.exit_code) return *start.exit_code;
+  const CommandArgs& cmd = start.args;
+  const AppConfig& config = start.config;
+  const KeyRing& keys = *start.keys;
   Result<Normalizer> normalizer = Normalizer::FromEmbeddedTable();
   if (!normalizer.ok()) return StartupFailed("serve", normalizer.status());
-  const std::string data = config->serve_data_dir;
+  const std::string data = config.serve_data_dir;
   auto events = EmbeddedLog::Open({data + "/log", "events.log"});
   if (!events.ok()) return StartupFailed("serve", events.status());
   auto dead_letters = EmbeddedLog::Open({data + "/log", "dlq.log"});
@@ -55,18 +53,18 @@ int RunServe(const std::vector<std::string>& args) {
 
   SystemClock clock;
   prometheus::Registry registry;
-  EdgeService edge(config->edge, *keys, *normalizer, *events_log, clock, registry);
-  ProcessorConfig pc = config->processor;
+  EdgeService edge(config.edge, keys, *normalizer, *events_log, clock, registry);
+  ProcessorConfig pc = config.processor;
   if (pc.state_dir.empty()) pc.state_dir = data + "/state";
   ProcessorBus bus;
-  bus.topic = config->kafka.topic;
+  bus.topic = config.kafka.topic;
   bus.dead_letters = std::shared_ptr<Publisher>(std::move(*dead_letters));
   bus.subscribe = [events_log](Subscriber::NextOffsetFn next) { return events_log->Subscribe(std::move(next)); };
   bus.read_ahead = true;
   bus.publish_status = [&edge](const std::string& ws, const WorkspaceStatus& s) { edge.SetWorkspaceStatus(ws, s); };
-  auto processor = ProcessorRunner::Create(pc, std::move(bus), config->edge.limits, *keys, clock, registry);
+  auto processor = ProcessorRunner::Create(pc, std::move(bus), config.edge.limits, keys, clock, registry);
   if (!processor.ok()) return StartupFailed("serve", processor.status());
-  auto sinks = Dispatcher::Create((*processor)->outbox(), config->sinks, config->retry, clock, registry);
+  auto sinks = Dispatcher::Create((*processor)->outbox(), config.sinks, config.retry, clock, registry);
   if (!sinks.ok()) return StartupFailed("serve", sinks.status());
 
   std::vector<std::pair<std::string, HttpHandler*>> routes;
@@ -74,7 +72,7 @@ int RunServe(const std::vector<std::string>& args) {
     routes.emplace_back(std::move(prefix), processor->get());
   }
   PathRouter router(std::move(routes), edge);
-  HttpServer server(config->serve_http, router);
+  HttpServer server(config.serve_http, router);
   edge.AttachServer(&server);
   if (Status s = server.Start(); !s.ok()) return StartupFailed("serve", s);
   (*processor)->Start();
@@ -82,12 +80,12 @@ int RunServe(const std::vector<std::string>& args) {
   std::string port = std::to_string(server.port());
   cmd.WritePort(server.port());
   Log(LogLevel::kInfo, "serve", "listening",
-      {{"address", config->serve_http.address}, {"port", port}, {"data_dir", data},
+      {{"address", config.serve_http.address}, {"port", port}, {"data_dir", data},
        {"log_records", std::to_string(events_log->End())}});
 
   Log(LogLevel::kInfo, "serve", "shutting_down", {{"signal", WaitForShutdownSignal()}});
   edge.BeginShutdown();
-  server.Stop(std::chrono::milliseconds(config->drain_timeout_ms));
+  server.Stop(std::chrono::milliseconds(config.drain_timeout_ms));
   (*sinks)->Stop();
   (*processor)->Stop();
   // Close the log while the edge it reports to exists: queued writes complete now.
