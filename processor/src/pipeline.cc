@@ -16,6 +16,7 @@
 #include "price/cost_calculator.h"
 #include "state/fixed_codec.h"
 #include "state/stored_event.h"
+#include "tokenmeter/base/enum_names.h"
 
 namespace tokenmeter {
 namespace {
@@ -49,15 +50,9 @@ void FillCounters(const UsageEvent& e, const Cost& cost, RollupCounters& c) {
 }  // namespace
 
 std::string_view DeadLetterReasonName(DeadLetterReason r) {
-  switch (r) {
-    case DeadLetterReason::kMalformed: return "malformed";
-    case DeadLetterReason::kInvalidEvent: return "invalid_event";
-    case DeadLetterReason::kWrongKey: return "wrong_key";
-    case DeadLetterReason::kConflict: return "conflict";
-    case DeadLetterReason::kUnreadableRecord: return "unreadable_dedup_record";
-    case DeadLetterReason::kCount: break;
-  }
-  return "invalid_event";
+  static constexpr EnumNames<DeadLetterReason, static_cast<size_t>(DeadLetterReason::kCount)>
+      kNames({"malformed", "invalid_event", "wrong_key", "conflict", "unreadable_dedup_record"});
+  return kNames.Name(r);
 }
 
 BatchPipeline::BatchPipeline(StateStore& store, RollupJournal& rollups, const EventParser& parser,

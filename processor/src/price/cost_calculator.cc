@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <limits>
 
+#include "tokenmeter/base/enum_names.h"
+
 namespace tokenmeter {
 namespace {
 
@@ -35,16 +37,14 @@ TokenPrices Effective(const PriceEntry& entry, uint64_t prompt_tokens, uint64_t&
 
 }  // namespace
 
-std::string_view CostSourceName(CostSource s) {
-  switch (s) {
-    case CostSource::kCatalog: return "catalog";
-    case CostSource::kCatalogTiered: return "catalog_tiered";
-    case CostSource::kClientOverride: return "client_override";
-    case CostSource::kUnpriced: return "unpriced";
-    case CostSource::kWorkspaceOverride: return "workspace_override";
-  }
-  return "unpriced";
-}
+namespace {
+
+constexpr EnumNames<CostSource, 5> kCostSources(
+    {"catalog", "catalog_tiered", "client_override", "unpriced", "workspace_override"});
+
+}  // namespace
+
+std::string_view CostSourceName(CostSource s) { return kCostSources.Name(s); }
 
 NanoUsd RoundFemtoToNano(u128 femto) {
   u128 q = femto / 1'000'000;

@@ -4,6 +4,7 @@
 #include <openssl/rand.h>
 #include <zlib.h>
 
+#include "tokenmeter/base/enum_names.h"
 #include "tokenmeter/base/sha256.h"
 
 namespace tokenmeter {
@@ -82,35 +83,17 @@ std::string_view ParseShape(std::string_view key) {
 
 }  // namespace
 
-std::string_view RoleName(Role r) {
-  switch (r) {
-    case Role::kOwner: return "owner";
-    case Role::kAdmin: return "admin";
-    case Role::kMember: return "member";
-    case Role::kIngest: return "ingest";
-  }
-  return "ingest";
-}
+namespace {
 
-std::optional<Role> ParseRole(std::string_view s) {
-  if (s == "owner") return Role::kOwner;
-  if (s == "admin") return Role::kAdmin;
-  if (s == "member") return Role::kMember;
-  if (s == "ingest") return Role::kIngest;
-  return std::nullopt;
-}
+constexpr EnumNames<Role, 4> kRoles({"owner", "admin", "member", "ingest"});
+constexpr EnumNames<KeyRejection, 6> kKeyRejections(
+    {"none", "missing", "malformed", "checksum", "unknown", "revoked"});
 
-std::string_view KeyRejectionName(KeyRejection r) {
-  switch (r) {
-    case KeyRejection::kNone: return "none";
-    case KeyRejection::kMissing: return "missing";
-    case KeyRejection::kMalformed: return "malformed";
-    case KeyRejection::kChecksum: return "checksum";
-    case KeyRejection::kUnknown: return "unknown";
-    case KeyRejection::kRevoked: return "revoked";
-  }
-  return "none";
-}
+}  // namespace
+
+std::string_view RoleName(Role r) { return kRoles.Name(r); }
+std::optional<Role> ParseRole(std::string_view s) { return kRoles.Parse(s); }
+std::string_view KeyRejectionName(KeyRejection r) { return kKeyRejections.Name(r); }
 
 Result<NewKey> CreateApiKey(std::string_view env, std::string_view workspace, Role role) {
   if (env != "live" && env != "test") return InvalidArgument("key env must be live or test");

@@ -1,5 +1,6 @@
 #include "tokenmeter/model/alert.h"
 
+#include "tokenmeter/base/enum_names.h"
 #include "tokenmeter/base/json_text.h"
 #include "tokenmeter/base/rfc3339.h"
 #include "tokenmeter/base/sha256.h"
@@ -7,39 +8,18 @@
 namespace tokenmeter {
 namespace {
 
-constexpr std::string_view kTypeNames[] = {
-    "budget_warning", "budget_exceeded",      "cost_per_request_drift", "spend_spike",
-    "request_burst",  "tenant_concentration", "unpriced_share",         "plan_limit_reached"};
-static_assert(std::size(kTypeNames) == static_cast<size_t>(AlertType::kCount));
+constexpr EnumNames<AlertType, static_cast<size_t>(AlertType::kCount)> kTypes(
+    {"budget_warning", "budget_exceeded", "cost_per_request_drift", "spend_spike",
+     "request_burst", "tenant_concentration", "unpriced_share", "plan_limit_reached"});
+constexpr EnumNames<AlertStatus, 3> kStatuses({"firing", "reminder", "resolved"});
+constexpr EnumNames<AlertSeverity, 3> kSeverities({"info", "warning", "critical"});
 
 }  // namespace
 
-std::string_view AlertTypeName(AlertType t) { return kTypeNames[static_cast<size_t>(t)]; }
-
-std::optional<AlertType> ParseAlertType(std::string_view s) {
-  for (size_t i = 0; i < std::size(kTypeNames); ++i) {
-    if (kTypeNames[i] == s) return static_cast<AlertType>(i);
-  }
-  return std::nullopt;
-}
-
-std::string_view AlertStatusName(AlertStatus s) {
-  switch (s) {
-    case AlertStatus::kFiring: return "firing";
-    case AlertStatus::kReminder: return "reminder";
-    case AlertStatus::kResolved: return "resolved";
-  }
-  return "firing";
-}
-
-std::string_view AlertSeverityName(AlertSeverity s) {
-  switch (s) {
-    case AlertSeverity::kInfo: return "info";
-    case AlertSeverity::kWarning: return "warning";
-    case AlertSeverity::kCritical: return "critical";
-  }
-  return "warning";
-}
+std::string_view AlertTypeName(AlertType t) { return kTypes.Name(t); }
+std::optional<AlertType> ParseAlertType(std::string_view s) { return kTypes.Parse(s); }
+std::string_view AlertStatusName(AlertStatus s) { return kStatuses.Name(s); }
+std::string_view AlertSeverityName(AlertSeverity s) { return kSeverities.Name(s); }
 
 std::string AlertId(const std::vector<std::string_view>& parts) {
   std::string joined;

@@ -2,16 +2,16 @@
 
 #include <charconv>
 
-namespace tokenmeter {
+#include "tokenmeter/base/enum_names.h"
 
-std::string_view DeliveryStateName(DeliveryState s) {
-  switch (s) {
-    case DeliveryState::kPending: return "pending";
-    case DeliveryState::kDelivered: return "delivered";
-    case DeliveryState::kDead: return "dead";
-  }
-  return "pending";
-}
+namespace tokenmeter {
+namespace {
+
+constexpr EnumNames<DeliveryState, 3> kDeliveryStates({"pending", "delivered", "dead"});
+
+}  // namespace
+
+std::string_view DeliveryStateName(DeliveryState s) { return kDeliveryStates.Name(s); }
 
 std::string Delivery::Encode() const {
   std::string error;

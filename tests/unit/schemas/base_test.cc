@@ -9,6 +9,7 @@
 
 #include "tokenmeter/base/base64.h"
 #include "tokenmeter/base/crc32c.h"
+#include "tokenmeter/base/enum_names.h"
 #include "tokenmeter/base/json_text.h"
 #include "tokenmeter/base/rfc3339.h"
 #include "tokenmeter/base/sha256.h"
@@ -183,6 +184,19 @@ TEST(ThreadNameTest, StartThreadNamesTheThreadBeforeItsBodyRuns) {
   });
   t.join();
   EXPECT_EQ(name, "tm-test-start");
+}
+
+// A name table answers both ways from one list; a value outside it has no name.
+TEST(EnumNamesTest, NamesAndParsingComeFromOneTable) {
+  enum class Color : uint8_t { kRed, kGreen, kBlue };
+  constexpr EnumNames<Color, 3> kColors({"red", "green", "blue"});
+  static_assert(kColors.Name(Color::kGreen) == "green");
+  for (Color c : {Color::kRed, Color::kGreen, Color::kBlue}) {
+    EXPECT_EQ(kColors.Parse(kColors.Name(c)), std::optional<Color>(c));
+  }
+  EXPECT_EQ(kColors.Parse("Red"), std::nullopt) << "exact names only";
+  EXPECT_EQ(kColors.Parse(""), std::nullopt);
+  EXPECT_EQ(kColors.Name(static_cast<Color>(3)), "");
 }
 
 }  // namespace
