@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "dedup_record.h"
+#include "dedup/dedup_record.h"
 #include "stored_event.h"
 
 namespace tokenmeter {

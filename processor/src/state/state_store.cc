@@ -13,11 +13,11 @@
 #include <chrono>
 #include <limits>
 
-#include "dedup_index.h"
-#include "dedup_record.h"
+#include "dedup/dedup_index.h"
+#include "dedup/dedup_record.h"
 #include "fixed_codec.h"
 #include "rocksdb_hooks.h"
-#include "rollup.h"
+#include "aggregate/rollup.h"
 #include "tokenmeter/base/log.h"
 
 namespace tokenmeter {

@@ -7,7 +7,7 @@
 
 #include <fstream>
 
-#include "cost_calculator.h"
+#include "price/cost_calculator.h"
 #include "tokenmeter/base/rfc3339.h"
 #include "tokenmeter/model/event_parser.h"
 
