@@ -2,6 +2,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -437,7 +438,10 @@ Status ParseWorkspaces(const YAML::Node& n, std::vector<WorkspaceConfig>& out, P
   return Status::Ok();
 }
 
-Status ParseKeys(const YAML::Node& n, std::vector<KeyRecord>& out) {
+// Keys; where `workspaces:` declares any, each key's workspace must be one of them (a
+// typo would otherwise count its events where no plan limit or budget applies).
+Status ParseKeys(const YAML::Node& n, const std::vector<WorkspaceConfig>& declared,
+                 std::vector<KeyRecord>& out) {
   if (!n) return Status::Ok();
   if (!n.IsSequence()) return InvalidArgument(Where(n, "keys") + " must be a list");
   for (size_t i = 0; i < n.size(); ++i) {
@@ -452,6 +456,13 @@ Status ParseKeys(const YAML::Node& n, std::vector<KeyRecord>& out) {
     RETURN_IF_ERROR(Get(k, "prefix", path, prefix));  // display only
     RETURN_IF_ERROR(Get(k, "sha256", path, r.sha256));
     RETURN_IF_ERROR(Get(k, "workspace", path, r.workspace));
+    if (!declared.empty() &&
+        std::none_of(declared.begin(), declared.end(),
+                     [&r](const WorkspaceConfig& w) { return w.id == r.workspace; })) {
+      return InvalidArgument(Where(k["workspace"] ? k["workspace"] : k, path + ".workspace") +
+                             " is \"" + r.workspace +
+                             "\", which is not declared under workspaces:");
+    }
     RETURN_IF_ERROR(Get(k, "role", path, role));
     RETURN_IF_ERROR(Get(k, "project", path, r.project));
     RETURN_IF_ERROR(Get(k, "environment", path, r.environment));
@@ -488,7 +499,7 @@ Result<AppConfig> LoadConfigText(const std::string& text) {
     RETURN_IF_ERROR(ParseIngest(root["ingest"], c.edge.limits));
     RETURN_IF_ERROR(ParseBus(root["bus"], c.kafka));
     RETURN_IF_ERROR(ParseWorkspaces(root["workspaces"], c.edge.workspaces, c.processor));
-    RETURN_IF_ERROR(ParseKeys(root["keys"], c.keys));
+    RETURN_IF_ERROR(ParseKeys(root["keys"], c.edge.workspaces, c.keys));
     RETURN_IF_ERROR(ParseProcessor(root["processor"], c));
     RETURN_IF_ERROR(ParseRetention(root["retention"], c.processor.retention));
     RETURN_IF_ERROR(ParseServe(root["serve"], c));

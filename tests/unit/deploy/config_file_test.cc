@@ -272,6 +272,21 @@ detectors:
 }
 
 // Every detector key reaches its own field, in its unit; a section takes only its keys.
+// A key whose workspace is not declared would count its events where no plan limit or
+// budget applies: refused at start, naming the key and line. With no workspaces declared,
+// keys name theirs freely.
+TEST(ConfigFileTest, AKeyOfAnUndeclaredWorkspaceIsRefused) {
+  const std::string key = "    sha256: " + std::string(64, 'a') + "\n    role: ingest\n";
+  Result<AppConfig> c = LoadConfigText("workspaces:\n  - id: acme\n    plan: {requests_per_month: 10}\n"
+                                       "keys:\n  - id: AAAAAAAAAAAA\n    workspace: acme\n" + key +
+                                       "  - id: BBBBBBBBBBBB\n    workspace: acmee\n" + key);
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.status().message(),
+            "keys[1].workspace (line 10) is \"acmee\", which is not declared under workspaces:");
+  c = LoadConfigText("keys:\n  - id: BBBBBBBBBBBB\n    workspace: acmee\n" + key);
+  EXPECT_TRUE(c.ok()) << c.status().ToString();
+}
+
 TEST(ConfigFileTest, EveryDetectorKeyReachesItsField) {
   Result<AppConfig> c = LoadConfigText(R"(
 detectors:
