@@ -23,12 +23,42 @@ struct Workspace {
   std::unordered_set<std::string> projects;
 };
 
+bool EqualsLowercase(std::string_view s, std::string_view lower) {
+  if (s.size() != lower.size()) return false;
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (std::tolower(static_cast<unsigned char>(s[i])) != lower[i]) return false;
+  }
+  return true;
+}
+
+std::string_view TrimSpaces(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+// application/json, with no charset parameter or a UTF-8 one (the body is read as UTF-8:
+// a body declared in another charset would be misread, not converted).
 bool IsJsonMediaType(std::string_view content_type) {
-  std::string_view t = content_type.substr(0, content_type.find(';'));
-  while (!t.empty() && t.back() == ' ') t.remove_suffix(1);
-  if (t.size() != 16) return false;
-  for (size_t i = 0; i < t.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(t[i])) != "application/json"[i]) return false;
+  const size_t semicolon = content_type.find(';');
+  if (!EqualsLowercase(TrimSpaces(content_type.substr(0, semicolon)), "application/json")) {
+    return false;
+  }
+  std::string_view params =
+      semicolon == std::string_view::npos ? std::string_view() : content_type.substr(semicolon + 1);
+  while (!params.empty()) {
+    const size_t next = params.find(';');
+    std::string_view param = TrimSpaces(params.substr(0, next));
+    params = next == std::string_view::npos ? std::string_view() : params.substr(next + 1);
+    const size_t eq = param.find('=');
+    if (eq == std::string_view::npos || !EqualsLowercase(TrimSpaces(param.substr(0, eq)), "charset")) {
+      continue;
+    }
+    std::string_view charset = TrimSpaces(param.substr(eq + 1));
+    if (charset.size() >= 2 && charset.front() == '"' && charset.back() == '"') {
+      charset = charset.substr(1, charset.size() - 2);
+    }
+    if (!EqualsLowercase(charset, "utf-8") && !EqualsLowercase(charset, "utf8")) return false;
   }
   return true;
 }
@@ -191,7 +221,7 @@ void EdgeService::HandleIngest(HttpRequest request, Respond respond) {
   if (!IsJsonMediaType(request.content_type)) {
     s.probe.EventsRejected(Reject::kUnsupportedMedia, 1);
     return finish(respond, Refusal(415, "unsupported_media_type",
-                                   "Content-Type must be application/json"));
+                                   "Content-Type must be application/json (UTF-8)"));
   }
 
   // 3. Parse and validate each event on its own.

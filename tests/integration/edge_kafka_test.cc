@@ -221,10 +221,14 @@ TEST_F(EdgeKafkaTest, AuthenticationRoleAndMediaTypeRefusals) {
   r = Post(kOpsmeterFixture, member_.key);
   EXPECT_EQ(r.status, 403);
   EXPECT_EQ(r.body, R"({"ok":false,"reason":"forbidden","message":"a member key cannot ingest; use an ingest key"})");
-  r = testing::Request(port_, "POST", "/v1/ingest", kOpsmeterFixture,
-                       {{"Content-Type", "text/plain"}, {"X-API-Key", ingest_.key}});
-  EXPECT_EQ(r.status, 415);
-  EXPECT_EQ(r.body, R"({"ok":false,"reason":"unsupported_media_type","message":"Content-Type must be application/json"})");
+  // A body declared in another charset would be misread as UTF-8: refused like another type.
+  for (const char* type : {"text/plain", "application/json;charset=latin1",
+                           "application/json; charset=\"ISO-8859-1\"", "application/jsonx"}) {
+    r = testing::Request(port_, "POST", "/v1/ingest", kOpsmeterFixture,
+                         {{"Content-Type", type}, {"X-API-Key", ingest_.key}});
+    EXPECT_EQ(r.status, 415) << type;
+    EXPECT_EQ(r.body, R"x({"ok":false,"reason":"unsupported_media_type","message":"Content-Type must be application/json (UTF-8)"})x");
+  }
   EXPECT_EQ(testing::Request(port_, "GET", "/v1/ingest").status, 405);
   EXPECT_EQ(testing::Request(port_, "GET", "/nope").status, 404);
   EXPECT_EQ(Topic().size(), 1u);  // only the Bearer-authenticated event

@@ -135,7 +135,8 @@ const NameTable& Names(Dialect d);
 std::string MissingName(const FieldSpec& s, Dialect d);
 std::string MissingMessage(const FieldSpec& s, Dialect d);
 
-// Whether `s` holds a byte below 0x20 or 0x7f.
+// Whether `s` (valid UTF-8) holds a control character: a byte below 0x20 or 0x7f, a C1
+// control (U+0080-U+009F), or a line or paragraph separator (U+2028, U+2029).
 bool HasControlChar(std::string_view s);
 // Sets the warning when total_tokens is given and is not input + output (both forms).
 void MarkTotalTokensMismatch(UsageEvent& e);

@@ -239,6 +239,16 @@ TEST_F(EventParserTest, TextFieldRules) {
   ExpectError(Ops(R"("endpointTag":")" + std::string(257, 'x') + "\""), "endpointTag",
               "must be at most 256 bytes");
   ExpectError(Ops(R"("userId":"a\nb")"), "userId", "must not contain control characters");
+  // C1 controls and the Unicode line and paragraph separators, escaped or raw, anywhere in
+  // a longer text: control characters too.
+  for (const char* text : {R"(\u0085)", "\xc2\x85", R"(\u2028)", "\xe2\x80\xa8", R"(\u2029)",
+                           "\xc2\x9f"}) {
+    ExpectError(Ops(R"("endpointTag":"checkout.summary )" + std::string(text) + "\""), "endpointTag",
+                "must not contain control characters");
+  }
+  EXPECT_EQ(One(Ops(R"("endpointTag":"caf\u00e9 \u20ac \u2027 \u00a0")")).endpoint_tag,
+            "caf\xc3\xa9 \xe2\x82\xac \xe2\x80\xa7 \xc2\xa0")
+      << "other non-ASCII text passes";
   ExpectError(Ops(R"("tenantId":{"id":1})"), "tenantId", "must be a string");
 }
 
