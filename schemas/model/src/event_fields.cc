@@ -1,6 +1,8 @@
 #include "event_fields.h"
 
+#include <algorithm>
 #include <charconv>
+#include <cstring>
 
 namespace tokenmeter {
 
@@ -25,27 +27,34 @@ std::string MissingMessage(const FieldSpec& s, Dialect d) {
 
 // Whether `s` holds a byte below 0x20 or 0x7f; 8 bytes a step (every text field of every
 // event passes here).
+namespace {
+
+// From the first word with a byte >= 0x80 on, byte by byte. Text is valid UTF-8 here: the
+// C1 controls U+0080-U+009F are C2 80-9F; U+2028 and U+2029 are E2 80 A8 and E2 80 A9.
+bool HasControlCharBytewise(std::string_view s) {
+  auto at = [&s](size_t j) { return j < s.size() ? static_cast<unsigned char>(s[j]) : 0; };
+  for (size_t i = 0; i < s.size(); ++i) {
+    const unsigned char c = static_cast<unsigned char>(s[i]);
+    if (c < 0x20 || c == 0x7f) return true;
+    if (c == 0xc2 && at(i + 1) >= 0x80 && at(i + 1) <= 0x9f) return true;
+    if (c == 0xe2 && at(i + 1) == 0x80 && (at(i + 2) == 0xa8 || at(i + 2) == 0xa9)) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
 bool HasControlChar(std::string_view s) {
   constexpr uint64_t kOnes = 0x0101010101010101ull, kHigh = 0x8080808080808080ull;
-  size_t i = 0;
-  // ASCII words 8 bytes a step; from the first word with a byte >= 0x80 on, byte by byte.
-  for (; i + 8 <= s.size(); i += 8) {
-    uint64_t w;
-    std::memcpy(&w, s.data() + i, 8);
+  // 8 bytes a step, the last word padded with spaces; ASCII text never leaves this loop.
+  for (size_t i = 0; i < s.size(); i += 8) {
+    uint64_t w = 0x20 * kOnes;
+    std::memcpy(&w, s.data() + i, std::min<size_t>(8, s.size() - i));
     uint64_t below_0x20 = (w - 0x20 * kOnes) & ~w & kHigh;  // some byte < 0x20
     uint64_t del = w ^ (0x7f * kOnes);
     uint64_t is_del = (del - kOnes) & ~del & kHigh;  // some byte == 0x7f
     if (below_0x20 | is_del) return true;
-    if (w & kHigh) break;
-  }
-  // Text is valid UTF-8 here. The C1 controls U+0080-U+009F are C2 80-9F; the line and
-  // paragraph separators U+2028 and U+2029 are E2 80 A8 and E2 80 A9.
-  for (; i < s.size(); ++i) {
-    unsigned char c = static_cast<unsigned char>(s[i]);
-    if (c < 0x20 || c == 0x7f) return true;
-    auto at = [&s](size_t j) { return j < s.size() ? static_cast<unsigned char>(s[j]) : 0; };
-    if (c == 0xc2 && at(i + 1) >= 0x80 && at(i + 1) <= 0x9f) return true;
-    if (c == 0xe2 && at(i + 1) == 0x80 && (at(i + 2) == 0xa8 || at(i + 2) == 0xa9)) return true;
+    if (w & kHigh) return HasControlCharBytewise(s.substr(i));
   }
   return false;
 }
