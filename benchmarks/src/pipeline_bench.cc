@@ -19,6 +19,7 @@
 #include "pipeline.h"
 #include "price/price_book.h"
 #include "processor_service.h"
+#include "retention.h"
 #include "state/state_store.h"
 #include "tokenmeter/bus/embedded_log.h"
 #include "tokenmeter/model/event_codec.h"
@@ -136,7 +137,7 @@ int RunPipeline(const Args& a) {
 
   Result<Normalizer> normalizer = Normalizer::FromEmbeddedTable();
   Result<PriceBook> prices = PriceBook::FromEmbedded();
-  Result<std::unique_ptr<StateStore>> store = StateStore::Open(a.Str("dir"));
+  Result<std::unique_ptr<StateStore>> store = StateStore::Open(a.Str("dir"), ProcessorStateOptions());
   if (!normalizer.ok() || !prices.ok() || !store.ok()) {
     std::fprintf(stderr, "pipeline: setup failed %s\n",
                  store.ok() ? "" : store.status().ToString().c_str());

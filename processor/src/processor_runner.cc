@@ -15,7 +15,7 @@
 #include "processor_service.h"
 #include "query/alerts_api.h"
 #include "query/query_api.h"
-#include "state/retention.h"
+#include "retention.h"
 #include "tokenmeter/base/json_text.h"
 #include "tokenmeter/base/log.h"
 #include "tokenmeter/base/thread_name.h"
@@ -221,7 +221,7 @@ Result<std::unique_ptr<ProcessorRunner>> ProcessorRunner::Create(const Processor
   impl->normalizer = std::move(*normalizer);
   impl->parser = std::make_unique<EventParser>(impl->limits, impl->normalizer);
   Result<std::unique_ptr<StateStore>> store = StateStore::Open(
-      config.state_dir, RetentionStateOptions(config.retention, &clock, &impl->dedup_horizon));
+      config.state_dir, ProcessorStateOptions(&config.retention, &clock, &impl->dedup_horizon));
   if (!store.ok()) return store.status();
   impl->store = std::move(*store);
   Result<std::unique_ptr<RollupJournal>> rollups = RollupJournal::Open(*impl->store);

@@ -12,6 +12,7 @@
 #include "aggregate/rollup.h"
 #include "mock_cluster.h"
 #include "processor_service.h"
+#include "retention.h"
 #include "rollup_reader.h"
 #include "temp_dir.h"
 #include "test_events.h"
@@ -64,7 +65,7 @@ class ProcessorKafkaTest : public ::testing::Test {
   // `until_idle`) until nothing arrived for 2 s after some progress, or 30 s pass.
   BatchStats RunProcessor(const std::string& dir, const std::string& group, size_t want,
                           bool until_idle = false) {
-    auto opened = StateStore::Open(base_ / dir);
+    auto opened = StateStore::Open(base_ / dir, ProcessorStateOptions());
     if (!opened.ok()) {
       ADD_FAILURE() << opened.status().ToString();
       return {};

@@ -17,7 +17,6 @@
 #include "dedup/dedup_record.h"
 #include "fixed_codec.h"
 #include "rocksdb_hooks.h"
-#include "aggregate/rollup.h"
 #include "tokenmeter/base/log.h"
 
 namespace tokenmeter {
@@ -219,7 +218,10 @@ Result<std::unique_ptr<StateStore>> StateStore::Open(const std::string& dir, Sta
       // step from the last instead of a search from the top.
       cf.memtable_insert_with_hint_prefix_extractor.reset(rocksdb::NewFixedPrefixTransform(0));
     }
-    if (family == "rollups") cf.merge_operator = RollupMergeOperator();
+    if (auto m = state_options.merge_operators.find(static_cast<Family>(f));
+        m != state_options.merge_operators.end()) {
+      cf.merge_operator = m->second;
+    }
     families.emplace_back(name, cf);
   }
   std::vector<rocksdb::ColumnFamilyHandle*> handles;

@@ -29,6 +29,7 @@
 
 namespace rocksdb {
 class DB;
+class MergeOperator;
 class ColumnFamilyHandle;
 class Snapshot;
 class WriteBatch;
@@ -60,6 +61,8 @@ std::optional<int64_t> ExpiryCutoff(const Expiry& expiry, const Clock& clock);
 
 struct StateOptions {
   std::map<Family, Expiry> expiry;  // families not listed keep every row
+  // How a family's Merge() operands combine (families not listed take no merges).
+  std::map<Family, std::shared_ptr<rocksdb::MergeOperator>> merge_operators;
   const Clock* clock = nullptr;     // "now" for expiry (null: the system clock); outlives the store
 };
 

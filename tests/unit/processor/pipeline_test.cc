@@ -13,6 +13,7 @@
 #include "aggregate/rollup.h"
 #include "dedup/dedup_index.h"
 #include "dedup/dedup_record.h"
+#include "retention.h"
 #include "rollup_reader.h"
 #include "state/fixed_codec.h"
 #include "state/stored_event.h"
@@ -42,7 +43,7 @@ class PipelineTest : public ::testing::Test {
     pipeline_.reset();
     journal_.reset();
     store_.reset();
-    auto s = StateStore::Open(dir_.path().string());
+    auto s = StateStore::Open(dir_.path().string(), ProcessorStateOptions());
     ASSERT_TRUE(s.ok()) << s.status().ToString();
     store_ = std::move(*s);
     auto j = RollupJournal::Open(*store_);

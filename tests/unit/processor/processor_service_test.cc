@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "fake_publisher.h"
+#include "retention.h"
 #include "temp_dir.h"
 #include "test_events.h"
 #include "tokenmeter/base/rfc3339.h"
@@ -30,7 +31,7 @@ class ProcessorServiceTest : public ::testing::Test {
     ASSERT_TRUE(log.ok()) << log.status().ToString();
     log_ = std::move(*log);
     Append(0, n, bad);
-    auto store = StateStore::Open(dir_.path().string() + "/state");
+    auto store = StateStore::Open(dir_.path().string() + "/state", ProcessorStateOptions());
     ASSERT_TRUE(store.ok()) << store.status().ToString();
     store_ = std::move(*store);
     auto journal = RollupJournal::Open(*store_);

@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "aggregate/batch_rollups.h"
+#include "retention.h"
 #include "rollup_reader.h"
 #include "state/fixed_codec.h"
 #include "temp_dir.h"
@@ -36,7 +37,7 @@ class RollupJournalTest : public ::testing::Test {
   void Reopen(size_t max_pending_rows = RollupJournal::kDefaultMaxPendingRows) {
     journal_.reset();
     store_.reset();
-    auto s = StateStore::Open(dir_.path().string());
+    auto s = StateStore::Open(dir_.path().string(), ProcessorStateOptions());
     ASSERT_TRUE(s.ok()) << s.status().ToString();
     store_ = std::move(*s);
     auto j = RollupJournal::Open(*store_, max_pending_rows);

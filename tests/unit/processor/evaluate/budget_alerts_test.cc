@@ -8,6 +8,7 @@
 #include "evaluate/spend_evaluator.h"
 #include "evaluate/workspace_view.h"
 #include "pipeline.h"
+#include "retention.h"
 #include "temp_dir.h"
 #include "test_events.h"
 #include "tokenmeter/base/rfc3339.h"
@@ -32,7 +33,7 @@ class BudgetAlertsTest : public ::testing::Test {
     c.routes.push_back({"acme", "ops-hook", {}});
     c.routes.push_back({"acme", "oncall-mail", {"budget_exceeded"}});
     rules_ = std::make_shared<const AlertRules>(c);
-    auto s = StateStore::Open(dir_.path().string());
+    auto s = StateStore::Open(dir_.path().string(), ProcessorStateOptions());
     ASSERT_TRUE(s.ok()) << s.status().ToString();
     store_ = std::move(*s);
     journal_ = std::move(*RollupJournal::Open(*store_));

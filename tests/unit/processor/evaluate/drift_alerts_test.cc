@@ -9,6 +9,7 @@
 
 #include "emit/alert_store.h"
 #include "pipeline.h"
+#include "retention.h"
 #include "temp_dir.h"
 #include "test_events.h"
 #include "tokenmeter/base/rfc3339.h"
@@ -22,7 +23,7 @@ const TimePoint kT0 = *ParseRfc3339("2026-11-10T08:00:00.000Z");
 class DriftAlertsTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto s = StateStore::Open(dir_.path().string());
+    auto s = StateStore::Open(dir_.path().string(), ProcessorStateOptions());
     ASSERT_TRUE(s.ok());
     store_ = std::move(*s);
     journal_ = std::move(*RollupJournal::Open(*store_));

@@ -9,6 +9,7 @@
 #include "dedup/dedup_index.h"
 #include "dedup/dedup_record.h"
 #include "pipeline.h"
+#include "retention.h"
 #include "temp_dir.h"
 #include "test_events.h"
 #include "tokenmeter/base/rfc3339.h"
@@ -23,7 +24,7 @@ const TimePoint kT = *ParseRfc3339("2026-02-07T12:34:56.000Z");
 class QueryApiTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    store_ = std::move(*StateStore::Open(dir_.path().string()));
+    store_ = std::move(*StateStore::Open(dir_.path().string(), ProcessorStateOptions()));
     prices_ = std::make_shared<const PriceBook>(*PriceBook::FromEmbedded());
     journal_ = std::move(*RollupJournal::Open(*store_));
     BatchPipeline pipeline(*store_, *journal_, parser_, prices_, "tokenmeter.events");

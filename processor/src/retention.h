@@ -1,9 +1,10 @@
-// Retention: the StateOptions that make the dedup and events families expire per a
-// RetentionConfig. A dedup record expires `dedup_days` after its first_seen_ms; an
-// event row `events_days` after the occurredAt in its key. Rows whose time cannot be
-// read are kept.
-#ifndef TOKENMETER_PROCESSOR_STATE_RETENTION_H_
-#define TOKENMETER_PROCESSOR_STATE_RETENTION_H_
+// The processor's state options: what the stages' rows need of the store, given to it at
+// open (state/ knows no stage): the rollups family's merge operator, and retention, which
+// makes the dedup and events families expire per a RetentionConfig. A dedup record
+// expires `dedup_days` after its first_seen_ms; an event row `events_days` after the
+// occurredAt in its key. Rows whose time cannot be read are kept.
+#ifndef TOKENMETER_PROCESSOR_RETENTION_H_
+#define TOKENMETER_PROCESSOR_RETENTION_H_
 
 #include <atomic>
 #include <functional>
@@ -12,7 +13,7 @@
 #include <optional>
 #include <set>
 
-#include "state_store.h"
+#include "state/state_store.h"
 #include "tokenmeter/processor/retention_config.h"
 
 namespace tokenmeter {
@@ -38,11 +39,14 @@ class DedupHorizon {
   std::atomic<int64_t> ms_{kUnknown};
 };
 
-// `clock` (may be null: the system clock) and `horizon` (may be null: the dedup family
-// counts from the clock) must outlive the store opened with the result.
-StateOptions RetentionStateOptions(const RetentionConfig& retention, const Clock* clock,
+// The options every processor store is opened with: the rollups' merge operator and, with
+// `retention`, the expiry of the dedup and events families. `clock` (may be null: the
+// system clock) and `horizon` (may be null: the dedup family counts from the clock) must
+// outlive the store opened with the result.
+StateOptions ProcessorStateOptions(const RetentionConfig* retention = nullptr,
+                                   const Clock* clock = nullptr,
                                    const DedupHorizon* horizon = nullptr);
 
 }  // namespace tokenmeter
 
-#endif  // TOKENMETER_PROCESSOR_STATE_RETENTION_H_
+#endif  // TOKENMETER_PROCESSOR_RETENTION_H_

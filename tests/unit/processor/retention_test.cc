@@ -1,7 +1,7 @@
 // Retention on a real RocksDB: compactions drop dedup records past the dedup window
 // and event rows past their retention, keep everything younger and every row whose time
 // cannot be read, leave the other families alone, and count what they dropped.
-#include "state/retention.h"
+#include "retention.h"
 
 #include <gtest/gtest.h>
 #include <prometheus/text_serializer.h>
@@ -27,7 +27,7 @@ class RetentionTest : public ::testing::Test {
  protected:
   void SetUp() override {
     RetentionConfig r;  // 35 days for ids, 30 for event rows
-    auto s = StateStore::Open(dir_.path().string(), RetentionStateOptions(r, &clock_));
+    auto s = StateStore::Open(dir_.path().string(), ProcessorStateOptions(&r, &clock_));
     ASSERT_TRUE(s.ok()) << s.status().ToString();
     store_ = std::move(*s);
   }
@@ -110,7 +110,7 @@ TEST_F(RetentionTest, CompactionsDropEventRowsByTheirOccurredAt) {
 
 TEST_F(RetentionTest, AStoreOpenedWithoutRetentionKeepsEverything) {
   store_.reset();
-  auto s = StateStore::Open(dir_.path().string());
+  auto s = StateStore::Open(dir_.path().string(), ProcessorStateOptions());
   ASSERT_TRUE(s.ok());
   store_ = std::move(*s);
   PutDedup("old", kNow - std::chrono::days(3650));
@@ -125,7 +125,8 @@ TEST_F(RetentionTest, IdsAreKeptWhileAPartitionBehindCouldStillBringTheirRetries
   // retry received up to 35 days after that may still come.
   DedupHorizon horizon;
   store_.reset();
-  auto s = StateStore::Open(dir_.path().string(), RetentionStateOptions(RetentionConfig{}, &clock_, &horizon));
+  const RetentionConfig defaults;
+  auto s = StateStore::Open(dir_.path().string(), ProcessorStateOptions(&defaults, &clock_, &horizon));
   ASSERT_TRUE(s.ok());
   store_ = std::move(*s);
   PutDedup("40 days", kNow - std::chrono::days(40));

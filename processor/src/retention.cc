@@ -2,8 +2,9 @@
 
 #include <algorithm>
 
+#include "aggregate/rollup.h"
 #include "dedup/dedup_record.h"
-#include "stored_event.h"
+#include "state/stored_event.h"
 
 namespace tokenmeter {
 
@@ -35,10 +36,13 @@ std::optional<int64_t> DedupHorizon::Get() const {
   return v;
 }
 
-StateOptions RetentionStateOptions(const RetentionConfig& retention, const Clock* clock,
+StateOptions ProcessorStateOptions(const RetentionConfig* retention_config, const Clock* clock,
                                    const DedupHorizon* horizon) {
   StateOptions o;
   o.clock = clock;
+  o.merge_operators[Family::kRollups] = RollupMergeOperator();
+  if (retention_config == nullptr) return o;
+  const RetentionConfig& retention = *retention_config;
   o.expiry[Family::kDedup] = {
       retention.dedup_window(),
       [](std::string_view, std::string_view value) { return DedupRecord::FirstSeenMs(value); },
