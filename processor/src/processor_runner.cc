@@ -93,9 +93,9 @@ struct ProcessorRunner::Impl {
   void SampleOutbox() {
     Result<OutboxDepth> d = alerts->Depth();
     if (!d.ok()) return;
-    double age = d->oldest_pending_created_ms == 0
+    double age = d->oldest_pending_queued_ms == 0
                      ? 0.0
-                     : std::max<double>(0, (clock->Now().time_since_epoch().count() - d->oldest_pending_created_ms) / 1000.0);
+                     : std::max<double>(0, (clock->Now().time_since_epoch().count() - d->oldest_pending_queued_ms) / 1000.0);
     probe->OutboxDepth(d->pending, d->dead, age);
   }
 

@@ -66,6 +66,7 @@ void AlertStore::Emit(StateStore::Batch& batch, const Alert& alert, const std::v
     d.sink = sink;
     d.alert_id = alert.id;
     d.created_ms = Ms(now);
+    d.queued_ms = Ms(now);
     d.decision_seq = seq;
     d.next_attempt_ms = Ms(now);
     d.alert_json = json;
@@ -115,8 +116,8 @@ Result<OutboxDepth> AlertStore::Depth() const {
       ++depth.dead;
     } else if (d->state == DeliveryState::kPending) {
       ++depth.pending;
-      if (depth.oldest_pending_created_ms == 0 || d->created_ms < depth.oldest_pending_created_ms) {
-        depth.oldest_pending_created_ms = d->created_ms;
+      if (depth.oldest_pending_queued_ms == 0 || d->queued_ms < depth.oldest_pending_queued_ms) {
+        depth.oldest_pending_queued_ms = d->queued_ms;
       }
     }
     return true;
@@ -197,6 +198,7 @@ Result<std::vector<std::string>> AlertStore::Replay(std::string_view workspace, 
     again.alert_id = d.alert_id;
     again.created_ms = d.created_ms;
     again.decision_seq = d.decision_seq;
+    again.queued_ms = Ms(now);
     again.next_attempt_ms = Ms(now);
     again.alert_json = json;
     batch.Delete(Family::kAlerts, DeliveredKey(id, d.sink));

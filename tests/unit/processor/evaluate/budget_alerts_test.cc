@@ -178,6 +178,7 @@ TEST_F(BudgetAlertsTest, DeliveryOutcomesAndReplay) {
   EXPECT_EQ(listed[0].deliveries[1].state, DeliveryState::kDead);
   EXPECT_EQ(listed[0].deliveries[1].last_error, "550 mailbox unavailable");
 
+  const int64_t decided_ms = clock_.Now().time_since_epoch().count();
   auto queued = alerts_->Replay("acme", decided[1].id, clock_.Now());
   ASSERT_TRUE(queued.ok());
   EXPECT_EQ(*queued, std::vector<std::string>{"oncall-mail"});  // the webhook copy is still pending
@@ -185,6 +186,22 @@ TEST_F(BudgetAlertsTest, DeliveryOutcomesAndReplay) {
   ASSERT_EQ(again->size(), 1u);
   EXPECT_EQ((*again)[0].attempts, 0u);
   EXPECT_EQ((*again)[0].alert_id, decided[1].id);
+  // Both copies delivered, nothing waits; a replay two hours on waits from then, not from
+  // when the alert was decided (the outbox's age gauge reads this).
+  for (const char* sink : {"oncall-mail", "ops-hook"}) {
+    Delivery done = (*alerts_->Due(sink, clock_.Now(), 10))[0];
+    done.state = DeliveryState::kDelivered;
+    ASSERT_TRUE(alerts_->Record(done).ok());
+  }
+  EXPECT_EQ(alerts_->Depth()->oldest_pending_queued_ms, 0);
+  clock_.Advance(std::chrono::hours(2));
+  const int64_t replayed_ms = clock_.Now().time_since_epoch().count();
+  ASSERT_TRUE(alerts_->Replay("acme", decided[1].id, clock_.Now()).ok());
+  again = alerts_->Due("oncall-mail", clock_.Now(), 10);
+  ASSERT_EQ(again->size(), 1u);
+  EXPECT_EQ((*again)[0].created_ms, decided_ms) << "still the alert's decision time";
+  EXPECT_EQ((*again)[0].queued_ms, replayed_ms);
+  EXPECT_EQ(alerts_->Depth()->oldest_pending_queued_ms, replayed_ms);
   EXPECT_EQ(alerts_->Replay("other", decided[1].id, clock_.Now()).status().code(), Code::kNotFound);
 }
 

@@ -30,6 +30,7 @@ struct Delivery {
   uint32_t attempts = 0;
   int64_t created_ms = 0;       // wall clock when the alert was decided
   int64_t decision_seq = 0;     // orders alerts decided within the same millisecond
+  int64_t queued_ms = 0;        // when it entered the outbox: decided, or replayed
   int64_t first_attempt_ms = 0; // 0 = not attempted yet; the retry horizon counts from here
   int64_t next_attempt_ms = 0;  // due at or after this wall-clock time
   int64_t done_ms = 0;          // when it was delivered or given up
@@ -45,7 +46,7 @@ struct Delivery {
 struct OutboxDepth {
   size_t pending = 0;
   size_t dead = 0;
-  int64_t oldest_pending_created_ms = 0;  // 0 when nothing is pending
+  int64_t oldest_pending_queued_ms = 0;  // 0 when nothing is pending
 };
 
 class Outbox {
