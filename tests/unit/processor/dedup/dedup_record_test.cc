@@ -1,13 +1,16 @@
-// The dedup record and the content fingerprint: what a retry must match, what makes a
-// conflict, and that records written with the older fingerprint still compare right.
+// The dedup record, the order of its row keys, and the content fingerprint: what a retry
+// must match and what makes a conflict.
 #include "dedup/dedup_record.h"
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <functional>
+#include <random>
 #include <set>
 #include <vector>
 
+#include "dedup/dedup_index.h"
 #include "test_events.h"
 
 namespace tokenmeter {
@@ -106,6 +109,49 @@ TEST(DedupRecordTest, ARecordRoundTripsInThirtyNineBytes) {
   EXPECT_FALSE(DedupRecord::Decode(other, dedup_key).has_value()) << "no other version is read";
   EXPECT_FALSE(DedupRecord::FirstSeenMs(other).has_value());
 }
+
+// A batch's dedup row keys are sorted as integers (key time, then the id's position
+// among the batch's sorted ids) and read with MultiGet told they are sorted: the order
+// must be exactly the keys' bytewise order, each key once, whatever the mix of times and
+// repeats.
+TEST(SortDedupRowKeysTest, TheIntegerOrderIsTheKeysBytewiseOrder) {
+  std::mt19937 rng(7);
+  std::vector<std::string> ids;  // distinct, in bytewise order, sharing long prefixes
+  for (int i = 0; i < 300; ++i) {
+    std::string id;
+    AppendDedupKey("ws" + std::to_string(rng() % 3),
+                   "req-" + std::to_string(rng() % 1000) + (rng() % 2 ? "-x" : ""), id);
+    ids.push_back(id);
+  }
+  std::sort(ids.begin(), ids.end());
+  ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+  std::string bytes;
+  std::vector<DedupRowKeyRef> refs;
+  std::vector<std::string> expected;
+  for (int n = 0; n < 2000; ++n) {
+    const uint32_t id = static_cast<uint32_t>(rng() % ids.size());
+    const size_t begin = bytes.size();
+    const int64_t ms = 1'790'000'000'000 + static_cast<int64_t>(rng() % 4) * 1000 + rng() % 1000;
+    const DedupIndex::Where where{DedupIndex::KeyTime(ms)};
+    where.AppendRowKey(ids[id], bytes);
+    refs.push_back({id, static_cast<uint32_t>(begin), static_cast<uint32_t>(bytes.size() - begin)});
+    expected.push_back(bytes.substr(begin));
+  }
+  std::sort(expected.begin(), expected.end());
+  expected.erase(std::unique(expected.begin(), expected.end()), expected.end());
+  ASSERT_GT(expected.size(), 500u);  // repeats were dropped, most keys kept
+
+  std::vector<std::string_view> views;
+  SortDedupRowKeys(bytes, refs, views);
+  ASSERT_EQ(views.size(), expected.size());
+  ASSERT_EQ(refs.size(), expected.size());
+  for (size_t i = 0; i < views.size(); ++i) {
+    EXPECT_EQ(views[i], expected[i]) << i;
+    EXPECT_EQ(std::string_view(bytes).substr(refs[i].begin, refs[i].size), views[i]) << i;
+    EXPECT_TRUE(views[i].ends_with(ids[refs[i].id])) << i;
+  }
+}
+
 
 }  // namespace
 }  // namespace tokenmeter
