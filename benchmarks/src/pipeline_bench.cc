@@ -145,9 +145,11 @@ int RunPipeline(const Args& a) {
   }
   IngestLimits limits;
   EventParser parser(limits, *normalizer);
+  Result<std::unique_ptr<DedupIndex>> dedup = DedupIndex::Load(**store);
   Result<std::unique_ptr<RollupJournal>> journal = RollupJournal::Open(**store);
-  if (!journal.ok()) {
-    std::fprintf(stderr, "pipeline: %s\n", journal.status().ToString().c_str());
+  if (!dedup.ok() || !journal.ok()) {
+    std::fprintf(stderr, "pipeline: %s\n",
+                 (dedup.ok() ? journal.status() : dedup.status()).ToString().c_str());
     return 1;
   }
   SplitRunner split = [](size_t count, const std::function<void(size_t, size_t)>& work) {
@@ -157,7 +159,7 @@ int RunPipeline(const Args& a) {
     other.get();
   };
   const SplitRunner* splitting = a.Num("split", 0) != 0 ? &split : nullptr;
-  BatchPipeline pipeline(**store, **journal, parser, std::make_shared<const PriceBook>(std::move(*prices)), "bench");
+  BatchPipeline pipeline(**store, **dedup, **journal, parser, std::make_shared<const PriceBook>(std::move(*prices)), "bench");
   if (a.Str("bus") == "log") {
     return DrainLog(a, logs, distinct, **store, **journal, pipeline);
   }

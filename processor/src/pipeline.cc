@@ -15,7 +15,7 @@
 #include "evaluate/spend_evaluator.h"
 #include "price/cost_calculator.h"
 #include "state/fixed_codec.h"
-#include "state/stored_event.h"
+#include "events/stored_event.h"
 #include "tokenmeter/base/enum_names.h"
 
 namespace tokenmeter {
@@ -55,11 +55,11 @@ std::string_view DeadLetterReasonName(DeadLetterReason r) {
   return kNames.Name(r);
 }
 
-BatchPipeline::BatchPipeline(StateStore& store, RollupJournal& rollups, const EventParser& parser,
+BatchPipeline::BatchPipeline(StateStore& store, DedupIndex& dedup, RollupJournal& rollups, const EventParser& parser,
                              std::shared_ptr<const PriceBook> prices, std::string topic,
                              std::shared_ptr<const AlertRules> rules, const Clock* clock,
                              std::chrono::milliseconds dedup_window)
-    : store_(store), rollups_(rollups), parser_(parser), prices_(std::move(prices)), topic_(std::move(topic)),
+    : store_(store), dedup_(dedup), rollups_(rollups), parser_(parser), prices_(std::move(prices)), topic_(std::move(topic)),
       rules_(rules ? std::move(rules) : std::make_shared<const AlertRules>(AlertingConfig{})),
       clock_(clock ? clock : &system_clock_), dedup_window_(dedup_window) {}
 
@@ -170,7 +170,7 @@ Result<PreparedBatch> BatchPipeline::Prepare(int partition, const std::vector<Bu
 
   // 3. Dedup: each valid event new, a duplicate, a conflict or unreadable, in arrival order.
   std::vector<DedupOutcome>& outcomes = scratch.outcomes;
-  RETURN_IF_ERROR(scratch.dedup.Decide(store_, inputs, dedup_window_, outcomes));
+  RETURN_IF_ERROR(scratch.dedup.Decide(store_, dedup_, inputs, dedup_window_, outcomes));
   std::vector<uint32_t>& rows = scratch.rows;  // the new events
   rows.clear();
   for (size_t i = 0; i < valid.size(); ++i) {
@@ -279,7 +279,7 @@ Result<PreparedBatch> BatchPipeline::Prepare(int partition, const std::vector<Bu
   std::sort(rows.begin(), rows.end(),
             [&decoded](uint32_t a, uint32_t b) { return decoded[a].row_key < decoded[b].row_key; });
   for (uint32_t j : rows) out.batch.Put(Family::kEvents, decoded[j].row_key, decoded[j].row_value);
-  scratch.dedup.Stage(store_, out.batch, [&](uint32_t input) -> std::string_view {
+  scratch.dedup.Stage(dedup_, out.batch, [&](uint32_t input) -> std::string_view {
     return decoded[valid[input]].row_key;
   });
   Result<RollupJournal::Staged> staged = rollups_.Stage(out.batch, deltas);

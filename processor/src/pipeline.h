@@ -97,11 +97,12 @@ using SplitRunner = std::function<void(size_t n, const std::function<void(size_t
 
 class BatchPipeline {
  public:
-  // `rules` may be null (no budgets or plans); `clock` stamps outbox rows. The batches'
-  // rollup deltas go through `rollups` (over the same store). A copy received more than
+  // `rules` may be null (no budgets or plans); `clock` stamps outbox rows. `dedup` indexes
+  // the store's dedup family, and the batches' rollup deltas go through `rollups` (over
+  // the same store). A copy received more than
   // `dedup_window` after its id's first sighting is a new call (its record replaced),
   // whether or not a compaction has dropped the old record yet.
-  BatchPipeline(StateStore& store, RollupJournal& rollups, const EventParser& parser,
+  BatchPipeline(StateStore& store, DedupIndex& dedup, RollupJournal& rollups, const EventParser& parser,
                 std::shared_ptr<const PriceBook> prices, std::string topic,
                 std::shared_ptr<const AlertRules> rules = nullptr, const Clock* clock = nullptr,
                 std::chrono::milliseconds dedup_window = RetentionConfig{}.dedup_window());
@@ -152,6 +153,7 @@ class BatchPipeline {
 
  private:
   StateStore& store_;
+  DedupIndex& dedup_;
   RollupJournal& rollups_;
   const EventParser& parser_;
   std::shared_ptr<const PriceBook> prices_;

@@ -50,6 +50,7 @@ struct ProcessorRunner::Impl {
   std::unique_ptr<EventParser> parser;
   DedupHorizon dedup_horizon;  // read by the store's compactions: declared first, destroyed after it
   std::unique_ptr<StateStore> store;
+  std::unique_ptr<DedupIndex> dedup;
   std::unique_ptr<RollupJournal> rollups;
   std::shared_ptr<const PriceBook> prices;
   std::unique_ptr<BatchPipeline> pipeline;
@@ -136,7 +137,7 @@ struct ProcessorRunner::Impl {
         dedup_horizon.Update(clock->Now(), consumer->Assigned(), lag,
                              [this](int p) { return pipeline->NewestReceived(p); });
         probe->State(store->BackgroundErrors(), store->LiveDataBytes(), store->WriteFailure());
-        probe->DedupIndexSize(store->dedup_index().used(), store->dedup_index().bytes());
+        probe->DedupIndexSize(dedup->used(), dedup->bytes());
         probe->Expired(store->Expired(Family::kDedup), store->Expired(Family::kEvents));
         SampleOutbox();
       }
@@ -224,6 +225,9 @@ Result<std::unique_ptr<ProcessorRunner>> ProcessorRunner::Create(const Processor
       config.state_dir, ProcessorStateOptions(&config.retention, &clock, &impl->dedup_horizon));
   if (!store.ok()) return store.status();
   impl->store = std::move(*store);
+  Result<std::unique_ptr<DedupIndex>> dedup = DedupIndex::Load(*impl->store);
+  if (!dedup.ok()) return dedup.status();
+  impl->dedup = std::move(*dedup);
   Result<std::unique_ptr<RollupJournal>> rollups = RollupJournal::Open(*impl->store);
   if (!rollups.ok()) return rollups.status();
   impl->rollups = std::move(*rollups);
@@ -236,7 +240,7 @@ Result<std::unique_ptr<ProcessorRunner>> ProcessorRunner::Create(const Processor
   impl->rules = std::make_shared<const AlertRules>(config.alerting);
   impl->alerts = std::make_unique<AlertStore>(*impl->store);
   impl->publish_status = std::move(bus.publish_status);
-  impl->pipeline = std::make_unique<BatchPipeline>(*impl->store, *impl->rollups, *impl->parser, impl->prices, bus.topic,
+  impl->pipeline = std::make_unique<BatchPipeline>(*impl->store, *impl->dedup, *impl->rollups, *impl->parser, impl->prices, bus.topic,
                                                    impl->rules, &clock, config.retention.dedup_window());
   impl->dlq = std::move(bus.dead_letters);
   StateStore* s = impl->store.get();
@@ -250,9 +254,9 @@ Result<std::unique_ptr<ProcessorRunner>> ProcessorRunner::Create(const Processor
       static_cast<size_t>(config.max_batch), bus.read_ahead);
   impl->registry = &registry;
   impl->probe = std::make_unique<ProcessorProbe>(registry);
-  impl->query = std::make_unique<QueryApi>(*impl->store, *impl->rollups, keys, clock, config.retention);
+  impl->query = std::make_unique<QueryApi>(*impl->store, *impl->dedup, *impl->rollups, keys, clock, config.retention);
   impl->alerts_api = std::make_unique<AlertsApi>(*impl->store, *impl->alerts, *impl->rules, keys, clock);
-  const StateStore::IndexLoad& load = impl->store->dedup_index_load();
+  const DedupIndex::LoadStats& load = impl->dedup->load_stats();
   Log(LogLevel::kInfo, "processor", "state_opened",
       {{"dir", config.state_dir},
        {"catalog_version", impl->prices->version()},

@@ -4,7 +4,7 @@
 
 #include "aggregate/rollup.h"
 #include "dedup/dedup_record.h"
-#include "state/stored_event.h"
+#include "events/stored_event.h"
 
 namespace tokenmeter {
 

@@ -71,13 +71,14 @@ class ProcessorKafkaTest : public ::testing::Test {
       return {};
     }
     auto store = std::move(*opened);
+    auto dedup = DedupIndex::Load(*store);
     auto journal_opened = RollupJournal::Open(*store);
-    if (!journal_opened.ok()) {
-      ADD_FAILURE() << journal_opened.status().ToString();
+    if (!dedup.ok() || !journal_opened.ok()) {
+      ADD_FAILURE() << (dedup.ok() ? journal_opened.status() : dedup.status()).ToString();
       return {};
     }
     auto journal = std::move(*journal_opened);
-    BatchPipeline pipeline(*store, *journal, parser_, prices_, "tokenmeter.events");
+    BatchPipeline pipeline(*store, **dedup, *journal, parser_, prices_, "tokenmeter.events");
     KafkaConsumerConfig cc;
     cc.bootstrap_servers = cluster_->bootstrap_servers();
     cc.group_id = group;

@@ -6,7 +6,7 @@
 
 namespace tokenmeter {
 
-Status BatchDedup::Decide(const StateStore& store, std::span<const DedupInput> inputs,
+Status BatchDedup::Decide(const StateStore& store, const DedupIndex& index, std::span<const DedupInput> inputs,
                           std::chrono::milliseconds window, std::vector<DedupOutcome>& out) {
   // The batch's distinct ids in key order (slot_[i]: input i's id).
   by_key_.resize(inputs.size());
@@ -32,7 +32,7 @@ Status BatchDedup::Decide(const StateStore& store, std::span<const DedupInput> i
   row_key_bytes_.clear();
   row_keys_.clear();
   where_.clear();
-  store.dedup_index().FindAll(key_hashes_, where_);
+  index.FindAll(key_hashes_, where_);
   for (const auto& [k, w] : where_) {
     const size_t begin = row_key_bytes_.size();
     w.AppendRowKey(keys_[k], row_key_bytes_);
@@ -79,7 +79,7 @@ Status BatchDedup::Decide(const StateStore& store, std::span<const DedupInput> i
   return Status::Ok();
 }
 
-void BatchDedup::Stage(StateStore& store, StateStore::Batch& batch,
+void BatchDedup::Stage(DedupIndex& index, StateStore::Batch& batch,
                        const std::function<std::string_view(uint32_t)>& row_key_of) {
   // A duplicate's record where it is stored; a new id's under its event row's key time
   // (never before a row the batches before wrote).
@@ -100,7 +100,7 @@ void BatchDedup::Stage(StateStore& store, StateStore::Batch& batch,
     row_keys_.push_back(
         {k, static_cast<uint32_t>(begin), static_cast<uint32_t>(row_key_bytes_.size() - begin)});
   }
-  store.dedup_index().AddAll(added_);
+  index.AddAll(added_);
   SortDedupRowKeys(row_key_bytes_, row_keys_, row_key_views_);
   for (size_t c = 0; c < row_keys_.size(); ++c) {
     const uint32_t k = row_keys_[c].id;

@@ -53,14 +53,15 @@ struct DedupOutcome {
 
 class BatchDedup {
  public:
-  // Decides inputs[i] into out[i], in order. Reads the store; changes nothing yet.
-  Status Decide(const StateStore& store, std::span<const DedupInput> inputs,
+  // Decides inputs[i] into out[i], in order. Reads the store (the rows `index` names);
+  // changes nothing yet.
+  Status Decide(const StateStore& store, const DedupIndex& index, std::span<const DedupInput> inputs,
                 std::chrono::milliseconds window, std::vector<DedupOutcome>& out);
   // Puts every record Decide made or changed into `batch`, in key order, and adds the new
-  // ones to the store's index (before the batch commits: the index may name rows that
-  // are not there, never miss one). `row_key_of(i)` is the events-family key the new
-  // event inputs[i] is stored under.
-  void Stage(StateStore& store, StateStore::Batch& batch,
+  // ones to `index` (before the batch commits: the index may name rows that are not
+  // there, never miss one). `row_key_of(i)` is the events-family key the new event
+  // inputs[i] is stored under.
+  void Stage(DedupIndex& index, StateStore::Batch& batch,
              const std::function<std::string_view(uint32_t)>& row_key_of);
 
  private:

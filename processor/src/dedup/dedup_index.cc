@@ -1,6 +1,9 @@
 #include "dedup_index.h"
 
+#include <rocksdb/db.h>
+
 #include <algorithm>
+#include <chrono>
 #include <mutex>
 
 #include "state/state_store.h"
@@ -48,6 +51,42 @@ size_t Home(uint32_t h32, size_t size) { return static_cast<size_t>((uint64_t{h3
 DedupIndex::DedupIndex(std::function<std::optional<int64_t>()> cutoff_ms, size_t initial_slots)
     : cutoff_ms_(std::move(cutoff_ms)) {
   cur_.slots.assign(std::max(initial_slots, kMinSlots), 0);
+}
+
+Result<std::unique_ptr<DedupIndex>> DedupIndex::Load(const StateStore& store) {
+  const auto start = std::chrono::steady_clock::now();
+  rocksdb::ColumnFamilyHandle* family = store.handle(Family::kDedup);
+  uint64_t estimate = 0;
+  (void)store.db()->GetIntProperty(family, "rocksdb.estimate-num-keys", &estimate);
+  auto index = std::make_unique<DedupIndex>([&store] { return store.ExpiryCutoff(Family::kDedup); },
+                                            static_cast<size_t>(estimate) * 3 / 2);
+  rocksdb::ReadOptions ro;
+  ro.fill_cache = false;  // a one-pass read of the whole family
+  ro.readahead_size = 2u << 20;
+  std::unique_ptr<rocksdb::Iterator> it(store.db()->NewIterator(ro, family));
+  std::vector<std::pair<uint64_t, Where>> rows;  // added a chunk per lock
+  constexpr size_t kChunk = 4096;
+  rows.reserve(kChunk);
+  uint64_t read = 0;
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    const std::string_view key(it->key().data(), it->key().size());
+    const std::optional<DedupRowKey> row = ParseDedupRowKey(key);
+    if (!row) {
+      return Internal("a dedup row key of " + std::to_string(key.size()) +
+                      " bytes is not \\0, a key time and an id");
+    }
+    rows.push_back({DedupIdHash(row->id), {row->key_ms}});
+    if (rows.size() == kChunk) {
+      index->AddAll(rows);
+      read += rows.size();
+      rows.clear();
+    }
+  }
+  index->AddAll(rows);
+  read += rows.size();
+  if (!it->status().ok()) return Unavailable("read the dedup family: " + it->status().ToString());
+  index->load_stats_ = {read, std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count()};
+  return index;
 }
 
 int64_t DedupIndex::KeyTime(int64_t ms) { return (SecondsOf(ms) + kBaseSeconds) * 1000; }
@@ -145,10 +184,10 @@ void DedupChoice::Consider(std::string_view row_key, std::string_view value, std
   key.assign(row_key);
 }
 
-Result<DedupChoice> FindDedup(const StateStore& store, std::string_view id) {
+Result<DedupChoice> FindDedup(const StateStore& store, const DedupIndex& index, std::string_view id) {
   DedupChoice choice;
   std::vector<DedupIndex::Where> where;
-  store.dedup_index().Find(DedupIdHash(id), where);
+  index.Find(DedupIdHash(id), where);
   std::string key;
   for (const DedupIndex::Where& w : where) {
     key.clear();

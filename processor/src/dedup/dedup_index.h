@@ -9,7 +9,7 @@
 //
 // The index may name more rows than the family holds (a batch prepared and not
 // committed, a row retention dropped), never fewer: a row's slot is added before its
-// batch commits, and the store adds every row it holds when it opens. A slot is reused
+// batch commits, and Load adds every row the family holds. A slot is reused
 // once its whole second is before the family's expiry cutoff (its row may be gone, and no
 // copy received from then on can match it). Past 85% full the index moves to a table a
 // quarter larger, a few slots per addition, so no addition pays for the whole move: ids
@@ -22,6 +22,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <shared_mutex>
 #include <span>
@@ -47,9 +48,20 @@ class DedupIndex {
   };
   // `cutoff_ms`: the family's expiry cutoff now (rows first seen before it may be
   // dropped), nullopt when nothing may be dropped; unset: slots are never reused.
-  // `initial_slots`: the first table's size (the store passes 1.5 × its row estimate).
+  // `initial_slots`: the first table's size (Load passes 1.5 × the family's row estimate).
   explicit DedupIndex(std::function<std::optional<int64_t>()> cutoff_ms = {},
                       size_t initial_slots = 0);
+
+  // The index of every row in `store`'s dedup family, reusing slots per the family's
+  // expiry (StateStore::ExpiryCutoff); `store` must outlive it. A row key of another
+  // layout fails the load (an id left out of the index could be counted twice).
+  static Result<std::unique_ptr<DedupIndex>> Load(const StateStore& store);
+  // How Load went: the rows read and the time it took (the log at start).
+  struct LoadStats {
+    uint64_t rows = 0;
+    double seconds = 0;
+  };
+  const LoadStats& load_stats() const { return load_stats_; }
 
   // The key time of a row for an event keyed at `ms`: the whole second (the index keeps
   // seconds from 2020-01-01 for 68 years; times outside are clamped, keeping key order).
@@ -83,6 +95,7 @@ class DedupIndex {
   static void FindIn(const Table& t, uint32_t h32, size_t skip_below, Out out);
   void Move(size_t slots, std::optional<int64_t> cutoff);
   std::function<std::optional<int64_t>()> cutoff_ms_;
+  LoadStats load_stats_;
   mutable std::shared_mutex mu_;
   Table cur_;         // additions go here
   Table old_;         // the table being moved into cur_ (no slots when none)
@@ -105,8 +118,8 @@ struct DedupChoice {
   void Consider(std::string_view row_key, std::string_view value, std::string_view id);
 };
 
-// `id`'s rows, read one by one through the store's index (the query API's lookup).
-Result<DedupChoice> FindDedup(const StateStore& store, std::string_view id);
+// `id`'s rows, read one by one through the index (the query API's lookup).
+Result<DedupChoice> FindDedup(const StateStore& store, const DedupIndex& index, std::string_view id);
 
 }  // namespace tokenmeter
 

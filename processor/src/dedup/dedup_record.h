@@ -12,7 +12,7 @@
 #include <string_view>
 #include <vector>
 
-#include "state/stored_event.h"
+#include "events/stored_event.h"
 #include "tokenmeter/model/usage_event.h"
 
 namespace tokenmeter {

@@ -9,10 +9,9 @@
 
 #include "aggregate/rollup.h"
 #include "aggregate/rollup_scan.h"
-#include "dedup/dedup_index.h"
 #include "dedup/dedup_record.h"
 #include "request_params.h"
-#include "state/stored_event.h"
+#include "events/stored_event.h"
 #include "tokenmeter/base/json_text.h"
 #include "tokenmeter/base/rfc3339.h"
 #include "tokenmeter/base/units.h"
@@ -162,7 +161,7 @@ HttpResponse QueryApi::Handle(const HttpRequest& request) const {
 
   if (path.rfind("/v1/events/", 0) == 0) {
     std::string id = PercentDecode(path.substr(11));
-    Result<DedupChoice> dedup = FindDedup(store_, DedupKey(key->workspace, id));
+    Result<DedupChoice> dedup = FindDedup(store_, dedup_, DedupKey(key->workspace, id));
     if (!dedup.ok()) return JsonError(503, "state_unavailable", dedup.status().message());
     const std::optional<DedupRecord>& record = dedup->record;
     const TimePoint now = clock_.Now();

@@ -20,6 +20,7 @@
 #include <string_view>
 
 #include "aggregate/rollup_journal.h"
+#include "dedup/dedup_index.h"
 #include "state/state_store.h"
 #include "tokenmeter/auth/api_key.h"
 #include "tokenmeter/base/clock.h"
@@ -30,9 +31,9 @@ namespace tokenmeter {
 
 class QueryApi {
  public:
-  QueryApi(const StateStore& store, const RollupJournal& rollups, const KeyRing& keys, const Clock& clock,
-           RetentionConfig retention = {})
-      : store_(store), rollups_(rollups), keys_(keys), clock_(clock), retention_(retention) {}
+  QueryApi(const StateStore& store, const DedupIndex& dedup, const RollupJournal& rollups, const KeyRing& keys,
+           const Clock& clock, RetentionConfig retention = {})
+      : store_(store), dedup_(dedup), rollups_(rollups), keys_(keys), clock_(clock), retention_(retention) {}
 
   // The paths it serves begin with one of these (mounted as they are on a shared port).
   static constexpr std::array<std::string_view, 2> kRoutePrefixes = {"/v1/dashboard/", "/v1/events/"};
@@ -42,6 +43,7 @@ class QueryApi {
 
  private:
   const StateStore& store_;
+  const DedupIndex& dedup_;
   const RollupJournal& rollups_;
   const KeyRing& keys_;
   const Clock& clock_;

@@ -13,8 +13,6 @@
 #include <chrono>
 #include <limits>
 
-#include "dedup/dedup_index.h"
-#include "dedup/dedup_record.h"
 #include "fixed_codec.h"
 #include "rocksdb_hooks.h"
 #include "tokenmeter/base/log.h"
@@ -122,39 +120,6 @@ Status CheckFormat(rocksdb::DB& db, const std::vector<rocksdb::ColumnFamilyHandl
 // compact it, so its expired rows do not stay on disk indefinitely under light traffic.
 constexpr uint64_t kExpiryRecompactSeconds = 7 * 24 * 3600;
 
-// Builds the dedup index from every row of the dedup family. Returns the rows read; a
-// row key of another layout fails the open (an id left out of the index could be counted
-// twice).
-Result<uint64_t> LoadDedupIndex(rocksdb::DB& db, rocksdb::ColumnFamilyHandle* family,
-                                DedupIndex& index) {
-  rocksdb::ReadOptions ro;
-  ro.fill_cache = false;  // a one-pass read of the whole family
-  ro.readahead_size = 2u << 20;
-  std::unique_ptr<rocksdb::Iterator> it(db.NewIterator(ro, family));
-  std::vector<std::pair<uint64_t, DedupIndex::Where>> rows;  // added a chunk per lock
-  constexpr size_t kChunk = 4096;
-  rows.reserve(kChunk);
-  uint64_t read = 0;
-  for (it->SeekToFirst(); it->Valid(); it->Next()) {
-    const std::string_view key(it->key().data(), it->key().size());
-    const std::optional<DedupRowKey> row = ParseDedupRowKey(key);
-    if (!row) {
-      return Internal("a dedup row key of " + std::to_string(key.size()) +
-                      " bytes is not \\0, a key time and an id");
-    }
-    rows.push_back({DedupIdHash(row->id), {row->key_ms}});
-    if (rows.size() == kChunk) {
-      index.AddAll(rows);
-      read += rows.size();
-      rows.clear();
-    }
-  }
-  index.AddAll(rows);
-  read += rows.size();
-  RETURN_IF_ERROR(FromRocks(it->status(), "read the dedup family"));
-  return read;
-}
-
 }  // namespace
 
 std::optional<int64_t> ExpiryCutoff(const Expiry& expiry, const Clock& clock) {
@@ -176,7 +141,9 @@ std::string OffsetKey(const std::string& topic, int partition) {
 
 Result<std::unique_ptr<StateStore>> StateStore::Open(const std::string& dir, StateOptions state_options) {
   std::unique_ptr<StateStore> store(new StateStore());
-  const Clock& clock = state_options.clock ? *state_options.clock : store->system_clock_;
+  if (state_options.clock != nullptr) store->clock_ = state_options.clock;
+  store->expiry_ = state_options.expiry;
+  const Clock& clock = *store->clock_;
   rocksdb::Options options;
   options.create_if_missing = true;
   options.create_missing_column_families = true;
@@ -233,22 +200,13 @@ Result<std::unique_ptr<StateStore>> StateStore::Open(const std::string& dir, Sta
   db->DestroyColumnFamilyHandle(handles[0]);
   RETURN_IF_ERROR(CheckFormat(*db, store->handles_, store->handle(Family::kMeta), dir));
 
-  std::function<std::optional<int64_t>()> cutoff;
-  if (auto e = state_options.expiry.find(Family::kDedup); e != state_options.expiry.end()) {
-    cutoff = [expiry = e->second, &clock] { return ExpiryCutoff(expiry, clock); };
-  }
-  uint64_t rows = 0;
-  (void)db->GetIntProperty(store->handle(Family::kDedup), "rocksdb.estimate-num-keys", &rows);
-  store->dedup_index_ =
-      std::make_unique<DedupIndex>(std::move(cutoff), static_cast<size_t>(rows) * 3 / 2);
-  const auto load_start = std::chrono::steady_clock::now();
-  Result<uint64_t> loaded =
-      LoadDedupIndex(*db, store->handle(Family::kDedup), *store->dedup_index_);
-  if (!loaded.ok()) return loaded.status();
-  store->dedup_index_load_ = {
-      *loaded,
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - load_start).count()};
   return store;
+}
+
+std::optional<int64_t> StateStore::ExpiryCutoff(Family f) const {
+  auto e = expiry_.find(f);
+  if (e == expiry_.end()) return std::nullopt;
+  return tokenmeter::ExpiryCutoff(e->second, *clock_);
 }
 
 StateStore::~StateStore() {

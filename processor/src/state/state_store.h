@@ -37,8 +37,6 @@ class WriteBatch;
 
 namespace tokenmeter {
 
-class DedupIndex;
-
 enum class Family : size_t { kDedup, kEvents, kRollups, kMeta, kState, kAlerts, kOutbox, kCount };
 
 // Rows of a family expire `window` after a time each row carries: compactions drop them
@@ -150,15 +148,9 @@ class StateStore {
   // Compacts a family's whole key range now (tests; an operator's manual reclaim).
   Status CompactAll(Family f);
 
-  // Where each id's dedup record is stored (DedupIndex), built from the dedup family when
-  // the store opens; rows that retention may drop free their slots (ExpiryCutoff).
-  DedupIndex& dedup_index() const { return *dedup_index_; }
-  // How building it went at open: the rows read and the time it took (the log at start).
-  struct IndexLoad {
-    uint64_t rows = 0;
-    double seconds = 0;
-  };
-  const IndexLoad& dedup_index_load() const { return dedup_index_load_; }
+  // The cutoff of family f's expiry now (StateOptions::expiry): rows whose time is before
+  // it may be dropped; nullopt when the family does not expire or nothing may be dropped.
+  std::optional<int64_t> ExpiryCutoff(Family f) const;
 
   rocksdb::DB* db() const { return db_.get(); }
   rocksdb::ColumnFamilyHandle* handle(Family f) const { return handles_[static_cast<size_t>(f)]; }
@@ -172,8 +164,8 @@ class StateStore {
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;
   std::array<std::atomic<uint64_t>, static_cast<size_t>(Family::kCount)> expired_{};
   SystemClock system_clock_;  // expiry's "now" when StateOptions gives no clock
-  std::unique_ptr<DedupIndex> dedup_index_;
-  IndexLoad dedup_index_load_;
+  const Clock* clock_ = &system_clock_;
+  std::map<Family, Expiry> expiry_;
   std::atomic<bool> write_failed_{false};  // Commit's fast check; the status under failure_mu_
   mutable std::mutex failure_mu_;
   Status write_failure_;

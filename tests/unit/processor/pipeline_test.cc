@@ -16,7 +16,7 @@
 #include "retention.h"
 #include "rollup_reader.h"
 #include "state/fixed_codec.h"
-#include "state/stored_event.h"
+#include "events/stored_event.h"
 #include "temp_dir.h"
 #include "test_events.h"
 #include "tokenmeter/base/rfc3339.h"
@@ -37,19 +37,24 @@ class PipelineTest : public ::testing::Test {
   void TearDown() override {
     pipeline_.reset();
     journal_.reset();
+    dedup_.reset();
     store_.reset();
   }
   void Reopen() {
     pipeline_.reset();
     journal_.reset();
+    dedup_.reset();
     store_.reset();
     auto s = StateStore::Open(dir_.path().string(), ProcessorStateOptions());
     ASSERT_TRUE(s.ok()) << s.status().ToString();
     store_ = std::move(*s);
+    auto d = DedupIndex::Load(*store_);
+    ASSERT_TRUE(d.ok()) << d.status().ToString();
+    dedup_ = std::move(*d);
     auto j = RollupJournal::Open(*store_);
     ASSERT_TRUE(j.ok()) << j.status().ToString();
     journal_ = std::move(*j);
-    pipeline_ = std::make_unique<BatchPipeline>(*store_, *journal_, parser_, prices_, "tokenmeter.events");
+    pipeline_ = std::make_unique<BatchPipeline>(*store_, *dedup_, *journal_, parser_, prices_, "tokenmeter.events");
   }
 
   static UsageEvent Event(const std::string& id, const std::string& model, uint64_t in, uint64_t out,
@@ -82,7 +87,7 @@ class PipelineTest : public ::testing::Test {
   }
   // The id's dedup record and the key it is stored under, found through the store's index.
   DedupChoice Dedup(const std::string& id) {
-    Result<DedupChoice> c = FindDedup(*store_, DedupKey("acme", id));
+    Result<DedupChoice> c = FindDedup(*store_, *dedup_, DedupKey("acme", id));
     EXPECT_TRUE(c.ok()) << c.status().ToString();
     return c.ok() ? *c : DedupChoice{};
   }
@@ -97,6 +102,7 @@ class PipelineTest : public ::testing::Test {
   EventParser parser_{limits_, normalizer_};
   std::shared_ptr<const PriceBook> prices_;
   std::unique_ptr<StateStore> store_;
+  std::unique_ptr<DedupIndex> dedup_;
   std::unique_ptr<RollupJournal> journal_;
   std::unique_ptr<BatchPipeline> pipeline_;
 };
@@ -265,10 +271,10 @@ TEST_F(PipelineTest, DedupRowsAreKeyedByTheirEventRowsSecondAndFoundThroughTheIn
   const TimePoint s1 = kT + std::chrono::seconds(10);
   EXPECT_EQ(keys, (std::vector<std::string>{row_key(s1, "x"), row_key(s1, "y"), row_key(s1, "z"),
                                             row_key(s1 + std::chrono::seconds(1), "a")}));
-  EXPECT_EQ(store_->dedup_index().used(), 4u);
+  EXPECT_EQ(dedup_->used(), 4u);
 
   Reopen();  // the index is built again from the family
-  EXPECT_EQ(store_->dedup_index().used(), 4u);
+  EXPECT_EQ(dedup_->used(), 4u);
   UsageEvent retry = at("x", kT);
   retry.received_at = kT + std::chrono::seconds(30);
   BatchStats s = Apply({Msg(4, retry), Msg(5, at("a", kT)), Msg(6, at("w", kT))});

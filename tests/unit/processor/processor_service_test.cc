@@ -34,11 +34,14 @@ class ProcessorServiceTest : public ::testing::Test {
     auto store = StateStore::Open(dir_.path().string() + "/state", ProcessorStateOptions());
     ASSERT_TRUE(store.ok()) << store.status().ToString();
     store_ = std::move(*store);
+    auto dedup = DedupIndex::Load(*store_);
+    ASSERT_TRUE(dedup.ok());
+    dedup_ = std::move(*dedup);
     auto journal = RollupJournal::Open(*store_);
     ASSERT_TRUE(journal.ok());
     journal_ = std::move(*journal);
     pipeline_ = std::make_unique<BatchPipeline>(
-        *store_, *journal_, parser_, std::make_shared<const PriceBook>(*PriceBook::FromEmbedded()),
+        *store_, *dedup_, *journal_, parser_, std::make_shared<const PriceBook>(*PriceBook::FromEmbedded()),
         "tokenmeter.events");
     auto sub =
         log_->Subscribe([this](int p) { return store_->NextOffset("tokenmeter.events", p); });
@@ -78,6 +81,7 @@ class ProcessorServiceTest : public ::testing::Test {
   EventParser parser_{limits_, normalizer_};
   std::unique_ptr<EmbeddedLog> log_;
   std::unique_ptr<StateStore> store_;
+  std::unique_ptr<DedupIndex> dedup_;
   std::unique_ptr<RollupJournal> journal_;
   std::unique_ptr<BatchPipeline> pipeline_;
   std::unique_ptr<Subscriber> sub_;

@@ -3,8 +3,12 @@
 #include <gtest/gtest.h>
 
 #include <optional>
+#include <string>
 #include <vector>
 
+#include "dedup/dedup_record.h"
+#include "state/state_store.h"
+#include "temp_dir.h"
 #include "tokenmeter/base/rfc3339.h"
 
 namespace tokenmeter {
@@ -106,6 +110,59 @@ TEST(DedupIndexTest, SlotsWhoseSecondIsPastTheExpiryCutoffAreDroppedOrReusedAndT
   index.Add(Hash(0xc0000000u, 5), {kT + 90000});
   EXPECT_EQ(index.used(), 236u);
   EXPECT_EQ(Find(index, Hash(0xc0000000u)), (std::vector<Where>{{kT + 90000}}));
+}
+
+TEST(DedupIndexTest, LoadIndexesEveryDedupRow) {
+  testing::TempDir dir("tm-state");
+  constexpr int kRows = 10'002;  // two whole chunks and part of one
+  constexpr int64_t kSecond0 = 1'700'000'000'000;
+  auto id = [](int i) { return "acme" + std::string(1, '\0') + "r" + std::to_string(i); };
+  {
+    auto store = StateStore::Open(dir.path().string());
+    ASSERT_TRUE(store.ok()) << store.status().ToString();
+    auto empty = DedupIndex::Load(**store);
+    ASSERT_TRUE(empty.ok());
+    EXPECT_EQ((*empty)->load_stats().rows, 0u);
+    StateStore::Batch batch = (*store)->NewBatch();
+    std::string key;
+    for (int i = 0; i < kRows; ++i) {
+      key.clear();
+      AppendDedupRowKey(kSecond0 + (i % 7) * 1000, id(i), key);
+      batch.Put(Family::kDedup, key, "v");
+    }
+    ASSERT_TRUE((*store)->Commit(batch).ok());
+  }
+  auto store = StateStore::Open(dir.path().string());
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  auto loaded = DedupIndex::Load(**store);
+  ASSERT_TRUE(loaded.ok()) << loaded.status().ToString();
+  EXPECT_EQ((*loaded)->load_stats().rows, static_cast<uint64_t>(kRows));
+  const DedupIndex& index = **loaded;
+  EXPECT_EQ(index.used(), static_cast<size_t>(kRows));
+  std::vector<DedupIndex::Where> where;
+  for (int i = 0; i < kRows; ++i) {
+    where.clear();
+    index.Find(DedupIdHash(id(i)), where);
+    ASSERT_EQ(where, (std::vector<DedupIndex::Where>{{kSecond0 + (i % 7) * 1000}})) << i;
+  }
+}
+
+// An id the index left out could be counted twice: a dedup row whose key is not \0, a
+// key time and an id fails the load instead.
+TEST(DedupIndexTest, ADedupRowKeyOfAnotherLayoutFailsTheLoad) {
+  testing::TempDir dir("tm-state");
+  {
+    auto store = StateStore::Open(dir.path().string());
+    ASSERT_TRUE(store.ok());
+    StateStore::Batch batch = (*store)->NewBatch();
+    batch.Put(Family::kDedup, "acme" + std::string(1, '\0') + "r1", "v");  // the id alone
+    ASSERT_TRUE((*store)->Commit(batch).ok());
+  }
+  Result<std::unique_ptr<StateStore>> store = StateStore::Open(dir.path().string());
+  ASSERT_TRUE(store.ok());
+  Result<std::unique_ptr<DedupIndex>> index = DedupIndex::Load(**store);
+  ASSERT_FALSE(index.ok());
+  EXPECT_EQ(index.status().message(), "a dedup row key of 7 bytes is not \\0, a key time and an id");
 }
 
 }  // namespace

@@ -36,8 +36,9 @@ class BudgetAlertsTest : public ::testing::Test {
     auto s = StateStore::Open(dir_.path().string(), ProcessorStateOptions());
     ASSERT_TRUE(s.ok()) << s.status().ToString();
     store_ = std::move(*s);
+    dedup_ = std::move(*DedupIndex::Load(*store_));
     journal_ = std::move(*RollupJournal::Open(*store_));
-    pipeline_ = std::make_unique<BatchPipeline>(*store_, *journal_, parser_, prices_, "tokenmeter.events", rules_,
+    pipeline_ = std::make_unique<BatchPipeline>(*store_, *dedup_, *journal_, parser_, prices_, "tokenmeter.events", rules_,
                                                 &clock_);
     alerts_ = std::make_unique<AlertStore>(*store_);
   }
@@ -77,6 +78,7 @@ class BudgetAlertsTest : public ::testing::Test {
   std::shared_ptr<const PriceBook> prices_ = std::make_shared<const PriceBook>(*PriceBook::FromEmbedded());
   std::shared_ptr<const AlertRules> rules_;
   std::unique_ptr<StateStore> store_;
+  std::unique_ptr<DedupIndex> dedup_;
   std::unique_ptr<RollupJournal> journal_;
   std::unique_ptr<BatchPipeline> pipeline_;
   std::unique_ptr<AlertStore> alerts_;

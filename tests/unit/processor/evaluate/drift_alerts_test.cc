@@ -26,8 +26,9 @@ class DriftAlertsTest : public ::testing::Test {
     auto s = StateStore::Open(dir_.path().string(), ProcessorStateOptions());
     ASSERT_TRUE(s.ok());
     store_ = std::move(*s);
+    dedup_ = std::move(*DedupIndex::Load(*store_));
     journal_ = std::move(*RollupJournal::Open(*store_));
-    pipeline_ = std::make_unique<BatchPipeline>(*store_, *journal_, parser_, prices_, "tokenmeter.events",
+    pipeline_ = std::make_unique<BatchPipeline>(*store_, *dedup_, *journal_, parser_, prices_, "tokenmeter.events",
                                                 std::make_shared<const AlertRules>(AlertingConfig{}), &clock_);
   }
   // `n` calls in minute `minute` (spread over its first seconds); returns the alerts decided.
@@ -60,6 +61,7 @@ class DriftAlertsTest : public ::testing::Test {
   EventParser parser_{limits_, normalizer_};
   std::shared_ptr<const PriceBook> prices_ = std::make_shared<const PriceBook>(*PriceBook::FromEmbedded());
   std::unique_ptr<StateStore> store_;
+  std::unique_ptr<DedupIndex> dedup_;
   std::unique_ptr<RollupJournal> journal_;
   std::unique_ptr<BatchPipeline> pipeline_;
   int64_t offset_ = 0;

@@ -26,8 +26,9 @@ class QueryApiTest : public ::testing::Test {
   void SetUp() override {
     store_ = std::move(*StateStore::Open(dir_.path().string(), ProcessorStateOptions()));
     prices_ = std::make_shared<const PriceBook>(*PriceBook::FromEmbedded());
+    dedup_ = std::move(*DedupIndex::Load(*store_));
     journal_ = std::move(*RollupJournal::Open(*store_));
-    BatchPipeline pipeline(*store_, *journal_, parser_, prices_, "tokenmeter.events");
+    BatchPipeline pipeline(*store_, *dedup_, *journal_, parser_, prices_, "tokenmeter.events");
     UsageEvent a = Event("a", "gpt-4o-mini", 850, 320, "checkout.ai_summary", "u1", CallStatus::kSuccess, 820);
     UsageEvent b = Event("b", "gpt-4.1", 1200, 450, "contract-analysis", "u2", CallStatus::kError, 1000);
     b.project = "support";
@@ -48,11 +49,12 @@ class QueryApiTest : public ::testing::Test {
     ingest_ = *CreateApiKey("live", "acme", Role::kIngest);
     globex_ = *CreateApiKey("live", "globex", Role::kAdmin);
     keys_ = std::make_unique<KeyRing>(*KeyRing::Build({owner_.record, member_.record, ingest_.record, globex_.record}));
-    api_ = std::make_unique<QueryApi>(*store_, *journal_, *keys_, clock_);
+    api_ = std::make_unique<QueryApi>(*store_, *dedup_, *journal_, *keys_, clock_);
   }
   void TearDown() override {
     api_.reset();
     journal_.reset();
+    dedup_.reset();
     store_.reset();
   }
 
@@ -82,6 +84,7 @@ class QueryApiTest : public ::testing::Test {
   EventParser parser_{limits_, normalizer_};
   std::shared_ptr<const PriceBook> prices_;
   std::unique_ptr<StateStore> store_;
+  std::unique_ptr<DedupIndex> dedup_;
   NewKey owner_, member_, ingest_, globex_;
   std::unique_ptr<KeyRing> keys_;
   FakeClock clock_{*ParseRfc3339("2026-02-07T13:00:00.000Z")};
@@ -197,7 +200,7 @@ TEST_F(QueryApiTest, ALongerRetentionKeepsShowingTheEvent) {
   RetentionConfig longer;
   longer.events_days = 90;
   longer.dedup_days = 100;
-  QueryApi api(*store_, *journal_, *keys_, clock_, longer);
+  QueryApi api(*store_, *dedup_, *journal_, *keys_, clock_, longer);
   clock_.Set(kT + std::chrono::days(89));
   HttpRequest req;
   req.method = "GET";
@@ -209,7 +212,7 @@ TEST_F(QueryApiTest, ALongerRetentionKeepsShowingTheEvent) {
 }
 
 TEST_F(QueryApiTest, ADamagedEventRowIsAnErrorNotAHalfShownEvent) {
-  Result<DedupChoice> dedup = FindDedup(*store_, DedupKey("acme", "a"));
+  Result<DedupChoice> dedup = FindDedup(*store_, *dedup_, DedupKey("acme", "a"));
   ASSERT_TRUE(dedup.ok() && dedup->record.has_value());
   const std::optional<DedupRecord>& record = dedup->record;
   auto row = store_->Get(Family::kEvents, record->event_key);

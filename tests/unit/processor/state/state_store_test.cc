@@ -1,7 +1,6 @@
 // StateStore on a real RocksDB in a temp dir: the thread that commits or looks up turns
 // off RocksDB's per-thread perf counters (counted on every key comparison otherwise;
-// nothing reads them), and that leaves what is stored and read unchanged; opening builds
-// the dedup index from the dedup family.
+// nothing reads them), and that leaves what is stored and read unchanged.
 #include "state/state_store.h"
 
 #include <gtest/gtest.h>
@@ -12,8 +11,6 @@
 #include <thread>
 #include <vector>
 
-#include "dedup/dedup_index.h"
-#include "dedup/dedup_record.h"
 #include "temp_dir.h"
 
 namespace tokenmeter {
@@ -101,53 +98,6 @@ TEST(StateStoreTest, AStateOfAnotherFormatNumberIsRefused) {
   ASSERT_FALSE(other.ok());
   const std::string said = "the state in " + dir.path().string() + " was written in state format 2; this build reads state format 1 only";
   EXPECT_EQ(other.status().message().rfind(said, 0), 0u) << other.status().message();
-}
-
-TEST(StateStoreTest, OpeningBuildsTheDedupIndexFromEveryDedupRow) {
-  testing::TempDir dir("tm-state");
-  constexpr int kRows = 10'002;  // two whole chunks and part of one
-  constexpr int64_t kSecond0 = 1'700'000'000'000;
-  auto id = [](int i) { return "acme" + std::string(1, '\0') + "r" + std::to_string(i); };
-  {
-    auto store = StateStore::Open(dir.path().string());
-    ASSERT_TRUE(store.ok()) << store.status().ToString();
-    EXPECT_EQ((*store)->dedup_index_load().rows, 0u);
-    StateStore::Batch batch = (*store)->NewBatch();
-    std::string key;
-    for (int i = 0; i < kRows; ++i) {
-      key.clear();
-      AppendDedupRowKey(kSecond0 + (i % 7) * 1000, id(i), key);
-      batch.Put(Family::kDedup, key, "v");
-    }
-    ASSERT_TRUE((*store)->Commit(batch).ok());
-  }
-  auto store = StateStore::Open(dir.path().string());
-  ASSERT_TRUE(store.ok()) << store.status().ToString();
-  EXPECT_EQ((*store)->dedup_index_load().rows, static_cast<uint64_t>(kRows));
-  const DedupIndex& index = (*store)->dedup_index();
-  EXPECT_EQ(index.used(), static_cast<size_t>(kRows));
-  std::vector<DedupIndex::Where> where;
-  for (int i = 0; i < kRows; ++i) {
-    where.clear();
-    index.Find(DedupIdHash(id(i)), where);
-    ASSERT_EQ(where, (std::vector<DedupIndex::Where>{{kSecond0 + (i % 7) * 1000}})) << i;
-  }
-}
-
-// An id the index left out could be counted twice: a dedup row whose key is not \0, a
-// key time and an id fails the open instead.
-TEST(StateStoreTest, ADedupRowKeyOfAnotherLayoutFailsTheOpen) {
-  testing::TempDir dir("tm-state");
-  {
-    auto store = StateStore::Open(dir.path().string());
-    ASSERT_TRUE(store.ok());
-    StateStore::Batch batch = (*store)->NewBatch();
-    batch.Put(Family::kDedup, "acme" + std::string(1, '\0') + "r1", "v");  // the id alone
-    ASSERT_TRUE((*store)->Commit(batch).ok());
-  }
-  Result<std::unique_ptr<StateStore>> store = StateStore::Open(dir.path().string());
-  ASSERT_FALSE(store.ok());
-  EXPECT_EQ(store.status().message(), "a dedup row key of 7 bytes is not \\0, a key time and an id");
 }
 
 }  // namespace

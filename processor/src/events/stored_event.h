@@ -3,8 +3,8 @@
 // length-prefixed and numbers as varints. ~150-250 bytes where the JSON lines it replaces
 // took ~700; each event row passes through the memtable, the WAL and every compaction.
 // A row of another version is not read. Pure value code; any thread.
-#ifndef TOKENMETER_PROCESSOR_STATE_STORED_EVENT_H_
-#define TOKENMETER_PROCESSOR_STATE_STORED_EVENT_H_
+#ifndef TOKENMETER_PROCESSOR_EVENTS_STORED_EVENT_H_
+#define TOKENMETER_PROCESSOR_EVENTS_STORED_EVENT_H_
 
 #include <optional>
 #include <string>
@@ -47,4 +47,4 @@ void AppendCostJson(const Cost& cost, std::string_view catalog_version, std::str
 
 }  // namespace tokenmeter
 
-#endif  // TOKENMETER_PROCESSOR_STATE_STORED_EVENT_H_
+#endif  // TOKENMETER_PROCESSOR_EVENTS_STORED_EVENT_H_

@@ -2,7 +2,7 @@
 // canonical event JSON and the cost JSON of what was stored, for every optional field
 // present or absent; rows in the earlier JSON-lines form still read; a damaged row is
 // refused, never shown half-decoded.
-#include "state/stored_event.h"
+#include "events/stored_event.h"
 
 #include <gtest/gtest.h>
 

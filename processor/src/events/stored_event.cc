@@ -3,7 +3,7 @@
 #include <cstring>
 #include <iterator>
 
-#include "fixed_codec.h"
+#include "state/fixed_codec.h"
 #include "tokenmeter/base/json_text.h"
 #include "tokenmeter/model/event_codec.h"
 
