@@ -10,6 +10,8 @@
 #include "config_file.h"
 #include "signals.h"
 #include "tokenmeter/base/log.h"
+#include "tokenmeter/bus/kafka_consumer.h"
+#include "tokenmeter/bus/kafka_publisher.h"
 #include "tokenmeter/http/http_server.h"
 #include "tokenmeter/processor/processor_runner.h"
 #include "tokenmeter/sinks/dispatcher.h"
@@ -29,6 +31,44 @@ constexpr const char* kProcessorUsage =
     "  --config FILE     the YAML config (see README \"Configuration\")\n"
     "  --port-file FILE  write the bound HTTP port here once listening\n";
 
+// The distributed form's bus: a consumer group on `kafka` (brokers, topic, extra
+// properties shared with the edge), a Kafka producer for processor.dlq_topic, and one for
+// the compacted status topic (key = workspace) that every edge follows.
+Result<ProcessorBus> KafkaProcessorBus(const ProcessorConfig& config, const KafkaConfig& kafka) {
+  KafkaConfig dlq_config = kafka;
+  dlq_config.topic = config.dlq_topic;
+  Result<std::unique_ptr<KafkaPublisher>> dlq = KafkaPublisher::Create(dlq_config);
+  if (!dlq.ok()) return dlq.status();
+  KafkaConfig status_config = kafka;
+  status_config.topic = kafka.status_topic;
+  Result<std::unique_ptr<KafkaPublisher>> status = KafkaPublisher::Create(status_config);
+  if (!status.ok()) return status.status();
+  KafkaConsumerConfig cc;
+  cc.bootstrap_servers = kafka.bootstrap_servers;
+  cc.topic = kafka.topic;
+  cc.group_id = config.group_id;
+  cc.properties = kafka.properties;
+  ProcessorBus bus;
+  bus.topic = kafka.topic;
+  bus.dead_letters = std::shared_ptr<Publisher>(std::move(*dlq));
+  // A failed status publish is logged; the processor's next refresh publishes again.
+  std::shared_ptr<Publisher> status_pub(std::move(*status));
+  bus.publish_status = [status_pub](const std::string& ws, const WorkspaceStatus& s) {
+    const BusRecord record{ws, EncodeWorkspaceStatus(s)};
+    auto logged = [ws](Status st) {
+      if (st.ok()) return;
+      Log(LogLevel::kError, "processor", "status_publish_failed",
+          {{"workspace", ws}, {"error", st.ToString()}});
+    };
+    status_pub->Publish({&record, 1}, std::move(logged));
+  };
+  bus.subscribe = [cc](Subscriber::NextOffsetFn next) -> Result<std::unique_ptr<Subscriber>> {
+    Result<std::unique_ptr<KafkaConsumer>> c = KafkaConsumer::Create(cc, std::move(next));
+    if (!c.ok()) return c.status();
+    return std::unique_ptr<Subscriber>(std::move(*c));
+  };
+  return bus;
+}
 
 }  // namespace
 
@@ -40,8 +80,9 @@ int RunProcessor(const std::vector<std::string>& args) {
   const KeyRing& keys = *start.keys;
   SystemClock clock;
   prometheus::Registry registry;
-  auto runner = ProcessorRunner::CreateOnKafka(config.processor, config.kafka, config.edge.limits,
-                                        keys, clock, registry);
+  Result<ProcessorBus> bus = KafkaProcessorBus(config.processor, config.kafka);
+  if (!bus.ok()) return StartupFailed("processor", bus.status());
+  auto runner = ProcessorRunner::Create(config.processor, std::move(*bus), config.edge.limits, keys, clock, registry);
   if (!runner.ok()) return StartupFailed("processor", runner.status());
   auto sinks = Dispatcher::Create((*runner)->outbox(), config.sinks, config.retry, clock, registry);
   if (!sinks.ok()) return StartupFailed("processor", sinks.status());

@@ -19,7 +19,6 @@
 #include "tokenmeter/base/json_text.h"
 #include "tokenmeter/base/log.h"
 #include "tokenmeter/base/thread_name.h"
-#include "tokenmeter/bus/kafka_consumer.h"
 #include "tokenmeter/http/json_error.h"
 
 namespace tokenmeter {
@@ -167,45 +166,6 @@ struct ProcessorRunner::Impl {
     }
   }
 };
-
-Result<std::unique_ptr<ProcessorRunner>> ProcessorRunner::CreateOnKafka(
-    const ProcessorConfig& config, const KafkaConfig& kafka, const IngestLimits& limits,
-    const KeyRing& keys, const Clock& clock, prometheus::Registry& registry) {
-  KafkaConfig dlq_config = kafka;
-  dlq_config.topic = config.dlq_topic;
-  Result<std::unique_ptr<KafkaPublisher>> dlq = KafkaPublisher::Create(dlq_config);
-  if (!dlq.ok()) return dlq.status();
-  KafkaConsumerConfig cc;
-  cc.bootstrap_servers = kafka.bootstrap_servers;
-  cc.topic = kafka.topic;
-  cc.group_id = config.group_id;
-  cc.properties = kafka.properties;
-  ProcessorBus bus;
-  bus.topic = kafka.topic;
-  bus.dead_letters = std::shared_ptr<Publisher>(std::move(*dlq));
-  // Workspace statuses go to the compacted status topic, key = workspace; every edge
-  // follows it. A failed publish is logged; the next refresh publishes again.
-  KafkaConfig status_config = kafka;
-  status_config.topic = kafka.status_topic;
-  Result<std::unique_ptr<KafkaPublisher>> status = KafkaPublisher::Create(status_config);
-  if (!status.ok()) return status.status();
-  std::shared_ptr<Publisher> status_pub(std::move(*status));
-  bus.publish_status = [status_pub](const std::string& ws, const WorkspaceStatus& s) {
-    const BusRecord record{ws, EncodeWorkspaceStatus(s)};
-    auto logged = [ws](Status st) {
-      if (st.ok()) return;
-      Log(LogLevel::kError, "processor", "status_publish_failed",
-          {{"workspace", ws}, {"error", st.ToString()}});
-    };
-    status_pub->Publish({&record, 1}, std::move(logged));
-  };
-  bus.subscribe = [cc](Subscriber::NextOffsetFn next) -> Result<std::unique_ptr<Subscriber>> {
-    Result<std::unique_ptr<KafkaConsumer>> c = KafkaConsumer::Create(cc, std::move(next));
-    if (!c.ok()) return c.status();
-    return std::unique_ptr<Subscriber>(std::move(*c));
-  };
-  return Create(config, std::move(bus), limits, keys, clock, registry);
-}
 
 Result<std::unique_ptr<ProcessorRunner>> ProcessorRunner::Create(const ProcessorConfig& config,
                                                                  ProcessorBus bus,

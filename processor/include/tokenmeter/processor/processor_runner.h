@@ -1,6 +1,6 @@
-// ProcessorRunner: the processor as a running component, for the composition root. Owns
-// the state store, price book, pipeline, Kafka consumer, dead-letter publisher, the
-// consume thread, and the HTTP handler: the query API and the alerts API (read keys from
+// ProcessorRunner: the processor as a running component, for the composition root
+// (deploy/tokenmeter/, which gives it its bus). Owns the state store, price book, pipeline,
+// the subscriber and dead-letter publisher it is given, the consume thread, and the HTTP handler: the query API and the alerts API (read keys from
 // `keys`), /healthz, /readyz and /metrics. Publishes workspace statuses through the bus.
 //
 // Threads: Start() spawns the consume thread; Handle() runs on HTTP I/O threads; Stop()
@@ -15,7 +15,7 @@
 
 #include "tokenmeter/auth/api_key.h"
 #include "tokenmeter/base/clock.h"
-#include "tokenmeter/bus/kafka_publisher.h"
+#include "tokenmeter/bus/publisher.h"
 #include "tokenmeter/bus/subscriber.h"
 #include "tokenmeter/http/http_server.h"
 #include "tokenmeter/model/ingest_limits.h"
@@ -86,13 +86,6 @@ class ProcessorRunner final : public HttpHandler {
                                                          const IngestLimits& limits,
                                                          const KeyRing& keys, const Clock& clock,
                                                          prometheus::Registry& registry);
-  // The distributed form: a consumer group on `kafka` (brokers, topic, extra properties
-  // shared with the edge) and a Kafka producer for processor.dlq_topic.
-  static Result<std::unique_ptr<ProcessorRunner>> CreateOnKafka(const ProcessorConfig& config,
-                                                                const KafkaConfig& kafka,
-                                                                const IngestLimits& limits,
-                                                                const KeyRing& keys, const Clock& clock,
-                                                                prometheus::Registry& registry);
   ~ProcessorRunner() override;
 
   void Start();
