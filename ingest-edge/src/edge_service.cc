@@ -1,7 +1,5 @@
 #include "tokenmeter/edge/edge_service.h"
 
-#include <prometheus/text_serializer.h>
-
 #include <algorithm>
 #include <mutex>
 #include <shared_mutex>
@@ -12,6 +10,7 @@
 #include "ingest_response.h"
 #include "rate_limiter.h"
 #include "tokenmeter/base/crash_point.h"
+#include "tokenmeter/http/ops_endpoints.h"
 #include "tokenmeter/model/event_codec.h"
 #include "tokenmeter/model/event_parser.h"
 
@@ -118,6 +117,7 @@ struct EdgeService::State {
   const Clock& clock;
   prometheus::Registry& registry;
   EdgeProbe probe;
+  std::unique_ptr<OpsEndpoints> ops;  // /healthz, /readyz, /metrics
   RateLimiter limiter;
   std::unordered_map<std::string, Workspace> workspaces;
   mutable std::shared_mutex status_mu;  // readers (every request) do not block each other
@@ -136,6 +136,19 @@ EdgeService::EdgeService(const EdgeConfig& config, const KeyRing& keys,
                          const Normalizer& normalizer, Publisher& publisher, const Clock& clock,
                          prometheus::Registry& registry)
     : state_(std::make_unique<State>(config, keys, normalizer, publisher, clock, registry)) {
+  OpsEndpoints::Hooks hooks;
+  hooks.unready = [this]() -> std::optional<OpsEndpoints::Unready> {
+    if (shutting_down_) return OpsEndpoints::Unready{"shutting_down", "the edge is draining"};
+    if (Status ready = state_->publisher.Ready(); !ready.ok()) {
+      return OpsEndpoints::Unready{std::string(BusReason(ready)), ready.message()};
+    }
+    return std::nullopt;
+  };
+  hooks.before_scrape = [this] {
+    state_->probe.Sample(server_ ? server_->InFlight() : 0, server_ ? server_->Connections() : 0,
+                         state_->publisher.InFlight(), state_->publisher.Ready().ok());
+  };
+  state_->ops = std::make_unique<OpsEndpoints>(registry, std::move(hooks));
   for (const WorkspaceConfig& w : config.workspaces) {
     Workspace ws{w, {w.projects.begin(), w.projects.end()}};
     state_->limiter.AddWorkspace(w.id, w.events_per_second, w.burst_events);
@@ -162,7 +175,6 @@ void EdgeService::Handle(HttpRequest request, Respond respond) {
   std::string_view path = request.target;
   path = path.substr(0, path.find('?'));
   Route route = RouteOf(path);
-  bool is_get = request.method == "GET" || request.method == "HEAD";
   if (route == Route::kIngest && request.method == "POST") {
     HandleIngest(std::move(request), std::move(respond));
     return;
@@ -171,15 +183,11 @@ void EdgeService::Handle(HttpRequest request, Respond respond) {
   HttpResponse r;
   if (route == Route::kOther) {
     r = Refusal(404, "not_found", "no such endpoint");
-  } else if (route == Route::kIngest || !is_get) {
+  } else if (route == Route::kIngest) {
     r = Refusal(405, "method_not_allowed", "method not allowed on this endpoint");
-    r.headers.emplace_back("Allow", route == Route::kIngest ? "POST" : "GET");
-  } else if (route == Route::kHealth) {
-    r.body = "{\"ok\":true}";
-  } else if (route == Route::kReady) {
-    r = Readiness();
+    r.headers.emplace_back("Allow", "POST");
   } else {
-    r = Metrics();
+    r = state_->ops->Answer(request.method, path);
   }
   state_->probe.Request(route, r.status, state_->clock.Steady() - start);
   respond(std::move(r));
@@ -307,27 +315,6 @@ void EdgeService::HandleIngest(HttpRequest request, Respond respond) {
 void EdgeService::SetWorkspaceStatus(const std::string& workspace, const WorkspaceStatus& status) {
   std::unique_lock lock(state_->status_mu);
   state_->statuses[workspace] = status;
-}
-
-HttpResponse EdgeService::Readiness() const {
-  HttpResponse r;
-  if (shutting_down_) {
-    r = Refusal(503, "shutting_down", "the edge is draining");
-  } else if (Status ready = state_->publisher.Ready(); !ready.ok()) {
-    r = Refusal(503, BusReason(ready), ready.message());
-  } else {
-    r.body = "{\"ok\":true,\"ready\":true}";
-  }
-  return r;
-}
-
-HttpResponse EdgeService::Metrics() const {
-  state_->probe.Sample(server_ ? server_->InFlight() : 0, server_ ? server_->Connections() : 0,
-                       state_->publisher.InFlight(), state_->publisher.Ready().ok());
-  HttpResponse r;
-  r.content_type = "text/plain; version=0.0.4; charset=utf-8";
-  r.body = prometheus::TextSerializer().Serialize(state_->registry.Collect());
-  return r;
 }
 
 }  // namespace tokenmeter

@@ -1,7 +1,5 @@
 #include "tokenmeter/processor/processor_runner.h"
 
-#include <prometheus/text_serializer.h>
-
 #include <atomic>
 #include <condition_variable>
 #include <mutex>
@@ -20,6 +18,7 @@
 #include "tokenmeter/base/log.h"
 #include "tokenmeter/base/thread_name.h"
 #include "tokenmeter/http/json_error.h"
+#include "tokenmeter/http/ops_endpoints.h"
 
 namespace tokenmeter {
 
@@ -56,8 +55,8 @@ struct ProcessorRunner::Impl {
   std::shared_ptr<Publisher> dlq;
   std::unique_ptr<Subscriber> consumer;
   std::unique_ptr<ProcessorService> service;
-  prometheus::Registry* registry = nullptr;
   std::unique_ptr<ProcessorProbe> probe;
+  std::unique_ptr<OpsEndpoints> ops;  // /healthz, /readyz, /metrics
   std::unique_ptr<QueryApi> query;
   std::shared_ptr<const AlertRules> rules;
   std::unique_ptr<AlertStore> alerts;
@@ -212,8 +211,27 @@ Result<std::unique_ptr<ProcessorRunner>> ProcessorRunner::Create(const Processor
   impl->service = std::make_unique<ProcessorService>(
       *impl->store, *impl->pipeline, *impl->consumer, *impl->dlq, bus.topic,
       static_cast<size_t>(config.max_batch), bus.read_ahead);
-  impl->registry = &registry;
   impl->probe = std::make_unique<ProcessorProbe>(registry);
+  OpsEndpoints::Hooks hooks;
+  Impl* i = impl.get();
+  hooks.unready = [i]() -> std::optional<OpsEndpoints::Unready> {
+    if (size_t lost = i->consumer->HistoryLost().size(); lost > 0) {
+      return OpsEndpoints::Unready{
+          "history_lost", std::to_string(lost) +
+                              " partition(s) were rebuilt from a log that no longer starts at 0; totals are partial"};
+    }
+    if (Status failure = i->store->WriteFailure(); failure.code() == Code::kNoSpace) {
+      return OpsEndpoints::Unready{"disk_full", "the state store's disk is full: " + failure.message()};
+    }
+    if (i->consecutive_failures.load() >= 3) {
+      return OpsEndpoints::Unready{"state_unavailable", "batches are failing; see logs"};
+    }
+    return std::nullopt;
+  };
+  hooks.ready_members = [i] {
+    return ",\"assignedPartitions\":" + std::to_string(i->consumer->Assigned().size());
+  };
+  impl->ops = std::make_unique<OpsEndpoints>(registry, std::move(hooks));
   impl->query = std::make_unique<QueryApi>(*impl->store, *impl->dedup, *impl->rollups, keys, clock, config.retention);
   impl->alerts_api = std::make_unique<AlertsApi>(*impl->store, *impl->alerts, *impl->rules, keys, clock);
   const DedupIndex::LoadStats& load = impl->dedup->load_stats();
@@ -270,32 +288,8 @@ void ProcessorRunner::Handle(HttpRequest request, Respond respond) {
     respond(impl_->alerts_api->Handle(request));
     return;
   }
-  HttpResponse r;
-  if (request.method != "GET" && request.method != "HEAD") {
-    r = JsonError(405, "method_not_allowed", "method not allowed on this endpoint");
-  } else if (path == "/healthz") {
-    r.body = R"({"ok":true})";
-  } else if (path == "/readyz") {
-    size_t lost = impl_->consumer->HistoryLost().size();
-    if (lost > 0) {
-      r = JsonError(503, "history_lost",
-                    std::to_string(lost) +
-                        " partition(s) were rebuilt from a log that no longer starts at 0; totals are partial");
-    } else if (Status failure = impl_->store->WriteFailure(); failure.code() == Code::kNoSpace) {
-      r = JsonError(503, "disk_full", "the state store's disk is full: " + failure.message());
-    } else if (impl_->consecutive_failures.load() >= 3) {
-      r = JsonError(503, "state_unavailable", "batches are failing; see logs");
-    } else {
-      r.body = R"({"ok":true,"ready":true,"assignedPartitions":)" +
-               std::to_string(impl_->consumer->Assigned().size()) + "}";
-    }
-  } else if (path == "/metrics") {
-    r.content_type = "text/plain; version=0.0.4; charset=utf-8";
-    r.body = prometheus::TextSerializer().Serialize(impl_->registry->Collect());
-  } else {
-    r = JsonError(404, "not_found", "no such endpoint");
-  }
-  respond(std::move(r));
+  respond(OpsEndpoints::Serves(path) ? impl_->ops->Answer(request.method, path)
+                                     : JsonError(404, "not_found", "no such endpoint"));
 }
 
 }  // namespace tokenmeter

@@ -74,8 +74,6 @@ class EdgeService final : public HttpHandler {
 
  private:
   void HandleIngest(HttpRequest request, Respond respond);
-  HttpResponse Readiness() const;
-  HttpResponse Metrics() const;
 
   std::unique_ptr<State> state_;
   const HttpServer* server_ = nullptr;
