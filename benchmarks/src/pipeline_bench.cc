@@ -55,7 +55,7 @@ int Finish(const Tally& t, double seconds, double cpu) {
 // `--read-ahead`, on by default as in serve) applies it in polls of `--batch` records,
 // the rollup journal folded once a second on this thread. The figure is wall-clock
 // events/s of that drain, the bound on serve's end-to-end rate.
-int DrainLog(const Args& a, std::vector<std::vector<BusMessage>>& logs, uint64_t distinct,
+int DrainLog(const Args& a, std::vector<std::vector<ConsumedRecord>>& logs, uint64_t distinct,
              StateStore& store, RollupJournal& journal, BatchPipeline& pipeline) {
   Result<std::unique_ptr<EmbeddedLog>> log =
       EmbeddedLog::Open({a.Str("dir") + "/log", "events.log", 1u << 20});
@@ -67,9 +67,9 @@ int DrainLog(const Args& a, std::vector<std::vector<BusMessage>>& logs, uint64_t
     return 1;
   }
   uint64_t n = 0;
-  for (std::vector<BusMessage>& part : logs) {
+  for (std::vector<ConsumedRecord>& part : logs) {
     std::vector<BusRecord> records;
-    for (BusMessage& m : part) records.push_back({std::move(m.key), std::move(m.value)});
+    for (ConsumedRecord& m : part) records.push_back({std::move(m.key), std::move(m.value)});
     n += records.size();
     std::promise<Status> done;
     (*log)->Publish(std::move(records), [&done](Status s) { done.set_value(std::move(s)); });
@@ -120,14 +120,14 @@ int RunPipeline(const Args& a) {
 
   // The records each partition would hold, in offset order (workspace -> partition as a
   // keyed producer would place them: same workspace, same partition).
-  std::vector<std::vector<BusMessage>> logs(static_cast<size_t>(partitions));
+  std::vector<std::vector<ConsumedRecord>> logs(static_cast<size_t>(partitions));
   uint64_t distinct = 0;
   for (uint64_t i = 0; i < n; ++i) {
     uint64_t logical = LogicalIndex(shape, i);
     if (logical + 1 > distinct) distinct = logical + 1;
     UsageEvent e = CanonicalEvent(shape, logical);
     auto p = static_cast<size_t>(std::hash<std::string>()(e.workspace) % static_cast<size_t>(partitions));
-    BusMessage m;
+    ConsumedRecord m;
     m.partition = static_cast<int>(p);
     m.offset = static_cast<int64_t>(logs[p].size());
     m.key = e.workspace;
@@ -176,7 +176,7 @@ int RunPipeline(const Args& a) {
     for (size_t p = 0; p < logs.size(); ++p) {
       if (at[p] >= logs[p].size()) continue;
       size_t end = std::min(logs[p].size(), at[p] + batch);
-      std::vector<BusMessage> poll(std::make_move_iterator(logs[p].begin() + static_cast<long>(at[p])),
+      std::vector<ConsumedRecord> poll(std::make_move_iterator(logs[p].begin() + static_cast<long>(at[p])),
                                    std::make_move_iterator(logs[p].begin() + static_cast<long>(end)));
       at[p] = end;
       more = more || end < logs[p].size();

@@ -70,7 +70,7 @@ BatchPipeline::Scratch& BatchPipeline::ScratchFor(int partition) {
   return *s;
 }
 
-void BatchPipeline::Decode(const std::vector<BusMessage>& messages, DecodedBatch& batch,
+void BatchPipeline::Decode(const std::vector<ConsumedRecord>& messages, DecodedBatch& batch,
                            const SplitRunner* split) const {
   std::vector<Decoded>& decoded = batch.records;
   if (decoded.size() < messages.size()) decoded.resize(messages.size());
@@ -81,7 +81,7 @@ void BatchPipeline::Decode(const std::vector<BusMessage>& messages, DecodedBatch
     thread_local RollupCounters counters;  // one event's, refilled per event
     BatchRollups& lane = batch.lanes[begin == 0 ? 0 : 1];
     for (size_t i = begin; i < end; ++i) {
-      const BusMessage& m = messages[i];
+      const ConsumedRecord& m = messages[i];
       Decoded& d = decoded[i];
       ClearKeepingCapacity(d.event);  // the last batch's; its buffers stay
       d.reason.clear();
@@ -122,14 +122,14 @@ void BatchPipeline::Decode(const std::vector<BusMessage>& messages, DecodedBatch
   }
 }
 
-Result<PreparedBatch> BatchPipeline::Prepare(int partition, const std::vector<BusMessage>& messages,
+Result<PreparedBatch> BatchPipeline::Prepare(int partition, const std::vector<ConsumedRecord>& messages,
                                              const SplitRunner* split) {
   DecodedBatch& decoded = ScratchFor(partition).decoded;
   Decode(messages, decoded, split);
   return Prepare(partition, messages, decoded);
 }
 
-Result<PreparedBatch> BatchPipeline::Prepare(int partition, const std::vector<BusMessage>& messages,
+Result<PreparedBatch> BatchPipeline::Prepare(int partition, const std::vector<ConsumedRecord>& messages,
                                              DecodedBatch& batch) {
   std::vector<Decoded>& decoded = batch.records;
   PreparedBatch out(store_.NewBatch());
@@ -146,7 +146,7 @@ Result<PreparedBatch> BatchPipeline::Prepare(int partition, const std::vector<Bu
   if (first == messages.size()) return out;
   Scratch& scratch = ScratchFor(partition);
   auto dead_letter = [&](size_t j, std::string reason, DeadLetterReason kind) {
-    const BusMessage& m = messages[j];
+    const ConsumedRecord& m = messages[j];
     out.dead_letters.push_back({partition, m.offset, m.value, std::move(reason), kind});
     ++out.stats.dead_by_reason[static_cast<size_t>(kind)];
   };

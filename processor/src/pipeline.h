@@ -35,17 +35,11 @@
 #include "price/cost_calculator.h"
 #include "price/price_book.h"
 #include "state/state_store.h"
+#include "tokenmeter/bus/subscriber.h"
 #include "tokenmeter/model/event_parser.h"
 #include "tokenmeter/processor/retention_config.h"
 
 namespace tokenmeter {
-
-struct BusMessage {
-  int partition = 0;
-  int64_t offset = 0;
-  std::string key;    // workspace id
-  std::string value;  // a bus record: the edge's binary record or canonical JSON
-};
 
 // Why a record went to the dead-letter topic instead of the state. The last two are
 // quarantines of well-formed events: kConflict, a reused request id whose content
@@ -132,16 +126,16 @@ class BatchPipeline {
   // records[i] for messages[i] (`records` grows as needed and is never shrunk, so its
   // strings keep their buffers between batches). With `split` (two halves), on two
   // threads. Any thread; several at once into different batches.
-  void Decode(const std::vector<BusMessage>& messages, DecodedBatch& decoded,
+  void Decode(const std::vector<ConsumedRecord>& messages, DecodedBatch& decoded,
               const SplitRunner* split = nullptr) const;
   // `messages` belong to `partition`, in offset order; `decoded` is Decode's result for
   // them (consumed: its dead-letter reasons and rollup sums are moved out). Everything
   // that depends on the order of the records or on the state happens here, in the flow's
   // order.
-  Result<PreparedBatch> Prepare(int partition, const std::vector<BusMessage>& messages,
+  Result<PreparedBatch> Prepare(int partition, const std::vector<ConsumedRecord>& messages,
                                 DecodedBatch& decoded);
   // Decode, then the above (the decoded records kept per partition).
-  Result<PreparedBatch> Prepare(int partition, const std::vector<BusMessage>& messages,
+  Result<PreparedBatch> Prepare(int partition, const std::vector<ConsumedRecord>& messages,
                                 const SplitRunner* split = nullptr);
   // `sync`: see StateStore::Commit; a caller committing several partitions' batches in a
   // row syncs once, after the last. Once committed, the batch's rollup deltas are

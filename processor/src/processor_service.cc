@@ -85,12 +85,12 @@ Result<std::vector<ProcessorService::PartitionMessages>> ProcessorService::PollP
     std::chrono::milliseconds timeout) {
   Result<std::vector<ConsumedRecord>> polled = consumer_.Poll(timeout, max_batch_);
   if (!polled.ok()) return polled.status();
-  std::map<int, std::vector<BusMessage>> by_partition;
+  std::map<int, std::vector<ConsumedRecord>> by_partition;
   std::map<int, size_t> counts;  // each vector sized once: no doubling past malloc's mmap threshold
   for (const ConsumedRecord& r : *polled) ++counts[r.partition];
   for (const auto& [p, n] : counts) by_partition[p].reserve(n);
   for (ConsumedRecord& r : *polled) {
-    by_partition[r.partition].push_back({r.partition, r.offset, std::move(r.key), std::move(r.value)});
+    by_partition[r.partition].push_back(std::move(r));
   }
   return std::vector<PartitionMessages>(std::make_move_iterator(by_partition.begin()),
                                         std::make_move_iterator(by_partition.end()));

@@ -50,7 +50,7 @@ class ProcessorService {
   std::map<int, int64_t> Lag();
 
  private:
-  using PartitionMessages = std::pair<int, std::vector<BusMessage>>;
+  using PartitionMessages = std::pair<int, std::vector<ConsumedRecord>>;
   // Below this many records a helper thread costs more than it saves.
   static constexpr size_t kParallelFrom = 1000;
   // Syncs of the state's WAL start at least this far apart. Nothing but lag reporting

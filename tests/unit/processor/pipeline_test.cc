@@ -65,12 +65,12 @@ class PipelineTest : public ::testing::Test {
   }
   // A record as the edge sends it (the binary form); the JSON form is spelled out where a
   // test uses it.
-  static BusMessage Msg(int64_t offset, const UsageEvent& e) {
-    BusMessage m{0, offset, e.workspace, ""};
+  static ConsumedRecord Msg(int64_t offset, const UsageEvent& e) {
+    ConsumedRecord m{0, offset, e.workspace, ""};
     EncodeBusRecord(e, m.value);
     return m;
   }
-  BatchStats Apply(const std::vector<BusMessage>& msgs) {
+  BatchStats Apply(const std::vector<ConsumedRecord>& msgs) {
     Result<PreparedBatch> p = pipeline_->Prepare(0, msgs);
     EXPECT_TRUE(p.ok()) << p.status().ToString();
     EXPECT_TRUE(pipeline_->Commit(*p).ok());
@@ -148,9 +148,9 @@ TEST_F(PipelineTest, DuplicatesWithinAndAcrossBatchesAreCountedOnceAndRaiseAttem
 
 TEST_F(PipelineTest, RecordsDecodedOnTwoThreadsGiveTheSameBatchInOffsetOrder) {
   Apply({Msg(0, Event("a", "gpt-4o-mini", 850, 320))});
-  BusMessage wrong_key = Msg(3, Event("c", "gpt-4o-mini", 850, 320));
+  ConsumedRecord wrong_key = Msg(3, Event("c", "gpt-4o-mini", 850, 320));
   wrong_key.key = "other";
-  std::vector<BusMessage> batch = {Msg(0, Event("a", "gpt-4o-mini", 850, 320)),  // redelivered
+  std::vector<ConsumedRecord> batch = {Msg(0, Event("a", "gpt-4o-mini", 850, 320)),  // redelivered
                                    Msg(1, Event("b", "gpt-4o-mini", 850, 320)),
                                    {0, 2, "acme", "{\"workspace\":"},
                                    wrong_key,
@@ -296,7 +296,7 @@ TEST_F(PipelineTest, RollupRowsSummedWhileDecodingLeaveOutEveryEventThatIsNotNew
   UsageEvent a = with(Event("a", "gpt-4o-mini", 850, 320), "u-a", 900);
   UsageEvent b = with(Event("b", "gpt-4o-mini", 850, 320), "u-b", 700);
   Apply({Msg(0, a)});
-  std::vector<BusMessage> batch = {
+  std::vector<ConsumedRecord> batch = {
       Msg(0, with(Event("a", "gpt-4o-mini", 850, 320), "u-redelivered", 50)),  // below the offset
       Msg(1, b),
       Msg(2, b),                                                      // a retry
@@ -446,7 +446,7 @@ TEST_F(PipelineTest, TheNewestCommittedReceiveTimeIsKeptPerPartition) {
 
 TEST_F(PipelineTest, SameIdWithDifferentContentIsAConflictNotAppliedAndQuarantined) {
   Apply({Msg(0, Event("a", "gpt-4o-mini", 850, 320))});
-  BusMessage reused = Msg(1, Event("a", "gpt-4o-mini", 999999, 320));
+  ConsumedRecord reused = Msg(1, Event("a", "gpt-4o-mini", 999999, 320));
   Result<PreparedBatch> p = pipeline_->Prepare(0, {reused, Msg(2, Event("b", "gpt-4o-mini", 10, 10))});
   ASSERT_TRUE(p.ok()) << p.status().ToString();
   ASSERT_TRUE(pipeline_->Commit(*p).ok());
@@ -504,7 +504,7 @@ TEST_F(PipelineTest, AnIdWhoseStoredRecordCannotBeReadIsQuarantinedNeverCountedA
 }
 
 TEST_F(PipelineTest, RedeliveredRecordsAreSkippedByTheStoredOffset) {
-  std::vector<BusMessage> batch = {Msg(0, Event("a", "gpt-4o-mini", 850, 320)),
+  std::vector<ConsumedRecord> batch = {Msg(0, Event("a", "gpt-4o-mini", 850, 320)),
                                    Msg(1, Event("b", "gpt-4o-mini", 850, 320))};
   Apply(batch);
   BatchStats again = Apply(batch);  // the bus redelivers after a rebalance or restart
@@ -518,7 +518,7 @@ TEST_F(PipelineTest, RedeliveredRecordsAreSkippedByTheStoredOffset) {
 }
 
 TEST_F(PipelineTest, NothingIsAppliedBeforeCommitAndACrashReplaysExactlyOnce) {
-  std::vector<BusMessage> batch = {Msg(0, Event("a", "gpt-4o-mini", 850, 320))};
+  std::vector<ConsumedRecord> batch = {Msg(0, Event("a", "gpt-4o-mini", 850, 320))};
   {
     Result<PreparedBatch> p = pipeline_->Prepare(0, batch);
     ASSERT_TRUE(p.ok());
@@ -537,15 +537,15 @@ TEST_F(PipelineTest, NothingIsAppliedBeforeCommitAndACrashReplaysExactlyOnce) {
 
 TEST_F(PipelineTest, PoisonRecordsAreDeadLetteredAndThePartitionMovesOn) {
   UsageEvent wrong_key = Event("k", "gpt-4o-mini", 1, 1);
-  BusMessage mismatched = Msg(2, wrong_key);
+  ConsumedRecord mismatched = Msg(2, wrong_key);
   mismatched.key = "globex";
-  BusMessage cut = Msg(4, Event("cut", "gpt-4o-mini", 1, 1));
+  ConsumedRecord cut = Msg(4, Event("cut", "gpt-4o-mini", 1, 1));
   cut.value.resize(cut.value.size() / 2);
   UsageEvent bad_mode = Event("bad-mode", "gpt-4o-mini", 1, 1);
   bad_mode.data_mode = static_cast<DataMode>(7);
   Result<PreparedBatch> p = pipeline_->Prepare(
-      0, {BusMessage{0, 0, "acme", "not json"},
-          BusMessage{0, 1, "acme", R"({"v":1,"workspace":"acme","request_id":"x"})"}, mismatched,
+      0, {ConsumedRecord{0, 0, "acme", "not json"},
+          ConsumedRecord{0, 1, "acme", R"({"v":1,"workspace":"acme","request_id":"x"})"}, mismatched,
           Msg(3, Event("ok", "gpt-4o-mini", 850, 320)), cut, Msg(5, bad_mode)});
   ASSERT_TRUE(p.ok());
   ASSERT_EQ(p->dead_letters.size(), 5u);
@@ -573,12 +573,12 @@ TEST_F(PipelineTest, PoisonRecordsAreDeadLetteredAndThePartitionMovesOn) {
 // nothing of a batch, and nothing of a record refused half-parsed, may reach the next.
 TEST_F(PipelineTest, ABatchCarriesNothingOfTheLastOneOnTheSamePartition) {
   BatchStats s1 = Apply({Msg(0, Event("a", "gpt-4o-mini", 850, 320)), Msg(1, Event("b", "gpt-4o-mini", 10, 10)),
-                         BusMessage{0, 2, "acme", R"({"v":1,"workspace":"acme","request_id":"x","model":"gpt-4o-mini"})"},
+                         ConsumedRecord{0, 2, "acme", R"({"v":1,"workspace":"acme","request_id":"x","model":"gpt-4o-mini"})"},
                          Msg(3, Event("c", "gpt-4o-mini", 100, 100))});
   EXPECT_EQ(s1.counted, 3u);
   EXPECT_EQ(s1.dead_lettered, 1u);
   UsageEvent w = Event("w", "gpt-4o-mini", 1000, 1000);
-  BusMessage wrong_key = Msg(4, w);  // parsed whole, then refused
+  ConsumedRecord wrong_key = Msg(4, w);  // parsed whole, then refused
   wrong_key.key = "globex";
   BatchStats s2 = Apply({wrong_key, Msg(5, Event("d", "gpt-4o-mini", 20, 0))});
   EXPECT_EQ(s2.consumed, 2u);

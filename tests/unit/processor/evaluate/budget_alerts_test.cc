@@ -48,11 +48,11 @@ class BudgetAlertsTest : public ::testing::Test {
   std::vector<Alert> Stream(int64_t first, int n, TimePoint at) {
     std::vector<Alert> decided;
     for (int64_t i = first; i < first + n; i += 500) {
-      std::vector<BusMessage> msgs;
+      std::vector<ConsumedRecord> msgs;
       for (int64_t j = i; j < std::min<int64_t>(i + 500, first + n); ++j) {
         UsageEvent e = testing::TestEvent("acme", "req-" + std::to_string(j), "gpt-4o-mini", 850, 320,
                                           at + std::chrono::milliseconds(j - first));
-        BusMessage m{0, j, "acme", ""};
+        ConsumedRecord m{0, j, "acme", ""};
         EncodeCanonical(e, m.value);
         msgs.push_back(std::move(m));
       }
@@ -133,10 +133,10 @@ TEST_F(BudgetAlertsTest, TenThousandEventsDecideOneWarningAndOneExceeded) {
 }
 
 TEST_F(BudgetAlertsTest, NothingIsDecidedOrQueuedBeforeCommit) {
-  std::vector<BusMessage> msgs;
+  std::vector<ConsumedRecord> msgs;
   for (int j = 0; j < 7000; ++j) {
     UsageEvent e = testing::TestEvent("acme", "r" + std::to_string(j), "gpt-4o-mini", 850, 320, kNov);
-    BusMessage m{0, j, "acme", ""};
+    ConsumedRecord m{0, j, "acme", ""};
     EncodeCanonical(e, m.value);
     msgs.push_back(std::move(m));
   }

@@ -34,13 +34,13 @@ class DriftAlertsTest : public ::testing::Test {
   // `n` calls in minute `minute` (spread over its first seconds); returns the alerts decided.
   std::vector<Alert> Minute(int minute, int n, const std::string& prompt, uint64_t out_tokens,
                             const std::string& model = "gpt-4o-mini") {
-    std::vector<BusMessage> msgs;
+    std::vector<ConsumedRecord> msgs;
     for (int i = 0; i < n; ++i) {
       UsageEvent e = testing::TestEvent("acme", "m" + std::to_string(minute) + "-" + std::to_string(i), model, 850,
                                         out_tokens, kT0 + std::chrono::minutes(minute) + std::chrono::milliseconds(100 * i));
       e.endpoint_tag = "checkout";
       e.prompt_version = prompt;
-      BusMessage m{0, offset_++, "acme", ""};
+      ConsumedRecord m{0, offset_++, "acme", ""};
       EncodeCanonical(e, m.value);
       msgs.push_back(std::move(m));
     }

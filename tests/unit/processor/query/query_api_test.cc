@@ -34,10 +34,10 @@ class QueryApiTest : public ::testing::Test {
     b.project = "support";
     UsageEvent other = Event("g", "gpt-4.1", 1, 1, "x", "u9", CallStatus::kSuccess, 1);
     other.workspace = "globex";
-    std::vector<BusMessage> msgs;
+    std::vector<ConsumedRecord> msgs;
     int64_t offset = 0;
     for (const UsageEvent* e : {&a, &b, &a, &other}) {
-      BusMessage m{0, offset++, e->workspace, ""};
+      ConsumedRecord m{0, offset++, e->workspace, ""};
       EncodeCanonical(*e, m.value);
       msgs.push_back(std::move(m));
     }

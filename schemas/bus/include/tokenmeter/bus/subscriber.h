@@ -23,11 +23,12 @@
 
 namespace tokenmeter {
 
+// One record as a subscriber hands it out, and as the processor's pipeline takes it.
 struct ConsumedRecord {
   int partition = 0;
   int64_t offset = 0;
-  std::string key;
-  std::string value;
+  std::string key;    // the workspace id
+  std::string value;  // the edge's binary record, or canonical JSON from a direct producer
 };
 
 class Subscriber {
