@@ -1,13 +1,13 @@
 #include "edge_probe.h"
 
+#include "tokenmeter/base/enum_names.h"
+#include "tokenmeter/http/probe_metrics.h"
+
 namespace tokenmeter {
 namespace {
 
 constexpr const char* kRouteNames[] = {"ingest", "healthz", "readyz", "metrics", "other"};
 constexpr const char* kClassNames[] = {"2xx", "4xx", "5xx"};
-constexpr const char* kRejectNames[] = {"invalid_event",  "malformed_body", "too_many_events",
-                                        "unauthorized",   "forbidden",      "unsupported_media_type",
-                                        "rate_limited",   "bus_unavailable", "plan_limit_reached", "disk_full"};
 
 const prometheus::Histogram::BucketBoundaries& LatencyBuckets() {
   static const prometheus::Histogram::BucketBoundaries b = {
@@ -16,6 +16,13 @@ const prometheus::Histogram::BucketBoundaries& LatencyBuckets() {
 }
 
 }  // namespace
+
+std::string_view RejectName(Reject r) {
+  static constexpr EnumNames<Reject, static_cast<size_t>(Reject::kCount)> kNames(
+      {"invalid_event", "malformed_body", "too_many_events", "unauthorized", "forbidden", "unsupported_media_type",
+       "rate_limited", "bus_unavailable", "plan_limit_reached", "disk_full"});
+  return kNames.Name(r);
+}
 
 EdgeProbe::EdgeProbe(prometheus::Registry& registry) {
   auto& requests = prometheus::BuildCounter()
@@ -32,35 +39,20 @@ EdgeProbe::EdgeProbe(prometheus::Registry& registry) {
     }
     request_seconds_[r] = &seconds.Add({{"route", kRouteNames[r]}}, LatencyBuckets());
   }
-  accepted_ = &prometheus::BuildCounter()
-                   .Name("tokenmeter_edge_events_accepted_total")
-                   .Help("Events acknowledged with 202 after the bus made them durable")
-                   .Register(registry)
-                   .Add({});
-  auto& rejected = prometheus::BuildCounter()
-                       .Name("tokenmeter_edge_events_rejected_total")
-                       .Help("Events not accepted, by reason")
-                       .Register(registry);
-  for (size_t i = 0; i < static_cast<size_t>(Reject::kCount); ++i) {
-    rejected_[i] = &rejected.Add({{"reason", kRejectNames[i]}});
-  }
-  auto& auth = prometheus::BuildCounter()
-                   .Name("tokenmeter_edge_auth_failures_total")
-                   .Help("Requests refused authentication, by reason")
-                   .Register(registry);
-  for (size_t i = 1; i < auth_failures_.size(); ++i) {
-    auth_failures_[i] =
-        &auth.Add({{"reason", std::string(KeyRejectionName(static_cast<KeyRejection>(i)))}});
-  }
+  accepted_ = NewCounter(registry, "tokenmeter_edge_events_accepted_total",
+                         "Events acknowledged with 202 after the bus made them durable");
+  rejected_ = NewCountersByEnum<Reject, kRejects>(registry, "tokenmeter_edge_events_rejected_total",
+                                                  "Events not accepted, by reason", "reason", RejectName);
+  auth_failures_ = NewCountersByEnum<KeyRejection, kKeyRejections>(
+      registry, "tokenmeter_edge_auth_failures_total", "Requests refused authentication, by reason", "reason",
+      KeyRejectionName, /*first=*/1);  // kNone is no failure
   auto& delivery = prometheus::BuildHistogram()
                        .Name("tokenmeter_edge_delivery_duration_seconds")
                        .Help("Time from publishing a request's events to the bus's answer")
                        .Register(registry);
   delivery_ok_ = &delivery.Add({{"outcome", "durable"}}, LatencyBuckets());
   delivery_failed_ = &delivery.Add({{"outcome", "failed"}}, LatencyBuckets());
-  auto gauge = [&](const char* name, const char* help) {
-    return &prometheus::BuildGauge().Name(name).Help(help).Register(registry).Add({});
-  };
+  auto gauge = [&](const char* name, const char* help) { return NewGauge(registry, name, help); };
   http_in_flight_ = gauge("tokenmeter_edge_in_flight_requests", "Requests being handled");
   connections_ = gauge("tokenmeter_edge_open_connections", "Open client connections");
   bus_in_flight_ = gauge("tokenmeter_edge_producer_queue_records",

@@ -11,6 +11,7 @@
 
 #include <array>
 #include <chrono>
+#include <string_view>
 
 #include "tokenmeter/auth/api_key.h"
 
@@ -31,6 +32,7 @@ enum class Reject : uint8_t {
   kDiskFull,          // the disk under the bus is full: 503
   kCount
 };
+std::string_view RejectName(Reject r);  // the `reason` label
 
 class EdgeProbe {
  public:
@@ -47,8 +49,10 @@ class EdgeProbe {
   std::array<std::array<prometheus::Counter*, 3>, static_cast<size_t>(Route::kCount)> requests_{};
   std::array<prometheus::Histogram*, static_cast<size_t>(Route::kCount)> request_seconds_{};
   prometheus::Counter* accepted_;
-  std::array<prometheus::Counter*, static_cast<size_t>(Reject::kCount)> rejected_{};
-  std::array<prometheus::Counter*, 6> auth_failures_{};
+  static constexpr size_t kRejects = static_cast<size_t>(Reject::kCount);
+  std::array<prometheus::Counter*, kRejects> rejected_{};
+  static constexpr size_t kKeyRejections = static_cast<size_t>(KeyRejection::kRevoked) + 1;
+  std::array<prometheus::Counter*, kKeyRejections> auth_failures_{};
   prometheus::Histogram* delivery_ok_;
   prometheus::Histogram* delivery_failed_;
   prometheus::Gauge* http_in_flight_;

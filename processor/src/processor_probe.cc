@@ -1,66 +1,47 @@
 #include "processor_probe.h"
 
 namespace tokenmeter {
-namespace {
-
-prometheus::Counter* Counter(prometheus::Registry& r, const char* name, const char* help) {
-  return &prometheus::BuildCounter().Name(name).Help(help).Register(r).Add({});
-}
-prometheus::Gauge* Gauge(prometheus::Registry& r, const char* name, const char* help) {
-  return &prometheus::BuildGauge().Name(name).Help(help).Register(r).Add({});
-}
-prometheus::Histogram* Histogram(prometheus::Registry& r, const char* name, const char* help,
-                                 prometheus::Histogram::BucketBoundaries bounds) {
-  return &prometheus::BuildHistogram().Name(name).Help(help).Register(r).Add({}, std::move(bounds));
-}
-
-}  // namespace
-
 ProcessorProbe::ProcessorProbe(prometheus::Registry& r) {
-  consumed_ = Counter(r, "tokenmeter_processor_events_consumed_total",
+  consumed_ = NewCounter(r, "tokenmeter_processor_events_consumed_total",
                       "Bus records read at or past the stored offset");
-  counted_ = Counter(r, "tokenmeter_processor_events_counted_total",
+  counted_ = NewCounter(r, "tokenmeter_processor_events_counted_total",
                      "New events applied to state (each (workspace, request_id) once)");
-  duplicates_ = Counter(r, "tokenmeter_processor_duplicates_total",
+  duplicates_ = NewCounter(r, "tokenmeter_processor_duplicates_total",
                         "Records whose (workspace, request_id) was already counted");
-  conflicts_ = Counter(r, "tokenmeter_processor_dedup_conflicts_total",
+  conflicts_ = NewCounter(r, "tokenmeter_processor_dedup_conflicts_total",
                        "Duplicates whose content differs from the original (not applied)");
-  auto& dead = prometheus::BuildCounter()
-                   .Name("tokenmeter_processor_dead_lettered_total")
-                   .Help("Records that failed validation, sent to the DLQ topic, by reason")
-                   .Register(r);
-  for (size_t i = 0; i < dead_lettered_.size(); ++i) {
-    dead_lettered_[i] = &dead.Add({{"reason", std::string(DeadLetterReasonName(static_cast<DeadLetterReason>(i)))}});
-  }
-  unpriced_ = Counter(r, "tokenmeter_processor_unpriced_total",
+  dead_lettered_ = NewCountersByEnum<DeadLetterReason, kDeadReasons>(
+      r, "tokenmeter_processor_dead_lettered_total", "Records that failed validation, sent to the DLQ topic, by reason",
+      "reason", DeadLetterReasonName);
+  unpriced_ = NewCounter(r, "tokenmeter_processor_unpriced_total",
                       "Events whose model has no price (counted, cost unknown)");
-  redelivered_ = Counter(r, "tokenmeter_processor_redelivered_total",
+  redelivered_ = NewCounter(r, "tokenmeter_processor_redelivered_total",
                          "Records below the stored offset, skipped");
-  batch_failures_ = Counter(r, "tokenmeter_processor_batch_failures_total",
+  batch_failures_ = NewCounter(r, "tokenmeter_processor_batch_failures_total",
                             "Batches not committed (state, DLQ or commit error); retried");
-  batch_seconds_ = Histogram(r, "tokenmeter_processor_batch_commit_seconds",
+  batch_seconds_ = NewHistogram(r, "tokenmeter_processor_batch_commit_seconds",
                              "Time to prepare, dead-letter and commit one partition batch",
                              {0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5});
-  assigned_ = Gauge(r, "tokenmeter_processor_assigned_partitions",
+  assigned_ = NewGauge(r, "tokenmeter_processor_assigned_partitions",
                     "Bus partitions this processor owns");
-  history_lost_ = Gauge(r, "tokenmeter_processor_history_lost_partitions",
+  history_lost_ = NewGauge(r, "tokenmeter_processor_history_lost_partitions",
                         "Owned partitions rebuilt from a log that no longer starts at 0");
   lag_ = &prometheus::BuildGauge().Name("tokenmeter_processor_consumer_lag_records")
               .Help("Records on the bus not yet consumed, per owned partition").Register(r);
-  background_errors_ = Gauge(r, "tokenmeter_processor_rocksdb_background_errors",
+  background_errors_ = NewGauge(r, "tokenmeter_processor_rocksdb_background_errors",
                              "RocksDB background errors (flush/compaction), e.g. disk full");
-  live_bytes_ = Gauge(r, "tokenmeter_processor_rocksdb_live_data_bytes",
+  live_bytes_ = NewGauge(r, "tokenmeter_processor_rocksdb_live_data_bytes",
                       "Estimated live data in the processor's RocksDB");
-  writes_stopped_ = Gauge(r, "tokenmeter_processor_state_writes_stopped",
+  writes_stopped_ = NewGauge(r, "tokenmeter_processor_state_writes_stopped",
                           "1 while the state store refuses commits after a failed write");
-  disk_full_ = Gauge(r, "tokenmeter_processor_state_disk_full",
+  disk_full_ = NewGauge(r, "tokenmeter_processor_state_disk_full",
                      "1 while the state store refuses commits because its disk is full");
   dedup_index_entries_ =
-      Gauge(r, "tokenmeter_processor_dedup_index_entries",
+      NewGauge(r, "tokenmeter_processor_dedup_index_entries",
             "Ids the in-memory dedup index holds (those past the window included until "
             "their slots are reused)");
   dedup_index_bytes_ =
-      Gauge(r, "tokenmeter_processor_dedup_index_bytes", "Memory of the in-memory dedup index");
+      NewGauge(r, "tokenmeter_processor_dedup_index_bytes", "Memory of the in-memory dedup index");
   auto& expired = prometheus::BuildCounter()
                       .Name("tokenmeter_processor_rows_expired_total")
                       .Help("Rows dropped by retention in RocksDB compactions, by family (dedup: ids past the "
@@ -68,28 +49,24 @@ ProcessorProbe::ProcessorProbe(prometheus::Registry& r) {
                       .Register(r);
   expired_dedup_ = &expired.Add({{"family", "dedup"}});
   expired_events_ = &expired.Add({{"family", "events"}});
-  auto& decided = prometheus::BuildCounter()
-                      .Name("tokenmeter_alerts_decided_total")
-                      .Help("Alerts decided (firing, reminder or resolved), by type")
-                      .Register(r);
-  for (size_t i = 0; i < alerts_decided_.size(); ++i) {
-    alerts_decided_[i] = &decided.Add({{"type", std::string(AlertTypeName(static_cast<AlertType>(i)))}});
-  }
-  rollup_folds_ = Counter(r, "tokenmeter_processor_rollup_folds_total",
+  alerts_decided_ = NewCountersByEnum<AlertType, kAlertTypes>(
+      r, "tokenmeter_alerts_decided_total", "Alerts decided (firing, reminder or resolved), by type", "type",
+      AlertTypeName);
+  rollup_folds_ = NewCounter(r, "tokenmeter_processor_rollup_folds_total",
                           "Folds of the rollup journal into the rollup rows that committed");
-  rollup_fold_failures_ = Counter(r, "tokenmeter_processor_rollup_fold_failures_total",
+  rollup_fold_failures_ = NewCounter(r, "tokenmeter_processor_rollup_fold_failures_total",
                                   "Folds of the rollup journal that failed (retried; queries still see the deltas)");
-  rollup_folded_rows_ = Counter(r, "tokenmeter_processor_rollup_folded_rows_total",
+  rollup_folded_rows_ = NewCounter(r, "tokenmeter_processor_rollup_folded_rows_total",
                                 "Distinct 1-minute rollup rows folded (each also updates its hour and day rows)");
-  rollup_fold_seconds_ = Histogram(r, "tokenmeter_processor_rollup_fold_seconds", "Time to fold the rollup journal once",
+  rollup_fold_seconds_ = NewHistogram(r, "tokenmeter_processor_rollup_fold_seconds", "Time to fold the rollup journal once",
                                    {0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5});
-  rollup_pending_ = Gauge(r, "tokenmeter_processor_rollup_pending_rows",
+  rollup_pending_ = NewGauge(r, "tokenmeter_processor_rollup_pending_rows",
                           "Distinct 1-minute rollup rows published and not yet folded");
-  outbox_pending_ = Gauge(r, "tokenmeter_outbox_pending_deliveries",
+  outbox_pending_ = NewGauge(r, "tokenmeter_outbox_pending_deliveries",
                           "Alert deliveries waiting in the outbox (all sinks)");
-  outbox_dead_ = Gauge(r, "tokenmeter_alerts_dead",
+  outbox_dead_ = NewGauge(r, "tokenmeter_alerts_dead",
                        "Alert deliveries that exhausted their retries (replayable)");
-  outbox_oldest_age_ = Gauge(r, "tokenmeter_outbox_oldest_pending_age_seconds",
+  outbox_oldest_age_ = NewGauge(r, "tokenmeter_outbox_oldest_pending_age_seconds",
                              "Age of the oldest pending alert delivery; 0 when none");
 }
 

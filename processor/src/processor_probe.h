@@ -3,16 +3,14 @@
 #ifndef TOKENMETER_PROCESSOR_PROCESSOR_PROBE_H_
 #define TOKENMETER_PROCESSOR_PROCESSOR_PROBE_H_
 
-#include <prometheus/counter.h>
-#include <prometheus/gauge.h>
-#include <prometheus/histogram.h>
-#include <prometheus/registry.h>
+#include <prometheus/family.h>
 
 #include <array>
 #include <chrono>
 #include <map>
 
 #include "pipeline.h"
+#include "tokenmeter/http/probe_metrics.h"
 
 namespace tokenmeter {
 
@@ -43,7 +41,8 @@ class ProcessorProbe {
   prometheus::Counter* counted_;
   prometheus::Counter* duplicates_;
   prometheus::Counter* conflicts_;
-  std::array<prometheus::Counter*, static_cast<size_t>(DeadLetterReason::kCount)> dead_lettered_{};
+  static constexpr size_t kDeadReasons = static_cast<size_t>(DeadLetterReason::kCount);
+  std::array<prometheus::Counter*, kDeadReasons> dead_lettered_{};
   prometheus::Counter* unpriced_;
   prometheus::Counter* redelivered_;
   prometheus::Counter* batch_failures_;
@@ -62,7 +61,8 @@ class ProcessorProbe {
   prometheus::Counter* expired_events_;
   uint64_t expired_dedup_seen_ = 0;   // the store's totals at the last Expired()
   uint64_t expired_events_seen_ = 0;
-  std::array<prometheus::Counter*, static_cast<size_t>(AlertType::kCount)> alerts_decided_{};
+  static constexpr size_t kAlertTypes = static_cast<size_t>(AlertType::kCount);
+  std::array<prometheus::Counter*, kAlertTypes> alerts_decided_{};
   prometheus::Counter* rollup_folds_;
   prometheus::Counter* rollup_fold_failures_;
   prometheus::Counter* rollup_folded_rows_;
