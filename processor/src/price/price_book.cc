@@ -72,6 +72,15 @@ std::string StripDateSuffix(std::string_view model) {
   return {};
 }
 
+// The digits of a name's date suffix ("20250219" for both -20250219 and -2025-02-19).
+std::string DateDigits(std::string_view model) {
+  std::string digits;
+  for (size_t i = StripDateSuffix(model).size(); i < model.size(); ++i) {
+    if (model[i] >= '0' && model[i] <= '9') digits.push_back(model[i]);
+  }
+  return digits;
+}
+
 }  // namespace
 
 Result<PriceBook> PriceBook::FromEmbedded() {
@@ -125,6 +134,13 @@ Result<PriceBook> PriceBook::FromJson(std::string_view catalog_json, std::string
   for (auto& [key, list] : book.entries_) {
     std::sort(list.begin(), list.end(),
               [](const PriceEntry& a, const PriceEntry& b) { return a.effective_from < b.effective_from; });
+    // The newest dated version of each undated name (dates compared as their digits).
+    const size_t nul = key.find('\0');
+    const std::string_view model = std::string_view(key).substr(nul + 1);
+    const std::string undated = StripDateSuffix(model);
+    if (undated.empty()) continue;
+    std::string& newest = book.newest_dated_[Key({std::string_view(key).substr(0, nul), undated})];
+    if (newest.empty() || DateDigits(model) > DateDigits(newest)) newest.assign(model);
   }
 
   rapidjson::Document aliases;
@@ -143,34 +159,60 @@ Result<PriceBook> PriceBook::FromJson(std::string_view catalog_json, std::string
   return book;
 }
 
-const std::vector<PriceEntry>* PriceBook::Lookup(std::string_view provider,
-                                                 std::string_view model) const {
+const std::vector<PriceEntry>* PriceBook::Lookup(std::string_view provider, std::string_view model,
+                                                 std::string* resolved) const {
   // Called for every event: the key is built in a buffer each thread reuses.
   thread_local std::string key;
   AssignKey(key, {provider, model});
   auto it = entries_.find(key);
-  if (it != entries_.end()) return &it->second;
+  if (it != entries_.end()) {
+    if (resolved) resolved->assign(model);
+    return &it->second;
+  }
   auto alias = aliases_.find(key);
   if (alias != aliases_.end()) {
     it = entries_.find(Key({provider, alias->second}));
-    if (it != entries_.end()) return &it->second;
+    if (it != entries_.end()) {
+      if (resolved) *resolved = alias->second;
+      return &it->second;
+    }
   }
   return nullptr;
+}
+
+// Steps 2-4 of Find, for a name the catalog does not list as it is.
+const std::vector<PriceEntry>* PriceBook::LookupClientName(std::string_view provider, std::string_view model,
+                                                           std::string* resolved) const {
+  if (std::string undated = StripDateSuffix(model); !undated.empty()) {
+    if (const std::vector<PriceEntry>* list = Lookup(provider, undated, resolved)) return list;
+  }
+  constexpr std::string_view kLatest = "-latest";
+  std::string_view base = model;
+  if (base.size() > kLatest.size() && base.ends_with(kLatest)) {
+    base.remove_suffix(kLatest.size());
+    if (const std::vector<PriceEntry>* list = Lookup(provider, base, resolved)) return list;
+  }
+  auto dated = newest_dated_.find(Key({provider, base}));
+  if (dated == newest_dated_.end()) return nullptr;
+  return Lookup(provider, dated->second, resolved);
 }
 
 const PriceEntry* PriceBook::Find(std::string_view provider, std::string_view model,
                                   TimePoint at) const {
   const std::vector<PriceEntry>* list = Lookup(provider, model);
-  if (list == nullptr) {
-    std::string undated = StripDateSuffix(model);
-    if (!undated.empty()) list = Lookup(provider, undated);
-  }
+  if (list == nullptr) list = LookupClientName(provider, model, nullptr);
   if (list == nullptr) return nullptr;
   const PriceEntry* found = nullptr;
   for (const PriceEntry& e : *list) {
     if (e.effective_from <= at) found = &e;
   }
   return found;
+}
+
+std::string PriceBook::Resolve(std::string_view provider, std::string_view model) const {
+  std::string resolved;
+  if (Lookup(provider, model, &resolved) == nullptr) (void)LookupClientName(provider, model, &resolved);
+  return resolved;
 }
 
 }  // namespace tokenmeter

@@ -10,6 +10,7 @@
 #include "price/cost_calculator.h"
 #include "tokenmeter/base/rfc3339.h"
 #include "tokenmeter/model/event_parser.h"
+#include "tokenmeter/model/normalizer.h"
 
 namespace tokenmeter {
 namespace {
@@ -148,6 +149,37 @@ TEST(PricingTest, WorkspaceModelAliasesMapDeploymentNames) {
   EXPECT_EQ(PriceEvent(e, book).total, NanoUsd{3'500'000});
   e.workspace = "globex";
   EXPECT_EQ(PriceEvent(e, book).source, CostSource::kUnpriced) << "aliases are per workspace";
+}
+
+// The names the hosted products' integration guides send, as a client sends them: each
+// finds its catalog entry (undated names their newest dated version, "-latest" too),
+// and the event is priced at that entry's prices.
+TEST(PricingTest, ModelNamesAsClientsSendThemFindTheirCatalogEntry) {
+  PriceBook book = *PriceBook::FromEmbedded();
+  Normalizer names = *Normalizer::FromEmbeddedTable();
+  struct Case {
+    const char* provider;
+    const char* model;
+    const char* resolved;
+    int64_t nano;  // 1000 input + 100 output tokens
+  };
+  for (const Case& c : std::initializer_list<Case>{
+           {"anthropic", "claude-3-7-sonnet", "claude-3-7-sonnet-20250219", 4'500'000},
+           {"anthropic", "claude-3-7-sonnet-latest", "claude-3-7-sonnet-20250219", 4'500'000},
+           {"anthropic", "claude-3-7-sonnet-20250219", "claude-3-7-sonnet-20250219", 4'500'000},
+           {"anthropic", "claude-3-5-haiku", "claude-3-5-haiku-20241022", 1'200'000},
+           {"openai", "gpt-4.1", "gpt-4.1", 2'800'000},
+           {"openai", "openai/gpt-4o-mini", "gpt-4o-mini", 210'000},
+           {"gemini", "gemini-2.0-flash", "gemini-2.0-flash", 140'000},
+       }) {
+    const std::string provider = names.Provider(c.provider);
+    const std::string model = names.Model(provider, c.model);
+    EXPECT_EQ(book.Resolve(provider, model), c.resolved) << c.model;
+    UsageEvent e = Call("acme", provider, model, "2026-02-01T00:00:00Z");
+    EXPECT_EQ(PriceEvent(e, book).total, NanoUsd{c.nano}) << c.model;
+  }
+  EXPECT_EQ(book.Resolve("anthropic", "claude-9-opus"), "");
+  EXPECT_EQ(book.Resolve("anthropic", "claude-9-opus-latest"), "");
 }
 
 TEST(PricingTest, EmbeddedCatalogRecordsItsSource) {
