@@ -42,7 +42,8 @@ Status ParseEdge(const YAML::Node& n, AppConfig& c) {
                            {"listen", "threads", "max_header_bytes", "header_timeout_ms",
                             "body_timeout_ms", "handler_deadline_ms", "max_connections",
                             "key_events_per_second", "key_burst_events",
-                            "unavailable_retry_after_s", "drain_timeout_ms"}));
+                            "unavailable_retry_after_s", "drain_timeout_ms", "answer_after",
+                            "applied_wait_ms"}));
   RETURN_IF_ERROR(ParseListen(n, "edge", c.http));
   RETURN_IF_ERROR(Get(n, "threads", "edge", c.http.threads));
   RETURN_IF_ERROR(Get(n, "max_header_bytes", "edge", c.http.max_header_bytes));
@@ -54,6 +55,18 @@ Status ParseEdge(const YAML::Node& n, AppConfig& c) {
   RETURN_IF_ERROR(Get(n, "key_burst_events", "edge", c.edge.key_burst_events));
   RETURN_IF_ERROR(Get(n, "unavailable_retry_after_s", "edge", c.edge.unavailable_retry_after_s));
   RETURN_IF_ERROR(Get(n, "drain_timeout_ms", "edge", c.drain_timeout_ms));
+  RETURN_IF_ERROR(Get(n, "applied_wait_ms", "edge", c.edge.applied_wait_ms));
+  if (n["answer_after"]) {
+    std::string when;
+    RETURN_IF_ERROR(Get(n, "answer_after", "edge", when));
+    if (when == "applied") {
+      c.edge.answer_after = EdgeConfig::AnswerAfter::kApplied;
+    } else if (when == "durable") {
+      c.edge.answer_after = EdgeConfig::AnswerAfter::kDurable;
+    } else {
+      return InvalidArgument("edge.answer_after must be applied or durable, not \"" + when + "\"");
+    }
+  }
   return Status::Ok();
 }
 

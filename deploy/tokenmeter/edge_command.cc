@@ -43,6 +43,11 @@ int RunEdge(const std::vector<std::string>& args) {
   const KeyRing& keys = *start.keys;
   Result<Normalizer> normalizer = Normalizer::FromEmbeddedTable();
   if (!normalizer.ok()) return StartupFailed("edge", normalizer.status());
+  if (config.edge.answer_after == EdgeConfig::AnswerAfter::kApplied) {
+    return StartupFailed("edge", InvalidArgument("edge.answer_after: applied needs the processor in the same "
+                                                 "process (tokenmeter serve); the edge answers once events are "
+                                                 "durable (durable)"));
+  }
   auto publisher = KafkaPublisher::Create(config.kafka);
   if (!publisher.ok()) return StartupFailed("edge", publisher.status());
 

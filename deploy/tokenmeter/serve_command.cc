@@ -62,6 +62,14 @@ int RunServe(const std::vector<std::string>& args) {
   bus.subscribe = [events_log](Subscriber::NextOffsetFn next) { return events_log->Subscribe(std::move(next)); };
   bus.read_ahead = true;
   bus.publish_status = [&edge](const std::string& ws, const WorkspaceStatus& s) { edge.SetWorkspaceStatus(ws, s); };
+  // Ingest is answered once the processor has applied the events (unless answer_after:
+  // durable): the processor reports each batch's outcomes after the statuses it changed.
+  std::shared_ptr<RecordOutcomes> outcomes;
+  if (config.edge.answer_after.value_or(EdgeConfig::AnswerAfter::kApplied) == EdgeConfig::AnswerAfter::kApplied) {
+    outcomes = std::make_shared<RecordOutcomes>();
+    edge.AttachOutcomes(outcomes.get());
+    bus.outcomes = outcomes;
+  }
   auto processor = ProcessorRunner::Create(pc, std::move(bus), config.edge.limits, keys, clock, registry);
   if (!processor.ok()) return StartupFailed("serve", processor.status());
   auto sinks = Dispatcher::Create((*processor)->outbox(), config.sinks, config.retry, clock, registry);

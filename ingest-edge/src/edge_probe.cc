@@ -41,6 +41,9 @@ EdgeProbe::EdgeProbe(prometheus::Registry& registry) {
   }
   accepted_ = NewCounter(registry, "tokenmeter_edge_events_accepted_total",
                          "Events acknowledged with 202 after the bus made them durable");
+  answered_pending_ = NewCounter(registry, "tokenmeter_edge_events_answered_pending_total",
+                                 "Events answered as pending (edge.answer_after: applied): not applied by the "
+                                 "processor within edge.applied_wait_ms");
   rejected_ = NewCountersByEnum<Reject, kRejects>(registry, "tokenmeter_edge_events_rejected_total",
                                                   "Events not accepted, by reason", "reason", RejectName);
   auth_failures_ = NewCountersByEnum<KeyRejection, kKeyRejections>(

@@ -41,6 +41,8 @@ class EdgeProbe {
   void Request(Route route, int status, std::chrono::steady_clock::duration took);
   void EventsAccepted(size_t n) { accepted_->Increment(static_cast<double>(n)); }
   void EventsRejected(Reject reason, size_t n);
+  // Applied mode: events the processor had not applied by the end of the wait.
+  void EventsAnsweredPending(size_t n) { answered_pending_->Increment(static_cast<double>(n)); }
   void AuthFailed(KeyRejection why);
   void Delivery(std::chrono::steady_clock::duration took, bool ok);
   void Sample(int http_in_flight, int connections, size_t bus_in_flight, bool bus_ready);
@@ -49,6 +51,7 @@ class EdgeProbe {
   std::array<std::array<prometheus::Counter*, 3>, static_cast<size_t>(Route::kCount)> requests_{};
   std::array<prometheus::Histogram*, static_cast<size_t>(Route::kCount)> request_seconds_{};
   prometheus::Counter* accepted_;
+  prometheus::Counter* answered_pending_;
   static constexpr size_t kRejects = static_cast<size_t>(Reject::kCount);
   std::array<prometheus::Counter*, kRejects> rejected_{};
   static constexpr size_t kKeyRejections = static_cast<size_t>(KeyRejection::kRevoked) + 1;

@@ -101,6 +101,7 @@ Status EdgeConfig::Validate() const {
     return InvalidArgument("edge key rate limits must be positive");
   }
   if (unavailable_retry_after_s < 1) return InvalidArgument("unavailable_retry_after_s >= 1");
+  if (applied_wait_ms < 1 || applied_wait_ms > 60000) return InvalidArgument("edge.applied_wait_ms must be in [1, 60000]");
   return Status::Ok();
 }
 
@@ -130,6 +131,13 @@ struct EdgeService::State {
   }
 
   const Workspace& WorkspaceFor(const std::string& id) const { return workspaces.at(id); }
+
+  // The Opsmeter status fields of an answer, as the processor last published them.
+  AnswerStatus AnswerStatusOf(const std::string& ws) const {
+    WorkspaceStatus st = StatusOf(ws);
+    return {st.plan_limit_reached && clock.Now() < st.paused_until, st.plan_limit_reached, st.budget_warning,
+            st.budget_exceeded};
+  }
 };
 
 EdgeService::EdgeService(const EdgeConfig& config, const KeyRing& keys,
@@ -259,7 +267,7 @@ void EdgeService::HandleIngest(HttpRequest request, Respond respond) {
   }
   size_t invalid = parsed.event_count - parsed.events.size();
   if (invalid) s.probe.EventsRejected(Reject::kInvalidEvent, invalid);
-  if (parsed.events.empty()) return finish(respond, IngestResult(0, parsed.errors, status));
+  if (parsed.events.empty()) return finish(respond, IngestResult({}, {}, parsed.errors, s.AnswerStatusOf(key->workspace)));
 
   // 4. Rate limits count events, not requests.
   LimitDecision limit = s.limiter.Take(key->id, key->workspace, parsed.events.size(),
@@ -294,16 +302,43 @@ void EdgeService::HandleIngest(HttpRequest request, Respond respond) {
     records[i].value.clear();
     EncodeBusRecord(parsed.events[i], records[i].value);  // sized once, from the event
   }
+  // What the answer needs of each event, kept past this call (the parsed body is reused).
+  std::vector<AnsweredEvent> answered(accepted);
+  for (size_t i = 0; i < accepted; ++i) {
+    const UsageEvent& e = parsed.events[i];
+    AnsweredEvent& a = answered[i];
+    a.index = static_cast<uint32_t>(parsed.event_index[i]);
+    a.warnings = e.warnings;
+    a.model = e.model;
+    if (e.warnings & kWarnUnknownProject) a.project = e.project_raw;
+    a.total_tokens = e.total_tokens.value_or(0);
+    a.token_sum = e.input_tokens + e.output_tokens;
+  }
   auto published = s.clock.Steady();
-  s.publisher.Publish(
+  s.publisher.PublishPlaced(
       std::span<const BusRecord>(records.data(), accepted),
-      [&s, finish, respond, accepted, published, status,
-       errors = std::move(parsed.errors)](Status st) {
+      [&s, finish, respond, accepted, published, outcomes = outcomes_, ws = key->workspace,
+       answered = std::move(answered), errors = std::move(parsed.errors)](Status st, int partition,
+                                                                          int64_t first) mutable {
         s.probe.Delivery(s.clock.Steady() - published, st.ok());
         if (st.ok()) {
           CrashPoint("after_durable_before_response");
           s.probe.EventsAccepted(accepted);
-          return finish(respond, IngestResult(accepted, errors, status));
+          if (outcomes == nullptr || first < 0) {
+            return finish(respond, IngestResult(answered, {}, errors, s.AnswerStatusOf(ws)));
+          }
+          // Applied mode: answered once the processor has applied them (the status it
+          // published after them included), or as pending at the wait's end.
+          auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(s.config.applied_wait_ms);
+          outcomes->Await(partition, first, accepted, deadline,
+                          [&s, finish, respond, ws = std::move(ws), answered = std::move(answered),
+                           errors = std::move(errors)](std::vector<RecordOutcome> o) {
+                            const size_t pending = static_cast<size_t>(std::count(
+                                o.begin(), o.end(), RecordOutcome{RecordVerdict::kPending, false}));
+                            if (pending) s.probe.EventsAnsweredPending(pending);
+                            finish(respond, IngestResult(answered, o, errors, s.AnswerStatusOf(ws)));
+                          });
+          return;
         }
         s.probe.EventsRejected(BusRejection(st), accepted);
         finish(respond, RetryLater(503, BusReason(st),

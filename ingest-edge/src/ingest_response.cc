@@ -1,5 +1,6 @@
 #include "ingest_response.h"
 
+#include <algorithm>
 #include <string>
 
 #include "tokenmeter/base/json_text.h"
@@ -31,25 +32,78 @@ size_t RejectedEvents(const std::vector<FieldError>& errors) {
 
 }  // namespace
 
-HttpResponse IngestResult(size_t accepted, const std::vector<FieldError>& errors,
-                          const WorkspaceStatus& status) {
+HttpResponse IngestResult(const std::vector<AnsweredEvent>& events, const std::vector<RecordOutcome>& outcomes,
+                          const std::vector<FieldError>& errors, const AnswerStatus& status) {
+  // The processor's verdicts; a record it dead-lettered is an error of its event.
+  size_t inserted = 0, skipped = 0, pending = 0;
+  std::string conflicts, warnings;
+  std::vector<FieldError> all = errors;
+  auto item = [](std::string& out, uint32_t index) {
+    if (!out.empty()) out.push_back(',');
+    out += "{\"index\":" + std::to_string(index) + ",";
+  };
+  for (size_t i = 0; i < events.size(); ++i) {
+    const AnsweredEvent& e = events[i];
+    const RecordOutcome o = i < outcomes.size() ? outcomes[i] : RecordOutcome{};
+    switch (o.verdict) {
+      case RecordVerdict::kInserted: ++inserted; break;
+      case RecordVerdict::kSkipped: ++skipped; break;
+      case RecordVerdict::kPending: ++pending; break;
+      case RecordVerdict::kConflict:
+        item(conflicts, e.index);
+        conflicts += "\"message\":\"this requestId was first recorded with other content; this event is not counted\"}";
+        break;
+      case RecordVerdict::kRejected:
+        all.push_back({e.index, "", "refused by the processor on re-validation (see the dead-letter log)"});
+        break;
+    }
+    if (o.unpriced) {
+      item(warnings, e.index);
+      warnings += "\"code\":\"unpriced_model\",\"message\":";
+      AppendJsonString(warnings, "model \"" + e.model +
+                                     "\" has no price in the catalog; counted without a cost (send estimatedCostUsd, "
+                                     "or add a price or alias)");
+      warnings.push_back('}');
+    }
+    if (e.warnings & kWarnUnknownProject) {
+      item(warnings, e.index);
+      warnings += "\"code\":\"unknown_project\",\"message\":";
+      AppendJsonString(warnings, "project \"" + e.project + "\" is not configured; counted without a project");
+      warnings.push_back('}');
+    }
+    if (e.warnings & kWarnTotalTokensMismatch) {
+      item(warnings, e.index);
+      warnings += "\"code\":\"total_tokens_mismatch\",\"message\":";
+      AppendJsonString(warnings, "totalTokens " + std::to_string(e.total_tokens) + " is not inputTokens + outputTokens (" +
+                                     std::to_string(e.token_sum) + "); the token counts are kept as given");
+      warnings.push_back('}');
+    }
+  }
+  std::stable_sort(all.begin(), all.end(), [](const FieldError& a, const FieldError& b) { return a.index < b.index; });
+  const size_t rejected = RejectedEvents(all);
+  const size_t accepted = events.size();
   HttpResponse r;
-  size_t rejected = RejectedEvents(errors);
   if (accepted == 0) {
     r.status = 400;
     r.body = "{\"ok\":false,\"reason\":\"invalid_events\",\"accepted\":0,\"rejected\":" +
              std::to_string(rejected) + ",";
+    AppendErrors(r.body, all);
   } else {
     r.status = 202;
-    r.body = "{\"ok\":true,\"accepted\":" + std::to_string(accepted) +
-             ",\"rejected\":" + std::to_string(rejected) + ",";
+    r.body = "{\"ok\":true,\"inserted\":" + std::to_string(inserted) + ",\"skipped\":" + std::to_string(skipped) +
+             ",\"conflicts\":[" + conflicts + "],\"pending\":" + std::to_string(pending) +
+             ",\"accepted\":" + std::to_string(accepted) + ",\"rejected\":" + std::to_string(rejected) + ",";
+    AppendErrors(r.body, all);
+    r.body += ",\"warnings\":[" + warnings + "],\"reason\":\"ok\"";
   }
-  AppendErrors(r.body, errors);
-  if (accepted > 0) {
-    r.body += std::string(",\"telemetryPaused\":false,\"budgetWarning\":") +
-              (status.budget_warning ? "true" : "false") + ",\"budgetExceeded\":" +
-              (status.budget_exceeded ? "true" : "false");
-  }
+  auto flag = [&r](const char* name, bool v) {
+    r.body += std::string(",\"") + name + "\":" + (v ? "true" : "false");
+  };
+  flag("telemetryPaused", status.telemetry_paused);
+  flag("providerCallsContinue", true);
+  flag("isPlanLimitReached", status.plan_limit_reached);
+  flag("budgetWarning", status.budget_warning);
+  flag("budgetExceeded", status.budget_exceeded);
   r.body.push_back('}');
   return r;
 }

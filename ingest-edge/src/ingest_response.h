@@ -3,19 +3,39 @@
 #ifndef TOKENMETER_EDGE_INGEST_RESPONSE_H_
 #define TOKENMETER_EDGE_INGEST_RESPONSE_H_
 
+#include <cstdint>
+#include <string>
 #include <string_view>
 #include <vector>
 
-#include "tokenmeter/model/workspace_status.h"
-
+#include "tokenmeter/bus/record_outcomes.h"
 #include "tokenmeter/http/http_server.h"
 #include "tokenmeter/model/event_parser.h"
 
 namespace tokenmeter {
 
+// One accepted event as its answer needs it, copied out of the parsed body before the
+// bus answers.
+struct AnsweredEvent {
+  uint32_t index = 0;     // its position in the body
+  uint32_t warnings = 0;  // EventWarning bits the edge set
+  std::string model;      // normalized: an unpriced_model warning names it
+  std::string project;    // the slug not configured (kWarnUnknownProject)
+  uint64_t total_tokens = 0;  // as given, and input + output (kWarnTotalTokensMismatch)
+  uint64_t token_sum = 0;
+};
+// What the answer says of the workspace: the Opsmeter status fields.
+struct AnswerStatus {
+  bool telemetry_paused = false;  // the plan limit pauses the next events
+  bool plan_limit_reached = false;
+  bool budget_warning = false;
+  bool budget_exceeded = false;
+};
 // 202 when at least one event was accepted; 400 "invalid_events" when none was.
-HttpResponse IngestResult(size_t accepted, const std::vector<FieldError>& errors,
-                          const WorkspaceStatus& status);
+// `outcomes[i]` is what the processor did with events[i]: inserted, skipped (a retry),
+// a conflict, rejected, or still pending (durable mode, or not applied in time).
+HttpResponse IngestResult(const std::vector<AnsweredEvent>& events, const std::vector<RecordOutcome>& outcomes,
+                          const std::vector<FieldError>& errors, const AnswerStatus& status);
 // 402 while the workspace's plan limit pauses telemetry (DESIGN.md "Ingest contract").
 HttpResponse PlanLimitReached(int retry_after_s);
 // {"ok":false,"reason":...,"message":...} with the given status.

@@ -145,10 +145,16 @@ Result<PreparedBatch> BatchPipeline::Prepare(int partition, const std::vector<Co
   out.stats.consumed = messages.size() - first;
   if (first == messages.size()) return out;
   Scratch& scratch = ScratchFor(partition);
+  std::vector<RecordOutcome>& outcome_of = out.stats.applied.emplace_back().outcomes;  // [j - first]
+  out.stats.applied.back().partition = partition;
+  out.stats.applied.back().first_offset = messages[first].offset;
+  outcome_of.resize(messages.size() - first);
   auto dead_letter = [&](size_t j, std::string reason, DeadLetterReason kind) {
     const ConsumedRecord& m = messages[j];
     out.dead_letters.push_back({partition, m.offset, m.value, std::move(reason), kind});
     ++out.stats.dead_by_reason[static_cast<size_t>(kind)];
+    outcome_of[j - first].verdict =
+        kind == DeadLetterReason::kConflict ? RecordVerdict::kConflict : RecordVerdict::kRejected;
   };
 
   // 2. Decoded (by Decode): what did not decode or validate is dead-lettered.
@@ -220,6 +226,7 @@ Result<PreparedBatch> BatchPipeline::Prepare(int partition, const std::vector<Co
         [[fallthrough]];
       case DedupVerdict::kDuplicate: {
         ++out.stats.duplicates;
+        if (o.verdict == DedupVerdict::kDuplicate) outcome_of[valid[i] - first].verdict = RecordVerdict::kSkipped;
         if (e.occurred_at_defaulted) {
           // A copy without a time of its own is counted where the original is, as a timed
           // copy is: the retries of a minute's calls stay in that minute.
@@ -238,6 +245,7 @@ Result<PreparedBatch> BatchPipeline::Prepare(int partition, const std::vector<Co
       case DedupVerdict::kNew:
         break;
     }
+    outcome_of[valid[i] - first] = {RecordVerdict::kInserted, !d.cost.total};
     if (!d.cost.total) ++out.stats.unpriced;
     RETURN_IF_ERROR(spend.Add(e, d.cost.total));
     drift.Observe(e);

@@ -35,6 +35,7 @@
 #include "price/cost_calculator.h"
 #include "price/price_book.h"
 #include "state/state_store.h"
+#include "tokenmeter/bus/record_outcomes.h"
 #include "tokenmeter/bus/subscriber.h"
 #include "tokenmeter/model/event_parser.h"
 #include "tokenmeter/processor/retention_config.h"
@@ -70,6 +71,14 @@ struct BatchStats {
   size_t unpriced = 0;
   std::array<size_t, static_cast<size_t>(AlertType::kCount)> alerts_by_type{};
   std::vector<std::string> workspaces;  // with new events (RunOnce: over all partitions)
+  // What became of each record consumed (not redelivered), from `first_offset` on, per
+  // partition batch (RunOnce: every partition's).
+  struct Applied {
+    int partition = 0;
+    int64_t first_offset = 0;
+    std::vector<RecordOutcome> outcomes;
+  };
+  std::vector<Applied> applied;
 };
 
 struct PreparedBatch {

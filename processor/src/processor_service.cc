@@ -247,7 +247,7 @@ Status ProcessorService::ApplyPrepared(Result<PreparedBatch> prepared, BatchStat
   return Status::Ok();
 }
 
-void ProcessorService::AddStats(BatchStats& total, const BatchStats& s) {
+void ProcessorService::AddStats(BatchStats& total, BatchStats& s) {
   total.consumed += s.consumed;
   total.redelivered += s.redelivered;
   total.counted += s.counted;
@@ -258,6 +258,7 @@ void ProcessorService::AddStats(BatchStats& total, const BatchStats& s) {
   total.unpriced += s.unpriced;
   for (size_t i = 0; i < s.alerts_by_type.size(); ++i) total.alerts_by_type[i] += s.alerts_by_type[i];
   total.workspaces.insert(total.workspaces.end(), s.workspaces.begin(), s.workspaces.end());
+  std::move(s.applied.begin(), s.applied.end(), std::back_inserter(total.applied));
 }
 
 Status ProcessorService::PublishDeadLetters(const std::vector<DeadLetter>& letters) {

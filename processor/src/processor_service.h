@@ -70,7 +70,7 @@ class ProcessorService {
   Status ApplyReadingAhead(const PartitionMessages& part, bool decoded, BatchStats& stats);
   // A partition's prepared batch: its dead letters published, then committed unsynced.
   Status ApplyPrepared(Result<PreparedBatch> prepared, BatchStats& stats);
-  static void AddStats(BatchStats& total, const BatchStats& s);
+  static void AddStats(BatchStats& total, BatchStats& s);  // moves s.applied
   Status PublishDeadLetters(const std::vector<DeadLetter>& letters);
 
   // A helper thread kept for the service's life: a thread started per poll costs its

@@ -52,10 +52,10 @@ lynx='{"provider":"openai","model":"gpt-4o-mini","inputTokens":850,"outputTokens
 batch='{"events":[{"provider":"openai","model":"gpt-4.1","inputTokens":1200,"outputTokens":450,"requestId":"chatcmpl-abc123","project":"document-processing","environment":"prod","feature":"contract-analysis"},{"provider":"anthropic","model":"claude-3-5-haiku","inputTokens":600,"outputTokens":180,"requestId":"msg_xyz456","project":"document-processing","environment":"prod","feature":"classification"}]}'
 gemini='{"provider":"gemini","model":"gemini-2.0-flash","inputTokens":900,"outputTokens":200,"requestId":"6f1c2d3e-0000-4000-8000-000000000001","feature":"search.summarize"}'
 got=$(post /v1/ingest "$ops")
-[ "$got" = '202 {"ok":true,"accepted":1,"rejected":0,"errors":[],"telemetryPaused":false,"budgetWarning":false,"budgetExceeded":false}' ] || fail "opsmeter fixture: $got"
+[ "$got" = '202 {"ok":true,"inserted":0,"skipped":0,"conflicts":[],"pending":1,"accepted":1,"rejected":0,"errors":[],"warnings":[],"reason":"ok","telemetryPaused":false,"providerCallsContinue":true,"isPlanLimitReached":false,"budgetWarning":false,"budgetExceeded":false}' ] || fail "opsmeter fixture: $got"
 expect_status 202 /api/v1/usage/ingest "$lynx"
 got=$(post /v1/ingest/llm-request "$batch")
-[ "$got" = '202 {"ok":true,"accepted":2,"rejected":0,"errors":[],"telemetryPaused":false,"budgetWarning":false,"budgetExceeded":false}' ] || fail "batch fixture: $got"
+[ "$got" = '202 {"ok":true,"inserted":0,"skipped":0,"conflicts":[],"pending":2,"accepted":2,"rejected":0,"errors":[],"warnings":[],"reason":"ok","telemetryPaused":false,"providerCallsContinue":true,"isPlanLimitReached":false,"budgetWarning":false,"budgetExceeded":false}' ] || fail "batch fixture: $got"
 expect_status 202 /v1/ingest "$gemini"
 expect_status 202 /v1/ingest "$lynx"   # the client's retry
 expect_status 400 /v1/ingest '{"requestId":"bad","provider":"openai","model":"m","inputTokens":-1}'

@@ -129,7 +129,7 @@ const char* kGeminiFixture =
     R"({"provider":"gemini","model":"gemini-2.0-flash","inputTokens":900,"outputTokens":200,"requestId":"6f1c2d3e-0000-4000-8000-000000000001","feature":"search.summarize"})";
 
 constexpr const char* kAccepted1 =
-    R"({"ok":true,"accepted":1,"rejected":0,"errors":[],"telemetryPaused":false,"budgetWarning":false,"budgetExceeded":false})";
+    R"({"ok":true,"inserted":0,"skipped":0,"conflicts":[],"pending":1,"accepted":1,"rejected":0,"errors":[],"warnings":[],"reason":"ok","telemetryPaused":false,"providerCallsContinue":true,"isPlanLimitReached":false,"budgetWarning":false,"budgetExceeded":false})";
 
 TEST_F(EdgeKafkaTest, FixturesLandOnTheTopicAsCanonicalEventsKeyedByWorkspace) {
   Reply r = Post(kOpsmeterFixture);
@@ -138,7 +138,7 @@ TEST_F(EdgeKafkaTest, FixturesLandOnTheTopicAsCanonicalEventsKeyedByWorkspace) {
   EXPECT_EQ(PostJson(port_, "/api/v1/usage/ingest", ingest_.key, kCostLynxFixture).body, kAccepted1);
   r = PostJson(port_, "/v1/ingest/llm-request", ingest_.key, kCostLynxBatch);
   EXPECT_EQ(r.status, 202);
-  EXPECT_EQ(r.body, R"({"ok":true,"accepted":2,"rejected":0,"errors":[],"telemetryPaused":false,"budgetWarning":false,"budgetExceeded":false})");
+  EXPECT_EQ(r.body, R"({"ok":true,"inserted":0,"skipped":0,"conflicts":[],"pending":2,"accepted":2,"rejected":0,"errors":[],"warnings":[],"reason":"ok","telemetryPaused":false,"providerCallsContinue":true,"isPlanLimitReached":false,"budgetWarning":false,"budgetExceeded":false})");
   EXPECT_EQ(Post(kGeminiFixture).body, kAccepted1);
   EXPECT_EQ(Post(R"({"requestId":"g-1","provider":"openai","model":"gpt-4o"})", globex_.key).status, 202);
 
@@ -190,7 +190,7 @@ TEST_F(EdgeKafkaTest, BatchOfTenWithTwoInvalidAcceptsEightAndNamesTheTwo) {
   Reply r = Post(body);
   EXPECT_EQ(r.status, 202);
   EXPECT_EQ(r.body,
-            R"j({"ok":true,"accepted":8,"rejected":2,"errors":[{"index":2,"field":"inputTokens","message":"must be a non-negative integer"},{"index":6,"field":"externalRequestId","message":"is required (externalRequestId or requestId)"}],"telemetryPaused":false,"budgetWarning":false,"budgetExceeded":false})j");
+            R"j({"ok":true,"inserted":0,"skipped":0,"conflicts":[],"pending":8,"accepted":8,"rejected":2,"errors":[{"index":2,"field":"inputTokens","message":"must be a non-negative integer"},{"index":6,"field":"externalRequestId","message":"is required (externalRequestId or requestId)"}],"warnings":[],"reason":"ok","telemetryPaused":false,"providerCallsContinue":true,"isPlanLimitReached":false,"budgetWarning":false,"budgetExceeded":false})j");
   std::vector<std::string> ids;
   for (const auto& rec : Topic()) {
     ids.push_back(RequestIdOf(rec.value));

@@ -51,7 +51,7 @@ struct EmbeddedLog::Impl {
   struct Pending {
     std::string bytes;                   // the records, framed, end to end
     std::vector<uint32_t> record_sizes;  // framed size of each record, in order
-    Done done;
+    Placed done;
   };
   std::deque<Pending> queue;
   size_t queued_records = 0;
@@ -182,13 +182,17 @@ struct EmbeddedLog::Impl {
         failure = result;
         failed_at = std::chrono::steady_clock::now();
       }
+      int64_t first = static_cast<int64_t>(positions.size());  // the batch's first offset
       if (ok) {
         positions.insert(positions.end(), new_positions.begin(), new_positions.end());
         file_end = end;
       }
       lock.unlock();
       appended_cv.notify_all();
-      for (Pending& p : batch) p.done(result);
+      for (Pending& p : batch) {
+        p.done(result, 0, ok ? first : -1);
+        first += static_cast<int64_t>(p.record_sizes.size());
+      }
       lock.lock();
     }
   }
@@ -301,8 +305,12 @@ EmbeddedLog::~EmbeddedLog() {
 }
 
 void EmbeddedLog::Publish(std::span<const BusRecord> records, Done done) {
+  PublishPlaced(records, [done = std::move(done)](Status s, int, int64_t) { done(std::move(s)); });
+}
+
+void EmbeddedLog::PublishPlaced(std::span<const BusRecord> records, Placed done) {
   if (records.empty()) {
-    done(Status::Ok());
+    done(Status::Ok(), 0, End());
     return;
   }
   // [body length | kCrc32cFlag][CRC-32C of body][body = key length, key, value] per record
@@ -312,8 +320,8 @@ void EmbeddedLog::Publish(std::span<const BusRecord> records, Done done) {
   for (const BusRecord& r : records) {
     if (r.key.size() + r.value.size() > max_record) {
       done(InvalidArgument("an embedded log record holds at most " + std::to_string(max_record) +
-                           " bytes; this one has " +
-                           std::to_string(r.key.size() + r.value.size())));
+                           " bytes; this one has " + std::to_string(r.key.size() + r.value.size())),
+           0, -1);
       return;
     }
     total += kHeader + r.key.size() + r.value.size();
@@ -345,7 +353,7 @@ void EmbeddedLog::Publish(std::span<const BusRecord> records, Done done) {
       return;
     }
   }
-  pending.done(ResourceExhausted("embedded log write queue is full"));
+  pending.done(ResourceExhausted("embedded log write queue is full"), 0, -1);
 }
 
 Status EmbeddedLog::Ready() const {

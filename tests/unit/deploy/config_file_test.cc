@@ -180,6 +180,26 @@ TEST(ConfigFileTest, WrongTypesAndBadValuesAreErrors) {
   EXPECT_FALSE(LoadConfigFile("/nonexistent/tokenmeter.yaml").ok());
 }
 
+// When ingest is answered: unset (each command's default), applied or durable, and the
+// wait; anything else is refused with the choices.
+TEST(ConfigFileTest, AnswerAfterIsAppliedOrDurable) {
+  Result<AppConfig> c = LoadConfigText("bus:\n  kafka:\n    bootstrap_servers: 127.0.0.1:9092\n");
+  ASSERT_TRUE(c.ok());
+  EXPECT_FALSE(c->edge.answer_after.has_value());
+  EXPECT_EQ(c->edge.applied_wait_ms, 2000);
+  c = LoadConfigText("edge:\n  answer_after: durable\n  applied_wait_ms: 500\n");
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->edge.answer_after, EdgeConfig::AnswerAfter::kDurable);
+  EXPECT_EQ(c->edge.applied_wait_ms, 500);
+  c = LoadConfigText("edge:\n  answer_after: applied\n");
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(c->edge.answer_after, EdgeConfig::AnswerAfter::kApplied);
+  c = LoadConfigText("edge:\n  answer_after: never\n");
+  EXPECT_EQ(c.status().message(), "edge.answer_after must be applied or durable, not \"never\"");
+  c = LoadConfigText("edge:\n  applied_wait_ms: 0\n");
+  EXPECT_EQ(c.status().message(), "edge.applied_wait_ms must be in [1, 60000]");
+}
+
 // linger.ms is a float in librdkafka: a fraction of a millisecond is a valid batching
 // delay, outside [0, 1000] (or not a number) the producer is refused before it starts.
 TEST(ConfigFileTest, KafkaLingerTakesFractionsAndRefusesOutOfRangeValues) {

@@ -155,5 +155,28 @@ TEST_F(PipelineTest, AnIdWhoseStoredRecordCannotBeReadIsQuarantinedNeverCountedA
   EXPECT_EQ(*store_->NextOffset("tokenmeter.events", 0), std::optional<int64_t>(4));
 }
 
+// What an edge in the same process answers with: one outcome per record consumed, in
+// offset order from the first one not redelivered.
+TEST_F(PipelineTest, EachConsumedRecordsOutcomeIsReportedInOffsetOrder) {
+  ASSERT_EQ(Apply({Msg(0, Event("a", "gpt-4o-mini", 850, 320))}).counted, 1u);
+  Result<PreparedBatch> p = pipeline_->Prepare(
+      0, {Msg(0, Event("a", "gpt-4o-mini", 850, 320)),    // redelivered: not reported
+          Msg(1, Event("a", "gpt-4o-mini", 850, 320)),    // a retry
+          Msg(2, Event("a", "gpt-4o-mini", 851, 320)),    // the id with other content
+          ConsumedRecord{0, 3, "acme", "not json"},       // dead-lettered
+          Msg(4, Event("b", "acme-llm-9", 10, 10)),       // new, no price
+          Msg(5, Event("c", "gpt-4o-mini", 1, 1))});      // new
+  ASSERT_TRUE(p.ok()) << p.status().ToString();
+  ASSERT_EQ(p->stats.applied.size(), 1u);
+  const BatchStats::Applied& a = p->stats.applied[0];
+  EXPECT_EQ(a.partition, 0);
+  EXPECT_EQ(a.first_offset, 1);
+  EXPECT_EQ(a.outcomes, (std::vector<RecordOutcome>{{RecordVerdict::kSkipped, false},
+                                                    {RecordVerdict::kConflict, false},
+                                                    {RecordVerdict::kRejected, false},
+                                                    {RecordVerdict::kInserted, true},
+                                                    {RecordVerdict::kInserted, false}}));
+}
+
 }  // namespace
 }  // namespace tokenmeter

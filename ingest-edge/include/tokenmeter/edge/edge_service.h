@@ -1,7 +1,8 @@
 // EdgeService: the ingest edge. For each request:
 //   route -> authenticate -> plan limit (402 while paused) -> check media type ->
 //   parse & validate -> rate limit -> publish to the bus -> answer (202 only after every
-//   accepted event is durable, with the workspace's budget flags).
+//   accepted event is durable; with AttachOutcomes, once the processor has applied them:
+//   inserted, skipped, conflicts, warnings and the workspace's status after them).
 // Also serves /healthz, /readyz and /metrics. Stateless apart from rate-limit buckets.
 //
 // Threads: Handle() runs on HTTP I/O threads; answers for ingest come from the bus's
@@ -12,12 +13,14 @@
 
 #include <atomic>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "tokenmeter/auth/api_key.h"
 #include "tokenmeter/base/clock.h"
 #include "tokenmeter/bus/publisher.h"
+#include "tokenmeter/bus/record_outcomes.h"
 #include "tokenmeter/http/http_server.h"
 #include "tokenmeter/model/ingest_limits.h"
 #include "tokenmeter/model/normalizer.h"
@@ -50,6 +53,15 @@ struct EdgeConfig {
   double key_burst_events = 10000;
   // Retry-After (seconds) sent with 503 when the bus cannot take events. Default 1.
   int unavailable_retry_after_s = 1;
+  // When the 202 is sent (edge.answer_after): once the events are durable on the bus
+  // (kDurable: the answer says "pending": N), or once the processor has applied them
+  // (kApplied: inserted, skipped and conflicts exact; needs the processor in the same
+  // process). Unset: applied in `serve`, durable in the distributed form.
+  enum class AnswerAfter : uint8_t { kDurable, kApplied };
+  std::optional<AnswerAfter> answer_after;
+  // How long an applied answer waits for the processor, ms; events not applied by then are
+  // answered as pending. Default 2000.
+  int applied_wait_ms = 2000;
 
   Status Validate() const;
 };
@@ -64,6 +76,9 @@ class EdgeService final : public HttpHandler {
 
   // Lets /metrics report the server's in-flight requests and connections.
   void AttachServer(const HttpServer* server) { server_ = server; }
+  // Answers ingest once the processor has applied the events (AnswerAfter::kApplied):
+  // `outcomes` is where the processor in this process reports them; must outlive the edge.
+  void AttachOutcomes(RecordOutcomes* outcomes) { outcomes_ = outcomes; }
   // What the processor last said about a workspace (plan limit, budget flags). Any thread.
   void SetWorkspaceStatus(const std::string& workspace, const WorkspaceStatus& status);
 
@@ -77,6 +92,7 @@ class EdgeService final : public HttpHandler {
 
   std::unique_ptr<State> state_;
   const HttpServer* server_ = nullptr;
+  RecordOutcomes* outcomes_ = nullptr;
   std::atomic<bool> shutting_down_{false};
 };
 

@@ -16,6 +16,7 @@
 #include "tokenmeter/auth/api_key.h"
 #include "tokenmeter/base/clock.h"
 #include "tokenmeter/bus/publisher.h"
+#include "tokenmeter/bus/record_outcomes.h"
 #include "tokenmeter/bus/subscriber.h"
 #include "tokenmeter/http/http_server.h"
 #include "tokenmeter/model/ingest_limits.h"
@@ -77,6 +78,9 @@ struct ProcessorBus {
   // Where workspace statuses go (the edges); called from the consume thread whenever a
   // workspace with a budget or plan limit may have changed, and on start. May be empty.
   std::function<void(const std::string& workspace, const WorkspaceStatus& status)> publish_status;
+  // Where each committed batch's record outcomes go (an edge in the same process that
+  // answers once its events are applied), after the statuses it changed. May be null.
+  std::shared_ptr<RecordOutcomes> outcomes;
 };
 
 class ProcessorRunner final : public HttpHandler {

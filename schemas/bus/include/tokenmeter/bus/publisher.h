@@ -14,6 +14,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <span>
 #include <string>
@@ -33,10 +34,18 @@ struct BusRecord {
 class Publisher {
  public:
   using Done = std::function<void(Status)>;
+  // With where the records landed: at consecutive offsets from `first_offset` of
+  // `partition`, or first_offset -1 when the bus cannot say (Kafka: other producers'
+  // records may come between them).
+  using Placed = std::function<void(Status, int partition, int64_t first_offset)>;
   virtual ~Publisher() = default;
 
   // Any thread.
   virtual void Publish(std::span<const BusRecord> records, Done done) = 0;
+  // The same, saying where (the embedded log can; others answer -1).
+  virtual void PublishPlaced(std::span<const BusRecord> records, Placed done) {
+    Publish(records, [done = std::move(done)](Status s) { done(std::move(s), 0, -1); });
+  }
   // OK while the bus can take records durably; otherwise why not: kUnavailable (brokers
   // unreachable, a fatal producer error, a failed write) or kNoSpace (the disk under the
   // embedded log is full). The edge answers ingest and /readyz with it. Any thread.
