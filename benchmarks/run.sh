@@ -415,6 +415,30 @@ stop_tm "$serve_pid"
 R[serve_half.visible_over_100]=$(awk '$2 > 100' "$work/visible.txt" | wc -l)
 slow_span=$(awk '$2 > 100 {if (!n++) a = $1; b = $1} END {if (n) printf "%.1f–%.1f s into the phase", a, b; else printf "none"}' "$work/visible.txt")
 
+# --- 7b. What answering after *applied* costs against *durable* (serve, same run) --------
+# Each mode on a fresh serve: single-event POSTs, then 100-event batches, 64 connections,
+# closed loop. Applied answers once the processor has applied the events; durable once the
+# embedded log has synced them (the processor then runs behind).
+for answer in durable applied; do
+  rm -rf "$work/answer-$answer"
+  cat > "$work/answer-$answer.yaml" <<YAML
+$edge_yaml
+  answer_after: $answer
+serve:
+  listen: 127.0.0.1:0
+  data_dir: $work/answer-$answer
+$(workspaces_yaml)
+$(keys_yaml)
+YAML
+  start_tm "answer-$answer" serve ready
+  run_phase "${answer}_single" 120 "$BENCH" http --port "$tm_port" --key "$key" --connections 64 \
+    --duration-s "$secs" --prefix "${answer}s"
+  run_phase "${answer}_batch" 120 "$BENCH" http --port "$tm_port" --key "$key" --connections 64 \
+    --duration-s "$secs" --batch 100 --prefix "${answer}b"
+  stop_tm "$tm_pid"
+  rm -rf "$work/answer-$answer"
+done
+
 # --- 8. The report ---------------------------------------------------------------------
 ratio() { echo "$1 / $2" | bc -l; }
 fmt() { LC_ALL=C printf "%'.${2:-0}f" "$1"; }
@@ -476,6 +500,8 @@ others=(
   "| serve CPU per event end to end | $(fmt "${R[serve_e2e.cpu_us_per_event]}" 2) µs |"
   "| serve request p99 at half load | $(fmt "${R[serve_half.p99_ms]}" 1) ms |"
   "| ingest→queryable markers over 100 ms at half load | ${R[serve_half.visible_over_100]} of ${R[serve_half.visible_n]} (${slow_span}) |"
+  "| serve single-event POSTs, answered after *applied* / *durable* (64 conns, closed loop) | $(fmt "${R[applied_single.requests_per_s]}") / $(fmt "${R[durable_single.requests_per_s]}") req/s ($(fmt "$(ratio "${R[applied_single.requests_per_s]}" "${R[durable_single.requests_per_s]}")" 2) ×), p99 $(fmt "${R[applied_single.p99_ms]}" 2) / $(fmt "${R[durable_single.p99_ms]}" 2) ms |"
+  "| serve 100-event batches, answered after *applied* / *durable* (64 conns, closed loop) | $(fmt "${R[applied_batch.events_per_s]}") / $(fmt "${R[durable_batch.events_per_s]}") events/s ($(fmt "$(ratio "${R[applied_batch.events_per_s]}" "${R[durable_batch.events_per_s]}")" 2) ×), p99 $(fmt "${R[applied_batch.p99_ms]}" 1) / $(fmt "${R[durable_batch.p99_ms]}" 1) ms |"
 )
 report() {
   echo "# Benchmark run $(date -u +%Y-%m-%dT%H:%MZ) ($mode)"
@@ -499,7 +525,8 @@ report() {
 for k in "${!R[@]}"; do
   [[ "${R[$k]}" =~ ^-?[0-9.]+(e[-+]?[0-9]+)?$ ]] || fail "figure $k is not a number: '${R[$k]}'"
 done
-for k in nginx.failed nginx_half.failed edge_single.failed edge_half.failed edge_batch.failed serve_batch.failed serve_half.failed; do
+for k in nginx.failed nginx_half.failed edge_single.failed edge_half.failed edge_batch.failed serve_batch.failed serve_half.failed \
+  applied_single.failed applied_batch.failed durable_single.failed durable_batch.failed; do
   [ "${R[$k]%.*}" = 0 ] || fail "$k = ${R[$k]}"
 done
 for k in edge_single.requests_per_s edge_batch.events_per_s processor_dup0.per_s processor_dup10.per_s \
