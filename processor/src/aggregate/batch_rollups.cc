@@ -70,9 +70,15 @@ void BatchRollups::Add(const UsageEvent& e, const RollupCounters& c, bool duplic
   AddRow(Dimension::kProvider, e.provider, c);
   AddRow(Dimension::kStatus, e.status ? CallStatusName(*e.status) : "unknown", c);
   if (!e.prompt_version.empty()) AddRow(Dimension::kPromptVersion, e.prompt_version, c);
-  if (!e.project.empty()) AddRow(Dimension::kProject, e.project, c);
-  if (!e.user_id.empty()) AddRow(Dimension::kUser, e.user_id, c);
-  if (!e.tenant_id.empty()) AddRow(Dimension::kTenant, e.tenant_id, c);
+  AddRow(Dimension::kProject, e.project, c);
+  AddRow(Dimension::kUser, e.user_id, c);
+  AddRow(Dimension::kTenant, e.tenant_id, c);
+  if (c.v[kUnpriced] != 0) {  // (negative when taken back)
+    key_.resize(value_at_);
+    key_[dimension_at_] = static_cast<char>(Dimension::kUnpricedModel);
+    key_.append(e.provider).append(1, '/').append(e.model);
+    RowFor(key_, HashKey(key_)).Add(c);
+  }
 }
 
 void BatchRollups::Remove(const UsageEvent& e, const RollupCounters& c) {

@@ -90,9 +90,12 @@ enum class Granularity : char { kMinute = 'm', kHour = 'h', kDay = 'd' };
 inline constexpr Granularity kGranularities[] = {Granularity::kMinute, Granularity::kHour,
                                                  Granularity::kDay};
 
+// What a rollup row is grouped by. Project, user and tenant rows of events without one
+// have the value "" (listed as "unknown"); kUnpricedModel rows count only events left
+// unpriced, by "provider/model".
 enum class Dimension : char {
   kTotal = 't', kEndpointTag = 'e', kPromptVersion = 'p', kModel = 'm', kProvider = 'v',
-  kProject = 'j', kUser = 'u', kTenant = 'n', kStatus = 's'
+  kProject = 'j', kUser = 'u', kTenant = 'n', kStatus = 's', kUnpricedModel = 'x'
 };
 
 // A bucket's length in milliseconds.

@@ -167,6 +167,7 @@ Status DriftEvaluator::EvaluateWorkspace(const std::string& ws, TimePoint waterm
                         now.requests >= c.unpriced_min_requests});
       std::map<std::string, int64_t> tenant_spend;
       for (const auto& [tenant, series] : tenants) {
+        if (tenant.empty()) continue;  // events without a tenant: no tenant to concentrate on
         if (auto t = series.find(m); t != series.end()) tenant_spend[tenant] = t->second.cost_nano;
       }
       {

@@ -89,18 +89,27 @@ std::string ParseWindow(const Params& p, TimePoint now, Window& w) {
   return "";
 }
 
-// Calls fn(bucket_start, value, counters) for every rollup row of (workspace, mode, gran,
-// dim) whose bucket starts in [from, to) and whose environment matches.
+// Calls fn(bucket_start, environment, value, counters) for every rollup row of
+// (workspace, mode, gran, dim) whose bucket starts in [from, to) and whose environment
+// matches.
 template <typename Fn>
-Status ScanRollups(const RollupJournal& rollups, std::string_view ws, const Window& w, Dimension dim, Fn fn) {
+Status ScanRollupsByEnvironment(const RollupJournal& rollups, std::string_view ws, const Window& w, Dimension dim,
+                                Fn fn) {
   for (DataMode mode : w.modes) {
     RollupRange r = MakeRollupRange(ws, mode, w.gran, dim, BucketStart(w.from, w.gran), w.to);
     RETURN_IF_ERROR(rollups.Scan(r, [&](TimePoint bucket, std::string_view env, std::string_view value,
                                         const RollupCounters& c) {
-      if (w.environment.empty() || env == w.environment) fn(bucket, value, c);
+      if (w.environment.empty() || env == w.environment) fn(bucket, env, value, c);
     }));
   }
   return Status::Ok();
+}
+// The same, fn(bucket_start, value, counters).
+template <typename Fn>
+Status ScanRollups(const RollupJournal& rollups, std::string_view ws, const Window& w, Dimension dim, Fn fn) {
+  return ScanRollupsByEnvironment(rollups, ws, w, dim,
+                                  [&](TimePoint bucket, std::string_view, std::string_view value,
+                                      const RollupCounters& c) { fn(bucket, value, c); });
 }
 
 void AppendCounters(std::string& out, const RollupCounters& c) {
@@ -136,12 +145,58 @@ std::string WindowJson(const KeyRecord& key, const Window& w, const Params& p) {
   return out;
 }
 
-Dimension ListDimension(std::string_view name) {
-  if (name == "top-endpoints") return Dimension::kEndpointTag;
-  if (name == "top-users") return Dimension::kUser;
-  if (name == "top-tenants") return Dimension::kTenant;
-  if (name == "prompt-versions") return Dimension::kPromptVersion;
-  return Dimension::kModel;
+// The list views and what each groups by (environments: the total rows, by environment).
+std::optional<Dimension> ListDimension(std::string_view name) {
+  static const std::map<std::string_view, Dimension, std::less<>> kLists = {
+      {"top-endpoints", Dimension::kEndpointTag}, {"top-users", Dimension::kUser},
+      {"top-tenants", Dimension::kTenant},        {"prompt-versions", Dimension::kPromptVersion},
+      {"models", Dimension::kModel},              {"providers", Dimension::kProvider},
+      {"projects", Dimension::kProject},          {"environments", Dimension::kTotal}};
+  auto it = kLists.find(name);
+  if (it == kLists.end()) return std::nullopt;
+  return it->second;
+}
+
+// GET /v1/models/unpriced: the models counted without a price in the window, by
+// provider and model: requests, tokens, first and last bucket seen; most requests first.
+HttpResponse UnpricedModels(const RollupJournal& rollups, const KeyRecord& key, const Window& w, const Params& p) {
+  struct Seen {
+    RollupCounters c;
+    TimePoint first = TimePoint::max(), last = TimePoint::min();
+  };
+  std::map<std::string, Seen, std::less<>> by_model;
+  Status s = ScanRollups(rollups, key.workspace, w, Dimension::kUnpricedModel,
+                         [&](TimePoint bucket, std::string_view value, const RollupCounters& c) {
+                           Seen& seen = by_model[std::string(value)];
+                           seen.c.Add(c);
+                           seen.first = std::min(seen.first, bucket);
+                           seen.last = std::max(seen.last, bucket + std::chrono::milliseconds(BucketSpanMs(w.gran)));
+                         });
+  if (!s.ok()) return JsonError(503, "state_unavailable", s.message());
+  std::vector<std::pair<std::string, Seen>> items;
+  for (auto& [name, seen] : by_model) {
+    if (seen.c.v[kUnpriced] > 0) items.emplace_back(name, std::move(seen));
+  }
+  std::stable_sort(items.begin(), items.end(),
+                   [](const auto& a, const auto& b) { return a.second.c.v[kUnpriced] > b.second.c.v[kUnpriced]; });
+  if (items.size() > w.limit) items.resize(w.limit);
+  HttpResponse r;
+  r.body = "{\"ok\":true," + WindowJson(key, w, p) + ",\"items\":[";
+  for (size_t i = 0; i < items.size(); ++i) {
+    const auto& [name, seen] = items[i];
+    const size_t slash = name.find('/');
+    if (i) r.body += ",";
+    r.body += "{\"provider\":";
+    AppendJsonString(r.body, std::string_view(name).substr(0, slash));
+    r.body += ",\"model\":";
+    AppendJsonString(r.body, slash == std::string::npos ? std::string_view() : std::string_view(name).substr(slash + 1));
+    r.body += ",\"requests\":" + std::to_string(seen.c.v[kUnpriced]) +
+              ",\"inputTokens\":" + std::to_string(seen.c.v[kInputTokens]) +
+              ",\"outputTokens\":" + std::to_string(seen.c.v[kOutputTokens]) + ",\"firstSeen\":\"" +
+              FormatRfc3339(seen.first) + "\",\"lastSeen\":\"" + FormatRfc3339(seen.last) + "\"}";
+  }
+  r.body += "]}";
+  return r;
 }
 
 }  // namespace
@@ -190,6 +245,8 @@ HttpResponse QueryApi::Handle(const HttpRequest& request) const {
   Window w;
   std::string bad = ParseWindow(params, clock_.Now(), w);
   if (!bad.empty()) return JsonError(400, "bad_query", bad);
+  if (path == "/v1/models/unpriced") return UnpricedModels(rollups_, *key, w, params);
+  if (!path.starts_with("/v1/dashboard/")) return JsonError(404, "not_found", "no such endpoint");
   std::string_view name = path.substr(14);
   HttpResponse r;
   if (name == "overview" || name == "timeseries") {
@@ -225,18 +282,19 @@ HttpResponse QueryApi::Handle(const HttpRequest& request) const {
     }
     return r;
   }
-  if (name != "top-endpoints" && name != "top-users" && name != "top-tenants" &&
-      name != "prompt-versions" && name != "models") {
-    return JsonError(404, "not_found", "no such dashboard view");
-  }
+  std::optional<Dimension> list = ListDimension(name);
+  if (!list) return JsonError(404, "not_found", "no such dashboard view");
   if (!w.project.empty()) {
     return JsonError(400, "bad_query", "the project filter applies to overview and timeseries only");
   }
+  // Events without a project, user or tenant are listed as "unknown".
   std::map<std::string, RollupCounters, std::less<>> by_value;
-  Status s = ScanRollups(rollups_, key->workspace, w, ListDimension(name),
-                         [&](TimePoint, std::string_view value, const RollupCounters& c) {
-                           by_value[std::string(value)].Add(c);
-                         });
+  Status s = ScanRollupsByEnvironment(
+      rollups_, key->workspace, w, *list,
+      [&](TimePoint, std::string_view env, std::string_view value, const RollupCounters& c) {
+        std::string_view group = name == "environments" ? env : value;
+        by_value[std::string(group.empty() ? std::string_view("unknown") : group)].Add(c);
+      });
   if (!s.ok()) return JsonError(503, "state_unavailable", s.message());
   std::vector<std::pair<std::string, RollupCounters>> items(by_value.begin(), by_value.end());
   auto score = [&](const RollupCounters& c) {

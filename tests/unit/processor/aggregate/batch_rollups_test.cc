@@ -70,7 +70,10 @@ TEST(BatchRollupsTest, AnEventCountsInItsMinuteRowOfEveryDimensionItHas) {
   EXPECT_EQ(Rows(rollups), want);
 }
 
-TEST(BatchRollupsTest, MissingAttributionIsLeftOutAndEmptyEndpointAndStatusReadUnknown) {
+// An event without a project, user or tenant has a row of value "" in each (listed as
+// "unknown"); without a prompt version it has none; an empty endpoint and status read
+// "unknown".
+TEST(BatchRollupsTest, MissingAttributionHasAnEmptyRowAndEmptyEndpointAndStatusReadUnknown) {
   UsageEvent e = FullEvent();
   e.endpoint_tag.clear();
   e.prompt_version.clear();
@@ -86,8 +89,28 @@ TEST(BatchRollupsTest, MissingAttributionIsLeftOutAndEmptyEndpointAndStatusReadU
       {Key(e, Dimension::kModel, "gpt-4o"), CallCounters(7, 3)},
       {Key(e, Dimension::kProvider, "openai"), CallCounters(7, 3)},
       {Key(e, Dimension::kStatus, "unknown"), CallCounters(7, 3)},
+      {Key(e, Dimension::kProject, ""), CallCounters(7, 3)},
+      {Key(e, Dimension::kUser, ""), CallCounters(7, 3)},
+      {Key(e, Dimension::kTenant, ""), CallCounters(7, 3)},
   };
   EXPECT_EQ(Rows(rollups), want);
+}
+
+// An unpriced event also counts in a row of its provider and model, taken back with it.
+TEST(BatchRollupsTest, AnUnpricedEventHasARowByProviderAndModel) {
+  UsageEvent e = FullEvent();
+  RollupCounters unpriced;
+  unpriced.v[kRequests] = 1;
+  unpriced.v[kUnpriced] = 1;
+  unpriced.v[kInputTokens] = 40;
+  BatchRollups rollups;
+  rollups.Add(e, unpriced, false);
+  std::map<std::string, RollupCounters> got = Rows(rollups);
+  EXPECT_EQ(got[Key(e, Dimension::kUnpricedModel, "openai/gpt-4o")], unpriced);
+  rollups.Add(e, CallCounters(7, 3), false);  // priced: no such row
+  EXPECT_EQ(Rows(rollups)[Key(e, Dimension::kUnpricedModel, "openai/gpt-4o")], unpriced);
+  rollups.Remove(e, unpriced);
+  EXPECT_EQ(Rows(rollups).count(Key(e, Dimension::kUnpricedModel, "openai/gpt-4o")), 0u);
 }
 
 TEST(BatchRollupsTest, EventsSumPerRowDuplicatesOnlyInTotalAndEndpointAndRemoveTakesBack) {

@@ -91,7 +91,7 @@ TEST_F(RollupJournalTest, FoldWritesExactMinuteHourAndDayRowsFromTheMinuteDeltas
     for (Granularity g : kGranularities) {
       for (auto [d, v] : {std::pair{Dimension::kTotal, std::string_view()}, {Dimension::kEndpointTag, "chat"},
                           {Dimension::kUser, "u1"}, {Dimension::kStatus, "unknown"}, {Dimension::kModel, ""},
-                          {Dimension::kProvider, ""}}) {
+                          {Dimension::kProvider, ""}, {Dimension::kProject, ""}, {Dimension::kTenant, ""}}) {
         expected[RollupKey(e.workspace, e.data_mode, g, d, BucketStart(e.occurred_at, g), "prod", v)].Add(c);
       }
     }
@@ -99,12 +99,12 @@ TEST_F(RollupJournalTest, FoldWritesExactMinuteHourAndDayRowsFromTheMinuteDeltas
   ASSERT_TRUE(Apply({events[0]}).ok());
   ASSERT_TRUE(Apply({events[1], events[2]}).ok());
   EXPECT_EQ(JournalRows(), 2u);
-  EXPECT_EQ(journal_->PendingRows(), 2u * 6u);  // minute rows: 6 dimensions x 2 minutes
+  EXPECT_EQ(journal_->PendingRows(), 2u * 8u);  // minute rows: 8 dimensions x 2 minutes
   EXPECT_TRUE(Rows(Family::kRollups).empty());
 
   ASSERT_TRUE(journal_->Fold().ok());
   EXPECT_EQ(Rows(Family::kRollups), expected);
-  EXPECT_EQ(expected.size(), 3u * 6u * 2u);  // 3 granularities x 6 rows x 2 buckets
+  EXPECT_EQ(expected.size(), 3u * 8u * 2u);  // 3 granularities x 8 rows x 2 buckets
   EXPECT_EQ(JournalRows(), 0u);
   EXPECT_EQ(journal_->PendingRows(), 0u);
   // The day row of Feb 7 holds both of its events, latency sketch included.
@@ -152,7 +152,7 @@ TEST_F(RollupJournalTest, UnfoldedDeltasSurviveARestartAndAreFoldedOnce) {
   ASSERT_TRUE(Apply({{At("2026-02-07T10:16:00.000Z"), CallCounters(20, 5)}}).ok());
   ASSERT_TRUE(Apply({{At("2026-02-07T10:16:30.000Z"), CallCounters(3, 5)}}).ok());
   Reopen();  // as after a crash: two batches were committed and never folded
-  EXPECT_EQ(journal_->PendingRows(), 6u);  // one minute's 6 rows, from two journal rows
+  EXPECT_EQ(journal_->PendingRows(), 8u);  // one minute's 8 rows, from two journal rows
   EXPECT_EQ(Read(Granularity::kDay, Dimension::kTotal, "2026-02-07T00:00:00.000Z").v[kCostNano], 123);
   ASSERT_TRUE(Apply({{At("2026-02-07T10:17:00.000Z"), CallCounters(1000, 5)}}).ok());
   ASSERT_TRUE(journal_->Fold().ok());
@@ -183,7 +183,7 @@ TEST_F(RollupJournalTest, ABatchLargerThanOneJournalRowIsSplitAndReadBackWhole) 
   ASSERT_TRUE(Apply(events).ok());
   EXPECT_GE(JournalRows(), 2u);
   Reopen();
-  EXPECT_EQ(journal_->PendingRows(), kUsers + 5u);  // a row per user, 5 shared by all
+  EXPECT_EQ(journal_->PendingRows(), kUsers + 7u);  // a row per user, 7 shared by all
   RollupCounters day = Read(Granularity::kDay, Dimension::kTotal, "2026-02-07T00:00:00.000Z");
   EXPECT_EQ(day.v[kRequests], kUsers);
   EXPECT_EQ(day.v[kCostNano], (kUsers - 1) * kUsers / 2);
@@ -198,7 +198,7 @@ TEST_F(RollupJournalTest, ABatchLargerThanOneJournalRowIsSplitAndReadBackWhole) 
   Reopen();
   EXPECT_EQ(Read(Granularity::kDay, Dimension::kTotal, "2026-02-07T00:00:00.000Z").v[kCostNano],
             (kUsers - 1) * kUsers / 2);
-  EXPECT_EQ(Rows(Family::kRollups).size(), 3u * (kUsers + 5u));
+  EXPECT_EQ(Rows(Family::kRollups).size(), 3u * (kUsers + 7u));
 }
 
 // The journal was most of the bytes a small batch wrote (a WAL record and a memtable
@@ -283,11 +283,11 @@ TEST_F(RollupJournalTest, ABatchThatNeverCommittedLeavesNoTrace) {
 
 TEST_F(RollupJournalTest, NewBatchesAreHeldBackWhileTooManyRowsWaitForAFold) {
   Reopen(/*max_pending_rows=*/10);
-  ASSERT_TRUE(Apply({{At("2026-02-07T10:15:00.000Z"), CallCounters(1, 5)}}).ok());  // 6 rows
-  ASSERT_TRUE(Apply({{At("2026-02-07T10:16:00.000Z"), CallCounters(2, 5)}}).ok());  // 12 rows
+  ASSERT_TRUE(Apply({{At("2026-02-07T10:15:00.000Z"), CallCounters(1, 5)}}).ok());  // 8 rows
+  ASSERT_TRUE(Apply({{At("2026-02-07T10:16:00.000Z"), CallCounters(2, 5)}}).ok());  // 16 rows
   Status refused = Apply({{At("2026-02-07T10:17:00.000Z"), CallCounters(4, 5)}});
   EXPECT_EQ(refused.code(), Code::kUnavailable);
-  EXPECT_EQ(refused.message(), "rollup journal: 12 rows wait for a fold (folds are failing); batch postponed");
+  EXPECT_EQ(refused.message(), "rollup journal: 16 rows wait for a fold (folds are failing); batch postponed");
   EXPECT_EQ(JournalRows(), 2u);
   ASSERT_TRUE(journal_->Fold().ok());
   ASSERT_TRUE(Apply({{At("2026-02-07T10:17:00.000Z"), CallCounters(4, 5)}}).ok());

@@ -147,6 +147,47 @@ TEST_F(QueryApiTest, TopListsAreSortedAndLimited) {
   EXPECT_EQ(Get("/v1/dashboard/prompt-versions?range=24h").body.find("\"items\":[]") != std::string::npos, true);
 }
 
+// Every list view groups what an event does not say as "unknown"; projects, providers and
+// environments have lists of their own; models counted without a price are listed with
+// their provider, tokens and when they were seen.
+TEST_F(QueryApiTest, ListsGroupWhatEventsDoNotSayAsUnknownAndUnpricedModelsAreListed) {
+  UsageEvent c = testing::TestEvent("acme", "c", "acme-llm-9", 100, 10, kT);  // no user, tenant or project
+  BatchPipeline more(*store_, *dedup_, *journal_, parser_, prices_, "tokenmeter.events");
+  ConsumedRecord m{0, 4, "acme", ""};
+  EncodeCanonical(c, m.value);
+  auto prepared = more.Prepare(0, {m});
+  ASSERT_TRUE(prepared.ok());
+  ASSERT_TRUE(more.Commit(*prepared).ok());
+
+  auto items = [this](const std::string& view) {
+    std::string body = Get("/v1/dashboard/" + view + "?range=24h&sort=requests").body;
+    std::string out;  // value:requests, in order
+    for (size_t at = body.find("{\"value\":"); at != std::string::npos; at = body.find("{\"value\":", at + 1)) {
+      size_t v = at + 9, req = body.find("\"requests\":", at) + 11;
+      out += body.substr(v, body.find(',', v) - v) + ":" + body.substr(req, body.find(',', req) - req) + " ";
+    }
+    return out;
+  };
+  EXPECT_EQ(items("top-users"), R"("u1":1 "u2":1 "unknown":1 )");
+  EXPECT_EQ(items("top-tenants"), R"("t1":2 "unknown":1 )");
+  EXPECT_EQ(items("projects"), R"("unknown":2 "support":1 )");
+  EXPECT_EQ(items("providers"), R"("openai":3 )");
+  EXPECT_EQ(items("environments"), R"("prod":3 )");
+  EXPECT_EQ(Get("/v1/dashboard/environments?range=24h&environment=staging").body.find("\"items\":[]") !=
+                std::string::npos,
+            true);
+
+  HttpResponse r = Get("/v1/models/unpriced?range=1h");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body,
+            R"({"ok":true,"workspace":"acme","from":"2026-02-07T12:00:00.001Z","to":"2026-02-07T13:00:00.001Z",)"
+            R"("dataMode":"real","items":[{"provider":"openai","model":"acme-llm-9","requests":1,"inputTokens":100,)"
+            R"("outputTokens":10,"firstSeen":"2026-02-07T12:34:00.000Z","lastSeen":"2026-02-07T12:35:00.000Z"}]})");
+  EXPECT_EQ(Get("/v1/models/unpriced?range=1h", globex_.key).body.find("\"items\":[]") != std::string::npos, true)
+      << "per workspace";
+  EXPECT_EQ(Get("/v1/models/other?range=1h").status, 404);
+}
+
 TEST_F(QueryApiTest, TimeseriesHasOnePointPerBucket) {
   HttpResponse r = Get("/v1/dashboard/timeseries?range=6h");
   EXPECT_EQ(r.status, 200);
