@@ -129,12 +129,14 @@ Status ParseBus(const YAML::Node& n, KafkaConfig& k) {
   YAML::Node kn = n["kafka"];
   if (!kn) return Status::Ok();
   RETURN_IF_ERROR(OnlyKeys(kn, "bus.kafka",
-                           {"bootstrap_servers", "topic", "status_topic", "client_id", "delivery_timeout_ms",
+                           {"bootstrap_servers", "topic", "status_topic", "outcomes_topic", "client_id",
+                            "delivery_timeout_ms",
                             "linger_ms", "queue_max_messages", "queue_max_kbytes",
                             "properties"}));
   RETURN_IF_ERROR(Get(kn, "bootstrap_servers", "bus.kafka", k.bootstrap_servers));
   RETURN_IF_ERROR(Get(kn, "topic", "bus.kafka", k.topic));
   RETURN_IF_ERROR(Get(kn, "status_topic", "bus.kafka", k.status_topic));
+  RETURN_IF_ERROR(Get(kn, "outcomes_topic", "bus.kafka", k.outcomes_topic));
   RETURN_IF_ERROR(Get(kn, "client_id", "bus.kafka", k.client_id));
   RETURN_IF_ERROR(Get(kn, "delivery_timeout_ms", "bus.kafka", k.delivery_timeout_ms));
   RETURN_IF_ERROR(Get(kn, "linger_ms", "bus.kafka", k.linger_ms));

@@ -16,6 +16,7 @@
 #include "tokenmeter/bus/kafka_publisher.h"
 #include "tokenmeter/bus/kafka_consumer.h"
 #include "tokenmeter/edge/edge_service.h"
+#include "tokenmeter/edge/outcomes_follower.h"
 #include "tokenmeter/edge/status_follower.h"
 #include "tokenmeter/http/http_server.h"
 
@@ -26,7 +27,8 @@ constexpr const char* kEdgeUsage =
     "Usage: tokenmeter edge --config FILE [--port-file FILE]\n"
     "\n"
     "Runs the ingest edge: authenticates, validates and publishes usage events to Kafka,\n"
-    "answering 202 only after Kafka has them durably. Serves /healthz, /readyz, /metrics.\n"
+    "answering 202 only after Kafka has them durably (edge.answer_after: applied: once a\n"
+    "processor has applied them). Serves /healthz, /readyz, /metrics.\n"
     "SIGTERM or SIGINT: stop accepting, finish in-flight requests, flush, exit 0.\n"
     "\n"
     "  --config FILE     the YAML config (see README \"Configuration\")\n"
@@ -43,10 +45,10 @@ int RunEdge(const std::vector<std::string>& args) {
   const KeyRing& keys = *start.keys;
   Result<Normalizer> normalizer = Normalizer::FromEmbeddedTable();
   if (!normalizer.ok()) return StartupFailed("edge", normalizer.status());
-  if (config.edge.answer_after == EdgeConfig::AnswerAfter::kApplied) {
-    return StartupFailed("edge", InvalidArgument("edge.answer_after: applied needs the processor in the same "
-                                                 "process (tokenmeter serve); the edge answers once events are "
-                                                 "durable (durable)"));
+  const bool applied = config.edge.answer_after == EdgeConfig::AnswerAfter::kApplied;
+  if (applied && config.kafka.outcomes_topic.empty()) {
+    return StartupFailed("edge", InvalidArgument("edge.answer_after: applied needs bus.kafka.outcomes_topic (where "
+                                                 "the processors publish what they applied)"));
   }
   auto publisher = KafkaPublisher::Create(config.kafka);
   if (!publisher.ok()) return StartupFailed("edge", publisher.status());
@@ -65,6 +67,26 @@ int RunEdge(const std::vector<std::string>& args) {
   if (!status_consumer.ok()) return StartupFailed("edge", status_consumer.status());
   StatusFollower statuses(std::move(*status_consumer), edge);
   statuses.Start();
+  // Applied mode: the processors' outcomes, read from the topic's end by a consumer group
+  // of this edge's own.
+  RecordOutcomes outcomes;
+  std::unique_ptr<OutcomesFollower> outcomes_follower;
+  if (applied) {
+    KafkaConsumerConfig occ = status_cc;
+    occ.topic = config.kafka.outcomes_topic;
+    occ.group_id = "tokenmeter-edge-outcomes-" + std::to_string(getpid()) + "-" + std::to_string(std::random_device{}());
+    occ.properties["auto.offset.reset"] = "latest";
+    // An answer waits on these records: fetch them as they come, not after the broker's
+    // default 500 ms of waiting for more.
+    occ.properties.try_emplace("fetch.wait.max.ms", "5");
+    auto outcomes_consumer =
+        KafkaConsumer::Create(occ, [](int) { return Result<std::optional<int64_t>>(std::nullopt); });
+    if (!outcomes_consumer.ok()) return StartupFailed("edge", outcomes_consumer.status());
+    outcomes_follower = std::make_unique<OutcomesFollower>(std::move(*outcomes_consumer), outcomes);
+    outcomes_follower->Start();
+    OutcomesFollower* follower = outcomes_follower.get();
+    edge.AttachOutcomes(&outcomes, [follower] { return follower->Following(); });
+  }
   HttpServer server(config.http, edge);
   edge.AttachServer(&server);
   if (Status s = server.Start(); !s.ok()) return StartupFailed("edge", s);

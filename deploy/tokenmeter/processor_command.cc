@@ -32,8 +32,9 @@ constexpr const char* kProcessorUsage =
     "  --port-file FILE  write the bound HTTP port here once listening\n";
 
 // The distributed form's bus: a consumer group on `kafka` (brokers, topic, extra
-// properties shared with the edge), a Kafka producer for processor.dlq_topic, and one for
-// the compacted status topic (key = workspace) that every edge follows.
+// properties shared with the edge), a Kafka producer for processor.dlq_topic, one for the
+// compacted status topic (key = workspace) that every edge follows, and, with
+// bus.kafka.outcomes_topic, one for the outcomes of the records applied.
 Result<ProcessorBus> KafkaProcessorBus(const ProcessorConfig& config, const KafkaConfig& kafka) {
   KafkaConfig dlq_config = kafka;
   dlq_config.topic = config.dlq_topic;
@@ -62,6 +63,22 @@ Result<ProcessorBus> KafkaProcessorBus(const ProcessorConfig& config, const Kafk
     };
     status_pub->Publish({&record, 1}, std::move(logged));
   };
+  // Each committed batch's record outcomes, for edges that answer once events are applied.
+  if (!kafka.outcomes_topic.empty()) {
+    KafkaConfig outcomes_config = kafka;
+    outcomes_config.topic = kafka.outcomes_topic;
+    Result<std::unique_ptr<KafkaPublisher>> outcomes = KafkaPublisher::Create(outcomes_config);
+    if (!outcomes.ok()) return outcomes.status();
+    std::shared_ptr<Publisher> outcomes_pub(std::move(*outcomes));
+    bus.report_outcomes = [outcomes_pub](int partition, int64_t first, std::span<const RecordOutcome> applied) {
+      const BusRecord record{std::to_string(partition), EncodeAppliedRecords(first, applied)};
+      outcomes_pub->Publish({&record, 1}, [partition](Status st) {
+        if (st.ok()) return;
+        Log(LogLevel::kError, "processor", "outcomes_publish_failed",
+            {{"partition", std::to_string(partition)}, {"error", st.ToString()}});
+      });
+    };
+  }
   bus.subscribe = [cc](Subscriber::NextOffsetFn next) -> Result<std::unique_ptr<Subscriber>> {
     Result<std::unique_ptr<KafkaConsumer>> c = KafkaConsumer::Create(cc, std::move(next));
     if (!c.ok()) return c.status();

@@ -68,7 +68,9 @@ int RunServe(const std::vector<std::string>& args) {
   if (config.edge.answer_after.value_or(EdgeConfig::AnswerAfter::kApplied) == EdgeConfig::AnswerAfter::kApplied) {
     outcomes = std::make_shared<RecordOutcomes>();
     edge.AttachOutcomes(outcomes.get());
-    bus.outcomes = outcomes;
+    bus.report_outcomes = [outcomes](int partition, int64_t first, std::span<const RecordOutcome> applied) {
+      outcomes->Applied(partition, first, applied);
+    };
   }
   auto processor = ProcessorRunner::Create(pc, std::move(bus), config.edge.limits, keys, clock, registry);
   if (!processor.ok()) return StartupFailed("serve", processor.status());

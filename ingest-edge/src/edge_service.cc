@@ -150,6 +150,10 @@ EdgeService::EdgeService(const EdgeConfig& config, const KeyRing& keys,
     if (Status ready = state_->publisher.Ready(); !ready.ok()) {
       return OpsEndpoints::Unready{std::string(BusReason(ready)), ready.message()};
     }
+    if (outcomes_following_ && !outcomes_following_()) {
+      return OpsEndpoints::Unready{"outcomes_unavailable",
+                                   "not yet following the outcomes topic: answers would say pending"};
+    }
     return std::nullopt;
   };
   hooks.before_scrape = [this] {
@@ -318,19 +322,19 @@ void EdgeService::HandleIngest(HttpRequest request, Respond respond) {
   s.publisher.PublishPlaced(
       std::span<const BusRecord>(records.data(), accepted),
       [&s, finish, respond, accepted, published, outcomes = outcomes_, ws = key->workspace,
-       answered = std::move(answered), errors = std::move(parsed.errors)](Status st, int partition,
-                                                                          int64_t first) mutable {
+       answered = std::move(answered), errors = std::move(parsed.errors)](
+          Status st, int partition, std::span<const int64_t> offsets) mutable {
         s.probe.Delivery(s.clock.Steady() - published, st.ok());
         if (st.ok()) {
           CrashPoint("after_durable_before_response");
           s.probe.EventsAccepted(accepted);
-          if (outcomes == nullptr || first < 0) {
+          if (outcomes == nullptr || offsets.size() != accepted) {
             return finish(respond, IngestResult(answered, {}, errors, s.AnswerStatusOf(ws)));
           }
           // Applied mode: answered once the processor has applied them (the status it
           // published after them included), or as pending at the wait's end.
           auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(s.config.applied_wait_ms);
-          outcomes->Await(partition, first, accepted, deadline,
+          outcomes->Await(partition, std::vector<int64_t>(offsets.begin(), offsets.end()), deadline,
                           [&s, finish, respond, ws = std::move(ws), answered = std::move(answered),
                            errors = std::move(errors)](std::vector<RecordOutcome> o) {
                             const size_t pending = static_cast<size_t>(std::count(

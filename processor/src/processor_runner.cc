@@ -62,7 +62,7 @@ struct ProcessorRunner::Impl {
   std::unique_ptr<AlertStore> alerts;
   std::unique_ptr<AlertsApi> alerts_api;
   std::function<void(const std::string&, const WorkspaceStatus&)> publish_status;
-  std::shared_ptr<RecordOutcomes> outcomes;
+  std::function<void(int, int64_t, std::span<const RecordOutcome>)> report_outcomes;
   std::map<std::string, WorkspaceStatus> published;
   const Clock* clock = nullptr;
   std::thread loop;
@@ -152,8 +152,8 @@ struct ProcessorRunner::Impl {
         consecutive_failures = 0;
         probe->BatchApplied(*r, std::chrono::steady_clock::now() - start);
         PublishStatuses(r->workspaces);
-        if (outcomes) {
-          for (const BatchStats::Applied& a : r->applied) outcomes->Applied(a.partition, a.first_offset, a.outcomes);
+        if (report_outcomes) {
+          for (const BatchStats::Applied& a : r->applied) report_outcomes(a.partition, a.first_offset, a.outcomes);
         }
         continue;
       }
@@ -203,7 +203,7 @@ Result<std::unique_ptr<ProcessorRunner>> ProcessorRunner::Create(const Processor
   impl->rules = std::make_shared<const AlertRules>(config.alerting);
   impl->alerts = std::make_unique<AlertStore>(*impl->store);
   impl->publish_status = std::move(bus.publish_status);
-  impl->outcomes = std::move(bus.outcomes);
+  impl->report_outcomes = std::move(bus.report_outcomes);
   impl->pipeline = std::make_unique<BatchPipeline>(*impl->store, *impl->dedup, *impl->rollups, *impl->parser, impl->prices, bus.topic,
                                                    impl->rules, &clock, config.retention.dedup_window());
   impl->dlq = std::move(bus.dead_letters);

@@ -189,8 +189,13 @@ struct EmbeddedLog::Impl {
       }
       lock.unlock();
       appended_cv.notify_all();
+      std::vector<int64_t> offsets;
       for (Pending& p : batch) {
-        p.done(result, 0, ok ? first : -1);
+        offsets.clear();
+        if (ok) {
+          for (size_t i = 0; i < p.record_sizes.size(); ++i) offsets.push_back(first + static_cast<int64_t>(i));
+        }
+        p.done(result, 0, offsets);
         first += static_cast<int64_t>(p.record_sizes.size());
       }
       lock.lock();
@@ -305,12 +310,12 @@ EmbeddedLog::~EmbeddedLog() {
 }
 
 void EmbeddedLog::Publish(std::span<const BusRecord> records, Done done) {
-  PublishPlaced(records, [done = std::move(done)](Status s, int, int64_t) { done(std::move(s)); });
+  PublishPlaced(records, [done = std::move(done)](Status s, int, std::span<const int64_t>) { done(std::move(s)); });
 }
 
 void EmbeddedLog::PublishPlaced(std::span<const BusRecord> records, Placed done) {
   if (records.empty()) {
-    done(Status::Ok(), 0, End());
+    done(Status::Ok(), 0, {});
     return;
   }
   // [body length | kCrc32cFlag][CRC-32C of body][body = key length, key, value] per record
@@ -321,7 +326,7 @@ void EmbeddedLog::PublishPlaced(std::span<const BusRecord> records, Placed done)
     if (r.key.size() + r.value.size() > max_record) {
       done(InvalidArgument("an embedded log record holds at most " + std::to_string(max_record) +
                            " bytes; this one has " + std::to_string(r.key.size() + r.value.size())),
-           0, -1);
+           0, {});
       return;
     }
     total += kHeader + r.key.size() + r.value.size();
@@ -353,7 +358,7 @@ void EmbeddedLog::PublishPlaced(std::span<const BusRecord> records, Placed done)
       return;
     }
   }
-  pending.done(ResourceExhausted("embedded log write queue is full"), 0, -1);
+  pending.done(ResourceExhausted("embedded log write queue is full"), 0, {});
 }
 
 Status EmbeddedLog::Ready() const {

@@ -8,6 +8,7 @@
 #include "tokenmeter/base/thread_name.h"
 #include <mutex>
 #include <thread>
+#include <vector>
 
 namespace tokenmeter {
 namespace {
@@ -18,18 +19,24 @@ namespace {
 // last delivery report arrives, since librdkafka holds a pointer to it until then. Only
 // the thread that wins `reported` touches `done`; a reporter always still holds a
 // pending reference, so the group cannot be freed under it.
+// Delivery reports of one partition come in produce order on the one polling thread, so
+// `offsets` (the records of a call share a key, hence a partition) fills in record order.
 struct DeliveryGroup {
-  Publisher::Done done;
+  Publisher::Placed done;
   std::atomic<size_t> pending;
   std::atomic<bool> reported{false};
+  size_t records = 0;
+  int partition = 0;
+  std::vector<int64_t> offsets;
 
   // Reports at most once, then drops `done` at once: what it captured (the caller's
   // request) must not live on until the last delivery report of the group.
   void Report(Status s) {
     if (reported.exchange(true)) return;
-    Publisher::Done d = std::move(done);
+    Publisher::Placed d = std::move(done);
     done = nullptr;
-    d(std::move(s));
+    const bool placed = s.ok() && offsets.size() == records;
+    d(std::move(s), partition, placed ? std::span<const int64_t>(offsets) : std::span<const int64_t>());
   }
   void Fail(Status s) { Report(std::move(s)); }
   void Release(size_t n) {
@@ -70,7 +77,12 @@ struct KafkaPublisher::Impl {
     auto* self = static_cast<Impl*>(opaque);
     auto* group = static_cast<DeliveryGroup*>(msg->_private);
     self->in_flight.fetch_sub(1);
-    if (msg->err != RD_KAFKA_RESP_ERR_NO_ERROR) group->Fail(ProduceError(msg->err));
+    if (msg->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      group->Fail(ProduceError(msg->err));
+    } else {
+      group->partition = msg->partition;
+      group->offsets.push_back(msg->offset);
+    }
     group->Release(1);
   }
 
@@ -187,15 +199,23 @@ KafkaPublisher::~KafkaPublisher() {
 }
 
 void KafkaPublisher::Publish(std::span<const BusRecord> records, Done done) {
+  PublishPlaced(records, [done = std::move(done)](Status s, int, std::span<const int64_t>) { done(std::move(s)); });
+}
+
+void KafkaPublisher::PublishPlaced(std::span<const BusRecord> records, Placed done) {
   if (records.empty()) {
-    done(Status::Ok());
+    done(Status::Ok(), 0, {});
     return;
   }
   if (impl_->fatal.load()) {
-    done(Unavailable("Kafka producer hit a fatal error; restart required"));
+    done(Unavailable("Kafka producer hit a fatal error; restart required"), 0, {});
     return;
   }
-  auto* group = new DeliveryGroup{std::move(done), records.size() + 1};
+  auto* group = new DeliveryGroup;
+  group->done = std::move(done);
+  group->pending = records.size() + 1;
+  group->records = records.size();
+  group->offsets.reserve(records.size());
   size_t produced = 0;
   for (const BusRecord& r : records) {
     // librdkafka copies both (RD_KAFKA_MSG_F_COPY); its interface takes them non-const.

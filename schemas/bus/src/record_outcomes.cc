@@ -36,10 +36,10 @@ void RecordOutcomes::Applied(int partition, int64_t first_offset, std::span<cons
   cv_.notify_all();
 }
 
-void RecordOutcomes::Await(int partition, int64_t first_offset, size_t count,
+void RecordOutcomes::Await(int partition, std::vector<int64_t> offsets,
                            std::chrono::steady_clock::time_point deadline, Ready ready) {
   std::unique_lock lock(mu_);
-  Waiter w{partition, first_offset, count, deadline, std::move(ready)};
+  Waiter w{partition, std::move(offsets), deadline, std::move(ready)};
   if (stop_) {  // the loop has called its last waiters
     std::vector<RecordOutcome> known = Collect(w);
     lock.unlock();
@@ -56,18 +56,18 @@ bool RecordOutcomes::Complete(const Waiter& w) const {
   auto it = lanes_.find(w.partition);
   if (it == lanes_.end()) return false;
   const Lane& lane = it->second;
-  return w.first >= lane.base &&
-         w.first + static_cast<int64_t>(w.count) <= lane.base + static_cast<int64_t>(lane.outcomes.size());
+  return w.offsets.empty() || (w.offsets.front() >= lane.base &&
+                               w.offsets.back() < lane.base + static_cast<int64_t>(lane.outcomes.size()));
 }
 
 std::vector<RecordOutcome> RecordOutcomes::Collect(const Waiter& w) const {
-  std::vector<RecordOutcome> out(w.count);
+  std::vector<RecordOutcome> out(w.offsets.size());
   auto it = lanes_.find(w.partition);
   if (it == lanes_.end()) return out;
   const Lane& lane = it->second;
   const int64_t end = lane.base + static_cast<int64_t>(lane.outcomes.size());
-  for (size_t i = 0; i < w.count; ++i) {
-    const int64_t o = w.first + static_cast<int64_t>(i);
+  for (size_t i = 0; i < w.offsets.size(); ++i) {
+    const int64_t o = w.offsets[i];
     if (o >= lane.base && o < end) out[i] = lane.outcomes[static_cast<size_t>(o - lane.base)];
   }
   return out;
@@ -95,6 +95,31 @@ void RecordOutcomes::Loop() {
     if (stopping) return;
     lock.lock();
   }
+}
+
+std::string EncodeAppliedRecords(int64_t first_offset, std::span<const RecordOutcome> outcomes) {
+  std::string out;
+  out.reserve(9 + outcomes.size());
+  out.push_back(1);
+  for (int shift = 56; shift >= 0; shift -= 8) out.push_back(static_cast<char>(static_cast<uint64_t>(first_offset) >> shift));
+  for (const RecordOutcome& o : outcomes) {
+    out.push_back(static_cast<char>(static_cast<uint8_t>(o.verdict) | (o.unpriced ? 8 : 0)));
+  }
+  return out;
+}
+
+std::optional<std::pair<int64_t, std::vector<RecordOutcome>>> DecodeAppliedRecords(std::string_view value) {
+  if (value.size() < 9 || value[0] != 1) return std::nullopt;
+  uint64_t first = 0;
+  for (size_t i = 1; i < 9; ++i) first = (first << 8) | static_cast<uint8_t>(value[i]);
+  std::vector<RecordOutcome> outcomes;
+  outcomes.reserve(value.size() - 9);
+  for (size_t i = 9; i < value.size(); ++i) {
+    const uint8_t b = static_cast<uint8_t>(value[i]);
+    if ((b & 7) > static_cast<uint8_t>(RecordVerdict::kRejected) || b > 15) return std::nullopt;
+    outcomes.push_back({static_cast<RecordVerdict>(b & 7), (b & 8) != 0});
+  }
+  return std::make_pair(static_cast<int64_t>(first), std::move(outcomes));
 }
 
 }  // namespace tokenmeter

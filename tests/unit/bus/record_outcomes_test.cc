@@ -19,7 +19,9 @@ constexpr RecordOutcome kPend{RecordVerdict::kPending, false};
 std::future<std::vector<RecordOutcome>> Await(RecordOutcomes& board, int64_t first, size_t count,
                                               std::chrono::milliseconds wait = 10s) {
   auto promise = std::make_shared<std::promise<std::vector<RecordOutcome>>>();
-  board.Await(0, first, count, std::chrono::steady_clock::now() + wait,
+  std::vector<int64_t> offsets;
+  for (size_t i = 0; i < count; ++i) offsets.push_back(first + static_cast<int64_t>(i));
+  board.Await(0, std::move(offsets), std::chrono::steady_clock::now() + wait,
               [promise](std::vector<RecordOutcome> o) { promise->set_value(std::move(o)); });
   return promise->get_future();
 }
@@ -77,6 +79,33 @@ TEST(RecordOutcomesTest, StoppingAnswersEveryWaiter) {
   board.reset();
   ASSERT_EQ(got.wait_for(5s), std::future_status::ready);
   EXPECT_EQ(got.get(), (std::vector<RecordOutcome>{kPend}));
+}
+
+TEST(RecordOutcomesTest, OffsetsWithGapsAreAnsweredEach) {
+  RecordOutcomes board;
+  const RecordOutcome applied[] = {kIn, kSkip, kUnpriced, kIn};
+  board.Applied(0, 10, applied);
+  auto promise = std::make_shared<std::promise<std::vector<RecordOutcome>>>();
+  board.Await(0, {11, 13}, std::chrono::steady_clock::now() + 10s,
+              [promise](std::vector<RecordOutcome> o) { promise->set_value(std::move(o)); });
+  auto got = promise->get_future();
+  ASSERT_EQ(got.wait_for(5s), std::future_status::ready);
+  EXPECT_EQ(got.get(), (std::vector<RecordOutcome>{kSkip, kIn}));
+}
+
+// The outcomes topic's record: what the processor encodes an edge decodes, and nothing else.
+TEST(RecordOutcomesTest, AppliedRecordsRoundTripAndOtherBytesAreRefused) {
+  const RecordOutcome applied[] = {kIn, kSkip, kUnpriced, {RecordVerdict::kConflict, false},
+                                   {RecordVerdict::kRejected, false}};
+  std::string value = EncodeAppliedRecords(1234567890123, applied);
+  EXPECT_EQ(value.size(), 14u);
+  auto decoded = DecodeAppliedRecords(value);
+  ASSERT_TRUE(decoded.has_value());
+  EXPECT_EQ(decoded->first, 1234567890123);
+  EXPECT_EQ(decoded->second, (std::vector<RecordOutcome>(std::begin(applied), std::end(applied))));
+  EXPECT_FALSE(DecodeAppliedRecords(std::string("\x02") + value.substr(1)).has_value()) << "another version";
+  EXPECT_FALSE(DecodeAppliedRecords(value.substr(0, 8)).has_value()) << "cut short";
+  EXPECT_FALSE(DecodeAppliedRecords(value + "\x07").has_value()) << "no such verdict";
 }
 
 }  // namespace

@@ -191,9 +191,10 @@ TEST(ConfigFileTest, AnswerAfterIsAppliedOrDurable) {
   ASSERT_TRUE(c.ok()) << c.status().ToString();
   EXPECT_EQ(c->edge.answer_after, EdgeConfig::AnswerAfter::kDurable);
   EXPECT_EQ(c->edge.applied_wait_ms, 500);
-  c = LoadConfigText("edge:\n  answer_after: applied\n");
+  c = LoadConfigText("edge:\n  answer_after: applied\nbus:\n  kafka:\n    outcomes_topic: tm.outcomes\n");
   ASSERT_TRUE(c.ok());
   EXPECT_EQ(c->edge.answer_after, EdgeConfig::AnswerAfter::kApplied);
+  EXPECT_EQ(c->kafka.outcomes_topic, "tm.outcomes");
   c = LoadConfigText("edge:\n  answer_after: never\n");
   EXPECT_EQ(c.status().message(), "edge.answer_after must be applied or durable, not \"never\"");
   c = LoadConfigText("edge:\n  applied_wait_ms: 0\n");

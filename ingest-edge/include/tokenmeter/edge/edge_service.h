@@ -12,6 +12,7 @@
 #define TOKENMETER_EDGE_EDGE_SERVICE_H_
 
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -77,8 +78,12 @@ class EdgeService final : public HttpHandler {
   // Lets /metrics report the server's in-flight requests and connections.
   void AttachServer(const HttpServer* server) { server_ = server; }
   // Answers ingest once the processor has applied the events (AnswerAfter::kApplied):
-  // `outcomes` is where the processor in this process reports them; must outlive the edge.
-  void AttachOutcomes(RecordOutcomes* outcomes) { outcomes_ = outcomes; }
+  // `outcomes` is where the processors' reports arrive; must outlive the edge. `following`
+  // (optional) says whether they arrive yet: until it does, /readyz answers 503.
+  void AttachOutcomes(RecordOutcomes* outcomes, std::function<bool()> following = {}) {
+    outcomes_ = outcomes;
+    outcomes_following_ = std::move(following);
+  }
   // What the processor last said about a workspace (plan limit, budget flags). Any thread.
   void SetWorkspaceStatus(const std::string& workspace, const WorkspaceStatus& status);
 
@@ -93,6 +98,7 @@ class EdgeService final : public HttpHandler {
   std::unique_ptr<State> state_;
   const HttpServer* server_ = nullptr;
   RecordOutcomes* outcomes_ = nullptr;
+  std::function<bool()> outcomes_following_;
   std::atomic<bool> shutting_down_{false};
 };
 

@@ -9,6 +9,7 @@
 #define TOKENMETER_PROCESSOR_PROCESSOR_RUNNER_H_
 
 #include <functional>
+#include <span>
 #include <memory>
 #include <string>
 #include <vector>
@@ -78,9 +79,11 @@ struct ProcessorBus {
   // Where workspace statuses go (the edges); called from the consume thread whenever a
   // workspace with a budget or plan limit may have changed, and on start. May be empty.
   std::function<void(const std::string& workspace, const WorkspaceStatus& status)> publish_status;
-  // Where each committed batch's record outcomes go (an edge in the same process that
-  // answers once its events are applied), after the statuses it changed. May be null.
-  std::shared_ptr<RecordOutcomes> outcomes;
+  // Where each committed batch's record outcomes go (to edges that answer once their
+  // events are applied: directly in serve, through the outcomes topic distributed), after
+  // the statuses the batch changed; called from the consume thread. May be empty.
+  std::function<void(int partition, int64_t first_offset, std::span<const RecordOutcome> outcomes)>
+      report_outcomes;
 };
 
 class ProcessorRunner final : public HttpHandler {

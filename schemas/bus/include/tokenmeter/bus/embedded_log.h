@@ -44,7 +44,7 @@ class EmbeddedLog final : public Publisher {
   ~EmbeddedLog() override;
 
   void Publish(std::span<const BusRecord> records, Done done) override;
-  // Partition 0, from the offset the first record was written at.
+  // Partition 0, at the offsets the records were written at.
   void PublishPlaced(std::span<const BusRecord> records, Placed done) override;
   Status Ready() const override;
   size_t InFlight() const override;

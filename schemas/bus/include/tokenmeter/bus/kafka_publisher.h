@@ -26,6 +26,9 @@ struct KafkaConfig {
   // Compacted topic where processors publish workspace statuses and edges read them.
   // Default tokenmeter.workspace-status.
   std::string status_topic = kWorkspaceStatusTopic;
+  // Where processors publish each committed batch's record outcomes, for edges that answer
+  // once their events are applied (edge.answer_after: applied). Default "": not published.
+  std::string outcomes_topic;
   // Client id reported to the brokers. Default tokenmeter.
   std::string client_id = "tokenmeter";
   // How long librdkafka may try to deliver a record before failing it (message.timeout.ms).
@@ -55,6 +58,8 @@ class KafkaPublisher final : public Publisher {
   ~KafkaPublisher() override;
 
   void Publish(std::span<const BusRecord> records, Done done) override;
+  // With each record's offset from its delivery report.
+  void PublishPlaced(std::span<const BusRecord> records, Placed done) override;
   Status Ready() const override;
   size_t InFlight() const override;
   Status Flush(std::chrono::milliseconds timeout) override;

@@ -34,17 +34,16 @@ struct BusRecord {
 class Publisher {
  public:
   using Done = std::function<void(Status)>;
-  // With where the records landed: at consecutive offsets from `first_offset` of
-  // `partition`, or first_offset -1 when the bus cannot say (Kafka: other producers'
-  // records may come between them).
-  using Placed = std::function<void(Status, int partition, int64_t first_offset)>;
+  // With where the records landed when OK: record i at offsets[i] of `partition` (the
+  // records of one call share a key, hence a partition); empty when the bus cannot say.
+  using Placed = std::function<void(Status, int partition, std::span<const int64_t> offsets)>;
   virtual ~Publisher() = default;
 
   // Any thread.
   virtual void Publish(std::span<const BusRecord> records, Done done) = 0;
-  // The same, saying where (the embedded log can; others answer -1).
+  // The same, saying where (a bus that cannot say answers no offsets).
   virtual void PublishPlaced(std::span<const BusRecord> records, Placed done) {
-    Publish(records, [done = std::move(done)](Status s) { done(std::move(s), 0, -1); });
+    Publish(records, [done = std::move(done)](Status s) { done(std::move(s), 0, {}); });
   }
   // OK while the bus can take records durably; otherwise why not: kUnavailable (brokers
   // unreachable, a fatal producer error, a failed write) or kNoSpace (the disk under the

@@ -1,9 +1,10 @@
-// RecordOutcomes: what the processor did with each bus record, for an edge in the same
-// process that answers ingest only once its events are applied (edge.answer_after:
-// applied, the default in `serve`). The processor reports each committed batch's records
-// in offset order (Applied); the edge, once its records are durable at known offsets,
-// asks for their outcomes (Await) and is called back with them, or at its deadline with
-// those known by then (the rest are still pending).
+// RecordOutcomes: what the processor did with each bus record, for an edge that answers
+// ingest only once its events are applied (edge.answer_after: applied). The processor's
+// report of each committed batch's records in offset order reaches it directly in
+// `serve`, and through the outcomes topic (EncodeAppliedRecords) in the distributed form
+// (Applied); the edge, once its records are durable at known offsets, asks for their
+// outcomes (Await) and is called back with them, or at its deadline with those known by
+// then (the rest are still pending).
 //
 // A batch may be applied before its publisher learns its offsets (the log hands records
 // to readers as it acknowledges them), so the last kKeep outcomes of each partition are
@@ -20,6 +21,10 @@
 #include <functional>
 #include <map>
 #include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
 #include <span>
 #include <thread>
 #include <vector>
@@ -52,16 +57,15 @@ class RecordOutcomes {
 
   // The records from `first_offset` on of `partition` were committed with these outcomes.
   void Applied(int partition, int64_t first_offset, std::span<const RecordOutcome> outcomes);
-  // Calls `ready` with the outcomes of records [first_offset, first_offset + count) of
-  // `partition` once all are applied, or at `deadline` with kPending for those not.
-  void Await(int partition, int64_t first_offset, size_t count, std::chrono::steady_clock::time_point deadline,
+  // Calls `ready` with the outcomes of the records at `offsets` (ascending) of `partition`
+  // once all are applied, or at `deadline` with kPending for those not.
+  void Await(int partition, std::vector<int64_t> offsets, std::chrono::steady_clock::time_point deadline,
              Ready ready);
 
  private:
   struct Waiter {
     int partition;
-    int64_t first;
-    size_t count;
+    std::vector<int64_t> offsets;
     std::chrono::steady_clock::time_point deadline;
     Ready ready;
   };
@@ -81,6 +85,13 @@ class RecordOutcomes {
   bool stop_ = false;
   std::thread thread_;
 };
+
+// One batch's outcomes as an outcomes-topic record value (key: the partition, decimal): a
+// version byte (1), the first offset (8 bytes, big-endian), then one byte per record
+// (verdict | unpriced << 3).
+std::string EncodeAppliedRecords(int64_t first_offset, std::span<const RecordOutcome> outcomes);
+// nullopt for a value of another version or shape.
+std::optional<std::pair<int64_t, std::vector<RecordOutcome>>> DecodeAppliedRecords(std::string_view value);
 
 }  // namespace tokenmeter
 
