@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Budgets and alerts end to end in serve mode, delivered to a real webhook receiver on
 # loopback whose signature checks are done by the `standardwebhooks` npm package:
-#  1. 10 events cross a $0.000045 budget: exactly one warning and one exceeded alert.
+#  1. 10 events cross a $0.000045 budget: their own answer says exceeded, and exactly one
+#     warning and one exceeded alert are decided.
 #     The receiver fails the first four attempts (500, 503 + Retry-After, hang after
 #     accept, close after processing): each retry has the same webhook-id and a valid
 #     fresh signature; both alerts end delivered, each processed once.
@@ -115,7 +116,10 @@ for a in json.load(sys.stdin)['alerts']:
 start_serve
 control '{"script":["500","503","hang","close"],"default":"ok"}'
 batch="{\"events\":[$(for i in $(seq 1 10); do event "load-$i" load; done | paste -sd, -)]}"
-[ "$(post "$batch" | tail -1)" = 202 ] || fail "batch"
+# serve answers once the batch is applied: its own answer says the budget it crossed.
+got=$(post "$batch")
+[ "$(echo "$got" | tail -1)" = 202 ] || fail "batch: $got"
+echo "$got" | head -1 | grep -q '"inserted":10,.*"budgetWarning":false,"budgetExceeded":true}$' || fail "the crossing batch's answer: $got"
 wait_for "delivery_state budget_exceeded monthly | grep -q '^delivered'" 150 || fail "exceeded not delivered: $(query /v1/alerts)"
 wait_for "delivery_state budget_warning monthly | grep -q '^delivered'" 150 || fail "warning not delivered: $(query /v1/alerts)"
 read -r _ warn_attempts warn_id <<< "$(delivery_state budget_warning monthly)"
