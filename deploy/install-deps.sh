@@ -3,6 +3,7 @@
 # Idempotent: packages already present are skipped, so a second run costs one dpkg query.
 # Usage: deploy/install-deps.sh            (build + test dependencies)
 set -euo pipefail
+cd "$(dirname "$0")/.."
 
 packages=(
   build-essential cmake pkg-config git ca-certificates
@@ -20,6 +21,7 @@ packages=(
   zlib1g-dev                # CRC32 for API key checksums
   python3-aiosmtpd          # a real SMTP server on loopback for the alert e-mail tests
   nginx wrk bc              # benchmarks: the HTTP ceiling, its load generator, arithmetic
+  chromium                  # the dashboard's browser test (driven by playwright-core)
 )
 # The webhook receiver of the e2e tests runs on Node.js (the machine's own, or Debian's).
 command -v npm > /dev/null || packages+=(nodejs npm)
@@ -31,13 +33,16 @@ done
 
 if [ ${#missing[@]} -eq 0 ]; then
   echo "install-deps: all ${#packages[@]} packages present"
-  exit 0
+else
+  echo "install-deps: installing ${missing[*]}"
+  SUDO=""
+  [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  echo "install-deps: done"
 fi
-
-echo "install-deps: installing ${missing[*]}"
-SUDO=""
-[ "$(id -u)" -eq 0 ] || SUDO="sudo"
-export DEBIAN_FRONTEND=noninteractive
-$SUDO apt-get update -qq
-$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-echo "install-deps: done"
+# The web dashboard's libraries, pinned by ui/package-lock.json and compiled into the binary.
+if [ ! -f ui/node_modules/.package-lock.json ] || [ ui/package-lock.json -nt ui/node_modules/.package-lock.json ]; then
+  (cd ui && npm ci --no-audit --no-fund --loglevel=error)
+fi

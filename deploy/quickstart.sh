@@ -82,6 +82,7 @@ if [ $stay = no ]; then exit 0; fi
 cat <<MSG
 
 tokenmeter serve is running on $base (Ctrl-C stops it; data in $run/data).
+  dashboard: open $base/ and sign in with the read key $read_key
   ingest:   curl -X POST $base/v1/ingest -H 'X-API-Key: $ingest_key' -H 'Content-Type: application/json' \\
               -d '{"requestId":"my-1","provider":"openai","model":"gpt-4o-mini","inputTokens":10,"outputTokens":5,"feature":"my.feature"}'
   query:    curl -H 'X-API-Key: $read_key' '$base/v1/dashboard/top-endpoints?range=24h'

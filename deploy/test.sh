@@ -13,6 +13,10 @@ bash deploy/install-deps.sh
 if [ ! -d tests/e2e/receivers/node_modules/standardwebhooks ]; then
   (cd tests/e2e/receivers && npm ci --no-audit --no-fund --loglevel=error)
 fi
+# The dashboard's browser test drives Debian's chromium with playwright-core.
+if [ ! -d tests/e2e/browser/node_modules/playwright-core ]; then
+  (cd tests/e2e/browser && npm ci --no-audit --no-fund --loglevel=error)
+fi
 build=${TOKENMETER_BUILD_DIR:-build}
 cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release > /dev/null
 cmake --build "$build" -j2

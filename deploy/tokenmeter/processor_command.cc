@@ -13,6 +13,8 @@
 #include "tokenmeter/bus/kafka_consumer.h"
 #include "tokenmeter/bus/kafka_publisher.h"
 #include "tokenmeter/http/http_server.h"
+#include "tokenmeter/http/path_router.h"
+#include "tokenmeter/ui/ui_handler.h"
 #include "tokenmeter/processor/processor_runner.h"
 #include "tokenmeter/sinks/dispatcher.h"
 
@@ -103,7 +105,10 @@ int RunProcessor(const std::vector<std::string>& args) {
   if (!runner.ok()) return StartupFailed("processor", runner.status());
   auto sinks = Dispatcher::Create((*runner)->outbox(), config.sinks, config.retry, clock, registry);
   if (!sinks.ok()) return StartupFailed("processor", sinks.status());
-  HttpServer server(config.processor_http, **runner);
+  // The dashboard's pages beside the query API the runner serves.
+  UiHandler ui;
+  PathRouter router({{"/", &ui, /*exact=*/true}, {"/ui/", &ui}}, **runner);
+  HttpServer server(config.processor_http, router);
   if (Status s = server.Start(); !s.ok()) return StartupFailed("processor", s);
   std::string port = std::to_string(server.port());
   cmd.WritePort(server.port());

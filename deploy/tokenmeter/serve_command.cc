@@ -14,6 +14,7 @@
 #include "tokenmeter/edge/edge_service.h"
 #include "tokenmeter/http/http_server.h"
 #include "tokenmeter/http/path_router.h"
+#include "tokenmeter/ui/ui_handler.h"
 #include "tokenmeter/processor/processor_runner.h"
 #include "tokenmeter/sinks/dispatcher.h"
 
@@ -77,10 +78,10 @@ int RunServe(const std::vector<std::string>& args) {
   auto sinks = Dispatcher::Create((*processor)->outbox(), config.sinks, config.retry, clock, registry);
   if (!sinks.ok()) return StartupFailed("serve", sinks.status());
 
-  std::vector<std::pair<std::string, HttpHandler*>> routes;
-  for (std::string& prefix : ProcessorRunner::RoutePrefixes()) {
-    routes.emplace_back(std::move(prefix), processor->get());
-  }
+  // One port: the dashboard's pages, the query and alerts APIs, and the edge for the rest.
+  UiHandler ui;
+  std::vector<PathRouter::Route> routes = {{"/", &ui, /*exact=*/true}, {"/ui/", &ui}};
+  for (std::string& prefix : ProcessorRunner::RoutePrefixes()) routes.push_back({std::move(prefix), processor->get()});
   PathRouter router(std::move(routes), edge);
   HttpServer server(config.serve_http, router);
   edge.AttachServer(&server);

@@ -107,6 +107,8 @@ echo "$overview" | grep -q '"requests":5,"successes":5,"errors":0,"duplicates":1
 echo "$overview" | grep -q '"costUsd":"0.007569000","costNanoUsd":7569000' || fail "overview cost: $overview"
 echo "$overview" | grep -q '"retryMultiplier":"1.200"' || fail "retry multiplier: $overview"
 query "/v1/events/test-integration-001" | grep -q '"attempts":2' || fail "event view"
+# The processor serves the dashboard's page beside its query API.
+curl -s "http://127.0.0.1:$pport/" | grep -q '<title>tokenmeter</title>' || fail "the dashboard on the processor"
 query "/v1/dashboard/models?range=24h" | grep -q '{"value":"gpt-4.1","requests":1,' || fail "models"
 # By feature and prompt version: 120*150 + 45*600 = 45,000; 850*150 + 320*600 = 319,500.
 top=$(query "/v1/dashboard/top-endpoints?range=24h")

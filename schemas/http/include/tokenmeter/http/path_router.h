@@ -1,10 +1,12 @@
-// PathRouter: sends each request to the first handler whose path prefix matches, else to
-// the fallback. Used where one port serves several components (serve mode). Immutable
-// after construction; any thread.
+// PathRouter: sends each request to the first route that matches its path (a prefix, or
+// the whole path for an exact route), else to the fallback. Used where one port serves
+// several components (serve; the processor with the dashboard). Immutable after
+// construction; any thread.
 #ifndef TOKENMETER_HTTP_PATH_ROUTER_H_
 #define TOKENMETER_HTTP_PATH_ROUTER_H_
 
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -14,13 +16,19 @@ namespace tokenmeter {
 
 class PathRouter final : public HttpHandler {
  public:
-  PathRouter(std::vector<std::pair<std::string, HttpHandler*>> routes, HttpHandler& fallback)
-      : routes_(std::move(routes)), fallback_(fallback) {}
+  struct Route {
+    std::string path;  // a prefix, or with `exact` the whole path (without the query)
+    HttpHandler* handler;
+    bool exact = false;
+  };
+  PathRouter(std::vector<Route> routes, HttpHandler& fallback) : routes_(std::move(routes)), fallback_(fallback) {}
 
   void Handle(HttpRequest request, Respond respond) override {
-    for (const auto& [prefix, handler] : routes_) {
-      if (request.target.compare(0, prefix.size(), prefix) == 0) {
-        handler->Handle(std::move(request), std::move(respond));
+    std::string_view path = request.target;
+    path = path.substr(0, path.find('?'));
+    for (const Route& r : routes_) {
+      if (r.exact ? path == r.path : path.starts_with(r.path)) {
+        r.handler->Handle(std::move(request), std::move(respond));
         return;
       }
     }
@@ -28,7 +36,7 @@ class PathRouter final : public HttpHandler {
   }
 
  private:
-  std::vector<std::pair<std::string, HttpHandler*>> routes_;
+  std::vector<Route> routes_;
   HttpHandler& fallback_;
 };
 

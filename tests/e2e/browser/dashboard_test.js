@@ -1,0 +1,127 @@
+// The dashboard in Debian's chromium (headless, driven by playwright-core): an ingest key
+// is refused; a read key signs in; every view renders and its figures equal the query
+// API's for the same filters; a narrower range changes them as the API says; the view
+// and filters survive a reload through the URL, which never holds the key; no request
+// leaves loopback and the console stays clean. Screenshots of each view go to <shots>.
+// Usage: node dashboard_test.js <base url> <read key> <ingest key> <shots dir>
+'use strict';
+const { chromium } = require('playwright-core');
+const http = require('http');
+const path = require('path');
+
+const [base, readKey, ingestKey, shots] = process.argv.slice(2);
+const failures = [];
+const check = (ok, what) => { if (!ok) failures.push(what); };
+
+function api(target) {
+  return new Promise((resolve, reject) => {
+    http.get(base + target, { headers: { 'X-API-Key': readKey } }, (res) => {
+      let body = '';
+      res.on('data', (c) => { body += c; });
+      res.on('end', () => resolve(JSON.parse(body)));
+    }).on('error', reject);
+  });
+}
+const money = (s) => '$' + s;
+const count = (n) => BigInt(n).toLocaleString('en-US');
+
+(async () => {
+  const browser = await chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+           '--disable-component-update', '--disable-sync'],
+  });
+  const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  const consoleErrors = [];
+  const offLoopback = [];
+  page.on('console', (m) => { if (m.type() === 'error') consoleErrors.push(m.text()); });
+  page.on('pageerror', (e) => consoleErrors.push(String(e)));
+  page.on('request', (r) => {
+    const u = new URL(r.url());
+    if (u.protocol !== 'data:' && u.hostname !== '127.0.0.1') offLoopback.push(r.url());
+  });
+  const shot = (name) => page.screenshot({ path: path.join(shots, name + '.png'), fullPage: true });
+  const text = (id) => page.locator(`[data-testid="${id}"]`).innerText();
+
+  // An ingest key is refused with the reason.
+  await page.goto(base + '/');
+  await page.fill('[data-testid="key"]', ingestKey);
+  await page.click('[data-testid="signin"]');
+  const refused = await text('signin-error');
+  check(refused.includes('an ingest key only sends events'), 'ingest key refusal: ' + refused);
+  await shot('signin-refused');
+  consoleErrors.length = 0;  // the refused key's 403, which chromium logs as a failed load
+
+  // A read key: the overview, equal to the API's (the default range, 24h, real data).
+  await page.fill('[data-testid="key"]', readKey);
+  await page.click('[data-testid="signin"]');
+  await page.waitForSelector('[data-testid="spend-value"]');
+  await page.waitForSelector('[data-testid="chart"] canvas');
+  let want = (await api('/v1/dashboard/overview?range=24h&dataMode=real')).totals;
+  check(await text('spend-value') === money(want.costUsd), `24h spend ${await text('spend-value')} != ${want.costUsd}`);
+  check(await text('requests-value') === count(want.requests), `24h requests ${await text('requests-value')} != ${want.requests}`);
+  check(await text('retries-value') === want.retryMultiplier, 'retry multiplier');
+  check(await text('unpriced-value') === count(want.unpricedRequests), 'unpriced count');
+  check((await text('mode')) === 'real data', 'the data mode is shown');
+  await shot('overview-24h');
+
+  // The last hour leaves out the event of three hours ago.
+  await page.selectOption('[data-testid="range"]', '1h');
+  const hour = (await api('/v1/dashboard/overview?range=1h&dataMode=real')).totals;
+  check(hour.costNanoUsd !== want.costNanoUsd, 'the fixture has an event outside the last hour');
+  await page.waitForFunction((s) => document.querySelector('[data-testid="spend-value"]').innerText === s, money(hour.costUsd));
+  check(await text('requests-value') === count(hour.requests), '1h requests');
+  check(page.url().includes('range=1h'), 'the range is in the URL: ' + page.url());
+  await shot('overview-1h');
+
+  // Top lists: features by cost, equal to the API's.
+  await page.click('[data-testid="nav-lists"]');
+  await page.waitForSelector('[data-testid="list-table"] tbody tr');
+  const features = await api('/v1/dashboard/top-endpoints?range=1h&dataMode=real&sort=cost&limit=50');
+  const rows = await page.locator('[data-testid="list-table"] tbody tr').allInnerTexts();
+  check(rows.length === features.items.length, `feature rows ${rows.length} != ${features.items.length}`);
+  features.items.forEach((item, i) => {
+    const cells = (rows[i] || '').split('\t');
+    check(cells[0] === item.value && cells[2] === money(item.costUsd), `feature row ${i}: ${rows[i]} vs ${item.value} ${item.costUsd}`);
+  });
+  await shot('lists-features');
+  await page.selectOption('[data-testid="list"]', 'top-users');
+  await page.waitForFunction(() => {
+    const th = document.querySelector('[data-testid="list-table"] th');
+    return th !== null && th.innerText === 'Users';
+  });
+  const users = await page.locator('[data-testid="list-table"] tbody tr td:first-child').allInnerTexts();
+  check(users.includes('unknown'), 'events without a user are listed as unknown: ' + users.join(','));
+  await shot('lists-users');
+
+  // Unpriced models.
+  await page.click('[data-testid="nav-unpriced"]');
+  await page.waitForSelector('[data-testid="unpriced-table"]');
+  const unpriced = await page.locator('[data-testid="unpriced-table"] tbody').innerText();
+  check(unpriced.includes('anthropic / claude-9-opus'), 'unpriced model listed: ' + unpriced);
+  await shot('unpriced');
+
+  // Event lookup: the retried call, its attempts and exact cost.
+  await page.click('[data-testid="nav-event"]');
+  await page.fill('[data-testid="event-id"]', 'test-integration-001');
+  await page.click('[data-testid="event-find"]');
+  await page.waitForSelector('[data-testid="event-attempts"]');
+  const ev = await api('/v1/events/test-integration-001');
+  check(await text('event-attempts') === String(ev.attempts), 'attempts');
+  check(await text('event-cost') === money(ev.cost.cost_usd), 'event cost');
+  await shot('event');
+
+  // A reload brings the same view back from the URL; the key is in no URL.
+  await page.reload();
+  await page.waitForSelector('[data-testid="event-attempts"]');
+  check(!page.url().includes(readKey), 'the key is not in the URL');
+
+  check(consoleErrors.length === 0, 'console errors: ' + consoleErrors.join(' | '));
+  check(offLoopback.length === 0, 'requests off loopback: ' + offLoopback.join(' '));
+  await browser.close();
+  if (failures.length) {
+    console.error('FAIL:\n  ' + failures.join('\n  '));
+    process.exit(1);
+  }
+  console.log('dashboard: ok');
+})().catch((e) => { console.error('FAIL:', e); process.exit(1); });
