@@ -12,7 +12,14 @@ const LISTS = [
   ['prompt-versions', 'Prompt versions'], ['models', 'Models'], ['projects', 'Projects'],
   ['providers', 'Providers'], ['environments', 'Environments'],
 ];
-const VIEWS = [['overview', 'Overview'], ['lists', 'Top lists'], ['unpriced', 'Unpriced models'], ['event', 'Event lookup']];
+const VIEWS = [['overview', 'Overview'], ['lists', 'Top lists'], ['budgets', 'Budgets'], ['alerts', 'Alerts'],
+  ['quality', 'Data quality'], ['event', 'Event lookup']];
+// Each list's drill-down: the overview filter its rows set (environments set the
+// environment filter instead).
+const FOCUS = { 'top-endpoints': 'feature', 'top-users': 'user', 'top-tenants': 'tenant', 'prompt-versions': 'promptVersion',
+  models: 'model', projects: 'project', providers: 'provider' };
+const FOCUS_NAMES = { feature: 'feature', user: 'user', tenant: 'tenant', promptVersion: 'prompt version', model: 'model',
+  project: 'project', provider: 'provider' };
 
 // --- state in the URL fragment --------------------------------------------------------
 function readState() {
@@ -22,7 +29,8 @@ function readState() {
     range: p.get('range') || '24h',
     dataMode: p.get('dataMode') || 'real',
     environment: p.get('environment') || '',
-    project: p.get('project') || '',
+    focusKey: p.get('focusKey') || '',
+    focusValue: p.get('focusValue') || '',
     list: p.get('list') || 'top-endpoints',
     sort: p.get('sort') || 'cost',
     id: p.get('id') || '',
@@ -97,7 +105,8 @@ function SignIn({ onKey }) {
 }
 
 // --- overview -------------------------------------------------------------------------
-function Chart({ points }) {
+// The chart spans the whole window, however few buckets have events.
+function Chart({ points, from, to }) {
   const el = useRef(null);
   useEffect(() => {
     if (!el.current || !window.uPlot) return undefined;
@@ -106,11 +115,12 @@ function Chart({ points }) {
     const reqs = points.map((p) => p.requests);
     const plot = new window.uPlot({
       width: el.current.clientWidth || 800, height: 220,
+      scales: { x: { time: true, range: () => [Date.parse(from) / 1000, Date.parse(to) / 1000] } },
       series: [{}, { label: 'Spend (USD)', stroke: '#2f6fed', scale: 'usd' }, { label: 'Requests', stroke: '#98a2b3', scale: 'n' }],
       axes: [{}, { scale: 'usd' }, { scale: 'n', side: 1 }],
     }, [xs, cost, reqs], el.current);
     return () => plot.destroy();
-  }, [points]);
+  }, [points, from, to]);
   return html`<div ref=${el} data-testid="chart"></div>`;
 }
 
@@ -123,18 +133,18 @@ function Card({ id, label, value, cur, prev, testid }) {
   </div>`;
 }
 
-function Overview({ keyv, s }) {
+function Overview({ keyv, s, set }) {
   const [data, setData] = useState(null);
   useEffect(() => {
     let live = true;
     (async () => {
-      const extra = { project: s.project };
+      const extra = s.focusKey ? { [s.focusKey]: s.focusValue } : {};
       const now = await api(keyv, '/v1/dashboard/overview?' + windowQuery(s, extra));
       if (!now.body || !now.body.ok) { if (live) setData({ error: now }); return; }
       const from = Date.parse(now.body.from), to = Date.parse(now.body.to);
       const prevQ = new URLSearchParams({ from: new Date(from - (to - from)).toISOString(), to: now.body.from, dataMode: s.dataMode });
       if (s.environment) prevQ.set('environment', s.environment);
-      if (s.project) prevQ.set('project', s.project);
+      if (s.focusKey) prevQ.set(s.focusKey, s.focusValue);
       const [prev, series] = await Promise.all([
         api(keyv, '/v1/dashboard/overview?' + prevQ.toString()),
         api(keyv, '/v1/dashboard/timeseries?' + windowQuery(s, extra)),
@@ -142,12 +152,14 @@ function Overview({ keyv, s }) {
       if (live) setData({ now: now.body, prev: prev.body, series: series.body });
     })();
     return () => { live = false; };
-  }, [keyv, s.range, s.dataMode, s.environment, s.project]);
+  }, [keyv, s.range, s.dataMode, s.environment, s.focusKey, s.focusValue]);
   if (!data) return html`<p class="muted">Loading…</p>`;
   if (data.error) return html`<p class="error">${(data.error.body && data.error.body.message) || 'error ' + data.error.status}</p>`;
   const t = data.now.totals, p = (data.prev && data.prev.totals) || {};
   const errRate = (x) => percent(x.errors, x.requests);
   return html`<div>
+    ${s.focusKey && html`<p data-testid="focus">Only ${FOCUS_NAMES[s.focusKey]} <strong>${s.focusValue}</strong>
+      <button onClick=${() => set({ focusKey: '', focusValue: '' })} data-testid="focus-clear">show all</button></p>`}
     <div class="cards">
       <${Card} id="spend" label="Spend" value=${usd(t.costUsd)} cur=${t.costNanoUsd} prev=${p.costNanoUsd} />
       <${Card} id="requests" label="Requests" value=${fmtInt(t.requests)} cur=${t.requests} prev=${p.requests} />
@@ -158,9 +170,104 @@ function Overview({ keyv, s }) {
     </div>
     <div class="panel"><h2>Spend and requests (${data.series && data.series.granularity})</h2>
       ${data.series && data.series.points && data.series.points.length
-        ? html`<${Chart} points=${data.series.points} />`
+        ? html`<${Chart} points=${data.series.points} from=${data.now.from} to=${data.now.to} />`
         : html`<p class="muted">No events in this window.</p>`}
     </div>
+    ${data.series && data.series.points && data.series.points.length > 0 &&
+      html`<${Investigate} keyv=${keyv} s=${s} points=${data.series.points} granularity=${data.series.granularity} />`}
+  </div>`;
+}
+
+// --- investigate a spike: what moved the spend in one bucket against the one before ----
+const SPANS = { minute: 60000, hour: 3600000, day: 86400000 };
+const MOVERS = [['top-endpoints', 'Features'], ['prompt-versions', 'Prompt versions'], ['models', 'Models'], ['top-tenants', 'Tenants']];
+function Investigate({ keyv, s, points, granularity }) {
+  const [at, setAt] = useState('');
+  const [moved, setMoved] = useState(null);
+  useEffect(() => {
+    if (!at) { setMoved(null); return undefined; }
+    let live = true;
+    (async () => {
+      const span = SPANS[granularity];
+      const t = Date.parse(at);
+      const q = (from, to, list) => {
+        const p = new URLSearchParams({ from: new Date(from).toISOString(), to: new Date(to).toISOString(),
+          dataMode: s.dataMode, granularity, limit: '1000' });
+        if (s.environment) p.set('environment', s.environment);
+        return api(keyv, `/v1/dashboard/${list}?` + p.toString());
+      };
+      const out = [];
+      for (const [list, label] of MOVERS) {
+        const [now, before] = await Promise.all([q(t, t + span, list), q(t - span, t, list)]);
+        const cost = new Map();
+        for (const i of (before.body && before.body.items) || []) cost.set(i.value, [0n, int(i.costNanoUsd)]);
+        for (const i of (now.body && now.body.items) || []) cost.set(i.value, [int(i.costNanoUsd), (cost.get(i.value) || [0n, 0n])[1]]);
+        const rows = [...cost.entries()].map(([value, [c, b]]) => ({ value, now: c, before: b, delta: c - b }))
+          .filter((r) => r.delta !== 0n)
+          .sort((a, b) => (b.delta > 0n ? b.delta : -b.delta) > (a.delta > 0n ? a.delta : -a.delta) ? 1 : -1)
+          .slice(0, 5);
+        out.push({ label, rows });
+      }
+      if (live) setMoved(out);
+    })();
+    return () => { live = false; };
+  }, [keyv, at, s.dataMode, s.environment, granularity]);
+  return html`<div class="panel"><h2>Investigate a ${granularity}</h2>
+    <select data-testid="investigate" value=${at} onChange=${(e) => setAt(e.target.value)}>
+      <option value="">choose a ${granularity} of the chart…</option>
+      ${points.map((p) => html`<option value=${p.t}>${p.t} (${usd(p.costUsd)})</option>`)}
+    </select>
+    ${moved && html`<p class="muted">What moved the spend in this ${granularity} against the ${granularity} before.</p>
+      ${moved.map((m) => html`<h2>${m.label}</h2>${m.rows.length === 0 ? html`<p class="muted">No change.</p>`
+        : html`<table data-testid=${'movers-' + m.label}><thead><tr><th>${m.label}</th><th>Before</th><th>This ${granularity}</th><th>Change</th></tr></thead>
+          <tbody>${m.rows.map((r) => html`<tr><td>${r.value}</td><td>${nanoUsd(r.before)}</td><td>${nanoUsd(r.now)}</td>
+            <td>${(r.delta > 0n ? '+' : '') + nanoUsd(r.delta)}</td></tr>`)}</tbody></table>`}`)}`}
+  </div>`;
+}
+
+// --- budgets --------------------------------------------------------------------------
+function Budgets({ keyv }) {
+  const [r, setR] = useState(null);
+  useEffect(() => {
+    let live = true;
+    api(keyv, '/v1/budgets').then((x) => live && setR(x));
+    return () => { live = false; };
+  }, [keyv]);
+  if (!r) return html`<p class="muted">Loading…</p>`;
+  if (!r.body || !r.body.ok) return html`<p class="error">${(r.body && r.body.message) || 'error ' + r.status}</p>`;
+  return html`<div class="panel"><h2>Budgets (as of ${r.body.asOf})</h2>
+    ${r.body.budgets.length === 0 ? html`<p class="muted">No budgets: add them under workspaces[].budgets.</p>`
+      : html`<table data-testid="budgets-table"><thead><tr><th>Budget</th><th>Period</th><th>Scope</th><th>Spend</th><th>Limit</th>
+        <th>Utilization</th><th>State</th><th>Runs out</th></tr></thead>
+      <tbody>${r.body.budgets.map((b) => html`<tr><td>${b.budget}</td><td>${b.period} from ${b.periodStart.slice(0, 10)}</td>
+        <td>${Object.entries(b.scope || {}).map(([k, v]) => k + '=' + v).join(', ') || 'workspace'}</td>
+        <td>${usd(b.spendUsd)}</td><td>${usd(b.limitUsd)}</td><td>${b.utilization}</td><td>${b.state}</td>
+        <td>${(b.forecast && b.forecast.exhaustsAt) || 'not this period'}</td></tr>`)}</tbody></table>`}
+  </div>`;
+}
+
+// --- alerts inbox ---------------------------------------------------------------------
+function Alerts({ keyv }) {
+  const [r, setR] = useState(null);
+  const [note, setNote] = useState('');
+  const load = () => api(keyv, '/v1/alerts').then(setR);
+  useEffect(() => { load(); }, [keyv]);
+  const replay = async (id) => {
+    const res = await fetch('/v1/alerts/' + encodeURIComponent(id) + '/replay', { method: 'POST', headers: { 'X-API-Key': keyv } });
+    const body = await res.json().catch(() => ({}));
+    setNote(res.status === 202 ? 'Queued again for ' + body.queued.join(', ') : (body.message || 'error ' + res.status));
+    load();
+  };
+  if (!r) return html`<p class="muted">Loading…</p>`;
+  if (!r.body || !r.body.ok) return html`<p class="error">${(r.body && r.body.message) || 'error ' + r.status}</p>`;
+  return html`<div class="panel"><h2>Alerts of the last 30 days</h2>
+    ${note && html`<p data-testid="replay-note">${note}</p>`}
+    ${r.body.alerts.length === 0 ? html`<p class="muted" data-testid="alerts-none">No alerts.</p>`
+      : html`<table data-testid="alerts-table"><thead><tr><th>Alert</th><th>Type</th><th>Scope</th><th>Decided</th><th>Deliveries</th><th></th></tr></thead>
+      <tbody>${r.body.alerts.map(({ alert, deliveries }) => html`<tr><td>${alert.message}</td><td>${alert.type} (${alert.status})</td>
+        <td>${Object.entries(alert.scope || {}).map(([k, v]) => k + '=' + v).join(', ')}</td><td>${alert.at}</td>
+        <td>${deliveries.map((d) => d.sink + ': ' + d.state + ' (' + d.attempts + ')').join(', ') || 'no route'}</td>
+        <td>${deliveries.some((d) => d.state !== 'pending') && html`<button onClick=${() => replay(alert.id)}>Replay</button>`}</td></tr>`)}</tbody></table>`}
   </div>`;
 }
 
@@ -181,6 +288,10 @@ function Lists({ keyv, s, set }) {
     return () => { live = false; };
   }, [keyv, s.list, s.sort, s.range, s.dataMode, s.environment]);
   const body = data && data.list.body;
+  // A row narrows the overview to it (an environment sets the environment filter).
+  const drill = (value) => (s.list === 'environments'
+    ? set({ view: 'overview', environment: value, focusKey: '', focusValue: '' })
+    : set({ view: 'overview', focusKey: FOCUS[s.list], focusValue: value }));
   return html`<div class="panel">
     <div class="filters" style="margin: 0 0 8px">
       <select data-testid="list" value=${s.list} onChange=${(e) => set({ list: e.target.value })}>
@@ -197,7 +308,7 @@ function Lists({ keyv, s, set }) {
         <thead><tr><th>${LISTS.find(([v]) => v === s.list)[1]}</th><th>Requests</th><th>Spend</th><th>Share of spend</th>
           <th>Cost / request</th><th>Tokens in / out</th><th>Retry multiplier</th><th>Errors</th><th>Unpriced</th></tr></thead>
         <tbody>${body.items.map((i) => html`<tr>
-          <td>${i.value}</td><td>${fmtInt(i.requests)}</td><td>${usd(i.costUsd)}</td>
+          <td><a href="#" data-testid="drill" onClick=${(e) => { e.preventDefault(); drill(i.value); }}>${i.value}</a></td><td>${fmtInt(i.requests)}</td><td>${usd(i.costUsd)}</td>
           <td>${data.total ? percent(i.costNanoUsd, data.total.costNanoUsd) : '—'}</td>
           <td>${int(i.requests) === 0n ? '—' : nanoUsd(int(i.costNanoUsd) / int(i.requests))}</td>
           <td>${fmtInt(i.inputTokens)} / ${fmtInt(i.outputTokens)}</td><td>${i.retryMultiplier ?? '—'}</td><td>${fmtInt(i.errors)}</td>
@@ -223,6 +334,51 @@ function Unpriced({ keyv, s }) {
       : html`<table data-testid="unpriced-table"><thead><tr><th>Provider / model</th><th>Calls</th><th>Tokens in / out</th><th>First seen</th><th>Last seen</th></tr></thead>
       <tbody>${r.body.items.map((i) => html`<tr><td>${i.provider} / ${i.model}</td><td>${fmtInt(i.requests)}</td>
         <td>${fmtInt(i.inputTokens)} / ${fmtInt(i.outputTokens)}</td><td>${i.firstSeen}</td><td>${i.lastSeen}</td></tr>`)}</tbody></table>`}
+  </div>`;
+}
+
+// --- data quality: the first-ingest checklist and a tracking-quality score --------------
+function Quality({ keyv, s }) {
+  const [checks, setChecks] = useState(null);
+  useEffect(() => {
+    let live = true;
+    (async () => {
+      const q = (path, extra = {}) => api(keyv, path + '?' + new URLSearchParams({ range: '30d', dataMode: 'real', limit: '1000', ...extra }).toString());
+      const [real, all, features, prompts, users] = await Promise.all([
+        q('/v1/dashboard/overview'), q('/v1/dashboard/overview', { dataMode: 'all' }), q('/v1/dashboard/top-endpoints'),
+        q('/v1/dashboard/prompt-versions'), q('/v1/dashboard/top-users')]);
+      const t = (real.body && real.body.totals) || {};
+      const total = int(t.requests);
+      const allTotal = int(all.body && all.body.totals && all.body.totals.requests);
+      const unknownOf = (r) => int(((r.body && r.body.items) || []).filter((i) => i.value === 'unknown').reduce((a, i) => a + int(i.requests), 0n));
+      const sumOf = (r) => ((r.body && r.body.items) || []).reduce((a, i) => a + int(i.requests), 0n);
+      const share = (part) => (total === 0n ? '—' : percent(part, total));
+      const rows = [
+        { id: 'key', weight: 0n, ok: true, label: 'A read key works', detail: 'signed in' },
+        { id: 'first-event', weight: 20n, ok: total > 0n, label: 'Events received (real data, last 30 days)',
+          detail: total > 0n ? fmtInt(total) + ' counted' : allTotal > 0n ? 'only test or demo data: send real events with dataMode real' : 'none yet: send one (see the quickstart)' },
+        { id: 'features', weight: 20n, ok: total > 0n && unknownOf(features) * 10n <= total, label: 'Calls name their feature (endpointTag / feature)',
+          detail: share(total - unknownOf(features)) + ' of calls' },
+        { id: 'prompts', weight: 15n, ok: total > 0n && sumOf(prompts) * 10n >= total * 5n, label: 'Calls name their prompt version (promptVersion)',
+          detail: share(sumOf(prompts)) + ' of calls' },
+        { id: 'identities', weight: 15n, ok: total > 0n && unknownOf(users) * 10n <= total * 5n, label: 'Calls name a user (userId)',
+          detail: share(total - unknownOf(users)) + ' of calls' },
+        { id: 'priced', weight: 20n, ok: total > 0n && int(t.unpricedRequests) === 0n, label: 'Every model is priced',
+          detail: fmtInt(t.unpricedRequests) + ' unpriced calls (see Unpriced models)' },
+        { id: 'usage', weight: 10n, ok: total > 0n && int(t.inputTokens) + int(t.outputTokens) > 0n, label: 'Token counts are sent',
+          detail: fmtInt(int(t.inputTokens) + int(t.outputTokens)) + ' tokens' },
+      ];
+      const score = rows.reduce((a, r) => a + (r.ok ? r.weight : 0n), 0n);
+      if (live) setChecks({ rows, score, fix: rows.filter((r) => !r.ok).sort((a, b) => (b.weight > a.weight ? 1 : -1))[0] });
+    })();
+    return () => { live = false; };
+  }, [keyv]);
+  if (!checks) return html`<p class="muted">Loading…</p>`;
+  return html`<div class="panel"><h2>Tracking quality: <span data-testid="quality-score">${checks.score}</span> / 100</h2>
+    ${checks.fix ? html`<p data-testid="quality-fix">Fix first: ${checks.fix.label.toLowerCase()} (${checks.fix.detail}).</p>` : html`<p>Nothing to fix.</p>`}
+    <table data-testid="quality-table"><thead><tr><th>Check</th><th>State</th><th>Detail</th></tr></thead>
+      <tbody>${checks.rows.map((r) => html`<tr data-testid=${'check-' + r.id}><td>${r.label}</td><td>${r.ok ? 'ok' : 'to fix'}</td><td>${r.detail}</td></tr>`)}</tbody></table>
+    <p class="muted">Real data of the last 30 days.</p>
   </div>`;
 }
 
@@ -284,15 +440,16 @@ function App() {
         </select>
         <input placeholder="environment" value=${s.environment} data-testid="environment"
           onChange=${(e) => set({ environment: e.target.value.trim() })} />
-        ${s.view === 'overview' && html`<input placeholder="project" value=${s.project} data-testid="project"
-          onChange=${(e) => set({ project: e.target.value.trim() })} />`}
         <button onClick=${signOut}>Sign out</button>
       </div>
     </header>
     <main>
-      ${s.view === 'overview' && html`<${Overview} keyv=${keyv} s=${s} />`}
+      ${s.view === 'overview' && html`<${Overview} keyv=${keyv} s=${s} set=${set} />`}
       ${s.view === 'lists' && html`<${Lists} keyv=${keyv} s=${s} set=${set} />`}
-      ${s.view === 'unpriced' && html`<${Unpriced} keyv=${keyv} s=${s} />`}
+      ${s.view === 'budgets' && html`<${Budgets} keyv=${keyv} />`}
+      ${s.view === 'alerts' && html`<${Alerts} keyv=${keyv} />`}
+      ${s.view === 'quality' && html`<${Quality} keyv=${keyv} s=${s} />`}
+      ${s.view === 'quality' && html`<${Unpriced} keyv=${keyv} s=${s} />`}
       ${s.view === 'event' && html`<${EventLookup} keyv=${keyv} s=${s} set=${set} />`}
     </main>
   </div>`;

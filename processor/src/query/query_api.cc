@@ -26,6 +26,10 @@ struct Window {
   std::vector<DataMode> modes;
   std::string environment;  // "" = all
   std::string project;      // "" = all
+  // Overview and timeseries: at most one attribute the totals are narrowed to (project
+  // included), as its dimension's rows; kTotal when none.
+  Dimension focus = Dimension::kTotal;
+  std::string focus_value;
   size_t limit = 10;
   std::string sort = "cost";
 };
@@ -73,6 +77,24 @@ std::string ParseWindow(const Params& p, TimePoint now, Window& w) {
   else return "dataMode must be real, test, demo or all";
   w.environment = get("environment");
   w.project = get("project");
+  // The drill-down filters, each an attribute with rows of its own; "unknown" is the group
+  // of events that do not give it (stored as "").
+  static const std::pair<const char*, Dimension> kFocus[] = {
+      {"project", Dimension::kProject},       {"feature", Dimension::kEndpointTag},
+      {"promptVersion", Dimension::kPromptVersion}, {"model", Dimension::kModel},
+      {"provider", Dimension::kProvider},     {"user", Dimension::kUser},
+      {"tenant", Dimension::kTenant}};
+  for (const auto& [name, dim] : kFocus) {
+    std::string v = get(name);
+    if (v.empty()) continue;
+    if (w.focus != Dimension::kTotal) {
+      return "give at most one of project, feature, promptVersion, model, provider, user and tenant";
+    }
+    w.focus = dim;
+    const bool stored_empty =
+        v == "unknown" && (dim == Dimension::kProject || dim == Dimension::kUser || dim == Dimension::kTenant);
+    w.focus_value = stored_empty ? "" : v;
+  }
   if (std::string l = get("limit"); !l.empty()) {
     try {
       long long n = std::stoll(l);
@@ -250,8 +272,8 @@ HttpResponse QueryApi::Handle(const HttpRequest& request) const {
   std::string_view name = path.substr(14);
   HttpResponse r;
   if (name == "overview" || name == "timeseries") {
-    Dimension dim = w.project.empty() ? Dimension::kTotal : Dimension::kProject;
-    std::string_view want_value = w.project;
+    Dimension dim = w.focus;
+    std::string_view want_value = w.focus_value;
     RollupCounters total;
     std::map<TimePoint, RollupCounters> series;
     Status s = ScanRollups(rollups_, key->workspace, w, dim,
@@ -284,8 +306,10 @@ HttpResponse QueryApi::Handle(const HttpRequest& request) const {
   }
   std::optional<Dimension> list = ListDimension(name);
   if (!list) return JsonError(404, "not_found", "no such dashboard view");
-  if (!w.project.empty()) {
-    return JsonError(400, "bad_query", "the project filter applies to overview and timeseries only");
+  if (w.focus != Dimension::kTotal) {
+    return JsonError(400, "bad_query",
+                     "the project, feature, promptVersion, model, provider, user and tenant filters apply to overview "
+                     "and timeseries only");
   }
   // Events without a project, user or tenant are listed as "unknown".
   std::map<std::string, RollupCounters, std::less<>> by_value;

@@ -94,12 +94,55 @@ const count = (n) => BigInt(n).toLocaleString('en-US');
   check(users.includes('unknown'), 'events without a user are listed as unknown: ' + users.join(','));
   await shot('lists-users');
 
-  // Unpriced models.
-  await page.click('[data-testid="nav-unpriced"]');
+  // Drill-down: a feature's row narrows the overview to it.
+  await page.selectOption('[data-testid="list"]', 'top-endpoints');
+  await page.waitForSelector('[data-testid="drill"]:text-is("contract-analysis")');
+  await page.click('[data-testid="drill"]:text-is("contract-analysis")');
+  const feature = (await api('/v1/dashboard/overview?range=1h&dataMode=real&feature=contract-analysis')).totals;
+  await page.waitForSelector('[data-testid="focus"]');
+  await page.waitForFunction((s) => document.querySelector('[data-testid="spend-value"]').innerText === s, money(feature.costUsd));
+  check(feature.costUsd === '0.006000000', 'the API narrows to the feature: ' + feature.costUsd);
+  check(await text('requests-value') === count(feature.requests), 'drilled requests');
+  check(page.url().includes('focusValue=contract-analysis'), 'the drill-down is in the URL');
+  await shot('overview-feature');
+
+  // Investigate the chart's last bucket: what moved against the one before.
+  await page.click('[data-testid="focus-clear"]');
+  await page.waitForSelector('[data-testid="investigate"]');
+  const buckets = await page.locator('[data-testid="investigate"] option').evaluateAll((os) => os.map((o) => o.value).filter(Boolean));
+  await page.selectOption('[data-testid="investigate"]', buckets[buckets.length - 1]);
+  await page.waitForSelector('[data-testid="movers-Features"]');
+  const movers = await page.locator('[data-testid="movers-Features"] tbody').innerText();
+  check(movers.includes('contract-analysis\t$0.000000000\t$0.006000000\t+$0.006000000'), 'feature movers: ' + movers);
+  await shot('investigate');
+
+  // Budgets: the example config's monthly budget, as the API has it.
+  await page.click('[data-testid="nav-budgets"]');
+  await page.waitForSelector('[data-testid="budgets-table"] tbody tr');
+  const budget = (await api('/v1/budgets')).budgets[0];
+  const budgetRow = (await page.locator('[data-testid="budgets-table"] tbody tr').first().innerText()).split('\t');
+  check(budgetRow[0] === 'monthly' && budgetRow[3] === money(budget.spendUsd) && budgetRow[4] === money(budget.limitUsd) &&
+        budgetRow[6] === budget.state, 'budget row: ' + budgetRow.join(' | '));
+  await shot('budgets');
+
+  // Alerts: none decided for these events.
+  await page.click('[data-testid="nav-alerts"]');
+  await page.waitForSelector('[data-testid="alerts-none"]');
+  await shot('alerts');
+
+  // Data quality: the checklist, its score and the unpriced model.
+  await page.click('[data-testid="nav-quality"]');
+  await page.waitForSelector('[data-testid="quality-score"]');
   await page.waitForSelector('[data-testid="unpriced-table"]');
   const unpriced = await page.locator('[data-testid="unpriced-table"] tbody').innerText();
   check(unpriced.includes('anthropic / claude-9-opus'), 'unpriced model listed: ' + unpriced);
-  await shot('unpriced');
+  // Events received (20), features named (20) and tokens sent (10); no prompt versions,
+  // users named on 2 calls of 5 (under half), one unpriced model: 50.
+  check(await text('quality-score') === '50', 'quality score ' + await text('quality-score'));
+  check((await text('check-priced')).includes('to fix'), 'the unpriced model is to fix');
+  check((await text('check-identities')).includes('to fix\t40.0% of calls'), 'identities: ' + await text('check-identities'));
+  check((await text('quality-fix')).startsWith('Fix first: events received') === false, 'events were received');
+  await shot('quality');
 
   // Event lookup: the retried call, its attempts and exact cost.
   await page.click('[data-testid="nav-event"]');

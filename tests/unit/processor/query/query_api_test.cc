@@ -208,6 +208,28 @@ TEST_F(QueryApiTest, FiltersNarrowTheTotals) {
   EXPECT_NE(Get("/v1/dashboard/overview?dataMode=all").body.find(R"("requests":2,)"), std::string::npos);
 }
 
+// The drill-down: overview and timeseries narrowed to one feature, model, user, ...
+TEST_F(QueryApiTest, OverviewAndTimeseriesNarrowToOneAttribute) {
+  auto requests = [this](const std::string& q) {
+    std::string body = Get("/v1/dashboard/overview?range=24h&" + q).body;
+    size_t at = body.find("\"requests\":");
+    return at == std::string::npos ? std::string("?") + body : body.substr(at + 11, body.find(',', at) - at - 11);
+  };
+  EXPECT_EQ(requests("feature=contract-analysis"), "1");
+  EXPECT_EQ(requests("feature=checkout.ai_summary"), "1");
+  EXPECT_EQ(requests("model=gpt-4o-mini"), "1");
+  EXPECT_EQ(requests("user=u2"), "1");
+  EXPECT_EQ(requests("tenant=t1"), "2");
+  EXPECT_EQ(requests("project=unknown"), "1") << "the event without a project";
+  EXPECT_EQ(requests("promptVersion=nope"), "0");
+  EXPECT_NE(Get("/v1/dashboard/timeseries?range=6h&feature=contract-analysis").body.find(R"("points":[{"t":"2026-02-07T12:34:00.000Z","requests":1,)"),
+            std::string::npos);
+  HttpResponse two = Get("/v1/dashboard/overview?feature=a&model=b");
+  EXPECT_EQ(two.status, 400);
+  EXPECT_NE(two.body.find("give at most one of project, feature"), std::string::npos) << two.body;
+  EXPECT_EQ(Get("/v1/dashboard/top-users?feature=contract-analysis").status, 400);
+}
+
 TEST_F(QueryApiTest, EventViewShowsAttemptsAndExactCost) {
   HttpResponse r = Get("/v1/events/a");
   EXPECT_EQ(r.status, 200);
