@@ -12,7 +12,7 @@ const LISTS = [
   ['prompt-versions', 'Prompt versions'], ['models', 'Models'], ['projects', 'Projects'],
   ['providers', 'Providers'], ['environments', 'Environments'],
 ];
-const VIEWS = [['overview', 'Overview'], ['lists', 'Top lists'], ['budgets', 'Budgets'], ['alerts', 'Alerts'],
+const VIEWS = [['overview', 'Overview'], ['lists', 'Top lists'], ['prompts', 'Prompt compare'], ['budgets', 'Budgets'], ['alerts', 'Alerts'],
   ['quality', 'Data quality'], ['event', 'Event lookup']];
 // Each list's drill-down: the overview filter its rows set (environments set the
 // environment filter instead).
@@ -34,6 +34,8 @@ function readState() {
     list: p.get('list') || 'top-endpoints',
     sort: p.get('sort') || 'cost',
     id: p.get('id') || '',
+    a: p.get('a') || '',
+    b: p.get('b') || '',
   };
 }
 function writeState(s) {
@@ -222,6 +224,45 @@ function Investigate({ keyv, s, points, granularity }) {
         : html`<table data-testid=${'movers-' + m.label}><thead><tr><th>${m.label}</th><th>Before</th><th>This ${granularity}</th><th>Change</th></tr></thead>
           <tbody>${m.rows.map((r) => html`<tr><td>${r.value}</td><td>${nanoUsd(r.before)}</td><td>${nanoUsd(r.now)}</td>
             <td>${(r.delta > 0n ? '+' : '') + nanoUsd(r.delta)}</td></tr>`)}</tbody></table>`}`)}`}
+  </div>`;
+}
+
+// --- prompt impact: two prompt versions side by side -----------------------------------
+function PromptCompare({ keyv, s, set }) {
+  const [versions, setVersions] = useState(null);
+  const [sides, setSides] = useState(null);
+  useEffect(() => {
+    let live = true;
+    api(keyv, '/v1/dashboard/prompt-versions?' + windowQuery(s, { sort: 'requests', limit: '200' }))
+      .then((r) => live && setVersions(((r.body && r.body.items) || []).map((i) => i.value)));
+    return () => { live = false; };
+  }, [keyv, s.range, s.dataMode, s.environment]);
+  useEffect(() => {
+    if (!s.a || !s.b) { setSides(null); return undefined; }
+    let live = true;
+    Promise.all([s.a, s.b].map((v) => api(keyv, '/v1/dashboard/overview?' + windowQuery(s, { promptVersion: v }))))
+      .then((r) => live && setSides(r.map((x) => (x.body && x.body.totals) || null)));
+    return () => { live = false; };
+  }, [keyv, s.a, s.b, s.range, s.dataMode, s.environment]);
+  if (!versions) return html`<p class="muted">Loading…</p>`;
+  const pick = (side) => html`<select data-testid=${'prompt-' + side} value=${s[side]} onChange=${(e) => set({ [side]: e.target.value })}>
+    <option value="">choose a prompt version…</option>${versions.map((v) => html`<option value=${v}>${v}</option>`)}</select>`;
+  const perRequest = (t, field) => (int(t.requests) === 0n ? '—' : fmtInt(int(t[field]) / int(t.requests)));
+  const rows = sides && [
+    ['Calls', (t) => fmtInt(t.requests)],
+    ['Spend', (t) => usd(t.costUsd)],
+    ['Cost / request', (t) => (int(t.requests) === 0n ? '—' : nanoUsd(int(t.costNanoUsd) / int(t.requests)))],
+    ['Input tokens / request', (t) => perRequest(t, 'inputTokens')],
+    ['Output tokens / request', (t) => perRequest(t, 'outputTokens')],
+    ['Latency p50 / p95', (t) => (t.p50LatencyMs == null ? '—' : t.p50LatencyMs + ' / ' + t.p95LatencyMs + ' ms')],
+    ['Error rate', (t) => percent(t.errors, t.requests)],
+    ['Retry multiplier', (t) => t.retryMultiplier ?? '—'],
+  ];
+  return html`<div class="panel"><h2>Prompt impact</h2>
+    ${versions.length === 0 ? html`<p class="muted">No calls name a prompt version in this window (send promptVersion).</p>`
+      : html`<div class="filters" style="margin: 0 0 12px">${pick('a')} <span>against</span> ${pick('b')}</div>`}
+    ${rows && sides[0] && sides[1] && html`<table data-testid="prompt-table"><thead><tr><th></th><th>${s.a}</th><th>${s.b}</th></tr></thead>
+      <tbody>${rows.map(([label, f]) => html`<tr><td>${label}</td><td>${f(sides[0])}</td><td>${f(sides[1])}</td></tr>`)}</tbody></table>`}
   </div>`;
 }
 
@@ -446,6 +487,7 @@ function App() {
     <main>
       ${s.view === 'overview' && html`<${Overview} keyv=${keyv} s=${s} set=${set} />`}
       ${s.view === 'lists' && html`<${Lists} keyv=${keyv} s=${s} set=${set} />`}
+      ${s.view === 'prompts' && html`<${PromptCompare} keyv=${keyv} s=${s} set=${set} />`}
       ${s.view === 'budgets' && html`<${Budgets} keyv=${keyv} />`}
       ${s.view === 'alerts' && html`<${Alerts} keyv=${keyv} />`}
       ${s.view === 'quality' && html`<${Quality} keyv=${keyv} s=${s} />`}

@@ -54,8 +54,10 @@ const count = (n) => BigInt(n).toLocaleString('en-US');
 
   // A read key: the overview, equal to the API's (the default range, 24h, real data).
   await page.fill('[data-testid="key"]', readKey);
+  let t0 = Date.now();
   await page.click('[data-testid="signin"]');
   await page.waitForSelector('[data-testid="spend-value"]');
+  const timings = ['sign-in to overview ' + (Date.now() - t0) + ' ms'];
   await page.waitForSelector('[data-testid="chart"] canvas');
   let want = (await api('/v1/dashboard/overview?range=24h&dataMode=real')).totals;
   check(await text('spend-value') === money(want.costUsd), `24h spend ${await text('spend-value')} != ${want.costUsd}`);
@@ -66,10 +68,12 @@ const count = (n) => BigInt(n).toLocaleString('en-US');
   await shot('overview-24h');
 
   // The last hour leaves out the event of three hours ago.
-  await page.selectOption('[data-testid="range"]', '1h');
   const hour = (await api('/v1/dashboard/overview?range=1h&dataMode=real')).totals;
   check(hour.costNanoUsd !== want.costNanoUsd, 'the fixture has an event outside the last hour');
+  t0 = Date.now();
+  await page.selectOption('[data-testid="range"]', '1h');
   await page.waitForFunction((s) => document.querySelector('[data-testid="spend-value"]').innerText === s, money(hour.costUsd));
+  timings.push('re-filter to 1h ' + (Date.now() - t0) + ' ms');
   check(await text('requests-value') === count(hour.requests), '1h requests');
   check(page.url().includes('range=1h'), 'the range is in the URL: ' + page.url());
   await shot('overview-1h');
@@ -116,6 +120,27 @@ const count = (n) => BigInt(n).toLocaleString('en-US');
   check(movers.includes('contract-analysis\t$0.000000000\t$0.006000000\t+$0.006000000'), 'feature movers: ' + movers);
   await shot('investigate');
 
+  // Prompt impact: two versions side by side, as the API narrows to each.
+  await page.click('[data-testid="nav-prompts"]');
+  await page.waitForSelector('[data-testid="prompt-a"] option[value="summarizer_v2"]', { state: 'attached' });
+  await page.selectOption('[data-testid="prompt-a"]', 'summarizer_v2');
+  await page.selectOption('[data-testid="prompt-b"]', 'summarizer_v3');
+  await page.waitForSelector('[data-testid="prompt-table"]');
+  const prompt = {};
+  for (const row of await page.locator('[data-testid="prompt-table"] tbody tr').allInnerTexts()) {
+    const [label, a, b] = row.split('\t');
+    prompt[label] = [a, b];
+  }
+  const [v2, v3] = [(await api('/v1/dashboard/overview?range=1h&promptVersion=summarizer_v2')).totals,
+                    (await api('/v1/dashboard/overview?range=1h&promptVersion=summarizer_v3')).totals];
+  check(prompt.Spend && prompt.Spend[0] === money(v2.costUsd) && prompt.Spend[1] === money(v3.costUsd) &&
+        v2.costUsd === '0.000270000' && v3.costUsd === '0.000210000', 'prompt spend: ' + JSON.stringify(prompt.Spend));
+  check(prompt['Input tokens / request'] && prompt['Input tokens / request'].join() === '1,000,600', 'prompt tokens');
+  check(prompt['Latency p50 / p95'] && prompt['Latency p50 / p95'][0] === v2.p50LatencyMs + ' / ' + v2.p95LatencyMs + ' ms',
+        'prompt latency');
+  check(page.url().includes('a=summarizer_v2') && page.url().includes('b=summarizer_v3'), 'the comparison is in the URL');
+  await shot('prompts');
+
   // Budgets: the example config's monthly budget, as the API has it.
   await page.click('[data-testid="nav-budgets"]');
   await page.waitForSelector('[data-testid="budgets-table"] tbody tr');
@@ -136,11 +161,12 @@ const count = (n) => BigInt(n).toLocaleString('en-US');
   await page.waitForSelector('[data-testid="unpriced-table"]');
   const unpriced = await page.locator('[data-testid="unpriced-table"] tbody').innerText();
   check(unpriced.includes('anthropic / claude-9-opus'), 'unpriced model listed: ' + unpriced);
-  // Events received (20), features named (20) and tokens sent (10); no prompt versions,
-  // users named on 2 calls of 5 (under half), one unpriced model: 50.
+  // Events received (20), features named (20) and tokens sent (10); prompt versions on 2
+  // calls of 7 and users on 2 of 7 (under half), one unpriced model: 50.
   check(await text('quality-score') === '50', 'quality score ' + await text('quality-score'));
   check((await text('check-priced')).includes('to fix'), 'the unpriced model is to fix');
-  check((await text('check-identities')).includes('to fix\t40.0% of calls'), 'identities: ' + await text('check-identities'));
+  check((await text('check-identities')).includes('to fix\t28.6% of calls'), 'identities: ' + await text('check-identities'));
+  check((await text('check-prompts')).includes('to fix\t28.6% of calls'), 'prompts: ' + await text('check-prompts'));
   check((await text('quality-fix')).startsWith('Fix first: events received') === false, 'events were received');
   await shot('quality');
 
@@ -166,5 +192,5 @@ const count = (n) => BigInt(n).toLocaleString('en-US');
     console.error('FAIL:\n  ' + failures.join('\n  '));
     process.exit(1);
   }
-  console.log('dashboard: ok');
+  console.log('dashboard: ok (' + timings.join(', ') + ')');
 })().catch((e) => { console.error('FAIL:', e); process.exit(1); });
