@@ -6,6 +6,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "demo_events.h"
 #include "edge_probe.h"
 #include "ingest_response.h"
 #include "rate_limiter.h"
@@ -62,9 +63,12 @@ bool IsJsonMediaType(std::string_view content_type) {
   return true;
 }
 
+// POST here writes the demo set (DemoEvents) instead of a body's events.
+constexpr std::string_view kDemoPath = "/v1/ingest/demo";
+
 Route RouteOf(std::string_view path) {
-  if (path == "/v1/ingest" || path == "/v1/ingest/llm-request" ||
-      path == "/api/v1/usage/ingest") {
+  if (path == "/v1/ingest" || path == "/v1/ingest/llm-request" || path == "/api/v1/usage/ingest" ||
+      path == kDemoPath) {
     return Route::kIngest;
   }
   if (path == "/healthz") return Route::kHealth;
@@ -237,8 +241,10 @@ void EdgeService::HandleIngest(HttpRequest request, Respond respond) {
     return finish(respond, PlanLimitReached(static_cast<int>(std::max<int64_t>(1, left.count()))));
   }
 
-  // 2. Media type.
-  if (!IsJsonMediaType(request.content_type)) {
+  // 2. Media type (the demo path takes no body).
+  std::string_view path = request.target;
+  const bool demo = path.substr(0, path.find('?')) == kDemoPath;
+  if (!demo && !IsJsonMediaType(request.content_type)) {
     s.probe.EventsRejected(Reject::kUnsupportedMedia, 1);
     return finish(respond, Refusal(415, "unsupported_media_type",
                                    "Content-Type must be application/json (UTF-8)"));
@@ -260,7 +266,16 @@ void EdgeService::HandleIngest(HttpRequest request, Respond respond) {
   // thread has parsed (at most max_events_per_request events, their text at most the body's
   // max_body_bytes, doubled by string growth): a few MiB per thread.
   thread_local ParsedBody parsed;
-  s.parser.ParseIngest(request.body, ctx, parsed);
+  if (demo) {
+    DemoEvents(key->workspace, key->id, ctx.received_at, parsed.events);
+    parsed.body_error = BodyError::kNone;
+    parsed.event_count = parsed.events.size();
+    parsed.event_index.resize(parsed.events.size());
+    for (size_t i = 0; i < parsed.events.size(); ++i) parsed.event_index[i] = i;
+    parsed.errors.clear();
+  } else {
+    s.parser.ParseIngest(request.body, ctx, parsed);
+  }
   if (parsed.body_error == BodyError::kTooManyEvents) {
     s.probe.EventsRejected(Reject::kTooManyEvents, 1);
     return finish(respond, Refusal(413, "too_many_events", parsed.body_message));

@@ -89,6 +89,20 @@ got=$(curl -s -X POST "$(base)/v1/ingest" -H "X-API-Key: $ingest_key" -H 'Conten
 [ "$got" = "$(answer 1 0 0 '' '{"index":0,"code":"unpriced_model","message":"model \"claude-9-opus\" has no price in the catalog; counted without a cost (send estimatedCostUsd, or add a price or alias)"}')" ] ||
   fail "unpriced: $got"
 
+# Demo data: 48 calls and 2 retries, through the same path, as dataMode demo; every model
+# is priced (claude-3-7-sonnet by its dated entry); the real-only default does not change.
+totals() { query "/v1/dashboard/overview?range=24h$1" | grep -o '"totals":{.*}'; }
+real_before=$(totals "")
+got=$(curl -s -X POST "$(base)/v1/ingest/demo" -H "X-API-Key: $ingest_key")
+echo "$got" | grep -q '^{"ok":true,"inserted":48,"skipped":2,"conflicts":\[\],"pending":0,"accepted":50,"rejected":0,"errors":\[\],"warnings":\[\],' ||
+  fail "demo: $got"
+demo=$(totals "&dataMode=demo&environment=dev")
+echo "$demo" | grep -q '"requests":48,"successes":45,"errors":3,"duplicates":2,' || fail "demo totals: $demo"
+echo "$demo" | grep -q '"unpricedRequests":0,' || fail "demo unpriced: $demo"
+[ "$(query '/v1/dashboard/top-endpoints?range=24h&dataMode=demo' | grep -o '"value":"[a-z._]*"' | sort | tr '\n' ' ')" = \
+  '"value":"checkout.ai_summary" "value":"docs.qa" "value":"search.rerank" "value":"support.chat" ' ] || fail "demo features"
+[ "$(totals "")" = "$real_before" ] || fail "demo rows changed the real-only default: $(totals "")"
+
 # A client with a ledger: each event is retried with the same id until it gets a 202.
 client() {
   for i in $(seq 1 300); do
