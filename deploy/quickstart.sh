@@ -58,6 +58,7 @@ send "CostLynx-style batch" /v1/ingest/llm-request '{"events":[{"provider":"open
 send "Gemini alias" /v1/ingest '{"provider":"gemini","model":"gemini-2.0-flash","inputTokens":900,"outputTokens":200,"requestId":"6f1c2d3e-0000-4000-8000-000000000001","feature":"search.summarize"}'
 send "a client retry (same id)" /api/v1/usage/ingest '{"provider":"openai","model":"gpt-4o-mini","inputTokens":850,"outputTokens":320,"requestId":"test-integration-001","project":"customer-support","feature":"ticket-classifier"}'
 send "an invalid event" /v1/ingest '{"requestId":"oops","provider":"openai","model":"gpt-4o","inputTokens":-5}'
+send "the demo set (dataMode demo)" /v1/ingest/demo ''
 
 for _ in $(seq 100); do
   curl -s -H "X-API-Key: $read_key" "$base/v1/dashboard/overview?range=1h" | grep -q '"requests":5,' && break
@@ -83,6 +84,7 @@ cat <<MSG
 
 tokenmeter serve is running on $base (Ctrl-C stops it; data in $run/data).
   dashboard: open $base/ and sign in with the read key $read_key
+             (the events above are real data; choose "demo" in the data-mode filter for the sample set)
   ingest:   curl -X POST $base/v1/ingest -H 'X-API-Key: $ingest_key' -H 'Content-Type: application/json' \\
               -d '{"requestId":"my-1","provider":"openai","model":"gpt-4o-mini","inputTokens":10,"outputTokens":5,"feature":"my.feature"}'
   query:    curl -H 'X-API-Key: $read_key' '$base/v1/dashboard/top-endpoints?range=24h'
