@@ -5,6 +5,7 @@
 
 #include <rapidjson/reader.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <span>
 #include <string>
@@ -43,6 +44,9 @@ struct RawLists {
   std::vector<RawMember> top;      // the body object's own members
   std::vector<RawEvent> events;
   std::vector<Frame> frames;
+  // The keys seen so far in each open object inside an unknown member (one list per kSkip
+  // frame, unused for arrays), to refuse a duplicate there as at an event's top level.
+  std::vector<std::vector<std::string_view>> nested_keys;
 
   void Clear() {
     // A list grown by an outsized body is not kept (bodies are bounded, but the thread lives long).
@@ -52,6 +56,7 @@ struct RawLists {
     top.clear();
     events.clear();
     frames.clear();
+    nested_keys.clear();
   }
 };
 
@@ -66,7 +71,8 @@ class RawHandler : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, RawHan
         events(lists.events),
         limits_(limits),
         allow_batch_(allow_batch),
-        frames_(lists.frames) {}
+        frames_(lists.frames),
+        nested_keys_(lists.nested_keys) {}
 
   bool Null() { return Scalar(RawType::kNull, "null"); }
   bool Bool(bool b) { return Scalar(RawType::kBool, b ? "true" : "false"); }
@@ -78,6 +84,7 @@ class RawHandler : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, RawHan
   }
   bool Key(const char* s, rapidjson::SizeType n, bool) {
     key_ = std::string_view(s, n);
+    if (frames_.back() == Frame::kSkip) NestedKey();
     return true;
   }
   bool StartObject() { return Open(/*is_array=*/false); }
@@ -176,28 +183,52 @@ class RawHandler : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, RawHan
         [[fallthrough]];
       case Frame::kEvent:
         Record(RawType::kNested, {});
-        frames_.push_back(Frame::kSkip);
+        PushSkip();
         return true;
       case Frame::kEventsArray:
         if (!NewEvent()) return false;
         if (is_array) events.back().structural_error = "event must be a JSON object";
-        frames_.push_back(is_array ? Frame::kSkip : Frame::kEvent);
+        if (is_array) {
+          PushSkip();
+        } else {
+          frames_.push_back(Frame::kEvent);
+        }
         return true;
       case Frame::kSkip:
-        frames_.push_back(Frame::kSkip);
+        PushSkip();
         return true;
     }
     return true;
   }
 
   bool Close() {
+    if (frames_.back() == Frame::kSkip) nested_keys_.pop_back();
     frames_.pop_back();
     return true;
+  }
+
+  // A key of an object inside an unknown member: a second one of the same name makes its
+  // event unusable (the body stays, as for any other invalid event).
+  void NestedKey() {
+    std::vector<std::string_view>& seen = nested_keys_.back();
+    if (std::find(seen.begin(), seen.end(), key_) == seen.end()) {
+      seen.push_back(key_);
+      return;
+    }
+    const bool in_batch_event = frames_.size() > 2 && frames_[1] == Frame::kEventsArray && !events.empty();
+    RawEvent& ev = in_batch_event ? events.back() : top;
+    if (!ev.structural_error) ev.structural_error = "duplicate key inside a nested member";
+  }
+
+  void PushSkip() {
+    frames_.push_back(Frame::kSkip);
+    nested_keys_.emplace_back();
   }
 
   const IngestLimits& limits_;
   bool allow_batch_;
   std::vector<Frame>& frames_;
+  std::vector<std::vector<std::string_view>>& nested_keys_;
   std::string_view key_;
 };
 

@@ -262,6 +262,17 @@ TEST_F(EventParserTest, NullMeansAbsentAndUnknownFieldsAreIgnored) {
 TEST_F(EventParserTest, DuplicateKeysAreRejected) {
   ExpectError(Ops(R"("inputTokens":1,"inputTokens":1)"), "inputTokens", "duplicate key");
   ExpectError(Ops(R"("extra":1,"extra":2)"), "extra", "duplicate key");
+  // Inside an unknown member too, at any depth; the same key in sibling objects is fine.
+  ExpectError(Ops(R"("meta":{"a":1,"a":2})"), "", "duplicate key inside a nested member");
+  ExpectError(Ops(R"("meta":{"x":[{"b":1},{"a":1,"a":1}]})"), "", "duplicate key inside a nested member");
+  UsageEvent ok = One(Ops(R"("meta":[{"a":1},{"a":2}],"more":{"a":{"a":1},"b":2})"));
+  EXPECT_EQ(ok.request_id, "r-1");
+  // In a batch only that event is refused.
+  ParsedBody p = Parse(R"({"events":[{"requestId":"e0","provider":"openai","model":"m","x":{"k":1,"k":1}},)"
+                       R"({"requestId":"e1","provider":"openai","model":"m","x":{"k":1}}]})");
+  EXPECT_EQ(p.event_index, (std::vector<size_t>{1}));
+  ASSERT_EQ(p.errors.size(), 1u);
+  EXPECT_EQ(p.errors[0], (FieldError{0, "", "duplicate key inside a nested member"}));
 }
 
 TEST_F(EventParserTest, EnvironmentAndProjectDefaultsComeFromTheKey) {
