@@ -231,6 +231,12 @@ Result<std::unique_ptr<ProcessorRunner>> ProcessorRunner::Create(const Processor
     if (i->consecutive_failures.load() >= 3) {
       return OpsEndpoints::Unready{"state_unavailable", "batches are failing; see logs"};
     }
+    // The bus: a batch with a poison record cannot commit until its dead letter is durable
+    // (and, distributed, an unreachable cluster assigns no partitions either).
+    if (Status bus = i->dlq->Ready(); !bus.ok()) {
+      return OpsEndpoints::Unready{bus.code() == Code::kNoSpace ? "disk_full" : "bus_unavailable",
+                                   "the dead-letter topic cannot take records: " + bus.message()};
+    }
     return std::nullopt;
   };
   hooks.ready_members = [i] {

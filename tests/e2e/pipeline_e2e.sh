@@ -18,6 +18,25 @@ metric() { curl -s "http://127.0.0.1:$pport/metrics" | awk -v m="$1" '$1 == m {p
 
 start_mock_broker "$MOCK"
 
+# A processor whose brokers cannot be reached is alive but not ready, and says why.
+cat > "$work/unreachable.yaml" <<YAML
+bus:
+  kafka:
+    bootstrap_servers: 127.0.0.1:1
+processor:
+  listen: 127.0.0.1:0
+  state_dir: $work/state-unreachable
+YAML
+"$TM" processor --config "$work/unreachable.yaml" --port-file "$work/uport" 2> "$work/unreachable.log" &
+unreachable_pid=$!
+pids+=($unreachable_pid)
+wait_for "[ -s '$work/uport' ]" 100 || fail "the unreachable processor did not start: $(cat "$work/unreachable.log")"
+uport=$(cat "$work/uport")
+ready=$(curl -s -w ' %{http_code}' "http://127.0.0.1:$uport/readyz")
+echo "$ready" | grep -q '"reason":"bus_unavailable",.* 503$' || fail "readyz with unreachable brokers: $ready"
+[ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$uport/healthz")" = 200 ] || fail "healthz"
+kill -TERM "$unreachable_pid"; wait "$unreachable_pid" 2>/dev/null || true
+
 "$TM" keys create --workspace acme --role ingest > "$work/key.txt"
 key=$(head -n 1 "$work/key.txt")
 "$TM" keys create --workspace acme --role member > "$work/read.txt"
