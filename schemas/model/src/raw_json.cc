@@ -1,5 +1,6 @@
 #include "raw_json.h"
 
+#include <algorithm>
 #include <cstring>
 
 namespace tokenmeter {
@@ -36,19 +37,40 @@ bool ParseRaw(std::string& body, RawHandler& handler) {
     handler.error_message = "body contains a NUL byte";
     return false;
   }
-  rapidjson::InsituStringStream stream(body.data());
-  rapidjson::Reader reader;
-  rapidjson::ParseResult ok =
-      IsAscii(body) ? reader.Parse<kParseFlags>(stream, handler)
-                    : reader.Parse<kParseFlags | rapidjson::kParseValidateEncodingFlag>(stream, handler);
-  if (!ok) {
+  // RapidJSON refuses a number beyond a double's range even when it hands numbers over as
+  // text, which would fail the whole body for one member. Such a number is parsed again as
+  // a string of the same length: an unknown member holding it is ignored as any other, a
+  // field holding it is that one event's error (parsing in place changes the body, so the
+  // retry starts from a copy taken before).
+  thread_local std::string pristine;
+  pristine.assign(body);
+  const bool ascii = IsAscii(body);
+  for (int retries = 0;; ++retries) {
+    rapidjson::InsituStringStream stream(body.data());
+    rapidjson::Reader reader;
+    rapidjson::ParseResult ok =
+        ascii ? reader.Parse<kParseFlags>(stream, handler)
+              : reader.Parse<kParseFlags | rapidjson::kParseValidateEncodingFlag>(stream, handler);
+    if (ok) return true;
+    if (ok.Code() == rapidjson::kParseErrorNumberTooBig && handler.error == BodyError::kNone && retries < 16) {
+      const size_t begin = ok.Offset();
+      size_t end = begin;
+      while (end < pristine.size() && std::strchr("0123456789+-.eE", pristine[end]) != nullptr && pristine[end] != '\0') ++end;
+      if (end - begin >= 2) {
+        pristine[begin] = '"';
+        std::fill(pristine.begin() + static_cast<ptrdiff_t>(begin) + 1, pristine.begin() + static_cast<ptrdiff_t>(end) - 1, 'x');
+        pristine[end - 1] = '"';
+        body.assign(pristine);
+        handler.Reset();
+        continue;
+      }
+    }
     if (handler.error == BodyError::kNone) {
       handler.error = BodyError::kMalformed;
       handler.error_message = "malformed JSON at byte " + std::to_string(ok.Offset());
     }
     return false;
   }
-  return true;
 }
 
 }  // namespace tokenmeter

@@ -100,6 +100,20 @@ class RawHandler : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, RawHan
   std::vector<RawMember>& top_members;  // the body object's own members
   std::vector<RawEvent>& events;        // elements of "events", in members
 
+  // Back to the state before a parse (the lists emptied), to parse a body again.
+  void Reset() {
+    members.clear();
+    top_members.clear();
+    events.clear();
+    frames_.clear();
+    nested_keys_.clear();
+    error = BodyError::kNone;
+    error_message.clear();
+    is_batch = false;
+    top = RawEvent{};
+    key_ = {};
+  }
+
   // The members of `top` or of an element of `events`.
   std::span<const RawMember> MembersOf(const RawEvent& ev) const {
     const std::vector<RawMember>& list = &ev == &top ? top_members : members;

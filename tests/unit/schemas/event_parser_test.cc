@@ -325,6 +325,22 @@ TEST_F(EventParserTest, OneBadEventNeverRejectsItsNeighbours) {
   EXPECT_EQ(p.errors[1], (FieldError{7, "", "event must be a JSON object"}));
 }
 
+// A number beyond a double's range (RapidJSON refuses it even as text) is that member's
+// problem only: ignored in an unknown member, an error of its own event's field.
+TEST_F(EventParserTest, ANumberTooBigForADoubleRejectsNoNeighbour) {
+  const std::string big(400, '7');
+  ParsedBody p = Parse(R"({"events":[{"requestId":"e0","provider":"openai","model":"m","meta":1e400},)"
+                       R"({"requestId":"e1","provider":"openai","model":"m","inputTokens":)" + big + R"(},)"
+                       R"({"requestId":"e2","provider":"openai","model":"m","outputTokens":2E+999,"x":[-1e500]}]})");
+  EXPECT_EQ(p.body_error, BodyError::kNone) << p.body_message;
+  EXPECT_EQ(p.event_count, 3u);
+  EXPECT_EQ(p.event_index, (std::vector<size_t>{0}));
+  ASSERT_EQ(p.errors.size(), 2u);
+  EXPECT_EQ(p.errors[0], (FieldError{1, "inputTokens", "must be a non-negative integer"}));
+  EXPECT_EQ(p.errors[1], (FieldError{2, "outputTokens", "must be a non-negative integer"}));
+  EXPECT_EQ(p.events[0].request_id, "e0");
+}
+
 // The edge parses every body of an I/O thread into one reused ParsedBody: each parse must
 // give exactly what a fresh one gives, whatever the bodies before it held (more or fewer
 // events, other fields set, invalid events, a malformed body).
