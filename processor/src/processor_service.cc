@@ -216,7 +216,7 @@ Status ProcessorService::ApplyReadingAhead(const PartitionMessages& part, bool d
   if (large) {
     Result<std::vector<PartitionMessages>> next = PollParts(std::chrono::milliseconds(0));
     if (next.ok() && !next->empty()) {
-      ahead_.emplace();
+      ahead_.emplace(Ahead{{}, false});
       ahead_->parts = std::move(*next);
       decoding = ahead_->parts.size() == 1;
       if (decoding) {

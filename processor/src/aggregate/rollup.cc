@@ -157,10 +157,10 @@ RollupCounters RollupCounters::Decode(std::string_view bytes) {
 void RollupCounters::AddEncoded(std::string_view bytes) {
   size_t fields = std::min<size_t>(bytes.size() / 8, kRollupFields);
   for (size_t i = 0; i < fields; ++i) v[i] += GetFixed64(bytes, i * 8);
-  const size_t first = kRollupFields * 8;
+  constexpr size_t first = kRollupFields * 8;
   if (bytes.size() < first + 10) return;
   const size_t count = (bytes.size() - first) / 10;
-  auto bucket_at = [&bytes, first](size_t i) {
+  auto bucket_at = [&bytes](size_t i) {
     size_t at = first + i * 10;
     return std::pair<uint16_t, int64_t>(
         static_cast<uint16_t>(static_cast<unsigned char>(bytes[at]) |
