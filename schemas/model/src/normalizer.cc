@@ -140,16 +140,28 @@ void Normalizer::Model(std::string_view /*provider*/, std::string_view raw, std:
                     [this](std::string_view r, std::string& o) { ModelUncached(r, o); });
 }
 
+// Prefixes are removed as long as one leads ("gemini/bedrock/x" -> "x") and then an alias
+// applied, until nothing changes: a normalized name normalizes to itself, so the
+// processor's second look at an edge-normalized name changes nothing (found by
+// tests/fuzz). The table cannot make it loop for long: a bounded number of rounds.
 void Normalizer::ModelUncached(std::string_view raw, std::string& out) const {
   LowerTrim(raw, out);
-  for (const std::string& prefix : model_prefixes_) {
-    if (out.size() > prefix.size() && out.compare(0, prefix.size(), prefix) == 0) {
-      out.erase(0, prefix.size());
-      break;
+  std::string previous;
+  for (int round = 0; round < 8 && out != previous; ++round) {
+    previous = out;
+    for (bool stripped = true; stripped;) {
+      stripped = false;
+      for (const std::string& prefix : model_prefixes_) {
+        if (out.size() > prefix.size() && out.compare(0, prefix.size(), prefix) == 0) {
+          out.erase(0, prefix.size());
+          stripped = true;
+          break;
+        }
+      }
     }
+    auto it = model_aliases_.find(std::string_view(out));
+    if (it != model_aliases_.end()) out = it->second;
   }
-  auto it = model_aliases_.find(std::string_view(out));
-  if (it != model_aliases_.end()) out = it->second;
 }
 
 }  // namespace tokenmeter

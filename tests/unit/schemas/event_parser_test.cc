@@ -341,6 +341,15 @@ TEST_F(EventParserTest, ANumberTooBigForADoubleRejectsNoNeighbour) {
   EXPECT_EQ(p.events[0].request_id, "e0");
 }
 
+// A body that ends inside a multi-byte UTF-8 sequence is malformed, and its parse reads
+// nothing past it (ASan in the sanitizer build; found by tests/fuzz).
+TEST_F(EventParserTest, ABodyEndingInsideAUtf8SequenceIsMalformed) {
+  for (std::string tail : {"\xF1", "\xF1\x80", "\xE2\x82", "\xC3"}) {
+    ParsedBody p = Parse(R"({"requestId":"r","provider":"p","model":"m")" + std::string(",\"x\":\"") + tail);
+    EXPECT_EQ(p.body_error, BodyError::kMalformed) << p.body_message;
+  }
+}
+
 // The edge parses every body of an I/O thread into one reused ParsedBody: each parse must
 // give exactly what a fresh one gives, whatever the bodies before it held (more or fewer
 // events, other fields set, invalid events, a malformed body).

@@ -32,6 +32,13 @@ TEST(NormalizerTest, ModelNamesLoseCaseAndProviderPrefix) {
   EXPECT_EQ(n.Model("openai", "gpt4o"), "gpt-4o");
   EXPECT_EQ(n.Model("anthropic", "claude-3.5-haiku"), "claude-3-5-haiku");
   EXPECT_EQ(n.Model("anthropic", "claude-3-5-haiku-20241022"), "claude-3-5-haiku-20241022");
+  // Every leading prefix goes, so a normalized name normalizes to itself (the processor
+  // looks again at what the edge normalized).
+  EXPECT_EQ(n.Model("google", "gemini/bedrock/-5-haiku"), "-5-haiku");
+  for (const char* raw : {"gemini/bedrock/-5-haiku", "openai/openai/GPT4o", "models/gemini-2.0-flash", "gpt4o"}) {
+    const std::string once = n.Model("x", raw);
+    EXPECT_EQ(n.Model("x", once), once) << raw;
+  }
 }
 
 // Each thread remembers the last names it normalized: the answers must be the table's
