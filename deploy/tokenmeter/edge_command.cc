@@ -1,6 +1,7 @@
 #include <prometheus/registry.h>
 #include <unistd.h>
 
+#include <charconv>
 #include <random>
 
 #include <cstdio>
@@ -16,8 +17,8 @@
 #include "tokenmeter/bus/kafka_publisher.h"
 #include "tokenmeter/bus/kafka_consumer.h"
 #include "tokenmeter/edge/edge_service.h"
-#include "tokenmeter/edge/outcomes_follower.h"
-#include "tokenmeter/edge/status_follower.h"
+#include "tokenmeter/edge/topic_follower.h"
+#include "tokenmeter/model/workspace_status.h"
 #include "tokenmeter/http/http_server.h"
 
 namespace tokenmeter {
@@ -65,12 +66,16 @@ int RunEdge(const std::vector<std::string>& args) {
   status_cc.properties = config.kafka.properties;
   auto status_consumer = KafkaConsumer::Create(status_cc, [](int) { return Result<std::optional<int64_t>>(std::nullopt); });
   if (!status_consumer.ok()) return StartupFailed("edge", status_consumer.status());
-  StatusFollower statuses(std::move(*status_consumer), edge);
+  TopicFollower statuses(std::move(*status_consumer), "status", [&edge](const ConsumedRecord& r) {
+    std::optional<WorkspaceStatus> s = DecodeWorkspaceStatus(r.value);
+    if (s) edge.SetWorkspaceStatus(r.key, *s);
+    return s.has_value();
+  });
   statuses.Start();
   // Applied mode: the processors' outcomes, read from the topic's end by a consumer group
   // of this edge's own.
   RecordOutcomes outcomes;
-  std::unique_ptr<OutcomesFollower> outcomes_follower;
+  std::unique_ptr<TopicFollower> outcomes_follower;
   if (applied) {
     KafkaConsumerConfig occ = status_cc;
     occ.topic = config.kafka.outcomes_topic;
@@ -82,9 +87,18 @@ int RunEdge(const std::vector<std::string>& args) {
     auto outcomes_consumer =
         KafkaConsumer::Create(occ, [](int) { return Result<std::optional<int64_t>>(std::nullopt); });
     if (!outcomes_consumer.ok()) return StartupFailed("edge", outcomes_consumer.status());
-    outcomes_follower = std::make_unique<OutcomesFollower>(std::move(*outcomes_consumer), outcomes);
+    // Key: the events partition; value: EncodeAppliedRecords.
+    outcomes_follower = std::make_unique<TopicFollower>(
+        std::move(*outcomes_consumer), "outcomes", [&outcomes](const ConsumedRecord& r) {
+          int partition = -1;
+          auto [end, ec] = std::from_chars(r.key.data(), r.key.data() + r.key.size(), partition);
+          auto applied = DecodeAppliedRecords(r.value);
+          if (ec != std::errc() || end != r.key.data() + r.key.size() || !applied) return false;
+          outcomes.Applied(partition, applied->first, applied->second);
+          return true;
+        });
     outcomes_follower->Start();
-    OutcomesFollower* follower = outcomes_follower.get();
+    TopicFollower* follower = outcomes_follower.get();
     edge.AttachOutcomes(&outcomes, [follower] { return follower->Following(); });
   }
   HttpServer server(config.http, edge);

@@ -32,16 +32,7 @@ keys:
 $(tail -n +3 "$work/key.txt")
 YAML
 
-start_processor() {
-  rm -f "$work/pport"
-  "$TM" processor --config "$work/tokenmeter.yaml" --port-file "$work/pport" 2>> "$work/processor.log" &
-  processor_pid=$!
-  pids+=($processor_pid)
-  wait_for "[ -s '$work/pport' ]" 100 || fail "processor did not start"
-  pport=$(cat "$work/pport")
-  wait_for "curl -sf http://127.0.0.1:$pport/readyz > /dev/null" 100 || fail "processor never ready"
-}
-start_processor
+start_processor "$work/tokenmeter.yaml" "$work/processor.log"
 "$TM" edge --config "$work/tokenmeter.yaml" --port-file "$work/eport" 2> "$work/edge.log" &
 pids+=($!)
 wait_for "[ -s '$work/eport' ]" 100 || fail "edge did not start"
@@ -51,32 +42,13 @@ wait_for "curl -sf http://127.0.0.1:$eport/readyz > /dev/null" 200 || fail "edge
 wait_for '[ "$(curl -s http://127.0.0.1:$pport/readyz | grep -o "\"assignedPartitions\":[0-9]*")" = "\"assignedPartitions\":4" ]' 200 \
   || fail "processor owns no partitions: $(curl -s http://127.0.0.1:$pport/readyz)"
 
-guide_curl() {
-  COSTLYNX_BASE_URL=http://127.0.0.1:$eport COSTLYNX_INGESTION_KEY=$key
-  curl -s -X POST "$COSTLYNX_BASE_URL/api/v1/usage/ingest" \
-  -H "Content-Type: application/json" \
-  -H "X-API-Key: $COSTLYNX_INGESTION_KEY" \
-  -d '{
-"provider": "openai",
-"model": "gpt-4o-mini",
-"inputTokens": 850,
-"outputTokens": 320,
-"requestId": "test-integration-001",
-"project": "customer-support",
-"environment": "staging",
-"feature": "ticket-classifier"
-}'
-}
-answer() {  # inserted skipped pending [conflicts]
-  echo "{\"ok\":true,\"inserted\":$1,\"skipped\":$2,\"conflicts\":[${4:-}],\"pending\":$3,\"accepted\":1,\"rejected\":0,\"errors\":[],\"warnings\":[],\"reason\":\"ok\",\"telemetryPaused\":false,\"providerCallsContinue\":true,\"isPlanLimitReached\":false,\"budgetWarning\":false,\"budgetExceeded\":false}"
-}
-got=$(guide_curl)
-[ "$got" = "$(answer 1 0 0)" ] || fail "the guide's first send: $got"
-got=$(guide_curl)
-[ "$got" = "$(answer 0 1 0)" ] || fail "the guide's second send: $got"
+got=$(guide_curl "http://127.0.0.1:$eport" "$key")
+[ "$got" = "$(ingest_answer 1 0 0)" ] || fail "the guide's first send: $got"
+got=$(guide_curl "http://127.0.0.1:$eport" "$key")
+[ "$got" = "$(ingest_answer 0 1 0)" ] || fail "the guide's second send: $got"
 got=$(curl -s -X POST "http://127.0.0.1:$eport/v1/ingest" -H "X-API-Key: $key" -H 'Content-Type: application/json' \
   --data-binary '{"provider":"openai","model":"gpt-4o-mini","inputTokens":851,"outputTokens":320,"requestId":"test-integration-001","project":"customer-support","environment":"staging","feature":"ticket-classifier"}')
-[ "$got" = "$(answer 0 0 0 '{"index":0,"message":"this requestId was first recorded with other content; this event is not counted"}')" ] ||
+[ "$got" = "$(ingest_answer 0 0 0 '{"index":0,"message":"this requestId was first recorded with other content; this event is not counted"}')" ] ||
   fail "conflict: $got"
 
 # The processor down: the answer comes at edge.applied_wait_ms and says pending; the event
@@ -85,10 +57,10 @@ kill -KILL "$processor_pid"
 wait "$processor_pid" 2>/dev/null || true
 got=$(curl -s -X POST "http://127.0.0.1:$eport/v1/ingest" -H "X-API-Key: $key" -H 'Content-Type: application/json' \
   --data-binary '{"provider":"openai","model":"gpt-4o-mini","inputTokens":10,"outputTokens":5,"requestId":"while-down"}')
-[ "$got" = "$(answer 0 0 1)" ] || fail "while the processor is down: $got"
+[ "$got" = "$(ingest_answer 0 0 1)" ] || fail "while the processor is down: $got"
 [ "$(curl -s "http://127.0.0.1:$eport/metrics" | awk '$1 == "tokenmeter_edge_events_answered_pending_total" {print $2}')" = 1 ] ||
   fail "pending metric"
-start_processor
+start_processor "$work/tokenmeter.yaml" "$work/processor.log"
 wait_for '[ "$(metric tokenmeter_processor_events_counted_total)" = 1 ]' 300 \
   || fail "the event sent while down: counted $(metric tokenmeter_processor_events_counted_total)"
 echo "e2e applied (distributed): ok"

@@ -40,3 +40,39 @@ start_mock_broker() {
   wait_for "[ -s '$work/bootstrap' ]" 100 || fail "mock broker did not start"
   bootstrap=$(cat "$work/bootstrap")
 }
+
+# guide_curl <base url> <ingest key>: the CostLynx-style guide's validation step, its curl
+# verbatim (one event without a timestamp).
+guide_curl() {
+  COSTLYNX_BASE_URL=$1 COSTLYNX_INGESTION_KEY=$2
+  curl -s -X POST "$COSTLYNX_BASE_URL/api/v1/usage/ingest" \
+  -H "Content-Type: application/json" \
+  -H "X-API-Key: $COSTLYNX_INGESTION_KEY" \
+  -d '{
+"provider": "openai",
+"model": "gpt-4o-mini",
+"inputTokens": 850,
+"outputTokens": 320,
+"requestId": "test-integration-001",
+"project": "customer-support",
+"environment": "staging",
+"feature": "ticket-classifier"
+}'
+}
+# ingest_answer <inserted> <skipped> <pending> [conflicts] [warnings]: the exact 202 body of
+# a one-event request in a workspace with no budget or plan flag set.
+ingest_answer() {
+  echo "{\"ok\":true,\"inserted\":$1,\"skipped\":$2,\"conflicts\":[${4:-}],\"pending\":$3,\"accepted\":1,\"rejected\":0,\"errors\":[],\"warnings\":[${5:-}],\"reason\":\"ok\",\"telemetryPaused\":false,\"providerCallsContinue\":true,\"isPlanLimitReached\":false,\"budgetWarning\":false,\"budgetExceeded\":false}"
+}
+
+# start_processor <config> <log>: starts `$TM processor`, waits until it listens and is
+# ready; sets $processor_pid and $pport.
+start_processor() {
+  rm -f "$work/pport"
+  "$TM" processor --config "$1" --port-file "$work/pport" 2>> "$2" &
+  processor_pid=$!
+  pids+=($processor_pid)
+  wait_for "[ -s '$work/pport' ]" 100 || fail "processor did not start"
+  pport=$(cat "$work/pport")
+  wait_for "curl -sf http://127.0.0.1:$pport/readyz > /dev/null" 100 || fail "processor never ready"
+}

@@ -58,16 +58,7 @@ YAML
 
 "$TM" edge --config "$work/tokenmeter.yaml" --port-file "$work/eport" 2> "$work/edge.log" &
 pids+=($!)
-start_processor() {
-  rm -f "$work/pport"
-  "$TM" processor --config "$work/tokenmeter.yaml" --port-file "$work/pport" 2>> "$work/processor.log" &
-  processor_pid=$!
-  pids+=($processor_pid)
-  wait_for "[ -s '$work/pport' ]" 100 || fail "processor did not start"
-  pport=$(cat "$work/pport")
-  wait_for "curl -sf http://127.0.0.1:$pport/readyz > /dev/null" 100 || fail "processor never ready"
-}
-start_processor
+start_processor "$work/tokenmeter.yaml" "$work/processor.log"
 wait_for "[ -s '$work/eport' ]" 100 || fail "edge did not start"
 eport=$(cat "$work/eport")
 wait_for "curl -sf http://127.0.0.1:$eport/readyz > /dev/null" 100 || fail "edge never ready"
@@ -150,7 +141,7 @@ done
 # SIGKILL and restart: the stored offsets make the redelivered records harmless.
 kill -KILL "$processor_pid"
 wait "$processor_pid" 2>/dev/null || true
-start_processor
+start_processor "$work/tokenmeter.yaml" "$work/processor.log"
 [ "$(post /v1/ingest '{"requestId":"after-restart","provider":"openai","model":"gpt-4o-mini","inputTokens":1,"outputTokens":1}')" = 202 ] || fail "post after restart"
 [ "$(post /v1/ingest "$lynx")" = 202 ] || fail "retry after restart"
 wait_for '[ "$(metric tokenmeter_processor_events_counted_total)" = 1 ]' 300 \

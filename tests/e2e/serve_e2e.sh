@@ -33,33 +33,14 @@ query() { curl -s -H "X-API-Key: $read_key" "$(base)$1"; }
 start_serve
 # The CostLynx-style guide's validation step, its curl verbatim: inserted 1, then the same
 # event again is skipped 1 (serve answers once the processor has applied the events).
-guide_curl() {
-  COSTLYNX_BASE_URL=$(base) COSTLYNX_INGESTION_KEY=$ingest_key
-  curl -s -X POST "$COSTLYNX_BASE_URL/api/v1/usage/ingest" \
-  -H "Content-Type: application/json" \
-  -H "X-API-Key: $COSTLYNX_INGESTION_KEY" \
-  -d '{
-"provider": "openai",
-"model": "gpt-4o-mini",
-"inputTokens": 850,
-"outputTokens": 320,
-"requestId": "test-integration-001",
-"project": "customer-support",
-"environment": "staging",
-"feature": "ticket-classifier"
-}'
-}
-answer() {  # inserted skipped pending [conflicts] [warnings]
-  echo "{\"ok\":true,\"inserted\":$1,\"skipped\":$2,\"conflicts\":[${4:-}],\"pending\":$3,\"accepted\":1,\"rejected\":0,\"errors\":[],\"warnings\":[${5:-}],\"reason\":\"ok\",\"telemetryPaused\":false,\"providerCallsContinue\":true,\"isPlanLimitReached\":false,\"budgetWarning\":false,\"budgetExceeded\":false}"
-}
-got=$(guide_curl)
-[ "$got" = "$(answer 1 0 0)" ] || fail "the guide's first send: $got"
+got=$(guide_curl "$(base)" "$ingest_key")
+[ "$got" = "$(ingest_answer 1 0 0)" ] || fail "the guide's first send: $got"
 lynx='{"provider":"openai","model":"gpt-4o-mini","inputTokens":850,"outputTokens":320,"requestId":"test-integration-001","project":"customer-support","environment":"staging","feature":"ticket-classifier"}'
 [ "$(post '{"events":[{"provider":"openai","model":"gpt-4.1","inputTokens":1200,"outputTokens":450,"requestId":"chatcmpl-abc123","project":"document-processing","feature":"contract-analysis"},{"provider":"anthropic","model":"claude-3-5-haiku","inputTokens":600,"outputTokens":180,"requestId":"msg_xyz456","project":"document-processing","feature":"classification"}]}')" = 202 ] || fail "batch"
 # The guide's payload has no timestamp: a retry a second later is still the same call.
 sleep 1.2
-got=$(guide_curl)
-[ "$got" = "$(answer 0 1 0)" ] || fail "the guide's second send: $got"
+got=$(guide_curl "$(base)" "$ingest_key")
+[ "$got" = "$(ingest_answer 0 1 0)" ] || fail "the guide's second send: $got"
 # By feature: 850*150 + 320*600 = 319,500; 1200*2000 + 450*8000 = 6,000,000; 600*800 + 180*4000 = 1,200,000.
 wait_for "query '/v1/dashboard/overview?range=1h' | grep -q '\"requests\":3,'" 100 || fail "not applied: $(query '/v1/dashboard/overview?range=1h')"
 top=$(query '/v1/dashboard/top-endpoints?range=1h')
@@ -82,11 +63,11 @@ echo "$metrics" | grep -q '^tokenmeter_processor_dead_lettered_total{reason="con
 # price is counted and warned about.
 got=$(curl -s -X POST "$(base)/v1/ingest" -H "X-API-Key: $ingest_key" -H 'Content-Type: application/json' \
   --data-binary "${lynx/850/851}")
-[ "$got" = "$(answer 0 0 0 '{"index":0,"message":"this requestId was first recorded with other content; this event is not counted"}')" ] ||
+[ "$got" = "$(ingest_answer 0 0 0 '{"index":0,"message":"this requestId was first recorded with other content; this event is not counted"}')" ] ||
   fail "conflict: $got"
 got=$(curl -s -X POST "$(base)/v1/ingest" -H "X-API-Key: $ingest_key" -H 'Content-Type: application/json' \
   --data-binary '{"provider":"anthropic","model":"claude-9-opus","inputTokens":10,"outputTokens":5,"requestId":"unpriced-1","feature":"new-model"}')
-[ "$got" = "$(answer 1 0 0 '' '{"index":0,"code":"unpriced_model","message":"model \"claude-9-opus\" has no price in the catalog; counted without a cost (send estimatedCostUsd, or add a price or alias)"}')" ] ||
+[ "$got" = "$(ingest_answer 1 0 0 '' '{"index":0,"code":"unpriced_model","message":"model \"claude-9-opus\" has no price in the catalog; counted without a cost (send estimatedCostUsd, or add a price or alias)"}')" ] ||
   fail "unpriced: $got"
 
 # Demo data: 48 calls and 2 retries, through the same path, as dataMode demo; every model
