@@ -29,6 +29,13 @@ class RollupMerge final : public rocksdb::AssociativeMergeOperator {
 
 namespace {
 
+// Counters are sums of what the rows were given; only damaged bytes (read back from disk)
+// could push one past int64, where a signed + is undefined: every addition of stored
+// counts wraps instead (found by the state_rows fuzz target under UBSan).
+int64_t WrapAdd(int64_t a, int64_t b) {
+  return static_cast<int64_t>(static_cast<uint64_t>(a) + static_cast<uint64_t>(b));
+}
+
 // Bucket edges 1.1^(i-1) for i = 1.., computed by the same repeated multiplication as
 // always (so a stored bucket number keeps its meaning), up to past UINT32_MAX ms.
 const std::vector<double>& BucketEdges() {
@@ -59,7 +66,7 @@ void MergeSortedBuckets(std::vector<std::pair<uint16_t, int64_t>>& mine, size_t 
     auto [bucket, n] = at(i);
     while (a < had && mine[a].first < bucket) ++a;
     if (a < had && mine[a].first == bucket) {
-      mine[a].second += n;
+      mine[a].second = WrapAdd(mine[a].second, n);
       emptied = emptied || mine[a].second == 0;
     } else {
       mine.emplace_back(bucket, n);
@@ -85,7 +92,7 @@ void LatencySketch::AddCount(uint16_t bucket, int64_t n) {
   auto it = std::lower_bound(buckets.begin(), buckets.end(), bucket,
                              [](const std::pair<uint16_t, int64_t>& p, uint16_t b) { return p.first < b; });
   if (it != buckets.end() && it->first == bucket) {
-    it->second += n;
+    it->second = WrapAdd(it->second, n);
     if (it->second == 0) buckets.erase(it);  // taken back (BatchRollups::Remove)
     return;
   }
@@ -108,7 +115,7 @@ void LatencySketch::Merge(const LatencySketch& o) {
 
 std::optional<uint64_t> LatencySketch::Quantile(double q) const {
   int64_t total = 0;
-  for (const auto& [b, n] : buckets) total += n;
+  for (const auto& [b, n] : buckets) total = WrapAdd(total, n);
   if (total == 0) return std::nullopt;
   // The rank of the quantile, 1-based, rounded up.
   int64_t rank = static_cast<int64_t>(q * static_cast<double>(total));
@@ -116,7 +123,7 @@ std::optional<uint64_t> LatencySketch::Quantile(double q) const {
   if (rank < 1) rank = 1;
   int64_t seen = 0;
   for (const auto& [b, n] : buckets) {
-    seen += n;
+    seen = WrapAdd(seen, n);
     if (seen >= rank) {
       if (b == 0) return 0;
       double edge = 1.0;
@@ -156,7 +163,7 @@ RollupCounters RollupCounters::Decode(std::string_view bytes) {
 
 void RollupCounters::AddEncoded(std::string_view bytes) {
   size_t fields = std::min<size_t>(bytes.size() / 8, kRollupFields);
-  for (size_t i = 0; i < fields; ++i) v[i] += GetFixed64(bytes, i * 8);
+  for (size_t i = 0; i < fields; ++i) v[i] = WrapAdd(v[i], GetFixed64(bytes, i * 8));
   constexpr size_t first = kRollupFields * 8;
   if (bytes.size() < first + 10) return;
   const size_t count = (bytes.size() - first) / 10;
@@ -206,7 +213,7 @@ bool RollupCounters::AddCompact(VarintReader& r) {
   uint64_t mask = r.Varint();
   if (!r.ok() || (mask >> kRollupFields) != 0) return false;
   for (size_t i = 0; i < kRollupFields; ++i) {
-    if ((mask >> i) & 1) v[i] += r.Signed();
+    if ((mask >> i) & 1) v[i] = WrapAdd(v[i], r.Signed());
   }
   uint64_t count = r.Varint();
   if (!r.ok() || count > 0x10000) return false;
