@@ -198,9 +198,9 @@ void EdgeService::Handle(HttpRequest request, Respond respond) {
   auto start = state_->clock.Steady();
   HttpResponse r;
   if (route == Route::kOther) {
-    r = Refusal(404, "not_found", "no such endpoint");
+    r = Refusal(404, "not_found", "no such endpoint", {});
   } else if (route == Route::kIngest) {
-    r = Refusal(405, "method_not_allowed", "method not allowed on this endpoint");
+    r = Refusal(405, "method_not_allowed", "method not allowed on this endpoint", {});
     r.headers.emplace_back("Allow", "POST");
   } else {
     r = state_->ops->Answer(request.method, path);
@@ -223,13 +223,14 @@ void EdgeService::HandleIngest(HttpRequest request, Respond respond) {
   if (key == nullptr) {
     s.probe.AuthFailed(why);
     s.probe.EventsRejected(Reject::kUnauthorized, 1);
-    return finish(respond, Refusal(401, "unauthorized", "missing or invalid API key"));
+    return finish(respond, Refusal(401, "unauthorized", "missing or invalid API key", {}));
   }
   if (key->role != Role::kIngest) {
     s.probe.EventsRejected(Reject::kForbidden, 1);
     return finish(respond, Refusal(403, "forbidden",
                                    "a " + std::string(RoleName(key->role)) +
-                                       " key cannot ingest; use an ingest key"));
+                                       " key cannot ingest; use an ingest key",
+                                   s.AnswerStatusOf(key->workspace)));
   }
 
   // 1b. A workspace paused by its plan limit: 402 until the next period. The processor
@@ -238,7 +239,7 @@ void EdgeService::HandleIngest(HttpRequest request, Respond respond) {
   if (status.plan_limit_reached && s.clock.Now() < status.paused_until) {
     s.probe.EventsRejected(Reject::kPlanLimit, 1);
     auto left = std::chrono::duration_cast<std::chrono::seconds>(status.paused_until - s.clock.Now());
-    return finish(respond, PlanLimitReached(static_cast<int>(std::max<int64_t>(1, left.count()))));
+    return finish(respond, PlanLimitReached(static_cast<int>(std::max<int64_t>(1, left.count())), s.AnswerStatusOf(key->workspace)));
   }
 
   // 2. Media type (the demo path takes no body).
@@ -247,7 +248,7 @@ void EdgeService::HandleIngest(HttpRequest request, Respond respond) {
   if (!demo && !IsJsonMediaType(request.content_type)) {
     s.probe.EventsRejected(Reject::kUnsupportedMedia, 1);
     return finish(respond, Refusal(415, "unsupported_media_type",
-                                   "Content-Type must be application/json (UTF-8)"));
+                                   "Content-Type must be application/json (UTF-8)", s.AnswerStatusOf(key->workspace)));
   }
 
   // 3. Parse and validate each event on its own.
@@ -278,11 +279,11 @@ void EdgeService::HandleIngest(HttpRequest request, Respond respond) {
   }
   if (parsed.body_error == BodyError::kTooManyEvents) {
     s.probe.EventsRejected(Reject::kTooManyEvents, 1);
-    return finish(respond, Refusal(413, "too_many_events", parsed.body_message));
+    return finish(respond, Refusal(413, "too_many_events", parsed.body_message, s.AnswerStatusOf(key->workspace)));
   }
   if (parsed.body_error != BodyError::kNone) {
     s.probe.EventsRejected(Reject::kMalformedBody, 1);
-    return finish(respond, Refusal(400, "malformed_body", parsed.body_message));
+    return finish(respond, Refusal(400, "malformed_body", parsed.body_message, s.AnswerStatusOf(key->workspace)));
   }
   size_t invalid = parsed.event_count - parsed.events.size();
   if (invalid) s.probe.EventsRejected(Reject::kInvalidEvent, invalid);
@@ -294,7 +295,8 @@ void EdgeService::HandleIngest(HttpRequest request, Respond respond) {
   if (limit.scope == LimitScope::kTooLarge) {
     s.probe.EventsRejected(Reject::kRateLimited, parsed.events.size());
     return finish(respond, Refusal(413, "too_many_events",
-                                   "the request holds more events than the rate-limit burst"));
+                                   "the request holds more events than the rate-limit burst",
+                                   s.AnswerStatusOf(key->workspace)));
   }
   if (limit.scope != LimitScope::kNone) {
     s.probe.EventsRejected(Reject::kRateLimited, parsed.events.size());
@@ -302,14 +304,14 @@ void EdgeService::HandleIngest(HttpRequest request, Respond respond) {
                   RetryLater(429, "rate_limited",
                              limit.scope == LimitScope::kKey ? "this API key's event rate limit"
                                                              : "the workspace's event rate limit",
-                             limit.retry_after_s));
+                             limit.retry_after_s, s.AnswerStatusOf(key->workspace)));
   }
 
   // 5. Publish; answer 202 only once every accepted event is durable.
   if (Status ready = s.publisher.Ready(); !ready.ok()) {
     s.probe.EventsRejected(BusRejection(ready), parsed.events.size());
-    return finish(respond, RetryLater(503, BusReason(ready), ready.message(),
-                                      s.config.unavailable_retry_after_s));
+    return finish(respond, RetryLater(503, BusReason(ready), ready.message(), s.config.unavailable_retry_after_s,
+                                      s.AnswerStatusOf(key->workspace)));
   }
   // Reused per I/O thread too (only grown, so every record keeps its buffers): the
   // publisher copies them before Publish returns.
@@ -362,7 +364,7 @@ void EdgeService::HandleIngest(HttpRequest request, Respond respond) {
         s.probe.EventsRejected(BusRejection(st), accepted);
         finish(respond, RetryLater(503, BusReason(st),
                                    "events were not confirmed durable: " + st.message(),
-                                   s.config.unavailable_retry_after_s));
+                                   s.config.unavailable_retry_after_s, s.AnswerStatusOf(ws)));
       });
 }
 

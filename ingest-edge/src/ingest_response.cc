@@ -22,6 +22,18 @@ void AppendErrors(std::string& out, const std::vector<FieldError>& errors) {
   out.push_back(']');
 }
 
+// The Opsmeter status fields, every answer's last members.
+void AppendStatusFields(std::string& out, const AnswerStatus& status) {
+  auto flag = [&out](const char* name, bool v) {
+    out += std::string(",\"") + name + "\":" + (v ? "true" : "false");
+  };
+  flag("telemetryPaused", status.telemetry_paused);
+  flag("providerCallsContinue", true);
+  flag("isPlanLimitReached", status.plan_limit_reached);
+  flag("budgetWarning", status.budget_warning);
+  flag("budgetExceeded", status.budget_exceeded);
+}
+
 size_t RejectedEvents(const std::vector<FieldError>& errors) {
   size_t n = 0;
   for (size_t i = 0; i < errors.size(); ++i) {
@@ -96,36 +108,36 @@ HttpResponse IngestResult(const std::vector<AnsweredEvent>& events, const std::v
     AppendErrors(r.body, all);
     r.body += ",\"warnings\":[" + warnings + "],\"reason\":\"ok\"";
   }
-  auto flag = [&r](const char* name, bool v) {
-    r.body += std::string(",\"") + name + "\":" + (v ? "true" : "false");
-  };
-  flag("telemetryPaused", status.telemetry_paused);
-  flag("providerCallsContinue", true);
-  flag("isPlanLimitReached", status.plan_limit_reached);
-  flag("budgetWarning", status.budget_warning);
-  flag("budgetExceeded", status.budget_exceeded);
+  AppendStatusFields(r.body, status);
   r.body.push_back('}');
   return r;
 }
 
-HttpResponse PlanLimitReached(int retry_after_s) {
-  HttpResponse r;
-  r.status = 402;
-  r.body =
-      R"({"ok":false,"reason":"plan_limit_reached","telemetryPaused":true,"providerCallsContinue":true,"isPlanLimitReached":true})";
-  r.headers.emplace_back("Retry-After", std::to_string(retry_after_s));
+HttpResponse PlanLimitReached(int retry_after_s, const AnswerStatus& status) {
+  AnswerStatus paused = status;
+  paused.telemetry_paused = true;
+  paused.plan_limit_reached = true;
+  return RetryLater(402, "plan_limit_reached",
+                    "the workspace's plan limit is reached: events are refused until the next UTC month "
+                    "(your model calls are not affected)",
+                    retry_after_s, paused);
+}
+
+HttpResponse Refusal(int status, std::string_view reason, std::string_view message, const AnswerStatus& workspace) {
+  HttpResponse r = JsonError(status, reason, message);
+  r.body.pop_back();
+  AppendStatusFields(r.body, workspace);
+  r.body.push_back('}');
   return r;
 }
 
-HttpResponse Refusal(int status, std::string_view reason, std::string_view message) {
-  return JsonError(status, reason, message);
-}
-
-HttpResponse RetryLater(int status, std::string_view reason, std::string_view message,
-                        int retry_after_s) {
-  HttpResponse r = Refusal(status, reason, message);
+HttpResponse RetryLater(int status, std::string_view reason, std::string_view message, int retry_after_s,
+                        const AnswerStatus& workspace) {
+  HttpResponse r = JsonError(status, reason, message);
   r.body.pop_back();
-  r.body += ",\"retryAfterSeconds\":" + std::to_string(retry_after_s) + "}";
+  r.body += ",\"retryAfterSeconds\":" + std::to_string(retry_after_s);
+  AppendStatusFields(r.body, workspace);
+  r.body.push_back('}');
   r.headers.emplace_back("Retry-After", std::to_string(retry_after_s));
   return r;
 }

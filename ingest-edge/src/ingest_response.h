@@ -36,13 +36,16 @@ struct AnswerStatus {
 // a conflict, rejected, or still pending (durable mode, or not applied in time).
 HttpResponse IngestResult(const std::vector<AnsweredEvent>& events, const std::vector<RecordOutcome>& outcomes,
                           const std::vector<FieldError>& errors, const AnswerStatus& status);
-// 402 while the workspace's plan limit pauses telemetry (DESIGN.md "Ingest contract").
-HttpResponse PlanLimitReached(int retry_after_s);
-// {"ok":false,"reason":...,"message":...} with the given status.
-HttpResponse Refusal(int status, std::string_view reason, std::string_view message);
-// A refusal that carries Retry-After (429, 503).
-HttpResponse RetryLater(int status, std::string_view reason, std::string_view message,
-                        int retry_after_s);
+// Every answer, refusals included, ends with the Opsmeter status fields of the key's
+// workspace (`AnswerStatus{}` before a key is verified: nothing is known of a workspace).
+// 402 while the workspace's plan limit pauses telemetry (DESIGN.md "Ingest contract"),
+// with Retry-After.
+HttpResponse PlanLimitReached(int retry_after_s, const AnswerStatus& status);
+// {"ok":false,"reason":...,"message":..., status fields} with the given status.
+HttpResponse Refusal(int status, std::string_view reason, std::string_view message, const AnswerStatus& workspace);
+// A refusal that carries Retry-After and "retryAfterSeconds" (402, 429, 503).
+HttpResponse RetryLater(int status, std::string_view reason, std::string_view message, int retry_after_s,
+                        const AnswerStatus& workspace);
 
 }  // namespace tokenmeter
 

@@ -162,7 +162,7 @@ post "{\"events\":[$(event kb-1 kill-b),$(event kb-2 kill-b),$(event load-12 oth
 wait_for "query /v1/diagnostics/workspace-status | grep -q '\"telemetryPaused\":true'" 100 || fail "not paused: $(query /v1/diagnostics/workspace-status)"
 refused=$(post "$(event load-13 other)")
 [ "$(echo "$refused" | tail -1)" = 402 ] || fail "want 402: $refused"
-[ "$(echo "$refused" | head -1)" = '{"ok":false,"reason":"plan_limit_reached","telemetryPaused":true,"providerCallsContinue":true,"isPlanLimitReached":true}' ] || fail "402 body: $refused"
+[ "$(echo "$refused" | head -1 | sed 's/"retryAfterSeconds":[0-9]*/"retryAfterSeconds":S/')" = '{"ok":false,"reason":"plan_limit_reached","message":"the workspace'"'"'s plan limit is reached: events are refused until the next UTC month (your model calls are not affected)","retryAfterSeconds":S,"telemetryPaused":true,"providerCallsContinue":true,"isPlanLimitReached":true,"budgetWarning":false,"budgetExceeded":true}' ] || fail "402 body: $refused"
 wait_for "delivery_state plan_limit_reached '' | grep -q '^dead'" 150 || fail "plan alert not dead: $(query /v1/alerts)"
 read -r _ _ plan_id <<< "$(delivery_state plan_limit_reached '')"
 wait_for "has_metric '^tokenmeter_alerts_dead 2'" 50 || fail "dead gauge: $(grep -E 'alerts_dead|outbox|deliveries' "$work/metrics.txt")"

@@ -68,7 +68,7 @@ echo "$status" | grep -q '"budgetExceeded":true' || fail "budget flag: $status"
 # status is on its way adds no request.
 wait_for "[ \"\$(post probe | tail -1)\" = 402 ]" 150 || fail "edge never answered 402"
 refused=$(post probe)
-[ "$(echo "$refused" | head -1)" = '{"ok":false,"reason":"plan_limit_reached","telemetryPaused":true,"providerCallsContinue":true,"isPlanLimitReached":true}' ] ||
+[ "$(echo "$refused" | head -1 | sed 's/"retryAfterSeconds":[0-9]*/"retryAfterSeconds":S/')" = '{"ok":false,"reason":"plan_limit_reached","message":"the workspace'"'"'s plan limit is reached: events are refused until the next UTC month (your model calls are not affected)","retryAfterSeconds":S,"telemetryPaused":true,"providerCallsContinue":true,"isPlanLimitReached":true,"budgetWarning":false,"budgetExceeded":true}' ] ||
   fail "402 body: $refused"
 alerts=$(query /v1/alerts)
 [ "$(echo "$alerts" | grep -o '"type":"plan_limit_reached"' | wc -l)" = 1 ] || fail "plan alert: $alerts"

@@ -128,6 +128,11 @@ const char* kCostLynxBatch =
 const char* kGeminiFixture =
     R"({"provider":"gemini","model":"gemini-2.0-flash","inputTokens":900,"outputTokens":200,"requestId":"6f1c2d3e-0000-4000-8000-000000000001","feature":"search.summarize"})";
 
+// The Opsmeter status fields of a workspace with no limit or budget reached; every answer
+// ends with them, refusals included.
+constexpr const char* kNoFlags =
+    R"(,"telemetryPaused":false,"providerCallsContinue":true,"isPlanLimitReached":false,"budgetWarning":false,"budgetExceeded":false})";
+
 constexpr const char* kAccepted1 =
     R"({"ok":true,"inserted":0,"skipped":0,"conflicts":[],"pending":1,"accepted":1,"rejected":0,"errors":[],"warnings":[],"reason":"ok","telemetryPaused":false,"providerCallsContinue":true,"isPlanLimitReached":false,"budgetWarning":false,"budgetExceeded":false})";
 
@@ -201,7 +206,9 @@ TEST_F(EdgeKafkaTest, BatchOfTenWithTwoInvalidAcceptsEightAndNamesTheTwo) {
 }
 
 TEST_F(EdgeKafkaTest, AuthenticationRoleAndMediaTypeRefusals) {
-  const std::string unauthorized = R"({"ok":false,"reason":"unauthorized","message":"missing or invalid API key"})";
+  const std::string unauthorized = R"({"ok":false,"reason":"unauthorized","message":"missing or invalid API key")"
+                                   R"(,"telemetryPaused":false,"providerCallsContinue":true,"isPlanLimitReached":false,)"
+                                   R"("budgetWarning":false,"budgetExceeded":false})";
   Reply r = PostJson(port_, "/v1/ingest", "", kOpsmeterFixture);
   EXPECT_EQ(r.status, 401);
   EXPECT_EQ(r.body, unauthorized);
@@ -220,14 +227,14 @@ TEST_F(EdgeKafkaTest, AuthenticationRoleAndMediaTypeRefusals) {
   EXPECT_EQ(r.status, 202);
   r = Post(kOpsmeterFixture, member_.key);
   EXPECT_EQ(r.status, 403);
-  EXPECT_EQ(r.body, R"({"ok":false,"reason":"forbidden","message":"a member key cannot ingest; use an ingest key"})");
+  EXPECT_EQ(r.body, std::string(R"({"ok":false,"reason":"forbidden","message":"a member key cannot ingest; use an ingest key")") + kNoFlags);
   // A body declared in another charset would be misread as UTF-8: refused like another type.
   for (const char* type : {"text/plain", "application/json;charset=latin1",
                            "application/json; charset=\"ISO-8859-1\"", "application/jsonx"}) {
     r = testing::Request(port_, "POST", "/v1/ingest", kOpsmeterFixture,
                          {{"Content-Type", type}, {"X-API-Key", ingest_.key}});
     EXPECT_EQ(r.status, 415) << type;
-    EXPECT_EQ(r.body, R"x({"ok":false,"reason":"unsupported_media_type","message":"Content-Type must be application/json (UTF-8)"})x");
+    EXPECT_EQ(r.body, std::string(R"x({"ok":false,"reason":"unsupported_media_type","message":"Content-Type must be application/json (UTF-8)")x") + kNoFlags);
   }
   EXPECT_EQ(testing::Request(port_, "GET", "/v1/ingest").status, 405);
   EXPECT_EQ(testing::Request(port_, "GET", "/nope").status, 404);
@@ -246,7 +253,7 @@ TEST_F(EdgeKafkaTest, OversizedBodiesAndBatchesAre413) {
   many += "]}";
   r = Post(many);
   EXPECT_EQ(r.status, 413);
-  EXPECT_EQ(r.body, R"({"ok":false,"reason":"too_many_events","message":"a request holds at most 1000 events"})");
+  EXPECT_EQ(r.body, std::string(R"({"ok":false,"reason":"too_many_events","message":"a request holds at most 1000 events")") + kNoFlags);
   EXPECT_EQ(Post(kGeminiFixture).status, 202);  // the edge keeps serving
 }
 
@@ -258,7 +265,7 @@ TEST_F(EdgeKafkaTest, RateLimitCountsEventsAndSaysWhenToRetry) {
   Reply r = Post(R"({"requestId":"rl5","provider":"p","model":"m"})", limited_.key);
   EXPECT_EQ(r.status, 429);
   EXPECT_EQ(r.Header("retry-after"), "1");
-  EXPECT_EQ(r.body, R"({"ok":false,"reason":"rate_limited","message":"this API key's event rate limit","retryAfterSeconds":1})");
+  EXPECT_EQ(r.body, std::string(R"({"ok":false,"reason":"rate_limited","message":"this API key's event rate limit","retryAfterSeconds":1)") + kNoFlags);
   std::string three = R"({"events":[{"requestId":"a","provider":"p","model":"m"},{"requestId":"b","provider":"p","model":"m"},{"requestId":"c","provider":"p","model":"m"}]})";
   r = Post(three, limited_.key);
   EXPECT_EQ(r.status, 429);

@@ -105,19 +105,43 @@ TEST(IngestResponseTest, AcceptedCarriesTheWorkspaceStatus) {
 }
 
 TEST(IngestResponseTest, PlanLimitIs402WithTheDocumentedBody) {
-  HttpResponse r = PlanLimitReached(3600);
+  AnswerStatus budget;
+  budget.budget_exceeded = true;
+  HttpResponse r = PlanLimitReached(3600, budget);
   EXPECT_EQ(r.status, 402);
-  EXPECT_EQ(r.body, R"({"ok":false,"reason":"plan_limit_reached","telemetryPaused":true,)"
-                    R"("providerCallsContinue":true,"isPlanLimitReached":true})");
+  EXPECT_EQ(r.body, R"({"ok":false,"reason":"plan_limit_reached","message":"the workspace's plan limit is reached: )"
+                    R"x(events are refused until the next UTC month (your model calls are not affected)",)x"
+                    R"("retryAfterSeconds":3600,"telemetryPaused":true,"providerCallsContinue":true,)"
+                    R"("isPlanLimitReached":true,"budgetWarning":false,"budgetExceeded":true})");
   EXPECT_EQ(r.headers[0], (std::pair<std::string, std::string>{"Retry-After", "3600"}));
 }
 
-TEST(IngestResponseTest, RetryLaterCarriesTheHeaderAndTheField) {
-  HttpResponse r = RetryLater(429, "rate_limited", "slow \"down\"", 7);
+TEST(IngestResponseTest, RetryLaterCarriesTheHeaderTheFieldAndTheStatus) {
+  AnswerStatus warned;
+  warned.budget_warning = true;
+  HttpResponse r = RetryLater(429, "rate_limited", "slow \"down\"", 7, warned);
   EXPECT_EQ(r.status, 429);
-  EXPECT_EQ(r.body, R"({"ok":false,"reason":"rate_limited","message":"slow \"down\"","retryAfterSeconds":7})");
+  EXPECT_EQ(r.body, R"({"ok":false,"reason":"rate_limited","message":"slow \"down\"","retryAfterSeconds":7,)"
+                    R"("telemetryPaused":false,"providerCallsContinue":true,"isPlanLimitReached":false,)"
+                    R"("budgetWarning":true,"budgetExceeded":false})");
   ASSERT_EQ(r.headers.size(), 1u);
   EXPECT_EQ(r.headers[0], (std::pair<std::string, std::string>{"Retry-After", "7"}));
+}
+
+TEST(IngestResponseTest, EveryRefusalEndsWithTheStatusFields) {
+  HttpResponse r = Refusal(401, "unauthorized", "missing or invalid API key", {});
+  EXPECT_EQ(r.status, 401);
+  EXPECT_EQ(r.body, R"({"ok":false,"reason":"unauthorized","message":"missing or invalid API key",)"
+                    R"("telemetryPaused":false,"providerCallsContinue":true,"isPlanLimitReached":false,)"
+                    R"("budgetWarning":false,"budgetExceeded":false})");
+  AnswerStatus exceeded;
+  exceeded.budget_warning = true;
+  exceeded.budget_exceeded = true;
+  r = Refusal(413, "too_many_events", "a request holds at most 1000 events", exceeded);
+  EXPECT_EQ(r.status, 413);
+  EXPECT_EQ(r.body, R"({"ok":false,"reason":"too_many_events","message":"a request holds at most 1000 events",)"
+                    R"("telemetryPaused":false,"providerCallsContinue":true,"isPlanLimitReached":false,)"
+                    R"("budgetWarning":true,"budgetExceeded":true})");
 }
 
 }  // namespace
