@@ -22,12 +22,13 @@ inline RollupCounters CallCounters(int64_t cost, uint32_t latency_ms) {
   return c;
 }
 
+// The row of `value` in `bucket` and environment `env`, summed over its projects.
 inline RollupCounters ReadRollup(const RollupJournal& journal, std::string_view ws, DataMode mode, Granularity g,
                                  Dimension d, TimePoint bucket, std::string_view env, std::string_view value) {
   RollupCounters sum;
   RollupRange r = MakeRollupRange(ws, mode, g, d, bucket, bucket + std::chrono::milliseconds(1));
-  Status s = journal.Scan(r, [&](TimePoint b, std::string_view e, std::string_view v, const RollupCounters& c) {
-    if (b == bucket && e == env && v == value) sum.Add(c);
+  Status s = journal.Scan(r, [&](TimePoint b, RollupScope at, std::string_view v, const RollupCounters& c) {
+    if (b == bucket && at.environment == env && v == value) sum.Add(c);
   });
   EXPECT_TRUE(s.ok()) << s.ToString();
   return sum;

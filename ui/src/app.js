@@ -14,12 +14,13 @@ const LISTS = [
 ];
 const VIEWS = [['overview', 'Overview'], ['lists', 'Top lists'], ['prompts', 'Prompt compare'], ['budgets', 'Budgets'], ['alerts', 'Alerts'],
   ['quality', 'Data quality'], ['event', 'Event lookup']];
-// Each list's drill-down: the overview filter its rows set (environments set the
-// environment filter instead).
+// Each list's drill-down: the overview filter its rows set (projects and environments set
+// the scope every view is narrowed to instead).
 const FOCUS = { 'top-endpoints': 'feature', 'top-users': 'user', 'top-tenants': 'tenant', 'prompt-versions': 'promptVersion',
-  models: 'model', projects: 'project', providers: 'provider' };
+  models: 'model', providers: 'provider' };
 const FOCUS_NAMES = { feature: 'feature', user: 'user', tenant: 'tenant', promptVersion: 'prompt version', model: 'model',
-  project: 'project', provider: 'provider' };
+  provider: 'provider' };
+const SCOPE = { projects: 'project', environments: 'environment' };
 
 // --- state in the URL fragment --------------------------------------------------------
 function readState() {
@@ -29,6 +30,7 @@ function readState() {
     range: p.get('range') || '24h',
     dataMode: p.get('dataMode') || 'real',
     environment: p.get('environment') || '',
+    project: p.get('project') || '',
     focusKey: p.get('focusKey') || '',
     focusValue: p.get('focusValue') || '',
     list: p.get('list') || 'top-endpoints',
@@ -43,9 +45,14 @@ function writeState(s) {
   for (const [k, v] of Object.entries(s)) if (v) p.set(k, v);
   location.hash = p.toString();
 }
-function windowQuery(s, extra = {}) {
-  const p = new URLSearchParams({ range: s.range, dataMode: s.dataMode });
+// The scope filters every view takes (environment, project) added to `p`.
+function withScope(p, s) {
   if (s.environment) p.set('environment', s.environment);
+  if (s.project) p.set('project', s.project);
+  return p;
+}
+function windowQuery(s, extra = {}) {
+  const p = withScope(new URLSearchParams({ range: s.range, dataMode: s.dataMode }), s);
   for (const [k, v] of Object.entries(extra)) if (v) p.set(k, v);
   return p.toString();
 }
@@ -144,8 +151,8 @@ function Overview({ keyv, s, set }) {
       const now = await api(keyv, '/v1/dashboard/overview?' + windowQuery(s, extra));
       if (!now.body || !now.body.ok) { if (live) setData({ error: now }); return; }
       const from = Date.parse(now.body.from), to = Date.parse(now.body.to);
-      const prevQ = new URLSearchParams({ from: new Date(from - (to - from)).toISOString(), to: now.body.from, dataMode: s.dataMode });
-      if (s.environment) prevQ.set('environment', s.environment);
+      const prevQ = withScope(new URLSearchParams({ from: new Date(from - (to - from)).toISOString(), to: now.body.from,
+        dataMode: s.dataMode }), s);
       if (s.focusKey) prevQ.set(s.focusKey, s.focusValue);
       const [prev, series] = await Promise.all([
         api(keyv, '/v1/dashboard/overview?' + prevQ.toString()),
@@ -154,7 +161,7 @@ function Overview({ keyv, s, set }) {
       if (live) setData({ now: now.body, prev: prev.body, series: series.body });
     })();
     return () => { live = false; };
-  }, [keyv, s.range, s.dataMode, s.environment, s.focusKey, s.focusValue]);
+  }, [keyv, s.range, s.dataMode, s.environment, s.project, s.focusKey, s.focusValue]);
   if (!data) return html`<p class="muted">Loading…</p>`;
   if (data.error) return html`<p class="error">${(data.error.body && data.error.body.message) || 'error ' + data.error.status}</p>`;
   const t = data.now.totals, p = (data.prev && data.prev.totals) || {};
@@ -193,9 +200,8 @@ function Investigate({ keyv, s, points, granularity }) {
       const span = SPANS[granularity];
       const t = Date.parse(at);
       const q = (from, to, list) => {
-        const p = new URLSearchParams({ from: new Date(from).toISOString(), to: new Date(to).toISOString(),
-          dataMode: s.dataMode, granularity, limit: '1000' });
-        if (s.environment) p.set('environment', s.environment);
+        const p = withScope(new URLSearchParams({ from: new Date(from).toISOString(), to: new Date(to).toISOString(),
+          dataMode: s.dataMode, granularity, limit: '1000' }), s);
         return api(keyv, `/v1/dashboard/${list}?` + p.toString());
       };
       const out = [];
@@ -213,7 +219,7 @@ function Investigate({ keyv, s, points, granularity }) {
       if (live) setMoved(out);
     })();
     return () => { live = false; };
-  }, [keyv, at, s.dataMode, s.environment, granularity]);
+  }, [keyv, at, s.dataMode, s.environment, s.project, granularity]);
   return html`<div class="panel"><h2>Investigate a ${granularity}</h2>
     <select data-testid="investigate" value=${at} onChange=${(e) => setAt(e.target.value)}>
       <option value="">choose a ${granularity} of the chart…</option>
@@ -236,14 +242,14 @@ function PromptCompare({ keyv, s, set }) {
     api(keyv, '/v1/dashboard/prompt-versions?' + windowQuery(s, { sort: 'requests', limit: '200' }))
       .then((r) => live && setVersions(((r.body && r.body.items) || []).map((i) => i.value)));
     return () => { live = false; };
-  }, [keyv, s.range, s.dataMode, s.environment]);
+  }, [keyv, s.range, s.dataMode, s.environment, s.project]);
   useEffect(() => {
     if (!s.a || !s.b) { setSides(null); return undefined; }
     let live = true;
     Promise.all([s.a, s.b].map((v) => api(keyv, '/v1/dashboard/overview?' + windowQuery(s, { promptVersion: v }))))
       .then((r) => live && setSides(r.map((x) => (x.body && x.body.totals) || null)));
     return () => { live = false; };
-  }, [keyv, s.a, s.b, s.range, s.dataMode, s.environment]);
+  }, [keyv, s.a, s.b, s.range, s.dataMode, s.environment, s.project]);
   if (!versions) return html`<p class="muted">Loading…</p>`;
   const pick = (side) => html`<select data-testid=${'prompt-' + side} value=${s[side]} onChange=${(e) => set({ [side]: e.target.value })}>
     <option value="">choose a prompt version…</option>${versions.map((v) => html`<option value=${v}>${v}</option>`)}</select>`;
@@ -315,7 +321,7 @@ function Alerts({ keyv }) {
 // --- top lists ------------------------------------------------------------------------
 function Lists({ keyv, s, set }) {
   const [got, setData] = useState(null);
-  const listKey = [s.list, s.sort, s.range, s.dataMode, s.environment].join('|');
+  const listKey = [s.list, s.sort, s.range, s.dataMode, s.environment, s.project].join('|');
   const data = got && got.key === listKey ? got : null;  // never another list's rows under this heading
   useEffect(() => {
     let live = true;
@@ -327,11 +333,11 @@ function Lists({ keyv, s, set }) {
       if (live) setData({ key: listKey, list, total: total.body && total.body.totals });
     })();
     return () => { live = false; };
-  }, [keyv, s.list, s.sort, s.range, s.dataMode, s.environment]);
+  }, [keyv, s.list, s.sort, s.range, s.dataMode, s.environment, s.project]);
   const body = data && data.list.body;
-  // A row narrows the overview to it (an environment sets the environment filter).
-  const drill = (value) => (s.list === 'environments'
-    ? set({ view: 'overview', environment: value, focusKey: '', focusValue: '' })
+  // A row narrows the overview to it; a project or an environment narrows every view.
+  const drill = (value) => (SCOPE[s.list]
+    ? set({ view: 'overview', [SCOPE[s.list]]: value, focusKey: '', focusValue: '' })
     : set({ view: 'overview', focusKey: FOCUS[s.list], focusValue: value }));
   return html`<div class="panel">
     <div class="filters" style="margin: 0 0 8px">
@@ -366,7 +372,7 @@ function Unpriced({ keyv, s }) {
     let live = true;
     api(keyv, '/v1/models/unpriced?' + windowQuery(s, { limit: '100' })).then((x) => live && setR(x));
     return () => { live = false; };
-  }, [keyv, s.range, s.dataMode, s.environment]);
+  }, [keyv, s.range, s.dataMode, s.environment, s.project]);
   if (!r) return html`<p class="muted">Loading…</p>`;
   if (!r.body || !r.body.ok) return html`<p class="error">${(r.body && r.body.message) || 'error ' + r.status}</p>`;
   return html`<div class="panel"><h2>Models counted without a price</h2>
@@ -479,8 +485,10 @@ function App() {
         <select data-testid="data-mode" value=${s.dataMode} onChange=${(e) => set({ dataMode: e.target.value })}>
           ${MODES.map((m) => html`<option value=${m}>${m}</option>`)}
         </select>
-        <input placeholder="environment" value=${s.environment} data-testid="environment"
+        <input placeholder="environment" title="environment" value=${s.environment} data-testid="environment"
           onChange=${(e) => set({ environment: e.target.value.trim() })} />
+        <input placeholder="project" title="project (unknown: events without one)" value=${s.project} data-testid="project"
+          onChange=${(e) => set({ project: e.target.value.trim() })} />
         <button onClick=${signOut}>Sign out</button>
       </div>
     </header>

@@ -59,7 +59,7 @@ void BatchRollups::Add(const UsageEvent& e, const RollupCounters& c, bool duplic
   // is built once and each row rewrites those two parts.
   key_.clear();
   AppendRollupKey(key_, e.workspace, e.data_mode, Granularity::kMinute, Dimension::kTotal,
-                  BucketStart(e.occurred_at, Granularity::kMinute), e.environment, "");
+                  BucketStart(e.occurred_at, Granularity::kMinute), {e.environment, e.project}, "");
   value_at_ = key_.size();
   dimension_at_ = RollupDimensionAt(key_);
   AddRow(Dimension::kTotal, "", c);
@@ -70,7 +70,6 @@ void BatchRollups::Add(const UsageEvent& e, const RollupCounters& c, bool duplic
   AddRow(Dimension::kProvider, e.provider, c);
   AddRow(Dimension::kStatus, e.status ? CallStatusName(*e.status) : "unknown", c);
   if (!e.prompt_version.empty()) AddRow(Dimension::kPromptVersion, e.prompt_version, c);
-  AddRow(Dimension::kProject, e.project, c);
   AddRow(Dimension::kUser, e.user_id, c);
   AddRow(Dimension::kTenant, e.tenant_id, c);
   if (c.v[kUnpriced] != 0) {  // (negative when taken back)

@@ -248,19 +248,19 @@ TimePoint BucketStart(TimePoint t, Granularity g) {
 }
 
 std::string RollupKey(std::string_view workspace, DataMode mode, Granularity g, Dimension d,
-                      TimePoint bucket, std::string_view environment, std::string_view value) {
+                      TimePoint bucket, RollupScope scope, std::string_view value) {
   std::string k;
-  k.reserve(workspace.size() + environment.size() + value.size() + 20);
-  AppendRollupKey(k, workspace, mode, g, d, bucket, environment, value);
+  k.reserve(workspace.size() + scope.environment.size() + scope.project.size() + value.size() + 20);
+  AppendRollupKey(k, workspace, mode, g, d, bucket, scope, value);
   return k;
 }
 
 void AppendRollupKey(std::string& k, std::string_view workspace, DataMode mode, Granularity g, Dimension d,
-                     TimePoint bucket, std::string_view environment, std::string_view value) {
+                     TimePoint bucket, RollupScope scope, std::string_view value) {
   // Sized once and written in place (a push_back per byte was ~400 instructions a key,
   // ~7 keys an event).
   size_t at = k.size();
-  k.resize(at + workspace.size() + 7 + 8 + environment.size() + 1 + value.size());
+  k.resize(at + workspace.size() + 7 + 8 + scope.environment.size() + 1 + scope.project.size() + 1 + value.size());
   char* p = k.data() + at;
   auto put = [&p](std::string_view s) {
     if (s.empty()) return;  // an empty view's data() may be null, which memcpy may not take
@@ -277,7 +277,9 @@ void AppendRollupKey(std::string& k, std::string_view workspace, DataMode mode, 
   *p++ = '\0';
   auto ms = static_cast<uint64_t>(bucket.time_since_epoch().count());
   for (int shift = 56; shift >= 0; shift -= 8) *p++ = static_cast<char>((ms >> shift) & 0xff);
-  put(environment);
+  put(scope.environment);
+  *p++ = '\0';
+  put(scope.project);
   *p++ = '\0';
   put(value);
 }

@@ -1,5 +1,5 @@
-// Rollups: counters per (workspace, data mode, granularity, dimension, bucket,
-// environment, value), summed with a RocksDB merge operator so a batch writes blind
+// Rollups: counters per (workspace, data mode, granularity, dimension, bucket, scope
+// (environment and project), value), summed with a RocksDB merge operator so a batch writes blind
 // merges instead of read-modify-write. Value layout: kRollupFields little-endian int64.
 // Pure functions and a stateless merge operator; any thread.
 #ifndef TOKENMETER_PROCESSOR_AGGREGATE_ROLLUP_H_
@@ -90,12 +90,21 @@ enum class Granularity : char { kMinute = 'm', kHour = 'h', kDay = 'd' };
 inline constexpr Granularity kGranularities[] = {Granularity::kMinute, Granularity::kHour,
                                                  Granularity::kDay};
 
-// What a rollup row is grouped by. Project, user and tenant rows of events without one
-// have the value "" (listed as "unknown"); kUnpricedModel rows count only events left
-// unpriced, by "provider/model".
+// What a rollup row is grouped by, within its scope. User and tenant rows of events
+// without one have the value "" (listed as "unknown"); kUnpricedModel rows count only
+// events left unpriced, by "provider/model". Projects and environments are not
+// dimensions: every row is kept per scope, so each view can be narrowed to one project
+// or environment, and the kTotal rows grouped by scope list them.
 enum class Dimension : char {
   kTotal = 't', kEndpointTag = 'e', kPromptVersion = 'p', kModel = 'm', kProvider = 'v',
-  kProject = 'j', kUser = 'u', kTenant = 'n', kStatus = 's', kUnpricedModel = 'x'
+  kUser = 'u', kTenant = 'n', kStatus = 's', kUnpricedModel = 'x'
+};
+
+// Where a row's events were sent from: their environment and project ("" for an event
+// without a project).
+struct RollupScope {
+  std::string_view environment;
+  std::string_view project;
 };
 
 // A bucket's length in milliseconds.
@@ -103,13 +112,13 @@ int64_t BucketSpanMs(Granularity g);
 // Start of the bucket holding `t` (UTC; days start at 00:00 UTC).
 TimePoint BucketStart(TimePoint t, Granularity g);
 
-// ws \0 mode \0 gran \0 dim \0 bucket(8 bytes big-endian) env \0 value. Every text part is
-// validated free of control characters, so \0 cannot occur inside one.
+// ws \0 mode \0 gran \0 dim \0 bucket(8 bytes big-endian) env \0 project \0 value. Every
+// text part is validated free of control characters, so \0 cannot occur inside one.
 std::string RollupKey(std::string_view workspace, DataMode mode, Granularity g, Dimension d,
-                      TimePoint bucket, std::string_view environment, std::string_view value);
+                      TimePoint bucket, RollupScope scope, std::string_view value);
 // The same, appended to `out` (a reused buffer on the hot path).
 void AppendRollupKey(std::string& out, std::string_view workspace, DataMode mode, Granularity g, Dimension d,
-                     TimePoint bucket, std::string_view environment, std::string_view value);
+                     TimePoint bucket, RollupScope scope, std::string_view value);
 
 // Where a rollup key's granularity byte is (after "ws \0 mode \0"); the 8-byte bucket
 // starts 4 bytes later (gran \0 dim \0 bucket, see RollupKey).

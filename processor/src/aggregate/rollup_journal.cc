@@ -244,10 +244,14 @@ Status RollupJournal::Pending(const RollupRange& r, std::unique_ptr<StateStore::
   auto collect = [&](const Generation& gen) {
     for (auto it = gen.minutes.lower_bound(begin); it != gen.minutes.end() && it->first < end; ++it) {
       TimePoint minute;
-      std::string_view env, value;
-      SplitRollupKey(it->first, prefix.size(), minute, env, value);
+      RollupScope scope;
+      std::string_view value;
+      SplitRollupKey(it->first, prefix.size(), minute, scope, value);
       TimePoint bucket = BucketStart(minute, g);
-      if (in_range(bucket)) out.push_back({bucket, std::string(env), std::string(value), it->second});
+      if (in_range(bucket)) {
+        out.push_back({bucket, std::string(scope.environment), std::string(scope.project), std::string(value),
+                       it->second});
+      }
     }
   };
   if (closed_ && closed_->id > folded) collect(*closed_);

@@ -88,7 +88,7 @@ class RollupJournal {
   };
   struct PendingRow {
     TimePoint bucket;
-    std::string env, value;
+    std::string environment, project, value;
     RollupCounters counters;
   };
   // Takes the snapshot the stored rows are read at and copies the unfolded deltas of `r`.
@@ -114,7 +114,7 @@ Status RollupJournal::Scan(const RollupRange& r, Fn fn) const {
   std::vector<PendingRow> pending;
   RETURN_IF_ERROR(Pending(r, at, pending));
   RETURN_IF_ERROR(ScanRollupRange(store_, r, fn, at.get()));
-  for (const PendingRow& p : pending) fn(p.bucket, std::string_view(p.env), std::string_view(p.value), p.counters);
+  for (const PendingRow& p : pending) fn(p.bucket, RollupScope{p.environment, p.project}, std::string_view(p.value), p.counters);
   return Status::Ok();
 }
 

@@ -23,35 +23,39 @@ struct RollupRange {
 inline RollupRange MakeRollupRange(std::string_view ws, DataMode mode, Granularity g, Dimension d,
                                    TimePoint from, TimePoint to) {
   RollupRange r;
-  r.prefix = RollupKey(ws, mode, g, d, TimePoint{}, "", "");
-  r.prefix.resize(r.prefix.size() - 9);  // drop the 8-byte bucket and the empty environment's \0
-  r.begin = RollupKey(ws, mode, g, d, from, "", "").substr(0, r.prefix.size() + 8);
-  r.end = RollupKey(ws, mode, g, d, to, "", "").substr(0, r.prefix.size() + 8);
+  r.prefix = RollupKey(ws, mode, g, d, TimePoint{}, {}, "");
+  r.prefix.resize(r.prefix.size() - 10);  // drop the 8-byte bucket and the empty scope's two \0
+  r.begin = RollupKey(ws, mode, g, d, from, {}, "").substr(0, r.prefix.size() + 8);
+  r.end = RollupKey(ws, mode, g, d, to, {}, "").substr(0, r.prefix.size() + 8);
   return r;
 }
 
-// Splits a rollup key after `prefix_size` bytes into bucket, environment and value.
-inline void SplitRollupKey(std::string_view key, size_t prefix_size, TimePoint& bucket, std::string_view& env,
+// Splits a rollup key after `prefix_size` bytes into bucket, scope and value.
+inline void SplitRollupKey(std::string_view key, size_t prefix_size, TimePoint& bucket, RollupScope& scope,
                            std::string_view& value) {
   std::string_view rest = key.substr(prefix_size);
   uint64_t ms = GetBigEndian(rest, 0);
   rest.remove_prefix(8);
   size_t nul = rest.find('\0');
-  env = rest.substr(0, nul);
-  value = rest.substr(nul + 1);
+  scope.environment = rest.substr(0, nul);
+  rest.remove_prefix(nul + 1);
+  nul = rest.find('\0');
+  scope.project = rest.substr(0, nul);
+  value = nul == std::string_view::npos ? std::string_view() : rest.substr(nul + 1);
   bucket = TimePoint(std::chrono::milliseconds(ms));
 }
 
-// fn(bucket, environment, value, counters) for each folded row in the range (as of `at`).
+// fn(bucket, scope, value, counters) for each folded row in the range (as of `at`).
 template <typename Fn>
 Status ScanRollupRange(const StateStore& store, const RollupRange& r, Fn fn, const StateStore::Snapshot* at = nullptr) {
   return store.Scan(
       Family::kRollups, r.begin, r.end,
       [&](std::string_view k, std::string_view v) {
         TimePoint bucket;
-        std::string_view env, value;
-        SplitRollupKey(k, r.prefix.size(), bucket, env, value);
-        fn(bucket, env, value, RollupCounters::Decode(v));
+        RollupScope scope;
+        std::string_view value;
+        SplitRollupKey(k, r.prefix.size(), bucket, scope, value);
+        fn(bucket, scope, value, RollupCounters::Decode(v));
         return true;
       },
       at);
@@ -64,9 +68,10 @@ void ScanRollupDeltas(const RollupDeltas& deltas, const RollupRange& r, Fn fn) {
                              [](const RollupDelta& d, std::string_view k) { return d.key < k; });
   for (; it != deltas.end() && it->key < std::string_view(r.end); ++it) {
     TimePoint bucket;
-    std::string_view env, value;
-    SplitRollupKey(it->key, r.prefix.size(), bucket, env, value);
-    fn(bucket, env, value, *it->counters);
+    RollupScope scope;
+    std::string_view value;
+    SplitRollupKey(it->key, r.prefix.size(), bucket, scope, value);
+    fn(bucket, scope, value, *it->counters);
   }
 }
 

@@ -57,7 +57,7 @@ std::string Encode(const DriftEvaluator::Firing& f) {
 Status ReadDim(const RollupJournal& rollups, const RollupDeltas& deltas, const std::string& ws,
                Dimension d, int64_t from, int64_t to, ValueSeries& out) {
   RollupRange r = MakeRollupRange(ws, DataMode::kReal, Granularity::kMinute, d, At(from), At(to));
-  auto add = [&](TimePoint bucket, std::string_view, std::string_view value, const RollupCounters& c) {
+  auto add = [&](TimePoint bucket, RollupScope, std::string_view value, const RollupCounters& c) {
     WindowStats& w = out[std::string(value)][Ms(bucket)];
     w.requests += c.v[kRequests];
     w.successes += c.v[kSuccesses];

@@ -24,10 +24,11 @@ struct Window {
   TimePoint from, to;  // [from, to)
   Granularity gran;
   std::vector<DataMode> modes;
-  std::string environment;  // "" = all
-  std::string project;      // "" = all
-  // Overview and timeseries: at most one attribute the totals are narrowed to (project
-  // included), as its dimension's rows; kTotal when none.
+  // The scope every view is narrowed to: one environment, one project ("" for events
+  // without one, asked for as "unknown"); all when unset.
+  std::optional<std::string> environment, project;
+  // Overview and timeseries: at most one attribute the totals are narrowed to, as its
+  // dimension's rows; kTotal when none.
   Dimension focus = Dimension::kTotal;
   std::string focus_value;
   size_t limit = 10;
@@ -75,24 +76,22 @@ std::string ParseWindow(const Params& p, TimePoint now, Window& w) {
   else if (mode == "demo") w.modes = {DataMode::kDemo};
   else if (mode == "all") w.modes = {DataMode::kReal, DataMode::kTest, DataMode::kDemo};
   else return "dataMode must be real, test, demo or all";
-  w.environment = get("environment");
-  w.project = get("project");
+  if (std::string env = get("environment"); !env.empty()) w.environment = env;
+  if (std::string project = get("project"); !project.empty()) w.project = project == "unknown" ? "" : project;
   // The drill-down filters, each an attribute with rows of its own; "unknown" is the group
   // of events that do not give it (stored as "").
   static const std::pair<const char*, Dimension> kFocus[] = {
-      {"project", Dimension::kProject},       {"feature", Dimension::kEndpointTag},
-      {"promptVersion", Dimension::kPromptVersion}, {"model", Dimension::kModel},
-      {"provider", Dimension::kProvider},     {"user", Dimension::kUser},
-      {"tenant", Dimension::kTenant}};
+      {"feature", Dimension::kEndpointTag}, {"promptVersion", Dimension::kPromptVersion},
+      {"model", Dimension::kModel},         {"provider", Dimension::kProvider},
+      {"user", Dimension::kUser},           {"tenant", Dimension::kTenant}};
   for (const auto& [name, dim] : kFocus) {
     std::string v = get(name);
     if (v.empty()) continue;
     if (w.focus != Dimension::kTotal) {
-      return "give at most one of project, feature, promptVersion, model, provider, user and tenant";
+      return "give at most one of feature, promptVersion, model, provider, user and tenant";
     }
     w.focus = dim;
-    const bool stored_empty =
-        v == "unknown" && (dim == Dimension::kProject || dim == Dimension::kUser || dim == Dimension::kTenant);
+    const bool stored_empty = v == "unknown" && (dim == Dimension::kUser || dim == Dimension::kTenant);
     w.focus_value = stored_empty ? "" : v;
   }
   if (std::string l = get("limit"); !l.empty()) {
@@ -111,17 +110,17 @@ std::string ParseWindow(const Params& p, TimePoint now, Window& w) {
   return "";
 }
 
-// Calls fn(bucket_start, environment, value, counters) for every rollup row of
-// (workspace, mode, gran, dim) whose bucket starts in [from, to) and whose environment
-// matches.
+// Calls fn(bucket_start, scope, value, counters) for every rollup row of (workspace,
+// mode, gran, dim) whose bucket starts in [from, to) and whose scope is the window's.
 template <typename Fn>
-Status ScanRollupsByEnvironment(const RollupJournal& rollups, std::string_view ws, const Window& w, Dimension dim,
-                                Fn fn) {
+Status ScanRollupsInScope(const RollupJournal& rollups, std::string_view ws, const Window& w, Dimension dim, Fn fn) {
   for (DataMode mode : w.modes) {
     RollupRange r = MakeRollupRange(ws, mode, w.gran, dim, BucketStart(w.from, w.gran), w.to);
-    RETURN_IF_ERROR(rollups.Scan(r, [&](TimePoint bucket, std::string_view env, std::string_view value,
+    RETURN_IF_ERROR(rollups.Scan(r, [&](TimePoint bucket, RollupScope scope, std::string_view value,
                                         const RollupCounters& c) {
-      if (w.environment.empty() || env == w.environment) fn(bucket, env, value, c);
+      if (w.environment && scope.environment != *w.environment) return;
+      if (w.project && scope.project != *w.project) return;
+      fn(bucket, scope, value, c);
     }));
   }
   return Status::Ok();
@@ -129,9 +128,8 @@ Status ScanRollupsByEnvironment(const RollupJournal& rollups, std::string_view w
 // The same, fn(bucket_start, value, counters).
 template <typename Fn>
 Status ScanRollups(const RollupJournal& rollups, std::string_view ws, const Window& w, Dimension dim, Fn fn) {
-  return ScanRollupsByEnvironment(rollups, ws, w, dim,
-                                  [&](TimePoint bucket, std::string_view, std::string_view value,
-                                      const RollupCounters& c) { fn(bucket, value, c); });
+  return ScanRollupsInScope(rollups, ws, w, dim, [&](TimePoint bucket, RollupScope, std::string_view value,
+                                                     const RollupCounters& c) { fn(bucket, value, c); });
 }
 
 void AppendCounters(std::string& out, const RollupCounters& c) {
@@ -167,13 +165,23 @@ std::string WindowJson(const KeyRecord& key, const Window& w, const Params& p) {
   return out;
 }
 
-// The list views and what each groups by (environments: the total rows, by environment).
-std::optional<Dimension> ListDimension(std::string_view name) {
-  static const std::map<std::string_view, Dimension, std::less<>> kLists = {
-      {"top-endpoints", Dimension::kEndpointTag}, {"top-users", Dimension::kUser},
-      {"top-tenants", Dimension::kTenant},        {"prompt-versions", Dimension::kPromptVersion},
-      {"models", Dimension::kModel},              {"providers", Dimension::kProvider},
-      {"projects", Dimension::kProject},          {"environments", Dimension::kTotal}};
+// The list views and what each groups by: a dimension's values, or (projects,
+// environments) the total rows by their scope.
+enum class GroupBy { kValue, kProject, kEnvironment };
+struct ListView {
+  Dimension dim;
+  GroupBy by;
+};
+std::optional<ListView> ListViewOf(std::string_view name) {
+  static const std::map<std::string_view, ListView, std::less<>> kLists = {
+      {"top-endpoints", {Dimension::kEndpointTag, GroupBy::kValue}},
+      {"top-users", {Dimension::kUser, GroupBy::kValue}},
+      {"top-tenants", {Dimension::kTenant, GroupBy::kValue}},
+      {"prompt-versions", {Dimension::kPromptVersion, GroupBy::kValue}},
+      {"models", {Dimension::kModel, GroupBy::kValue}},
+      {"providers", {Dimension::kProvider, GroupBy::kValue}},
+      {"projects", {Dimension::kTotal, GroupBy::kProject}},
+      {"environments", {Dimension::kTotal, GroupBy::kEnvironment}}};
   auto it = kLists.find(name);
   if (it == kLists.end()) return std::nullopt;
   return it->second;
@@ -304,19 +312,21 @@ HttpResponse QueryApi::Handle(const HttpRequest& request) const {
     }
     return r;
   }
-  std::optional<Dimension> list = ListDimension(name);
+  std::optional<ListView> list = ListViewOf(name);
   if (!list) return JsonError(404, "not_found", "no such dashboard view");
   if (w.focus != Dimension::kTotal) {
     return JsonError(400, "bad_query",
-                     "the project, feature, promptVersion, model, provider, user and tenant filters apply to overview "
-                     "and timeseries only");
+                     "the feature, promptVersion, model, provider, user and tenant filters apply to overview and "
+                     "timeseries only (every view takes project and environment)");
   }
   // Events without a project, user or tenant are listed as "unknown".
   std::map<std::string, RollupCounters, std::less<>> by_value;
-  Status s = ScanRollupsByEnvironment(
-      rollups_, key->workspace, w, *list,
-      [&](TimePoint, std::string_view env, std::string_view value, const RollupCounters& c) {
-        std::string_view group = name == "environments" ? env : value;
+  Status s = ScanRollupsInScope(
+      rollups_, key->workspace, w, list->dim,
+      [&](TimePoint, RollupScope scope, std::string_view value, const RollupCounters& c) {
+        std::string_view group = list->by == GroupBy::kProject       ? scope.project
+                                 : list->by == GroupBy::kEnvironment ? scope.environment
+                                                                     : value;
         by_value[std::string(group.empty() ? std::string_view("unknown") : group)].Add(c);
       });
   if (!s.ok()) return JsonError(503, "state_unavailable", s.message());

@@ -85,7 +85,7 @@ class ExpiryFilterFactory final : public rocksdb::CompactionFilterFactory {
 // directory written before formats were numbered, or in another one, is refused at open
 // (the processor rebuilds a moved-aside state from the bus).
 constexpr std::string_view kFormatKey = "state_format";
-constexpr std::string_view kFormat = "1";
+constexpr std::string_view kFormat = "2";  // 2: rollup rows keyed by environment and project
 
 Status CheckFormat(rocksdb::DB& db, const std::vector<rocksdb::ColumnFamilyHandle*>& families,
                    rocksdb::ColumnFamilyHandle* meta, const std::string& dir) {

@@ -72,7 +72,7 @@ const count = (n) => BigInt(n).toLocaleString('en-US');
   check(hour.costNanoUsd !== want.costNanoUsd, 'the fixture has an event outside the last hour');
   t0 = Date.now();
   await page.selectOption('[data-testid="range"]', '1h');
-  await page.waitForFunction((s) => document.querySelector('[data-testid="spend-value"]').innerText === s, money(hour.costUsd));
+  await page.waitForFunction((s) => (document.querySelector('[data-testid="spend-value"]') || {}).innerText === s, money(hour.costUsd));
   timings.push('re-filter to 1h ' + (Date.now() - t0) + ' ms');
   check(await text('requests-value') === count(hour.requests), '1h requests');
   check(page.url().includes('range=1h'), 'the range is in the URL: ' + page.url());
@@ -104,14 +104,40 @@ const count = (n) => BigInt(n).toLocaleString('en-US');
   await page.click('[data-testid="drill"]:text-is("contract-analysis")');
   const feature = (await api('/v1/dashboard/overview?range=1h&dataMode=real&feature=contract-analysis')).totals;
   await page.waitForSelector('[data-testid="focus"]');
-  await page.waitForFunction((s) => document.querySelector('[data-testid="spend-value"]').innerText === s, money(feature.costUsd));
+  await page.waitForFunction((s) => (document.querySelector('[data-testid="spend-value"]') || {}).innerText === s, money(feature.costUsd));
   check(feature.costUsd === '0.006000000', 'the API narrows to the feature: ' + feature.costUsd);
   check(await text('requests-value') === count(feature.requests), 'drilled requests');
   check(page.url().includes('focusValue=contract-analysis'), 'the drill-down is in the URL');
   await shot('overview-feature');
 
-  // Investigate the chart's last bucket: what moved against the one before.
+  // A project's row narrows every view to it: the overview and then the feature list.
   await page.click('[data-testid="focus-clear"]');
+  await page.click('[data-testid="nav-lists"]');
+  await page.selectOption('[data-testid="list"]', 'projects');
+  await page.waitForSelector('[data-testid="drill"]:text-is("document-processing")');
+  await page.click('[data-testid="drill"]:text-is("document-processing")');
+  const project = (await api('/v1/dashboard/overview?range=1h&dataMode=real&project=document-processing')).totals;
+  check(project.requests === 2, 'the API narrows to the project: ' + project.requests);
+  await page.waitForFunction((s) => (document.querySelector('[data-testid="spend-value"]') || {}).innerText === s, money(project.costUsd));
+  check(page.url().includes('project=document-processing'), 'the project is in the URL');
+  await page.click('[data-testid="nav-lists"]');
+  await page.selectOption('[data-testid="list"]', 'top-endpoints');
+  const inProject = await api('/v1/dashboard/top-endpoints?range=1h&dataMode=real&sort=cost&limit=50&project=document-processing');
+  check(inProject.items.map((i) => i.value).join(',') === 'contract-analysis,classification',
+    'features of the project: ' + inProject.items.map((i) => i.value).join(','));
+  await page.waitForFunction((n) => document.querySelectorAll('[data-testid="list-table"] tbody tr').length === n, inProject.items.length);
+  const projectRows = await page.locator('[data-testid="list-table"] tbody tr').allInnerTexts();
+  inProject.items.forEach((item, i) => {
+    const cells = (projectRows[i] || '').split('\t');
+    check(cells[0] === item.value && cells[2] === money(item.costUsd), `project feature row ${i}: ${projectRows[i]}`);
+  });
+  await shot('lists-project');
+  await page.fill('[data-testid="project"]', '');
+  await page.press('[data-testid="project"]', 'Enter');
+  await page.waitForFunction(() => !location.hash.includes('project='));
+  await page.click('[data-testid="nav-overview"]');
+
+  // Investigate the chart's last bucket: what moved against the one before.
   await page.waitForSelector('[data-testid="investigate"]');
   const buckets = await page.locator('[data-testid="investigate"] option').evaluateAll((os) => os.map((o) => o.value).filter(Boolean));
   await page.selectOption('[data-testid="investigate"]', buckets[buckets.length - 1]);

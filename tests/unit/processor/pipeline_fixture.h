@@ -82,7 +82,7 @@ class PipelineTest : public ::testing::Test {
   }
   // The row as stored in the rollups family (folded deltas only).
   RollupCounters Folded(Granularity g, Dimension d, const std::string& value) {
-    auto v = store_->Get(Family::kRollups, RollupKey("acme", DataMode::kReal, g, d, BucketStart(kT, g), "prod", value));
+    auto v = store_->Get(Family::kRollups, RollupKey("acme", DataMode::kReal, g, d, BucketStart(kT, g), {"prod", ""}, value));
     EXPECT_TRUE(v.ok());
     return v.ok() && v->has_value() ? RollupCounters::Decode(**v) : RollupCounters{};
   }

@@ -240,7 +240,7 @@ TEST_F(PipelineTest, RollupRowsSummedWhileDecodingLeaveOutEveryEventThatIsNotNew
   for (const char* user : {"u-redelivered", "u-conflict"}) {
     auto row = store_->Get(Family::kRollups, RollupKey("acme", DataMode::kReal, Granularity::kMinute,
                                                        Dimension::kUser, BucketStart(kT, Granularity::kMinute),
-                                                       "prod", user));
+                                                       {"prod", ""}, user));
     ASSERT_TRUE(row.ok());
     EXPECT_FALSE(row->has_value()) << user;
   }

@@ -49,7 +49,7 @@ std::map<std::string, RollupCounters> Rows(const BatchRollups& rollups) {
 
 std::string Key(const UsageEvent& e, Dimension d, std::string_view value) {
   return RollupKey(e.workspace, e.data_mode, Granularity::kMinute, d,
-                   *ParseRfc3339("2026-11-23T10:15:00Z"), e.environment, value);
+                   *ParseRfc3339("2026-11-23T10:15:00Z"), {e.environment, e.project}, value);
 }
 
 TEST(BatchRollupsTest, AnEventCountsInItsMinuteRowOfEveryDimensionItHas) {
@@ -63,16 +63,15 @@ TEST(BatchRollupsTest, AnEventCountsInItsMinuteRowOfEveryDimensionItHas) {
       {Key(e, Dimension::kProvider, "openai"), CallCounters(1500, 80)},
       {Key(e, Dimension::kStatus, "error"), CallCounters(1500, 80)},
       {Key(e, Dimension::kPromptVersion, "v7"), CallCounters(1500, 80)},
-      {Key(e, Dimension::kProject, "search"), CallCounters(1500, 80)},
       {Key(e, Dimension::kUser, "u1"), CallCounters(1500, 80)},
       {Key(e, Dimension::kTenant, "t9"), CallCounters(1500, 80)},
   };
   EXPECT_EQ(Rows(rollups), want);
 }
 
-// An event without a project, user or tenant has a row of value "" in each (listed as
-// "unknown"); without a prompt version it has none; an empty endpoint and status read
-// "unknown".
+// An event without a user or tenant has a row of value "" in each (listed as "unknown"),
+// and without a project its rows' scope has project ""; without a prompt version it has
+// none; an empty endpoint and status read "unknown".
 TEST(BatchRollupsTest, MissingAttributionHasAnEmptyRowAndEmptyEndpointAndStatusReadUnknown) {
   UsageEvent e = FullEvent();
   e.endpoint_tag.clear();
@@ -89,7 +88,6 @@ TEST(BatchRollupsTest, MissingAttributionHasAnEmptyRowAndEmptyEndpointAndStatusR
       {Key(e, Dimension::kModel, "gpt-4o"), CallCounters(7, 3)},
       {Key(e, Dimension::kProvider, "openai"), CallCounters(7, 3)},
       {Key(e, Dimension::kStatus, "unknown"), CallCounters(7, 3)},
-      {Key(e, Dimension::kProject, ""), CallCounters(7, 3)},
       {Key(e, Dimension::kUser, ""), CallCounters(7, 3)},
       {Key(e, Dimension::kTenant, ""), CallCounters(7, 3)},
   };
@@ -125,7 +123,7 @@ TEST(BatchRollupsTest, EventsSumPerRowDuplicatesOnlyInTotalAndEndpointAndRemoveT
   dup.v[kDuplicates] = 1;
   rollups.Add(a, dup, /*duplicate_only=*/true);
   std::map<std::string, RollupCounters> got = Rows(rollups);
-  ASSERT_EQ(got.size(), 11u);  // 7 shared rows, and user and model once for each event
+  ASSERT_EQ(got.size(), 10u);  // 6 shared rows, and user and model once for each event
   RollupCounters total = CallCounters(100, 10);
   total.Add(CallCounters(200, 10));
   total.v[kDuplicates] = 1;
@@ -141,7 +139,7 @@ TEST(BatchRollupsTest, EventsSumPerRowDuplicatesOnlyInTotalAndEndpointAndRemoveT
 
   rollups.Remove(b, CallCounters(200, 10));
   got = Rows(rollups);
-  EXPECT_EQ(got.size(), 9u);  // b's own user and model rows count nothing now: not written
+  EXPECT_EQ(got.size(), 8u);  // b's own user and model rows count nothing now: not written
   RollupCounters a_and_dup = CallCounters(100, 10);
   a_and_dup.v[kDuplicates] = 1;
   EXPECT_EQ(got[Key(a, Dimension::kTotal, "")], a_and_dup);
@@ -163,7 +161,7 @@ TEST(BatchRollupsTest, ThousandsOfRowsKeepTheirSumsAcrossGrowthResetsAndAbsorb) 
   BatchRollups rollups;
   for (int i = 0; i < kUsers; ++i) rollups.Add(user_event(i), CallCounters(i, 10), false);
   std::map<std::string, RollupCounters> got = Rows(rollups);
-  ASSERT_EQ(got.size(), 8u + kUsers);
+  ASSERT_EQ(got.size(), 7u + kUsers);
   EXPECT_EQ(got[Key(FullEvent(), Dimension::kTotal, "")].v[kRequests], kUsers);
   EXPECT_EQ(got[Key(FullEvent(), Dimension::kTotal, "")].v[kCostNano],
             int64_t{kUsers} * (kUsers - 1) / 2);
@@ -174,7 +172,7 @@ TEST(BatchRollupsTest, ThousandsOfRowsKeepTheirSumsAcrossGrowthResetsAndAbsorb) 
   rollups.Reset();
   for (int i = 0; i < kUsers; i += 2) rollups.Add(user_event(i), CallCounters(1000 + i, 20), false);
   got = Rows(rollups);
-  ASSERT_EQ(got.size(), 8u + kUsers / 2);
+  ASSERT_EQ(got.size(), 7u + kUsers / 2);
   EXPECT_EQ(got.count(user_row(1)), 0u);
   EXPECT_EQ(got[user_row(2998)], CallCounters(3998, 20));
 
@@ -186,7 +184,7 @@ TEST(BatchRollupsTest, ThousandsOfRowsKeepTheirSumsAcrossGrowthResetsAndAbsorb) 
   for (int i = kUsers - 99; i <= kUsers; ++i) other.Add(user_event(i), CallCounters(7, 30), false);
   rollups.Absorb(other);
   got = Rows(rollups);
-  ASSERT_EQ(got.size(), 8u + kUsers + 1);
+  ASSERT_EQ(got.size(), 7u + kUsers + 1);
   RollupCounters both = CallCounters(5, 30);
   both.Add(CallCounters(7, 30));
   EXPECT_EQ(got[user_row(0)], CallCounters(5, 30));

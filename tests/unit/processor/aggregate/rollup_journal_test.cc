@@ -91,20 +91,20 @@ TEST_F(RollupJournalTest, FoldWritesExactMinuteHourAndDayRowsFromTheMinuteDeltas
     for (Granularity g : kGranularities) {
       for (auto [d, v] : {std::pair{Dimension::kTotal, std::string_view()}, {Dimension::kEndpointTag, "chat"},
                           {Dimension::kUser, "u1"}, {Dimension::kStatus, "unknown"}, {Dimension::kModel, ""},
-                          {Dimension::kProvider, ""}, {Dimension::kProject, ""}, {Dimension::kTenant, ""}}) {
-        expected[RollupKey(e.workspace, e.data_mode, g, d, BucketStart(e.occurred_at, g), "prod", v)].Add(c);
+                          {Dimension::kProvider, ""}, {Dimension::kTenant, ""}}) {
+        expected[RollupKey(e.workspace, e.data_mode, g, d, BucketStart(e.occurred_at, g), {"prod", ""}, v)].Add(c);
       }
     }
   }
   ASSERT_TRUE(Apply({events[0]}).ok());
   ASSERT_TRUE(Apply({events[1], events[2]}).ok());
   EXPECT_EQ(JournalRows(), 2u);
-  EXPECT_EQ(journal_->PendingRows(), 2u * 8u);  // minute rows: 8 dimensions x 2 minutes
+  EXPECT_EQ(journal_->PendingRows(), 2u * 7u);  // minute rows: 7 dimensions x 2 minutes
   EXPECT_TRUE(Rows(Family::kRollups).empty());
 
   ASSERT_TRUE(journal_->Fold().ok());
   EXPECT_EQ(Rows(Family::kRollups), expected);
-  EXPECT_EQ(expected.size(), 3u * 8u * 2u);  // 3 granularities x 8 rows x 2 buckets
+  EXPECT_EQ(expected.size(), 3u * 7u * 2u);  // 3 granularities x 7 rows x 2 buckets
   EXPECT_EQ(JournalRows(), 0u);
   EXPECT_EQ(journal_->PendingRows(), 0u);
   // The day row of Feb 7 holds both of its events, latency sketch included.
@@ -134,7 +134,7 @@ TEST_F(RollupJournalTest, ReadersSeePublishedDeltasBeforeAndAfterTheFoldAlike) {
     int64_t sum = 0, rows = 0;
     RollupRange r = MakeRollupRange("acme", DataMode::kReal, Granularity::kHour, Dimension::kTotal,
                                     *ParseRfc3339("2026-02-07T10:00:00.000Z"), *ParseRfc3339("2026-02-07T12:00:00.000Z"));
-    EXPECT_TRUE(journal_->Scan(r, [&](TimePoint, std::string_view, std::string_view, const RollupCounters& c) {
+    EXPECT_TRUE(journal_->Scan(r, [&](TimePoint, RollupScope, std::string_view, const RollupCounters& c) {
       sum += c.v[kCostNano];
       ++rows;
     }).ok());
@@ -152,7 +152,7 @@ TEST_F(RollupJournalTest, UnfoldedDeltasSurviveARestartAndAreFoldedOnce) {
   ASSERT_TRUE(Apply({{At("2026-02-07T10:16:00.000Z"), CallCounters(20, 5)}}).ok());
   ASSERT_TRUE(Apply({{At("2026-02-07T10:16:30.000Z"), CallCounters(3, 5)}}).ok());
   Reopen();  // as after a crash: two batches were committed and never folded
-  EXPECT_EQ(journal_->PendingRows(), 8u);  // one minute's 8 rows, from two journal rows
+  EXPECT_EQ(journal_->PendingRows(), 7u);  // one minute's 7 rows, from two journal rows
   EXPECT_EQ(Read(Granularity::kDay, Dimension::kTotal, "2026-02-07T00:00:00.000Z").v[kCostNano], 123);
   ASSERT_TRUE(Apply({{At("2026-02-07T10:17:00.000Z"), CallCounters(1000, 5)}}).ok());
   ASSERT_TRUE(journal_->Fold().ok());
@@ -183,7 +183,7 @@ TEST_F(RollupJournalTest, ABatchLargerThanOneJournalRowIsSplitAndReadBackWhole) 
   ASSERT_TRUE(Apply(events).ok());
   EXPECT_GE(JournalRows(), 2u);
   Reopen();
-  EXPECT_EQ(journal_->PendingRows(), kUsers + 7u);  // a row per user, 7 shared by all
+  EXPECT_EQ(journal_->PendingRows(), kUsers + 6u);  // a row per user, 7 shared by all
   RollupCounters day = Read(Granularity::kDay, Dimension::kTotal, "2026-02-07T00:00:00.000Z");
   EXPECT_EQ(day.v[kRequests], kUsers);
   EXPECT_EQ(day.v[kCostNano], (kUsers - 1) * kUsers / 2);
@@ -198,7 +198,7 @@ TEST_F(RollupJournalTest, ABatchLargerThanOneJournalRowIsSplitAndReadBackWhole) 
   Reopen();
   EXPECT_EQ(Read(Granularity::kDay, Dimension::kTotal, "2026-02-07T00:00:00.000Z").v[kCostNano],
             (kUsers - 1) * kUsers / 2);
-  EXPECT_EQ(Rows(Family::kRollups).size(), 3u * (kUsers + 7u));
+  EXPECT_EQ(Rows(Family::kRollups).size(), 3u * (kUsers + 6u));
 }
 
 // The journal was most of the bytes a small batch wrote (a WAL record and a memtable
@@ -287,7 +287,7 @@ TEST_F(RollupJournalTest, NewBatchesAreHeldBackWhileTooManyRowsWaitForAFold) {
   ASSERT_TRUE(Apply({{At("2026-02-07T10:16:00.000Z"), CallCounters(2, 5)}}).ok());  // 16 rows
   Status refused = Apply({{At("2026-02-07T10:17:00.000Z"), CallCounters(4, 5)}});
   EXPECT_EQ(refused.code(), Code::kUnavailable);
-  EXPECT_EQ(refused.message(), "rollup journal: 16 rows wait for a fold (folds are failing); batch postponed");
+  EXPECT_EQ(refused.message(), "rollup journal: 14 rows wait for a fold (folds are failing); batch postponed");
   EXPECT_EQ(JournalRows(), 2u);
   ASSERT_TRUE(journal_->Fold().ok());
   ASSERT_TRUE(Apply({{At("2026-02-07T10:17:00.000Z"), CallCounters(4, 5)}}).ok());
@@ -324,7 +324,7 @@ TEST_F(RollupJournalTest, ACompactJournalRowThatCannotBeReadStopsTheOpenWithACle
   ASSERT_EQ(good[0], 2);
   const std::string minute_key =
       RollupKey("acme", DataMode::kReal, Granularity::kMinute, Dimension::kTotal,
-                *ParseRfc3339("2026-02-07T10:15:00.000Z"), "prod", "");
+                *ParseRfc3339("2026-02-07T10:15:00.000Z"), {"prod", ""}, "");
   ASSERT_LT(minute_key.size(), 126u);     // lengths below fit one varint byte
   const std::string zero("\x00\x00", 2);  // counters: no field, no bucket
   auto row = [](size_t shared, const std::string& rest, std::string_view counters) {
@@ -397,7 +397,7 @@ TEST_F(RollupJournalTest, ReadsDuringFoldsNeverCountADeltaTwiceOrMissAPublishedO
   EXPECT_EQ(Read(Granularity::kDay, Dimension::kTotal, "2026-02-07T00:00:00.000Z").v[kRequests], kBatches);
   auto stored = Rows(Family::kRollups);
   EXPECT_EQ(stored.at(RollupKey("acme", DataMode::kReal, Granularity::kMinute, Dimension::kTotal,
-                                *ParseRfc3339("2026-02-07T10:15:00.000Z"), "prod", ""))
+                                *ParseRfc3339("2026-02-07T10:15:00.000Z"), {"prod", ""}, ""))
                 .v[kRequests],
             kBatches);
 }

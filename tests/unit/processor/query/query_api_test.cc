@@ -208,6 +208,34 @@ TEST_F(QueryApiTest, FiltersNarrowTheTotals) {
   EXPECT_NE(Get("/v1/dashboard/overview?dataMode=all").body.find(R"("requests":2,)"), std::string::npos);
 }
 
+// Every view narrows to one project ("unknown": events without one), lists included,
+// and on overview a project combines with a drill-down attribute.
+TEST_F(QueryApiTest, EveryViewNarrowsToOneProject) {
+  auto values = [this](const std::string& query) {
+    std::string body = Get(query).body;
+    std::string out;
+    for (size_t at = body.find("{\"value\":"); at != std::string::npos; at = body.find("{\"value\":", at + 1)) {
+      size_t v = at + 10, req = body.find("\"requests\":", at) + 11;
+      out += body.substr(v, body.find('"', v) - v) + ":" + body.substr(req, body.find(',', req) - req) + " ";
+    }
+    return out;
+  };
+  EXPECT_EQ(values("/v1/dashboard/top-endpoints?project=support"), "contract-analysis:1 ");
+  EXPECT_EQ(values("/v1/dashboard/top-endpoints?project=unknown"), "checkout.ai_summary:1 ");
+  EXPECT_EQ(values("/v1/dashboard/top-users?project=support"), "u2:1 ");
+  EXPECT_EQ(values("/v1/dashboard/models?project=support"), "gpt-4.1:1 ");
+  EXPECT_EQ(values("/v1/dashboard/projects?project=support"), "support:1 ");
+  EXPECT_EQ(values("/v1/dashboard/environments?project=support"), "prod:1 ");
+  EXPECT_EQ(values("/v1/dashboard/top-endpoints?project=nope"), "");
+  EXPECT_NE(Get("/v1/dashboard/overview?project=support&feature=contract-analysis").body.find(R"("costUsd":"0.006000000")"),
+            std::string::npos);
+  EXPECT_NE(Get("/v1/dashboard/overview?project=unknown&feature=contract-analysis").body.find(R"("requests":0,)"),
+            std::string::npos);
+  EXPECT_NE(Get("/v1/dashboard/timeseries?range=6h&project=support").body.find(
+                R"("points":[{"t":"2026-02-07T12:34:00.000Z","requests":1,)"),
+            std::string::npos);
+}
+
 // The drill-down: overview and timeseries narrowed to one feature, model, user, ...
 TEST_F(QueryApiTest, OverviewAndTimeseriesNarrowToOneAttribute) {
   auto requests = [this](const std::string& q) {
@@ -226,7 +254,7 @@ TEST_F(QueryApiTest, OverviewAndTimeseriesNarrowToOneAttribute) {
             std::string::npos);
   HttpResponse two = Get("/v1/dashboard/overview?feature=a&model=b");
   EXPECT_EQ(two.status, 400);
-  EXPECT_NE(two.body.find("give at most one of project, feature"), std::string::npos) << two.body;
+  EXPECT_NE(two.body.find("give at most one of feature, promptVersion"), std::string::npos) << two.body;
   EXPECT_EQ(Get("/v1/dashboard/top-users?feature=contract-analysis").status, 400);
 }
 
@@ -313,7 +341,7 @@ TEST_F(QueryApiTest, BadQueriesAreExplained) {
   EXPECT_EQ(Get("/v1/dashboard/top-users?sort=alpha").status, 400);
   EXPECT_EQ(Get("/v1/dashboard/overview?dataMode=prod").status, 400);
   EXPECT_EQ(Get("/v1/dashboard/overview?from=2026-02-08T00:00:00Z&to=2026-02-07T00:00:00Z").status, 400);
-  EXPECT_EQ(Get("/v1/dashboard/top-endpoints?project=support").status, 400);
+  EXPECT_EQ(Get("/v1/dashboard/top-endpoints?model=gpt-4.1").status, 400);
   EXPECT_EQ(Get("/v1/dashboard/nothing").status, 404);
 }
 

@@ -55,7 +55,7 @@ TEST(StateStoreTest, AStateInAnotherFormatIsRefusedAtOpenWithWhatToDo) {
   {
     auto store = StateStore::Open(dir.path().string());
     ASSERT_TRUE(store.ok()) << store.status().ToString();
-    EXPECT_EQ(*(*store)->Get(Family::kMeta, "state_format"), std::optional<std::string>("1"));
+    EXPECT_EQ(*(*store)->Get(Family::kMeta, "state_format"), std::optional<std::string>("2"));
     StateStore::Batch batch = (*store)->NewBatch();
     batch.Put(Family::kEvents, "row", "v");
     ASSERT_TRUE((*store)->Commit(batch).ok());
@@ -74,7 +74,7 @@ TEST(StateStoreTest, AStateInAnotherFormatIsRefusedAtOpenWithWhatToDo) {
     ASSERT_TRUE((*store)->Commit(batch).ok());
   };
   const std::string remedy =
-      "; this build reads state format 1 only: move the directory aside and start again (the "
+      "; this build reads state format 2 only: move the directory aside and start again (the "
       "processor rebuilds the state from the bus, which must still hold every event)";
   rewrite_format(std::nullopt);
   Result<std::unique_ptr<StateStore>> unnumbered = StateStore::Open(dir.path().string());
@@ -91,12 +91,12 @@ TEST(StateStoreTest, AStateOfAnotherFormatNumberIsRefused) {
     auto store = StateStore::Open(dir.path().string());
     ASSERT_TRUE(store.ok());
     StateStore::Batch batch = (*store)->NewBatch();
-    batch.Put(Family::kMeta, "state_format", "2");
+    batch.Put(Family::kMeta, "state_format", "1");
     ASSERT_TRUE((*store)->Commit(batch).ok());
   }
   Result<std::unique_ptr<StateStore>> other = StateStore::Open(dir.path().string());
   ASSERT_FALSE(other.ok());
-  const std::string said = "the state in " + dir.path().string() + " was written in state format 2; this build reads state format 1 only";
+  const std::string said = "the state in " + dir.path().string() + " was written in state format 1; this build reads state format 2 only";
   EXPECT_EQ(other.status().message().rfind(said, 0), 0u) << other.status().message();
 }
 
