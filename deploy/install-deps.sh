@@ -22,6 +22,7 @@ packages=(
   python3-aiosmtpd          # a real SMTP server on loopback for the alert e-mail tests
   nginx wrk bc              # benchmarks: the HTTP ceiling, its load generator, arithmetic
   chromium                  # the dashboard's browser test (driven by playwright-core)
+  libfaketime               # e2e: processes restarted with their clock moved on (retries days apart)
 )
 # The webhook receiver of the e2e tests runs on Node.js (the machine's own, or Debian's).
 command -v npm > /dev/null || packages+=(nodejs npm)

@@ -223,10 +223,10 @@ Result<PreparedBatch> BatchPipeline::Prepare(int partition, const std::vector<Co
                     "request_id \"" + e.request_id +
                         "\" was first recorded with other content; this copy is not applied",
                     DeadLetterReason::kConflict);
-        [[fallthrough]];
+        continue;  // another call under a used id: no attempt, no retry of the original
       case DedupVerdict::kDuplicate: {
         ++out.stats.duplicates;
-        if (o.verdict == DedupVerdict::kDuplicate) outcome_of[valid[i] - first].verdict = RecordVerdict::kSkipped;
+        outcome_of[valid[i] - first].verdict = RecordVerdict::kSkipped;
         if (e.occurred_at_defaulted) {
           // A copy without a time of its own is counted where the original is, as a timed
           // copy is: the retries of a minute's calls stay in that minute.

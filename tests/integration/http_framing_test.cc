@@ -268,7 +268,8 @@ TEST_F(HttpFramingTest, BusFailuresAre503NeverA2xx) {
   ASSERT_EQ(replies.size(), 1u);
   EXPECT_EQ(replies[0].status, 503);
   EXPECT_EQ(replies[0].body,
-            R"({"ok":false,"reason":"bus_unavailable","message":"the Kafka brokers are unreachable","retryAfterSeconds":1})");
+            R"({"ok":false,"reason":"bus_unavailable","message":"the Kafka brokers are unreachable","retryAfterSeconds":1)"
+            R"(,"telemetryPaused":false,"providerCallsContinue":true,"isPlanLimitReached":false,"budgetWarning":false,"budgetExceeded":false})");
   EXPECT_TRUE(bus_.published().empty());
   // A full disk under the bus is said as such, on ingest and on /readyz.
   bus_.ready_ = NoSpace("the disk under the embedded log is full");
@@ -276,7 +277,8 @@ TEST_F(HttpFramingTest, BusFailuresAre503NeverA2xx) {
   ASSERT_EQ(replies.size(), 1u);
   EXPECT_EQ(replies[0].status, 503);
   EXPECT_EQ(replies[0].body,
-            R"({"ok":false,"reason":"disk_full","message":"the disk under the embedded log is full","retryAfterSeconds":1})");
+            R"({"ok":false,"reason":"disk_full","message":"the disk under the embedded log is full","retryAfterSeconds":1)"
+            R"(,"telemetryPaused":false,"providerCallsContinue":true,"isPlanLimitReached":false,"budgetWarning":false,"budgetExceeded":false})");
   replies = ParseResponses(SendRaw(port_, "GET /readyz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"));
   ASSERT_EQ(replies.size(), 1u);
   EXPECT_EQ(replies[0].status, 503);

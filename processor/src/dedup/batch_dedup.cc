@@ -70,9 +70,11 @@ Status BatchDedup::Decide(const StateStore& store, const DedupIndex& index, std:
       made_from_[slot_[i]] = i;
       continue;  // kNew
     }
-    ++record->attempts;
+    // A copy of the same call is one more attempt of it; other content under the id is
+    // another call (dead-lettered), not an attempt of this one.
     o.verdict = record->fingerprint == in.fingerprint ? DedupVerdict::kDuplicate
                                                       : DedupVerdict::kConflict;
+    if (o.verdict == DedupVerdict::kDuplicate) ++record->attempts;
     o.original = made_from_[slot_[i]];
     if (o.original == DedupOutcome::kStored) o.stored_event_key = record->event_key;
   }
