@@ -87,9 +87,13 @@ Status ParseProcessor(const YAML::Node& n, AppConfig& c) {
 
 Status ParseRetention(const YAML::Node& n, RetentionConfig& r) {
   if (!n) return Status::Ok();
-  RETURN_IF_ERROR(OnlyKeys(n, "retention", {"dedup_days", "events_days"}));
+  RETURN_IF_ERROR(OnlyKeys(n, "retention", {"dedup_days", "events_days", "minute_rollup_days", "hour_rollup_days",
+                                            "day_rollup_days"}));
   RETURN_IF_ERROR(Get(n, "dedup_days", "retention", r.dedup_days));
   RETURN_IF_ERROR(Get(n, "events_days", "retention", r.events_days));
+  RETURN_IF_ERROR(Get(n, "minute_rollup_days", "retention", r.minute_rollup_days));
+  RETURN_IF_ERROR(Get(n, "hour_rollup_days", "retention", r.hour_rollup_days));
+  RETURN_IF_ERROR(Get(n, "day_rollup_days", "retention", r.day_rollup_days));
   return r.Validate();
 }
 
@@ -542,6 +546,19 @@ Result<AppConfig> LoadConfigText(const std::string& text) {
     return InvalidArgument("ingest.max_past_skew_s (" + std::to_string(c.edge.limits.max_past_skew.count()) +
                            " s) must be shorter than the dedup window, retention.dedup_days (" +
                            std::to_string(c.processor.retention.dedup_days) + " days)");
+  }
+  // The oldest event accepted, and every detector's baseline, must find their minute rows.
+  const auto minute_rows = c.processor.retention.rollup_window('m');
+  if (c.edge.limits.max_past_skew >= minute_rows) {
+    return InvalidArgument("ingest.max_past_skew_s (" + std::to_string(c.edge.limits.max_past_skew.count()) +
+                           " s) must be shorter than retention.minute_rollup_days (" +
+                           std::to_string(c.processor.retention.minute_rollup_days) + " days)");
+  }
+  if (std::chrono::minutes(c.processor.alerting.detectors.baseline_windows + 1) >= minute_rows) {
+    return InvalidArgument("detectors.baseline_windows (" +
+                           std::to_string(c.processor.alerting.detectors.baseline_windows) +
+                           " minutes) must fit in retention.minute_rollup_days (" +
+                           std::to_string(c.processor.retention.minute_rollup_days) + " days)");
   }
   RETURN_IF_ERROR(ValidateSinks(c.sinks, c.retry));
   for (const AlertRoute& r : c.processor.alerting.routes) {

@@ -49,6 +49,7 @@ ProcessorProbe::ProcessorProbe(prometheus::Registry& r) {
                       .Register(r);
   expired_dedup_ = &expired.Add({{"family", "dedup"}});
   expired_events_ = &expired.Add({{"family", "events"}});
+  expired_rollups_ = &expired.Add({{"family", "rollups"}});
   alerts_decided_ = NewCountersByEnum<AlertType, kAlertTypes>(
       r, "tokenmeter_alerts_decided_total", "Alerts decided (firing, reminder or resolved), by type", "type",
       AlertTypeName);
@@ -112,11 +113,13 @@ void ProcessorProbe::DedupIndexSize(size_t entries, size_t bytes) {
   dedup_index_bytes_->Set(static_cast<double>(bytes));
 }
 
-void ProcessorProbe::Expired(uint64_t dedup_rows, uint64_t event_rows) {
+void ProcessorProbe::Expired(uint64_t dedup_rows, uint64_t event_rows, uint64_t rollup_rows) {
   expired_dedup_->Increment(static_cast<double>(dedup_rows - expired_dedup_seen_));
   expired_events_->Increment(static_cast<double>(event_rows - expired_events_seen_));
+  expired_rollups_->Increment(static_cast<double>(rollup_rows - expired_rollups_seen_));
   expired_dedup_seen_ = dedup_rows;
   expired_events_seen_ = event_rows;
+  expired_rollups_seen_ = rollup_rows;
 }
 
 void ProcessorProbe::BatchApplied(const BatchStats& s, std::chrono::steady_clock::duration took) {

@@ -29,7 +29,7 @@ class ProcessorProbe {
   // The dedup index (DedupIndex): slots holding an entry, and its memory.
   void DedupIndexSize(size_t entries, size_t bytes);
   // Rows dropped by retention in compactions so far (StateStore::Expired), per family.
-  void Expired(uint64_t dedup_rows, uint64_t event_rows);
+  void Expired(uint64_t dedup_rows, uint64_t event_rows, uint64_t rollup_rows);
   // One fold of the rollup journal (`rows`: distinct 1-minute rows it had to fold).
   void RollupFold(bool ok, size_t rows, std::chrono::steady_clock::duration took);
   void RollupPending(size_t rows) { rollup_pending_->Set(static_cast<double>(rows)); }
@@ -59,8 +59,10 @@ class ProcessorProbe {
   prometheus::Gauge* dedup_index_bytes_;
   prometheus::Counter* expired_dedup_;
   prometheus::Counter* expired_events_;
+  prometheus::Counter* expired_rollups_;
   uint64_t expired_dedup_seen_ = 0;   // the store's totals at the last Expired()
   uint64_t expired_events_seen_ = 0;
+  uint64_t expired_rollups_seen_ = 0;
   static constexpr size_t kAlertTypes = static_cast<size_t>(AlertType::kCount);
   std::array<prometheus::Counter*, kAlertTypes> alerts_decided_{};
   prometheus::Counter* rollup_folds_;

@@ -137,7 +137,8 @@ struct ProcessorRunner::Impl {
                              [this](int p) { return pipeline->NewestReceived(p); });
         probe->State(store->BackgroundErrors(), store->LiveDataBytes(), store->WriteFailure());
         probe->DedupIndexSize(dedup->used(), dedup->bytes());
-        probe->Expired(store->Expired(Family::kDedup), store->Expired(Family::kEvents));
+        probe->Expired(store->Expired(Family::kDedup), store->Expired(Family::kEvents),
+                       store->Expired(Family::kRollups));
         SampleOutbox();
       }
       if (start - last_refresh >= std::chrono::milliseconds(config.status_refresh_ms)) {

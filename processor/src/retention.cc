@@ -1,6 +1,7 @@
 #include "retention.h"
 
 #include <algorithm>
+#include <string>
 
 #include "aggregate/rollup.h"
 #include "dedup/dedup_record.h"
@@ -11,6 +12,15 @@ namespace tokenmeter {
 Status RetentionConfig::Validate() const {
   if (dedup_days < 1 || dedup_days > 3650) return InvalidArgument("retention.dedup_days must be in [1, 3650]");
   if (events_days < 1 || events_days > 3650) return InvalidArgument("retention.events_days must be in [1, 3650]");
+  for (auto [name, days] : {std::pair{"minute_rollup_days", minute_rollup_days}, {"hour_rollup_days", hour_rollup_days},
+                            {"day_rollup_days", day_rollup_days}}) {
+    if (days < 1 || days > 3650) return InvalidArgument(std::string("retention.") + name + " must be in [1, 3650]");
+  }
+  if (minute_rollup_days > hour_rollup_days || hour_rollup_days > day_rollup_days) {
+    return InvalidArgument(
+        "retention: need minute_rollup_days <= hour_rollup_days <= day_rollup_days (a coarser row covers what "
+        "a finer one no longer does)");
+  }
   return Status::Ok();
 }
 
@@ -50,6 +60,17 @@ StateOptions ProcessorStateOptions(const RetentionConfig* retention_config, cons
   if (horizon != nullptr) o.expiry[Family::kDedup].now_ms = [horizon] { return horizon->Get(); };
   o.expiry[Family::kEvents] = {retention.events_window(),
                                [](std::string_view key, std::string_view) { return EventKeyTime(key); }, {}};
+  // A rollup row's "time" is the instant it expires (its bucket's end plus its
+  // granularity's window), so the family's window is 0.
+  o.expiry[Family::kRollups] = {
+      std::chrono::milliseconds(0),
+      [retention](std::string_view key, std::string_view) -> std::optional<int64_t> {
+        std::optional<RollupBucket> b = RollupBucketOf(key);
+        if (!b) return std::nullopt;
+        return b->start_ms + BucketSpanMs(b->granularity) +
+               retention.rollup_window(static_cast<char>(b->granularity)).count();
+      },
+      {}};
   return o;
 }
 

@@ -1,8 +1,9 @@
 // The processor's state options: what the stages' rows need of the store, given to it at
 // open (state/ knows no stage): the rollups family's merge operator, and retention, which
-// makes the dedup and events families expire per a RetentionConfig. A dedup record
-// expires `dedup_days` after its first_seen_ms; an event row `events_days` after the
-// occurredAt in its key. Rows whose time cannot be read are kept.
+// makes the dedup, events and rollups families expire per a RetentionConfig. A dedup
+// record expires `dedup_days` after its first_seen_ms; an event row `events_days` after
+// the occurredAt in its key; a rollup row its granularity's days after its bucket ends.
+// Rows whose time cannot be read are kept.
 #ifndef TOKENMETER_PROCESSOR_RETENTION_H_
 #define TOKENMETER_PROCESSOR_RETENTION_H_
 

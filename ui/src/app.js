@@ -167,6 +167,8 @@ function Overview({ keyv, s, set }) {
   const t = data.now.totals, p = (data.prev && data.prev.totals) || {};
   const errRate = (x) => percent(x.errors, x.requests);
   return html`<div>
+    ${data.now.retentionTruncated && html`<p class="muted" data-testid="retention">Data before ${data.now.availableFrom} is no
+      longer kept at this granularity: the figures start there.</p>`}
     ${s.focusKey && html`<p data-testid="focus">Only ${FOCUS_NAMES[s.focusKey]} <strong>${s.focusValue}</strong>
       <button onClick=${() => set({ focusKey: '', focusValue: '' })} data-testid="focus-clear">show all</button></p>`}
     <div class="cards">

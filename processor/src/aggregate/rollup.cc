@@ -296,6 +296,16 @@ void CoarserRollupKey(std::string_view minute_key, Granularity g, std::string& k
   k.append(minute_key.substr(gran_at + 12));
 }
 
+std::optional<RollupBucket> RollupBucketOf(std::string_view key) {
+  const size_t nul = key.find('\0');
+  if (nul == std::string_view::npos) return std::nullopt;
+  const size_t gran_at = nul + 3;
+  if (key.size() < gran_at + 12) return std::nullopt;
+  const auto g = static_cast<Granularity>(key[gran_at]);
+  if (g != Granularity::kMinute && g != Granularity::kHour && g != Granularity::kDay) return std::nullopt;
+  return RollupBucket{g, static_cast<int64_t>(GetBigEndian(key, gran_at + 4, 8))};
+}
+
 std::shared_ptr<rocksdb::MergeOperator> RollupMergeOperator() {
   return std::make_shared<RollupMerge>();
 }

@@ -129,6 +129,14 @@ inline size_t RollupDimensionAt(std::string_view key) { return RollupGranularity
 // with the granularity byte and the bucket changed.
 void CoarserRollupKey(std::string_view minute_key, Granularity g, std::string& out);  // replaces `out`
 
+// A rollup key's granularity and bucket start; nullopt when the key is too short to hold
+// them or names no granularity.
+struct RollupBucket {
+  Granularity granularity;
+  int64_t start_ms;
+};
+std::optional<RollupBucket> RollupBucketOf(std::string_view key);
+
 // The RocksDB merge operator for the rollups column family: adds counters field by field.
 std::shared_ptr<rocksdb::MergeOperator> RollupMergeOperator();
 

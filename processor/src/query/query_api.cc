@@ -33,7 +33,24 @@ struct Window {
   std::string focus_value;
   size_t limit = 10;
   std::string sort = "cost";
+  // The first bucket the granularity's retention surely still holds, where the rollups
+  // are read from: the first bucket of the range, or later when the range reaches past
+  // retention (then `truncated`).
+  TimePoint available_from, scan_from;
+  bool truncated = false;
 };
+
+// Narrows the window to what retention keeps at its granularity: a row is kept its
+// granularity's days after its bucket ends, so buckets from the one holding now - days
+// are all there; older ones may be gone, and are not read (the answer says so).
+void ApplyRetention(Window& w, TimePoint now, const RetentionConfig& retention) {
+  w.available_from = BucketStart(now - retention.rollup_window(static_cast<char>(w.gran)), w.gran);
+  w.scan_from = BucketStart(w.from, w.gran);
+  if (w.scan_from < w.available_from) {
+    w.truncated = true;
+    w.scan_from = w.available_from;
+  }
+}
 
 std::optional<Granularity> ParseGranularity(const std::string& s) {
   if (s == "minute") return Granularity::kMinute;
@@ -115,7 +132,7 @@ std::string ParseWindow(const Params& p, TimePoint now, Window& w) {
 template <typename Fn>
 Status ScanRollupsInScope(const RollupJournal& rollups, std::string_view ws, const Window& w, Dimension dim, Fn fn) {
   for (DataMode mode : w.modes) {
-    RollupRange r = MakeRollupRange(ws, mode, w.gran, dim, BucketStart(w.from, w.gran), w.to);
+    RollupRange r = MakeRollupRange(ws, mode, w.gran, dim, w.scan_from, w.to);
     RETURN_IF_ERROR(rollups.Scan(r, [&](TimePoint bucket, RollupScope scope, std::string_view value,
                                         const RollupCounters& c) {
       if (w.environment && scope.environment != *w.environment) return;
@@ -162,6 +179,8 @@ std::string WindowJson(const KeyRecord& key, const Window& w, const Params& p) {
   out += ",\"from\":\"" + FormatRfc3339(w.from) + "\",\"to\":\"" + FormatRfc3339(w.to) + "\",\"dataMode\":";
   auto mode = p.find("dataMode");
   AppendJsonString(out, mode == p.end() || mode->second.empty() ? "real" : mode->second);
+  out += std::string(",\"retentionTruncated\":") + (w.truncated ? "true" : "false") + ",\"availableFrom\":\"" +
+         FormatRfc3339(w.available_from) + "\"";
   return out;
 }
 
@@ -275,6 +294,7 @@ HttpResponse QueryApi::Handle(const HttpRequest& request) const {
   Window w;
   std::string bad = ParseWindow(params, clock_.Now(), w);
   if (!bad.empty()) return JsonError(400, "bad_query", bad);
+  ApplyRetention(w, clock_.Now(), retention_);
   if (path == "/v1/models/unpriced") return UnpricedModels(rollups_, *key, w, params);
   if (!path.starts_with("/v1/dashboard/")) return JsonError(404, "not_found", "no such endpoint");
   std::string_view name = path.substr(14);

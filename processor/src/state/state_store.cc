@@ -54,6 +54,11 @@ class ExpiryFilter final : public rocksdb::CompactionFilter {
     dropped_.fetch_add(1, std::memory_order_relaxed);
     return true;
   }
+  // A merge family's operands expire with their row: a row is dropped whole, never its
+  // base value while an operand would survive it.
+  bool FilterMergeOperand(int level, const rocksdb::Slice& key, const rocksdb::Slice& operand) const override {
+    return Filter(level, key, operand, nullptr, nullptr);
+  }
   const char* Name() const override { return "tokenmeter.expiry"; }
 
  private:

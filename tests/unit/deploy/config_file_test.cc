@@ -155,6 +155,32 @@ TEST(ConfigFileTest, RetentionParsesAndMustCoverTheIngestPastSkew) {
   EXPECT_TRUE(c.ok()) << c.status().ToString();
 }
 
+TEST(ConfigFileTest, RollupRetentionParsesAndMustKeepWhatIngestAndTheDetectorsRead) {
+  Result<AppConfig> c = LoadConfigText("processor:\n  state_dir: s\n");
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->processor.retention.minute_rollup_days, 14);
+  EXPECT_EQ(c->processor.retention.hour_rollup_days, 400);
+  EXPECT_EQ(c->processor.retention.day_rollup_days, 3650);
+  c = LoadConfigText("retention:\n  minute_rollup_days: 30\n  hour_rollup_days: 90\n  day_rollup_days: 730\n");
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->processor.retention.rollup_window('m'), std::chrono::days(30));
+  EXPECT_EQ(c->processor.retention.rollup_window('h'), std::chrono::days(90));
+  EXPECT_EQ(c->processor.retention.rollup_window('d'), std::chrono::days(730));
+  c = LoadConfigText("retention:\n  hour_rollup_days: 10\n");
+  EXPECT_EQ(c.status().message(),
+            "retention: need minute_rollup_days <= hour_rollup_days <= day_rollup_days (a coarser row covers what a "
+            "finer one no longer does)");
+  // Events up to 7 days old are accepted by default: their minute rows must not be
+  // written already expired.
+  c = LoadConfigText("retention:\n  minute_rollup_days: 7\n");
+  EXPECT_EQ(c.status().message(),
+            "ingest.max_past_skew_s (604800 s) must be shorter than retention.minute_rollup_days (7 days)");
+  c = LoadConfigText("retention:\n  minute_rollup_days: 2\ningest:\n  max_past_skew_s: 86400\n"
+                     "detectors:\n  baseline_windows: 2880\n  min_baseline_windows: 10\n");
+  EXPECT_EQ(c.status().message(),
+            "detectors.baseline_windows (2880 minutes) must fit in retention.minute_rollup_days (2 days)");
+}
+
 TEST(ConfigFileTest, UnknownKeysAreErrorsNamingKeyAndLine) {
   Result<AppConfig> c = LoadConfigText("edge:\n  listen: 127.0.0.1:1\n  thread: 2\n");
   ASSERT_FALSE(c.ok());

@@ -8,6 +8,7 @@
 
 #include <map>
 
+#include "aggregate/rollup.h"
 #include "dedup/dedup_record.h"
 #include "pipeline.h"
 #include "processor_probe.h"
@@ -78,13 +79,13 @@ TEST_F(RetentionTest, CompactionsDropIdsPastTheWindowAndKeepTheRest) {
   PutDedup("edge", kNow - std::chrono::days(35));
   PutDedup("young", kNow - std::chrono::days(34));
   Put(Family::kDedup, DKey("unreadable"), "xx");
-  Put(Family::kRollups, "an old rollup row", "kept");
+  Put(Family::kRollups, "a rollup row of no readable key", "kept");
   CompactAll();
   EXPECT_FALSE(Has(Family::kDedup, DKey("old")));
   EXPECT_TRUE(Has(Family::kDedup, DKey("edge"))) << "exactly 35 days: still inside";
   EXPECT_TRUE(Has(Family::kDedup, DKey("young")));
   EXPECT_TRUE(Has(Family::kDedup, DKey("unreadable"))) << "a record it cannot read is kept";
-  EXPECT_TRUE(Has(Family::kRollups, "an old rollup row"));
+  EXPECT_TRUE(Has(Family::kRollups, "a rollup row of no readable key"));
   EXPECT_EQ(store_->Expired(Family::kDedup), 1u);
   EXPECT_EQ(store_->Expired(Family::kEvents), 0u);
 
@@ -106,6 +107,41 @@ TEST_F(RetentionTest, CompactionsDropEventRowsByTheirOccurredAt) {
   EXPECT_TRUE(Has(Family::kEvents, "no-nul-byte"));
   EXPECT_EQ(store_->Expired(Family::kEvents), 1u);
   EXPECT_EQ(store_->Expired(Family::kDedup), 0u);
+}
+
+// A rollup row is kept its granularity's days after its bucket ends (14 for minutes, 400
+// for hours, 3650 for days by default), whether it was written whole or as merges.
+TEST_F(RetentionTest, CompactionsDropRollupRowsPastTheirGranularitysDays) {
+  auto row = [](Granularity g, TimePoint bucket) {
+    return RollupKey("acme", DataMode::kReal, g, Dimension::kTotal, BucketStart(bucket, g), {"prod", ""}, "");
+  };
+  RollupCounters one;
+  one.v[kRequests] = 1;
+  // A minute that ended exactly 14 days ago is still kept; the one before it is not.
+  const TimePoint minute_edge = kNow - std::chrono::days(14) - std::chrono::minutes(1);
+  const std::string old_minute = row(Granularity::kMinute, minute_edge - std::chrono::minutes(1));
+  const std::string edge_minute = row(Granularity::kMinute, minute_edge);
+  const std::string hour_same_time = row(Granularity::kHour, minute_edge - std::chrono::minutes(1));
+  const std::string old_hour = row(Granularity::kHour, kNow - std::chrono::days(401));
+  const std::string day_same_time = row(Granularity::kDay, kNow - std::chrono::days(401));
+  for (const std::string& k : {old_minute, edge_minute, hour_same_time, old_hour, day_same_time}) {
+    Put(Family::kRollups, k, one.Encode());
+    StateStore::Batch b = store_->NewBatch();
+    b.Merge(Family::kRollups, k, one.Encode());  // a second write, as batches merge them
+    ASSERT_TRUE(store_->Commit(b).ok());
+  }
+  CompactAll();
+  EXPECT_FALSE(Has(Family::kRollups, old_minute));
+  EXPECT_TRUE(Has(Family::kRollups, edge_minute)) << "its bucket ended exactly 14 days ago";
+  EXPECT_EQ(RollupCounters::Decode(**store_->Get(Family::kRollups, edge_minute)).v[kRequests], 2);
+  EXPECT_TRUE(Has(Family::kRollups, hour_same_time)) << "hours are kept 400 days";
+  EXPECT_FALSE(Has(Family::kRollups, old_hour));
+  EXPECT_TRUE(Has(Family::kRollups, day_same_time)) << "days are kept 3650 days";
+  EXPECT_GE(store_->Expired(Family::kRollups), 2u);
+
+  clock_.Set(kNow + std::chrono::minutes(1));
+  CompactAll();
+  EXPECT_FALSE(Has(Family::kRollups, edge_minute));
 }
 
 TEST_F(RetentionTest, AStoreOpenedWithoutRetentionKeepsEverything) {
@@ -185,11 +221,12 @@ TEST(EventKeyTimeTest, ReadsTheOccurredAtBackAndRefusesOtherShapes) {
 TEST(RetentionMetricTest, TheStoresTotalsBecomeCountersPerFamily) {
   prometheus::Registry registry;
   ProcessorProbe probe(registry);
-  probe.Expired(3, 0);
-  probe.Expired(5, 2);
+  probe.Expired(3, 0, 1);
+  probe.Expired(5, 2, 4);
   std::string text = prometheus::TextSerializer().Serialize(registry.Collect());
   EXPECT_NE(text.find("tokenmeter_processor_rows_expired_total{family=\"dedup\"} 5\n"), std::string::npos) << text;
   EXPECT_NE(text.find("tokenmeter_processor_rows_expired_total{family=\"events\"} 2\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("tokenmeter_processor_rows_expired_total{family=\"rollups\"} 4\n"), std::string::npos) << text;
 }
 
 TEST(RetentionConfigTest, DaysMustBeInRange) {
@@ -200,6 +237,13 @@ TEST(RetentionConfigTest, DaysMustBeInRange) {
   r.dedup_days = 35;
   r.events_days = 3651;
   EXPECT_EQ(r.Validate().message(), "retention.events_days must be in [1, 3650]");
+  r.events_days = 30;
+  r.day_rollup_days = 0;
+  EXPECT_EQ(r.Validate().message(), "retention.day_rollup_days must be in [1, 3650]");
+  r.day_rollup_days = 300;
+  EXPECT_EQ(r.Validate().message(),
+            "retention: need minute_rollup_days <= hour_rollup_days <= day_rollup_days (a coarser row covers what a "
+            "finer one no longer does)");
 }
 
 }  // namespace

@@ -1,6 +1,6 @@
-// RetentionConfig: how long the processor keeps each request id's dedup record and each
-// event's row (config key `retention`; DESIGN.md "Processor state"). Rollups, and so
-// the dashboards' totals, are kept whatever these say.
+// RetentionConfig: how long the processor keeps each request id's dedup record, each
+// event's row and the rollup rows of each granularity (config key `retention`; DESIGN.md
+// "Processor state", "Data lifecycle").
 #ifndef TOKENMETER_PROCESSOR_RETENTION_CONFIG_H_
 #define TOKENMETER_PROCESSOR_RETENTION_CONFIG_H_
 
@@ -17,10 +17,23 @@ struct RetentionConfig {
   // An event's row (GET /v1/events/{requestId}) is kept this long after its occurredAt,
   // days. Default 30.
   int events_days = 30;
+  // A rollup row is kept this long after its bucket ends, days, per granularity: minute
+  // rows (ranges of up to 6 hours, the drift detectors), hour rows (up to 7 days), day
+  // rows (longer ranges). Defaults 14, 400, 3650.
+  int minute_rollup_days = 14;
+  int hour_rollup_days = 400;
+  int day_rollup_days = 3650;
 
-  Status Validate() const;  // each in [1, 3650]
+  // Each in [1, 3650]; minute <= hour <= day rollups.
+  Status Validate() const;
   std::chrono::milliseconds dedup_window() const { return std::chrono::days(dedup_days); }
   std::chrono::milliseconds events_window() const { return std::chrono::days(events_days); }
+  // How long rows of granularity 'm', 'h' or 'd' are kept after their bucket ends.
+  std::chrono::milliseconds rollup_window(char granularity) const {
+    return std::chrono::days(granularity == 'm' ? minute_rollup_days
+                             : granularity == 'h' ? hour_rollup_days
+                                                  : day_rollup_days);
+  }
 };
 
 }  // namespace tokenmeter

@@ -99,6 +99,7 @@ TEST_F(QueryApiTest, OverviewGivesExactTotals) {
   // Latencies 820 and 1000 ms: p50 is 820's bucket edge 1.1^71 (869), p95/p99 1000's (1052).
   EXPECT_EQ(r.body,
             R"({"ok":true,"workspace":"acme","from":"2026-02-06T13:00:00.001Z","to":"2026-02-07T13:00:00.001Z","dataMode":"real",)"
+            R"("retentionTruncated":false,"availableFrom":"2025-01-03T13:00:00.000Z",)"
             R"("totals":{"requests":2,"successes":1,"errors":1,"duplicates":1,"inputTokens":2050,"outputTokens":770,)"
             R"("cachedTokens":0,"cacheWriteTokens":0,"reasoningTokens":0,"costUsd":"0.006319500","costNanoUsd":6319500,)"
             R"("unpricedRequests":0,"avgLatencyMs":910,"p50LatencyMs":869,"p95LatencyMs":1052,"p99LatencyMs":1052,)"
@@ -181,11 +182,26 @@ TEST_F(QueryApiTest, ListsGroupWhatEventsDoNotSayAsUnknownAndUnpricedModelsAreLi
   EXPECT_EQ(r.status, 200);
   EXPECT_EQ(r.body,
             R"({"ok":true,"workspace":"acme","from":"2026-02-07T12:00:00.001Z","to":"2026-02-07T13:00:00.001Z",)"
-            R"("dataMode":"real","items":[{"provider":"openai","model":"acme-llm-9","requests":1,"inputTokens":100,)"
+            R"("dataMode":"real","retentionTruncated":false,"availableFrom":"2026-01-24T13:00:00.000Z",)"
+            R"("items":[{"provider":"openai","model":"acme-llm-9","requests":1,"inputTokens":100,)"
             R"("outputTokens":10,"firstSeen":"2026-02-07T12:34:00.000Z","lastSeen":"2026-02-07T12:35:00.000Z"}]})");
   EXPECT_EQ(Get("/v1/models/unpriced?range=1h", globex_.key).body.find("\"items\":[]") != std::string::npos, true)
       << "per workspace";
   EXPECT_EQ(Get("/v1/models/other?range=1h").status, 404);
+}
+
+// A range reaching past what its granularity's retention keeps is read from the first
+// bucket surely kept, and the answer says so (minute rows 14 days, hour rows 400).
+TEST_F(QueryApiTest, ARangePastRetentionSaysWhereItsDataBegins) {
+  HttpResponse r = Get("/v1/dashboard/overview?from=2026-01-01T00:00:00Z&to=2026-02-08T00:00:00Z&granularity=minute");
+  EXPECT_NE(r.body.find(R"("retentionTruncated":true,"availableFrom":"2026-01-24T13:00:00.000Z","totals":{"requests":2,)"),
+            std::string::npos) << r.body;
+  r = Get("/v1/dashboard/top-endpoints?from=2025-01-01T00:00:00Z&to=2026-02-08T00:00:00Z&granularity=hour");
+  EXPECT_NE(r.body.find(R"("retentionTruncated":true,"availableFrom":"2025-01-03T13:00:00.000Z")"), std::string::npos)
+      << r.body;
+  r = Get("/v1/dashboard/overview?from=2025-01-01T00:00:00Z&to=2026-02-08T00:00:00Z");
+  EXPECT_NE(r.body.find(R"("retentionTruncated":false,"availableFrom":"2016-02-10T00:00:00.000Z","totals":{"requests":2,)"),
+            std::string::npos) << "day rows: 3650 days " << r.body;
 }
 
 TEST_F(QueryApiTest, TimeseriesHasOnePointPerBucket) {
