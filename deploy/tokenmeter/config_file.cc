@@ -468,7 +468,7 @@ Status ParseKeys(const YAML::Node& n, const std::vector<WorkspaceConfig>& declar
     std::string path = "keys[" + std::to_string(i) + "]";
     RETURN_IF_ERROR(OnlyKeys(k, path, {"id", "prefix", "sha256", "workspace", "role", "project",
                                        "environment", "revoked", "events_per_second",
-                                       "burst_events"}));
+                                       "burst_events", "owner"}));
     KeyRecord r;
     std::string role = "ingest", prefix;
     RETURN_IF_ERROR(Get(k, "id", path, r.id));
@@ -488,6 +488,8 @@ Status ParseKeys(const YAML::Node& n, const std::vector<WorkspaceConfig>& declar
     RETURN_IF_ERROR(Get(k, "revoked", path, r.revoked));
     RETURN_IF_ERROR(Get(k, "events_per_second", path, r.events_per_second));
     RETURN_IF_ERROR(Get(k, "burst_events", path, r.burst_events));
+    RETURN_IF_ERROR(Get(k, "owner", path, r.owner));
+    if (r.owner.empty()) r.owner = r.id;  // a key of its own: "mine" is its own rows
     auto parsed_role = ParseRole(role);
     if (!parsed_role) {
       return InvalidArgument(Where(k, path + ".role") + " must be owner, admin, member or ingest");

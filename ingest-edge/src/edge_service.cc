@@ -11,7 +11,9 @@
 #include "ingest_response.h"
 #include "rate_limiter.h"
 #include "tokenmeter/base/crash_point.h"
+#include "tokenmeter/base/log.h"
 #include "tokenmeter/http/ops_endpoints.h"
+#include "tokenmeter/model/cleanup_command.h"
 #include "tokenmeter/model/event_codec.h"
 #include "tokenmeter/model/event_parser.h"
 
@@ -66,9 +68,31 @@ bool IsJsonMediaType(std::string_view content_type) {
 // POST here writes the demo set (DemoEvents) instead of a body's events.
 constexpr std::string_view kDemoPath = "/v1/ingest/demo";
 
+// DELETE here removes the workspace's (or the caller's) demo or test rows.
+std::optional<DataMode> CleanupModeOf(std::string_view path) {
+  if (path == "/v1/ingest/demo-data") return DataMode::kDemo;
+  if (path == "/v1/ingest/test-data") return DataMode::kTest;
+  return std::nullopt;
+}
+
+// The value of query parameter `name` in a request target ("" when absent).
+std::string_view QueryValue(std::string_view target, std::string_view name) {
+  const size_t q = target.find('?');
+  std::string_view rest = q == std::string_view::npos ? std::string_view() : target.substr(q + 1);
+  while (!rest.empty()) {
+    const size_t amp = rest.find('&');
+    std::string_view pair = rest.substr(0, amp);
+    rest = amp == std::string_view::npos ? std::string_view() : rest.substr(amp + 1);
+    if (pair.size() > name.size() && pair.substr(0, name.size()) == name && pair[name.size()] == '=') {
+      return pair.substr(name.size() + 1);
+    }
+  }
+  return {};
+}
+
 Route RouteOf(std::string_view path) {
   if (path == "/v1/ingest" || path == "/v1/ingest/llm-request" || path == "/api/v1/usage/ingest" ||
-      path == kDemoPath) {
+      path == kDemoPath || CleanupModeOf(path)) {
     return Route::kIngest;
   }
   if (path == "/healthz") return Route::kHealth;
@@ -191,8 +215,13 @@ void EdgeService::Handle(HttpRequest request, Respond respond) {
   std::string_view path = request.target;
   path = path.substr(0, path.find('?'));
   Route route = RouteOf(path);
-  if (route == Route::kIngest && request.method == "POST") {
-    HandleIngest(std::move(request), std::move(respond));
+  std::optional<DataMode> cleanup = CleanupModeOf(path);
+  if (route == Route::kIngest && request.method == (cleanup ? "DELETE" : "POST")) {
+    if (cleanup) {
+      HandleCleanup(request, *cleanup, std::move(respond));
+    } else {
+      HandleIngest(std::move(request), std::move(respond));
+    }
     return;
   }
   auto start = state_->clock.Steady();
@@ -201,7 +230,7 @@ void EdgeService::Handle(HttpRequest request, Respond respond) {
     r = Refusal(404, "not_found", "no such endpoint", {});
   } else if (route == Route::kIngest) {
     r = Refusal(405, "method_not_allowed", "method not allowed on this endpoint", {});
-    r.headers.emplace_back("Allow", "POST");
+    r.headers.emplace_back("Allow", cleanup ? "DELETE" : "POST");
   } else {
     r = state_->ops->Answer(request.method, path);
   }
@@ -366,6 +395,72 @@ void EdgeService::HandleIngest(HttpRequest request, Respond respond) {
                                    "events were not confirmed durable: " + st.message(),
                                    s.config.unavailable_retry_after_s, s.AnswerStatusOf(ws)));
       });
+}
+
+void EdgeService::HandleCleanup(const HttpRequest& request, DataMode mode, Respond respond) {
+  State& s = *state_;
+  auto start = s.clock.Steady();
+  auto finish = [&s, start](const Respond& respond, HttpResponse r) {
+    s.probe.Request(Route::kIngest, r.status, s.clock.Steady() - start);
+    respond(std::move(r));
+  };
+  KeyRejection why;
+  const KeyRecord* key = s.keys.Verify(request.api_key, why);
+  if (key == nullptr) {
+    s.probe.AuthFailed(why);
+    return finish(respond, Refusal(401, "unauthorized", "missing or invalid API key", {}));
+  }
+  const AnswerStatus status = s.AnswerStatusOf(key->workspace);
+  const std::string_view scope = QueryValue(request.target, "scope");
+  if (scope != "workspace" && scope != "mine") {
+    return finish(respond, Refusal(400, "bad_request", "scope must be workspace or mine", status));
+  }
+  CleanupCommand command;
+  command.id = NewCleanupId();
+  command.workspace = key->workspace;
+  command.mode = mode;
+  command.requested_by = key->id;
+  command.issued_ms = s.clock.Now().time_since_epoch().count();
+  if (scope == "workspace") {
+    if (key->role != Role::kOwner && key->role != Role::kAdmin) {
+      return finish(respond, Refusal(403, "forbidden",
+                                     "a " + std::string(RoleName(key->role)) +
+                                         " key may remove only its owner's rows: use scope=mine (scope=workspace "
+                                         "needs an owner or admin key)",
+                                     status));
+    }
+  } else {
+    // Mine: the rows ingested by every key of the asking key's owner.
+    command.scope = CleanupScope::kMine;
+    auto owner_of = [](const KeyRecord& k) -> const std::string& { return k.owner.empty() ? k.id : k.owner; };
+    const std::string owner = owner_of(*key);
+    s.keys.ForEach([&](const KeyRecord& k) {
+      if (k.workspace == key->workspace && owner_of(k) == owner) command.key_ids.push_back(k.id);
+    });
+  }
+  if (Status ready = s.publisher.Ready(); !ready.ok()) {
+    return finish(respond, RetryLater(503, BusReason(ready), ready.message(), s.config.unavailable_retry_after_s, status));
+  }
+  BusRecord record{key->workspace, {}};
+  EncodeCleanupCommand(command, record.value);
+  Log(LogLevel::kInfo, "edge", "cleanup_requested",
+      {{"cleanup_id", command.id}, {"workspace", command.workspace}, {"key_id", key->id},
+       {"data_mode", std::string(DataModeName(mode))}, {"scope", std::string(scope)}});
+  s.publisher.Publish(std::span<const BusRecord>(&record, 1),
+                      [&s, finish, respond, status, command](Status st) {
+                        if (!st.ok()) {
+                          return finish(respond, RetryLater(503, BusReason(st),
+                                                            "the cleanup was not confirmed durable: " + st.message(),
+                                                            s.config.unavailable_retry_after_s, status));
+                        }
+                        HttpResponse r;
+                        r.status = 202;
+                        r.body = "{\"ok\":true,\"cleanupId\":\"" + command.id + "\",\"dataMode\":\"" +
+                                 std::string(DataModeName(command.mode)) + "\",\"scope\":\"" +
+                                 (command.scope == CleanupScope::kWorkspace ? "workspace" : "mine") +
+                                 "\",\"status\":\"/v1/cleanups/" + command.id + "\"}";
+                        finish(respond, std::move(r));
+                      });
 }
 
 void EdgeService::SetWorkspaceStatus(const std::string& workspace, const WorkspaceStatus& status) {

@@ -8,6 +8,7 @@
 
 #include "aggregate/batch_rollups.h"
 #include "aggregate/rollup.h"
+#include "cleanup/data_cleanup.h"
 #include "dedup/batch_dedup.h"
 #include "dedup/dedup_record.h"
 #include "emit/alert_store.h"
@@ -16,35 +17,16 @@
 #include "price/cost_calculator.h"
 #include "state/fixed_codec.h"
 #include "events/stored_event.h"
+#include "tokenmeter/base/crash_point.h"
 #include "tokenmeter/base/enum_names.h"
+#include "tokenmeter/base/log.h"
 
 namespace tokenmeter {
 namespace {
 
-// Counters one new event adds to each of its rollup rows, into `c` (reused between events:
-// its latency sketch keeps its one-bucket buffer, not a fresh allocation per event).
+// Counters one new event adds to each of its rollup rows, into `c` (reused between events).
 void FillCounters(const UsageEvent& e, const Cost& cost, RollupCounters& c) {
-  c.v = {};
-  c.latency.buckets.clear();
-  c.v[kRequests] = 1;
-  // A call reported without a status is counted as a success.
-  bool ok = !e.status || *e.status == CallStatus::kSuccess;
-  c.v[ok ? kSuccesses : kErrors] = 1;
-  c.v[kInputTokens] = static_cast<int64_t>(e.input_tokens);
-  c.v[kOutputTokens] = static_cast<int64_t>(e.output_tokens);
-  c.v[kCachedTokens] = static_cast<int64_t>(e.cached_tokens);
-  c.v[kCacheWriteTokens] = static_cast<int64_t>(e.cache_write_tokens + e.cache_write_1h_tokens);
-  c.v[kReasoningTokens] = static_cast<int64_t>(e.reasoning_tokens);
-  if (cost.total) {
-    c.v[kCostNano] = cost.total->value;
-  } else {
-    c.v[kUnpriced] = 1;
-  }
-  if (e.latency_ms) {
-    c.v[kLatencySumMs] = *e.latency_ms;
-    c.v[kLatencyCount] = 1;
-    c.latency.Add(*e.latency_ms);
-  }
+  CountersOfCall(e, cost.total ? std::optional<int64_t>(cost.total->value) : std::nullopt, c);
 }
 
 }  // namespace
@@ -294,6 +276,50 @@ Result<PreparedBatch> BatchPipeline::Prepare(int partition, const std::vector<Co
   if (!staged.ok()) return staged.status();
   out.rollups = std::move(*staged);
   out.batch.SetNextOffset(topic_, partition, messages.back().offset + 1);
+  out.has_changes = true;
+  return out;
+}
+
+Result<PreparedBatch> BatchPipeline::PrepareCommand(int partition, const ConsumedRecord& m) {
+  PreparedBatch out(store_.NewBatch());
+  out.partition = partition;
+  Result<std::optional<int64_t>> stored = store_.NextOffset(topic_, partition);
+  if (!stored.ok()) return stored.status();
+  if (m.offset < stored->value_or(0)) {
+    out.stats.redelivered = 1;
+    return out;
+  }
+  out.stats.consumed = 1;
+  BatchStats::Applied& applied = out.stats.applied.emplace_back();
+  applied.partition = partition;
+  applied.first_offset = m.offset;
+  applied.outcomes.push_back({RecordVerdict::kInserted, false});
+  std::optional<CleanupCommand> command = DecodeCleanupCommand(m.value);
+  std::string fault = !command                          ? "not a command record this build reads"
+                      : command->workspace != m.key    ? "record key \"" + m.key + "\" is not the command's workspace"
+                                                        : "";
+  if (!fault.empty()) {
+    const DeadLetterReason kind = command ? DeadLetterReason::kWrongKey : DeadLetterReason::kMalformed;
+    out.dead_letters.push_back({partition, m.offset, m.value, std::move(fault), kind});
+    ++out.stats.dead_by_reason[static_cast<size_t>(kind)];
+    out.stats.dead_lettered = 1;
+    applied.outcomes[0].verdict = RecordVerdict::kRejected;
+  } else {
+    BatchRollups rollups;
+    Result<CleanupOutcome> cleaned = StageCleanup(store_, dedup_, *command, out.batch, rollups);
+    if (!cleaned.ok()) return cleaned.status();
+    Result<RollupJournal::Staged> staged = rollups_.Stage(out.batch, rollups.Finish());
+    if (!staged.ok()) return staged.status();
+    out.rollups = std::move(*staged);
+    out.batch.Put(Family::kMeta, CleanupResultKey(command->workspace, command->id),
+                  CleanupResultJson(*command, *cleaned, clock_->Now().time_since_epoch().count()));
+    CrashPoint("cleanup_staged");
+    Log(LogLevel::kInfo, "processor", "cleanup_applied",
+        {{"cleanup_id", command->id}, {"workspace", command->workspace},
+         {"data_mode", std::string(DataModeName(command->mode))}, {"events", std::to_string(cleaned->events)},
+         {"retries", std::to_string(cleaned->retries)}});
+  }
+  out.batch.SetNextOffset(topic_, partition, m.offset + 1);
   out.has_changes = true;
   return out;
 }

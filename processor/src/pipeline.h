@@ -146,6 +146,13 @@ class BatchPipeline {
   // Decode, then the above (the decoded records kept per partition).
   Result<PreparedBatch> Prepare(int partition, const std::vector<ConsumedRecord>& messages,
                                 const SplitRunner* split = nullptr);
+  // A command record (IsCommandRecord) of `partition`, in a batch of its own (the caller
+  // cuts its batches around commands, so what came before it is committed and what comes
+  // after is not): a cleanup's removals (cleanup/data_cleanup.h), its result row and the
+  // next offset, one WriteBatch like any batch. Skipped when already committed; a record
+  // that is no command this build reads, or of another workspace than its key, is
+  // dead-lettered.
+  Result<PreparedBatch> PrepareCommand(int partition, const ConsumedRecord& record);
   // `sync`: see StateStore::Commit; a caller committing several partitions' batches in a
   // row syncs once, after the last. Once committed, the batch's rollup deltas are
   // published to the journal (visible to readers).

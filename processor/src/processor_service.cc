@@ -12,8 +12,17 @@
 #include "tokenmeter/base/json_text.h"
 #include "tokenmeter/base/log.h"
 #include "tokenmeter/base/thread_name.h"
+#include "tokenmeter/model/cleanup_command.h"
 
 namespace tokenmeter {
+namespace {
+
+bool HasCommand(const std::vector<ConsumedRecord>& messages) {
+  return std::any_of(messages.begin(), messages.end(),
+                     [](const ConsumedRecord& m) { return IsCommandRecord(m.value); });
+}
+
+}  // namespace
 
 ProcessorService::ProcessorService(StateStore& store, BatchPipeline& pipeline, Subscriber& consumer,
                                    Publisher& dead_letters, std::string topic, size_t max_batch,
@@ -179,8 +188,9 @@ std::vector<Status> ProcessorService::ApplyAll(const std::vector<PartitionMessag
   auto apply = [&](const std::vector<size_t>& which) {
     for (size_t i : which) {
       const auto& [partition, messages] = parts[i];
-      out[i] = ApplyPrepared(pipeline_.Prepare(partition, messages, splitting ? &split_ : nullptr),
-                             stats[i]);
+      out[i] = HasCommand(messages)
+                   ? ApplyAroundCommands(partition, messages, stats[i])
+                   : ApplyPrepared(pipeline_.Prepare(partition, messages, splitting ? &split_ : nullptr), stats[i]);
     }
   };
   // Largest partitions first, each to the lightest group.
@@ -225,7 +235,8 @@ Status ProcessorService::ApplyReadingAhead(const PartitionMessages& part, bool d
       }
     }
   }
-  Status applied = ApplyPrepared(pipeline_.Prepare(partition, messages, decoded_[0]), stats);
+  Status applied = HasCommand(messages) ? ApplyAroundCommands(partition, messages, stats)
+                                        : ApplyPrepared(pipeline_.Prepare(partition, messages, decoded_[0]), stats);
   if (decoding) {
     HelperAt(0).Wait();
     ahead_->decoded = true;
@@ -245,6 +256,30 @@ Status ProcessorService::ApplyPrepared(Result<PreparedBatch> prepared, BatchStat
   stats = std::move(prepared->stats);
   stats.workspaces = std::move(prepared->workspaces);
   return Status::Ok();
+}
+
+Status ProcessorService::ApplyAroundCommands(int partition, const std::vector<ConsumedRecord>& messages,
+                                             BatchStats& stats) {
+  std::vector<ConsumedRecord> events;
+  auto apply_events = [&]() -> Status {
+    if (events.empty()) return Status::Ok();
+    BatchStats s;
+    RETURN_IF_ERROR(ApplyPrepared(pipeline_.Prepare(partition, events), s));
+    AddStats(stats, s);
+    events.clear();
+    return Status::Ok();
+  };
+  for (const ConsumedRecord& m : messages) {
+    if (!IsCommandRecord(m.value)) {
+      events.push_back(m);
+      continue;
+    }
+    RETURN_IF_ERROR(apply_events());
+    BatchStats s;
+    RETURN_IF_ERROR(ApplyPrepared(pipeline_.PrepareCommand(partition, m), s));
+    AddStats(stats, s);
+  }
+  return apply_events();
 }
 
 void ProcessorService::AddStats(BatchStats& total, BatchStats& s) {

@@ -70,6 +70,10 @@ class ProcessorService {
   Status ApplyReadingAhead(const PartitionMessages& part, bool decoded, BatchStats& stats);
   // A partition's prepared batch: its dead letters published, then committed unsynced.
   Status ApplyPrepared(Result<PreparedBatch> prepared, BatchStats& stats);
+  // A partition's records with command records among them (rare): the events between
+  // them as batches of their own, each command alone (BatchPipeline::PrepareCommand), in
+  // offset order, each committed before the next is prepared.
+  Status ApplyAroundCommands(int partition, const std::vector<ConsumedRecord>& messages, BatchStats& stats);
   static void AddStats(BatchStats& total, BatchStats& s);  // moves s.applied
   Status PublishDeadLetters(const std::vector<DeadLetter>& letters);
 

@@ -43,6 +43,8 @@ key=$(head -n 1 "$work/key.txt")
 read_key=$(head -n 1 "$work/read.txt")
 "$TM" keys create --workspace mirror --role member > "$work/mirror.txt"
 mirror_key=$(head -n 1 "$work/mirror.txt")
+"$TM" keys create --workspace acme --role admin > "$work/admin.txt"
+admin_key=$(head -n 1 "$work/admin.txt")
 cat > "$work/tokenmeter.yaml" <<YAML
 edge:
   listen: 127.0.0.1:0
@@ -54,6 +56,7 @@ keys:
 $(tail -n +3 "$work/key.txt")
 $(tail -n +3 "$work/read.txt")
 $(tail -n +3 "$work/mirror.txt")
+$(tail -n +3 "$work/admin.txt")
 YAML
 
 "$TM" edge --config "$work/tokenmeter.yaml" --port-file "$work/eport" 2> "$work/edge.log" &
@@ -161,6 +164,18 @@ wait_for '[ "$(metric tokenmeter_processor_dedup_index_entries)" = 11 ]' 30 \
 overview=$(query "/v1/dashboard/overview?range=24h")
 echo "$overview" | grep -q '"requests":6,"successes":6,"errors":0,"duplicates":2,' || fail "overview after restart: $overview"
 echo "$overview" | grep -q '"costNanoUsd":7569750,' || fail "cost after restart (+1*150 + 1*600): $overview"
+
+# Test rows removed by a cleanup command through Kafka: the processor that owns acme's
+# partition applies it once, after the rows it removes; real totals do not move.
+test_rows='{"events":[{"requestId":"t1","provider":"openai","model":"gpt-4o-mini","inputTokens":100,"outputTokens":10,"dataMode":"test"},{"requestId":"t2","provider":"openai","model":"gpt-4o-mini","inputTokens":200,"outputTokens":20,"dataMode":"test"}]}'
+[ "$(post /v1/ingest "$test_rows")" = 202 ] || fail "test rows"
+answer=$(curl -s -X DELETE "http://127.0.0.1:$eport/v1/ingest/test-data?scope=workspace" -H "X-API-Key: $admin_key")
+id=$(echo "$answer" | grep -o 'cl_[0-9a-f]*' | head -1)
+[ -n "$id" ] || fail "cleanup: $answer"
+wait_for "query /v1/cleanups/$id | grep -q '\"done\":true'" 300 || fail "cleanup not applied: $(query /v1/cleanups/$id)"
+query "/v1/cleanups/$id" | grep -q '"removedEvents":2,"removedRetries":0}' || fail "cleanup result: $(query /v1/cleanups/$id)"
+query "/v1/dashboard/overview?range=24h&dataMode=test" | grep -q '"totals":{"requests":0,' || fail "test rows left"
+query "/v1/dashboard/overview?range=24h" | grep -q '"costNanoUsd":7569750,' || fail "real totals moved"
 
 kill -TERM "$processor_pid"
 status=0

@@ -296,6 +296,29 @@ void CoarserRollupKey(std::string_view minute_key, Granularity g, std::string& k
   k.append(minute_key.substr(gran_at + 12));
 }
 
+void CountersOfCall(const UsageEvent& e, std::optional<int64_t> cost_nano, RollupCounters& c) {
+  c.v = {};
+  c.latency.buckets.clear();
+  c.v[kRequests] = 1;
+  const bool ok = !e.status || *e.status == CallStatus::kSuccess;
+  c.v[ok ? kSuccesses : kErrors] = 1;
+  c.v[kInputTokens] = static_cast<int64_t>(e.input_tokens);
+  c.v[kOutputTokens] = static_cast<int64_t>(e.output_tokens);
+  c.v[kCachedTokens] = static_cast<int64_t>(e.cached_tokens);
+  c.v[kCacheWriteTokens] = static_cast<int64_t>(e.cache_write_tokens + e.cache_write_1h_tokens);
+  c.v[kReasoningTokens] = static_cast<int64_t>(e.reasoning_tokens);
+  if (cost_nano) {
+    c.v[kCostNano] = *cost_nano;
+  } else {
+    c.v[kUnpriced] = 1;
+  }
+  if (e.latency_ms) {
+    c.v[kLatencySumMs] = *e.latency_ms;
+    c.v[kLatencyCount] = 1;
+    c.latency.Add(*e.latency_ms);
+  }
+}
+
 std::optional<RollupBucket> RollupBucketOf(std::string_view key) {
   const size_t nul = key.find('\0');
   if (nul == std::string_view::npos) return std::nullopt;

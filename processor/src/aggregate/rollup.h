@@ -78,6 +78,12 @@ struct RollupCounters {
   friend bool operator==(const RollupCounters&, const RollupCounters&) = default;
 };
 
+// The counters one counted call adds to each of its rows, into `c` (reused between
+// calls: its latency sketch keeps its one-bucket buffer, not a fresh allocation per
+// call). `cost_nano`: its exact cost, nullopt when unpriced. A call reported without a
+// status counts as a success.
+void CountersOfCall(const UsageEvent& e, std::optional<int64_t> cost_nano, RollupCounters& c);
+
 // One row of a batch's rollup deltas: its key and its counters, both owned elsewhere
 // (BatchRollups::Finish says for how long they stay valid).
 struct RollupDelta {

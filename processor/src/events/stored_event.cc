@@ -81,12 +81,13 @@ void AppendCostJson(const Cost& cost, std::string_view catalog_version, std::str
   out += "}}";
 }
 
-std::optional<StoredEventJson> StoredEventToJson(std::string_view row) {
+std::optional<StoredEvent> DecodeStoredEvent(std::string_view row) {
   if (row.empty() || row[0] != kVersion) return std::nullopt;
   VarintReader r(row.substr(1));
   EventFieldViews v;
   ReadEventFields(r, v);
-  Cost cost;
+  StoredEvent out;
+  Cost& cost = out.cost;
   cost.source = static_cast<CostSource>(r.Byte());
   if (v.bits & kHasCost) cost.total = NanoUsd{r.Signed()};
   for (NanoUsd* part : {&cost.input, &cost.cached, &cost.cache_write, &cost.output, &cost.reasoning}) {
@@ -94,18 +95,23 @@ std::optional<StoredEventJson> StoredEventToJson(std::string_view row) {
   }
   cost.tier_threshold = r.Varint();
   cost.flags = static_cast<uint32_t>(r.Varint());
-  std::string_view catalog_version = r.Text();
+  out.catalog_version = r.Text();
   if (!r.ok() || !r.done()) return std::nullopt;
   if (v.data_mode > static_cast<uint8_t>(DataMode::kDemo) ||
       ((v.bits & kHasStatus) && v.status > static_cast<uint8_t>(CallStatus::kCancelled)) ||
       cost.source > CostSource::kWorkspaceOverride) {
     return std::nullopt;
   }
-  UsageEvent e;
-  AssignEventFields(v, e);
+  AssignEventFields(v, out.event);
+  return out;
+}
+
+std::optional<StoredEventJson> StoredEventToJson(std::string_view row) {
+  std::optional<StoredEvent> stored = DecodeStoredEvent(row);
+  if (!stored) return std::nullopt;
   StoredEventJson out;
-  EncodeCanonical(e, out.event);
-  AppendCostJson(cost, catalog_version, out.cost);
+  EncodeCanonical(stored->event, out.event);
+  AppendCostJson(stored->cost, stored->catalog_version, out.cost);
   return out;
 }
 

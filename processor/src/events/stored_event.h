@@ -33,6 +33,15 @@ inline constexpr size_t kEventKeyHeadBytes = 18;
 // Appends the row of `e`, priced as `cost` with catalog `catalog_version`, to `out`.
 void EncodeStoredEvent(const UsageEvent& e, const Cost& cost, std::string_view catalog_version, std::string& out);
 
+// A row read back: the event, its cost and the catalog it was priced with.
+struct StoredEvent {
+  UsageEvent event;
+  Cost cost;
+  std::string catalog_version;
+};
+// nullopt when the row is not one (another version, corrupt).
+std::optional<StoredEvent> DecodeStoredEvent(std::string_view row);
+
 // What the query API shows for a row: the canonical event JSON and the cost JSON.
 struct StoredEventJson {
   std::string event;

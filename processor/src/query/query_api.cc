@@ -9,6 +9,7 @@
 
 #include "aggregate/rollup.h"
 #include "aggregate/rollup_scan.h"
+#include "cleanup/data_cleanup.h"
 #include "dedup/dedup_record.h"
 #include "request_params.h"
 #include "events/stored_event.h"
@@ -147,6 +148,10 @@ template <typename Fn>
 Status ScanRollups(const RollupJournal& rollups, std::string_view ws, const Window& w, Dimension dim, Fn fn) {
   return ScanRollupsInScope(rollups, ws, w, dim, [&](TimePoint bucket, RollupScope, std::string_view value,
                                                      const RollupCounters& c) { fn(bucket, value, c); });
+}
+
+bool IsEmpty(const RollupCounters& c) {
+  return c.latency.buckets.empty() && std::all_of(c.v.begin(), c.v.end(), [](int64_t x) { return x == 0; });
 }
 
 void AppendCounters(std::string& out, const RollupCounters& c) {
@@ -290,6 +295,22 @@ HttpResponse QueryApi::Handle(const HttpRequest& request) const {
     return r;
   }
 
+  if (path.starts_with("/v1/cleanups/")) {
+    // A cleanup the edge accepted: its result once the processor has applied it.
+    const std::string id = PercentDecode(path.substr(13));
+    Result<std::optional<std::string>> row = store_.Get(Family::kMeta, CleanupResultKey(key->workspace, id));
+    if (!row.ok()) return JsonError(503, "state_unavailable", row.status().message());
+    HttpResponse r;
+    if (row->has_value()) {
+      r.body = "{\"ok\":true,\"done\":true,\"cleanup\":" + **row + "}";
+    } else {
+      r.body = "{\"ok\":true,\"done\":false,\"cleanupId\":";
+      AppendJsonString(r.body, id);
+      r.body += "}";
+    }
+    return r;
+  }
+
   Params params = ParseQuery(request.target);
   Window w;
   std::string bad = ParseWindow(params, clock_.Now(), w);
@@ -322,6 +343,7 @@ HttpResponse QueryApi::Handle(const HttpRequest& request) const {
       r.body += "\",\"points\":[";
       bool first = true;
       for (const auto& [bucket, c] : series) {
+        if (IsEmpty(c)) continue;  // nothing left in it (cleaned up)
         if (!first) r.body += ",";
         first = false;
         r.body += "{\"t\":\"" + FormatRfc3339(bucket) + "\",";
@@ -350,7 +372,12 @@ HttpResponse QueryApi::Handle(const HttpRequest& request) const {
         by_value[std::string(group.empty() ? std::string_view("unknown") : group)].Add(c);
       });
   if (!s.ok()) return JsonError(503, "state_unavailable", s.message());
-  std::vector<std::pair<std::string, RollupCounters>> items(by_value.begin(), by_value.end());
+  // A group whose every counter is zero has nothing left in the window (its events were
+  // cleaned up): not listed.
+  std::vector<std::pair<std::string, RollupCounters>> items;
+  for (auto& [value, c] : by_value) {
+    if (!IsEmpty(c)) items.emplace_back(value, std::move(c));
+  }
   auto score = [&](const RollupCounters& c) {
     if (w.sort == "requests") return c.v[kRequests];
     if (w.sort == "tokens") return c.v[kInputTokens] + c.v[kOutputTokens];

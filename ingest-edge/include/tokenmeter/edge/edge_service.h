@@ -25,6 +25,7 @@
 #include "tokenmeter/http/http_server.h"
 #include "tokenmeter/model/ingest_limits.h"
 #include "tokenmeter/model/normalizer.h"
+#include "tokenmeter/model/usage_event.h"
 #include "tokenmeter/model/workspace_status.h"
 
 namespace prometheus {
@@ -94,6 +95,9 @@ class EdgeService final : public HttpHandler {
 
  private:
   void HandleIngest(HttpRequest request, Respond respond);
+  // DELETE /v1/ingest/demo-data | test-data?scope=workspace|mine: a cleanup command on
+  // the bus, answered 202 once durable.
+  void HandleCleanup(const HttpRequest& request, DataMode mode, Respond respond);
 
   std::unique_ptr<State> state_;
   const HttpServer* server_ = nullptr;

@@ -36,6 +36,10 @@ struct KeyRecord {
   // Per-key rate limit in events per second and burst; 0 = use the workspace's.
   double events_per_second = 0;
   double burst_events = 0;
+  // Whose key it is (a person or a service): a cleanup with scope "mine" removes the rows
+  // ingested by every key of the asking key's owner. Config: keys[].owner; default the
+  // key's own id.
+  std::string owner;
 };
 
 // A freshly created key: the secret text (shown once) and the record to configure.

@@ -5,7 +5,7 @@
 // Thread-safe.
 //
 // Points: after_batch_built, after_dead_letters_before_commit, after_commit,
-// before_rollup_fold, after_rollup_fold (processor);
+// before_rollup_fold, after_rollup_fold, cleanup_staged (processor);
 // after_durable_before_response (edge); before_alert_send, after_alert_send_before_record
 // (sinks).
 #ifndef TOKENMETER_BASE_CRASH_POINT_H_
