@@ -88,7 +88,9 @@ Status ParseProcessor(const YAML::Node& n, AppConfig& c) {
 Status ParseRetention(const YAML::Node& n, RetentionConfig& r) {
   if (!n) return Status::Ok();
   RETURN_IF_ERROR(OnlyKeys(n, "retention", {"dedup_days", "events_days", "minute_rollup_days", "hour_rollup_days",
-                                            "day_rollup_days"}));
+                                            "day_rollup_days", "log_days", "dlq_days"}));
+  RETURN_IF_ERROR(Get(n, "log_days", "retention", r.log_days));
+  RETURN_IF_ERROR(Get(n, "dlq_days", "retention", r.dlq_days));
   RETURN_IF_ERROR(Get(n, "dedup_days", "retention", r.dedup_days));
   RETURN_IF_ERROR(Get(n, "events_days", "retention", r.events_days));
   RETURN_IF_ERROR(Get(n, "minute_rollup_days", "retention", r.minute_rollup_days));
@@ -99,7 +101,11 @@ Status ParseRetention(const YAML::Node& n, RetentionConfig& r) {
 
 Status ParseServe(const YAML::Node& n, AppConfig& c) {
   if (!n) return Status::Ok();
-  RETURN_IF_ERROR(OnlyKeys(n, "serve", {"listen", "data_dir"}));
+  RETURN_IF_ERROR(OnlyKeys(n, "serve", {"listen", "data_dir", "log_segment_mb"}));
+  RETURN_IF_ERROR(Get(n, "log_segment_mb", "serve", c.serve_log_segment_mb));
+  if (c.serve_log_segment_mb < 1 || c.serve_log_segment_mb > 4096) {
+    return InvalidArgument("serve.log_segment_mb must be in [1, 4096]");
+  }
   RETURN_IF_ERROR(ParseListen(n, "serve", c.serve_http));
   RETURN_IF_ERROR(Get(n, "data_dir", "serve", c.serve_data_dir));
   if (c.serve_data_dir.empty()) return InvalidArgument("serve.data_dir must not be empty");

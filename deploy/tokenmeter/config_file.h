@@ -31,6 +31,7 @@ struct AppConfig {
   // processor.state_dir says otherwise). Default data_dir: ./tokenmeter-data.
   HttpServerConfig serve_http;
   std::string serve_data_dir = "tokenmeter-data";
+  int serve_log_segment_mb = 64;  // serve.log_segment_mb: the embedded logs' segment size
   HttpServerConfig processor_http;  // `processor.listen` (default 127.0.0.1:8082)
   // How long SIGTERM waits for in-flight requests, then for the bus to flush. Default 10000.
   int drain_timeout_ms = 10000;

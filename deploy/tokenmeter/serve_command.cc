@@ -46,9 +46,18 @@ int RunServe(const std::vector<std::string>& args) {
   Result<Normalizer> normalizer = Normalizer::FromEmbeddedTable();
   if (!normalizer.ok()) return StartupFailed("serve", normalizer.status());
   const std::string data = config.serve_data_dir;
-  auto events = EmbeddedLog::Open({data + "/log", "events.log"});
+  // Retention drops a segment of the events log once the processor's state holds every
+  // record in it and it is log_days old; of the dead letters, once it is dlq_days old.
+  EmbeddedLogConfig events_config{data + "/log", "events.log"};
+  events_config.segment_bytes = static_cast<uint64_t>(config.serve_log_segment_mb) << 20;
+  events_config.retention = config.processor.retention.log_window();
+  EmbeddedLogConfig dlq_config = events_config;
+  dlq_config.name = "dlq.log";
+  dlq_config.retention = config.processor.retention.dlq_window();
+  dlq_config.keep_unapplied = false;
+  auto events = EmbeddedLog::Open(events_config);
   if (!events.ok()) return StartupFailed("serve", events.status());
-  auto dead_letters = EmbeddedLog::Open({data + "/log", "dlq.log"});
+  auto dead_letters = EmbeddedLog::Open(dlq_config);
   if (!dead_letters.ok()) return StartupFailed("serve", dead_letters.status());
   std::shared_ptr<EmbeddedLog> events_log = std::move(*events);
 
@@ -75,6 +84,15 @@ int RunServe(const std::vector<std::string>& args) {
   }
   auto processor = ProcessorRunner::Create(pc, std::move(bus), config.edge.limits, keys, clock, registry);
   if (!processor.ok()) return StartupFailed("serve", processor.status());
+  // serve's /readyz (the edge's) also says when the processor's totals are partial (its
+  // state rebuilt from a log retention has trimmed). Not the processor's other reasons:
+  // while the state's disk is full or batches fail, events are still taken durably into
+  // the log and applied later, so ingest stays ready (the processor's gauges say it).
+  edge.AttachReadiness([runner = processor->get()]() -> std::optional<OpsEndpoints::Unready> {
+    std::optional<OpsEndpoints::Unready> why = runner->NotReady();
+    if (why && why->reason == "history_lost") return why;
+    return std::nullopt;
+  });
   auto sinks = Dispatcher::Create((*processor)->outbox(), config.sinks, config.retry, clock, registry);
   if (!sinks.ok()) return StartupFailed("serve", sinks.status());
 

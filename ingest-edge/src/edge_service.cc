@@ -182,6 +182,7 @@ EdgeService::EdgeService(const EdgeConfig& config, const KeyRing& keys,
       return OpsEndpoints::Unready{"outcomes_unavailable",
                                    "not yet following the outcomes topic: answers would say pending"};
     }
+    if (also_unready_) return also_unready_();
     return std::nullopt;
   };
   hooks.before_scrape = [this] {

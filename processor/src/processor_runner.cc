@@ -257,6 +257,8 @@ Result<std::unique_ptr<ProcessorRunner>> ProcessorRunner::Create(const Processor
 
 ProcessorRunner::ProcessorRunner(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
+std::optional<OpsEndpoints::Unready> ProcessorRunner::NotReady() const { return impl_->ops->NotReady(); }
+
 ProcessorRunner::~ProcessorRunner() { Stop(); }
 
 void ProcessorRunner::Start() {

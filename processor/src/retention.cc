@@ -16,6 +16,11 @@ Status RetentionConfig::Validate() const {
                             {"day_rollup_days", day_rollup_days}}) {
     if (days < 1 || days > 3650) return InvalidArgument(std::string("retention.") + name + " must be in [1, 3650]");
   }
+  for (auto [name, days] : {std::pair{"log_days", log_days}, {"dlq_days", dlq_days}}) {
+    if (!(days > 0 && days <= 3650)) {
+      return InvalidArgument(std::string("retention.") + name + " must be more than 0 and at most 3650");
+    }
+  }
   if (minute_rollup_days > hour_rollup_days || hour_rollup_days > day_rollup_days) {
     return InvalidArgument(
         "retention: need minute_rollup_days <= hour_rollup_days <= day_rollup_days (a coarser row covers what "

@@ -71,9 +71,9 @@ totals=$(query '/v1/dashboard/overview?range=7d')
 echo "$totals" | grep -q '"requests":1,"successes":1,"errors":0,"duplicates":2,.*"costUsd":"0.000319500".*"retryMultiplier":"3.000"' ||
   fail "serve totals: $totals"
 # The dead-letter log holds one record (binary framing around a JSON line): the conflict.
-[ "$(grep -ao '"reason":' "$work/data/log/dlq.log" | wc -l)" = 1 ] &&
-  grep -aq '"reason":"request_id \\"test-integration-001\\" was first recorded with other content' "$work/data/log/dlq.log" ||
-  fail "serve DLQ: $(grep -ao '"reason":"[^,]*' "$work/data/log/dlq.log")"
+[ "$(grep -ao '"reason":' "$work"/data/log/dlq.*.log | wc -l)" = 1 ] &&
+  grep -aq '"reason":"request_id \\"test-integration-001\\" was first recorded with other content' "$work"/data/log/dlq.*.log ||
+  fail "serve DLQ: $(grep -ao '"reason":"[^,]*' "$work"/data/log/dlq.*.log)"
 kill -TERM "$serve_pid"; wait "$serve_pid" 2>/dev/null || true
 echo "serve: copies now, +7 min (after SIGKILL) and +3 days: 1 request, attempts 3, 1 true conflict"
 

@@ -1,6 +1,7 @@
-// The embedded log on a real file: acknowledged means durable across reopen, a torn tail
+// The embedded log on real files: acknowledged means durable across reopen, a torn tail
 // is cut off, concurrent publishers are all acknowledged, subscribers start at the stored
-// offset, and a state ahead of the log is refused.
+// offset, a state ahead of the log is refused, segments roll and retention drops only
+// what is applied and old enough.
 #include "tokenmeter/bus/embedded_log.h"
 
 #include <gtest/gtest.h>
@@ -47,6 +48,23 @@ class EmbeddedLogTest : public ::testing::Test {
     auto got = (*sub)->Poll(10ms, 100000);
     EXPECT_TRUE(got.ok());
     return *got;
+  }
+
+  // The file of the segment whose first record is `base`.
+  fs::path Segment(int64_t base) const {
+    char digits[24];
+    std::snprintf(digits, sizeof(digits), "%020lld", static_cast<long long>(base));
+    return dir_.path() / ("events." + std::string(digits) + ".log");
+  }
+  // Every record from `from` on, polling across segments until none come.
+  static std::vector<ConsumedRecord> ReadEvery(Subscriber& sub) {
+    std::vector<ConsumedRecord> out;
+    for (;;) {
+      auto got = sub.Poll(10ms, 100000);
+      EXPECT_TRUE(got.ok()) << got.status().ToString();
+      if (!got.ok() || got->empty()) return out;
+      out.insert(out.end(), got->begin(), got->end());
+    }
   }
 
   testing::TempDir dir_{"tm-elog"};
@@ -105,14 +123,14 @@ TEST_F(EmbeddedLogTest, ATornTailIsCutOffAndLaterAppendsFollowTheGoodRecords) {
     auto log = Open();
     ASSERT_TRUE(PublishSync(*log, {{"acme", "kept-1"}, {"acme", "kept-2"}}).ok());
   }
-  uintmax_t good = fs::file_size(dir_.path() / "events.log");
+  uintmax_t good = fs::file_size(Segment(0));
   {
-    std::ofstream f(dir_.path() / "events.log", std::ios::binary | std::ios::app);
+    std::ofstream f(Segment(0), std::ios::binary | std::ios::app);
     f << std::string("\x30\x00\x00\x00garbage-from-a-crash", 24);  // a header promising more bytes
   }
   auto log = Open();
   EXPECT_EQ(log->RepairedBytes(), 24u);
-  EXPECT_EQ(fs::file_size(dir_.path() / "events.log"), good);
+  EXPECT_EQ(fs::file_size(Segment(0)), good);
   ASSERT_TRUE(PublishSync(*log, {{"acme", "after"}}).ok());
   std::vector<ConsumedRecord> all = ReadAll(*log, std::nullopt);
   ASSERT_EQ(all.size(), 3u);
@@ -138,7 +156,7 @@ TEST_F(EmbeddedLogTest, ALogOfZlibCrcRecordsIsRefusedNotCutOff) {
   };
   std::string bytes = old_record("acme", "written-1") + old_record("globex", "written-2");
   {
-    std::ofstream f(dir_.path() / "events.log", std::ios::binary);
+    std::ofstream f(Segment(0), std::ios::binary);
     f << bytes;
   }
   Result<std::unique_ptr<EmbeddedLog>> log = EmbeddedLog::Open({dir_.path().string()});
@@ -146,10 +164,10 @@ TEST_F(EmbeddedLogTest, ALogOfZlibCrcRecordsIsRefusedNotCutOff) {
   EXPECT_EQ(log.status().code(), Code::kFailedPrecondition);
   EXPECT_EQ(log.status().message(),
             "the embedded log " + dir_.path().string() +
-                "/events.log has a record at byte 0 in a format this build does not read "
+                "/events.00000000000000000000.log has a record at byte 0 in a format this build does not read "
                 "(written by an early development build, or damaged): move it aside and start "
                 "with an empty log");
-  EXPECT_EQ(fs::file_size(dir_.path() / "events.log"), bytes.size()) << "nothing was cut";
+  EXPECT_EQ(fs::file_size(Segment(0)), bytes.size()) << "nothing was cut";
 }
 
 // A publish with a record over max_record_bytes (key and value) is refused whole, with
@@ -177,7 +195,7 @@ TEST_F(EmbeddedLogTest, ACorruptRecordEndsTheGoodPrefix) {
     ASSERT_TRUE(PublishSync(*log, {{"a", "first"}, {"a", "second"}}).ok());
   }
   {
-    std::fstream f(dir_.path() / "events.log", std::ios::binary | std::ios::in | std::ios::out);
+    std::fstream f(Segment(0), std::ios::binary | std::ios::in | std::ios::out);
     f.seekp(-2, std::ios::end);
     f.put('X');  // flip a byte of the last record: its CRC no longer matches
   }
@@ -256,7 +274,7 @@ TEST_F(EmbeddedLogTest, AFullWriteQueueRefusesAtOnce) {
 TEST_F(EmbeddedLogTest, AWriteRefusedPartWayIsUndoneAndTheLogRecovers) {
   auto log = Open();
   ASSERT_TRUE(PublishSync(*log, {{"acme", "before"}}).ok());
-  uintmax_t good = fs::file_size(dir_.path() / "events.log");
+  uintmax_t good = fs::file_size(Segment(0));
 
   struct rlimit saved;
   ASSERT_EQ(getrlimit(RLIMIT_FSIZE, &saved), 0);
@@ -274,7 +292,7 @@ TEST_F(EmbeddedLogTest, AWriteRefusedPartWayIsUndoneAndTheLogRecovers) {
   EXPECT_TRUE(refused.retryable());
   EXPECT_EQ(ready_while_failing.code(), Code::kUnavailable) << "not ready right after a failed write";
   EXPECT_EQ(log->End(), 1);
-  EXPECT_EQ(fs::file_size(dir_.path() / "events.log"), good);
+  EXPECT_EQ(fs::file_size(Segment(0)), good);
 
   ASSERT_TRUE(PublishSync(*log, {{"acme", "after"}}).ok());
   EXPECT_TRUE(log->Ready().ok());
@@ -283,6 +301,121 @@ TEST_F(EmbeddedLogTest, AWriteRefusedPartWayIsUndoneAndTheLogRecovers) {
   EXPECT_EQ(all[0].value, "before");
   EXPECT_EQ(all[1].value, "after");
   EXPECT_EQ(all[1].offset, 1);
+}
+
+// Segments roll at segment_bytes; reads go on across them, and a reopen reads them all.
+TEST_F(EmbeddedLogTest, SegmentsRollAndAreReadAcrossAndAfterReopen) {
+  EmbeddedLogConfig config{dir_.path().string()};
+  config.segment_bytes = 100;
+  auto log = std::move(*EmbeddedLog::Open(config));
+  for (int i = 0; i < 10; ++i) {
+    ASSERT_TRUE(PublishSync(*log, {{"a", std::string(40, static_cast<char>('0' + i))}, {"a", "x"}}).ok());
+  }
+  EXPECT_TRUE(fs::exists(Segment(0)));
+  EXPECT_TRUE(fs::exists(Segment(4))) << "two publishes (4 records, 130 bytes) filled the first";
+  auto sub = std::move(*log->Subscribe([](int) -> Result<std::optional<int64_t>> { return std::optional<int64_t>(); }));
+  std::vector<ConsumedRecord> all = ReadEvery(*sub);
+  ASSERT_EQ(all.size(), 20u);
+  for (size_t i = 0; i < all.size(); ++i) EXPECT_EQ(all[i].offset, static_cast<int64_t>(i));
+  EXPECT_EQ(all[18].value, std::string(40, '9'));
+  log.reset();
+  log = std::move(*EmbeddedLog::Open(config));
+  EXPECT_EQ(log->End(), 20);
+  EXPECT_EQ(log->First(), 0);
+}
+
+// Retention drops the oldest segments once every record in them is applied and they are
+// old enough; never the one being written; a restart reads from the first one kept, and a
+// state that needs dropped records starts there and is reported as history lost.
+TEST_F(EmbeddedLogTest, RetentionDropsOnlyAppliedOldSegmentsAndSaysWhatIsLost) {
+  EmbeddedLogConfig config{dir_.path().string()};
+  config.segment_bytes = 100;
+  config.retention = 1ms;
+  auto log = std::move(*EmbeddedLog::Open(config));
+  auto publish_two = [&](char c) {
+    ASSERT_TRUE(PublishSync(*log, {{"a", std::string(40, c)}, {"a", std::string(40, c)}}).ok());
+    std::this_thread::sleep_for(5ms);  // older than the retention by the next roll
+  };
+  // Two records (106 bytes) fill a segment: segments at 0, 2, 4 and 6.
+  for (char c : {'a', 'b', 'c', 'd'}) publish_two(c);
+  auto sub = std::move(*log->Subscribe([](int) -> Result<std::optional<int64_t>> { return std::optional<int64_t>(); }));
+  EXPECT_EQ(ReadEvery(*sub).size(), 8u);
+  EXPECT_EQ(log->First(), 0) << "nothing applied yet: nothing dropped";
+  sub->CommitForLag({{0, 6}});  // the state holds records 0..5
+  publish_two('e');
+  publish_two('f');  // rolls: segments 0, 2 and 4 are applied and old; 6 (records 6-7) is not applied
+  EXPECT_EQ(log->First(), 6);
+  EXPECT_FALSE(fs::exists(Segment(0)));
+  EXPECT_FALSE(fs::exists(Segment(4)));
+  EXPECT_TRUE(fs::exists(Segment(6)));
+  sub->CommitForLag({{0, 12}});
+  publish_two('g');
+  publish_two('h');
+  EXPECT_EQ(log->First(), 12);
+  const int64_t end = log->End();
+  EXPECT_EQ(end, 16);
+
+  log.reset();
+  log = std::move(*EmbeddedLog::Open(config));
+  EXPECT_EQ(log->First(), 12);
+  EXPECT_EQ(log->End(), end);
+  auto resumed = std::move(*log->Subscribe([](int) -> Result<std::optional<int64_t>> { return std::optional<int64_t>(12); }));
+  EXPECT_TRUE(resumed->HistoryLost().empty());
+  std::vector<ConsumedRecord> rest = ReadEvery(*resumed);
+  ASSERT_EQ(rest.size(), 4u);
+  EXPECT_EQ(rest[0].offset, 12);
+  EXPECT_EQ(rest[0].value, std::string(40, 'g'));
+  auto rebuilt = std::move(*log->Subscribe([](int) -> Result<std::optional<int64_t>> { return std::optional<int64_t>(); }));
+  EXPECT_EQ(rebuilt->HistoryLost(), std::set<int>{0}) << "a rebuild from a log that no longer starts at 0";
+  EXPECT_EQ(ReadEvery(*rebuilt).front().offset, 12);
+}
+
+// A log nobody consumes (the dead letters) is dropped by age alone.
+TEST_F(EmbeddedLogTest, ALogWithoutConsumerIsDroppedByAge) {
+  EmbeddedLogConfig config{dir_.path().string(), "dlq.log"};
+  config.segment_bytes = 50;
+  config.retention = 1ms;
+  config.keep_unapplied = false;
+  auto log = std::move(*EmbeddedLog::Open(config));
+  for (int i = 0; i < 4; ++i) {
+    ASSERT_TRUE(PublishSync(*log, {{"0", std::string(60, 'x')}}).ok());
+    std::this_thread::sleep_for(5ms);
+  }
+  EXPECT_EQ(log->First(), 3) << "each older segment dropped as the next one started";
+  EXPECT_EQ(log->DiskBytes(), 73u) << "one record: 12 bytes of header, a 1-byte key, 60 bytes";
+}
+
+TEST_F(EmbeddedLogTest, TheSingleFileLayoutAGapOrOldDamageIsRefused) {
+  {
+    std::ofstream f(dir_.path() / "events.log", std::ios::binary);
+    f << "x";
+  }
+  Result<std::unique_ptr<EmbeddedLog>> single = EmbeddedLog::Open({dir_.path().string()});
+  ASSERT_FALSE(single.ok());
+  EXPECT_NE(single.status().message().find("is one file, as early development builds wrote it"), std::string::npos)
+      << single.status().message();
+  fs::remove(dir_.path() / "events.log");
+
+  EmbeddedLogConfig config{dir_.path().string()};
+  config.segment_bytes = 10;
+  {
+    auto log = std::move(*EmbeddedLog::Open(config));
+    for (int i = 0; i < 3; ++i) ASSERT_TRUE(PublishSync(*log, {{"a", "0123456789"}}).ok());
+  }
+  ASSERT_TRUE(fs::exists(Segment(1)));
+  {
+    std::fstream f(Segment(1), std::ios::binary | std::ios::in | std::ios::out);
+    f.seekp(-2, std::ios::end);
+    f.put('X');
+  }
+  Result<std::unique_ptr<EmbeddedLog>> damaged = EmbeddedLog::Open(config);
+  ASSERT_FALSE(damaged.ok());
+  EXPECT_NE(damaged.status().message().find("is damaged at byte 0 (a later segment follows it"), std::string::npos)
+      << damaged.status().message();
+  fs::remove(Segment(1));
+  Result<std::unique_ptr<EmbeddedLog>> gap = EmbeddedLog::Open(config);
+  ASSERT_FALSE(gap.ok());
+  EXPECT_NE(gap.status().message().find("(records 1 to 1 are missing)"), std::string::npos) << gap.status().message();
 }
 
 }  // namespace

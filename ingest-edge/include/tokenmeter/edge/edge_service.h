@@ -23,6 +23,7 @@
 #include "tokenmeter/bus/publisher.h"
 #include "tokenmeter/bus/record_outcomes.h"
 #include "tokenmeter/http/http_server.h"
+#include "tokenmeter/http/ops_endpoints.h"
 #include "tokenmeter/model/ingest_limits.h"
 #include "tokenmeter/model/normalizer.h"
 #include "tokenmeter/model/usage_event.h"
@@ -85,6 +86,9 @@ class EdgeService final : public HttpHandler {
     outcomes_ = outcomes;
     outcomes_following_ = std::move(following);
   }
+  // One more reason /readyz may answer 503 (serve: the processor's own), checked after
+  // the edge's. Set before the server starts.
+  void AttachReadiness(std::function<std::optional<OpsEndpoints::Unready>()> also) { also_unready_ = std::move(also); }
   // What the processor last said about a workspace (plan limit, budget flags). Any thread.
   void SetWorkspaceStatus(const std::string& workspace, const WorkspaceStatus& status);
 
@@ -102,6 +106,7 @@ class EdgeService final : public HttpHandler {
   std::unique_ptr<State> state_;
   const HttpServer* server_ = nullptr;
   RecordOutcomes* outcomes_ = nullptr;
+  std::function<std::optional<OpsEndpoints::Unready>()> also_unready_;
   std::function<bool()> outcomes_following_;
   std::atomic<bool> shutting_down_{false};
 };

@@ -20,6 +20,7 @@
 #include "tokenmeter/bus/record_outcomes.h"
 #include "tokenmeter/bus/subscriber.h"
 #include "tokenmeter/http/http_server.h"
+#include "tokenmeter/http/ops_endpoints.h"
 #include "tokenmeter/model/ingest_limits.h"
 #include "tokenmeter/model/outbox.h"
 #include "tokenmeter/model/workspace_status.h"
@@ -103,6 +104,10 @@ class ProcessorRunner final : public HttpHandler {
   // The path prefixes of the query and alerts APIs, which a port shared with the edge
   // (serve) sends here.
   static std::vector<std::string> RoutePrefixes();
+
+  // Why the processor's /readyz would answer 503 now (history lost, disk full, failing
+  // batches, the bus); nullopt when ready. serve's edge adds it to its own. Any thread.
+  std::optional<OpsEndpoints::Unready> NotReady() const;
 
   // The outbox the sinks deliver from; valid until the runner is destroyed.
   Outbox& outbox();

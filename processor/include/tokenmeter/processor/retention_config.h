@@ -23,6 +23,18 @@ struct RetentionConfig {
   int minute_rollup_days = 14;
   int hour_rollup_days = 400;
   int day_rollup_days = 3650;
+  // serve's embedded log: a segment is dropped once every record in it is applied and
+  // its last write is this many days old (fractions allowed; Kafka topics keep what their
+  // own retention says). Default 7.
+  double log_days = 7;
+  // serve's dead-letter log: segments dropped this many days after their last write.
+  // Default 30.
+  double dlq_days = 30;
+  std::chrono::milliseconds log_window() const { return DaysMs(log_days); }
+  std::chrono::milliseconds dlq_window() const { return DaysMs(dlq_days); }
+  static std::chrono::milliseconds DaysMs(double days) {
+    return std::chrono::milliseconds(static_cast<int64_t>(days * 86'400'000.0));
+  }
 
   // Each in [1, 3650]; minute <= hour <= day rollups.
   Status Validate() const;

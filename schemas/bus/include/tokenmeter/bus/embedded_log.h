@@ -1,12 +1,19 @@
 // EmbeddedLog: the bus of the single-process `tokenmeter serve`, a durable append-only
-// file with one partition (0). A Publish() is acknowledged only after its records are
+// log with one partition (0). A Publish() is acknowledged only after its records are
 // written and fdatasync'd; concurrent publishes share one sync (group commit, on the
 // log's writer thread). Record framing: [u32 length][u32 checksum][u32 key length][key]
 // [value], little-endian; the length's top bit is set and the checksum (CRC-32C) covers
-// what follows it. On open, a torn or corrupt tail (a write that was never acknowledged)
-// is cut off; a whole record without that bit is refused (an early development format). Offsets
-// are record numbers from 0. There is no retention yet: the log grows until the operator
-// rotates it.
+// what follows it. Offsets are record numbers from 0.
+//
+// The log is a series of segment files, `<stem>.<offset of its first record, 20
+// digits>.log` (stem: the name without ".log"); once the one being written holds
+// `segment_bytes`, the next batch starts a new one. Retention drops whole segments, the
+// oldest first, when a new one starts: those whose last write is older than `retention`
+// and, with `keep_unapplied`, whose every record the subscriber has reported applied
+// (CommitForLag: durable in its state), so the state never needs a dropped record. On
+// open, a torn or corrupt tail of the newest segment (a write that was never
+// acknowledged) is cut off; damage anywhere else, a gap between segments, a whole record
+// without the checksum bit or the single-file layout of early builds is refused.
 //
 // A failed write (a full disk) fails its publishes and is undone; Ready() then says why
 // (kNoSpace for a full disk) until a write may be tried again: once 1 MiB is free after a
@@ -16,6 +23,7 @@
 #ifndef TOKENMETER_BUS_EMBEDDED_LOG_H_
 #define TOKENMETER_BUS_EMBEDDED_LOG_H_
 
+#include <chrono>
 #include <memory>
 #include <string>
 
@@ -36,6 +44,13 @@ struct EmbeddedLogConfig {
   // with kInvalidArgument. The framing allows under 2 GiB. Default 64 MiB: a bus record
   // is one event (the edge's body limit bounds it) or one dead letter.
   size_t max_record_bytes = 64u << 20;
+  // A segment is closed once it holds this many bytes. Default 64 MiB.
+  uint64_t segment_bytes = 64u << 20;
+  // Segments last written longer ago than this are dropped (0: never). Default 0.
+  std::chrono::milliseconds retention{0};
+  // Keep a segment until its every record is applied (the events log); false for a log
+  // nobody consumes (the dead letters). Default true.
+  bool keep_unapplied = true;
 };
 
 class EmbeddedLog final : public Publisher {
@@ -52,11 +67,16 @@ class EmbeddedLog final : public Publisher {
 
   // Records durably in the log (the next offset to be written).
   int64_t End() const;
+  // The offset of the oldest record kept (retention drops from the start).
+  int64_t First() const;
+  // Bytes of records in its segments.
+  uint64_t DiskBytes() const;
   // Bytes cut off a torn tail when the log was opened (0 for a clean log).
   uint64_t RepairedBytes() const;
 
   // A reader of partition 0 starting at next_offset(0), or 0 without state. Fails if the
-  // stored offset is beyond the log's end (the log was replaced under the state).
+  // stored offset is beyond the log's end (the log was replaced under the state); starts
+  // at First() and reports HistoryLost() when the state needs records retention dropped.
   Result<std::unique_ptr<Subscriber>> Subscribe(Subscriber::NextOffsetFn next_offset);
 
   struct Impl;

@@ -38,6 +38,8 @@ class OpsEndpoints {
   };
   OpsEndpoints(prometheus::Registry& registry, Hooks hooks) : registry_(registry), hooks_(std::move(hooks)) {}
 
+  // Why /readyz would answer 503 now; nullopt when ready.
+  std::optional<Unready> NotReady() const { return hooks_.unready ? hooks_.unready() : std::nullopt; }
   // True for /healthz, /readyz and /metrics (`path` without its query).
   static bool Serves(std::string_view path);
   // The answer for one of them; 405 (Allow: GET) for another method.
