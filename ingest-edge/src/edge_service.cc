@@ -160,6 +160,25 @@ struct EdgeService::State {
 
   const Workspace& WorkspaceFor(const std::string& id) const { return workspaces.at(id); }
 
+  // Sends an ingest-route answer, counted by status and the time since this call.
+  std::function<void(const Respond&, HttpResponse)> Finisher() {
+    return [this, start = clock.Steady()](const Respond& respond, HttpResponse r) {
+      probe.Request(Route::kIngest, r.status, clock.Steady() - start);
+      respond(std::move(r));
+    };
+  }
+  // The request's key, or nullptr with `refused` the one uniform 401 (so keys cannot be
+  // probed) and the failure counted.
+  const KeyRecord* Authenticate(const HttpRequest& request, HttpResponse& refused) {
+    KeyRejection why;
+    const KeyRecord* key = keys.Verify(request.api_key, why);
+    if (key == nullptr) {
+      probe.AuthFailed(why);
+      refused = Refusal(401, "unauthorized", "missing or invalid API key", {});
+    }
+    return key;
+  }
+
   // The Opsmeter status fields of an answer, as the processor last published them.
   AnswerStatus AnswerStatusOf(const std::string& ws) const {
     WorkspaceStatus st = StatusOf(ws);
@@ -241,19 +260,14 @@ void EdgeService::Handle(HttpRequest request, Respond respond) {
 
 void EdgeService::HandleIngest(HttpRequest request, Respond respond) {
   State& s = *state_;
-  auto start = s.clock.Steady();
-  auto finish = [&s, start](const Respond& respond, HttpResponse r) {
-    s.probe.Request(Route::kIngest, r.status, s.clock.Steady() - start);
-    respond(std::move(r));
-  };
+  auto finish = s.Finisher();
 
   // 1. Authenticate: every failure gets the same body, so keys cannot be probed.
-  KeyRejection why;
-  const KeyRecord* key = s.keys.Verify(request.api_key, why);
+  HttpResponse refused;
+  const KeyRecord* key = s.Authenticate(request, refused);
   if (key == nullptr) {
-    s.probe.AuthFailed(why);
     s.probe.EventsRejected(Reject::kUnauthorized, 1);
-    return finish(respond, Refusal(401, "unauthorized", "missing or invalid API key", {}));
+    return finish(respond, std::move(refused));
   }
   if (key->role != Role::kIngest) {
     s.probe.EventsRejected(Reject::kForbidden, 1);
@@ -400,17 +414,10 @@ void EdgeService::HandleIngest(HttpRequest request, Respond respond) {
 
 void EdgeService::HandleCleanup(const HttpRequest& request, DataMode mode, Respond respond) {
   State& s = *state_;
-  auto start = s.clock.Steady();
-  auto finish = [&s, start](const Respond& respond, HttpResponse r) {
-    s.probe.Request(Route::kIngest, r.status, s.clock.Steady() - start);
-    respond(std::move(r));
-  };
-  KeyRejection why;
-  const KeyRecord* key = s.keys.Verify(request.api_key, why);
-  if (key == nullptr) {
-    s.probe.AuthFailed(why);
-    return finish(respond, Refusal(401, "unauthorized", "missing or invalid API key", {}));
-  }
+  auto finish = s.Finisher();
+  HttpResponse refused;
+  const KeyRecord* key = s.Authenticate(request, refused);
+  if (key == nullptr) return finish(respond, std::move(refused));
   const AnswerStatus status = s.AnswerStatusOf(key->workspace);
   const std::string_view scope = QueryValue(request.target, "scope");
   if (scope != "workspace" && scope != "mine") {

@@ -14,9 +14,9 @@ fail() { echo "FAIL: $*" >&2; tail -15 "$work/serve.log" >&2 || true; exit 1; }
 
 # Keys: the example's ingest key and member key (owner "alice"), an ingest key of
 # "bob", an admin key.
-sed -e 's/127.0.0.1:8080/127.0.0.1:0/' -e "s#data_dir: tokenmeter-data#data_dir: $work/data#" "$EXAMPLE" > "$work/serve.yaml"
-alice_ingest=$(awk '/#   ingest:/ {print $3}' "$EXAMPLE")
-alice_read=$(awk '/#   read:/ {print $3}' "$EXAMPLE")
+serve_config "$EXAMPLE"
+alice_ingest=$ingest_key
+alice_read=$read_key
 sed -i -e '/role: ingest/a\    owner: alice' -e '/role: member/a\    owner: alice' "$work/serve.yaml"
 "$TM" keys create --workspace demo --role ingest > "$work/bob.txt"
 bob_ingest=$(head -n 1 "$work/bob.txt")
@@ -24,16 +24,6 @@ bob_ingest=$(head -n 1 "$work/bob.txt")
 admin=$(head -n 1 "$work/admin.txt")
 { tail -n +3 "$work/bob.txt"; echo "    owner: bob"; tail -n +3 "$work/admin.txt"; } >> "$work/serve.yaml"
 
-start_serve() {  # [crash spec]
-  rm -f "$work/port"
-  TOKENMETER_CRASH_AT=${1:-} "$TM" serve --config "$work/serve.yaml" --port-file "$work/port.tmp" 2>> "$work/serve.log" &
-  serve_pid=$!
-  pids+=($serve_pid)
-  wait_for "[ -s '$work/port.tmp' ]" 100 || fail "serve did not start"
-  mv "$work/port.tmp" "$work/port"
-  base="http://127.0.0.1:$(cat "$work/port")"
-  wait_for "curl -sf $base/readyz > /dev/null" 100 || fail "serve not ready"
-}
 query() { curl -s -H "X-API-Key: $alice_read" "$base$1"; }
 send() {  # <key> <body>: the 202's inserted count
   curl -s -X POST "$base/v1/ingest" -H "X-API-Key: $1" -H 'Content-Type: application/json' --data-binary "$2" |
@@ -66,6 +56,7 @@ real_state() {  # the budget's spend and the plan's count (real data only)
 }
 
 start_serve
+serve_ready
 # Real calls, with latencies and a retry.
 real='{"events":[{"requestId":"r1","provider":"openai","model":"gpt-4o-mini","inputTokens":850,"outputTokens":320,"latencyMs":640,"endpointTag":"support.reply","userId":"u1"},{"requestId":"r2","provider":"anthropic","model":"claude-3-5-haiku","inputTokens":600,"outputTokens":180,"latencyMs":1900,"endpointTag":"support.reply","promptVersion":"v2"}]}'
 [ "$(send "$alice_ingest" "$real")" = '"inserted":2' ] || fail "real calls"
@@ -103,6 +94,7 @@ echo "$tests_left" | grep -q '"totals":{"requests":3,"successes":3,"errors":0,"d
 # once after the restart.
 kill -TERM "$serve_pid"; wait "$serve_pid" 2>/dev/null || true
 start_serve cleanup_staged
+serve_ready
 got=$(cleanup "$admin" demo workspace || true)
 wait_for "! kill -0 $serve_pid 2>/dev/null" 100 || fail "serve did not stop at the crash point"
 # The 202 may be cut off by the kill (the command was durable before it): the edge logged its id.
@@ -110,6 +102,7 @@ echo "$got" | grep -q '"dataMode":"demo","scope":"workspace",.* 202$' ||
   got=$(grep -o '"event":"cleanup_requested","cleanup_id":"cl_[0-9a-f]*' "$work/serve.log" | tail -1)
 [ "$(grep -c '"event":"cleanup_applied"' "$work/serve.log")" = 1 ] || fail "the demo cleanup was applied before the crash point"
 start_serve
+serve_ready
 result=$(wait_done "$got")
 echo "$result" | grep -q '"removedEvents":48,"removedRetries":2}' || fail "demo rows: $result"
 [ "$(grep -c '"event":"cleanup_applied"' "$work/serve.log")" = 2 ] ||

@@ -41,6 +41,32 @@ start_mock_broker() {
   bootstrap=$(cat "$work/bootstrap")
 }
 
+# serve_config <example serve.yaml>: $work/serve.yaml from it (a free port, data in
+# $work/data); sets $ingest_key and $read_key to its published demo keys.
+serve_config() {
+  sed -e 's/127.0.0.1:8080/127.0.0.1:0/' -e "s#data_dir: tokenmeter-data#data_dir: $work/data#" "$1" > "$work/serve.yaml"
+  ingest_key=$(awk '/#   ingest:/ {print $3}' "$1")
+  read_key=$(awk '/#   read:/ {print $3}' "$1")
+}
+
+# start_serve [crash point]: starts `$TM serve --config $work/serve.yaml` (stderr to
+# $work/serve.log; with TOKENMETER_CRASH_AT set to the crash point, if any; after the
+# words in the serve_prefix array, e.g. a clock moved on) and waits until it listens;
+# sets $serve_pid, $port and $base. serve_ready waits for its /readyz.
+serve_prefix=()
+start_serve() {
+  rm -f "$work/port" "$work/port.tmp"
+  TOKENMETER_CRASH_AT=${1:-} "${serve_prefix[@]}" "$TM" serve --config "$work/serve.yaml" --port-file "$work/port.tmp" \
+    2>> "$work/serve.log" &
+  serve_pid=$!
+  pids+=($serve_pid)
+  wait_for "[ -s '$work/port.tmp' ]" 150 || fail "serve did not start"
+  mv "$work/port.tmp" "$work/port"
+  port=$(cat "$work/port")
+  base="http://127.0.0.1:$port"
+}
+serve_ready() { wait_for "curl -sf $base/readyz > /dev/null" 150 || fail "serve not ready"; }
+
 # guide_curl <base url> <ingest key>: the CostLynx-style guide's validation step, its curl
 # verbatim (one event without a timestamp).
 guide_curl() {

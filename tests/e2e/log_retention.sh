@@ -11,21 +11,10 @@ TM=$1
 EXAMPLE=$2
 source "$(dirname "$0")/lib.sh"
 fail() { echo "FAIL: $*" >&2; tail -15 "$work/serve.log" >&2 || true; exit 1; }
-sed -e 's/127.0.0.1:8080/127.0.0.1:0/' -e "s#data_dir: tokenmeter-data#data_dir: $work/data\n  log_segment_mb: 1#" \
-  "$EXAMPLE" > "$work/serve.yaml"
+serve_config "$EXAMPLE"
+sed -i "s#data_dir: $work/data#&\n  log_segment_mb: 1#" "$work/serve.yaml"
 printf 'retention:\n  log_days: 0.00005\n  dlq_days: 0.00005\n' >> "$work/serve.yaml"  # 4.32 s
-ingest_key=$(awk '/#   ingest:/ {print $3}' "$EXAMPLE")
-read_key=$(awk '/#   read:/ {print $3}' "$EXAMPLE")
 
-start_serve() {
-  rm -f "$work/port"
-  "$TM" serve --config "$work/serve.yaml" --port-file "$work/port.tmp" 2>> "$work/serve.log" &
-  serve_pid=$!
-  pids+=($serve_pid)
-  wait_for "[ -s '$work/port.tmp' ]" 100 || fail "serve did not start"
-  mv "$work/port.tmp" "$work/port"
-  port=$(cat "$work/port")
-}
 query() { curl -s -H "X-API-Key: $read_key" "http://127.0.0.1:$port$1"; }
 log_bytes() { du -sb "$work/data/log" | cut -f1; }
 

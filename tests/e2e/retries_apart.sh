@@ -32,35 +32,25 @@ other=${lynx/850/851}
 conflict='{"index":0,"message":"this requestId was first recorded with other content; this event is not counted"}'
 
 # --- serve --------------------------------------------------------------------------------
-sed -e 's/127.0.0.1:8080/127.0.0.1:0/' -e "s#data_dir: tokenmeter-data#data_dir: $work/data#" "$EXAMPLE" > "$work/serve.yaml"
-ingest_key=$(awk '/#   ingest:/ {print $3}' "$EXAMPLE")
-read_key=$(awk '/#   read:/ {print $3}' "$EXAMPLE")
-start_serve() {  # [offset]
-  rm -f "$work/port"
-  if [ -n "${1:-}" ]; then
-    later "$1" "$TM" serve --config "$work/serve.yaml" --port-file "$work/port.tmp" 2>> "$work/serve.log" &
-  else
-    "$TM" serve --config "$work/serve.yaml" --port-file "$work/port.tmp" 2>> "$work/serve.log" &
-  fi
-  serve_pid=$!
-  pids+=($serve_pid)
-  wait_for "[ -s '$work/port.tmp' ]" 150 || fail "serve did not start"
-  mv "$work/port.tmp" "$work/port"
-  base="http://127.0.0.1:$(cat "$work/port")"
-  wait_for "curl -sf $base/readyz > /dev/null" 150 || fail "serve not ready"
+serve_config "$EXAMPLE"
+start_serve_later() {  # [offset]
+  serve_prefix=()
+  [ -n "${1:-}" ] && serve_prefix=(later "$1")
+  start_serve
+  serve_ready
 }
 query() { curl -s -H "X-API-Key: $read_key" "$base$1"; }
 send() { curl -s -X POST "$base/api/v1/usage/ingest" -H "X-API-Key: $ingest_key" -H 'Content-Type: application/json' --data-binary "$1"; }
 
-start_serve
+start_serve_later
 got=$(guide_curl "$base" "$ingest_key")
 [ "$got" = "$(ingest_answer 1 0 0)" ] || fail "serve, first copy: $got"
 kill -KILL "$serve_pid"; wait "$serve_pid" 2>/dev/null || true
-start_serve +7m
+start_serve_later +7m
 got=$(guide_curl "$base" "$ingest_key")
 [ "$got" = "$(ingest_answer 0 1 0)" ] || fail "serve, the copy 7 minutes later (after a SIGKILL): $got"
 kill -TERM "$serve_pid"; wait "$serve_pid" 2>/dev/null || true
-start_serve +72h
+start_serve_later +72h
 got=$(guide_curl "$base" "$ingest_key")
 [ "$got" = "$(ingest_answer 0 1 0)" ] || fail "serve, the copy 3 days later: $got"
 got=$(send "$other")
