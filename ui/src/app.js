@@ -462,6 +462,46 @@ function EventLookup({ keyv, s, set }) {
   </div>`;
 }
 
+// --- data hygiene: remove demo or test rows (never real ones) ---------------------------
+const CLEANUPS = [
+  ['demo', 'workspace', "Remove the workspace's demo data", 'clear-demo'],
+  ['test', 'mine', 'Clear my test data', 'clear-my-test'],
+];
+function Hygiene({ keyv }) {
+  const [asked, setAsked] = useState(null);  // the cleanup waiting for its confirmation
+  const [result, setResult] = useState(null);
+  const run = async ([mode, scope]) => {
+    setAsked(null);
+    setResult({ message: 'Asking…' });
+    const r = await fetch(`/v1/ingest/${mode}-data?scope=${scope}`, { method: 'DELETE', headers: { 'X-API-Key': keyv } });
+    let body = null;
+    try { body = await r.json(); } catch { body = null; }
+    if (r.status !== 202 || !body || !body.ok) {
+      setResult({ error: true, message: (body && body.message) || 'error ' + r.status });
+      return;
+    }
+    for (let i = 0; i < 50; i++) {  // applied within milliseconds in serve; give up after ~10 s
+      const st = await api(keyv, body.status);
+      if (st.body && st.body.done) {
+        const c = st.body.cleanup;
+        setResult({ message: `Removed ${fmtInt(c.removedEvents)} ${c.dataMode} events and ${fmtInt(c.removedRetries)} retries.` });
+        return;
+      }
+      await new Promise((done) => setTimeout(done, 200));
+    }
+    setResult({ message: `Accepted (cleanup ${body.cleanupId}); still being applied.` });
+  };
+  return html`<div class="panel"><h2>Data hygiene</h2>
+    <p class="muted">Removes demo or test rows as if they had never been sent; real data is never removed. The
+      workspace's rows need an owner or admin key; "my" rows are those ingested by the keys of your key's owner.</p>
+    ${CLEANUPS.map((c) => html`<button data-testid=${c[3]} onClick=${() => { setResult(null); setAsked(c); }}>${c[2]}</button> `)}
+    ${asked && html`<p data-testid="hygiene-confirm">${asked[2]}? This cannot be undone.
+      <button data-testid="hygiene-yes" onClick=${() => run(asked)}>Yes, remove</button>
+      <button onClick=${() => setAsked(null)}>Cancel</button></p>`}
+    ${result && html`<p class=${result.error ? 'error' : ''} data-testid="hygiene-result">${result.message}</p>`}
+  </div>`;
+}
+
 // --- the page -------------------------------------------------------------------------
 function App() {
   const [keyv, setKey] = useState(sessionStorage.getItem(KEY) || '');
@@ -502,6 +542,7 @@ function App() {
       ${s.view === 'alerts' && html`<${Alerts} keyv=${keyv} />`}
       ${s.view === 'quality' && html`<${Quality} keyv=${keyv} s=${s} />`}
       ${s.view === 'quality' && html`<${Unpriced} keyv=${keyv} s=${s} />`}
+      ${s.view === 'quality' && html`<${Hygiene} keyv=${keyv} />`}
       ${s.view === 'event' && html`<${EventLookup} keyv=${keyv} s=${s} set=${set} />`}
     </main>
   </div>`;

@@ -196,6 +196,27 @@ const count = (n) => BigInt(n).toLocaleString('en-US');
   check((await text('quality-fix')).startsWith('Fix first: events received') === false, 'events were received');
   await shot('quality');
 
+  // Data hygiene: a member may not remove the workspace's demo rows (the API's reason is
+  // shown); its own test rows (none: the events came through the ingest key) are removed.
+  const hygiene = async (button) => {
+    await page.click(`[data-testid="${button}"]`);
+    await page.click('[data-testid="hygiene-yes"]');
+    await page.waitForFunction(() => {
+      const r = document.querySelector('[data-testid="hygiene-result"]');
+      return r !== null && r.innerText !== 'Asking…';
+    });
+    return text('hygiene-result');
+  };
+  const before = consoleErrors.length;
+  const denied = await hygiene('clear-demo');
+  // The refusal's 403, which chromium logs as a failed load: expected, and only that.
+  check(consoleErrors.length === before + 1 && consoleErrors[before].includes('403'), 'console on the refusal: ' + consoleErrors.slice(before).join(' | '));
+  consoleErrors.length = before;
+  check(denied.startsWith('a member key may remove only its owner\'s rows'), 'demo cleanup by a member: ' + denied);
+  const mine = await hygiene('clear-my-test');
+  check(mine === 'Removed 0 test events and 0 retries.', 'my test rows: ' + mine);
+  await shot('hygiene');
+
   // Event lookup: the retried call, its attempts and exact cost.
   await page.click('[data-testid="nav-event"]');
   await page.fill('[data-testid="event-id"]', 'test-integration-001');
