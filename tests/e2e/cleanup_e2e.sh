@@ -50,6 +50,7 @@ snapshot() {
   echo "minutes: $(query "/v1/dashboard/timeseries?$w&granularity=minute")"
   echo "p95 by feature: $(query "/v1/dashboard/overview?$w&feature=support.reply")"
   echo "unpriced: $(query "/v1/models/unpriced?$w")"
+  echo "export: $(query "/v1/export?$w&format=ndjson")"
 }
 real_state() {  # the budget's spend and the plan's count (real data only)
   query /v1/budgets | grep -o '"spendNanoUsd":[0-9]*,"requests":[0-9]*'
@@ -63,6 +64,22 @@ real='{"events":[{"requestId":"r1","provider":"openai","model":"gpt-4o-mini","in
 [ "$(send "$alice_ingest" "$real")" = '"inserted":0' ] || fail "real retry"
 snapshot > "$work/before.txt"
 budget_before=$(real_state)
+# The export, read by Python's csv and json: its rows add up to the query API's totals.
+query "/v1/export?from=$from&to=$to&format=csv" > "$work/export.csv"
+query "/v1/export?from=$from&to=$to&format=json" > "$work/export.json"
+/usr/bin/python3 - "$work/export.csv" "$work/export.json" "$(query "/v1/dashboard/overview?from=$from&to=$to")" <<'PY' ||
+import csv, json, sys
+rows = list(csv.DictReader(open(sys.argv[1], newline="")))
+doc = json.load(open(sys.argv[2]))
+totals = json.loads(sys.argv[3])["totals"]
+assert [r["requestId"] for r in rows] == ["r1", "r2"], rows
+assert [e["requestId"] for e in doc["events"]] == ["r1", "r2"], doc
+assert sum(int(r["costNanoUsd"]) for r in rows) == totals["costNanoUsd"], (rows, totals)
+assert [r["costUsd"] for r in rows] == [e["costUsd"] for e in doc["events"]]
+assert sum(int(r["attempts"]) - 1 for r in rows) == totals["duplicates"], (rows, totals)
+assert sum(int(r["inputTokens"]) for r in rows) == totals["inputTokens"]
+PY
+  fail "export: $(cat "$work/export.csv")"
 [ -n "$budget_before" ] || fail "no budget: $(query /v1/budgets)"
 
 # Demo rows (alice's ingest key) and test rows of both owners, sharing a feature and a

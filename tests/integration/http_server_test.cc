@@ -26,7 +26,8 @@ namespace {
 
 using namespace std::chrono_literals;
 
-// GET /big/<n>: a body of n bytes ('a' + i % 26). GET /throw: throws. Anything else: 200 "ok".
+// GET /big/<n>: a body of n bytes ('a' + i % 26). GET /stream/<n>: n pieces, streamed.
+// GET /throw: throws. Anything else: 200 "ok".
 class TestHandler final : public HttpHandler {
  public:
   void Handle(HttpRequest request, Respond respond) override {
@@ -38,6 +39,13 @@ class TestHandler final : public HttpHandler {
       for (size_t i = 0; i < n; ++i) r.body[i] = static_cast<char>('a' + i % 26);
     } else if (request.target == "/throw") {
       throw std::runtime_error("handler failed");
+    } else if (request.target.rfind("/stream/", 0) == 0) {
+      // n pieces "piece <i>\n" and an empty one between each, produced one call at a time.
+      auto left = std::make_shared<int>(std::stoi(request.target.substr(8)) * 2);
+      r.stream = [left](std::string& piece) {
+        if (*left % 2 == 0 && *left > 0) piece = "piece " + std::to_string(*left / 2) + "\n";
+        return --*left > 0;
+      };
     } else {
       r.body = "ok";
     }
@@ -164,6 +172,27 @@ TEST_F(HttpServerTest, AClientThatStopsReadingIsCutOffAtTheWriteDeadline) {
   testing::Reply r = testing::Request(server_->port(), "GET", "/small");
   EXPECT_EQ(r.status, 200);
   EXPECT_EQ(r.body, "ok");
+}
+
+// A streamed body goes out chunked, a piece per call (empty ones send nothing), and the
+// connection serves the next request after it.
+TEST_F(HttpServerTest, AStreamedBodyIsSentChunkedAndTheConnectionGoesOn) {
+  StartServer(10000);
+  int fd = Connect(server_->port());
+  ASSERT_GE(fd, 0);
+  SendAll(fd, "GET /stream/3 HTTP/1.1\r\nHost: x\r\n\r\nGET /stream/0 HTTP/1.1\r\nHost: x\r\n\r\n"
+              "GET /small HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  std::string raw = ReadAll(fd, 5s);
+  close(fd);
+  EXPECT_NE(raw.find("Transfer-Encoding: chunked\r\n"), std::string::npos) << raw;
+  EXPECT_NE(raw.find("\r\n\r\n8\r\npiece 3\n\r\n8\r\npiece 2\n\r\n8\r\npiece 1\n\r\n0\r\n\r\n"), std::string::npos)
+      << raw;
+  std::vector<testing::Reply> replies = testing::ParseResponses(raw);
+  ASSERT_EQ(replies.size(), 3u) << raw;
+  EXPECT_EQ(replies[0].body, "piece 3\npiece 2\npiece 1\n");
+  EXPECT_EQ(replies[1].body, "") << "a stream with nothing in it";
+  EXPECT_EQ(replies[2].body, "ok");
+  EXPECT_TRUE(Idle(3s));
 }
 
 TEST_F(HttpServerTest, AHandlerThatThrowsGets500AndTheConnectionServesOn) {

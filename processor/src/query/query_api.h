@@ -36,8 +36,8 @@ class QueryApi {
       : store_(store), dedup_(dedup), rollups_(rollups), keys_(keys), clock_(clock), retention_(retention) {}
 
   // The paths it serves begin with one of these (mounted as they are on a shared port).
-  static constexpr std::array<std::string_view, 4> kRoutePrefixes = {"/v1/dashboard/", "/v1/events/", "/v1/models/",
-                                                                     "/v1/cleanups/"};
+  static constexpr std::array<std::string_view, 5> kRoutePrefixes = {"/v1/dashboard/", "/v1/events/", "/v1/models/",
+                                                                     "/v1/cleanups/", "/v1/export"};
   // True if `path` is under one of them.
   static bool Serves(std::string_view path);
   HttpResponse Handle(const HttpRequest& request) const;

@@ -5,6 +5,7 @@
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <cstdio>
 #include <cstring>
 #include <mutex>
 #include <optional>
@@ -154,6 +155,7 @@ struct Conn final : std::enable_shared_from_this<Conn> {
           self.reset();
           if (server.stopping) response->close = true;
           keep_alive = keep_alive && !response->close;
+          stream = std::move(response->stream);
           Format(*response, keep_alive);
           response.reset();
           then = keep_alive ? Then::kNextRequest : Then::kClose;
@@ -291,12 +293,14 @@ struct Conn final : std::enable_shared_from_this<Conn> {
     if (!keep) out.append("\r\nConnection: close");
     // 1xx, 204 and 304 carry no body and no Content-Length (RFC 9110 8.6).
     bool bodiless = r.status < 200 || r.status == 204 || r.status == 304;
-    if (!bodiless) {
+    if (stream) {
+      out.append("\r\nTransfer-Encoding: chunked");
+    } else if (!bodiless) {
       out.append("\r\nContent-Length: ");
       out.append(std::to_string(r.body.size()));
     }
     out.append("\r\n\r\n");
-    if (!bodiless) out.append(r.body);
+    if (!bodiless && !stream) out.append(r.body);
     phase = Phase::kWrite;
     deadline = Clock::now() + std::chrono::milliseconds(server.config.body_timeout_ms);
   }
@@ -325,7 +329,29 @@ struct Conn final : std::enable_shared_from_this<Conn> {
     return true;
   }
 
+  // The next piece of a streamed body, framed as a chunk (the last one followed by the
+  // empty chunk that ends the body), into `out`; back to the write phase.
+  void NextPiece() {
+    out.clear();
+    out_sent = 0;
+    std::string piece;
+    const bool more = stream(piece);
+    if (!piece.empty()) {
+      char size[20];
+      out.append(size, static_cast<size_t>(std::snprintf(size, sizeof(size), "%zx\r\n", piece.size())));
+      out.append(piece);
+      out.append("\r\n");
+    }
+    if (!more) {
+      out.append("0\r\n\r\n");
+      stream = nullptr;
+    }
+    phase = Phase::kWrite;
+    deadline = Clock::now() + std::chrono::milliseconds(server.config.body_timeout_ms);
+  }
+
   void AfterWrite() {
+    if (stream) return NextPiece();
     out.clear();
     out_sent = 0;
     if (counted) {
@@ -447,6 +473,7 @@ struct Conn final : std::enable_shared_from_this<Conn> {
   size_t in_end = 0;
   std::string out;  // the response being written, reused
   size_t out_sent = 0;
+  std::function<bool(std::string&)> stream;  // the streamed body being sent, if any
   size_t drained = 0;  // bytes discarded while lingering
   bool keep_alive = true;
   bool counted = false;  // this connection holds one of in_flight

@@ -204,6 +204,70 @@ TEST_F(QueryApiTest, ARangePastRetentionSaysWhereItsDataBegins) {
             std::string::npos) << "day rows: 3650 days " << r.body;
 }
 
+// The body of a streamed answer, every piece drained.
+std::string Drain(HttpResponse& r) {
+  std::string body;
+  if (!r.stream) return r.body;
+  while (r.stream(body)) {
+  }
+  return body;
+}
+
+// An export: one row per counted event of the window, its exact cost and attempts, in
+// CSV, NDJSON or JSON, with the retention headers.
+TEST_F(QueryApiTest, ExportsListEveryCountedEventExactly) {
+  const std::string v = prices_->version();
+  HttpResponse r = Get("/v1/export?range=24h");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.content_type, "text/csv; charset=utf-8");
+  ASSERT_TRUE(r.stream) << "streamed, not built whole";
+  EXPECT_EQ(Drain(r),
+            "requestId,occurredAt,receivedAt,dataMode,environment,project,feature,promptVersion,userId,tenantId,"
+            "provider,model,status,latencyMs,inputTokens,outputTokens,cachedTokens,cacheWriteTokens,reasoningTokens,"
+            "costUsd,costNanoUsd,costSource,catalogVersion,attempts\r\n"
+            "a,2026-02-07T12:34:56.000Z,2026-02-07T12:34:56.000Z,real,prod,,checkout.ai_summary,,u1,t1,openai,"
+            "gpt-4o-mini,success,820,850,320,0,0,0,0.000319500,319500,catalog," + v + ",2\r\n"
+            "b,2026-02-07T12:34:56.000Z,2026-02-07T12:34:56.000Z,real,prod,support,contract-analysis,,u2,t1,openai,"
+            "gpt-4.1,error,1000,1200,450,0,0,0,0.006000000,6000000,catalog," + v + ",1\r\n");
+  auto header = [&r](const std::string& name) {
+    for (const auto& [k, value] : r.headers) {
+      if (k == name) return value;
+    }
+    return std::string("?");
+  };
+  EXPECT_EQ(header("X-Retention-Truncated"), "false");
+  EXPECT_EQ(header("X-Retention-Available-From-Utc"), "2026-01-08T13:00:00.000Z") << "events_days 30";
+
+  r = Get("/v1/export?range=24h&format=ndjson&project=support");
+  EXPECT_EQ(r.content_type, "application/x-ndjson");
+  EXPECT_EQ(Drain(r),
+            R"({"requestId":"b","occurredAt":"2026-02-07T12:34:56.000Z","receivedAt":"2026-02-07T12:34:56.000Z",)"
+            R"("dataMode":"real","environment":"prod","project":"support","feature":"contract-analysis",)"
+            R"("promptVersion":null,"userId":"u2","tenantId":"t1","provider":"openai","model":"gpt-4.1",)"
+            R"("status":"error","latencyMs":1000,"inputTokens":1200,"outputTokens":450,"cachedTokens":0,)"
+            R"("cacheWriteTokens":0,"reasoningTokens":0,"costUsd":"0.006000000","costNanoUsd":6000000,)"
+            R"("costSource":"catalog","catalogVersion":")" + v + R"(","attempts":1})" "\n");
+  r = Get("/v1/export?from=2026-01-01T00:00:00Z&to=2026-02-08T00:00:00Z&format=json&user=u1");
+  std::string json = Drain(r);
+  EXPECT_EQ(json.rfind(R"({"ok":true,"workspace":"acme","from":"2026-01-01T00:00:00.000Z","to":"2026-02-08T00:00:00.000Z",)"
+                       R"("events":[{"requestId":"a",)", 0), 0u) << json;
+  EXPECT_EQ(json.substr(json.size() - 15), R"("attempts":2}]})");
+  EXPECT_EQ(header("X-Retention-Truncated"), "true") << "January 1st is past the events' 30 days";
+  HttpResponse other = Get("/v1/export?range=24h&format=csv", globex_.key);
+  const std::string globex = Drain(other);
+  EXPECT_NE(globex.find("\r\ng,"), std::string::npos);
+  EXPECT_EQ(globex.find("\r\na,"), std::string::npos) << "a workspace's export holds only its own events";
+  r = Get("/v1/export?range=24h&format=focus&feature=contract-analysis");
+  EXPECT_EQ(Drain(r),
+            "BilledCost,EffectiveCost,ListCost,BillingCurrency,ChargeCategory,ChargeDescription,ChargePeriodStart,"
+            "ChargePeriodEnd,ConsumedQuantity,ConsumedUnit,ProviderName,PublisherName,ServiceName,SkuId,ResourceId,"
+            "x_Feature,x_PromptVersion,x_Project,x_Environment,x_User,x_Tenant,x_DataMode,x_CostSource,x_Attempts\r\n"
+            "0.006000000,0.006000000,0.006000000,USD,Usage,gpt-4.1 tokens,2026-02-07T12:34:00.000Z,"
+            "2026-02-07T12:35:00.000Z,1650,Tokens,openai,openai,gpt-4.1,gpt-4.1,b,contract-analysis,,support,prod,u2,t1,"
+            "real,catalog,1\r\n");
+  EXPECT_EQ(Get("/v1/export?format=xml").status, 400);
+}
+
 TEST_F(QueryApiTest, TimeseriesHasOnePointPerBucket) {
   HttpResponse r = Get("/v1/dashboard/timeseries?range=6h");
   EXPECT_EQ(r.status, 200);

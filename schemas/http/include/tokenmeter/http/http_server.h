@@ -41,6 +41,12 @@ struct HttpResponse {
   std::string body;
   std::vector<std::pair<std::string, std::string>> headers;  // extra, e.g. Retry-After
   bool close = false;  // close the connection after this response
+  // A body produced piece by piece (an export), sent with Transfer-Encoding: chunked
+  // instead of `body`: called on the connection's I/O thread once the headers, then each
+  // piece, are sent; it appends the next piece to `piece` (empty is allowed) and returns
+  // false after the last one. Memory stays one piece however long the body. A client that
+  // stops reading for the body timeout is cut off.
+  std::function<bool(std::string& piece)> stream;
 };
 
 // Answers requests. Handle() is called on an I/O thread; `respond` must be called exactly

@@ -1,0 +1,26 @@
+// GET /v1/export: the counted events of a window, one row per event, as CSV, NDJSON, JSON
+// or FOCUS-shaped CSV, streamed (HttpResponse::stream) a few hundred rows at a time from one snapshot of
+// the state, so memory stays flat however many rows there are. Any thread; a stream's
+// pieces are produced on the connection's I/O thread, and the store and index must outlive
+// it.
+#ifndef TOKENMETER_PROCESSOR_QUERY_EXPORT_API_H_
+#define TOKENMETER_PROCESSOR_QUERY_EXPORT_API_H_
+
+#include "dedup/dedup_index.h"
+#include "state/state_store.h"
+#include "tokenmeter/http/http_server.h"
+#include "window.h"
+
+namespace tokenmeter {
+
+// The events of `key`'s workspace that occurred in the window, of its data modes, scope
+// and drill-down attribute; `format` is csv, ndjson, json or focus (FinOps FOCUS columns,
+// CSV) (400 otherwise). Headers
+// X-Retention-Truncated and X-Retention-Available-From-Utc say whether the window reaches
+// past what retention.events_days keeps.
+HttpResponse ExportEvents(const StateStore& store, const DedupIndex& dedup, const KeyRecord& key, const Params& params,
+                          const Window& w, TimePoint now, const RetentionConfig& retention);
+
+}  // namespace tokenmeter
+
+#endif  // TOKENMETER_PROCESSOR_QUERY_EXPORT_API_H_
