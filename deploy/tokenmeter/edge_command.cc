@@ -101,7 +101,9 @@ int RunEdge(const std::vector<std::string>& args) {
     TopicFollower* follower = outcomes_follower.get();
     edge.AttachOutcomes(&outcomes, [follower] { return follower->Following(); });
   }
-  HttpServer server(config.http, edge);
+  HttpServerConfig http = config.http;
+  http.error_members = EdgeService::ServerErrorMembers();
+  HttpServer server(http, edge);
   edge.AttachServer(&server);
   if (Status s = server.Start(); !s.ok()) return StartupFailed("edge", s);
   std::string port = std::to_string(server.port());

@@ -101,7 +101,11 @@ int RunServe(const std::vector<std::string>& args) {
   std::vector<PathRouter::Route> routes = {{"/", &ui, /*exact=*/true}, {"/ui/", &ui}};
   for (std::string& prefix : ProcessorRunner::RoutePrefixes()) routes.push_back({std::move(prefix), processor->get()});
   PathRouter router(std::move(routes), edge);
-  HttpServer server(config.serve_http, router);
+  // The ingest paths' status fields on the server's own refusals too (also on the query
+  // API's, which share the port).
+  HttpServerConfig http = config.serve_http;
+  http.error_members = EdgeService::ServerErrorMembers();
+  HttpServer server(http, router);
   edge.AttachServer(&server);
   if (Status s = server.Start(); !s.ok()) return StartupFailed("serve", s);
   (*processor)->Start();

@@ -471,6 +471,13 @@ void EdgeService::HandleCleanup(const HttpRequest& request, DataMode mode, Respo
                       });
 }
 
+std::string EdgeService::ServerErrorMembers() {
+  HttpResponse r = Refusal(400, "", "", {});
+  // {"ok":false,"reason":"","message":"",<members>}: the members alone.
+  const std::string head = R"({"ok":false,"reason":"","message":"")";
+  return r.body.substr(head.size(), r.body.size() - head.size() - 1);
+}
+
 void EdgeService::SetWorkspaceStatus(const std::string& workspace, const WorkspaceStatus& status) {
   std::unique_lock lock(state_->status_mu);
   state_->statuses[workspace] = status;

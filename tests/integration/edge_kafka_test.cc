@@ -60,6 +60,7 @@ class EdgeKafkaTest : public ::testing::Test {
     // The bound on every answer, enforced by the server whatever librdkafka does: a record
     // in flight when its broker vanishes can take longer than delivery_timeout_ms to fail.
     hc.handler_deadline_ms = 3000;
+    hc.error_members = EdgeService::ServerErrorMembers();  // as edge and serve configure it
     server_ = std::make_unique<HttpServer>(hc, *edge_);
     edge_->AttachServer(server_.get());
     ASSERT_TRUE(server_->Start().ok());
@@ -247,7 +248,8 @@ TEST_F(EdgeKafkaTest, AuthenticationRoleAndMediaTypeRefusals) {
 TEST_F(EdgeKafkaTest, OversizedBodiesAndBatchesAre413) {
   Reply r = Post(R"({"requestId":"big","provider":"openai","model":"m","x":")" + std::string(5 << 20, 'a') + "\"}");
   EXPECT_EQ(r.status, 413);
-  EXPECT_EQ(r.body, R"({"ok":false,"reason":"body_too_large","message":"request body too large"})");
+  EXPECT_EQ(r.body, std::string(R"({"ok":false,"reason":"body_too_large","message":"request body too large")") + kNoFlags)
+      << "refused by the HTTP layer before the key is read: the status fields of no workspace";
   std::string many = R"({"events":[)";
   for (int i = 0; i < 1001; ++i) many += (i ? "," : "") + std::string(R"({"requestId":"m","provider":"p","model":"m"})");
   many += "]}";

@@ -31,6 +31,7 @@ class HttpFramingTest : public ::testing::Test {
     hc.handler_deadline_ms = 500;
     hc.header_timeout_ms = 1000;
     hc.body_timeout_ms = 1000;
+    hc.error_members = EdgeService::ServerErrorMembers();  // as edge and serve configure it
     server_ = std::make_unique<HttpServer>(hc, *edge_);
     ASSERT_TRUE(server_->Start().ok());
     port_ = server_->port();

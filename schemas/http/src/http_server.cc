@@ -26,9 +26,14 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
-HttpResponse ErrorResponse(int status, std::string_view reason, std::string_view message) {
+// The server's own error answer, with the configured members after reason and message.
+HttpResponse ServerError(int status, std::string_view reason, std::string_view message, const std::string& members) {
   HttpResponse r = JsonError(status, reason, message);
-  r.close = true;  // framing errors end the connection
+  if (!members.empty()) {
+    r.body.pop_back();
+    r.body += members;
+    r.body.push_back('}');
+  }
   return r;
 }
 
@@ -231,7 +236,9 @@ struct Conn final : std::enable_shared_from_this<Conn> {
   // The server's own refusal (no handler involved): answered, then a lingering close.
   void Refuse(int status, std::string_view reason, std::string_view message) {
     keep_alive = false;
-    Format(ErrorResponse(status, reason, message), /*keep=*/false);
+    HttpResponse r = ServerError(status, reason, message, server.config.error_members);
+    r.close = true;  // framing errors end the connection
+    Format(r, /*keep=*/false);
     then = Then::kLinger;
   }
 
@@ -268,7 +275,9 @@ struct Conn final : std::enable_shared_from_this<Conn> {
           });
     } catch (const std::exception& e) {
       Log(LogLevel::kError, "http", "handler_exception", {{"what", e.what()}});
-      if (!response) response = JsonError(500, "internal", "the request could not be handled");
+      if (!response) {
+        response = ServerError(500, "internal", "the request could not be handled", server.config.error_members);
+      }
     }
     worker.handling = nullptr;
   }
@@ -438,8 +447,8 @@ struct Conn final : std::enable_shared_from_this<Conn> {
   // The sweep found this connection past its deadline.
   void Expire() {
     if (phase == Phase::kHandler) {
-      HttpResponse r =
-          JsonError(503, "deadline_exceeded", "the request could not be completed in time; retry");
+      HttpResponse r = ServerError(503, "deadline_exceeded", "the request could not be completed in time; retry",
+                                   server.config.error_members);
       r.headers.emplace_back("Retry-After", "1");
       response = std::move(r);  // the handler's late answer finds another phase or seq
       Drive();

@@ -77,6 +77,10 @@ class EdgeService final : public HttpHandler {
 
   void Handle(HttpRequest request, Respond respond) override;
 
+  // The members the HTTP server adds to its own error answers (HttpServerConfig::
+  // error_members) on the edge's port: the status fields of an unknown workspace, so
+  // refusals made before the key is read carry them too.
+  static std::string ServerErrorMembers();
   // Lets /metrics report the server's in-flight requests and connections.
   void AttachServer(const HttpServer* server) { server_ = server; }
   // Answers ingest once the processor has applied the events (AnswerAfter::kApplied):

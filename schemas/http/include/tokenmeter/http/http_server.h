@@ -78,6 +78,10 @@ struct HttpServerConfig {
   int handler_deadline_ms = 10000;
   // Concurrent connections; beyond it new connections are closed at once. Default 10000.
   int max_connections = 10000;
+  // Members appended to the server's own error bodies (framing 400s, 413, 431, the
+  // handler deadline's 503, a failed handler's 500), e.g. `,"x":true`: the edge's status
+  // fields, so every answer of an ingest path carries them. Default none.
+  std::string error_members;
 
   Status Validate() const;
 };
