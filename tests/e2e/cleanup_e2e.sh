@@ -39,10 +39,11 @@ wait_done() {  # <cleanup answer>: waits until applied, prints the result
   wait_for "query /v1/cleanups/$id | grep -q '\"done\":true'" 150 || fail "cleanup $id not applied: $(query /v1/cleanups/$id)"
   query "/v1/cleanups/$id"
 }
-# Every view over every mode, for one fixed window, so two snapshots compare byte for byte.
+# Every view over every mode, for one fixed window, so two snapshots compare byte for byte
+# (availableFrom is now minus the retention: it moves with the clock, so it is masked).
 from=$(date -u -d '-1 day' +%Y-%m-%dT%H:00:00Z)
 to=$(date -u -d '+2 hours' +%Y-%m-%dT%H:00:00Z)
-snapshot() {
+snapshot_raw() {
   local w="from=$from&to=$to&dataMode=all"
   for view in overview timeseries top-endpoints top-users top-tenants prompt-versions models providers projects environments; do
     echo "$view: $(query "/v1/dashboard/$view?$w&limit=1000")"
@@ -52,6 +53,7 @@ snapshot() {
   echo "unpriced: $(query "/v1/models/unpriced?$w")"
   echo "export: $(query "/v1/export?$w&format=ndjson")"
 }
+snapshot() { snapshot_raw | sed -E 's/"availableFrom":"[^"]*"/"availableFrom":"(masked)"/g'; }
 real_state() {  # the budget's spend and the plan's count (real data only)
   query /v1/budgets | grep -o '"spendNanoUsd":[0-9]*,"requests":[0-9]*'
 }
