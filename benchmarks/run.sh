@@ -168,7 +168,7 @@ rm -rf "$work/pipeline"
 # --- 2. Kafka ceilings: the mock broker, a bare producer and a bare consumer -------------
 mkfifo "$work/ctl"
 "$MOCK" --bootstrap-file "$work/bootstrap" --topic tokenmeter.events:4 --topic tokenmeter.events.dlq:1 \
-  --topic tokenmeter.workspace-status:1 --topic bench.ceiling:4 --topic bench.p0:4 --topic bench.p10:4 \
+  --topic tokenmeter.workspace-status:1 --topic tokenmeter.settings:1 --topic bench.ceiling:4 --topic bench.p0:4 --topic bench.p10:4 \
   --topic bench.mem:4 --topic bench.acks:4 < "$work/ctl" > "$work/mock.log" 2>&1 &
 pids+=($!)
 exec 3> "$work/ctl"

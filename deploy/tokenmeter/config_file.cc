@@ -139,7 +139,7 @@ Status ParseBus(const YAML::Node& n, KafkaConfig& k) {
   YAML::Node kn = n["kafka"];
   if (!kn) return Status::Ok();
   RETURN_IF_ERROR(OnlyKeys(kn, "bus.kafka",
-                           {"bootstrap_servers", "topic", "status_topic", "outcomes_topic", "client_id",
+                           {"bootstrap_servers", "topic", "status_topic", "settings_topic", "outcomes_topic", "client_id",
                             "delivery_timeout_ms",
                             "linger_ms", "queue_max_messages", "queue_max_kbytes",
                             "properties"}));
@@ -147,6 +147,7 @@ Status ParseBus(const YAML::Node& n, KafkaConfig& k) {
   RETURN_IF_ERROR(Get(kn, "topic", "bus.kafka", k.topic));
   RETURN_IF_ERROR(Get(kn, "status_topic", "bus.kafka", k.status_topic));
   RETURN_IF_ERROR(Get(kn, "outcomes_topic", "bus.kafka", k.outcomes_topic));
+  RETURN_IF_ERROR(Get(kn, "settings_topic", "bus.kafka", k.settings_topic));
   RETURN_IF_ERROR(Get(kn, "client_id", "bus.kafka", k.client_id));
   RETURN_IF_ERROR(Get(kn, "delivery_timeout_ms", "bus.kafka", k.delivery_timeout_ms));
   RETURN_IF_ERROR(Get(kn, "linger_ms", "bus.kafka", k.linger_ms));
@@ -496,6 +497,9 @@ Status ParseKeys(const YAML::Node& n, const std::vector<WorkspaceConfig>& declar
     RETURN_IF_ERROR(Get(k, "burst_events", path, r.burst_events));
     RETURN_IF_ERROR(Get(k, "owner", path, r.owner));
     if (r.owner.empty()) r.owner = r.id;  // a key of its own: "mine" is its own rows
+    r.from_config = true;
+    if (prefix.starts_with("tm_live_")) r.env = "live";  // shown as the key's prefix
+    if (prefix.starts_with("tm_test_")) r.env = "test";
     auto parsed_role = ParseRole(role);
     if (!parsed_role) {
       return InvalidArgument(Where(k, path + ".role") + " must be owner, admin, member or ingest");

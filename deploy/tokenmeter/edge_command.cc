@@ -12,6 +12,7 @@
 #include "command_args.h"
 #include "commands.h"
 #include "config_file.h"
+#include "settings_bus.h"
 #include "signals.h"
 #include "tokenmeter/base/log.h"
 #include "tokenmeter/bus/kafka_publisher.h"
@@ -43,7 +44,7 @@ int RunEdge(const std::vector<std::string>& args) {
   if (start.exit_code) return *start.exit_code;
   const CommandArgs& cmd = start.args;
   const AppConfig& config = start.config;
-  const KeyRing& keys = *start.keys;
+  KeyRing& keys = *start.keys;
   Result<Normalizer> normalizer = Normalizer::FromEmbeddedTable();
   if (!normalizer.ok()) return StartupFailed("edge", normalizer.status());
   const bool applied = config.edge.answer_after == EdgeConfig::AnswerAfter::kApplied;
@@ -54,9 +55,19 @@ int RunEdge(const std::vector<std::string>& args) {
   auto publisher = KafkaPublisher::Create(config.kafka);
   if (!publisher.ok()) return StartupFailed("edge", publisher.status());
 
+  // The settings topic: written by the admin API, read whole before the port opens.
+  KafkaConfig settings_config = config.kafka;
+  settings_config.topic = config.kafka.settings_topic;
+  auto settings_publisher = KafkaPublisher::Create(settings_config);
+  if (!settings_publisher.ok()) return StartupFailed("edge", settings_publisher.status());
+  LiveSettings settings(config.keys, keys);
+  auto settings_follower = FollowKafkaSettings(config.kafka, settings, "edge");
+  if (!settings_follower.ok()) return StartupFailed("edge", settings_follower.status());
+
   SystemClock clock;
   prometheus::Registry registry;
   EdgeService edge(config.edge, keys, *normalizer, **publisher, clock, registry);
+  edge.AttachSettings(&settings, settings_publisher->get());
   // Every edge reads the whole status topic: a consumer group of its own, from the start.
   KafkaConsumerConfig status_cc;
   status_cc.bootstrap_servers = config.kafka.bootstrap_servers;
@@ -117,9 +128,11 @@ int RunEdge(const std::vector<std::string>& args) {
   statuses.Stop();
   server.Stop(std::chrono::milliseconds(config.drain_timeout_ms));
   Status flushed = (*publisher)->Flush(std::chrono::milliseconds(config.drain_timeout_ms));
-  // Destroy the producer while the edge it reports to exists: any record still in flight
-  // gets its (failed) delivery report now.
+  // Destroy the producers while the edge they report to exists: any record still in
+  // flight gets its (failed) delivery report now.
   publisher->reset();
+  settings_publisher->reset();
+  (*settings_follower)->Stop();
   if (!flushed.ok()) {
     Log(LogLevel::kError, "edge", "flush_incomplete", {{"error", flushed.ToString()}});
     return 1;

@@ -8,6 +8,7 @@
 #include "command_args.h"
 #include "commands.h"
 #include "config_file.h"
+#include "settings_bus.h"
 #include "signals.h"
 #include "tokenmeter/base/log.h"
 #include "tokenmeter/bus/kafka_consumer.h"
@@ -96,7 +97,11 @@ int RunProcessor(const std::vector<std::string>& args) {
   if (start.exit_code) return *start.exit_code;
   const CommandArgs& cmd = start.args;
   const AppConfig& config = start.config;
-  const KeyRing& keys = *start.keys;
+  KeyRing& keys = *start.keys;
+  // The query API's keys follow the settings topic (keys made through an edge's admin API).
+  LiveSettings settings(config.keys, keys);
+  auto settings_follower = FollowKafkaSettings(config.kafka, settings, "processor");
+  if (!settings_follower.ok()) return StartupFailed("processor", settings_follower.status());
   SystemClock clock;
   prometheus::Registry registry;
   Result<ProcessorBus> bus = KafkaProcessorBus(config.processor, config.kafka);
@@ -120,6 +125,7 @@ int RunProcessor(const std::vector<std::string>& args) {
   (*sinks)->Stop();
   (*runner)->Stop();
   server.Stop(std::chrono::milliseconds(1000));
+  (*settings_follower)->Stop();
   Log(LogLevel::kInfo, "processor", "stopped");
   return 0;
 }

@@ -8,6 +8,7 @@
 #include "command_args.h"
 #include "commands.h"
 #include "config_file.h"
+#include "settings_bus.h"
 #include "signals.h"
 #include "tokenmeter/base/log.h"
 #include "tokenmeter/bus/embedded_log.h"
@@ -42,7 +43,7 @@ int RunServe(const std::vector<std::string>& args) {
   if (start.exit_code) return *start.exit_code;
   const CommandArgs& cmd = start.args;
   const AppConfig& config = start.config;
-  const KeyRing& keys = *start.keys;
+  KeyRing& keys = *start.keys;
   Result<Normalizer> normalizer = Normalizer::FromEmbeddedTable();
   if (!normalizer.ok()) return StartupFailed("serve", normalizer.status());
   const std::string data = config.serve_data_dir;
@@ -60,10 +61,24 @@ int RunServe(const std::vector<std::string>& args) {
   auto dead_letters = EmbeddedLog::Open(dlq_config);
   if (!dead_letters.ok()) return StartupFailed("serve", dead_letters.status());
   std::shared_ptr<EmbeddedLog> events_log = std::move(*events);
+  // The settings log (keys made through the admin API): never trimmed, read whole before
+  // the port opens, so a restart serves with every change.
+  EmbeddedLogConfig settings_config = events_config;
+  settings_config.name = "settings.log";
+  settings_config.retention = std::chrono::milliseconds(0);
+  settings_config.keep_unapplied = false;
+  auto settings_log = EmbeddedLog::Open(settings_config);
+  if (!settings_log.ok()) return StartupFailed("serve", settings_log.status());
+  LiveSettings settings(config.keys, keys);
+  auto settings_reader = (*settings_log)->Subscribe([](int) { return Result<std::optional<int64_t>>(std::nullopt); });
+  if (!settings_reader.ok()) return StartupFailed("serve", settings_reader.status());
+  SettingsFollower settings_follower(std::move(*settings_reader), settings);
+  if (Status s = StartCaughtUp(settings_follower, "serve"); !s.ok()) return StartupFailed("serve", s);
 
   SystemClock clock;
   prometheus::Registry registry;
   EdgeService edge(config.edge, keys, *normalizer, *events_log, clock, registry);
+  edge.AttachSettings(&settings, settings_log->get());
   ProcessorConfig pc = config.processor;
   if (pc.state_dir.empty()) pc.state_dir = data + "/state";
   ProcessorBus bus;
@@ -121,8 +136,10 @@ int RunServe(const std::vector<std::string>& args) {
   server.Stop(std::chrono::milliseconds(config.drain_timeout_ms));
   (*sinks)->Stop();
   (*processor)->Stop();
-  // Close the log while the edge it reports to exists: queued writes complete now.
+  settings_follower.Stop();
+  // Close the logs while the edge they report to exists: queued writes complete now.
   events_log.reset();
+  settings_log->reset();
   Log(LogLevel::kInfo, "serve", "stopped");
   return 0;
 }

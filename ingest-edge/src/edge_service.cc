@@ -6,10 +6,12 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "admin_api.h"
 #include "demo_events.h"
 #include "edge_probe.h"
 #include "ingest_response.h"
 #include "rate_limiter.h"
+#include "tokenmeter/auth/permissions.h"
 #include "tokenmeter/base/crash_point.h"
 #include "tokenmeter/base/log.h"
 #include "tokenmeter/http/ops_endpoints.h"
@@ -91,6 +93,7 @@ std::string_view QueryValue(std::string_view target, std::string_view name) {
 }
 
 Route RouteOf(std::string_view path) {
+  if (AdminApi::Handles(path)) return Route::kAdmin;
   if (path == "/v1/ingest" || path == "/v1/ingest/llm-request" || path == "/api/v1/usage/ingest" ||
       path == kDemoPath || CleanupModeOf(path)) {
     return Route::kIngest;
@@ -147,6 +150,7 @@ struct EdgeService::State {
   prometheus::Registry& registry;
   EdgeProbe probe;
   std::unique_ptr<OpsEndpoints> ops;  // /healthz, /readyz, /metrics
+  std::unique_ptr<AdminApi> admin;    // /v1/admin/…, once AttachSettings
   RateLimiter limiter;
   std::unordered_map<std::string, Workspace> workspaces;
   mutable std::shared_mutex status_mu;  // readers (every request) do not block each other
@@ -158,7 +162,13 @@ struct EdgeService::State {
     return it == statuses.end() ? WorkspaceStatus{} : it->second;
   }
 
-  const Workspace& WorkspaceFor(const std::string& id) const { return workspaces.at(id); }
+  // A workspace without a section of its own (its keys made at run time, or in the config
+  // file only) has the defaults.
+  const Workspace& WorkspaceFor(const std::string& id) const {
+    static const Workspace kDefaults{};
+    auto it = workspaces.find(id);
+    return it == workspaces.end() ? kDefaults : it->second;
+  }
 
   // Sends an ingest-route answer, counted by status and the time since this call.
   std::function<void(const Respond&, HttpResponse)> Finisher() {
@@ -169,9 +179,9 @@ struct EdgeService::State {
   }
   // The request's key, or nullptr with `refused` the one uniform 401 (so keys cannot be
   // probed) and the failure counted.
-  const KeyRecord* Authenticate(const HttpRequest& request, HttpResponse& refused) {
+  KeyRef Authenticate(const HttpRequest& request, HttpResponse& refused) {
     KeyRejection why;
-    const KeyRecord* key = keys.Verify(request.api_key, why);
+    KeyRef key = keys.Verify(request.api_key, why);
     if (key == nullptr) {
       probe.AuthFailed(why);
       refused = Refusal(401, "unauthorized", "missing or invalid API key", {});
@@ -210,23 +220,8 @@ EdgeService::EdgeService(const EdgeConfig& config, const KeyRing& keys,
   };
   state_->ops = std::make_unique<OpsEndpoints>(registry, std::move(hooks));
   for (const WorkspaceConfig& w : config.workspaces) {
-    Workspace ws{w, {w.projects.begin(), w.projects.end()}};
-    state_->limiter.AddWorkspace(w.id, w.events_per_second, w.burst_events);
-    state_->workspaces.emplace(w.id, std::move(ws));
+    state_->workspaces.emplace(w.id, Workspace{w, {w.projects.begin(), w.projects.end()}});
   }
-  keys.ForEach([&](const KeyRecord& k) {
-    if (!state_->workspaces.contains(k.workspace)) {
-      // A key's workspace that has no section of its own gets the defaults.
-      WorkspaceConfig w;
-      w.id = k.workspace;
-      state_->limiter.AddWorkspace(w.id, w.events_per_second, w.burst_events);
-      state_->workspaces.emplace(w.id, Workspace{w, {}});
-    }
-    state_->limiter.AddKey(k.id,
-                           k.events_per_second > 0 ? k.events_per_second
-                                                   : config.key_events_per_second,
-                           k.burst_events > 0 ? k.burst_events : config.key_burst_events);
-  });
 }
 
 EdgeService::~EdgeService() = default;
@@ -244,9 +239,10 @@ void EdgeService::Handle(HttpRequest request, Respond respond) {
     }
     return;
   }
+  if (route == Route::kAdmin && state_->admin) return HandleAdmin(request, std::move(respond));
   auto start = state_->clock.Steady();
   HttpResponse r;
-  if (route == Route::kOther) {
+  if (route == Route::kOther || route == Route::kAdmin) {
     r = Refusal(404, "not_found", "no such endpoint", {});
   } else if (route == Route::kIngest) {
     r = Refusal(405, "method_not_allowed", "method not allowed on this endpoint", {});
@@ -264,16 +260,14 @@ void EdgeService::HandleIngest(HttpRequest request, Respond respond) {
 
   // 1. Authenticate: every failure gets the same body, so keys cannot be probed.
   HttpResponse refused;
-  const KeyRecord* key = s.Authenticate(request, refused);
+  KeyRef key = s.Authenticate(request, refused);
   if (key == nullptr) {
     s.probe.EventsRejected(Reject::kUnauthorized, 1);
     return finish(respond, std::move(refused));
   }
-  if (key->role != Role::kIngest) {
+  if (!Allowed(key->role, Action::kIngest)) {
     s.probe.EventsRejected(Reject::kForbidden, 1);
-    return finish(respond, Refusal(403, "forbidden",
-                                   "a " + std::string(RoleName(key->role)) +
-                                       " key cannot ingest; use an ingest key",
+    return finish(respond, Refusal(403, "forbidden", ForbiddenMessage(key->role, Action::kIngest),
                                    s.AnswerStatusOf(key->workspace)));
   }
 
@@ -334,7 +328,10 @@ void EdgeService::HandleIngest(HttpRequest request, Respond respond) {
   if (parsed.events.empty()) return finish(respond, IngestResult({}, {}, parsed.errors, s.AnswerStatusOf(key->workspace)));
 
   // 4. Rate limits count events, not requests.
-  LimitDecision limit = s.limiter.Take(key->id, key->workspace, parsed.events.size(),
+  const RateLimit key_limit{key->events_per_second > 0 ? key->events_per_second : s.config.key_events_per_second,
+                            key->burst_events > 0 ? key->burst_events : s.config.key_burst_events};
+  LimitDecision limit = s.limiter.Take(key->id, key_limit, key->workspace,
+                                       {ws.config.events_per_second, ws.config.burst_events}, parsed.events.size(),
                                        s.clock.Steady());
   if (limit.scope == LimitScope::kTooLarge) {
     s.probe.EventsRejected(Reject::kRateLimited, parsed.events.size());
@@ -416,7 +413,7 @@ void EdgeService::HandleCleanup(const HttpRequest& request, DataMode mode, Respo
   State& s = *state_;
   auto finish = s.Finisher();
   HttpResponse refused;
-  const KeyRecord* key = s.Authenticate(request, refused);
+  KeyRef key = s.Authenticate(request, refused);
   if (key == nullptr) return finish(respond, std::move(refused));
   const AnswerStatus status = s.AnswerStatusOf(key->workspace);
   const std::string_view scope = QueryValue(request.target, "scope");
@@ -430,12 +427,8 @@ void EdgeService::HandleCleanup(const HttpRequest& request, DataMode mode, Respo
   command.requested_by = key->id;
   command.issued_ms = s.clock.Now().time_since_epoch().count();
   if (scope == "workspace") {
-    if (key->role != Role::kOwner && key->role != Role::kAdmin) {
-      return finish(respond, Refusal(403, "forbidden",
-                                     "a " + std::string(RoleName(key->role)) +
-                                         " key may remove only its owner's rows: use scope=mine (scope=workspace "
-                                         "needs an owner or admin key)",
-                                     status));
+    if (!Allowed(key->role, Action::kCleanWorkspace)) {
+      return finish(respond, Refusal(403, "forbidden", ForbiddenMessage(key->role, Action::kCleanWorkspace), status));
     }
   } else {
     // Mine: the rows ingested by every key of the asking key's owner.
@@ -469,6 +462,23 @@ void EdgeService::HandleCleanup(const HttpRequest& request, DataMode mode, Respo
                                  "\",\"status\":\"/v1/cleanups/" + command.id + "\"}";
                         finish(respond, std::move(r));
                       });
+}
+
+void EdgeService::AttachSettings(LiveSettings* settings, Publisher* log) {
+  state_->admin = std::make_unique<AdminApi>(*settings, *log, state_->clock);
+}
+
+void EdgeService::HandleAdmin(const HttpRequest& request, Respond respond) {
+  State& s = *state_;
+  auto start = s.clock.Steady();
+  auto finish = [&s, start, respond = std::move(respond)](HttpResponse r) {
+    s.probe.Request(Route::kAdmin, r.status, s.clock.Steady() - start);
+    respond(std::move(r));
+  };
+  HttpResponse refused;
+  KeyRef key = s.Authenticate(request, refused);
+  if (key == nullptr) return finish(std::move(refused));
+  s.admin->Handle(request, *key, std::move(finish));
 }
 
 std::string EdgeService::ServerErrorMembers() {

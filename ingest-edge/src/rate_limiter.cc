@@ -34,29 +34,31 @@ void TokenBucket::Refund(double n) {
   tokens_ = std::min(burst_, tokens_ + n);
 }
 
-void RateLimiter::AddKey(const std::string& key_id, double rate, double burst) {
-  keys_[key_id] = std::make_unique<TokenBucket>(rate, burst);
+TokenBucket& RateLimiter::BucketOf(Buckets& buckets, const std::string& id, RateLimit limit) {
+  {
+    std::shared_lock lock(mu_);
+    auto it = buckets.find(id);
+    if (it != buckets.end()) return *it->second;
+  }
+  std::unique_lock lock(mu_);
+  auto [it, added] = buckets.try_emplace(id, nullptr);
+  if (added) it->second = std::make_unique<TokenBucket>(limit.rate, limit.burst);
+  return *it->second;
 }
 
-void RateLimiter::AddWorkspace(const std::string& workspace, double rate, double burst) {
-  workspaces_[workspace] = std::make_unique<TokenBucket>(rate, burst);
-}
-
-LimitDecision RateLimiter::Take(const std::string& key_id, const std::string& workspace,
-                                size_t events, std::chrono::steady_clock::time_point now) {
-  auto k = keys_.find(key_id);
-  auto w = workspaces_.find(workspace);
-  TokenBucket* kb = k == keys_.end() ? nullptr : k->second.get();
-  TokenBucket* wb = w == workspaces_.end() ? nullptr : w->second.get();
+LimitDecision RateLimiter::Take(const std::string& key_id, RateLimit key_limit, const std::string& workspace,
+                                RateLimit workspace_limit, size_t events, std::chrono::steady_clock::time_point now) {
+  TokenBucket& kb = BucketOf(keys_, key_id, key_limit);
+  TokenBucket& wb = BucketOf(workspaces_, workspace, workspace_limit);
   double n = static_cast<double>(events);
-  if ((kb && n > kb->burst()) || (wb && n > wb->burst())) return {LimitScope::kTooLarge, 0};
+  if (n > kb.burst() || n > wb.burst()) return {LimitScope::kTooLarge, 0};
   auto seconds = [](std::chrono::milliseconds ms) {
     return std::max<int>(1, static_cast<int>((ms.count() + 999) / 1000));
   };
   std::chrono::milliseconds wait{0};
-  if (kb && !kb->TryTake(n, now, wait)) return {LimitScope::kKey, seconds(wait)};
-  if (wb && !wb->TryTake(n, now, wait)) {
-    if (kb) kb->Refund(n);
+  if (!kb.TryTake(n, now, wait)) return {LimitScope::kKey, seconds(wait)};
+  if (!wb.TryTake(n, now, wait)) {
+    kb.Refund(n);
     return {LimitScope::kWorkspace, seconds(wait)};
   }
   return {};

@@ -1,13 +1,14 @@
 // RateLimiter: token buckets per API key and per workspace, counted in events (a batch of
-// 100 costs 100), so batching cannot evade a limit. Buckets are created up front from the
-// config, so the map is read-only at run time; each bucket has its own small mutex.
-// Any thread.
+// 100 costs 100), so batching cannot evade a limit. A bucket is made the first time its
+// key or workspace is seen (keys come and go at run time) with the limits given then;
+// lookups share a reader lock, and each bucket has its own small mutex. Any thread.
 #ifndef TOKENMETER_EDGE_RATE_LIMITER_H_
 #define TOKENMETER_EDGE_RATE_LIMITER_H_
 
 #include <chrono>
 #include <memory>
 #include <mutex>
+#include <shared_mutex>
 #include <string>
 #include <unordered_map>
 
@@ -39,17 +40,24 @@ struct LimitDecision {
   int retry_after_s = 0;                 // whole seconds, rounded up, >= 1 when limited
 };
 
+struct RateLimit {
+  double rate = 0;   // events per second
+  double burst = 0;  // events
+};
+
 class RateLimiter {
  public:
-  void AddKey(const std::string& key_id, double rate, double burst);
-  void AddWorkspace(const std::string& workspace, double rate, double burst);
-  // Takes `events` from the key's and the workspace's buckets, or neither.
-  LimitDecision Take(const std::string& key_id, const std::string& workspace, size_t events,
-                     std::chrono::steady_clock::time_point now);
+  // Takes `events` from the key's and the workspace's buckets, or neither. A bucket not
+  // seen before starts full with the limit given.
+  LimitDecision Take(const std::string& key_id, RateLimit key_limit, const std::string& workspace,
+                     RateLimit workspace_limit, size_t events, std::chrono::steady_clock::time_point now);
 
  private:
-  std::unordered_map<std::string, std::unique_ptr<TokenBucket>> keys_;
-  std::unordered_map<std::string, std::unique_ptr<TokenBucket>> workspaces_;
+  using Buckets = std::unordered_map<std::string, std::unique_ptr<TokenBucket>>;
+  TokenBucket& BucketOf(Buckets& buckets, const std::string& id, RateLimit limit);
+  std::shared_mutex mu_;  // guards the maps (not the buckets)
+  Buckets keys_;
+  Buckets workspaces_;
 };
 
 }  // namespace tokenmeter

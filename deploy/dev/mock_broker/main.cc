@@ -18,7 +18,8 @@ constexpr const char* kUsage =
     "                              [--bootstrap-file FILE]\n"
     "\n"
     "Starts librdkafka's mock Kafka cluster on 127.0.0.1 (default 3 brokers, topics\n"
-    "tokenmeter.events:4, tokenmeter.events.dlq:1, tokenmeter.workspace-status:1 and\n"
+    "tokenmeter.events:4, tokenmeter.events.dlq:1, tokenmeter.workspace-status:1,\n"
+    "tokenmeter.settings:1 and "
     "tokenmeter.outcomes:1), prints 'bootstrap <servers>' on\n"
     "stdout and then reads fault commands, one per line, answering 'ok' or 'error ...':\n"
     "  down <broker|-1>                 take a broker (or all) down\n"
@@ -70,6 +71,7 @@ int main(int argc, char** argv) {
     topics = {{"tokenmeter.events", 4},
               {"tokenmeter.events.dlq", 1},
               {"tokenmeter.workspace-status", 1},
+              {"tokenmeter.settings", 1},
               {"tokenmeter.outcomes", 1}};
   }
   auto cluster = tokenmeter::MockCluster::Create(brokers, topics);

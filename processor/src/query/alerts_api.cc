@@ -5,6 +5,7 @@
 
 #include "evaluate/workspace_view.h"
 #include "request_params.h"
+#include "tokenmeter/auth/permissions.h"
 #include "tokenmeter/base/json_text.h"
 #include "tokenmeter/base/rfc3339.h"
 #include "tokenmeter/http/json_error.h"
@@ -48,7 +49,7 @@ HttpResponse AlertsApi::Handle(const HttpRequest& request) const {
     return JsonError(404, "not_found", "no such endpoint");
   }
   HttpResponse denied;
-  const KeyRecord* key = ReadKey(keys_, request, denied);
+  KeyRef key = ReadKey(keys_, request, denied);
   if (key == nullptr) return denied;
   if (replay) {
     std::string_view rest = path.substr(11);
@@ -57,8 +58,8 @@ HttpResponse AlertsApi::Handle(const HttpRequest& request) const {
       return JsonError(404, "not_found", "no such endpoint; POST /v1/alerts/{id}/replay replays an alert");
     }
     if (request.method != "POST") return JsonError(405, "method_not_allowed", "replay is POST");
-    if (key->role != Role::kOwner && key->role != Role::kAdmin) {
-      return JsonError(403, "forbidden", "replaying an alert needs an owner or admin key");
+    if (!Allowed(key->role, Action::kReplayAlert)) {
+      return JsonError(403, "forbidden", ForbiddenMessage(key->role, Action::kReplayAlert));
     }
     std::string id = PercentDecode(rest.substr(0, slash));
     Result<std::vector<std::string>> queued = alerts_.Replay(key->workspace, id, clock_.Now());

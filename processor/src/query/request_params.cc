@@ -2,6 +2,7 @@
 
 #include <cctype>
 
+#include "tokenmeter/auth/permissions.h"
 #include "tokenmeter/http/json_error.h"
 
 namespace tokenmeter {
@@ -36,15 +37,15 @@ Params ParseQuery(std::string_view target) {
   return p;
 }
 
-const KeyRecord* ReadKey(const KeyRing& keys, const HttpRequest& request, HttpResponse& error) {
+KeyRef ReadKey(const KeyRing& keys, const HttpRequest& request, HttpResponse& error) {
   KeyRejection why;
-  const KeyRecord* key = keys.Verify(request.api_key, why);
+  KeyRef key = keys.Verify(request.api_key, why);
   if (key == nullptr) {
     error = JsonError(401, "unauthorized", "missing or invalid API key");
     return nullptr;
   }
-  if (key->role == Role::kIngest) {
-    error = JsonError(403, "forbidden", "an ingest key cannot read; use an owner, admin or member key");
+  if (!Allowed(key->role, Action::kRead)) {
+    error = JsonError(403, "forbidden", ForbiddenMessage(key->role, Action::kRead));
     return nullptr;
   }
   return key;

@@ -20,7 +20,7 @@ std::string PercentDecode(std::string_view s);
 Params ParseQuery(std::string_view target);
 
 // The key of a request that may read (owner, admin or member), or the 401/403 to answer.
-const KeyRecord* ReadKey(const KeyRing& keys, const HttpRequest& request, HttpResponse& error);
+KeyRef ReadKey(const KeyRing& keys, const HttpRequest& request, HttpResponse& error);
 
 }  // namespace tokenmeter
 

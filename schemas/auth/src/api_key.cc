@@ -4,6 +4,9 @@
 #include <openssl/rand.h>
 #include <zlib.h>
 
+#include <chrono>
+#include <mutex>
+
 #include "tokenmeter/base/enum_names.h"
 #include "tokenmeter/base/sha256.h"
 
@@ -109,6 +112,19 @@ Result<NewKey> CreateApiKey(std::string_view env, std::string_view workspace, Ro
   k.record.sha256 = Sha256Hex(Sha256(k.key));
   k.record.workspace = std::string(workspace);
   k.record.role = role;
+  k.record.env = std::string(env);
+  return k;
+}
+
+Result<NewKey> RotateApiKey(const KeyRecord& key) {
+  if (key.env != "live" && key.env != "test") return InvalidArgument("key " + key.id + " has no env to rotate in");
+  Result<std::string> secret = RandomBase62(kSecretLen);
+  if (!secret.ok()) return secret.status();
+  std::string body = "tm_" + key.env + "_" + key.id + "_" + *secret;
+  NewKey k;
+  k.key = body + Crc62(body);
+  k.record = key;
+  k.record.sha256 = Sha256Hex(Sha256(k.key));
   return k;
 }
 
@@ -119,8 +135,12 @@ std::string DisplayKey(std::string_view key) {
   return std::string(key.substr(0, id_end)) + "..." + std::string(key.substr(key.size() - 4));
 }
 
-Result<KeyRing> KeyRing::Build(std::vector<KeyRecord> records) {
-  KeyRing ring;
+KeyRing::KeyRing() : mu_(std::make_unique<std::shared_mutex>()), snapshot_(std::make_shared<Snapshot>()) {}
+KeyRing::KeyRing(KeyRing&&) noexcept = default;
+KeyRing::~KeyRing() = default;
+
+Result<std::shared_ptr<const KeyRing::Snapshot>> KeyRing::MakeSnapshot(std::vector<KeyRecord> records) {
+  auto snapshot = std::make_shared<Snapshot>();
   for (KeyRecord& r : records) {
     if (r.id.size() != kIdLen || !IsBase62(r.id)) {
       return InvalidArgument("key id \"" + r.id + "\" must be 12 base62 characters");
@@ -128,15 +148,53 @@ Result<KeyRing> KeyRing::Build(std::vector<KeyRecord> records) {
     auto digest = FromHex(r.sha256);
     if (!digest) return InvalidArgument("key " + r.id + ": sha256 must be 64 hex characters");
     if (r.workspace.empty()) return InvalidArgument("key " + r.id + ": workspace is required");
+    std::optional<std::array<unsigned char, 32>> previous;
+    if (!r.previous_sha256.empty()) {
+      previous = FromHex(r.previous_sha256);
+      if (!previous) return InvalidArgument("key " + r.id + ": previous sha256 must be 64 hex characters");
+    }
     std::string id = r.id;
-    if (!ring.records_.emplace(id, Entry{std::move(r), *digest}).second) {
+    Entry entry{std::make_shared<const KeyRecord>(std::move(r)), *digest, previous};
+    if (!snapshot->entries.emplace(id, std::move(entry)).second) {
       return InvalidArgument("key id " + id + " is configured twice");
     }
   }
+  return std::shared_ptr<const Snapshot>(std::move(snapshot));
+}
+
+Result<KeyRing> KeyRing::Build(std::vector<KeyRecord> records) {
+  KeyRing ring;
+  RETURN_IF_ERROR(ring.Replace(std::move(records)));
   return ring;
 }
 
-const KeyRecord* KeyRing::Verify(std::string_view presented, KeyRejection& why) const {
+Status KeyRing::Replace(std::vector<KeyRecord> records) {
+  auto snapshot = MakeSnapshot(std::move(records));
+  if (!snapshot.ok()) return snapshot.status();
+  std::unique_lock lock(*mu_);
+  snapshot_ = std::move(*snapshot);
+  return Status::Ok();
+}
+
+std::shared_ptr<const KeyRing::Snapshot> KeyRing::Current() const {
+  std::shared_lock lock(*mu_);
+  return snapshot_;
+}
+
+size_t KeyRing::size() const { return Current()->entries.size(); }
+
+KeyRef KeyRing::Find(const std::string& id) const {
+  std::shared_ptr<const Snapshot> s = Current();
+  auto it = s->entries.find(id);
+  return it == s->entries.end() ? nullptr : it->second.record;
+}
+
+KeyRef KeyRing::Verify(std::string_view presented, KeyRejection& why) const {
+  const auto now = std::chrono::system_clock::now().time_since_epoch();
+  return Verify(presented, why, std::chrono::duration_cast<std::chrono::milliseconds>(now).count());
+}
+
+KeyRef KeyRing::Verify(std::string_view presented, KeyRejection& why, int64_t now_ms) const {
   if (presented.empty()) {
     why = KeyRejection::kMissing;
     return nullptr;
@@ -151,22 +209,27 @@ const KeyRecord* KeyRing::Verify(std::string_view presented, KeyRejection& why) 
     why = KeyRejection::kChecksum;
     return nullptr;
   }
-  auto it = records_.find(std::string(id));
-  if (it == records_.end()) {
+  std::shared_ptr<const Snapshot> s = Current();
+  auto it = s->entries.find(std::string(id));
+  if (it == s->entries.end()) {
     why = KeyRejection::kUnknown;
     return nullptr;
   }
+  const Entry& e = it->second;
   auto digest = Sha256(presented);
-  if (CRYPTO_memcmp(digest.data(), it->second.digest.data(), digest.size()) != 0) {
+  const bool current = CRYPTO_memcmp(digest.data(), e.digest.data(), digest.size()) == 0;
+  const bool previous = !current && e.previous_digest && now_ms < e.record->previous_until_ms &&
+                        CRYPTO_memcmp(digest.data(), e.previous_digest->data(), digest.size()) == 0;
+  if (!current && !previous) {
     why = KeyRejection::kUnknown;
     return nullptr;
   }
-  if (it->second.record.revoked) {
+  if (e.record->revoked) {
     why = KeyRejection::kRevoked;
     return nullptr;
   }
   why = KeyRejection::kNone;
-  return &it->second.record;
+  return e.record;
 }
 
 }  // namespace tokenmeter

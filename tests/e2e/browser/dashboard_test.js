@@ -212,7 +212,7 @@ const count = (n) => BigInt(n).toLocaleString('en-US');
   // The refusal's 403, which chromium logs as a failed load: expected, and only that.
   check(consoleErrors.length === before + 1 && consoleErrors[before].includes('403'), 'console on the refusal: ' + consoleErrors.slice(before).join(' | '));
   consoleErrors.length = before;
-  check(denied.startsWith('a member key may remove only its owner\'s rows'), 'demo cleanup by a member: ' + denied);
+  check(denied.startsWith('a member key cannot remove the workspace\'s rows'), 'demo cleanup by a member: ' + denied);
   const mine = await hygiene('clear-my-test');
   check(mine === 'Removed 0 test events and 0 retries.', 'my test rows: ' + mine);
   await shot('hygiene');

@@ -11,40 +11,46 @@ using Steady = std::chrono::steady_clock;
 
 TEST(RateLimiterTest, BatchesCostOneTokenPerEvent) {
   RateLimiter rl;
-  rl.AddKey("k", /*rate=*/10, /*burst=*/100);
-  rl.AddWorkspace("w", 1000, 1000);
+  const RateLimit key{/*rate=*/10, /*burst=*/100}, ws{1000, 1000};
   Steady::time_point t{1000s};
-  EXPECT_EQ(rl.Take("k", "w", 60, t).scope, LimitScope::kNone);
-  EXPECT_EQ(rl.Take("k", "w", 40, t).scope, LimitScope::kNone);
-  LimitDecision d = rl.Take("k", "w", 1, t);
+  EXPECT_EQ(rl.Take("k", key, "w", ws, 60, t).scope, LimitScope::kNone);
+  EXPECT_EQ(rl.Take("k", key, "w", ws, 40, t).scope, LimitScope::kNone);
+  LimitDecision d = rl.Take("k", key, "w", ws, 1, t);
   EXPECT_EQ(d.scope, LimitScope::kKey);
   EXPECT_EQ(d.retry_after_s, 1);
-  d = rl.Take("k", "w", 35, t);
+  d = rl.Take("k", key, "w", ws, 35, t);
   EXPECT_EQ(d.scope, LimitScope::kKey);
   EXPECT_EQ(d.retry_after_s, 4);  // 35 events at 10/s: 3.5 s, rounded up
-  EXPECT_EQ(rl.Take("k", "w", 35, t + 3500ms).scope, LimitScope::kNone);
+  EXPECT_EQ(rl.Take("k", key, "w", ws, 35, t + 3500ms).scope, LimitScope::kNone);
 }
 
 TEST(RateLimiterTest, WorkspaceLimitCoversAllItsKeysAndRefundsTheKey) {
   RateLimiter rl;
-  rl.AddKey("k1", 100, 100);
-  rl.AddKey("k2", 100, 100);
-  rl.AddWorkspace("w", 1, 150);
+  const RateLimit key{100, 100}, ws{1, 150};
   Steady::time_point t{1000s};
-  EXPECT_EQ(rl.Take("k1", "w", 100, t).scope, LimitScope::kNone);
-  LimitDecision d = rl.Take("k2", "w", 60, t);
+  EXPECT_EQ(rl.Take("k1", key, "w", ws, 100, t).scope, LimitScope::kNone);
+  LimitDecision d = rl.Take("k2", key, "w", ws, 60, t);
   EXPECT_EQ(d.scope, LimitScope::kWorkspace);
   EXPECT_EQ(d.retry_after_s, 10);
   // k2's own bucket was refunded: it can still send what the workspace allows.
-  EXPECT_EQ(rl.Take("k2", "w", 50, t).scope, LimitScope::kNone);
+  EXPECT_EQ(rl.Take("k2", key, "w", ws, 50, t).scope, LimitScope::kNone);
 }
 
 TEST(RateLimiterTest, MoreEventsThanTheBurstCanNeverPass) {
   RateLimiter rl;
-  rl.AddKey("k", 10, 20);
-  rl.AddWorkspace("w", 100, 100);
-  EXPECT_EQ(rl.Take("k", "w", 21, Steady::time_point{1s}).scope, LimitScope::kTooLarge);
-  EXPECT_EQ(rl.Take("k", "w", 20, Steady::time_point{1s}).scope, LimitScope::kNone);
+  const RateLimit key{10, 20}, ws{100, 100};
+  EXPECT_EQ(rl.Take("k", key, "w", ws, 21, Steady::time_point{1s}).scope, LimitScope::kTooLarge);
+  EXPECT_EQ(rl.Take("k", key, "w", ws, 20, Steady::time_point{1s}).scope, LimitScope::kNone);
+}
+
+TEST(RateLimiterTest, AKeySeenFirstAtRunTimeGetsTheLimitsGivenThen) {
+  RateLimiter rl;
+  Steady::time_point t{1000s};
+  EXPECT_EQ(rl.Take("new", RateLimit{1, 5}, "w", RateLimit{100, 100}, 5, t).scope, LimitScope::kNone);
+  EXPECT_EQ(rl.Take("new", RateLimit{1, 5}, "w", RateLimit{100, 100}, 1, t).scope, LimitScope::kKey);
+  // The bucket keeps the limits it was made with.
+  EXPECT_EQ(rl.Take("new", RateLimit{1000, 1000}, "w", RateLimit{100, 100}, 1, t).scope, LimitScope::kKey);
+  EXPECT_EQ(rl.Take("other", RateLimit{1, 5}, "w", RateLimit{100, 100}, 5, t).scope, LimitScope::kNone);
 }
 
 TEST(RateLimiterTest, BucketsRefillUpToTheBurstOnly) {

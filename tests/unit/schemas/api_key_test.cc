@@ -28,7 +28,7 @@ class KeyRingTest : public ::testing::Test {
     revoked_.record.revoked = true;
     ring_ = std::make_unique<KeyRing>(*KeyRing::Build({a_.record, b_.record, revoked_.record}));
   }
-  const KeyRecord* Verify(const std::string& key, KeyRejection& why) { return ring_->Verify(key, why); }
+  KeyRef Verify(const std::string& key, KeyRejection& why) { return ring_->Verify(key, why); }
 
   NewKey a_, b_, revoked_;
   std::unique_ptr<KeyRing> ring_;
@@ -36,7 +36,7 @@ class KeyRingTest : public ::testing::Test {
 
 TEST_F(KeyRingTest, ValidKeysResolveToTheirRecords) {
   KeyRejection why;
-  const KeyRecord* r = Verify(a_.key, why);
+  KeyRef r = Verify(a_.key, why);
   ASSERT_NE(r, nullptr);
   EXPECT_EQ(why, KeyRejection::kNone);
   EXPECT_EQ(r->workspace, "acme");

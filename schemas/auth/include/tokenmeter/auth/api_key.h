@@ -4,13 +4,16 @@
 //
 // The checksum rejects typos and garbage without a lookup; the key id finds the record;
 // only SHA-256(whole key) is stored, compared in constant time. Keys are random, so a
-// fast hash is enough. KeyRing is immutable after construction and shared across threads.
+// fast hash is enough. A KeyRing is shared across threads; Replace() swaps its whole set
+// at once (settings applied live), and a record a caller holds stays valid after that.
 #ifndef TOKENMETER_AUTH_API_KEY_H_
 #define TOKENMETER_AUTH_API_KEY_H_
 
 #include <array>
 #include <cstdint>
+#include <memory>
 #include <optional>
+#include <shared_mutex>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -40,7 +43,18 @@ struct KeyRecord {
   // ingested by every key of the asking key's owner. Config: keys[].owner; default the
   // key's own id.
   std::string owner;
+  // Set for keys made through the admin API (none of them are read from the config file).
+  std::string name;        // a label for people; may be empty
+  std::string env;         // "live" or "test": the key text's env, kept for a rotation
+  int64_t created_ms = 0;  // when it was created, ms since the epoch
+  // A rotated key's previous secret still opens it until `previous_until_ms` (the
+  // rotation's overlap); empty when there is none.
+  std::string previous_sha256;
+  int64_t previous_until_ms = 0;
+  // Declared in the config file (read-only through the admin API).
+  bool from_config = false;
 };
+using KeyRef = std::shared_ptr<const KeyRecord>;
 
 // A freshly created key: the secret text (shown once) and the record to configure.
 struct NewKey {
@@ -50,6 +64,8 @@ struct NewKey {
 
 // Creates a key with a random id and secret (OpenSSL RAND_bytes). `env` is "live" or "test".
 Result<NewKey> CreateApiKey(std::string_view env, std::string_view workspace, Role role);
+// A new secret for an existing key: the same id (and record), a new key text and sha256.
+Result<NewKey> RotateApiKey(const KeyRecord& key);
 
 // The display form of a key: "tm_live_<id>…" plus the last 4 characters; never the secret.
 std::string DisplayKey(std::string_view key);
@@ -61,23 +77,43 @@ class KeyRing {
  public:
   // Fails on a record with a malformed id or hash, or a repeated id.
   static Result<KeyRing> Build(std::vector<KeyRecord> records);
+  KeyRing();
+  KeyRing(KeyRing&&) noexcept;
+  ~KeyRing();
 
-  // Returns the record for a presented key, or nullptr with the reason in `why`.
-  const KeyRecord* Verify(std::string_view presented, KeyRejection& why) const;
+  // Replaces every record at once, checked as Build checks them (on failure nothing
+  // changes). Readers see the old set or the new one, never a mix.
+  Status Replace(std::vector<KeyRecord> records);
 
-  size_t size() const { return records_.size(); }
-  // Calls f(record) for every configured key, in no particular order.
+  // Returns the record for a presented key, or nullptr with the reason in `why`. A
+  // rotated key's previous secret opens it until previous_until_ms (`now_ms`).
+  KeyRef Verify(std::string_view presented, KeyRejection& why, int64_t now_ms) const;
+  KeyRef Verify(std::string_view presented, KeyRejection& why) const;
+  // The record with this id, or nullptr.
+  KeyRef Find(const std::string& id) const;
+
+  size_t size() const;
+  // Calls f(record) for every key of one snapshot, in no particular order.
   template <typename F>
   void ForEach(F&& f) const {
-    for (const auto& [id, entry] : records_) f(entry.record);
+    std::shared_ptr<const Snapshot> s = Current();
+    for (const auto& [id, entry] : s->entries) f(*entry.record);
   }
 
  private:
   struct Entry {
-    KeyRecord record;
+    KeyRef record;
     std::array<unsigned char, 32> digest;
+    std::optional<std::array<unsigned char, 32>> previous_digest;
   };
-  std::unordered_map<std::string, Entry> records_;
+  struct Snapshot {
+    std::unordered_map<std::string, Entry> entries;
+  };
+  static Result<std::shared_ptr<const Snapshot>> MakeSnapshot(std::vector<KeyRecord> records);
+  std::shared_ptr<const Snapshot> Current() const;
+
+  std::unique_ptr<std::shared_mutex> mu_;  // guards snapshot_ (the pointer, not what it holds)
+  std::shared_ptr<const Snapshot> snapshot_;
 };
 
 }  // namespace tokenmeter

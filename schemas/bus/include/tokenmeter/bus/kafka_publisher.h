@@ -26,6 +26,10 @@ struct KafkaConfig {
   // Compacted topic where processors publish workspace statuses and edges read them.
   // Default tokenmeter.workspace-status.
   std::string status_topic = kWorkspaceStatusTopic;
+  // The settings log (keys made through the admin API; key = workspace), kept whole
+  // (retention.ms -1, never compacted: it is the audit trail): edges write it, every edge
+  // and processor reads it from its start. Default tokenmeter.settings.
+  std::string settings_topic = kSettingsTopic;
   // Where processors publish each committed batch's record outcomes, for edges that answer
   // once their events are applied (edge.answer_after: applied). Default "": not published.
   std::string outcomes_topic;

@@ -8,6 +8,7 @@ inline constexpr const char* kEventsTopic = "tokenmeter.events";
 inline constexpr const char* kEventsDlqTopic = "tokenmeter.events.dlq";
 // Compacted; key = workspace, value = the processor's latest WorkspaceStatus.
 inline constexpr const char* kWorkspaceStatusTopic = "tokenmeter.workspace-status";
+inline constexpr const char* kSettingsTopic = "tokenmeter.settings";
 
 }  // namespace tokenmeter
 

@@ -1,0 +1,24 @@
+// The settings log of each form, followed before a process serves: `serve` keeps it in
+// data_dir/log/settings.*.log (an embedded log of its own, never trimmed); the distributed
+// form in bus.kafka.settings_topic, which every edge and processor reads from its start in
+// a consumer group of its own.
+#ifndef TOKENMETER_DEPLOY_SETTINGS_BUS_H_
+#define TOKENMETER_DEPLOY_SETTINGS_BUS_H_
+
+#include <memory>
+
+#include "tokenmeter/bus/kafka_publisher.h"
+#include "tokenmeter/settings/settings_follower.h"
+
+namespace tokenmeter {
+
+// A follower of the settings topic for `settings`, started and caught up (every change in
+// the topic when it started applied), or why not within 30 s.
+Result<std::unique_ptr<SettingsFollower>> FollowKafkaSettings(const KafkaConfig& kafka, LiveSettings& settings,
+                                                              const char* component);
+// Starts `follower` and waits (30 s at most) until it has caught up.
+Status StartCaughtUp(SettingsFollower& follower, const char* component);
+
+}  // namespace tokenmeter
+
+#endif  // TOKENMETER_DEPLOY_SETTINGS_BUS_H_

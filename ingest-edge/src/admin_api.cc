@@ -1,0 +1,307 @@
+#include "admin_api.h"
+
+#include <rapidjson/document.h>
+
+#include <charconv>
+#include <set>
+
+#include "tokenmeter/auth/permissions.h"
+#include "tokenmeter/base/crash_point.h"
+#include "tokenmeter/base/json_text.h"
+#include "tokenmeter/base/rfc3339.h"
+#include "tokenmeter/http/json_error.h"
+
+namespace tokenmeter {
+namespace {
+
+constexpr auto kApplyWait = std::chrono::seconds(2);
+constexpr int64_t kMaxOverlapSeconds = 7 * 24 * 3600;
+constexpr size_t kMaxTextBytes = 128;
+
+std::string Time(int64_t ms) { return ms > 0 ? "\"" + FormatRfc3339(TimePoint(std::chrono::milliseconds(ms))) + "\"" : "null"; }
+
+void AppendNumber(std::string& out, double v) {
+  char buf[32];
+  auto [end, ec] = std::to_chars(buf, buf + sizeof(buf), v);
+  out.append(buf, ec == std::errc() ? end : buf);
+}
+
+// One key as every answer shows it: never the secret or its hash.
+void AppendKey(std::string& out, const KeyRecord& k) {
+  out += "{\"id\":";
+  AppendJsonString(out, k.id);
+  out += ",\"prefix\":";
+  AppendJsonString(out, k.env.empty() ? "" : "tm_" + k.env + "_" + k.id);
+  out += ",\"name\":";
+  AppendJsonString(out, k.name);
+  out += ",\"role\":\"" + std::string(RoleName(k.role)) + "\",\"project\":";
+  AppendJsonString(out, k.project);
+  out += ",\"environment\":";
+  AppendJsonString(out, k.environment);
+  out += ",\"owner\":";
+  AppendJsonString(out, k.owner.empty() ? k.id : k.owner);
+  out += ",\"source\":\"";
+  out += k.from_config ? "config" : "api";
+  out += "\",\"createdAt\":" + Time(k.created_ms) + ",\"revoked\":";
+  out += k.revoked ? "true" : "false";
+  out += ",\"previousSecretValidUntil\":" + Time(k.previous_sha256.empty() ? 0 : k.previous_until_ms);
+  out += ",\"eventsPerSecond\":";
+  AppendNumber(out, k.events_per_second);
+  out += ",\"burstEvents\":";
+  AppendNumber(out, k.burst_events);
+  out += "}";
+}
+
+HttpResponse Forbidden(const KeyRecord& key, Action action) {
+  return JsonError(403, "forbidden", ForbiddenMessage(key.role, action));
+}
+
+// A refused change as an answer: what the settings' rules said.
+HttpResponse Refused(const Status& s) {
+  switch (s.code()) {
+    case Code::kNotFound:
+      return JsonError(404, "not_found", s.message());
+    case Code::kFailedPrecondition:
+      return JsonError(409, "conflict", s.message());
+    default:
+      return JsonError(400, "bad_request", s.message());
+  }
+}
+
+// The JSON object body of a request: members checked against `allowed` (an unknown one is
+// an error naming it). An empty body is an empty object.
+Result<rapidjson::Document> ObjectBody(const HttpRequest& request, const std::set<std::string_view>& allowed) {
+  rapidjson::Document d;
+  if (request.body.empty()) {
+    d.SetObject();
+    return d;
+  }
+  d.Parse(request.body.data(), request.body.size());
+  if (d.HasParseError() || !d.IsObject()) return InvalidArgument("the body must be a JSON object");
+  for (auto m = d.MemberBegin(); m != d.MemberEnd(); ++m) {
+    std::string_view name(m->name.GetString(), m->name.GetStringLength());
+    if (!allowed.contains(name)) return InvalidArgument("unknown member \"" + std::string(name) + "\"");
+  }
+  return d;
+}
+
+Status TextMember(const rapidjson::Document& d, const char* name, std::string& out) {
+  auto it = d.FindMember(name);
+  if (it == d.MemberEnd()) return Status::Ok();
+  if (!it->value.IsString()) return InvalidArgument(std::string(name) + " must be a string");
+  std::string_view v(it->value.GetString(), it->value.GetStringLength());
+  if (v.size() > kMaxTextBytes) return InvalidArgument(std::string(name) + " must be at most 128 bytes");
+  for (char c : v) {
+    if (static_cast<unsigned char>(c) < 0x20) return InvalidArgument(std::string(name) + " must not hold control characters");
+  }
+  out.assign(v);
+  return Status::Ok();
+}
+
+Status NumberMember(const rapidjson::Document& d, const char* name, double& out) {
+  auto it = d.FindMember(name);
+  if (it == d.MemberEnd()) return Status::Ok();
+  if (!it->value.IsNumber() || it->value.GetDouble() <= 0) return InvalidArgument(std::string(name) + " must be a positive number");
+  out = it->value.GetDouble();
+  return Status::Ok();
+}
+
+std::string AuditJson(const std::vector<AuditEntry>& entries) {
+  std::string out = "{\"ok\":true,\"items\":[";
+  for (size_t i = 0; i < entries.size(); ++i) {
+    const AuditEntry& e = entries[i];
+    if (i) out += ",";
+    out += "{\"changeId\":";
+    AppendJsonString(out, e.change_id);
+    out += ",\"at\":" + Time(e.at_ms) + ",\"by\":";
+    AppendJsonString(out, e.actor);
+    out += ",\"action\":\"" + std::string(SettingsActionName(e.action)) + "\",\"target\":";
+    AppendJsonString(out, e.target);
+    out += ",\"applied\":";
+    out += e.refused.empty() ? "true" : "false";
+    if (!e.refused.empty()) {
+      out += ",\"refused\":";
+      AppendJsonString(out, e.refused);
+    }
+    out += "}";
+  }
+  out += "]}";
+  return out;
+}
+
+}  // namespace
+
+void AdminApi::Handle(const HttpRequest& request, const KeyRecord& key, std::function<void(HttpResponse)> respond) {
+  std::string_view path = request.target;
+  const size_t q = path.find('?');
+  const std::string_view query = q == std::string_view::npos ? std::string_view() : path.substr(q + 1);
+  path = path.substr(0, q);
+  const int64_t now_ms = clock_.Now().time_since_epoch().count();
+
+  if (path == "/v1/admin/audit") {
+    if (request.method != "GET") return respond(JsonError(405, "method_not_allowed", "the audit trail is read with GET"));
+    if (!Allowed(key.role, Action::kReadAudit)) return respond(Forbidden(key, Action::kReadAudit));
+    size_t limit = 100;
+    if (query.starts_with("limit=")) {
+      std::string_view v = query.substr(6);
+      auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), limit);
+      if (ec != std::errc() || end != v.data() + v.size() || limit < 1 || limit > 1000) {
+        return respond(JsonError(400, "bad_request", "limit must be an integer in [1, 1000]"));
+      }
+    } else if (!query.empty()) {
+      return respond(JsonError(400, "bad_request", "the only parameter is limit"));
+    }
+    HttpResponse r;
+    r.body = AuditJson(settings_.Audit(key.workspace, limit));
+    return respond(std::move(r));
+  }
+
+  if (path == "/v1/admin/keys") {
+    if (request.method == "GET") {
+      if (!Allowed(key.role, Action::kListKeys)) return respond(Forbidden(key, Action::kListKeys));
+      HttpResponse r;
+      r.body = "{\"ok\":true,\"workspace\":";
+      AppendJsonString(r.body, key.workspace);
+      r.body += ",\"keys\":[";
+      std::vector<KeyRecord> keys = settings_.Keys(key.workspace);
+      for (size_t i = 0; i < keys.size(); ++i) {
+        if (i) r.body += ",";
+        AppendKey(r.body, keys[i]);
+      }
+      r.body += "]}";
+      return respond(std::move(r));
+    }
+    if (request.method != "POST") return respond(JsonError(405, "method_not_allowed", "keys are listed with GET, created with POST"));
+    if (!Allowed(key.role, Action::kManageKeys)) return respond(Forbidden(key, Action::kManageKeys));
+    auto body = ObjectBody(request, {"role", "name", "env", "project", "environment", "owner", "eventsPerSecond", "burstEvents"});
+    if (!body.ok()) return respond(JsonError(400, "bad_request", body.status().message()));
+    std::string role_name, env = "live", name, project, environment, owner;
+    double rate = 0, burst = 0;
+    for (Status s : {TextMember(*body, "role", role_name), TextMember(*body, "env", env), TextMember(*body, "name", name),
+                     TextMember(*body, "project", project), TextMember(*body, "environment", environment),
+                     TextMember(*body, "owner", owner), NumberMember(*body, "eventsPerSecond", rate),
+                     NumberMember(*body, "burstEvents", burst)}) {
+      if (!s.ok()) return respond(JsonError(400, "bad_request", s.message()));
+    }
+    std::optional<Role> role = ParseRole(role_name);
+    if (!role) return respond(JsonError(400, "bad_request", "role must be owner, admin, member or ingest"));
+    if (*role == Role::kOwner && !Allowed(key.role, Action::kManageOwnerKeys)) {
+      return respond(Forbidden(key, Action::kManageOwnerKeys));
+    }
+    if (env != "live" && env != "test") return respond(JsonError(400, "bad_request", "env must be live or test"));
+    Result<NewKey> created = CreateApiKey(env, key.workspace, *role);
+    if (!created.ok()) return respond(JsonError(500, "internal", created.status().message()));
+    SettingsChange change;
+    change.action = SettingsAction::kKeyCreate;
+    change.key = created->record;
+    change.key.name = name;
+    change.key.project = project;
+    change.key.environment = environment;
+    change.key.owner = owner.empty() ? change.key.id : owner;
+    change.key.events_per_second = rate;
+    change.key.burst_events = burst;
+    change.key.created_ms = now_ms;
+    change.id = NewChangeId();
+    change.workspace = key.workspace;
+    change.actor = key.id;
+    change.at_ms = now_ms;
+    return Write(std::move(change), 201, std::move(created->key), std::move(respond));
+  }
+
+  // /v1/admin/keys/{id} (DELETE: revoke) and /v1/admin/keys/{id}/rotate (POST).
+  constexpr std::string_view kKeyPrefix = "/v1/admin/keys/";
+  if (!path.starts_with(kKeyPrefix)) return respond(JsonError(404, "not_found", "no such endpoint"));
+  std::string_view rest = path.substr(kKeyPrefix.size());
+  const size_t slash = rest.find('/');
+  const std::string id(rest.substr(0, slash));
+  const std::string_view verb = slash == std::string_view::npos ? std::string_view() : rest.substr(slash);
+  if (verb != "" && verb != "/rotate") return respond(JsonError(404, "not_found", "no such endpoint"));
+  const bool rotate = verb == "/rotate";
+  if (request.method != (rotate ? "POST" : "DELETE")) {
+    return respond(JsonError(405, "method_not_allowed", rotate ? "a rotation is POST" : "a key is revoked with DELETE"));
+  }
+  if (!Allowed(key.role, Action::kManageKeys)) return respond(Forbidden(key, Action::kManageKeys));
+  const std::vector<KeyRecord> keys = settings_.Keys(key.workspace);
+  auto target = std::find_if(keys.begin(), keys.end(), [&](const KeyRecord& k) { return k.id == id; });
+  if (target == keys.end()) return respond(JsonError(404, "not_found", "no key " + id + " in this workspace"));
+  if (target->from_config) {
+    return respond(JsonError(409, "conflict", "key " + id + " is declared in the config file; change it there"));
+  }
+  if (target->role == Role::kOwner && !Allowed(key.role, Action::kManageOwnerKeys)) {
+    return respond(Forbidden(key, Action::kManageOwnerKeys));
+  }
+  SettingsChange change;
+  change.id = NewChangeId();
+  change.workspace = key.workspace;
+  change.actor = key.id;
+  change.at_ms = now_ms;
+  change.key = *target;
+  std::string secret;
+  if (rotate) {
+    auto body = ObjectBody(request, {"overlapSeconds"});
+    if (!body.ok()) return respond(JsonError(400, "bad_request", body.status().message()));
+    int64_t overlap = 0;
+    if (auto it = body->FindMember("overlapSeconds"); it != body->MemberEnd()) {
+      if (!it->value.IsInt64() || it->value.GetInt64() < 0 || it->value.GetInt64() > kMaxOverlapSeconds) {
+        return respond(JsonError(400, "bad_request", "overlapSeconds must be an integer in [0, 604800]"));
+      }
+      overlap = it->value.GetInt64();
+    }
+    Result<NewKey> rotated = RotateApiKey(*target);
+    if (!rotated.ok()) return respond(Refused(FailedPrecondition(rotated.status().message())));
+    change.action = SettingsAction::kKeyRotate;
+    change.key = rotated->record;
+    change.key.previous_sha256 = target->sha256;
+    change.key.previous_until_ms = now_ms + overlap * 1000;
+    secret = std::move(rotated->key);
+  } else {
+    change.action = SettingsAction::kKeyRevoke;
+    change.key.revoked = true;
+  }
+  Write(std::move(change), 200, std::move(secret), std::move(respond));
+}
+
+void AdminApi::Write(SettingsChange change, int success_status, std::string secret,
+                     std::function<void(HttpResponse)> respond) {
+  if (Status s = settings_.Check(change); !s.ok()) return respond(Refused(s));
+  if (Status ready = log_.Ready(); !ready.ok()) {
+    HttpResponse r = JsonError(503, "settings_unavailable", "the settings log cannot take a change: " + ready.message());
+    r.headers.emplace_back("Retry-After", "1");
+    return respond(std::move(r));
+  }
+  BusRecord record{change.workspace, EncodeSettingsChange(change)};
+  log_.PublishPlaced(
+      std::span<const BusRecord>(&record, 1),
+      [this, change = std::move(change), success_status, secret = std::move(secret), respond = std::move(respond)](
+          Status st, int partition, std::span<const int64_t> offsets) mutable {
+        if (!st.ok() || offsets.size() != 1) {
+          HttpResponse r = JsonError(503, "settings_unavailable", "the change was not confirmed durable: " + st.message());
+          r.headers.emplace_back("Retry-After", "1");
+          return respond(std::move(r));
+        }
+        CrashPoint("settings_durable");
+        // Answered once this process has applied it: then the new key works here at once.
+        settings_.WhenApplied(
+            partition, offsets[0], std::chrono::steady_clock::now() + kApplyWait,
+            [change = std::move(change), success_status, secret = std::move(secret),
+             respond = std::move(respond)](std::optional<AuditEntry> applied) {
+              if (applied && !applied->refused.empty()) return respond(JsonError(409, "conflict", applied->refused));
+              HttpResponse r;
+              r.status = applied ? success_status : 202;
+              r.body = "{\"ok\":true,\"changeId\":";
+              AppendJsonString(r.body, change.id);
+              r.body += ",\"applied\":";
+              r.body += applied ? "true" : "false";
+              if (!secret.empty()) {
+                r.body += ",\"secret\":";
+                AppendJsonString(r.body, secret);
+              }
+              r.body += ",\"key\":";
+              AppendKey(r.body, change.key);
+              r.body += "}";
+              respond(std::move(r));
+            });
+      });
+}
+
+}  // namespace tokenmeter

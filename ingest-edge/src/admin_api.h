@@ -1,0 +1,45 @@
+// AdminApi: settings through HTTP (README "Admin API"). Today the workspace's API keys:
+//   GET    /v1/admin/keys               every key, never its secret or hash
+//   POST   /v1/admin/keys               a new key; its secret is in this answer only
+//   POST   /v1/admin/keys/{id}/rotate   a new secret; the old one works `overlapSeconds` more
+//   DELETE /v1/admin/keys/{id}          revoke
+//   GET    /v1/admin/audit              the workspace's changes, newest first
+// A change is checked against the live settings, written to the settings log (answered 503
+// when it cannot be made durable), then answered once this process has applied it (201 or
+// 200), or 202 "applied": false when that takes longer than 2 s. The permission table
+// (auth/permissions.h) decides who may do what.
+//
+// Threads: Handle() on HTTP I/O threads; answers to changes come from the settings
+// follower's thread. `settings`, `log` and `clock` must outlive it.
+#ifndef TOKENMETER_EDGE_ADMIN_API_H_
+#define TOKENMETER_EDGE_ADMIN_API_H_
+
+#include <functional>
+#include <string_view>
+
+#include "tokenmeter/auth/api_key.h"
+#include "tokenmeter/base/clock.h"
+#include "tokenmeter/bus/publisher.h"
+#include "tokenmeter/http/http_server.h"
+#include "tokenmeter/settings/live_settings.h"
+
+namespace tokenmeter {
+
+class AdminApi {
+ public:
+  AdminApi(LiveSettings& settings, Publisher& log, const Clock& clock) : settings_(settings), log_(log), clock_(clock) {}
+  static bool Handles(std::string_view path) { return path.starts_with("/v1/admin/"); }
+  // `key`: the caller's, already verified.
+  void Handle(const HttpRequest& request, const KeyRecord& key, std::function<void(HttpResponse)> respond);
+
+ private:
+  void Write(SettingsChange change, int success_status, std::string secret, std::function<void(HttpResponse)> respond);
+
+  LiveSettings& settings_;
+  Publisher& log_;
+  const Clock& clock_;
+};
+
+}  // namespace tokenmeter
+
+#endif  // TOKENMETER_EDGE_ADMIN_API_H_

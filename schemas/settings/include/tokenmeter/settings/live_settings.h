@@ -1,0 +1,87 @@
+// LiveSettings: the settings every process applies from the settings log, in its order,
+// over what the config file declares. Today: API keys. Each change is checked against the
+// settings as they stand when it is applied (the same rules for every process, so all
+// end up alike) and applied whole: the key ring is replaced in one step. A refused change
+// stays in the audit trail with the reason.
+//
+// The config file's keys are read-only here: a change that names one is refused (README
+// "Admin API": the file wins for what it declares).
+//
+// Threads: Apply and ExpireWaiters from the settings follower's thread; the rest from any
+// (HTTP threads). Callbacks given to WhenApplied run on the follower's thread, or on the
+// caller's when the change is already applied.
+#ifndef TOKENMETER_SETTINGS_LIVE_SETTINGS_H_
+#define TOKENMETER_SETTINGS_LIVE_SETTINGS_H_
+
+#include <chrono>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "tokenmeter/auth/api_key.h"
+#include "tokenmeter/settings/settings_change.h"
+
+namespace tokenmeter {
+
+// One change as the audit trail shows it (its key's hashes left out).
+struct AuditEntry {
+  int partition = 0;
+  int64_t offset = 0;
+  std::string change_id;
+  std::string workspace;
+  std::string actor;
+  int64_t at_ms = 0;
+  SettingsAction action = SettingsAction::kKeyCreate;
+  std::string target;   // the key id
+  std::string refused;  // empty: applied; else why not
+};
+
+class LiveSettings {
+ public:
+  // `ring` is the key ring every service verifies with; it must outlive this. It is
+  // replaced with the config's keys at once.
+  LiveSettings(std::vector<KeyRecord> config_keys, KeyRing& ring);
+
+  // Whether `c` would be applied to the settings as they are now (the rules Apply uses).
+  Status Check(const SettingsChange& c) const;
+  // Applies the change read at (partition, offset) if Check allows it; records it in the
+  // audit trail either way, then answers the WhenApplied callers waiting for it.
+  void Apply(int partition, int64_t offset, const SettingsChange& c);
+  // A record that is not a change (logged by the follower): audited as refused.
+  void Unreadable(int partition, int64_t offset, const std::string& why);
+
+  // Every key of a workspace: the config file's and the API's, by creation then id.
+  std::vector<KeyRecord> Keys(const std::string& workspace) const;
+  // The workspace's changes, newest first, at most `limit`.
+  std::vector<AuditEntry> Audit(const std::string& workspace, size_t limit) const;
+
+  // Calls done(entry) once the record at (partition, offset) is applied, or done(nullopt)
+  // at `deadline` (checked by ExpireWaiters).
+  using Waiter = std::function<void(std::optional<AuditEntry>)>;
+  void WhenApplied(int partition, int64_t offset, std::chrono::steady_clock::time_point deadline, Waiter done);
+  void ExpireWaiters(std::chrono::steady_clock::time_point now);
+
+ private:
+  Status CheckLocked(const SettingsChange& c) const;
+  void RebuildRingLocked();
+
+  KeyRing& ring_;
+  mutable std::mutex mu_;
+  std::vector<KeyRecord> config_keys_;
+  std::map<std::string, KeyRecord> api_keys_;  // by id
+  std::vector<AuditEntry> audit_;              // in the order applied
+  std::map<int, int64_t> next_;                // per partition: the next offset to apply
+  struct Waiting {
+    int64_t offset;
+    std::chrono::steady_clock::time_point deadline;
+    Waiter done;
+  };
+  std::map<int, std::vector<Waiting>> waiting_;
+};
+
+}  // namespace tokenmeter
+
+#endif  // TOKENMETER_SETTINGS_LIVE_SETTINGS_H_

@@ -1,0 +1,43 @@
+// A settings change: one record on the settings log (serve: data_dir/log/settings.*.log;
+// distributed: bus.kafka.settings_topic), keyed by workspace, so a workspace's changes are
+// in one order everywhere. One record is one whole change, so a reader applies all of it
+// or none of it. It carries the object's whole new state (for a key: its record, the
+// SHA-256 of its secret only), who asked and when: the log is the audit trail.
+//
+// Layout: one JSON object, {"format":1,"id","workspace","actor","atMs","action","key":{…}}
+// (README "Admin API" shows one). Another format is refused. Pure value code; any thread.
+#ifndef TOKENMETER_SETTINGS_SETTINGS_CHANGE_H_
+#define TOKENMETER_SETTINGS_SETTINGS_CHANGE_H_
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "tokenmeter/auth/api_key.h"
+#include "tokenmeter/base/status.h"
+
+namespace tokenmeter {
+
+enum class SettingsAction : uint8_t { kKeyCreate, kKeyRotate, kKeyRevoke };
+std::string_view SettingsActionName(SettingsAction a);  // "key.create", ...
+
+struct SettingsChange {
+  std::string id;         // "chg_" + 16 hex digits
+  std::string workspace;  // the record key
+  std::string actor;      // the id of the key that asked
+  int64_t at_ms = 0;
+  SettingsAction action = SettingsAction::kKeyCreate;
+  KeyRecord key;  // the key's whole record after the change
+};
+
+std::string EncodeSettingsChange(const SettingsChange& c);
+// Fails with a message naming what is wrong (not JSON, another format, a missing field).
+Result<SettingsChange> DecodeSettingsChange(std::string_view value);
+
+// A new change id from the system's random source.
+std::string NewChangeId();
+
+}  // namespace tokenmeter
+
+#endif  // TOKENMETER_SETTINGS_SETTINGS_CHANGE_H_

@@ -1,0 +1,191 @@
+#include "tokenmeter/settings/live_settings.h"
+
+#include <algorithm>
+
+#include "tokenmeter/base/log.h"
+
+namespace tokenmeter {
+namespace {
+
+bool ActiveOwner(const KeyRecord& k) { return k.role == Role::kOwner && !k.revoked; }
+
+}  // namespace
+
+LiveSettings::LiveSettings(std::vector<KeyRecord> config_keys, KeyRing& ring)
+    : ring_(ring), config_keys_(std::move(config_keys)) {
+  std::lock_guard lock(mu_);
+  RebuildRingLocked();
+}
+
+Status LiveSettings::Check(const SettingsChange& c) const {
+  std::lock_guard lock(mu_);
+  return CheckLocked(c);
+}
+
+Status LiveSettings::CheckLocked(const SettingsChange& c) const {
+  const KeyRecord& k = c.key;
+  if (c.workspace.empty() || k.workspace != c.workspace) return InvalidArgument("the change names no workspace");
+  const auto declared = std::find_if(config_keys_.begin(), config_keys_.end(),
+                                     [&](const KeyRecord& r) { return r.id == k.id; });
+  if (declared != config_keys_.end()) {
+    return FailedPrecondition("key " + k.id + " is declared in the config file; change it there");
+  }
+  auto it = api_keys_.find(k.id);
+  if (c.action == SettingsAction::kKeyCreate) {
+    if (it != api_keys_.end()) return FailedPrecondition("key " + k.id + " exists");
+    if (k.revoked || !k.previous_sha256.empty()) return InvalidArgument("a new key is neither revoked nor rotated");
+    if (k.env != "live" && k.env != "test") return InvalidArgument("env must be live or test");
+    if (k.events_per_second < 0 || k.burst_events < 0) return InvalidArgument("rate limits must not be negative");
+    return Status::Ok();
+  }
+  if (it == api_keys_.end() || it->second.workspace != c.workspace) return NotFound("no key " + k.id + " in this workspace");
+  const KeyRecord& now = it->second;
+  if (now.revoked) return FailedPrecondition("key " + k.id + " is revoked");
+  // Everything but the secret (and, for a revocation, the flag) stays as it was.
+  KeyRecord same = k;
+  same.sha256 = now.sha256;
+  same.previous_sha256 = now.previous_sha256;
+  same.previous_until_ms = now.previous_until_ms;
+  same.revoked = false;
+  if (same.role != now.role || same.owner != now.owner || same.env != now.env || same.created_ms != now.created_ms ||
+      same.project != now.project || same.environment != now.environment || same.name != now.name) {
+    return InvalidArgument("a " + std::string(SettingsActionName(c.action)) + " changes only the key's secret or state");
+  }
+  if (c.action == SettingsAction::kKeyRotate) {
+    if (k.revoked || k.sha256 == now.sha256) return InvalidArgument("a rotation sets a new secret");
+    if (k.previous_sha256 != now.sha256) return InvalidArgument("a rotation keeps the old secret as the previous one");
+    return Status::Ok();
+  }
+  if (!k.revoked || k.sha256 != now.sha256) return InvalidArgument("a revocation only revokes");
+  if (now.role == Role::kOwner) {
+    size_t owners = 0;
+    for (const KeyRecord& r : config_keys_) owners += r.workspace == c.workspace && ActiveOwner(r);
+    for (const auto& [id, r] : api_keys_) owners += r.workspace == c.workspace && ActiveOwner(r);
+    if (owners <= 1) return FailedPrecondition("key " + k.id + " is the workspace's last owner key");
+  }
+  return Status::Ok();
+}
+
+void LiveSettings::Apply(int partition, int64_t offset, const SettingsChange& c) {
+  std::vector<std::pair<Waiter, AuditEntry>> answered;
+  {
+    std::lock_guard lock(mu_);
+    AuditEntry e{partition, offset, c.id, c.workspace, c.actor, c.at_ms, c.action, c.key.id, ""};
+    if (Status s = CheckLocked(c); !s.ok()) {
+      e.refused = s.message();
+    } else {
+      api_keys_[c.key.id] = c.key;
+      RebuildRingLocked();
+    }
+    Log(e.refused.empty() ? LogLevel::kInfo : LogLevel::kWarn, "settings",
+        e.refused.empty() ? "change_applied" : "change_refused",
+        {{"change_id", c.id}, {"workspace", c.workspace}, {"action", std::string(SettingsActionName(c.action))},
+         {"key_id", c.key.id}, {"actor", c.actor}, {"offset", std::to_string(offset)}, {"refused", e.refused}});
+    audit_.push_back(e);
+    next_[partition] = offset + 1;
+    auto& waiting = waiting_[partition];
+    for (auto w = waiting.begin(); w != waiting.end();) {
+      if (w->offset == offset) {
+        answered.emplace_back(std::move(w->done), e);
+        w = waiting.erase(w);
+      } else {
+        ++w;
+      }
+    }
+  }
+  for (auto& [done, entry] : answered) done(entry);
+}
+
+void LiveSettings::Unreadable(int partition, int64_t offset, const std::string& why) {
+  SettingsChange none;
+  none.id = "(unreadable)";
+  AuditEntry e{partition, offset, none.id, "", "", 0, SettingsAction::kKeyCreate, "", why};
+  std::vector<Waiter> answered;
+  {
+    std::lock_guard lock(mu_);
+    next_[partition] = offset + 1;
+    auto& waiting = waiting_[partition];
+    for (auto w = waiting.begin(); w != waiting.end();) {
+      if (w->offset == offset) {
+        answered.push_back(std::move(w->done));
+        w = waiting.erase(w);
+      } else {
+        ++w;
+      }
+    }
+  }
+  for (auto& done : answered) done(e);
+}
+
+void LiveSettings::RebuildRingLocked() {
+  std::vector<KeyRecord> all = config_keys_;
+  for (const auto& [id, k] : api_keys_) all.push_back(k);
+  // Every change was checked, so the set is valid; a failure would leave the old set.
+  if (Status s = ring_.Replace(std::move(all)); !s.ok()) {
+    Log(LogLevel::kError, "settings", "key_ring_refused", {{"error", s.ToString()}});
+  }
+}
+
+std::vector<KeyRecord> LiveSettings::Keys(const std::string& workspace) const {
+  std::lock_guard lock(mu_);
+  std::vector<KeyRecord> out;
+  for (const KeyRecord& k : config_keys_) {
+    if (k.workspace == workspace) out.push_back(k);
+  }
+  for (const auto& [id, k] : api_keys_) {
+    if (k.workspace == workspace) out.push_back(k);
+  }
+  std::stable_sort(out.begin(), out.end(), [](const KeyRecord& a, const KeyRecord& b) {
+    return std::tie(a.created_ms, a.id) < std::tie(b.created_ms, b.id);
+  });
+  return out;
+}
+
+std::vector<AuditEntry> LiveSettings::Audit(const std::string& workspace, size_t limit) const {
+  std::lock_guard lock(mu_);
+  std::vector<AuditEntry> out;
+  for (auto it = audit_.rbegin(); it != audit_.rend() && out.size() < limit; ++it) {
+    if (it->workspace == workspace) out.push_back(*it);
+  }
+  return out;
+}
+
+void LiveSettings::WhenApplied(int partition, int64_t offset, std::chrono::steady_clock::time_point deadline,
+                               Waiter done) {
+  std::optional<AuditEntry> applied;
+  {
+    std::lock_guard lock(mu_);
+    auto next = next_.find(partition);
+    if (next == next_.end() || next->second <= offset) {
+      waiting_[partition].push_back({offset, deadline, std::move(done)});
+      return;
+    }
+    for (auto it = audit_.rbegin(); it != audit_.rend(); ++it) {
+      if (it->partition == partition && it->offset == offset) {
+        applied = *it;
+        break;
+      }
+    }
+  }
+  done(applied);
+}
+
+void LiveSettings::ExpireWaiters(std::chrono::steady_clock::time_point now) {
+  std::vector<Waiter> expired;
+  {
+    std::lock_guard lock(mu_);
+    for (auto& [partition, waiting] : waiting_) {
+      for (auto w = waiting.begin(); w != waiting.end();) {
+        if (w->deadline <= now) {
+          expired.push_back(std::move(w->done));
+          w = waiting.erase(w);
+        } else {
+          ++w;
+        }
+      }
+    }
+  }
+  for (auto& done : expired) done(std::nullopt);
+}
+
+}  // namespace tokenmeter

@@ -1,0 +1,143 @@
+#include "tokenmeter/settings/settings_change.h"
+
+#include <rapidjson/document.h>
+
+#include <random>
+
+#include "tokenmeter/base/enum_names.h"
+#include "tokenmeter/base/json_text.h"
+
+namespace tokenmeter {
+namespace {
+
+constexpr EnumNames<SettingsAction, 3> kActions({"key.create", "key.rotate", "key.revoke"});
+constexpr int kFormat = 1;
+
+void Member(std::string& out, std::string_view name, std::string_view value) {
+  out += ",\"";
+  out += name;
+  out += "\":";
+  AppendJsonString(out, value);
+}
+void Member(std::string& out, std::string_view name, int64_t value) {
+  out += ",\"";
+  out += name;
+  out += "\":" + std::to_string(value);
+}
+void Member(std::string& out, std::string_view name, double value) {
+  char buf[64];
+  snprintf(buf, sizeof(buf), "%.17g", value);
+  out += ",\"";
+  out += name;
+  out += "\":";
+  out += buf;
+}
+
+Status Text(const rapidjson::Value& o, const char* name, std::string& out) {
+  auto it = o.FindMember(name);
+  if (it == o.MemberEnd() || !it->value.IsString()) return InvalidArgument(std::string(name) + " must be a string");
+  out.assign(it->value.GetString(), it->value.GetStringLength());
+  return Status::Ok();
+}
+Status Int(const rapidjson::Value& o, const char* name, int64_t& out) {
+  auto it = o.FindMember(name);
+  if (it == o.MemberEnd() || !it->value.IsInt64()) return InvalidArgument(std::string(name) + " must be an integer");
+  out = it->value.GetInt64();
+  return Status::Ok();
+}
+Status Number(const rapidjson::Value& o, const char* name, double& out) {
+  auto it = o.FindMember(name);
+  if (it == o.MemberEnd() || !it->value.IsNumber()) return InvalidArgument(std::string(name) + " must be a number");
+  out = it->value.GetDouble();
+  return Status::Ok();
+}
+
+}  // namespace
+
+std::string_view SettingsActionName(SettingsAction a) { return kActions.Name(a); }
+
+std::string EncodeSettingsChange(const SettingsChange& c) {
+  std::string out = "{\"format\":" + std::to_string(kFormat);
+  Member(out, "id", c.id);
+  Member(out, "workspace", c.workspace);
+  Member(out, "actor", c.actor);
+  Member(out, "atMs", c.at_ms);
+  Member(out, "action", SettingsActionName(c.action));
+  const KeyRecord& k = c.key;
+  out += ",\"key\":{\"id\":";
+  AppendJsonString(out, k.id);
+  Member(out, "sha256", k.sha256);
+  Member(out, "role", RoleName(k.role));
+  Member(out, "name", k.name);
+  Member(out, "env", k.env);
+  Member(out, "project", k.project);
+  Member(out, "environment", k.environment);
+  Member(out, "owner", k.owner);
+  Member(out, "eventsPerSecond", k.events_per_second);
+  Member(out, "burstEvents", k.burst_events);
+  Member(out, "createdMs", k.created_ms);
+  Member(out, "previousSha256", k.previous_sha256);
+  Member(out, "previousUntilMs", k.previous_until_ms);
+  out += ",\"revoked\":";
+  out += k.revoked ? "true" : "false";
+  out += "}}";
+  return out;
+}
+
+Result<SettingsChange> DecodeSettingsChange(std::string_view value) {
+  rapidjson::Document d;
+  d.Parse(value.data(), value.size());
+  if (d.HasParseError() || !d.IsObject()) return InvalidArgument("a settings change must be a JSON object");
+  int64_t format = 0;
+  if (!Int(d, "format", format).ok() || format != kFormat) {
+    return InvalidArgument("settings change format " + std::to_string(format) + " is not " +
+                           std::to_string(kFormat) + " (written by another build)");
+  }
+  SettingsChange c;
+  std::string action;
+  RETURN_IF_ERROR(Text(d, "id", c.id));
+  RETURN_IF_ERROR(Text(d, "workspace", c.workspace));
+  RETURN_IF_ERROR(Text(d, "actor", c.actor));
+  RETURN_IF_ERROR(Int(d, "atMs", c.at_ms));
+  RETURN_IF_ERROR(Text(d, "action", action));
+  std::optional<SettingsAction> a = kActions.Parse(action);
+  if (!a) return InvalidArgument("unknown settings action \"" + action + "\"");
+  c.action = *a;
+  auto key = d.FindMember("key");
+  if (key == d.MemberEnd() || !key->value.IsObject()) return InvalidArgument("key must be an object");
+  const rapidjson::Value& k = key->value;
+  KeyRecord& r = c.key;
+  std::string role;
+  RETURN_IF_ERROR(Text(k, "id", r.id));
+  RETURN_IF_ERROR(Text(k, "sha256", r.sha256));
+  RETURN_IF_ERROR(Text(k, "role", role));
+  std::optional<Role> parsed = ParseRole(role);
+  if (!parsed) return InvalidArgument("unknown role \"" + role + "\"");
+  r.role = *parsed;
+  RETURN_IF_ERROR(Text(k, "name", r.name));
+  RETURN_IF_ERROR(Text(k, "env", r.env));
+  RETURN_IF_ERROR(Text(k, "project", r.project));
+  RETURN_IF_ERROR(Text(k, "environment", r.environment));
+  RETURN_IF_ERROR(Text(k, "owner", r.owner));
+  RETURN_IF_ERROR(Number(k, "eventsPerSecond", r.events_per_second));
+  RETURN_IF_ERROR(Number(k, "burstEvents", r.burst_events));
+  RETURN_IF_ERROR(Int(k, "createdMs", r.created_ms));
+  RETURN_IF_ERROR(Text(k, "previousSha256", r.previous_sha256));
+  RETURN_IF_ERROR(Int(k, "previousUntilMs", r.previous_until_ms));
+  auto revoked = k.FindMember("revoked");
+  if (revoked == k.MemberEnd() || !revoked->value.IsBool()) return InvalidArgument("revoked must be a boolean");
+  r.revoked = revoked->value.GetBool();
+  r.workspace = c.workspace;
+  return c;
+}
+
+std::string NewChangeId() {
+  std::random_device rd;
+  const uint64_t v = (static_cast<uint64_t>(rd()) << 32) | rd();
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string id = "chg_";
+  for (int shift = 60; shift >= 0; shift -= 4) id.push_back(kHex[(v >> shift) & 0xf]);
+  return id;
+}
+
+}  // namespace tokenmeter
