@@ -181,7 +181,7 @@ struct EdgeService::State {
   // probed) and the failure counted.
   KeyRef Authenticate(const HttpRequest& request, HttpResponse& refused) {
     KeyRejection why;
-    KeyRef key = keys.Verify(request.api_key, why);
+    KeyRef key = keys.Verify(request.api_key, why, clock.Now().time_since_epoch().count());
     if (key == nullptr) {
       probe.AuthFailed(why);
       refused = Refusal(401, "unauthorized", "missing or invalid API key", {});

@@ -49,7 +49,7 @@ HttpResponse AlertsApi::Handle(const HttpRequest& request) const {
     return JsonError(404, "not_found", "no such endpoint");
   }
   HttpResponse denied;
-  KeyRef key = ReadKey(keys_, request, denied);
+  KeyRef key = ReadKey(keys_, clock_, request, denied);
   if (key == nullptr) return denied;
   if (replay) {
     std::string_view rest = path.substr(11);

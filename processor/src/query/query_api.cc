@@ -160,7 +160,7 @@ HttpResponse QueryApi::Handle(const HttpRequest& request) const {
   path = path.substr(0, path.find('?'));
   if (request.method != "GET") return JsonError(405, "method_not_allowed", "query endpoints are GET");
   HttpResponse denied;
-  KeyRef key = ReadKey(keys_, request, denied);
+  KeyRef key = ReadKey(keys_, clock_, request, denied);
   if (key == nullptr) return denied;
 
   if (path.rfind("/v1/events/", 0) == 0) {

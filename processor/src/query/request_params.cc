@@ -37,9 +37,9 @@ Params ParseQuery(std::string_view target) {
   return p;
 }
 
-KeyRef ReadKey(const KeyRing& keys, const HttpRequest& request, HttpResponse& error) {
+KeyRef ReadKey(const KeyRing& keys, const Clock& clock, const HttpRequest& request, HttpResponse& error) {
   KeyRejection why;
-  KeyRef key = keys.Verify(request.api_key, why);
+  KeyRef key = keys.Verify(request.api_key, why, clock.Now().time_since_epoch().count());
   if (key == nullptr) {
     error = JsonError(401, "unauthorized", "missing or invalid API key");
     return nullptr;

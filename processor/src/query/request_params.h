@@ -9,6 +9,7 @@
 #include <unordered_map>
 
 #include "tokenmeter/auth/api_key.h"
+#include "tokenmeter/base/clock.h"
 #include "tokenmeter/http/http_server.h"
 
 namespace tokenmeter {
@@ -20,7 +21,7 @@ std::string PercentDecode(std::string_view s);
 Params ParseQuery(std::string_view target);
 
 // The key of a request that may read (owner, admin or member), or the 401/403 to answer.
-KeyRef ReadKey(const KeyRing& keys, const HttpRequest& request, HttpResponse& error);
+KeyRef ReadKey(const KeyRing& keys, const Clock& clock, const HttpRequest& request, HttpResponse& error);
 
 }  // namespace tokenmeter
 

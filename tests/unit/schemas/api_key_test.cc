@@ -77,6 +77,48 @@ TEST_F(KeyRingTest, RightIdWithWrongSecretIsRefused) {
   EXPECT_EQ(why, KeyRejection::kUnknown);
 }
 
+TEST(KeyRingLiveTest, ARotatedKeysOldSecretOpensItUntilTheOverlapEnds) {
+  NewKey original = *CreateApiKey("test", "acme", Role::kIngest);
+  NewKey rotated = *RotateApiKey(original.record);
+  EXPECT_EQ(rotated.record.id, original.record.id);
+  EXPECT_EQ(rotated.key.substr(0, 21), original.key.substr(0, 21));  // tm_test_<id>_
+  EXPECT_NE(rotated.key, original.key);
+  rotated.record.previous_sha256 = original.record.sha256;
+  rotated.record.previous_until_ms = 5000;
+  KeyRing ring = *KeyRing::Build({rotated.record});
+  KeyRejection why;
+  EXPECT_NE(ring.Verify(rotated.key, why, 4999), nullptr);
+  EXPECT_NE(ring.Verify(original.key, why, 4999), nullptr);
+  EXPECT_EQ(ring.Verify(original.key, why, 5000), nullptr);
+  EXPECT_EQ(why, KeyRejection::kUnknown);
+  EXPECT_NE(ring.Verify(rotated.key, why, 5000), nullptr);
+  // A key read from the config file has no env to rotate in.
+  KeyRecord declared = original.record;
+  declared.env.clear();
+  EXPECT_FALSE(RotateApiKey(declared).ok());
+}
+
+TEST(KeyRingLiveTest, ReplaceSwapsTheWholeSetAndHeldRecordsStayValid) {
+  NewKey a = *CreateApiKey("live", "acme", Role::kIngest);
+  NewKey b = *CreateApiKey("live", "acme", Role::kMember);
+  KeyRing ring = *KeyRing::Build({a.record});
+  KeyRejection why;
+  KeyRef held = ring.Verify(a.key, why);
+  ASSERT_NE(held, nullptr);
+  ASSERT_TRUE(ring.Replace({b.record}).ok());
+  EXPECT_EQ(ring.Verify(a.key, why), nullptr);
+  EXPECT_NE(ring.Verify(b.key, why), nullptr);
+  EXPECT_EQ(held->workspace, "acme");  // still readable after the swap
+  EXPECT_EQ(ring.size(), 1u);
+  // A bad set changes nothing.
+  KeyRecord bad = a.record;
+  bad.sha256 = "zz";
+  EXPECT_FALSE(ring.Replace({a.record, bad}).ok());
+  EXPECT_NE(ring.Verify(b.key, why), nullptr);
+  EXPECT_EQ(ring.Find(b.record.id)->role, Role::kMember);
+  EXPECT_EQ(ring.Find(a.record.id), nullptr);
+}
+
 TEST(KeyRingBuildTest, RejectsBadRecords) {
   NewKey k = *CreateApiKey("live", "acme", Role::kIngest);
   EXPECT_FALSE(KeyRing::Build({k.record, k.record}).ok());

@@ -1,0 +1,159 @@
+// Settings changes: the record's codec, and the rules every process applies them by.
+#include "tokenmeter/settings/live_settings.h"
+
+#include <gtest/gtest.h>
+
+namespace tokenmeter {
+namespace {
+
+using Steady = std::chrono::steady_clock;
+
+class LiveSettingsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    owner_ = *CreateApiKey("live", "acme", Role::kOwner);
+    owner_.record.from_config = true;
+    settings_ = std::make_unique<LiveSettings>(std::vector<KeyRecord>{owner_.record}, ring_);
+  }
+  SettingsChange Create(Role role, const std::string& ws = "acme") {
+    NewKey k = *CreateApiKey("live", ws, role);
+    keys_[k.record.id] = k.key;
+    SettingsChange c{NewChangeId(), ws, owner_.record.id, 1000, SettingsAction::kKeyCreate, k.record};
+    c.key.owner = k.record.id;
+    c.key.created_ms = 1000;
+    return c;
+  }
+  // Applies at the next offset of partition 0; returns why it was refused ("" if applied).
+  std::string Apply(const SettingsChange& c) {
+    settings_->Apply(0, next_++, c);
+    return settings_->Audit(c.workspace, 1).at(0).refused;
+  }
+  bool Opens(const std::string& key, int64_t now_ms = 0) {
+    KeyRejection why;
+    return ring_.Verify(key, why, now_ms) != nullptr;
+  }
+
+  KeyRing ring_;
+  NewKey owner_;
+  std::unique_ptr<LiveSettings> settings_;
+  std::map<std::string, std::string> keys_;
+  int64_t next_ = 0;
+};
+
+TEST_F(LiveSettingsTest, TheCodecRoundTripsAndRefusesAnotherFormat) {
+  SettingsChange c = Create(Role::kIngest);
+  c.key.name = "web \"app\"";
+  c.key.project = "chat";
+  c.key.events_per_second = 12.5;
+  Result<SettingsChange> back = DecodeSettingsChange(EncodeSettingsChange(c));
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_EQ(back->id, c.id);
+  EXPECT_EQ(back->actor, owner_.record.id);
+  EXPECT_EQ(back->key.sha256, c.key.sha256);
+  EXPECT_EQ(back->key.name, "web \"app\"");
+  EXPECT_EQ(back->key.events_per_second, 12.5);
+  EXPECT_EQ(back->key.workspace, "acme");
+  EXPECT_EQ(EncodeSettingsChange(c).find(keys_[c.key.id]), std::string::npos);  // never the secret
+  std::string other = EncodeSettingsChange(c);
+  other.replace(other.find("\"format\":1"), 10, "\"format\":2");
+  EXPECT_EQ(DecodeSettingsChange(other).status().message(),
+            "settings change format 2 is not 1 (written by another build)");
+  EXPECT_FALSE(DecodeSettingsChange("not json").ok());
+}
+
+TEST_F(LiveSettingsTest, ACreatedKeyOpensOnceApplied) {
+  SettingsChange c = Create(Role::kIngest);
+  EXPECT_FALSE(Opens(keys_[c.key.id]));
+  EXPECT_TRUE(settings_->Check(c).ok());
+  EXPECT_EQ(Apply(c), "");
+  EXPECT_TRUE(Opens(keys_[c.key.id]));
+  EXPECT_TRUE(Opens(owner_.key));  // the config file's keys stay
+  ASSERT_EQ(settings_->Keys("acme").size(), 2u);
+  EXPECT_EQ(Apply(c), "key " + c.key.id + " exists");  // the same change again is refused
+}
+
+TEST_F(LiveSettingsTest, RotationAndRevocationChangeOnlyTheSecretOrTheFlag) {
+  SettingsChange c = Create(Role::kIngest);
+  ASSERT_EQ(Apply(c), "");
+  NewKey rotated = *RotateApiKey(c.key);
+  SettingsChange rot{NewChangeId(), "acme", owner_.record.id, 2000, SettingsAction::kKeyRotate, rotated.record};
+  rot.key.previous_sha256 = c.key.sha256;
+  rot.key.previous_until_ms = 5000;
+  SettingsChange sneaky = rot;
+  sneaky.key.role = Role::kOwner;
+  EXPECT_EQ(Apply(sneaky), "a key.rotate changes only the key's secret or state");
+  EXPECT_EQ(Apply(rot), "");
+  EXPECT_TRUE(Opens(rotated.key, 4999));
+  EXPECT_TRUE(Opens(keys_[c.key.id], 4999));
+  EXPECT_FALSE(Opens(keys_[c.key.id], 5000));
+  SettingsChange revoke{NewChangeId(), "acme", owner_.record.id, 3000, SettingsAction::kKeyRevoke, rot.key};
+  revoke.key.revoked = true;
+  EXPECT_EQ(Apply(revoke), "");
+  EXPECT_FALSE(Opens(rotated.key, 4000));
+  EXPECT_EQ(Apply(revoke), "key " + c.key.id + " is revoked");
+}
+
+TEST_F(LiveSettingsTest, TheConfigFilesKeysAndTheLastOwnerAreKept) {
+  SettingsChange declared{NewChangeId(), "acme", owner_.record.id, 1000, SettingsAction::kKeyRevoke, owner_.record};
+  declared.key.revoked = true;
+  EXPECT_EQ(Apply(declared), "key " + owner_.record.id + " is declared in the config file; change it there");
+  // Two API owners: one may go, the last may not... while the config file's owner counts.
+  SettingsChange o1 = Create(Role::kOwner);
+  ASSERT_EQ(Apply(o1), "");
+  SettingsChange revoke{NewChangeId(), "acme", owner_.record.id, 2000, SettingsAction::kKeyRevoke, o1.key};
+  revoke.key.revoked = true;
+  EXPECT_EQ(Apply(revoke), "");
+  // In a workspace of API keys only, its last owner stays.
+  SettingsChange o2 = Create(Role::kOwner, "globex");
+  ASSERT_EQ(Apply(o2), "");
+  SettingsChange last{NewChangeId(), "globex", o2.key.id, 3000, SettingsAction::kKeyRevoke, o2.key};
+  last.key.revoked = true;
+  EXPECT_EQ(Apply(last), "key " + o2.key.id + " is the workspace's last owner key");
+  EXPECT_TRUE(Opens(keys_[o2.key.id]));
+  // Another workspace's key is not found from this one.
+  SettingsChange foreign = last;
+  foreign.workspace = "acme";
+  foreign.key.workspace = "acme";
+  EXPECT_EQ(Apply(foreign), "no key " + o2.key.id + " in this workspace");
+}
+
+TEST_F(LiveSettingsTest, TheAuditTrailIsPerWorkspaceNewestFirst) {
+  SettingsChange a = Create(Role::kIngest), b = Create(Role::kMember), g = Create(Role::kIngest, "globex");
+  Apply(a);
+  Apply(g);
+  Apply(b);
+  Apply(a);  // refused: exists
+  std::vector<AuditEntry> audit = settings_->Audit("acme", 10);
+  ASSERT_EQ(audit.size(), 3u);
+  EXPECT_EQ(audit[0].target, a.key.id);
+  EXPECT_EQ(audit[0].refused, "key " + a.key.id + " exists");
+  EXPECT_EQ(audit[1].target, b.key.id);
+  EXPECT_EQ(audit[1].refused, "");
+  EXPECT_EQ(audit[2].change_id, a.id);
+  EXPECT_EQ(audit[2].actor, owner_.record.id);
+  EXPECT_EQ(settings_->Audit("acme", 1).size(), 1u);
+  EXPECT_EQ(settings_->Audit("globex", 10).size(), 1u);
+}
+
+TEST_F(LiveSettingsTest, WaitersHearOfTheirRecordOrTheDeadline) {
+  std::vector<std::string> heard;
+  auto waiter = [&heard](const std::string& name) {
+    return [&heard, name](std::optional<AuditEntry> e) { heard.push_back(name + (e ? ":" + e->refused : ":none")); };
+  };
+  const auto t = Steady::now();
+  settings_->WhenApplied(0, 0, t + std::chrono::seconds(5), waiter("first"));
+  settings_->WhenApplied(0, 1, t + std::chrono::seconds(1), waiter("second"));
+  SettingsChange c = Create(Role::kIngest);
+  Apply(c);
+  EXPECT_EQ(heard, std::vector<std::string>{"first:"});
+  settings_->ExpireWaiters(t + std::chrono::seconds(2));
+  EXPECT_EQ(heard, (std::vector<std::string>{"first:", "second:none"}));
+  settings_->WhenApplied(0, 0, t, waiter("late"));  // already applied: at once
+  EXPECT_EQ(heard.back(), "late:");
+  settings_->Unreadable(0, 1, "not a change");
+  settings_->WhenApplied(0, 1, t, waiter("unreadable"));
+  EXPECT_EQ(heard.back(), "unreadable:none");
+}
+
+}  // namespace
+}  // namespace tokenmeter
