@@ -42,11 +42,12 @@ start_mock_broker() {
 }
 
 # serve_config <example serve.yaml>: $work/serve.yaml from it (a free port, data in
-# $work/data); sets $ingest_key and $read_key to its published demo keys.
+# $work/data); sets $ingest_key, $read_key and $owner_key to its published demo keys.
 serve_config() {
   sed -e 's/127.0.0.1:8080/127.0.0.1:0/' -e "s#data_dir: tokenmeter-data#data_dir: $work/data#" "$1" > "$work/serve.yaml"
   ingest_key=$(awk '/#   ingest:/ {print $3}' "$1")
   read_key=$(awk '/#   read:/ {print $3}' "$1")
+  owner_key=$(awk '/#   owner:/ {print $3}' "$1")
 }
 
 # start_serve [crash point]: starts `$TM serve --config $work/serve.yaml` (stderr to

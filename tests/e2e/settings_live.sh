@@ -1,0 +1,217 @@
+#!/usr/bin/env bash
+# Settings without restarts (README "Admin API"), as a user runs them:
+#  serve: every role x endpoint cell of the permission table (allowed, or 403 with its
+#    message); a key made through the API ingests at once, a revoked one gets 401 at once,
+#    a rotated one's old secret stops at the end of its overlap; no secret or hash in any
+#    answer but the one that makes it, in the log or in /metrics; a SIGKILL once a change
+#    is durable leaves the whole change after the restart.
+#  distributed (mock broker, two edges, a processor, a third edge started late): a change
+#    made on one edge works on the other and on the processor within 2 s; the late edge
+#    starts with every change.
+# Usage: settings_live.sh <tokenmeter binary> <tokenmeter-mock-broker binary> <example serve.yaml>
+TM=$1
+MOCK=$2
+source "$(dirname "$0")/lib.sh"
+fail() {
+  echo "FAIL: $*" >&2
+  for f in serve edge_a edge_b edge_c processor; do
+    [ -f "$work/$f.log" ] && { echo "--- $f log" >&2; tail -15 "$work/$f.log" | cut -c1-300 >&2; }
+  done
+  exit 1
+}
+event() { echo "{\"events\":[{\"requestId\":\"$1\",\"provider\":\"openai\",\"model\":\"gpt-4o-mini\",\"inputTokens\":10,\"outputTokens\":5}]}"; }
+# call <base> <method> <path> <key> [body]: "<status> <body>"
+call() {
+  local out
+  out=$(curl -s --max-time 10 -w '\n%{http_code}' -X "$2" "$1$3" -H "X-API-Key: $4" -H 'Content-Type: application/json' \
+    ${5:+--data-binary "$5"})
+  echo "$(echo "$out" | tail -1) $(echo "$out" | sed '$d')"
+}
+code() { call "$@" | cut -d' ' -f1; }
+member() { python3 -c 'import json,sys; d=json.loads(sys.stdin.read().split(" ",1)[1]); print(eval("d"+sys.argv[1]))' "$1"; }
+# make_key <base> <by key> <role> [more json members]: "<id> <secret>" of a new key
+make_key() {
+  local r
+  r=$(call "$1" POST /v1/admin/keys "$2" "{\"role\":\"$3\"${4:+,$4}}")
+  [ "${r%% *}" = 201 ] || fail "creating a $3 key: $r"
+  echo "$(echo "$r" | member '["key"]["id"]') $(echo "$r" | member '["secret"]')"
+}
+secrets=()  # every secret made, with its sha256: none may show where it should not
+
+# ---------------------------------------------------------------- serve
+serve_config "$3"
+start_serve
+serve_ready
+read -r admin_id admin_key <<< "$(make_key "$base" "$owner_key" admin '"name":"ops"')"
+read -r member_id member_key <<< "$(make_key "$base" "$owner_key" member)"
+read -r ingest_id ingest_api_key <<< "$(make_key "$base" "$admin_key" ingest '"project":"customer-support"')"
+secrets+=("$admin_key" "$member_key" "$ingest_api_key")
+
+# The permission table, endpoint by endpoint. Roles in the order owner admin member ingest.
+declare -A key_of=([owner]=$owner_key [admin]=$admin_key [member]=$member_key [ingest]=$ingest_api_key)
+article() { [ "$1" = member ] && echo a || echo an; }
+# expect <role> <allowed status> <denied message or "-" when allowed> <method> <path> [body]
+expect() {
+  local got
+  got=$(call "$base" "$4" "$5" "${key_of[$1]}" "${6:-}")
+  if [ "$3" = - ]; then
+    [ "${got%% *}" = "$2" ] || fail "$1 $4 $5: want $2, got $got"
+  else
+    [ "$got" = "403 {\"ok\":false,\"reason\":\"forbidden\",\"message\":\"$(article "$1") $1 key cannot $3\"$7" ] ||
+      fail "$1 $4 $5: want 403 \"$3\", got $got"
+  fi
+}
+status_fields=',"telemetryPaused":false,"providerCallsContinue":true,"isPlanLimitReached":false,"budgetWarning":false,"budgetExceeded":false}'
+cells=0
+for role in owner admin member ingest; do
+  # Ingest (the edge's refusals carry the status fields).
+  if [ $role = ingest ]; then expect $role 202 - POST /v1/ingest "$(event "perm-$role")"
+  else expect $role 202 "ingest; use an ingest key" POST /v1/ingest "$(event "perm-$role")" "$status_fields"; fi
+  expect $role 202 - DELETE '/v1/ingest/test-data?scope=mine'
+  case $role in owner|admin) expect $role 202 - DELETE '/v1/ingest/test-data?scope=workspace' ;;
+    *) expect $role 0 "remove the workspace's rows; use scope=mine (scope=workspace needs an owner or admin key)" \
+         DELETE '/v1/ingest/test-data?scope=workspace' "" "$status_fields" ;; esac
+  # Reading: dashboards, export, budgets, alerts, status, unpriced models, cleanups.
+  for path in /v1/dashboard/overview /v1/dashboard/top-endpoints /v1/export /v1/budgets /v1/alerts \
+              /v1/diagnostics/workspace-status /v1/models/unpriced; do
+    if [ $role = ingest ]; then expect $role 0 "read; use an owner, admin or member key" GET $path "" "}"
+    else expect $role 200 - GET $path; fi
+  done
+  case $role in
+    owner|admin) expect $role 404 - POST /v1/alerts/none/replay ;;
+    member) expect $role 0 "replay an alert; replaying an alert needs an owner or admin key" POST /v1/alerts/none/replay "" "}" ;;
+    ingest) expect $role 0 "read; use an owner, admin or member key" POST /v1/alerts/none/replay "" "}" ;;
+  esac
+  # The admin API.
+  manage="manage keys; managing keys needs an owner or admin key"
+  owner_keys="manage owner keys; only an owner key creates, rotates or revokes owner keys"
+  if [ $role = ingest ]; then expect $role 0 "list keys; use an owner, admin or member key" GET /v1/admin/keys "" "}"
+  else expect $role 200 - GET /v1/admin/keys; fi
+  read -r target _ <<< "$(make_key "$base" "$owner_key" ingest)"
+  read -r owner_target _ <<< "$(make_key "$base" "$owner_key" owner)"
+  case $role in
+    owner|admin)
+      expect $role 201 - POST /v1/admin/keys '{"role":"ingest"}'
+      expect $role 200 - POST "/v1/admin/keys/$target/rotate" '{}'
+      expect $role 200 - DELETE "/v1/admin/keys/$target"
+      expect $role 200 - GET /v1/admin/audit ;;
+    *)
+      expect $role 0 "$manage" POST /v1/admin/keys '{"role":"ingest"}' "}"
+      expect $role 0 "$manage" POST "/v1/admin/keys/$target/rotate" '{}' "}"
+      expect $role 0 "$manage" DELETE "/v1/admin/keys/$target" "" "}"
+      expect $role 0 "read the audit trail; the audit trail needs an owner or admin key" GET /v1/admin/audit "" "}"
+      ;;
+  esac
+  case $role in
+    owner)
+      expect $role 201 - POST /v1/admin/keys '{"role":"owner"}'
+      expect $role 200 - POST "/v1/admin/keys/$owner_target/rotate" '{}'
+      expect $role 200 - DELETE "/v1/admin/keys/$owner_target" ;;
+    admin)
+      expect $role 0 "$owner_keys" POST /v1/admin/keys '{"role":"owner"}' "}"
+      expect $role 0 "$owner_keys" POST "/v1/admin/keys/$owner_target/rotate" '{}' "}"
+      expect $role 0 "$owner_keys" DELETE "/v1/admin/keys/$owner_target" "" "}" ;;
+    *)
+      expect $role 0 "$manage" POST /v1/admin/keys '{"role":"owner"}' "}"
+      expect $role 0 "$manage" DELETE "/v1/admin/keys/$owner_target" "" "}" ;;
+  esac
+  cells=$((cells + 1))
+done
+echo "permission table: ok"
+
+# Live: a new key ingests at once, a revoked one is refused at once.
+[ "$(code "$base" POST /v1/ingest "$ingest_api_key" "$(event live-1)")" = 202 ] || fail "the new key does not ingest"
+[ "$(code "$base" DELETE "/v1/admin/keys/$ingest_id" "$admin_key")" = 200 ] || fail "revoke"
+[ "$(code "$base" POST /v1/ingest "$ingest_api_key" "$(event live-2)")" = 401 ] || fail "a revoked key still ingests"
+# Rotation with a 3 s overlap.
+read -r rot_id rot_old <<< "$(make_key "$base" "$owner_key" ingest '"env":"test"')"
+rotated=$(call "$base" POST "/v1/admin/keys/$rot_id/rotate" "$owner_key" '{"overlapSeconds":3}')
+rot_new=$(echo "$rotated" | member '["secret"]')
+rotated_at=$(date +%s.%N)
+secrets+=("$rot_old" "$rot_new")
+[ "$(code "$base" POST /v1/ingest "$rot_new" "$(event rot-1)")" = 202 ] || fail "the rotated secret"
+[ "$(code "$base" POST /v1/ingest "$rot_old" "$(event rot-2)")" = 202 ] || fail "the old secret within its overlap"
+sleep "$(python3 -c "print(max(0, 3.2 - ($(date +%s.%N) - $rotated_at)))")"
+[ "$(code "$base" POST /v1/ingest "$rot_old" "$(event rot-3)")" = 401 ] || fail "the old secret after its overlap"
+[ "$(code "$base" POST /v1/ingest "$rot_new" "$(event rot-4)")" = 202 ] || fail "the new secret after the overlap"
+echo "serve, live keys: ok"
+
+# A SIGKILL once a change is durable, before it is answered: after the restart the whole
+# change is there (the key opens, the audit holds it once).
+kill -TERM "$serve_pid"; wait "$serve_pid" || true
+start_serve settings_durable
+serve_ready
+killed=$(call "$base" POST /v1/admin/keys "$owner_key" '{"role":"member","name":"made-at-the-kill"}')
+[ "${killed%% *}" = 000 ] || fail "the crash point did not kill serve: $killed"
+wait "$serve_pid" 2>/dev/null || true
+start_serve
+serve_ready
+listed=$(call "$base" GET /v1/admin/keys "$owner_key")
+[ "$(echo "$listed" | grep -o '"name":"made-at-the-kill"' | wc -l)" = 1 ] || fail "the change made at the kill: $listed"
+audit=$(call "$base" GET '/v1/admin/audit?limit=1000' "$owner_key")
+[ "$(echo "$audit" | grep -o '"action":"key.create"' | wc -l)" = "$(echo "$listed" | grep -o '"source":"api"' | wc -l)" ] ||
+  fail "one creation per API key: $audit"
+[ "$(code "$base" POST /v1/ingest "$rot_new" "$(event after-restart)")" = 202 ] || fail "a key made before the restart"
+[ "$(code "$base" POST /v1/ingest "$ingest_api_key" "$(event after-restart-2)")" = 401 ] || fail "a key revoked before the restart"
+echo "serve, SIGKILL during a change: ok"
+
+# No secret or hash anywhere but its own creation's answer.
+metrics=$(curl -s "$base/metrics")
+for s in "${secrets[@]}"; do
+  hash=$(printf %s "$s" | sha256sum | cut -d' ' -f1)
+  for where in "$work/serve.log"; do
+    ! grep -q -e "${s:21}" -e "$hash" "$where" || fail "a secret or its hash in $where"
+  done
+  ! echo "$metrics$listed$audit" | grep -q -e "${s:21}" -e "$hash" || fail "a secret or its hash in an answer or /metrics"
+done
+echo "serve, no secrets shown: ok"
+kill -TERM "$serve_pid"; wait "$serve_pid" || true
+
+# ---------------------------------------------------------------- distributed
+start_mock_broker "$MOCK"
+"$TM" keys create --workspace acme --role owner > "$work/owner.txt"
+dist_owner=$(head -n 1 "$work/owner.txt")
+cat > "$work/dist.yaml" <<YAML
+edge:
+  listen: 127.0.0.1:0
+$(kafka_bus_yaml)
+processor:
+  listen: 127.0.0.1:0
+  state_dir: $work/state
+  poll_timeout_ms: 50
+keys:
+$(tail -n +3 "$work/owner.txt")
+YAML
+start_edge() {  # start_edge <name>: sets $edge_url
+  rm -f "$work/$1.port"
+  "$TM" edge --config "$work/dist.yaml" --port-file "$work/$1.port" 2>> "$work/$1.log" &
+  pids+=($!)
+  wait_for "[ -s '$work/$1.port' ]" 300 || fail "edge $1 did not start"
+  edge_url="http://127.0.0.1:$(cat "$work/$1.port")"
+  wait_for "curl -sf $edge_url/readyz > /dev/null" 150 || fail "edge $1 not ready"
+}
+start_edge edge_a; a=$edge_url
+start_edge edge_b; b=$edge_url
+start_processor "$work/dist.yaml" "$work/processor.log"
+p="http://127.0.0.1:$pport"
+# within_2s <command>: true once it succeeds, at most 2 s after now
+within_2s() { wait_for "$1" 20; }
+read -r d_ingest_id d_ingest <<< "$(make_key "$a" "$dist_owner" ingest)"
+within_2s "[ \"\$(code $b POST /v1/ingest $d_ingest '$(event d-1)')\" = 202 ]" || fail "a key made on edge A, on edge B"
+read -r _ d_member <<< "$(make_key "$a" "$dist_owner" member)"
+within_2s "[ \"\$(code $p GET /v1/dashboard/overview $d_member)\" = 200 ]" || fail "a member key made on edge A, on the processor"
+[ "$(code "$a" DELETE "/v1/admin/keys/$d_ingest_id" "$dist_owner")" = 200 ] || fail "revoke on edge A"
+within_2s "[ \"\$(code $b POST /v1/ingest $d_ingest '$(event d-2)')\" = 401 ]" || fail "a key revoked on edge A still ingests on edge B"
+read -r d_rot_id d_rot_old <<< "$(make_key "$a" "$dist_owner" ingest)"
+d_rot_new=$(call "$a" POST "/v1/admin/keys/$d_rot_id/rotate" "$dist_owner" '{"overlapSeconds":3}' | member '["secret"]')
+within_2s "[ \"\$(code $b POST /v1/ingest $d_rot_new '$(event d-3)')\" = 202 ]" || fail "a rotated key's new secret on edge B"
+[ "$(code "$b" POST /v1/ingest "$d_rot_old" "$(event d-4)")" = 202 ] || fail "the old secret within its overlap on edge B"
+wait_for "[ \"\$(code $b POST /v1/ingest $d_rot_old '$(event d-5)')\" = 401 ]" 60 || fail "the old secret after its overlap on edge B"
+echo "distributed, live on every process: ok"
+# An edge started after the changes has them all before it is ready.
+start_edge edge_c; c=$edge_url
+[ "$(code "$c" POST /v1/ingest "$d_rot_new" "$(event d-6)")" = 202 ] || fail "a late edge: the rotated key"
+[ "$(code "$c" POST /v1/ingest "$d_ingest" "$(event d-7)")" = 401 ] || fail "a late edge: the revoked key"
+audit=$(call "$c" GET /v1/admin/audit "$dist_owner")
+[ "$(echo "$audit" | grep -o '"applied":true' | wc -l)" = 5 ] || fail "the late edge's audit trail: $audit"
+echo "distributed, a late edge: ok"
