@@ -40,6 +40,7 @@ example=deploy/examples/serve.yaml
 sed -e "s/127.0.0.1:8080/127.0.0.1:$port/" -e "s#data_dir: tokenmeter-data#data_dir: $run/data#" "$example" > "$run/serve.yaml"
 ingest_key=$(awk '/#   ingest:/ {print $3}' "$example")
 read_key=$(awk '/#   read:/ {print $3}' "$example")
+owner_key=$(awk '/#   owner:/ {print $3}' "$example")
 "$TM" serve --config "$run/serve.yaml" --port-file "$run/port" 2> "$run/serve.log" &
 serve_pid=$!
 for _ in $(seq 100); do [ -s "$run/port" ] && curl -sf "http://127.0.0.1:$(cat "$run/port")/readyz" > /dev/null && break; sleep 0.1; done
@@ -89,6 +90,8 @@ tokenmeter serve is running on $base (Ctrl-C stops it; data in $run/data).
               -d '{"requestId":"my-1","provider":"openai","model":"gpt-4o-mini","inputTokens":10,"outputTokens":5,"feature":"my.feature"}'
   query:    curl -H 'X-API-Key: $read_key' '$base/v1/dashboard/top-endpoints?range=24h'
             (also overview, timeseries, top-users, top-tenants, prompt-versions, models, /v1/events/{requestId})
+  keys:     curl -X POST $base/v1/admin/keys -H 'X-API-Key: $owner_key' -d '{"role":"ingest","name":"my app"}'
+            (a new key, live at once; also GET /v1/admin/keys, .../{id}/rotate, DELETE .../{id}, GET /v1/admin/audit)
   metrics:  curl $base/metrics     health: $base/healthz   ready: $base/readyz
   config:   $run/serve.yaml (from deploy/examples/serve.yaml)   logs: $run/serve.log
 MSG
