@@ -21,6 +21,8 @@
 #include "tokenmeter/edge/topic_follower.h"
 #include "tokenmeter/model/workspace_status.h"
 #include "tokenmeter/http/http_server.h"
+#include "tokenmeter/http/path_router.h"
+#include "tokenmeter/settings/admin_api.h"
 
 namespace tokenmeter {
 namespace {
@@ -67,7 +69,7 @@ int RunEdge(const std::vector<std::string>& args) {
   SystemClock clock;
   prometheus::Registry registry;
   EdgeService edge(config.edge, keys, *normalizer, **publisher, clock, registry);
-  edge.AttachSettings(&settings, settings_publisher->get());
+  AdminApi admin(settings, keys, **settings_publisher, clock);
   // Every edge reads the whole status topic: a consumer group of its own, from the start.
   KafkaConsumerConfig status_cc;
   status_cc.bootstrap_servers = config.kafka.bootstrap_servers;
@@ -114,7 +116,8 @@ int RunEdge(const std::vector<std::string>& args) {
   }
   HttpServerConfig http = config.http;
   http.error_members = EdgeService::ServerErrorMembers();
-  HttpServer server(http, edge);
+  PathRouter router({{AdminApi::kPrefix, &admin}}, edge);
+  HttpServer server(http, router);
   edge.AttachServer(&server);
   if (Status s = server.Start(); !s.ok()) return StartupFailed("edge", s);
   std::string port = std::to_string(server.port());

@@ -17,6 +17,7 @@
 #include "tokenmeter/http/path_router.h"
 #include "tokenmeter/ui/ui_handler.h"
 #include "tokenmeter/processor/processor_runner.h"
+#include "tokenmeter/settings/admin_api.h"
 #include "tokenmeter/sinks/dispatcher.h"
 
 namespace tokenmeter {
@@ -98,11 +99,17 @@ int RunProcessor(const std::vector<std::string>& args) {
   const CommandArgs& cmd = start.args;
   const AppConfig& config = start.config;
   KeyRing& keys = *start.keys;
-  // The query API's keys follow the settings topic (keys made through an edge's admin API).
+  // The settings topic: read whole before serving (the query API's keys), written by the
+  // admin API beside the dashboard.
+  KafkaConfig settings_config = config.kafka;
+  settings_config.topic = config.kafka.settings_topic;
+  auto settings_publisher = KafkaPublisher::Create(settings_config);
+  if (!settings_publisher.ok()) return StartupFailed("processor", settings_publisher.status());
   LiveSettings settings(config.keys, keys);
   auto settings_follower = FollowKafkaSettings(config.kafka, settings, "processor");
   if (!settings_follower.ok()) return StartupFailed("processor", settings_follower.status());
   SystemClock clock;
+  AdminApi admin(settings, keys, **settings_publisher, clock);
   prometheus::Registry registry;
   Result<ProcessorBus> bus = KafkaProcessorBus(config.processor, config.kafka);
   if (!bus.ok()) return StartupFailed("processor", bus.status());
@@ -112,7 +119,7 @@ int RunProcessor(const std::vector<std::string>& args) {
   if (!sinks.ok()) return StartupFailed("processor", sinks.status());
   // The dashboard's pages beside the query API the runner serves.
   UiHandler ui;
-  PathRouter router({{"/", &ui, /*exact=*/true}, {"/ui/", &ui}}, **runner);
+  PathRouter router({{"/", &ui, /*exact=*/true}, {"/ui/", &ui}, {AdminApi::kPrefix, &admin}}, **runner);
   HttpServer server(config.processor_http, router);
   if (Status s = server.Start(); !s.ok()) return StartupFailed("processor", s);
   std::string port = std::to_string(server.port());
@@ -125,6 +132,7 @@ int RunProcessor(const std::vector<std::string>& args) {
   (*sinks)->Stop();
   (*runner)->Stop();
   server.Stop(std::chrono::milliseconds(1000));
+  settings_publisher->reset();
   (*settings_follower)->Stop();
   Log(LogLevel::kInfo, "processor", "stopped");
   return 0;

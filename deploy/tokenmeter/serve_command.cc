@@ -17,6 +17,7 @@
 #include "tokenmeter/http/path_router.h"
 #include "tokenmeter/ui/ui_handler.h"
 #include "tokenmeter/processor/processor_runner.h"
+#include "tokenmeter/settings/admin_api.h"
 #include "tokenmeter/sinks/dispatcher.h"
 
 namespace tokenmeter {
@@ -78,7 +79,7 @@ int RunServe(const std::vector<std::string>& args) {
   SystemClock clock;
   prometheus::Registry registry;
   EdgeService edge(config.edge, keys, *normalizer, *events_log, clock, registry);
-  edge.AttachSettings(&settings, settings_log->get());
+  AdminApi admin(settings, keys, **settings_log, clock);
   ProcessorConfig pc = config.processor;
   if (pc.state_dir.empty()) pc.state_dir = data + "/state";
   ProcessorBus bus;
@@ -111,9 +112,10 @@ int RunServe(const std::vector<std::string>& args) {
   auto sinks = Dispatcher::Create((*processor)->outbox(), config.sinks, config.retry, clock, registry);
   if (!sinks.ok()) return StartupFailed("serve", sinks.status());
 
-  // One port: the dashboard's pages, the query and alerts APIs, and the edge for the rest.
+  // One port: the dashboard's pages, the admin API, the query and alerts APIs, and the
+  // edge for the rest.
   UiHandler ui;
-  std::vector<PathRouter::Route> routes = {{"/", &ui, /*exact=*/true}, {"/ui/", &ui}};
+  std::vector<PathRouter::Route> routes = {{"/", &ui, /*exact=*/true}, {"/ui/", &ui}, {AdminApi::kPrefix, &admin}};
   for (std::string& prefix : ProcessorRunner::RoutePrefixes()) routes.push_back({std::move(prefix), processor->get()});
   PathRouter router(std::move(routes), edge);
   // The ingest paths' status fields on the server's own refusals too (also on the query

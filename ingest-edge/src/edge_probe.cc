@@ -6,7 +6,7 @@
 namespace tokenmeter {
 namespace {
 
-constexpr const char* kRouteNames[] = {"ingest", "admin", "healthz", "readyz", "metrics", "other"};
+constexpr const char* kRouteNames[] = {"ingest", "healthz", "readyz", "metrics", "other"};
 constexpr const char* kClassNames[] = {"2xx", "4xx", "5xx"};
 
 const prometheus::Histogram::BucketBoundaries& LatencyBuckets() {

@@ -17,7 +17,7 @@
 
 namespace tokenmeter {
 
-enum class Route : uint8_t { kIngest, kAdmin, kHealth, kReady, kMetrics, kOther, kCount };
+enum class Route : uint8_t { kIngest, kHealth, kReady, kMetrics, kOther, kCount };
 
 enum class Reject : uint8_t {
   kInvalidEvent,      // failed validation (one event; its neighbours may pass)

@@ -6,7 +6,6 @@
 #include <unordered_map>
 #include <unordered_set>
 
-#include "admin_api.h"
 #include "demo_events.h"
 #include "edge_probe.h"
 #include "ingest_response.h"
@@ -93,7 +92,6 @@ std::string_view QueryValue(std::string_view target, std::string_view name) {
 }
 
 Route RouteOf(std::string_view path) {
-  if (AdminApi::Handles(path)) return Route::kAdmin;
   if (path == "/v1/ingest" || path == "/v1/ingest/llm-request" || path == "/api/v1/usage/ingest" ||
       path == kDemoPath || CleanupModeOf(path)) {
     return Route::kIngest;
@@ -150,7 +148,6 @@ struct EdgeService::State {
   prometheus::Registry& registry;
   EdgeProbe probe;
   std::unique_ptr<OpsEndpoints> ops;  // /healthz, /readyz, /metrics
-  std::unique_ptr<AdminApi> admin;    // /v1/admin/…, once AttachSettings
   RateLimiter limiter;
   std::unordered_map<std::string, Workspace> workspaces;
   mutable std::shared_mutex status_mu;  // readers (every request) do not block each other
@@ -239,10 +236,9 @@ void EdgeService::Handle(HttpRequest request, Respond respond) {
     }
     return;
   }
-  if (route == Route::kAdmin && state_->admin) return HandleAdmin(request, std::move(respond));
   auto start = state_->clock.Steady();
   HttpResponse r;
-  if (route == Route::kOther || route == Route::kAdmin) {
+  if (route == Route::kOther) {
     r = Refusal(404, "not_found", "no such endpoint", {});
   } else if (route == Route::kIngest) {
     r = Refusal(405, "method_not_allowed", "method not allowed on this endpoint", {});
@@ -462,23 +458,6 @@ void EdgeService::HandleCleanup(const HttpRequest& request, DataMode mode, Respo
                                  "\",\"status\":\"/v1/cleanups/" + command.id + "\"}";
                         finish(respond, std::move(r));
                       });
-}
-
-void EdgeService::AttachSettings(LiveSettings* settings, Publisher* log) {
-  state_->admin = std::make_unique<AdminApi>(*settings, *log, state_->clock);
-}
-
-void EdgeService::HandleAdmin(const HttpRequest& request, Respond respond) {
-  State& s = *state_;
-  auto start = s.clock.Steady();
-  auto finish = [&s, start, respond = std::move(respond)](HttpResponse r) {
-    s.probe.Request(Route::kAdmin, r.status, s.clock.Steady() - start);
-    respond(std::move(r));
-  };
-  HttpResponse refused;
-  KeyRef key = s.Authenticate(request, refused);
-  if (key == nullptr) return finish(std::move(refused));
-  s.admin->Handle(request, *key, std::move(finish));
 }
 
 std::string EdgeService::ServerErrorMembers() {

@@ -207,11 +207,14 @@ d_rot_new=$(call "$a" POST "/v1/admin/keys/$d_rot_id/rotate" "$dist_owner" '{"ov
 within_2s "[ \"\$(code $b POST /v1/ingest $d_rot_new '$(event d-3)')\" = 202 ]" || fail "a rotated key's new secret on edge B"
 [ "$(code "$b" POST /v1/ingest "$d_rot_old" "$(event d-4)")" = 202 ] || fail "the old secret within its overlap on edge B"
 wait_for "[ \"\$(code $b POST /v1/ingest $d_rot_old '$(event d-5)')\" = 401 ]" 60 || fail "the old secret after its overlap on edge B"
+# The processor serves the admin API too (beside the dashboard): a key made there works on the edges.
+read -r _ d_from_processor <<< "$(make_key "$p" "$dist_owner" ingest)"
+within_2s "[ \"\$(code $b POST /v1/ingest $d_from_processor '$(event d-8)')\" = 202 ]" || fail "a key made on the processor, on edge B"
 echo "distributed, live on every process: ok"
 # An edge started after the changes has them all before it is ready.
 start_edge edge_c; c=$edge_url
 [ "$(code "$c" POST /v1/ingest "$d_rot_new" "$(event d-6)")" = 202 ] || fail "a late edge: the rotated key"
 [ "$(code "$c" POST /v1/ingest "$d_ingest" "$(event d-7)")" = 401 ] || fail "a late edge: the revoked key"
 audit=$(call "$c" GET /v1/admin/audit "$dist_owner")
-[ "$(echo "$audit" | grep -o '"applied":true' | wc -l)" = 5 ] || fail "the late edge's audit trail: $audit"
+[ "$(echo "$audit" | grep -o '"applied":true' | wc -l)" = 6 ] || fail "the late edge's audit trail: $audit"
 echo "distributed, a late edge: ok"

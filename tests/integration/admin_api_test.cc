@@ -1,4 +1,4 @@
-// The admin API on a real edge and HTTP server, its changes on a real settings log
+// The admin API beside a real edge on one HTTP server (as serve routes them), its changes on a real settings log
 // (EmbeddedLog in a temporary directory) followed as `serve` follows it: a key made here
 // ingests as soon as the 201 is sent; a revoked one is refused at once; a rotated key's old
 // secret lasts its overlap; no answer holds a secret except the one that makes it.
@@ -12,6 +12,8 @@
 #include "tokenmeter/base/rfc3339.h"
 #include "tokenmeter/bus/embedded_log.h"
 #include "tokenmeter/edge/edge_service.h"
+#include "tokenmeter/http/path_router.h"
+#include "tokenmeter/settings/admin_api.h"
 #include "tokenmeter/settings/settings_follower.h"
 
 namespace tokenmeter {
@@ -53,18 +55,21 @@ class AdminApiTest : public ::testing::Test {
     follower_->Start();
     ASSERT_TRUE(follower_->WaitCaughtUp(5s));
     edge_ = std::make_unique<EdgeService>(EdgeConfig{}, ring_, normalizer_, *events_, clock_, registry_);
-    edge_->AttachSettings(settings_.get(), settings_log_.get());
+    admin_api_ = std::make_unique<AdminApi>(*settings_, ring_, *settings_log_, clock_);
+    router_ = std::make_unique<PathRouter>(std::vector<PathRouter::Route>{{AdminApi::kPrefix, admin_api_.get()}}, *edge_);
     HttpServerConfig hc;
     hc.port = 0;
-    server_ = std::make_unique<HttpServer>(hc, *edge_);
+    server_ = std::make_unique<HttpServer>(hc, *router_);
     ASSERT_TRUE(server_->Start().ok());
     port_ = server_->port();
   }
   void Stop() {
     server_->Stop(2s);
     follower_->Stop();
-    edge_.reset();
     server_.reset();
+    router_.reset();
+    admin_api_.reset();
+    edge_.reset();
     follower_.reset();
     events_.reset();
     settings_log_.reset();
@@ -101,6 +106,8 @@ class AdminApiTest : public ::testing::Test {
   std::unique_ptr<LiveSettings> settings_;
   std::unique_ptr<SettingsFollower> follower_;
   std::unique_ptr<EdgeService> edge_;
+  std::unique_ptr<AdminApi> admin_api_;
+  std::unique_ptr<PathRouter> router_;
   std::unique_ptr<HttpServer> server_;
   uint16_t port_ = 0;
 };

@@ -3,8 +3,7 @@
 //   parse & validate -> rate limit -> publish to the bus -> answer (202 only after every
 //   accepted event is durable; with AttachOutcomes, once the processor has applied them:
 //   inserted, skipped, conflicts, warnings and the workspace's status after them).
-// Also serves /healthz, /readyz and /metrics, and with AttachSettings the admin API.
-// Stateless apart from rate-limit buckets (the settings are the settings log's).
+// Also serves /healthz, /readyz and /metrics. Stateless apart from rate-limit buckets.
 //
 // Threads: Handle() runs on HTTP I/O threads; answers for ingest come from the bus's
 // delivery thread. Everything it borrows (key ring, publisher, clock, registry) must
@@ -29,7 +28,6 @@
 #include "tokenmeter/model/normalizer.h"
 #include "tokenmeter/model/usage_event.h"
 #include "tokenmeter/model/workspace_status.h"
-#include "tokenmeter/settings/live_settings.h"
 
 namespace prometheus {
 class Registry;
@@ -95,10 +93,6 @@ class EdgeService final : public HttpHandler {
   // One more reason /readyz may answer 503 (serve: the processor's own), checked after
   // the edge's. Set before the server starts.
   void AttachReadiness(std::function<std::optional<OpsEndpoints::Unready>()> also) { also_unready_ = std::move(also); }
-  // Serves the admin API (/v1/admin/…: keys and the audit trail) over these settings,
-  // writing changes to `log` (the settings log); both must outlive the edge. Without it,
-  // those paths answer 404. Set before the server starts.
-  void AttachSettings(LiveSettings* settings, Publisher* log);
   // What the processor last said about a workspace (plan limit, budget flags). Any thread.
   void SetWorkspaceStatus(const std::string& workspace, const WorkspaceStatus& status);
 
@@ -112,7 +106,6 @@ class EdgeService final : public HttpHandler {
   // DELETE /v1/ingest/demo-data | test-data?scope=workspace|mine: a cleanup command on
   // the bus, answered 202 once durable.
   void HandleCleanup(const HttpRequest& request, DataMode mode, Respond respond);
-  void HandleAdmin(const HttpRequest& request, Respond respond);
 
   std::unique_ptr<State> state_;
   const HttpServer* server_ = nullptr;

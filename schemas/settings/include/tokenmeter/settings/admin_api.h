@@ -7,12 +7,13 @@
 // A change is checked against the live settings, written to the settings log (answered 503
 // when it cannot be made durable), then answered once this process has applied it (201 or
 // 200), or 202 "applied": false when that takes longer than 2 s. The permission table
-// (auth/permissions.h) decides who may do what.
+// (auth/permissions.h) decides who may do what. Served on serve's port, every edge's and
+// every processor's (each routes /v1/admin/ here).
 //
 // Threads: Handle() on HTTP I/O threads; answers to changes come from the settings
-// follower's thread. `settings`, `log` and `clock` must outlive it.
-#ifndef TOKENMETER_EDGE_ADMIN_API_H_
-#define TOKENMETER_EDGE_ADMIN_API_H_
+// follower's thread. What it is given must outlive it.
+#ifndef TOKENMETER_SETTINGS_ADMIN_API_H_
+#define TOKENMETER_SETTINGS_ADMIN_API_H_
 
 #include <functional>
 #include <string_view>
@@ -25,21 +26,26 @@
 
 namespace tokenmeter {
 
-class AdminApi {
+class AdminApi final : public HttpHandler {
  public:
-  AdminApi(LiveSettings& settings, Publisher& log, const Clock& clock) : settings_(settings), log_(log), clock_(clock) {}
-  static bool Handles(std::string_view path) { return path.starts_with("/v1/admin/"); }
-  // `key`: the caller's, already verified.
-  void Handle(const HttpRequest& request, const KeyRecord& key, std::function<void(HttpResponse)> respond);
+  // The path prefix it serves.
+  static constexpr const char* kPrefix = "/v1/admin/";
+  // `keys`: the ring LiveSettings keeps (callers are verified with it); `log`: where
+  // changes are written (the settings log).
+  AdminApi(LiveSettings& settings, const KeyRing& keys, Publisher& log, const Clock& clock)
+      : settings_(settings), keys_(keys), log_(log), clock_(clock) {}
+  void Handle(HttpRequest request, Respond respond) override;
 
  private:
-  void Write(SettingsChange change, int success_status, std::string secret, std::function<void(HttpResponse)> respond);
+  void HandleAs(const HttpRequest& request, const KeyRecord& key, Respond respond);
+  void Write(SettingsChange change, int success_status, std::string secret, Respond respond);
 
   LiveSettings& settings_;
+  const KeyRing& keys_;
   Publisher& log_;
   const Clock& clock_;
 };
 
 }  // namespace tokenmeter
 
-#endif  // TOKENMETER_EDGE_ADMIN_API_H_
+#endif  // TOKENMETER_SETTINGS_ADMIN_API_H_

@@ -1,4 +1,4 @@
-#include "admin_api.h"
+#include "tokenmeter/settings/admin_api.h"
 
 #include <rapidjson/document.h>
 
@@ -131,7 +131,14 @@ std::string AuditJson(const std::vector<AuditEntry>& entries) {
 
 }  // namespace
 
-void AdminApi::Handle(const HttpRequest& request, const KeyRecord& key, std::function<void(HttpResponse)> respond) {
+void AdminApi::Handle(HttpRequest request, Respond respond) {
+  KeyRejection why;
+  KeyRef key = keys_.Verify(request.api_key, why, clock_.Now().time_since_epoch().count());
+  if (key == nullptr) return respond(JsonError(401, "unauthorized", "missing or invalid API key"));
+  HandleAs(request, *key, std::move(respond));
+}
+
+void AdminApi::HandleAs(const HttpRequest& request, const KeyRecord& key, Respond respond) {
   std::string_view path = request.target;
   const size_t q = path.find('?');
   const std::string_view query = q == std::string_view::npos ? std::string_view() : path.substr(q + 1);
@@ -261,8 +268,7 @@ void AdminApi::Handle(const HttpRequest& request, const KeyRecord& key, std::fun
   Write(std::move(change), 200, std::move(secret), std::move(respond));
 }
 
-void AdminApi::Write(SettingsChange change, int success_status, std::string secret,
-                     std::function<void(HttpResponse)> respond) {
+void AdminApi::Write(SettingsChange change, int success_status, std::string secret, Respond respond) {
   if (Status s = settings_.Check(change); !s.ok()) return respond(Refused(s));
   if (Status ready = log_.Ready(); !ready.ok()) {
     HttpResponse r = JsonError(503, "settings_unavailable", "the settings log cannot take a change: " + ready.message());
