@@ -62,13 +62,15 @@ int RunEdge(const std::vector<std::string>& args) {
   settings_config.topic = config.kafka.settings_topic;
   auto settings_publisher = KafkaPublisher::Create(settings_config);
   if (!settings_publisher.ok()) return StartupFailed("edge", settings_publisher.status());
-  LiveSettings settings(config.keys, keys);
+  std::unique_ptr<LiveSettings> live = ConfigSettings(config, keys);
+  LiveSettings& settings = *live;
   auto settings_follower = FollowKafkaSettings(config.kafka, settings, "edge");
   if (!settings_follower.ok()) return StartupFailed("edge", settings_follower.status());
 
   SystemClock clock;
   prometheus::Registry registry;
   EdgeService edge(config.edge, keys, *normalizer, **publisher, clock, registry);
+  edge.AttachProjects(LiveProjects(settings));
   AdminApi admin(settings, keys, **settings_publisher, clock);
   // Every edge reads the whole status topic: a consumer group of its own, from the start.
   KafkaConsumerConfig status_cc;

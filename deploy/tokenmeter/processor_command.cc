@@ -105,7 +105,8 @@ int RunProcessor(const std::vector<std::string>& args) {
   settings_config.topic = config.kafka.settings_topic;
   auto settings_publisher = KafkaPublisher::Create(settings_config);
   if (!settings_publisher.ok()) return StartupFailed("processor", settings_publisher.status());
-  LiveSettings settings(config.keys, keys);
+  std::unique_ptr<LiveSettings> live = ConfigSettings(config, keys);
+  LiveSettings& settings = *live;
   auto settings_follower = FollowKafkaSettings(config.kafka, settings, "processor");
   if (!settings_follower.ok()) return StartupFailed("processor", settings_follower.status());
   SystemClock clock;

@@ -70,7 +70,8 @@ int RunServe(const std::vector<std::string>& args) {
   settings_config.keep_unapplied = false;
   auto settings_log = EmbeddedLog::Open(settings_config);
   if (!settings_log.ok()) return StartupFailed("serve", settings_log.status());
-  LiveSettings settings(config.keys, keys);
+  std::unique_ptr<LiveSettings> live = ConfigSettings(config, keys);
+  LiveSettings& settings = *live;
   auto settings_reader = (*settings_log)->Subscribe([](int) { return Result<std::optional<int64_t>>(std::nullopt); });
   if (!settings_reader.ok()) return StartupFailed("serve", settings_reader.status());
   SettingsFollower settings_follower(std::move(*settings_reader), settings);
@@ -79,6 +80,7 @@ int RunServe(const std::vector<std::string>& args) {
   SystemClock clock;
   prometheus::Registry registry;
   EdgeService edge(config.edge, keys, *normalizer, *events_log, clock, registry);
+  edge.AttachProjects(LiveProjects(settings));
   AdminApi admin(settings, keys, **settings_log, clock);
   ProcessorConfig pc = config.processor;
   if (pc.state_dir.empty()) pc.state_dir = data + "/state";

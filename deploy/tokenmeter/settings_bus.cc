@@ -9,6 +9,21 @@
 
 namespace tokenmeter {
 
+std::unique_ptr<LiveSettings> ConfigSettings(const AppConfig& config, KeyRing& keys) {
+  std::map<std::string, std::vector<std::string>> projects;
+  for (const WorkspaceConfig& w : config.edge.workspaces) projects[w.id] = w.projects;
+  return std::make_unique<LiveSettings>(config.keys, projects, keys);
+}
+
+EdgeService::ProjectsOf LiveProjects(const LiveSettings& settings) {
+  return [&settings](const std::string& workspace) -> std::shared_ptr<const std::unordered_set<std::string>> {
+    std::shared_ptr<const LiveSettings::ProjectSlugs> all = settings.Slugs();
+    auto it = all->find(workspace);
+    if (it == all->end()) return nullptr;
+    return {all, &it->second};  // shares the snapshot's ownership
+  };
+}
+
 Status StartCaughtUp(SettingsFollower& follower, const char* component) {
   follower.Start();
   if (!follower.WaitCaughtUp(std::chrono::seconds(30))) {

@@ -7,10 +7,17 @@
 
 #include <memory>
 
+#include "config_file.h"
 #include "tokenmeter/bus/kafka_publisher.h"
+#include "tokenmeter/edge/edge_service.h"
 #include "tokenmeter/settings/settings_follower.h"
 
 namespace tokenmeter {
+
+// The settings over the config file's keys and projects; the key ring is `keys`'s.
+std::unique_ptr<LiveSettings> ConfigSettings(const AppConfig& config, KeyRing& keys);
+// The edge's project slugs, live from `settings` (which must outlive the edge).
+EdgeService::ProjectsOf LiveProjects(const LiveSettings& settings);
 
 // A follower of the settings topic for `settings`, started and caught up (every change in
 // the topic when it started applied), or why not within 30 s.

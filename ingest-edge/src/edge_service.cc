@@ -292,7 +292,9 @@ void EdgeService::HandleIngest(HttpRequest request, Respond respond) {
   ctx.api_key_id = key->id;
   ctx.default_project = key->project;
   ctx.default_environment = key->environment;
-  ctx.projects = &ws.projects;
+  std::shared_ptr<const std::unordered_set<std::string>> live_projects;  // held while the body is parsed
+  if (projects_of_) live_projects = projects_of_(key->workspace);
+  ctx.projects = projects_of_ ? live_projects.get() : &ws.projects;
   ctx.strict_projects = ws.config.strict_projects;
   ctx.received_at = s.clock.Now();
   // One per I/O thread, reused: its events keep their strings' buffers between bodies.

@@ -87,6 +87,14 @@ for role in owner admin member ingest; do
   owner_keys="manage owner keys; only an owner key creates, rotates or revokes owner keys"
   if [ $role = ingest ]; then expect $role 0 "list keys; use an owner, admin or member key" GET /v1/admin/keys "" "}"
   else expect $role 200 - GET /v1/admin/keys; fi
+  if [ $role = ingest ]; then expect $role 0 "read; use an owner, admin or member key" GET /v1/admin/projects "" "}"
+  else expect $role 200 - GET /v1/admin/projects; fi
+  case $role in owner|admin) expect $role 201 - POST /v1/admin/projects "{\"slug\":\"p-$role\"}"
+                             expect $role 200 - PATCH "/v1/admin/projects/p-$role" '{"name":"renamed"}' ;;
+    *) expect $role 0 "manage projects; managing projects needs an owner or admin key" POST /v1/admin/projects \
+         "{\"slug\":\"p-$role\"}" "}"
+       expect $role 0 "manage projects; managing projects needs an owner or admin key" PATCH /v1/admin/projects/p-owner \
+         '{"name":"x"}' "}" ;; esac
   read -r target _ <<< "$(make_key "$base" "$owner_key" ingest)"
   read -r owner_target _ <<< "$(make_key "$base" "$owner_key" owner)"
   case $role in
@@ -123,6 +131,14 @@ echo "permission table: ok"
 [ "$(code "$base" POST /v1/ingest "$ingest_api_key" "$(event live-1)")" = 202 ] || fail "the new key does not ingest"
 [ "$(code "$base" DELETE "/v1/admin/keys/$ingest_id" "$admin_key")" = 200 ] || fail "revoke"
 [ "$(code "$base" POST /v1/ingest "$ingest_api_key" "$(event live-2)")" = 401 ] || fail "a revoked key still ingests"
+# A project made through the API is known at once (the example's workspace lists its
+# projects: an unknown slug is kept unattributed with a warning).
+billing() { echo "{\"events\":[{\"requestId\":\"$1\",\"provider\":\"openai\",\"model\":\"gpt-4o-mini\",\"inputTokens\":10,\"outputTokens\":5,\"project\":\"billing\"}]}"; }
+read -r _ demo_ingest <<< "$(make_key "$base" "$owner_key" ingest)"
+call "$base" POST /v1/ingest "$demo_ingest" "$(billing bill-1)" | grep -q '"warnings":\[{"index":0,"code":"unknown_project"' ||
+  fail "an unknown project before it is made: $(call "$base" POST /v1/ingest "$demo_ingest" "$(billing bill-1b)")"
+[ "$(code "$base" POST /v1/admin/projects "$owner_key" '{"slug":"billing","name":"Billing"}')" = 201 ] || fail "making a project"
+call "$base" POST /v1/ingest "$demo_ingest" "$(billing bill-2)" | grep -q '"warnings":\[\]' || fail "the project once made"
 # Rotation with a 3 s overlap.
 read -r rot_id rot_old <<< "$(make_key "$base" "$owner_key" ingest '"env":"test"')"
 rotated=$(call "$base" POST "/v1/admin/keys/$rot_id/rotate" "$owner_key" '{"overlapSeconds":3}')
@@ -179,6 +195,10 @@ processor:
   listen: 127.0.0.1:0
   state_dir: $work/state
   poll_timeout_ms: 50
+workspaces:
+  - id: acme
+    projects: [shop]
+    strict_projects: true
 keys:
 $(tail -n +3 "$work/owner.txt")
 YAML
@@ -210,11 +230,18 @@ wait_for "[ \"\$(code $b POST /v1/ingest $d_rot_old '$(event d-5)')\" = 401 ]" 6
 # The processor serves the admin API too (beside the dashboard): a key made there works on the edges.
 read -r _ d_from_processor <<< "$(make_key "$p" "$dist_owner" ingest)"
 within_2s "[ \"\$(code $b POST /v1/ingest $d_from_processor '$(event d-8)')\" = 202 ]" || fail "a key made on the processor, on edge B"
+# Strict mode: a project made on edge A is accepted on edge B within 2 s.
+read -r _ d_shop <<< "$(make_key "$a" "$dist_owner" ingest)"
+within_2s "[ \"\$(code $b POST /v1/ingest $d_shop '$(event d-9)')\" = 202 ]" || fail "a key for the strict workspace"
+call "$b" POST /v1/ingest "$d_shop" "$(billing d-bill-1)" | grep -q '"rejected":1' || fail "strict mode refuses an unknown project"
+[ "$(code "$a" POST /v1/admin/projects "$dist_owner" '{"slug":"billing"}')" = 201 ] || fail "making a project on edge A"
+within_2s "call $b POST /v1/ingest $d_shop '$(billing d-bill-2)' | grep -q '\"accepted\":1'" ||
+  fail "a project made on edge A, in strict mode on edge B"
 echo "distributed, live on every process: ok"
 # An edge started after the changes has them all before it is ready.
 start_edge edge_c; c=$edge_url
 [ "$(code "$c" POST /v1/ingest "$d_rot_new" "$(event d-6)")" = 202 ] || fail "a late edge: the rotated key"
 [ "$(code "$c" POST /v1/ingest "$d_ingest" "$(event d-7)")" = 401 ] || fail "a late edge: the revoked key"
 audit=$(call "$c" GET /v1/admin/audit "$dist_owner")
-[ "$(echo "$audit" | grep -o '"applied":true' | wc -l)" = 6 ] || fail "the late edge's audit trail: $audit"
+[ "$(echo "$audit" | grep -o '"applied":true' | wc -l)" = 8 ] || fail "the late edge's audit trail: $audit"
 echo "distributed, a late edge: ok"

@@ -48,13 +48,24 @@ class AdminApiTest : public ::testing::Test {
     EmbeddedLogConfig sc{dir_.string(), "settings.log"};
     sc.keep_unapplied = false;
     settings_log_ = std::move(*EmbeddedLog::Open(sc));
-    settings_ = std::make_unique<LiveSettings>(config_keys_, ring_);
+    settings_ = std::make_unique<LiveSettings>(config_keys_, std::map<std::string, std::vector<std::string>>{{"acme", {"shop"}}}, ring_);
     follower_ = std::make_unique<SettingsFollower>(
         std::move(*settings_log_->Subscribe([](int) { return Result<std::optional<int64_t>>(std::nullopt); })),
         *settings_);
     follower_->Start();
     ASSERT_TRUE(follower_->WaitCaughtUp(5s));
-    edge_ = std::make_unique<EdgeService>(EdgeConfig{}, ring_, normalizer_, *events_, clock_, registry_);
+    EdgeConfig config;
+    WorkspaceConfig strict;
+    strict.id = "acme";
+    strict.projects = {"shop"};
+    strict.strict_projects = true;
+    config.workspaces = {strict};
+    edge_ = std::make_unique<EdgeService>(config, ring_, normalizer_, *events_, clock_, registry_);
+    edge_->AttachProjects([this](const std::string& ws) -> std::shared_ptr<const std::unordered_set<std::string>> {
+      auto all = settings_->Slugs();
+      auto it = all->find(ws);
+      return it == all->end() ? nullptr : std::shared_ptr<const std::unordered_set<std::string>>(all, &it->second);
+    });
     admin_api_ = std::make_unique<AdminApi>(*settings_, ring_, *settings_log_, clock_);
     router_ = std::make_unique<PathRouter>(std::vector<PathRouter::Route>{{AdminApi::kPrefix, admin_api_.get()}}, *edge_);
     HttpServerConfig hc;
@@ -172,6 +183,34 @@ TEST_F(AdminApiTest, RevokedAtOnceRotatedWithAnOverlap) {
   const size_t create = audit.body.find(R"("by":")" + owner_.record.id + R"(","action":"key.create","target":")" + test_id);
   EXPECT_TRUE(revoke < rotate && rotate < create && create != std::string::npos) << audit.body;
   EXPECT_EQ(audit.body.find(id), std::string::npos);  // limit=3: the first key's creation is older
+}
+
+TEST_F(AdminApiTest, ANewProjectIsAcceptedInStrictModeAtOnce) {
+  const std::string chat = R"({"events":[{"requestId":"p1","provider":"openai","model":"gpt-4o-mini","inputTokens":10,"outputTokens":5,"project":"chat"}]})";
+  Reply refused = testing::PostJson(port_, "/v1/ingest", ingest_.key, chat);
+  EXPECT_NE(refused.body.find(R"("rejected":1,"errors":[{"index":0,"field":"project","message":"unknown project \"chat\""}])"),
+            std::string::npos)
+      << refused.body;
+  EXPECT_EQ(Call("POST", "/v1/admin/projects", member_.key, R"({"slug":"chat"})").body,
+            R"({"ok":false,"reason":"forbidden","message":"a member key cannot manage projects; managing projects needs an owner or admin key"})");
+  Reply made = Call("POST", "/v1/admin/projects", admin_.key, R"({"slug":"chat","name":"Support chat","environments":["prod","staging"]})");
+  ASSERT_EQ(made.status, 201) << made.body;
+  EXPECT_NE(made.body.find(R"("project":{"slug":"chat","name":"Support chat","environments":["prod","staging"],"source":"api","createdAt":"2026-02-07T12:00:00.000Z"}})"),
+            std::string::npos)
+      << made.body;
+  Reply accepted = testing::PostJson(port_, "/v1/ingest", ingest_.key, chat);
+  EXPECT_NE(accepted.body.find(R"("accepted":1,"rejected":0,"errors":[],"warnings":[])"), std::string::npos) << accepted.body;
+  EXPECT_EQ(Call("POST", "/v1/admin/projects", admin_.key, R"({"slug":"chat"})").body,
+            R"({"ok":false,"reason":"conflict","message":"project chat exists"})");
+  Reply renamed = Call("PATCH", "/v1/admin/projects/chat", admin_.key, R"({"name":"Chat","environments":["prod"]})");
+  ASSERT_EQ(renamed.status, 200) << renamed.body;
+  EXPECT_EQ(Call("GET", "/v1/admin/projects", member_.key).body,
+            R"({"ok":true,"workspace":"acme","projects":[{"slug":"shop","name":"shop","environments":[],"source":"config","createdAt":null},)"
+            R"({"slug":"chat","name":"Chat","environments":["prod"],"source":"api","createdAt":"2026-02-07T12:00:00.000Z"}]})");
+  EXPECT_EQ(Call("PATCH", "/v1/admin/projects/shop", admin_.key, R"({"name":"Shop"})").body,
+            R"({"ok":false,"reason":"conflict","message":"project shop is declared in the config file; change it there"})");
+  EXPECT_EQ(Call("PATCH", "/v1/admin/projects/chat", admin_.key, R"({"slug":"other"})").body,
+            R"({"ok":false,"reason":"bad_request","message":"unknown member \"slug\""})");
 }
 
 TEST_F(AdminApiTest, BadRequestsGetClearErrors) {

@@ -52,6 +52,21 @@ void AppendKey(std::string& out, const KeyRecord& k) {
   out += "}";
 }
 
+void AppendProject(std::string& out, const ProjectRecord& p) {
+  out += "{\"slug\":";
+  AppendJsonString(out, p.slug);
+  out += ",\"name\":";
+  AppendJsonString(out, p.name);
+  out += ",\"environments\":[";
+  for (size_t i = 0; i < p.environments.size(); ++i) {
+    if (i) out += ",";
+    AppendJsonString(out, p.environments[i]);
+  }
+  out += "],\"source\":\"";
+  out += p.from_config ? "config" : "api";
+  out += "\",\"createdAt\":" + Time(p.created_ms) + "}";
+}
+
 HttpResponse Forbidden(const KeyRecord& key, Action action) {
   return JsonError(403, "forbidden", ForbiddenMessage(key.role, action));
 }
@@ -103,6 +118,19 @@ Status NumberMember(const rapidjson::Document& d, const char* name, double& out)
   if (it == d.MemberEnd()) return Status::Ok();
   if (!it->value.IsNumber() || it->value.GetDouble() <= 0) return InvalidArgument(std::string(name) + " must be a positive number");
   out = it->value.GetDouble();
+  return Status::Ok();
+}
+
+// A list of texts (absent: unchanged).
+Status TextsMember(const rapidjson::Document& d, const char* name, std::optional<std::vector<std::string>>& out) {
+  auto it = d.FindMember(name);
+  if (it == d.MemberEnd()) return Status::Ok();
+  if (!it->value.IsArray()) return InvalidArgument(std::string(name) + " must be a list of texts");
+  out.emplace();
+  for (const auto& v : it->value.GetArray()) {
+    if (!v.IsString()) return InvalidArgument(std::string(name) + " must be a list of texts");
+    out->emplace_back(v.GetString(), v.GetStringLength());
+  }
   return Status::Ok();
 }
 
@@ -161,6 +189,10 @@ void AdminApi::HandleAs(const HttpRequest& request, const KeyRecord& key, Respon
     HttpResponse r;
     r.body = AuditJson(settings_.Audit(key.workspace, limit));
     return respond(std::move(r));
+  }
+
+  if (path == "/v1/admin/projects" || path.starts_with("/v1/admin/projects/")) {
+    return HandleProjects(request, path, key, now_ms, std::move(respond));
   }
 
   if (path == "/v1/admin/keys") {
@@ -268,6 +300,64 @@ void AdminApi::HandleAs(const HttpRequest& request, const KeyRecord& key, Respon
   Write(std::move(change), 200, std::move(secret), std::move(respond));
 }
 
+void AdminApi::HandleProjects(const HttpRequest& request, std::string_view path, const KeyRecord& key, int64_t now_ms,
+                              Respond respond) {
+  if (path == "/v1/admin/projects" && request.method == "GET") {
+    if (!Allowed(key.role, Action::kRead)) return respond(Forbidden(key, Action::kRead));
+    HttpResponse r;
+    r.body = "{\"ok\":true,\"workspace\":";
+    AppendJsonString(r.body, key.workspace);
+    r.body += ",\"projects\":[";
+    std::vector<ProjectRecord> projects = settings_.Projects(key.workspace);
+    for (size_t i = 0; i < projects.size(); ++i) {
+      if (i) r.body += ",";
+      AppendProject(r.body, projects[i]);
+    }
+    r.body += "]}";
+    return respond(std::move(r));
+  }
+  const bool create = path == "/v1/admin/projects";
+  if (request.method != (create ? "POST" : "PATCH")) {
+    return respond(JsonError(405, "method_not_allowed",
+                             create ? "projects are listed with GET, created with POST" : "a project is changed with PATCH"));
+  }
+  if (!Allowed(key.role, Action::kManageProjects)) return respond(Forbidden(key, Action::kManageProjects));
+  auto body = ObjectBody(request, create ? std::set<std::string_view>{"slug", "name", "environments"}
+                                         : std::set<std::string_view>{"name", "environments"});
+  if (!body.ok()) return respond(JsonError(400, "bad_request", body.status().message()));
+  std::string name;
+  std::optional<std::vector<std::string>> environments;
+  SettingsChange change;
+  change.id = NewChangeId();
+  change.workspace = key.workspace;
+  change.actor = key.id;
+  change.at_ms = now_ms;
+  ProjectRecord& p = change.project;
+  if (create) {
+    for (Status s : {TextMember(*body, "slug", p.slug), TextMember(*body, "name", name), TextsMember(*body, "environments", environments)}) {
+      if (!s.ok()) return respond(JsonError(400, "bad_request", s.message()));
+    }
+    change.action = SettingsAction::kProjectCreate;
+    p.name = name.empty() ? p.slug : name;
+    p.environments = environments.value_or(std::vector<std::string>{});
+    p.created_ms = now_ms;
+    return Write(std::move(change), 201, "", std::move(respond));
+  }
+  const std::string slug(path.substr(std::string_view("/v1/admin/projects/").size()));
+  const std::vector<ProjectRecord> projects = settings_.Projects(key.workspace);
+  auto now = std::find_if(projects.begin(), projects.end(), [&](const ProjectRecord& r) { return r.slug == slug; });
+  if (now == projects.end()) return respond(JsonError(404, "not_found", "no project " + slug + " in this workspace"));
+  const bool has_name = body->HasMember("name");
+  for (Status s : {TextMember(*body, "name", name), TextsMember(*body, "environments", environments)}) {
+    if (!s.ok()) return respond(JsonError(400, "bad_request", s.message()));
+  }
+  change.action = SettingsAction::kProjectUpdate;
+  p = *now;
+  if (has_name) p.name = name.empty() ? p.slug : name;
+  if (environments) p.environments = *environments;
+  Write(std::move(change), 200, "", std::move(respond));
+}
+
 void AdminApi::Write(SettingsChange change, int success_status, std::string secret, Respond respond) {
   if (Status s = settings_.Check(change); !s.ok()) return respond(Refused(s));
   if (Status ready = log_.Ready(); !ready.ok()) {
@@ -302,8 +392,13 @@ void AdminApi::Write(SettingsChange change, int success_status, std::string secr
                 r.body += ",\"secret\":";
                 AppendJsonString(r.body, secret);
               }
-              r.body += ",\"key\":";
-              AppendKey(r.body, change.key);
+              if (IsProjectAction(change.action)) {
+                r.body += ",\"project\":";
+                AppendProject(r.body, change.project);
+              } else {
+                r.body += ",\"key\":";
+                AppendKey(r.body, change.key);
+              }
               r.body += "}";
               respond(std::move(r));
             });

@@ -9,12 +9,28 @@ namespace {
 
 bool ActiveOwner(const KeyRecord& k) { return k.role == Role::kOwner && !k.revoked; }
 
+// A project slug or environment name: [a-z0-9][a-z0-9._-]*, 64 bytes at most.
+bool IsSlug(std::string_view s) {
+  if (s.empty() || s.size() > 64) return false;
+  for (size_t i = 0; i < s.size(); ++i) {
+    const char c = s[i];
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || (i > 0 && (c == '.' || c == '_' || c == '-'));
+    if (!ok) return false;
+  }
+  return true;
+}
+
 }  // namespace
 
-LiveSettings::LiveSettings(std::vector<KeyRecord> config_keys, KeyRing& ring)
+LiveSettings::LiveSettings(std::vector<KeyRecord> config_keys,
+                           const std::map<std::string, std::vector<std::string>>& config_projects, KeyRing& ring)
     : ring_(ring), config_keys_(std::move(config_keys)) {
   std::lock_guard lock(mu_);
+  for (const auto& [workspace, slugs] : config_projects) {
+    for (const std::string& slug : slugs) projects_[workspace][slug] = ProjectRecord{slug, slug, {}, 0, true};
+  }
   RebuildRingLocked();
+  RebuildSlugsLocked();
 }
 
 Status LiveSettings::Check(const SettingsChange& c) const {
@@ -23,6 +39,34 @@ Status LiveSettings::Check(const SettingsChange& c) const {
 }
 
 Status LiveSettings::CheckLocked(const SettingsChange& c) const {
+  if (c.workspace.empty()) return InvalidArgument("the change names no workspace");
+  return IsProjectAction(c.action) ? CheckProjectLocked(c) : CheckKeyLocked(c);
+}
+
+Status LiveSettings::CheckProjectLocked(const SettingsChange& c) const {
+  const ProjectRecord& p = c.project;
+  if (!IsSlug(p.slug)) return InvalidArgument("slug must be 1-64 of a-z, 0-9, '.', '_', '-' (starting with a letter or digit)");
+  if (p.name.size() > 128) return InvalidArgument("name must be at most 128 bytes");
+  std::unordered_set<std::string> seen;
+  for (const std::string& e : p.environments) {
+    if (!IsSlug(e)) return InvalidArgument("environment \"" + e + "\" must be 1-64 of a-z, 0-9, '.', '_', '-'");
+    if (!seen.insert(e).second) return InvalidArgument("environment \"" + e + "\" is listed twice");
+  }
+  const ProjectRecord* now = nullptr;
+  if (auto ws = projects_.find(c.workspace); ws != projects_.end()) {
+    if (auto it = ws->second.find(p.slug); it != ws->second.end()) now = &it->second;
+  }
+  if (c.action == SettingsAction::kProjectCreate) {
+    if (now) return FailedPrecondition("project " + p.slug + " exists");
+    return Status::Ok();
+  }
+  if (!now) return NotFound("no project " + p.slug + " in this workspace");
+  if (now->from_config) return FailedPrecondition("project " + p.slug + " is declared in the config file; change it there");
+  if (p.created_ms != now->created_ms) return InvalidArgument("a project.update keeps the project's creation time");
+  return Status::Ok();
+}
+
+Status LiveSettings::CheckKeyLocked(const SettingsChange& c) const {
   const KeyRecord& k = c.key;
   if (c.workspace.empty() || k.workspace != c.workspace) return InvalidArgument("the change names no workspace");
   const auto declared = std::find_if(config_keys_.begin(), config_keys_.end(),
@@ -70,9 +114,13 @@ void LiveSettings::Apply(int partition, int64_t offset, const SettingsChange& c)
   std::vector<std::pair<Waiter, AuditEntry>> answered;
   {
     std::lock_guard lock(mu_);
-    AuditEntry e{partition, offset, c.id, c.workspace, c.actor, c.at_ms, c.action, c.key.id, ""};
+    const bool project = IsProjectAction(c.action);
+    AuditEntry e{partition, offset, c.id, c.workspace, c.actor, c.at_ms, c.action, project ? c.project.slug : c.key.id, ""};
     if (Status s = CheckLocked(c); !s.ok()) {
       e.refused = s.message();
+    } else if (project) {
+      projects_[c.workspace][c.project.slug] = c.project;
+      RebuildSlugsLocked();
     } else {
       api_keys_[c.key.id] = c.key;
       RebuildRingLocked();
@@ -80,7 +128,7 @@ void LiveSettings::Apply(int partition, int64_t offset, const SettingsChange& c)
     Log(e.refused.empty() ? LogLevel::kInfo : LogLevel::kWarn, "settings",
         e.refused.empty() ? "change_applied" : "change_refused",
         {{"change_id", c.id}, {"workspace", c.workspace}, {"action", std::string(SettingsActionName(c.action))},
-         {"key_id", c.key.id}, {"actor", c.actor}, {"offset", std::to_string(offset)}, {"refused", e.refused}});
+         {"target", e.target}, {"actor", c.actor}, {"offset", std::to_string(offset)}, {"refused", e.refused}});
     audit_.push_back(e);
     next_[partition] = offset + 1;
     auto& waiting = waiting_[partition];
@@ -124,6 +172,34 @@ void LiveSettings::RebuildRingLocked() {
   if (Status s = ring_.Replace(std::move(all)); !s.ok()) {
     Log(LogLevel::kError, "settings", "key_ring_refused", {{"error", s.ToString()}});
   }
+}
+
+void LiveSettings::RebuildSlugsLocked() {
+  auto slugs = std::make_shared<ProjectSlugs>();
+  for (const auto& [workspace, projects] : projects_) {
+    auto& set = (*slugs)[workspace];
+    for (const auto& [slug, p] : projects) set.insert(slug);
+  }
+  std::unique_lock lock(slugs_mu_);
+  slugs_ = std::move(slugs);
+}
+
+std::shared_ptr<const LiveSettings::ProjectSlugs> LiveSettings::Slugs() const {
+  std::shared_lock lock(slugs_mu_);
+  return slugs_;
+}
+
+std::vector<ProjectRecord> LiveSettings::Projects(const std::string& workspace) const {
+  std::lock_guard lock(mu_);
+  std::vector<ProjectRecord> out;
+  if (auto ws = projects_.find(workspace); ws != projects_.end()) {
+    for (const auto& [slug, p] : ws->second) out.push_back(p);
+  }
+  std::stable_sort(out.begin(), out.end(), [](const ProjectRecord& a, const ProjectRecord& b) {
+    if (a.from_config != b.from_config) return a.from_config;  // the config file's first
+    return std::tie(a.created_ms, a.slug) < std::tie(b.created_ms, b.slug);
+  });
+  return out;
 }
 
 std::vector<KeyRecord> LiveSettings::Keys(const std::string& workspace) const {

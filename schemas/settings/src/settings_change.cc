@@ -10,7 +10,8 @@
 namespace tokenmeter {
 namespace {
 
-constexpr EnumNames<SettingsAction, 3> kActions({"key.create", "key.rotate", "key.revoke"});
+constexpr EnumNames<SettingsAction, 5> kActions({"key.create", "key.rotate", "key.revoke", "project.create",
+                                                  "project.update"});
 constexpr int kFormat = 1;
 
 void Member(std::string& out, std::string_view name, std::string_view value) {
@@ -63,6 +64,20 @@ std::string EncodeSettingsChange(const SettingsChange& c) {
   Member(out, "actor", c.actor);
   Member(out, "atMs", c.at_ms);
   Member(out, "action", SettingsActionName(c.action));
+  if (IsProjectAction(c.action)) {
+    const ProjectRecord& p = c.project;
+    out += ",\"project\":{\"slug\":";
+    AppendJsonString(out, p.slug);
+    Member(out, "name", p.name);
+    Member(out, "createdMs", p.created_ms);
+    out += ",\"environments\":[";
+    for (size_t i = 0; i < p.environments.size(); ++i) {
+      if (i) out += ",";
+      AppendJsonString(out, p.environments[i]);
+    }
+    out += "]}}";
+    return out;
+  }
   const KeyRecord& k = c.key;
   out += ",\"key\":{\"id\":";
   AppendJsonString(out, k.id);
@@ -103,6 +118,21 @@ Result<SettingsChange> DecodeSettingsChange(std::string_view value) {
   std::optional<SettingsAction> a = kActions.Parse(action);
   if (!a) return InvalidArgument("unknown settings action \"" + action + "\"");
   c.action = *a;
+  if (IsProjectAction(c.action)) {
+    auto project = d.FindMember("project");
+    if (project == d.MemberEnd() || !project->value.IsObject()) return InvalidArgument("project must be an object");
+    const rapidjson::Value& p = project->value;
+    RETURN_IF_ERROR(Text(p, "slug", c.project.slug));
+    RETURN_IF_ERROR(Text(p, "name", c.project.name));
+    RETURN_IF_ERROR(Int(p, "createdMs", c.project.created_ms));
+    auto envs = p.FindMember("environments");
+    if (envs == p.MemberEnd() || !envs->value.IsArray()) return InvalidArgument("environments must be a list");
+    for (const auto& e : envs->value.GetArray()) {
+      if (!e.IsString()) return InvalidArgument("environments must be texts");
+      c.project.environments.emplace_back(e.GetString(), e.GetStringLength());
+    }
+    return c;
+  }
   auto key = d.FindMember("key");
   if (key == d.MemberEnd() || !key->value.IsObject()) return InvalidArgument("key must be an object");
   const rapidjson::Value& k = key->value;

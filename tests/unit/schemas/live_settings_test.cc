@@ -8,17 +8,30 @@ namespace {
 
 using Steady = std::chrono::steady_clock;
 
+SettingsChange KeyChange(std::string id, std::string ws, std::string actor, int64_t at, SettingsAction action,
+                         KeyRecord key) {
+  SettingsChange c;
+  c.id = std::move(id);
+  c.workspace = std::move(ws);
+  c.actor = std::move(actor);
+  c.at_ms = at;
+  c.action = action;
+  c.key = std::move(key);
+  return c;
+}
+
 class LiveSettingsTest : public ::testing::Test {
  protected:
   void SetUp() override {
     owner_ = *CreateApiKey("live", "acme", Role::kOwner);
     owner_.record.from_config = true;
-    settings_ = std::make_unique<LiveSettings>(std::vector<KeyRecord>{owner_.record}, ring_);
+    settings_ = std::make_unique<LiveSettings>(std::vector<KeyRecord>{owner_.record},
+                                               std::map<std::string, std::vector<std::string>>{{"acme", {"shop"}}}, ring_);
   }
   SettingsChange Create(Role role, const std::string& ws = "acme") {
     NewKey k = *CreateApiKey("live", ws, role);
     keys_[k.record.id] = k.key;
-    SettingsChange c{NewChangeId(), ws, owner_.record.id, 1000, SettingsAction::kKeyCreate, k.record};
+    SettingsChange c = KeyChange(NewChangeId(), ws, owner_.record.id, 1000, SettingsAction::kKeyCreate, k.record);
     c.key.owner = k.record.id;
     c.key.created_ms = 1000;
     return c;
@@ -76,7 +89,7 @@ TEST_F(LiveSettingsTest, RotationAndRevocationChangeOnlyTheSecretOrTheFlag) {
   SettingsChange c = Create(Role::kIngest);
   ASSERT_EQ(Apply(c), "");
   NewKey rotated = *RotateApiKey(c.key);
-  SettingsChange rot{NewChangeId(), "acme", owner_.record.id, 2000, SettingsAction::kKeyRotate, rotated.record};
+  SettingsChange rot = KeyChange(NewChangeId(), "acme", owner_.record.id, 2000, SettingsAction::kKeyRotate, rotated.record);
   rot.key.previous_sha256 = c.key.sha256;
   rot.key.previous_until_ms = 5000;
   SettingsChange sneaky = rot;
@@ -86,7 +99,7 @@ TEST_F(LiveSettingsTest, RotationAndRevocationChangeOnlyTheSecretOrTheFlag) {
   EXPECT_TRUE(Opens(rotated.key, 4999));
   EXPECT_TRUE(Opens(keys_[c.key.id], 4999));
   EXPECT_FALSE(Opens(keys_[c.key.id], 5000));
-  SettingsChange revoke{NewChangeId(), "acme", owner_.record.id, 3000, SettingsAction::kKeyRevoke, rot.key};
+  SettingsChange revoke = KeyChange(NewChangeId(), "acme", owner_.record.id, 3000, SettingsAction::kKeyRevoke, rot.key);
   revoke.key.revoked = true;
   EXPECT_EQ(Apply(revoke), "");
   EXPECT_FALSE(Opens(rotated.key, 4000));
@@ -94,19 +107,19 @@ TEST_F(LiveSettingsTest, RotationAndRevocationChangeOnlyTheSecretOrTheFlag) {
 }
 
 TEST_F(LiveSettingsTest, TheConfigFilesKeysAndTheLastOwnerAreKept) {
-  SettingsChange declared{NewChangeId(), "acme", owner_.record.id, 1000, SettingsAction::kKeyRevoke, owner_.record};
+  SettingsChange declared = KeyChange(NewChangeId(), "acme", owner_.record.id, 1000, SettingsAction::kKeyRevoke, owner_.record);
   declared.key.revoked = true;
   EXPECT_EQ(Apply(declared), "key " + owner_.record.id + " is declared in the config file; change it there");
   // Two API owners: one may go, the last may not... while the config file's owner counts.
   SettingsChange o1 = Create(Role::kOwner);
   ASSERT_EQ(Apply(o1), "");
-  SettingsChange revoke{NewChangeId(), "acme", owner_.record.id, 2000, SettingsAction::kKeyRevoke, o1.key};
+  SettingsChange revoke = KeyChange(NewChangeId(), "acme", owner_.record.id, 2000, SettingsAction::kKeyRevoke, o1.key);
   revoke.key.revoked = true;
   EXPECT_EQ(Apply(revoke), "");
   // In a workspace of API keys only, its last owner stays.
   SettingsChange o2 = Create(Role::kOwner, "globex");
   ASSERT_EQ(Apply(o2), "");
-  SettingsChange last{NewChangeId(), "globex", o2.key.id, 3000, SettingsAction::kKeyRevoke, o2.key};
+  SettingsChange last = KeyChange(NewChangeId(), "globex", o2.key.id, 3000, SettingsAction::kKeyRevoke, o2.key);
   last.key.revoked = true;
   EXPECT_EQ(Apply(last), "key " + o2.key.id + " is the workspace's last owner key");
   EXPECT_TRUE(Opens(keys_[o2.key.id]));
@@ -133,6 +146,48 @@ TEST_F(LiveSettingsTest, TheAuditTrailIsPerWorkspaceNewestFirst) {
   EXPECT_EQ(audit[2].actor, owner_.record.id);
   EXPECT_EQ(settings_->Audit("acme", 1).size(), 1u);
   EXPECT_EQ(settings_->Audit("globex", 10).size(), 1u);
+}
+
+TEST_F(LiveSettingsTest, ProjectsKeepTheirSlugAndJoinTheConfigFilesAtOnce) {
+  auto project = [](SettingsAction action, const std::string& slug, std::vector<std::string> envs, int64_t created) {
+    SettingsChange c;
+    c.id = NewChangeId();
+    c.workspace = "acme";
+    c.actor = "someone";
+    c.action = action;
+    c.project = ProjectRecord{slug, slug + " name", std::move(envs), created, false};
+    return c;
+  };
+  EXPECT_EQ(settings_->Slugs()->at("acme"), (std::unordered_set<std::string>{"shop"}));
+  std::shared_ptr<const LiveSettings::ProjectSlugs> before = settings_->Slugs();
+  EXPECT_EQ(Apply(project(SettingsAction::kProjectCreate, "chat", {"prod", "staging"}, 1000)), "");
+  EXPECT_EQ(settings_->Slugs()->at("acme"), (std::unordered_set<std::string>{"shop", "chat"}));
+  EXPECT_EQ(before->at("acme").size(), 1u);  // a snapshot held stays as it was
+  EXPECT_EQ(Apply(project(SettingsAction::kProjectCreate, "chat", {}, 2000)), "project chat exists");
+  EXPECT_EQ(Apply(project(SettingsAction::kProjectCreate, "shop", {}, 2000)), "project shop exists");
+  EXPECT_EQ(Apply(project(SettingsAction::kProjectCreate, "Bad Slug", {}, 2000)),
+            "slug must be 1-64 of a-z, 0-9, '.', '_', '-' (starting with a letter or digit)");
+  EXPECT_EQ(Apply(project(SettingsAction::kProjectCreate, "ok", {"prod", "prod"}, 2000)),
+            "environment \"prod\" is listed twice");
+  EXPECT_EQ(Apply(project(SettingsAction::kProjectUpdate, "shop", {}, 0)),
+            "project shop is declared in the config file; change it there");
+  EXPECT_EQ(Apply(project(SettingsAction::kProjectUpdate, "nope", {}, 0)), "no project nope in this workspace");
+  EXPECT_EQ(Apply(project(SettingsAction::kProjectUpdate, "chat", {"prod"}, 999)),
+            "a project.update keeps the project's creation time");
+  EXPECT_EQ(Apply(project(SettingsAction::kProjectUpdate, "chat", {"prod", "eu"}, 1000)), "");
+  std::vector<ProjectRecord> listed = settings_->Projects("acme");
+  ASSERT_EQ(listed.size(), 2u);
+  EXPECT_EQ(listed[0].slug, "shop");
+  EXPECT_TRUE(listed[0].from_config);
+  EXPECT_EQ(listed[1].environments, (std::vector<std::string>{"prod", "eu"}));
+  // Its record round-trips.
+  SettingsChange c = project(SettingsAction::kProjectUpdate, "chat", {"prod", "eu"}, 1000);
+  Result<SettingsChange> back = DecodeSettingsChange(EncodeSettingsChange(c));
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_EQ(back->action, SettingsAction::kProjectUpdate);
+  EXPECT_EQ(back->project.name, "chat name");
+  EXPECT_EQ(back->project.environments, c.project.environments);
+  EXPECT_EQ(back->project.created_ms, 1000);
 }
 
 TEST_F(LiveSettingsTest, WaitersHearOfTheirRecordOrTheDeadline) {

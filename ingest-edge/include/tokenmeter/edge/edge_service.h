@@ -16,6 +16,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <unordered_set>
 #include <vector>
 
 #include "tokenmeter/auth/api_key.h"
@@ -93,6 +94,12 @@ class EdgeService final : public HttpHandler {
   // One more reason /readyz may answer 503 (serve: the processor's own), checked after
   // the edge's. Set before the server starts.
   void AttachReadiness(std::function<std::optional<OpsEndpoints::Unready>()> also) { also_unready_ = std::move(also); }
+  // Where the known project slugs come from when settings are live (the settings log's
+  // projects with the config file's): called once per ingest request; nullptr means none
+  // are known (any slug is accepted). Unset: the config file's. Set before the server starts.
+  using ProjectsOf =
+      std::function<std::shared_ptr<const std::unordered_set<std::string>>(const std::string& workspace)>;
+  void AttachProjects(ProjectsOf projects_of) { projects_of_ = std::move(projects_of); }
   // What the processor last said about a workspace (plan limit, budget flags). Any thread.
   void SetWorkspaceStatus(const std::string& workspace, const WorkspaceStatus& status);
 
@@ -112,6 +119,7 @@ class EdgeService final : public HttpHandler {
   RecordOutcomes* outcomes_ = nullptr;
   std::function<std::optional<OpsEndpoints::Unready>()> also_unready_;
   std::function<bool()> outcomes_following_;
+  ProjectsOf projects_of_;
   std::atomic<bool> shutting_down_{false};
 };
 

@@ -11,6 +11,8 @@
 //   manage_keys         x     x     -      -     create, rotate, revoke keys (not owner keys)
 //   manage_owner_keys   x     -     -      -     create, rotate, revoke owner keys
 //   read_audit          x     x     -      -     GET /v1/admin/audit
+//   manage_projects     x     x     -      -     create projects, change their names and environments
+// (listing projects, GET /v1/admin/projects, is `read`.)
 #ifndef TOKENMETER_AUTH_PERMISSIONS_H_
 #define TOKENMETER_AUTH_PERMISSIONS_H_
 
@@ -32,6 +34,7 @@ enum class Action : uint8_t {
   kManageKeys,
   kManageOwnerKeys,
   kReadAudit,
+  kManageProjects,
 };
 std::string_view ActionName(Action a);
 

@@ -1,11 +1,11 @@
 // LiveSettings: the settings every process applies from the settings log, in its order,
-// over what the config file declares. Today: API keys. Each change is checked against the
+// over what the config file declares: API keys and projects. Each change is checked against the
 // settings as they stand when it is applied (the same rules for every process, so all
 // end up alike) and applied whole: the key ring is replaced in one step. A refused change
 // stays in the audit trail with the reason.
 //
-// The config file's keys are read-only here: a change that names one is refused (README
-// "Admin API": the file wins for what it declares).
+// The config file's keys and projects are read-only here: a change that names one is
+// refused (README "Admin API": the file wins for what it declares).
 //
 // Threads: Apply and ExpireWaiters from the settings follower's thread; the rest from any
 // (HTTP threads). Callbacks given to WhenApplied run on the follower's thread, or on the
@@ -17,8 +17,12 @@
 #include <functional>
 #include <map>
 #include <mutex>
+#include <memory>
 #include <optional>
+#include <shared_mutex>
 #include <string>
+#include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "tokenmeter/auth/api_key.h"
@@ -35,15 +39,19 @@ struct AuditEntry {
   std::string actor;
   int64_t at_ms = 0;
   SettingsAction action = SettingsAction::kKeyCreate;
-  std::string target;   // the key id
+  std::string target;   // the key id or project slug
   std::string refused;  // empty: applied; else why not
 };
 
 class LiveSettings {
  public:
+  // Project slugs per workspace, as the edge checks events against them.
+  using ProjectSlugs = std::unordered_map<std::string, std::unordered_set<std::string>>;
+
   // `ring` is the key ring every service verifies with; it must outlive this. It is
-  // replaced with the config's keys at once.
-  LiveSettings(std::vector<KeyRecord> config_keys, KeyRing& ring);
+  // replaced with the config's keys at once. `config_projects`: workspace -> slugs.
+  LiveSettings(std::vector<KeyRecord> config_keys, const std::map<std::string, std::vector<std::string>>& config_projects,
+               KeyRing& ring);
 
   // Whether `c` would be applied to the settings as they are now (the rules Apply uses).
   Status Check(const SettingsChange& c) const;
@@ -55,6 +63,11 @@ class LiveSettings {
 
   // Every key of a workspace: the config file's and the API's, by creation then id.
   std::vector<KeyRecord> Keys(const std::string& workspace) const;
+  // Every project of a workspace: the config file's, then the API's by creation.
+  std::vector<ProjectRecord> Projects(const std::string& workspace) const;
+  // The slugs of every workspace's projects, as of the last change applied: a snapshot
+  // the caller may keep (changes swap in a new one). Any thread; cheap.
+  std::shared_ptr<const ProjectSlugs> Slugs() const;
   // The workspace's changes, newest first, at most `limit`.
   std::vector<AuditEntry> Audit(const std::string& workspace, size_t limit) const;
 
@@ -66,12 +79,18 @@ class LiveSettings {
 
  private:
   Status CheckLocked(const SettingsChange& c) const;
+  Status CheckKeyLocked(const SettingsChange& c) const;
+  Status CheckProjectLocked(const SettingsChange& c) const;
   void RebuildRingLocked();
+  void RebuildSlugsLocked();
 
   KeyRing& ring_;
   mutable std::mutex mu_;
   std::vector<KeyRecord> config_keys_;
   std::map<std::string, KeyRecord> api_keys_;  // by id
+  std::map<std::string, std::map<std::string, ProjectRecord>> projects_;  // workspace -> slug -> project
+  mutable std::shared_mutex slugs_mu_;  // guards slugs_ (the pointer)
+  std::shared_ptr<const ProjectSlugs> slugs_;
   std::vector<AuditEntry> audit_;              // in the order applied
   std::map<int, int64_t> next_;                // per partition: the next offset to apply
   struct Waiting {

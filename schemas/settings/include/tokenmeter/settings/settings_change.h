@@ -4,8 +4,9 @@
 // or none of it. It carries the object's whole new state (for a key: its record, the
 // SHA-256 of its secret only), who asked and when: the log is the audit trail.
 //
-// Layout: one JSON object, {"format":1,"id","workspace","actor","atMs","action","key":{…}}
-// (README "Admin API" shows one). Another format is refused. Pure value code; any thread.
+// Layout: one JSON object, {"format":1,"id","workspace","actor","atMs","action", and
+// "key":{…} for a key.* action or "project":{…} for a project.* one}. Another format is
+// refused. Pure value code; any thread.
 #ifndef TOKENMETER_SETTINGS_SETTINGS_CHANGE_H_
 #define TOKENMETER_SETTINGS_SETTINGS_CHANGE_H_
 
@@ -13,14 +14,28 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "tokenmeter/auth/api_key.h"
 #include "tokenmeter/base/status.h"
 
 namespace tokenmeter {
 
-enum class SettingsAction : uint8_t { kKeyCreate, kKeyRotate, kKeyRevoke };
+enum class SettingsAction : uint8_t { kKeyCreate, kKeyRotate, kKeyRevoke, kProjectCreate, kProjectUpdate };
 std::string_view SettingsActionName(SettingsAction a);  // "key.create", ...
+inline bool IsProjectAction(SettingsAction a) {
+  return a == SettingsAction::kProjectCreate || a == SettingsAction::kProjectUpdate;
+}
+
+// A project: its slug is set at creation and never changes (events name it); its display
+// name and environments may change.
+struct ProjectRecord {
+  std::string slug;
+  std::string name;
+  std::vector<std::string> environments;  // the environments it reports under (informational)
+  int64_t created_ms = 0;
+  bool from_config = false;  // declared under workspaces[].projects (read-only here)
+};
 
 struct SettingsChange {
   std::string id;         // "chg_" + 16 hex digits
@@ -28,7 +43,8 @@ struct SettingsChange {
   std::string actor;      // the id of the key that asked
   int64_t at_ms = 0;
   SettingsAction action = SettingsAction::kKeyCreate;
-  KeyRecord key;  // the key's whole record after the change
+  KeyRecord key;          // key.*: the key's whole record after the change
+  ProjectRecord project;  // project.*: the project's whole record after the change
 };
 
 std::string EncodeSettingsChange(const SettingsChange& c);
