@@ -9,6 +9,7 @@
 #include <variant>
 #include <vector>
 
+#include "budget_text.h"
 #include "config_yaml.h"
 #include "tokenmeter/base/rfc3339.h"
 #include "tokenmeter/base/units.h"
@@ -233,52 +234,30 @@ Status ParseBudgets(const YAML::Node& w, const std::string& path, const std::str
     std::string p = path + ".budgets[" + std::to_string(i) + "]";
     RETURN_IF_ERROR(OnlyKeys(b, p, {"id", "period", "amount_usd", "thresholds", "project", "environment",
                                     "endpoint_tag", "tenant", "data_modes"}));
-    BudgetConfig bc;
-    bc.workspace = workspace;
-    std::string period = "month", amount;
-    RETURN_IF_ERROR(Get(b, "id", p, bc.id));
-    RETURN_IF_ERROR(Get(b, "period", p, period));
-    RETURN_IF_ERROR(Get(b, "amount_usd", p, amount));
-    RETURN_IF_ERROR(Get(b, "project", p, bc.project));
-    RETURN_IF_ERROR(Get(b, "environment", p, bc.environment));
-    RETURN_IF_ERROR(Get(b, "endpoint_tag", p, bc.endpoint_tag));
-    RETURN_IF_ERROR(Get(b, "tenant", p, bc.tenant));
-    if (period == "month") {
-      bc.period = BudgetPeriod::kMonth;
-    } else if (period == "day") {
-      bc.period = BudgetPeriod::kDay;
-    } else {
-      return InvalidArgument(Where(b["period"], p + ".period") + " must be day or month");
+    BudgetRecord text;
+    RETURN_IF_ERROR(Get(b, "id", p, text.id));
+    RETURN_IF_ERROR(Get(b, "period", p, text.period));
+    RETURN_IF_ERROR(Get(b, "amount_usd", p, text.amount_usd));
+    RETURN_IF_ERROR(Get(b, "project", p, text.project));
+    RETURN_IF_ERROR(Get(b, "environment", p, text.environment));
+    RETURN_IF_ERROR(Get(b, "endpoint_tag", p, text.endpoint_tag));
+    RETURN_IF_ERROR(Get(b, "tenant", p, text.tenant));
+    RETURN_IF_ERROR(GetStringList(b, "thresholds", p, text.thresholds));
+    RETURN_IF_ERROR(GetStringList(b, "data_modes", p, text.data_modes));
+    if (b["thresholds"] && text.thresholds.empty()) {
+      return InvalidArgument(Where(b["thresholds"], p + ".thresholds") + " must list fractions of the amount, e.g. [0.5, 0.8, 1.0]");
     }
-    std::optional<NanoUsd> usd = ParseDecimalUsd(amount, 1'000'000'000);
-    if (!usd || usd->value <= 0) {
-      return InvalidArgument(Where(b, p + ".amount_usd") + " must be a positive decimal USD amount, e.g. \"500\"");
+    if (b["data_modes"] && text.data_modes.empty()) {
+      return InvalidArgument(Where(b["data_modes"], p + ".data_modes") + " must list real, test or demo");
     }
-    bc.amount = *usd;
-    std::vector<std::string> thresholds;
-    RETURN_IF_ERROR(GetStringList(b, "thresholds", p, thresholds));
-    if (b["thresholds"]) {
-      bc.thresholds_ppm.clear();
-      for (const std::string& t : thresholds) {
-        std::optional<uint32_t> ppm = ParseFraction(t);
-        if (!ppm || *ppm == 0) {
-          return InvalidArgument(Where(b["thresholds"], p + ".thresholds") +
-                                 " must list fractions of the amount, e.g. [0.5, 0.8, 1.0]");
-        }
-        if (*ppm != kExceededPpm) bc.thresholds_ppm.push_back(*ppm);
-      }
+    Result<BudgetConfig> bc = BudgetOf(workspace, text);
+    if (!bc.ok()) {  // "<key> <what is wrong>": said at the key's line
+      const std::string& m = bc.status().message();
+      const std::string key = m.substr(0, m.find(' '));
+      YAML::Node at = key == "amount_usd" ? b : b[key];
+      return InvalidArgument(Where(at ? at : b, p + "." + key) + m.substr(key.size()));
     }
-    std::vector<std::string> modes;
-    RETURN_IF_ERROR(GetStringList(b, "data_modes", p, modes));
-    if (b["data_modes"]) {
-      bc.data_modes.clear();
-      for (const std::string& m : modes) {
-        std::optional<DataMode> dm = ParseDataMode(m);
-        if (!dm) return InvalidArgument(Where(b["data_modes"], p + ".data_modes") + " must list real, test or demo");
-        bc.data_modes.push_back(*dm);
-      }
-    }
-    out.budgets.push_back(std::move(bc));
+    out.budgets.push_back(std::move(*bc));
   }
   return Status::Ok();
 }

@@ -1,5 +1,7 @@
 #include "settings_bus.h"
 
+#include "budget_text.h"
+
 #include <unistd.h>
 
 #include <random>
@@ -10,9 +12,45 @@
 namespace tokenmeter {
 
 std::unique_ptr<LiveSettings> ConfigSettings(const AppConfig& config, KeyRing& keys) {
-  std::map<std::string, std::vector<std::string>> projects;
-  for (const WorkspaceConfig& w : config.edge.workspaces) projects[w.id] = w.projects;
-  return std::make_unique<LiveSettings>(config.keys, projects, keys);
+  LiveSettings::Declared declared;
+  declared.keys = config.keys;
+  for (const WorkspaceConfig& w : config.edge.workspaces) declared.projects[w.id] = w.projects;
+  for (const BudgetConfig& b : config.processor.alerting.budgets) declared.budgets[b.workspace].push_back(b.id);
+  declared.check_budget = [](const std::string& workspace, const BudgetRecord& b) {
+    return BudgetOf(workspace, b).status();
+  };
+  return std::make_unique<LiveSettings>(std::move(declared), keys);
+}
+
+SettingsBudgets::SettingsBudgets(LiveSettings& settings) : settings_(settings) {
+  settings_.OnApplied([this](const SettingsChange& c) {
+    if (!IsBudgetAction(c.action)) return;
+    if (Status s = Push(std::make_pair(c.workspace, c.budget.id)); !s.ok()) {
+      Log(LogLevel::kError, "processor", "settings_budgets_refused", {{"error", s.ToString()}});
+    }
+  });
+}
+
+Status SettingsBudgets::Attach(ProcessorRunner* runner) {
+  {
+    std::lock_guard lock(mu_);
+    runner_ = runner;
+  }
+  return Push(std::nullopt);
+}
+
+Status SettingsBudgets::Push(std::optional<std::pair<std::string, std::string>> changed) {
+  std::lock_guard lock(mu_);
+  if (runner_ == nullptr) return Status::Ok();  // Attach pushes the set
+  std::vector<BudgetConfig> budgets;
+  for (const auto& [workspace, records] : settings_.AllBudgets()) {
+    for (const BudgetRecord& r : records) {
+      Result<BudgetConfig> b = BudgetOf(workspace, r);
+      if (!b.ok()) return b.status();  // checked when applied: not expected
+      budgets.push_back(std::move(*b));
+    }
+  }
+  return runner_->SetSettingsBudgets(std::move(budgets), std::move(changed));
 }
 
 EdgeService::ProjectsOf LiveProjects(const LiveSettings& settings) {

@@ -6,10 +6,12 @@
 #define TOKENMETER_DEPLOY_SETTINGS_BUS_H_
 
 #include <memory>
+#include <mutex>
 
 #include "config_file.h"
 #include "tokenmeter/bus/kafka_publisher.h"
 #include "tokenmeter/edge/edge_service.h"
+#include "tokenmeter/processor/processor_runner.h"
 #include "tokenmeter/settings/settings_follower.h"
 
 namespace tokenmeter {
@@ -18,6 +20,22 @@ namespace tokenmeter {
 std::unique_ptr<LiveSettings> ConfigSettings(const AppConfig& config, KeyRing& keys);
 // The edge's project slugs, live from `settings` (which must outlive the edge).
 EdgeService::ProjectsOf LiveProjects(const LiveSettings& settings);
+
+// Carries the settings' budgets to a processor: the whole set once it is attached, and
+// anew after each budget change (with the changed one to evaluate at once). Construct it
+// before the settings follower starts (it takes LiveSettings' OnApplied).
+class SettingsBudgets {
+ public:
+  explicit SettingsBudgets(LiveSettings& settings);
+  // Pushes the current set; `runner` must outlive this.
+  Status Attach(ProcessorRunner* runner);
+
+ private:
+  Status Push(std::optional<std::pair<std::string, std::string>> changed);
+  LiveSettings& settings_;
+  std::mutex mu_;  // one push at a time, so the last set pushed is the newest
+  ProcessorRunner* runner_ = nullptr;  // under mu_
+};
 
 // A follower of the settings topic for `settings`, started and caught up (every change in
 // the topic when it started applied), or why not within 30 s.

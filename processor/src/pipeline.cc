@@ -39,10 +39,11 @@ std::string_view DeadLetterReasonName(DeadLetterReason r) {
 
 BatchPipeline::BatchPipeline(StateStore& store, DedupIndex& dedup, RollupJournal& rollups, const EventParser& parser,
                              std::shared_ptr<const PriceBook> prices, std::string topic,
-                             std::shared_ptr<const AlertRules> rules, const Clock* clock,
+                             std::shared_ptr<const LiveRules> rules, const Clock* clock,
                              std::chrono::milliseconds dedup_window)
     : store_(store), dedup_(dedup), rollups_(rollups), parser_(parser), prices_(std::move(prices)), topic_(std::move(topic)),
-      rules_(rules ? std::move(rules) : std::make_shared<const AlertRules>(AlertingConfig{})),
+      rules_(rules ? std::move(rules)
+                   : std::make_shared<const LiveRules>(std::make_shared<const AlertRules>(AlertingConfig{}))),
       clock_(clock ? clock : &system_clock_), dedup_window_(dedup_window) {}
 
 BatchPipeline::Scratch& BatchPipeline::ScratchFor(int partition) {
@@ -182,8 +183,9 @@ Result<PreparedBatch> BatchPipeline::Prepare(int partition, const std::vector<Co
   // 5 (duplicates) and 6. Evaluate, in arrival order: a copy counts as a duplicate where
   // its original is counted; a new event goes to the budgets, plan usage and detectors.
   std::unordered_set<std::string_view> seen_workspaces;  // a copy in out.workspaces each
-  SpendEvaluator spend(store_, *rules_);
-  DriftEvaluator drift(store_, rollups_, *rules_);
+  const std::shared_ptr<const AlertRules> rules = rules_->Current();  // one set for the batch
+  SpendEvaluator spend(store_, *rules);
+  DriftEvaluator drift(store_, rollups_, *rules);
   for (size_t i = 0; i < valid.size(); ++i) {
     Decoded& d = decoded[valid[i]];
     UsageEvent& e = d.event;
@@ -244,7 +246,7 @@ Result<PreparedBatch> BatchPipeline::Prepare(int partition, const std::vector<Co
   RETURN_IF_ERROR(drift.Finish(deltas, out.batch, out.alerts));
   TimePoint now = clock_->Now();
   for (const Alert& a : out.alerts) {
-    AlertStore::Emit(out.batch, a, rules_->SinksFor(a), now, next_alert_seq_.fetch_add(1));
+    AlertStore::Emit(out.batch, a, rules->SinksFor(a), now, next_alert_seq_.fetch_add(1));
     ++out.stats.alerts_by_type[static_cast<size_t>(a.type)];
   }
 
@@ -320,6 +322,29 @@ Result<PreparedBatch> BatchPipeline::PrepareCommand(int partition, const Consume
          {"retries", std::to_string(cleaned->retries)}});
   }
   out.batch.SetNextOffset(topic_, partition, m.offset + 1);
+  out.has_changes = true;
+  return out;
+}
+
+Result<PreparedBatch> BatchPipeline::PrepareBudgetReview(const std::string& workspace, const std::string& budget_id) {
+  const std::shared_ptr<const AlertRules> rules = rules_->Current();
+  PreparedBatch out(store_.NewBatch());
+  const BudgetConfig* b = rules->FindBudget(workspace, budget_id);
+  if (b == nullptr) return out;
+  const TimePoint now = clock_->Now();
+  const TimePoint start = PeriodStart(now, b->period);
+  const std::string key = BudgetStateKey(workspace, b->id, start);
+  Result<std::optional<std::string>> row = store_.Get(Family::kState, key);
+  if (!row.ok()) return row.status();
+  if (!row->has_value()) return out;
+  BudgetState state = BudgetState::Decode(**row);
+  std::optional<Alert> a = EvaluateBudget(*b, rules->config(), state, start, now);
+  if (!a) return out;
+  out.batch.Put(Family::kState, key, state.Encode());
+  AlertStore::Emit(out.batch, *a, rules->SinksFor(*a), now, next_alert_seq_.fetch_add(1));
+  ++out.stats.alerts_by_type[static_cast<size_t>(a->type)];
+  out.alerts.push_back(std::move(*a));
+  out.workspaces = {workspace};
   out.has_changes = true;
   return out;
 }

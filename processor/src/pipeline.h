@@ -100,14 +100,15 @@ using SplitRunner = std::function<void(size_t n, const std::function<void(size_t
 
 class BatchPipeline {
  public:
-  // `rules` may be null (no budgets or plans); `clock` stamps outbox rows. `dedup` indexes
+  // `rules` may be null (no budgets or plans; each batch takes the set in force when it
+  // starts); `clock` stamps outbox rows. `dedup` indexes
   // the store's dedup family, and the batches' rollup deltas go through `rollups` (over
   // the same store). A copy received more than
   // `dedup_window` after its id's first sighting is a new call (its record replaced),
   // whether or not a compaction has dropped the old record yet.
   BatchPipeline(StateStore& store, DedupIndex& dedup, RollupJournal& rollups, const EventParser& parser,
                 std::shared_ptr<const PriceBook> prices, std::string topic,
-                std::shared_ptr<const AlertRules> rules = nullptr, const Clock* clock = nullptr,
+                std::shared_ptr<const LiveRules> rules = nullptr, const Clock* clock = nullptr,
                 std::chrono::milliseconds dedup_window = RetentionConfig{}.dedup_window());
 
   // One record's own work, which needs no other record and no state: decoded,
@@ -153,6 +154,12 @@ class BatchPipeline {
   // that is no command this build reads, or of another workspace than its key, is
   // dead-lettered.
   Result<PreparedBatch> PrepareCommand(int partition, const ConsumedRecord& record);
+  // After the rules changed for a budget of `workspace` (made, raised or lowered through
+  // the admin API): its state for the current period, if this store holds one (this
+  // processor counts the workspace's events), evaluated anew at the clock's time, and the
+  // alert that decides (exceeded when lowered under its spend, resolved when raised over
+  // it) emitted with it in one batch. No state, or nothing decided: nothing to commit.
+  Result<PreparedBatch> PrepareBudgetReview(const std::string& workspace, const std::string& budget_id);
   // `sync`: see StateStore::Commit; a caller committing several partitions' batches in a
   // row syncs once, after the last. Once committed, the batch's rollup deltas are
   // published to the journal (visible to readers).
@@ -168,7 +175,7 @@ class BatchPipeline {
   const EventParser& parser_;
   std::shared_ptr<const PriceBook> prices_;
   std::string topic_;
-  std::shared_ptr<const AlertRules> rules_;
+  std::shared_ptr<const LiveRules> rules_;
   const Clock* clock_;
   std::chrono::milliseconds dedup_window_;
   SystemClock system_clock_;

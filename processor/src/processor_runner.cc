@@ -58,7 +58,9 @@ struct ProcessorRunner::Impl {
   std::unique_ptr<ProcessorProbe> probe;
   std::unique_ptr<OpsEndpoints> ops;  // /healthz, /readyz, /metrics
   std::unique_ptr<QueryApi> query;
-  std::shared_ptr<const AlertRules> rules;
+  std::shared_ptr<LiveRules> rules;  // the config file's with the settings' budgets
+  std::mutex reviews_mu;
+  std::vector<std::pair<std::string, std::string>> reviews;  // (workspace, budget id) changed; under reviews_mu
   std::unique_ptr<AlertStore> alerts;
   std::unique_ptr<AlertsApi> alerts_api;
   std::function<void(const std::string&, const WorkspaceStatus&)> publish_status;
@@ -76,6 +78,7 @@ struct ProcessorRunner::Impl {
   // Re-reads the statuses of `workspaces` (those with rules) and publishes the changed ones.
   void PublishStatuses(const std::vector<std::string>& workspaces) {
     if (!publish_status) return;
+    const std::shared_ptr<const AlertRules> rules = this->rules->Current();
     for (const std::string& ws : workspaces) {
       if (rules->BudgetsFor(ws).empty() && !rules->PlanFor(ws)) continue;
       Result<WorkspaceView> v = ReadWorkspaceView(*store, *rules, ws, clock->Now());
@@ -120,12 +123,34 @@ struct ProcessorRunner::Impl {
     }
   }
 
+  // The budgets whose settings changed, evaluated anew (their alerts with their state).
+  void ReviewBudgets() {
+    std::vector<std::pair<std::string, std::string>> todo;
+    {
+      std::lock_guard lock(reviews_mu);
+      todo.swap(reviews);
+    }
+    for (const auto& [ws, id] : todo) {
+      Result<PreparedBatch> review = pipeline->PrepareBudgetReview(ws, id);
+      Status s = review.ok() ? pipeline->Commit(*review) : review.status();
+      if (!s.ok()) {
+        Log(LogLevel::kError, "processor", "budget_review_failed", {{"workspace", ws}, {"budget", id}, {"error", s.ToString()}});
+        std::lock_guard lock(reviews_mu);
+        reviews.emplace_back(ws, id);  // tried again next round
+        continue;
+      }
+      probe->BatchApplied(review->stats, {});  // its alerts decided; no records
+      PublishStatuses({ws});
+    }
+  }
+
   void Run() {
     auto last_sample = std::chrono::steady_clock::time_point{};
     auto last_refresh = std::chrono::steady_clock::now();
     auto last_full = last_refresh;
-    PublishStatuses(rules->Workspaces());
+    PublishStatuses(rules->Current()->Workspaces());
     while (!stop.load()) {
+      ReviewBudgets();
       auto start = std::chrono::steady_clock::now();
       Result<BatchStats> r = service->RunOnce(std::chrono::milliseconds(config.poll_timeout_ms));
       probe->Partitions(consumer->Assigned().size(), consumer->HistoryLost().size());
@@ -147,7 +172,7 @@ struct ProcessorRunner::Impl {
           last_full = start;
           published.clear();
         }
-        PublishStatuses(rules->Workspaces());  // a new day or month clears flags
+        PublishStatuses(rules->Current()->Workspaces());  // a new day or month clears flags
       }
       if (r.ok()) {
         consecutive_failures = 0;
@@ -201,7 +226,7 @@ Result<std::unique_ptr<ProcessorRunner>> ProcessorRunner::Create(const Processor
   for (const WorkspaceModelAlias& a : config.model_aliases) RETURN_IF_ERROR(prices->AddAlias(a));
   impl->prices = std::make_shared<const PriceBook>(std::move(*prices));
   impl->clock = &clock;
-  impl->rules = std::make_shared<const AlertRules>(config.alerting);
+  impl->rules = std::make_shared<LiveRules>(std::make_shared<const AlertRules>(config.alerting));
   impl->alerts = std::make_unique<AlertStore>(*impl->store);
   impl->publish_status = std::move(bus.publish_status);
   impl->report_outcomes = std::move(bus.report_outcomes);
@@ -258,6 +283,19 @@ Result<std::unique_ptr<ProcessorRunner>> ProcessorRunner::Create(const Processor
 ProcessorRunner::ProcessorRunner(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
 std::optional<OpsEndpoints::Unready> ProcessorRunner::NotReady() const { return impl_->ops->NotReady(); }
+
+Status ProcessorRunner::SetSettingsBudgets(std::vector<BudgetConfig> budgets,
+                                          std::optional<std::pair<std::string, std::string>> changed) {
+  AlertingConfig alerting = impl_->config.alerting;
+  alerting.budgets.insert(alerting.budgets.end(), budgets.begin(), budgets.end());
+  RETURN_IF_ERROR(alerting.Validate());
+  impl_->rules->Replace(std::make_shared<const AlertRules>(std::move(alerting)));
+  if (changed) {
+    std::lock_guard lock(impl_->reviews_mu);
+    impl_->reviews.push_back(std::move(*changed));
+  }
+  return Status::Ok();
+}
 
 ProcessorRunner::~ProcessorRunner() { Stop(); }
 

@@ -5,12 +5,17 @@
 #    a rotated one's old secret stops at the end of its overlap; no secret or hash in any
 #    answer but the one that makes it, in the log or in /metrics; a SIGKILL once a change
 #    is durable leaves the whole change after the restart.
+#    A budget made through the API counts at once; lowered under its spend it is exceeded
+#    (and alerts) with no new event, raised it resolves.
 #  distributed (mock broker, two edges, a processor, a third edge started late): a change
-#    made on one edge works on the other and on the processor within 2 s; the late edge
-#    starts with every change.
-# Usage: settings_live.sh <tokenmeter binary> <tokenmeter-mock-broker binary> <example serve.yaml>
+#    made on one edge works on the other and on the processor within 2 s; a budget
+#    lowered on an edge fires its alert at the processor, delivered to a real webhook
+#    receiver (signatures checked by the standardwebhooks package); the late edge starts
+#    with every change.
+# Usage: settings_live.sh <tokenmeter binary> <tokenmeter-mock-broker binary> <example serve.yaml> <receivers dir>
 TM=$1
 MOCK=$2
+RX=$4
 source "$(dirname "$0")/lib.sh"
 fail() {
   echo "FAIL: $*" >&2
@@ -152,6 +157,23 @@ sleep "$(python3 -c "print(max(0, 3.2 - ($(date +%s.%N) - $rotated_at)))")"
 [ "$(code "$base" POST /v1/ingest "$rot_new" "$(event rot-4)")" = 202 ] || fail "the new secret after the overlap"
 echo "serve, live keys: ok"
 
+# A budget made through the API counts the events after it; lowered under its spend it is
+# exceeded at once, with no new event; raised, resolved. 3 events of 4,500 nano.
+[ "$(code "$base" PUT /v1/admin/budgets/team "$admin_key" '{"amountUsd":"1","endpointTag":"team"}')" = 201 ] || fail "a budget"
+team_event() { echo "{\"events\":[{\"requestId\":\"$1\",\"provider\":\"openai\",\"model\":\"gpt-4o-mini\",\"inputTokens\":10,\"outputTokens\":5,\"feature\":\"team\"}]}"; }
+for i in 1 2 3; do [ "$(code "$base" POST /v1/ingest "$rot_new" "$(team_event "team-$i")")" = 202 ] || fail "team-$i"; done
+team_state() { call "$base" GET /v1/budgets "$member_key" | python3 -c 'import json,sys; d=json.loads(sys.stdin.read().split(" ",1)[1]); b=[b for b in d["budgets"] if b["budget"]=="team"][0]; print(b["state"], b["spendNanoUsd"], b["limitUsd"])'; }
+[ "$(team_state)" = "ok 13500 1.000000000" ] || fail "the budget's state: $(team_state)"
+[ "$(code "$base" PUT /v1/admin/budgets/team "$admin_key" '{"amountUsd":"0.00001","endpointTag":"team"}')" = 200 ] || fail "lowering"
+wait_for '[ "$(team_state)" = "exceeded 13500 0.000010000" ]' 20 || fail "lowered: $(team_state)"
+team_alerts() { call "$base" GET /v1/alerts "$member_key" | python3 -c 'import json,sys; d=json.loads(sys.stdin.read().split(" ",1)[1]); print(" ".join(a["alert"]["type"]+":"+a["alert"]["status"]+":"+a["alert"]["observed"] for a in reversed(d["alerts"]) if a["alert"]["scope"].get("budget")=="team"))'; }
+wait_for '[ "$(team_alerts)" = "budget_exceeded:firing:0.000013500" ]' 20 || fail "the lowered budget's alert: $(team_alerts)"
+[ "$(code "$base" PUT /v1/admin/budgets/team "$admin_key" '{"amountUsd":"1","endpointTag":"team"}')" = 200 ] || fail "raising"
+wait_for '[ "$(team_alerts)" = "budget_exceeded:firing:0.000013500 budget_exceeded:resolved:0.000013500" ]' 20 ||
+  fail "the raised budget's alert: $(team_alerts)"
+[ "$(code "$base" PUT /v1/admin/budgets/monthly "$admin_key" '{"amountUsd":"1"}')" = 409 ] || fail "the config file's budget"
+echo "serve, live budgets: ok"
+
 # A SIGKILL once a change is durable, before it is answered: after the restart the whole
 # change is there (the key opens, the audit holds it once).
 kill -TERM "$serve_pid"; wait "$serve_pid" || true
@@ -185,6 +207,11 @@ kill -TERM "$serve_pid"; wait "$serve_pid" || true
 
 # ---------------------------------------------------------------- distributed
 start_mock_broker "$MOCK"
+secret="whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+node "$RX/webhook_receiver.js" "$work/rx.port" "$secret" > "$work/rx.log" 2>&1 &
+pids+=($!)
+wait_for "[ -s '$work/rx.port' ]" 100 || fail "receiver did not start"
+rx="http://127.0.0.1:$(cat "$work/rx.port")"
 "$TM" keys create --workspace acme --role owner > "$work/owner.txt"
 dist_owner=$(head -n 1 "$work/owner.txt")
 cat > "$work/dist.yaml" <<YAML
@@ -199,6 +226,16 @@ workspaces:
   - id: acme
     projects: [shop]
     strict_projects: true
+    alert_routes:
+      - sink: hook
+sinks:
+  - id: hook
+    type: webhook
+    url: $rx/hook
+    secrets: ["$secret"]
+alerts:
+  retry:
+    poll_interval_ms: 50
 keys:
 $(tail -n +3 "$work/owner.txt")
 YAML
@@ -237,11 +274,22 @@ call "$b" POST /v1/ingest "$d_shop" "$(billing d-bill-1)" | grep -q '"rejected":
 [ "$(code "$a" POST /v1/admin/projects "$dist_owner" '{"slug":"billing"}')" = 201 ] || fail "making a project on edge A"
 within_2s "call $b POST /v1/ingest $d_shop '$(billing d-bill-2)' | grep -q '\"accepted\":1'" ||
   fail "a project made on edge A, in strict mode on edge B"
+# A budget lowered on edge A fires at the processor and is delivered to the webhook.
+[ "$(code "$a" PUT /v1/admin/budgets/team "$dist_owner" '{"amountUsd":"1","endpointTag":"team"}')" = 201 ] || fail "a budget on edge A"
+within_2s "call $p GET /v1/budgets $dist_owner | grep -q '\"budget\":\"team\"'" || fail "the budget at the processor"
+for i in 1 2 3; do [ "$(code "$b" POST /v1/ingest "$d_shop" "$(team_event "d-team-$i")")" = 202 ] || fail "d-team-$i"; done
+wait_for "call $p GET /v1/budgets $dist_owner | grep -q '\"spendNanoUsd\":13500'" 100 || fail "the budget's spend: $(call "$p" GET /v1/budgets "$dist_owner")"
+[ "$(code "$a" PUT /v1/admin/budgets/team "$dist_owner" '{"amountUsd":"0.00001","endpointTag":"team"}')" = 200 ] || fail "lowering on edge A"
+delivered() { curl -s "$rx/state" | /usr/bin/python3 -c 'import json,sys; s=json.load(sys.stdin); print(" ".join(b["type"]+":"+b["status"]+":"+b["observed"] for b in (s["bodies"][i] for i in s["processed"]) if b["scope"].get("budget")=="team"), all(a["verified"] for a in s["attempts"]))'; }
+wait_for '[ "$(delivered)" = "budget_exceeded:firing:0.000013500 True" ]' 50 || fail "the lowered budget's webhook: $(delivered)"
+[ "$(code "$a" PUT /v1/admin/budgets/team "$dist_owner" '{"amountUsd":"1","endpointTag":"team"}')" = 200 ] || fail "raising on edge A"
+wait_for '[ "$(delivered)" = "budget_exceeded:firing:0.000013500 budget_exceeded:resolved:0.000013500 True" ]' 50 ||
+  fail "the raised budget's webhook: $(delivered)"
 echo "distributed, live on every process: ok"
 # An edge started after the changes has them all before it is ready.
 start_edge edge_c; c=$edge_url
 [ "$(code "$c" POST /v1/ingest "$d_rot_new" "$(event d-6)")" = 202 ] || fail "a late edge: the rotated key"
 [ "$(code "$c" POST /v1/ingest "$d_ingest" "$(event d-7)")" = 401 ] || fail "a late edge: the revoked key"
 audit=$(call "$c" GET /v1/admin/audit "$dist_owner")
-[ "$(echo "$audit" | grep -o '"applied":true' | wc -l)" = 8 ] || fail "the late edge's audit trail: $audit"
+[ "$(echo "$audit" | grep -o '"applied":true' | wc -l)" = 11 ] || fail "the late edge's audit trail: $audit"
 echo "distributed, a late edge: ok"

@@ -48,7 +48,10 @@ class AdminApiTest : public ::testing::Test {
     EmbeddedLogConfig sc{dir_.string(), "settings.log"};
     sc.keep_unapplied = false;
     settings_log_ = std::move(*EmbeddedLog::Open(sc));
-    settings_ = std::make_unique<LiveSettings>(config_keys_, std::map<std::string, std::vector<std::string>>{{"acme", {"shop"}}}, ring_);
+    LiveSettings::Declared declared;
+    declared.keys = config_keys_;
+    declared.projects = {{"acme", {"shop"}}};
+    settings_ = std::make_unique<LiveSettings>(std::move(declared), ring_);
     follower_ = std::make_unique<SettingsFollower>(
         std::move(*settings_log_->Subscribe([](int) { return Result<std::optional<int64_t>>(std::nullopt); })),
         *settings_);

@@ -86,7 +86,7 @@ HttpResponse AlertsApi::Handle(const HttpRequest& request) const {
 
 HttpResponse AlertsApi::StatusView(const KeyRecord& key, bool full) const {
   TimePoint now = clock_.Now();
-  Result<WorkspaceView> v = ReadWorkspaceView(store_, rules_, key.workspace, now);
+  Result<WorkspaceView> v = ReadWorkspaceView(store_, *rules_.Current(), key.workspace, now);
   if (!v.ok()) return JsonError(503, "state_unavailable", v.status().message());
   HttpResponse r;
   r.body = "{\"ok\":true,\"workspace\":";

@@ -25,7 +25,7 @@ namespace tokenmeter {
 
 class AlertsApi {
  public:
-  AlertsApi(const StateStore& store, AlertStore& alerts, const AlertRules& rules, const KeyRing& keys,
+  AlertsApi(const StateStore& store, AlertStore& alerts, const LiveRules& rules, const KeyRing& keys,
             const Clock& clock)
       : store_(store), alerts_(alerts), rules_(rules), keys_(keys), clock_(clock) {}
 
@@ -41,7 +41,7 @@ class AlertsApi {
 
   const StateStore& store_;
   AlertStore& alerts_;
-  const AlertRules& rules_;
+  const LiveRules& rules_;
   const KeyRing& keys_;
   const Clock& clock_;
 };

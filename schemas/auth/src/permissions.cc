@@ -7,9 +7,9 @@
 namespace tokenmeter {
 namespace {
 
-constexpr EnumNames<Action, 10> kActions({"ingest", "clean_mine", "clean_workspace", "read", "replay_alert",
+constexpr EnumNames<Action, 11> kActions({"ingest", "clean_mine", "clean_workspace", "read", "replay_alert",
                                           "list_keys", "manage_keys", "manage_owner_keys", "read_audit",
-                                          "manage_projects"});
+                                          "manage_projects", "manage_budgets"});
 
 struct Row {
   std::array<bool, 4> allowed;  // owner, admin, member, ingest
@@ -17,7 +17,7 @@ struct Row {
   std::string_view needs;       // "; <needs>"
 };
 // Indexed by Action.
-constexpr std::array<Row, 10> kTable = {{
+constexpr std::array<Row, 11> kTable = {{
     {{false, false, false, true}, "ingest", "use an ingest key"},
     {{true, true, true, true}, "remove its owner's rows", ""},
     {{true, true, false, false}, "remove the workspace's rows",
@@ -29,6 +29,7 @@ constexpr std::array<Row, 10> kTable = {{
     {{true, false, false, false}, "manage owner keys", "only an owner key creates, rotates or revokes owner keys"},
     {{true, true, false, false}, "read the audit trail", "the audit trail needs an owner or admin key"},
     {{true, true, false, false}, "manage projects", "managing projects needs an owner or admin key"},
+    {{true, true, false, false}, "manage budgets", "managing budgets needs an owner or admin key"},
 }};
 
 }  // namespace

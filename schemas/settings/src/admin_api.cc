@@ -67,6 +67,36 @@ void AppendProject(std::string& out, const ProjectRecord& p) {
   out += "\",\"createdAt\":" + Time(p.created_ms) + "}";
 }
 
+void AppendTexts(std::string& out, const std::vector<std::string>& values) {
+  out += "[";
+  for (size_t i = 0; i < values.size(); ++i) {
+    if (i) out += ",";
+    AppendJsonString(out, values[i]);
+  }
+  out += "]";
+}
+
+void AppendBudget(std::string& out, const BudgetRecord& b) {
+  out += "{\"id\":";
+  AppendJsonString(out, b.id);
+  out += ",\"amountUsd\":";
+  AppendJsonString(out, b.amount_usd);
+  out += ",\"period\":";
+  AppendJsonString(out, b.period);
+  out += ",\"thresholds\":";
+  AppendTexts(out, b.thresholds);
+  for (auto [name, value] : {std::pair<const char*, const std::string*>{"project", &b.project},
+                             {"environment", &b.environment}, {"endpointTag", &b.endpoint_tag}, {"tenant", &b.tenant}}) {
+    out += ",\"";
+    out += name;
+    out += "\":";
+    AppendJsonString(out, *value);
+  }
+  out += ",\"dataModes\":";
+  AppendTexts(out, b.data_modes);
+  out += ",\"source\":\"api\",\"updatedAt\":" + Time(b.updated_ms) + "}";
+}
+
 HttpResponse Forbidden(const KeyRecord& key, Action action) {
   return JsonError(403, "forbidden", ForbiddenMessage(key.role, action));
 }
@@ -191,6 +221,9 @@ void AdminApi::HandleAs(const HttpRequest& request, const KeyRecord& key, Respon
     return respond(std::move(r));
   }
 
+  if (path == "/v1/admin/budgets" || path.starts_with("/v1/admin/budgets/")) {
+    return HandleBudgets(request, path, key, now_ms, std::move(respond));
+  }
   if (path == "/v1/admin/projects" || path.starts_with("/v1/admin/projects/")) {
     return HandleProjects(request, path, key, now_ms, std::move(respond));
   }
@@ -358,6 +391,61 @@ void AdminApi::HandleProjects(const HttpRequest& request, std::string_view path,
   Write(std::move(change), 200, "", std::move(respond));
 }
 
+void AdminApi::HandleBudgets(const HttpRequest& request, std::string_view path, const KeyRecord& key, int64_t now_ms,
+                             Respond respond) {
+  if (path == "/v1/admin/budgets") {
+    if (request.method != "GET") return respond(JsonError(405, "method_not_allowed", "budgets are listed with GET"));
+    if (!Allowed(key.role, Action::kRead)) return respond(Forbidden(key, Action::kRead));
+    HttpResponse r;
+    r.body = "{\"ok\":true,\"workspace\":";
+    AppendJsonString(r.body, key.workspace);
+    r.body += ",\"budgets\":[";
+    std::vector<BudgetRecord> budgets = settings_.Budgets(key.workspace);
+    for (size_t i = 0; i < budgets.size(); ++i) {
+      if (i) r.body += ",";
+      AppendBudget(r.body, budgets[i]);
+    }
+    r.body += "]}";
+    return respond(std::move(r));
+  }
+  const std::string id(path.substr(std::string_view("/v1/admin/budgets/").size()));
+  const bool put = request.method == "PUT";
+  if (!put && request.method != "DELETE") {
+    return respond(JsonError(405, "method_not_allowed", "a budget is set with PUT and deleted with DELETE"));
+  }
+  if (!Allowed(key.role, Action::kManageBudgets)) return respond(Forbidden(key, Action::kManageBudgets));
+  SettingsChange change;
+  change.id = NewChangeId();
+  change.workspace = key.workspace;
+  change.actor = key.id;
+  change.at_ms = now_ms;
+  BudgetRecord& b = change.budget;
+  b.id = id;
+  b.updated_ms = now_ms;
+  if (!put) {
+    change.action = SettingsAction::kBudgetDelete;
+    return Write(std::move(change), 200, "", std::move(respond));
+  }
+  auto body = ObjectBody(request, {"amountUsd", "period", "thresholds", "project", "environment", "endpointTag", "tenant",
+                                   "dataModes"});
+  if (!body.ok()) return respond(JsonError(400, "bad_request", body.status().message()));
+  std::optional<std::vector<std::string>> thresholds, modes;
+  for (Status s : {TextMember(*body, "amountUsd", b.amount_usd), TextMember(*body, "period", b.period),
+                   TextsMember(*body, "thresholds", thresholds), TextMember(*body, "project", b.project),
+                   TextMember(*body, "environment", b.environment), TextMember(*body, "endpointTag", b.endpoint_tag),
+                   TextMember(*body, "tenant", b.tenant), TextsMember(*body, "dataModes", modes)}) {
+    if (!s.ok()) return respond(JsonError(400, "bad_request", s.message()));
+  }
+  if (b.amount_usd.empty()) return respond(JsonError(400, "bad_request", "amountUsd is required, e.g. \"500\""));
+  if (b.period.empty()) b.period = "month";
+  b.thresholds = thresholds.value_or(std::vector<std::string>{"0.8"});
+  b.data_modes = modes.value_or(std::vector<std::string>{"real"});
+  change.action = SettingsAction::kBudgetPut;
+  const std::vector<BudgetRecord> existing = settings_.Budgets(key.workspace);
+  const bool exists = std::any_of(existing.begin(), existing.end(), [&](const BudgetRecord& r) { return r.id == id; });
+  Write(std::move(change), exists ? 200 : 201, "", std::move(respond));
+}
+
 void AdminApi::Write(SettingsChange change, int success_status, std::string secret, Respond respond) {
   if (Status s = settings_.Check(change); !s.ok()) return respond(Refused(s));
   if (Status ready = log_.Ready(); !ready.ok()) {
@@ -392,7 +480,10 @@ void AdminApi::Write(SettingsChange change, int success_status, std::string secr
                 r.body += ",\"secret\":";
                 AppendJsonString(r.body, secret);
               }
-              if (IsProjectAction(change.action)) {
+              if (IsBudgetAction(change.action)) {
+                r.body += ",\"budget\":";
+                AppendBudget(r.body, change.budget);
+              } else if (IsProjectAction(change.action)) {
                 r.body += ",\"project\":";
                 AppendProject(r.body, change.project);
               } else {

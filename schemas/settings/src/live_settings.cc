@@ -22,11 +22,13 @@ bool IsSlug(std::string_view s) {
 
 }  // namespace
 
-LiveSettings::LiveSettings(std::vector<KeyRecord> config_keys,
-                           const std::map<std::string, std::vector<std::string>>& config_projects, KeyRing& ring)
-    : ring_(ring), config_keys_(std::move(config_keys)) {
+LiveSettings::LiveSettings(Declared declared, KeyRing& ring)
+    : ring_(ring),
+      config_keys_(std::move(declared.keys)),
+      config_budgets_(std::move(declared.budgets)),
+      check_budget_(std::move(declared.check_budget)) {
   std::lock_guard lock(mu_);
-  for (const auto& [workspace, slugs] : config_projects) {
+  for (const auto& [workspace, slugs] : declared.projects) {
     for (const std::string& slug : slugs) projects_[workspace][slug] = ProjectRecord{slug, slug, {}, 0, true};
   }
   RebuildRingLocked();
@@ -40,7 +42,24 @@ Status LiveSettings::Check(const SettingsChange& c) const {
 
 Status LiveSettings::CheckLocked(const SettingsChange& c) const {
   if (c.workspace.empty()) return InvalidArgument("the change names no workspace");
+  if (IsBudgetAction(c.action)) return CheckBudgetLocked(c);
   return IsProjectAction(c.action) ? CheckProjectLocked(c) : CheckKeyLocked(c);
+}
+
+Status LiveSettings::CheckBudgetLocked(const SettingsChange& c) const {
+  const BudgetRecord& b = c.budget;
+  if (!IsSlug(b.id)) return InvalidArgument("a budget id must be 1-64 of a-z, 0-9, '.', '_', '-' (starting with a letter or digit)");
+  if (auto declared = config_budgets_.find(c.workspace); declared != config_budgets_.end()) {
+    for (const std::string& id : declared->second) {
+      if (id == b.id) return FailedPrecondition("budget " + b.id + " is declared in the config file; change it there");
+    }
+  }
+  if (c.action == SettingsAction::kBudgetDelete) {
+    auto ws = budgets_.find(c.workspace);
+    if (ws == budgets_.end() || !ws->second.contains(b.id)) return NotFound("no budget " + b.id + " in this workspace");
+    return Status::Ok();
+  }
+  return check_budget_ ? check_budget_(c.workspace, b) : Status::Ok();
 }
 
 Status LiveSettings::CheckProjectLocked(const SettingsChange& c) const {
@@ -112,12 +131,18 @@ Status LiveSettings::CheckKeyLocked(const SettingsChange& c) const {
 
 void LiveSettings::Apply(int partition, int64_t offset, const SettingsChange& c) {
   std::vector<std::pair<Waiter, AuditEntry>> answered;
+  bool applied = false;
   {
     std::lock_guard lock(mu_);
     const bool project = IsProjectAction(c.action);
-    AuditEntry e{partition, offset, c.id, c.workspace, c.actor, c.at_ms, c.action, project ? c.project.slug : c.key.id, ""};
+    const std::string& target = IsBudgetAction(c.action) ? c.budget.id : project ? c.project.slug : c.key.id;
+    AuditEntry e{partition, offset, c.id, c.workspace, c.actor, c.at_ms, c.action, target, ""};
     if (Status s = CheckLocked(c); !s.ok()) {
       e.refused = s.message();
+    } else if (c.action == SettingsAction::kBudgetPut) {
+      budgets_[c.workspace][c.budget.id] = c.budget;
+    } else if (c.action == SettingsAction::kBudgetDelete) {
+      budgets_[c.workspace].erase(c.budget.id);
     } else if (project) {
       projects_[c.workspace][c.project.slug] = c.project;
       RebuildSlugsLocked();
@@ -129,6 +154,7 @@ void LiveSettings::Apply(int partition, int64_t offset, const SettingsChange& c)
         e.refused.empty() ? "change_applied" : "change_refused",
         {{"change_id", c.id}, {"workspace", c.workspace}, {"action", std::string(SettingsActionName(c.action))},
          {"target", e.target}, {"actor", c.actor}, {"offset", std::to_string(offset)}, {"refused", e.refused}});
+    applied = e.refused.empty();
     audit_.push_back(e);
     next_[partition] = offset + 1;
     auto& waiting = waiting_[partition];
@@ -141,6 +167,7 @@ void LiveSettings::Apply(int partition, int64_t offset, const SettingsChange& c)
       }
     }
   }
+  if (applied && on_applied_) on_applied_(c);
   for (auto& [done, entry] : answered) done(entry);
 }
 
@@ -214,6 +241,24 @@ std::vector<KeyRecord> LiveSettings::Keys(const std::string& workspace) const {
   std::stable_sort(out.begin(), out.end(), [](const KeyRecord& a, const KeyRecord& b) {
     return std::tie(a.created_ms, a.id) < std::tie(b.created_ms, b.id);
   });
+  return out;
+}
+
+std::vector<BudgetRecord> LiveSettings::Budgets(const std::string& workspace) const {
+  std::lock_guard lock(mu_);
+  std::vector<BudgetRecord> out;
+  if (auto ws = budgets_.find(workspace); ws != budgets_.end()) {
+    for (const auto& [id, b] : ws->second) out.push_back(b);
+  }
+  return out;
+}
+
+std::map<std::string, std::vector<BudgetRecord>> LiveSettings::AllBudgets() const {
+  std::lock_guard lock(mu_);
+  std::map<std::string, std::vector<BudgetRecord>> out;
+  for (const auto& [ws, budgets] : budgets_) {
+    for (const auto& [id, b] : budgets) out[ws].push_back(b);
+  }
   return out;
 }
 

@@ -10,8 +10,8 @@
 namespace tokenmeter {
 namespace {
 
-constexpr EnumNames<SettingsAction, 5> kActions({"key.create", "key.rotate", "key.revoke", "project.create",
-                                                  "project.update"});
+constexpr EnumNames<SettingsAction, 7> kActions({"key.create", "key.rotate", "key.revoke", "project.create",
+                                                  "project.update", "budget.put", "budget.delete"});
 constexpr int kFormat = 1;
 
 void Member(std::string& out, std::string_view name, std::string_view value) {
@@ -34,6 +34,17 @@ void Member(std::string& out, std::string_view name, double value) {
   out += buf;
 }
 
+void Texts(std::string& out, std::string_view name, const std::vector<std::string>& values) {
+  out += ",\"";
+  out += name;
+  out += "\":[";
+  for (size_t i = 0; i < values.size(); ++i) {
+    if (i) out += ",";
+    AppendJsonString(out, values[i]);
+  }
+  out += "]";
+}
+
 Status Text(const rapidjson::Value& o, const char* name, std::string& out) {
   auto it = o.FindMember(name);
   if (it == o.MemberEnd() || !it->value.IsString()) return InvalidArgument(std::string(name) + " must be a string");
@@ -53,6 +64,16 @@ Status Number(const rapidjson::Value& o, const char* name, double& out) {
   return Status::Ok();
 }
 
+Status TextList(const rapidjson::Value& o, const char* name, std::vector<std::string>& out) {
+  auto it = o.FindMember(name);
+  if (it == o.MemberEnd() || !it->value.IsArray()) return InvalidArgument(std::string(name) + " must be a list");
+  for (const auto& e : it->value.GetArray()) {
+    if (!e.IsString()) return InvalidArgument(std::string(name) + " must be texts");
+    out.emplace_back(e.GetString(), e.GetStringLength());
+  }
+  return Status::Ok();
+}
+
 }  // namespace
 
 std::string_view SettingsActionName(SettingsAction a) { return kActions.Name(a); }
@@ -64,6 +85,22 @@ std::string EncodeSettingsChange(const SettingsChange& c) {
   Member(out, "actor", c.actor);
   Member(out, "atMs", c.at_ms);
   Member(out, "action", SettingsActionName(c.action));
+  if (IsBudgetAction(c.action)) {
+    const BudgetRecord& b = c.budget;
+    out += ",\"budget\":{\"id\":";
+    AppendJsonString(out, b.id);
+    Member(out, "amountUsd", b.amount_usd);
+    Member(out, "period", b.period);
+    Texts(out, "thresholds", b.thresholds);
+    Member(out, "project", b.project);
+    Member(out, "environment", b.environment);
+    Member(out, "endpointTag", b.endpoint_tag);
+    Member(out, "tenant", b.tenant);
+    Texts(out, "dataModes", b.data_modes);
+    Member(out, "updatedMs", b.updated_ms);
+    out += "}}";
+    return out;
+  }
   if (IsProjectAction(c.action)) {
     const ProjectRecord& p = c.project;
     out += ",\"project\":{\"slug\":";
@@ -118,6 +155,23 @@ Result<SettingsChange> DecodeSettingsChange(std::string_view value) {
   std::optional<SettingsAction> a = kActions.Parse(action);
   if (!a) return InvalidArgument("unknown settings action \"" + action + "\"");
   c.action = *a;
+  if (IsBudgetAction(c.action)) {
+    auto budget = d.FindMember("budget");
+    if (budget == d.MemberEnd() || !budget->value.IsObject()) return InvalidArgument("budget must be an object");
+    const rapidjson::Value& b = budget->value;
+    BudgetRecord& r = c.budget;
+    RETURN_IF_ERROR(Text(b, "id", r.id));
+    RETURN_IF_ERROR(Text(b, "amountUsd", r.amount_usd));
+    RETURN_IF_ERROR(Text(b, "period", r.period));
+    RETURN_IF_ERROR(TextList(b, "thresholds", r.thresholds));
+    RETURN_IF_ERROR(Text(b, "project", r.project));
+    RETURN_IF_ERROR(Text(b, "environment", r.environment));
+    RETURN_IF_ERROR(Text(b, "endpointTag", r.endpoint_tag));
+    RETURN_IF_ERROR(Text(b, "tenant", r.tenant));
+    RETURN_IF_ERROR(TextList(b, "dataModes", r.data_modes));
+    RETURN_IF_ERROR(Int(b, "updatedMs", r.updated_ms));
+    return c;
+  }
   if (IsProjectAction(c.action)) {
     auto project = d.FindMember("project");
     if (project == d.MemberEnd() || !project->value.IsObject()) return InvalidArgument("project must be an object");

@@ -373,7 +373,7 @@ TEST(ConfigFileTest, BadAlertingConfigIsRefusedWithTheReason) {
   EXPECT_EQ(error("workspaces:\n  - id: a\n    budgets:\n      - {id: m, amount_usd: \"-5\"}\n"),
             "workspaces[0].budgets[0].amount_usd (line 4) must be a positive decimal USD amount, e.g. \"500\"");
   EXPECT_EQ(error("workspaces:\n  - id: a\n    budgets:\n      - {id: m, amount_usd: \"5\", thresholds: [0.8, 0.5]}\n"),
-            "budget \"m\" of workspace a: thresholds must be ascending and distinct");
+            "workspaces[0].budgets[0].thresholds (line 4) must be ascending and distinct");
   EXPECT_EQ(error("workspaces:\n  - id: a\n    alert_routes:\n      - sink: nowhere\n"),
             "alert route of workspace a names sink \"nowhere\", which is not in sinks:");
   EXPECT_EQ(error("sinks:\n  - {id: h, type: webhook, url: \"https://x/y\", secrets: [whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw]}\n"),

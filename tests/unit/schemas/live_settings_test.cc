@@ -25,8 +25,15 @@ class LiveSettingsTest : public ::testing::Test {
   void SetUp() override {
     owner_ = *CreateApiKey("live", "acme", Role::kOwner);
     owner_.record.from_config = true;
-    settings_ = std::make_unique<LiveSettings>(std::vector<KeyRecord>{owner_.record},
-                                               std::map<std::string, std::vector<std::string>>{{"acme", {"shop"}}}, ring_);
+    LiveSettings::Declared declared;
+    declared.keys = {owner_.record};
+    declared.projects = {{"acme", {"shop"}}};
+    declared.budgets = {{"acme", {"monthly"}}};
+    declared.check_budget = [](const std::string&, const BudgetRecord& b) {
+      return b.amount_usd == "0" ? InvalidArgument("amount_usd must be a positive decimal USD amount, e.g. \"500\"")
+                                 : Status::Ok();
+    };
+    settings_ = std::make_unique<LiveSettings>(std::move(declared), ring_);
   }
   SettingsChange Create(Role role, const std::string& ws = "acme") {
     NewKey k = *CreateApiKey("live", ws, role);
@@ -188,6 +195,45 @@ TEST_F(LiveSettingsTest, ProjectsKeepTheirSlugAndJoinTheConfigFilesAtOnce) {
   EXPECT_EQ(back->project.name, "chat name");
   EXPECT_EQ(back->project.environments, c.project.environments);
   EXPECT_EQ(back->project.created_ms, 1000);
+}
+
+TEST_F(LiveSettingsTest, BudgetsFollowTheirOwnRulesAndTheConfigFilesStayReadOnly) {
+  std::vector<std::string> heard;
+  settings_->OnApplied([&heard](const SettingsChange& c) { heard.push_back(std::string(SettingsActionName(c.action))); });
+  auto budget = [](SettingsAction action, const std::string& id, const std::string& amount) {
+    SettingsChange c;
+    c.id = NewChangeId();
+    c.workspace = "acme";
+    c.action = action;
+    c.budget.id = id;
+    c.budget.amount_usd = amount;
+    return c;
+  };
+  EXPECT_EQ(Apply(budget(SettingsAction::kBudgetPut, "monthly", "5")),
+            "budget monthly is declared in the config file; change it there");
+  EXPECT_EQ(Apply(budget(SettingsAction::kBudgetPut, "team", "0")),
+            "amount_usd must be a positive decimal USD amount, e.g. \"500\"");
+  EXPECT_EQ(Apply(budget(SettingsAction::kBudgetDelete, "team", "")), "no budget team in this workspace");
+  EXPECT_TRUE(heard.empty());  // refused changes are not announced
+  EXPECT_EQ(Apply(budget(SettingsAction::kBudgetPut, "team", "5")), "");
+  EXPECT_EQ(Apply(budget(SettingsAction::kBudgetPut, "team", "2.5")), "");
+  ASSERT_EQ(settings_->Budgets("acme").size(), 1u);
+  EXPECT_EQ(settings_->Budgets("acme")[0].amount_usd, "2.5");
+  EXPECT_EQ(settings_->AllBudgets().at("acme").size(), 1u);
+  EXPECT_EQ(Apply(budget(SettingsAction::kBudgetDelete, "team", "")), "");
+  EXPECT_TRUE(settings_->Budgets("acme").empty());
+  EXPECT_EQ(heard, (std::vector<std::string>{"budget.put", "budget.put", "budget.delete"}));
+  // Its record round-trips.
+  SettingsChange c = budget(SettingsAction::kBudgetPut, "team", "12.50");
+  c.budget.thresholds = {"0.5", "0.9"};
+  c.budget.data_modes = {"real", "test"};
+  c.budget.endpoint_tag = "support.reply";
+  Result<SettingsChange> back = DecodeSettingsChange(EncodeSettingsChange(c));
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_EQ(back->budget.amount_usd, "12.50");
+  EXPECT_EQ(back->budget.thresholds, c.budget.thresholds);
+  EXPECT_EQ(back->budget.data_modes, c.budget.data_modes);
+  EXPECT_EQ(back->budget.endpoint_tag, "support.reply");
 }
 
 TEST_F(LiveSettingsTest, WaitersHearOfTheirRecordOrTheDeadline) {

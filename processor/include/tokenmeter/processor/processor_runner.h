@@ -11,6 +11,8 @@
 #include <functional>
 #include <span>
 #include <memory>
+#include <optional>
+#include <utility>
 #include <string>
 #include <vector>
 
@@ -109,6 +111,13 @@ class ProcessorRunner final : public HttpHandler {
   // batches, the bus); nullopt when ready. serve's edge adds it to its own. Any thread.
   std::optional<OpsEndpoints::Unready> NotReady() const;
 
+  // Budgets from the settings log (the admin API), beside the config file's: the rules in
+  // force become the config's with these, in one step (a batch sees the old set or the
+  // new). `changed` (workspace, budget id), when given, is evaluated anew on the consume
+  // thread before its next batch, so lowering a budget under its spend fires its alert
+  // at once, raising it resolves it. Fails (nothing changes) on a set the config's rules
+  // refuse, e.g. an id the config file uses. Any thread.
+  Status SetSettingsBudgets(std::vector<BudgetConfig> budgets, std::optional<std::pair<std::string, std::string>> changed);
   // The outbox the sinks deliver from; valid until the runner is destroyed.
   Outbox& outbox();
 

@@ -38,7 +38,7 @@ class BudgetAlertsTest : public ::testing::Test {
     store_ = std::move(*s);
     dedup_ = std::move(*DedupIndex::Load(*store_));
     journal_ = std::move(*RollupJournal::Open(*store_));
-    pipeline_ = std::make_unique<BatchPipeline>(*store_, *dedup_, *journal_, parser_, prices_, "tokenmeter.events", rules_,
+    pipeline_ = std::make_unique<BatchPipeline>(*store_, *dedup_, *journal_, parser_, prices_, "tokenmeter.events", live_rules_ = std::make_shared<LiveRules>(rules_),
                                                 &clock_);
     alerts_ = std::make_unique<AlertStore>(*store_);
   }
@@ -77,6 +77,7 @@ class BudgetAlertsTest : public ::testing::Test {
   EventParser parser_{limits_, normalizer_};
   std::shared_ptr<const PriceBook> prices_ = std::make_shared<const PriceBook>(*PriceBook::FromEmbedded());
   std::shared_ptr<const AlertRules> rules_;
+  std::shared_ptr<LiveRules> live_rules_;
   std::unique_ptr<StateStore> store_;
   std::unique_ptr<DedupIndex> dedup_;
   std::unique_ptr<RollupJournal> journal_;
@@ -130,6 +131,50 @@ TEST_F(BudgetAlertsTest, TenThousandEventsDecideOneWarningAndOneExceeded) {
   EXPECT_NE(december[0].id, decided[0].id);
   EXPECT_NE(december[1].id, decided[1].id);
   EXPECT_EQ(Listed().size(), 4u);
+}
+
+// A budget changed while its period runs (the admin API): the rules are replaced and the
+// review evaluates its state at the clock's time with no new event.
+TEST_F(BudgetAlertsTest, AChangedBudgetMovesItsStateAndAlertsWithoutAnEvent) {
+  Stream(0, 4'000, kNov);  // 1.278 USD of the 2 USD budget: under the 0.8 line
+  auto rules_with = [this](const char* amount) {
+    AlertingConfig c = rules_->config();
+    c.budgets[0].amount = *ParseDecimalUsd(amount, 1000);
+    return std::make_shared<const AlertRules>(c);
+  };
+  // Lowered to 1 USD: exceeded at once, queued for both routed sinks, with its state.
+  live_rules_->Replace(rules_with("1"));
+  Result<PreparedBatch> lowered = pipeline_->PrepareBudgetReview("acme", "monthly");
+  ASSERT_TRUE(lowered.ok()) << lowered.status().ToString();
+  EXPECT_TRUE(Listed().empty());  // nothing before Commit
+  ASSERT_TRUE(pipeline_->Commit(*lowered).ok());
+  ASSERT_EQ(lowered->alerts.size(), 1u);
+  const Alert& exceeded = lowered->alerts[0];
+  EXPECT_EQ(exceeded.type, AlertType::kBudgetExceeded);
+  EXPECT_EQ(exceeded.status, AlertStatus::kFiring);
+  EXPECT_EQ(exceeded.observed, "1.278000000");
+  EXPECT_EQ(exceeded.threshold, "1.000000000");
+  EXPECT_EQ(exceeded.at, clock_.Now());
+  ASSERT_EQ(Listed().size(), 1u);
+  EXPECT_EQ(Listed()[0].deliveries.size(), 2u);
+  auto state = ReadBudgetState(*store_, BudgetStateKey("acme", "monthly", *ParseRfc3339("2026-11-01T00:00:00Z")));
+  ASSERT_TRUE(state.ok());
+  EXPECT_EQ(state->crossed_ppm, kExceededPpm);
+  EXPECT_EQ(state->spend_nano, 1'278'000'000);
+  // The same review again decides nothing (the line is already notified).
+  Result<PreparedBatch> again = pipeline_->PrepareBudgetReview("acme", "monthly");
+  ASSERT_TRUE(again.ok());
+  EXPECT_FALSE(again->has_changes);
+  // Raised to 10 USD: resolved.
+  live_rules_->Replace(rules_with("10"));
+  Result<PreparedBatch> raised = pipeline_->PrepareBudgetReview("acme", "monthly");
+  ASSERT_TRUE(raised.ok() && pipeline_->Commit(*raised).ok());
+  ASSERT_EQ(raised->alerts.size(), 1u);
+  EXPECT_EQ(raised->alerts[0].status, AlertStatus::kResolved);
+  EXPECT_EQ(raised->alerts[0].type, AlertType::kBudgetExceeded);
+  // A budget with no state in this store (another processor counts it), or unknown: nothing.
+  EXPECT_FALSE(pipeline_->PrepareBudgetReview("globex", "monthly")->has_changes);
+  EXPECT_FALSE(pipeline_->PrepareBudgetReview("acme", "nope")->has_changes);
 }
 
 TEST_F(BudgetAlertsTest, NothingIsDecidedOrQueuedBeforeCommit) {

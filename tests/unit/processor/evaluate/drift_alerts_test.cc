@@ -29,7 +29,7 @@ class DriftAlertsTest : public ::testing::Test {
     dedup_ = std::move(*DedupIndex::Load(*store_));
     journal_ = std::move(*RollupJournal::Open(*store_));
     pipeline_ = std::make_unique<BatchPipeline>(*store_, *dedup_, *journal_, parser_, prices_, "tokenmeter.events",
-                                                std::make_shared<const AlertRules>(AlertingConfig{}), &clock_);
+                                                std::make_shared<const LiveRules>(std::make_shared<const AlertRules>(AlertingConfig{})), &clock_);
   }
   // `n` calls in minute `minute` (spread over its first seconds); returns the alerts decided.
   std::vector<Alert> Minute(int minute, int n, const std::string& prompt, uint64_t out_tokens,

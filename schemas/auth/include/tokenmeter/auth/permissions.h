@@ -12,7 +12,8 @@
 //   manage_owner_keys   x     -     -      -     create, rotate, revoke owner keys
 //   read_audit          x     x     -      -     GET /v1/admin/audit
 //   manage_projects     x     x     -      -     create projects, change their names and environments
-// (listing projects, GET /v1/admin/projects, is `read`.)
+//   manage_budgets      x     x     -      -     create, change and delete budgets
+// (listing projects and budgets, GET /v1/admin/projects and /v1/admin/budgets, is `read`.)
 #ifndef TOKENMETER_AUTH_PERMISSIONS_H_
 #define TOKENMETER_AUTH_PERMISSIONS_H_
 
@@ -35,6 +36,7 @@ enum class Action : uint8_t {
   kManageOwnerKeys,
   kReadAudit,
   kManageProjects,
+  kManageBudgets,
 };
 std::string_view ActionName(Action a);
 

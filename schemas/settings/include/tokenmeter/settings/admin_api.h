@@ -1,5 +1,5 @@
-// AdminApi: settings through HTTP (README "Admin API"): the workspace's API keys and
-// projects.
+// AdminApi: settings through HTTP (README "Admin API"): the workspace's API keys,
+// projects and budgets.
 //   GET    /v1/admin/keys               every key, never its secret or hash
 //   POST   /v1/admin/keys               a new key; its secret is in this answer only
 //   POST   /v1/admin/keys/{id}/rotate   a new secret; the old one works `overlapSeconds` more
@@ -7,6 +7,9 @@
 //   GET    /v1/admin/projects           every project (slug, name, environments)
 //   POST   /v1/admin/projects           a new project (its slug never changes)
 //   PATCH  /v1/admin/projects/{slug}    a new display name or environments list
+//   GET    /v1/admin/budgets            the budgets made here (the config file's: /v1/budgets)
+//   PUT    /v1/admin/budgets/{id}       make or change a budget
+//   DELETE /v1/admin/budgets/{id}       delete one
 //   GET    /v1/admin/audit              the workspace's changes, newest first
 // A change is checked against the live settings, written to the settings log (answered 503
 // when it cannot be made durable), then answered once this process has applied it (201 or
@@ -42,6 +45,8 @@ class AdminApi final : public HttpHandler {
 
  private:
   void HandleAs(const HttpRequest& request, const KeyRecord& key, Respond respond);
+  void HandleBudgets(const HttpRequest& request, std::string_view path, const KeyRecord& key, int64_t now_ms,
+                     Respond respond);
   void HandleProjects(const HttpRequest& request, std::string_view path, const KeyRecord& key, int64_t now_ms,
                       Respond respond);
   void Write(SettingsChange change, int success_status, std::string secret, Respond respond);

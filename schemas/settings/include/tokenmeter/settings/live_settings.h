@@ -1,10 +1,10 @@
 // LiveSettings: the settings every process applies from the settings log, in its order,
-// over what the config file declares: API keys and projects. Each change is checked against the
+// over what the config file declares: API keys, projects and budgets. Each change is checked against the
 // settings as they stand when it is applied (the same rules for every process, so all
 // end up alike) and applied whole: the key ring is replaced in one step. A refused change
 // stays in the audit trail with the reason.
 //
-// The config file's keys and projects are read-only here: a change that names one is
+// The config file's keys, projects and budgets are read-only here: a change that names one is
 // refused (README "Admin API": the file wins for what it declares).
 //
 // Threads: Apply and ExpireWaiters from the settings follower's thread; the rest from any
@@ -39,7 +39,7 @@ struct AuditEntry {
   std::string actor;
   int64_t at_ms = 0;
   SettingsAction action = SettingsAction::kKeyCreate;
-  std::string target;   // the key id or project slug
+  std::string target;   // the key id, project slug or budget id
   std::string refused;  // empty: applied; else why not
 };
 
@@ -48,10 +48,22 @@ class LiveSettings {
   // Project slugs per workspace, as the edge checks events against them.
   using ProjectSlugs = std::unordered_map<std::string, std::unordered_set<std::string>>;
 
+  // What the config file declares, and the rules of another component's settings.
+  struct Declared {
+    std::vector<KeyRecord> keys;
+    std::map<std::string, std::vector<std::string>> projects;  // workspace -> slugs
+    std::map<std::string, std::vector<std::string>> budgets;   // workspace -> budget ids
+    // A budget's own rules (the processor's: amount, period, thresholds, data modes), with
+    // the config file's messages. Unset: any budget with an id is taken.
+    std::function<Status(const std::string& workspace, const BudgetRecord&)> check_budget;
+  };
   // `ring` is the key ring every service verifies with; it must outlive this. It is
-  // replaced with the config's keys at once. `config_projects`: workspace -> slugs.
-  LiveSettings(std::vector<KeyRecord> config_keys, const std::map<std::string, std::vector<std::string>>& config_projects,
-               KeyRing& ring);
+  // replaced with the config file's keys at once.
+  LiveSettings(Declared declared, KeyRing& ring);
+
+  // Called after each change is applied (not a refused one), on the follower's thread,
+  // outside any lock. Set before the follower starts.
+  void OnApplied(std::function<void(const SettingsChange&)> f) { on_applied_ = std::move(f); }
 
   // Whether `c` would be applied to the settings as they are now (the rules Apply uses).
   Status Check(const SettingsChange& c) const;
@@ -68,6 +80,9 @@ class LiveSettings {
   // The slugs of every workspace's projects, as of the last change applied: a snapshot
   // the caller may keep (changes swap in a new one). Any thread; cheap.
   std::shared_ptr<const ProjectSlugs> Slugs() const;
+  // The budgets made through the API: of one workspace by id, or of every workspace.
+  std::vector<BudgetRecord> Budgets(const std::string& workspace) const;
+  std::map<std::string, std::vector<BudgetRecord>> AllBudgets() const;
   // The workspace's changes, newest first, at most `limit`.
   std::vector<AuditEntry> Audit(const std::string& workspace, size_t limit) const;
 
@@ -81,12 +96,17 @@ class LiveSettings {
   Status CheckLocked(const SettingsChange& c) const;
   Status CheckKeyLocked(const SettingsChange& c) const;
   Status CheckProjectLocked(const SettingsChange& c) const;
+  Status CheckBudgetLocked(const SettingsChange& c) const;
   void RebuildRingLocked();
   void RebuildSlugsLocked();
 
   KeyRing& ring_;
+  std::function<void(const SettingsChange&)> on_applied_;
   mutable std::mutex mu_;
   std::vector<KeyRecord> config_keys_;
+  std::map<std::string, std::vector<std::string>> config_budgets_;  // workspace -> ids
+  std::function<Status(const std::string&, const BudgetRecord&)> check_budget_;
+  std::map<std::string, std::map<std::string, BudgetRecord>> budgets_;  // workspace -> id -> budget
   std::map<std::string, KeyRecord> api_keys_;  // by id
   std::map<std::string, std::map<std::string, ProjectRecord>> projects_;  // workspace -> slug -> project
   mutable std::shared_mutex slugs_mu_;  // guards slugs_ (the pointer)

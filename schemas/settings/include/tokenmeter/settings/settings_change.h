@@ -5,7 +5,7 @@
 // SHA-256 of its secret only), who asked and when: the log is the audit trail.
 //
 // Layout: one JSON object, {"format":1,"id","workspace","actor","atMs","action", and
-// "key":{…} for a key.* action or "project":{…} for a project.* one}. Another format is
+// "key":{…}, "project":{…} or "budget":{…} for a key.*, project.* or budget.* action}. Another format is
 // refused. Pure value code; any thread.
 #ifndef TOKENMETER_SETTINGS_SETTINGS_CHANGE_H_
 #define TOKENMETER_SETTINGS_SETTINGS_CHANGE_H_
@@ -21,11 +21,30 @@
 
 namespace tokenmeter {
 
-enum class SettingsAction : uint8_t { kKeyCreate, kKeyRotate, kKeyRevoke, kProjectCreate, kProjectUpdate };
+enum class SettingsAction : uint8_t {
+  kKeyCreate, kKeyRotate, kKeyRevoke, kProjectCreate, kProjectUpdate, kBudgetPut, kBudgetDelete
+};
 std::string_view SettingsActionName(SettingsAction a);  // "key.create", ...
 inline bool IsProjectAction(SettingsAction a) {
   return a == SettingsAction::kProjectCreate || a == SettingsAction::kProjectUpdate;
 }
+
+inline bool IsBudgetAction(SettingsAction a) {
+  return a == SettingsAction::kBudgetPut || a == SettingsAction::kBudgetDelete;
+}
+
+// A budget as the config file writes it under workspaces[].budgets (texts, checked by the
+// processor's rules: README "Configuration"); empty lists mean the defaults.
+struct BudgetRecord {
+  std::string id;
+  std::string amount_usd;  // decimal text, e.g. "500"
+  std::string period;      // "month" or "day"
+  std::vector<std::string> thresholds;  // fractions, e.g. "0.8"; empty: [0.8]
+  std::string project, environment, endpoint_tag, tenant;
+  std::vector<std::string> data_modes;  // empty: [real]
+  int64_t updated_ms = 0;
+  bool from_config = false;  // declared in the config file (read-only here)
+};
 
 // A project: its slug is set at creation and never changes (events name it); its display
 // name and environments may change.
@@ -45,6 +64,7 @@ struct SettingsChange {
   SettingsAction action = SettingsAction::kKeyCreate;
   KeyRecord key;          // key.*: the key's whole record after the change
   ProjectRecord project;  // project.*: the project's whole record after the change
+  BudgetRecord budget;    // budget.*: the budget's whole record (budget.delete: its id)
 };
 
 std::string EncodeSettingsChange(const SettingsChange& c);
