@@ -23,6 +23,7 @@
 #include "tokenmeter/http/http_server.h"
 #include "tokenmeter/http/path_router.h"
 #include "tokenmeter/settings/admin_api.h"
+#include "tokenmeter/settings/settings_gate.h"
 
 namespace tokenmeter {
 namespace {
@@ -64,7 +65,7 @@ int RunEdge(const std::vector<std::string>& args) {
   if (!settings_publisher.ok()) return StartupFailed("edge", settings_publisher.status());
   std::unique_ptr<LiveSettings> live = ConfigSettings(config, keys);
   LiveSettings& settings = *live;
-  auto settings_follower = FollowKafkaSettings(config.kafka, settings, "edge");
+  auto settings_follower = FollowKafkaSettings(config.kafka, settings);
   if (!settings_follower.ok()) return StartupFailed("edge", settings_follower.status());
 
   SystemClock clock;
@@ -119,7 +120,8 @@ int RunEdge(const std::vector<std::string>& args) {
   HttpServerConfig http = config.http;
   http.error_members = EdgeService::ServerErrorMembers();
   PathRouter router({{AdminApi::kPrefix, &admin}}, edge);
-  HttpServer server(http, router);
+  SettingsGate gate(**settings_follower, router);  // 503 settings_loading until the log is read
+  HttpServer server(http, gate);
   edge.AttachServer(&server);
   if (Status s = server.Start(); !s.ok()) return StartupFailed("edge", s);
   std::string port = std::to_string(server.port());

@@ -1,7 +1,9 @@
 #include <prometheus/registry.h>
 
 #include <cstdio>
+#include <atomic>
 #include <fstream>
+#include <thread>
 #include <string>
 #include <vector>
 
@@ -18,6 +20,7 @@
 #include "tokenmeter/ui/ui_handler.h"
 #include "tokenmeter/processor/processor_runner.h"
 #include "tokenmeter/settings/admin_api.h"
+#include "tokenmeter/settings/settings_gate.h"
 #include "tokenmeter/sinks/dispatcher.h"
 
 namespace tokenmeter {
@@ -108,7 +111,7 @@ int RunProcessor(const std::vector<std::string>& args) {
   std::unique_ptr<LiveSettings> live = ConfigSettings(config, keys);
   LiveSettings& settings = *live;
   SettingsBudgets settings_budgets(settings);  // to the processor once it exists
-  auto settings_follower = FollowKafkaSettings(config.kafka, settings, "processor");
+  auto settings_follower = FollowKafkaSettings(config.kafka, settings);
   if (!settings_follower.ok()) return StartupFailed("processor", settings_follower.status());
   SystemClock clock;
   AdminApi admin(settings, keys, **settings_publisher, clock);
@@ -123,15 +126,26 @@ int RunProcessor(const std::vector<std::string>& args) {
   // The dashboard's pages beside the query API the runner serves.
   UiHandler ui;
   PathRouter router({{"/", &ui, /*exact=*/true}, {"/ui/", &ui}, {AdminApi::kPrefix, &admin}}, **runner);
-  HttpServer server(config.processor_http, router);
+  SettingsGate gate(**settings_follower, router);  // 503 settings_loading until the log is read
+  HttpServer server(config.processor_http, gate);
   if (Status s = server.Start(); !s.ok()) return StartupFailed("processor", s);
   std::string port = std::to_string(server.port());
   cmd.WritePort(server.port());
-  (*runner)->Start();
-  (*sinks)->Start();
-  Log(LogLevel::kInfo, "processor", "running",
-      {{"port", port}, {"topic", config.kafka.topic}, {"group", config.processor.group_id}});
+  // Events are applied with the current budgets only: consuming starts once the settings
+  // log is read to its end (while the brokers are unreachable, not at all).
+  std::atomic<bool> stopping{false};
+  std::thread starter([&] {
+    while (!stopping.load() && !(*settings_follower)->WaitCaughtUp(std::chrono::milliseconds(200))) {
+    }
+    if (stopping.load()) return;
+    (*runner)->Start();
+    (*sinks)->Start();
+    Log(LogLevel::kInfo, "processor", "running",
+        {{"port", port}, {"topic", config.kafka.topic}, {"group", config.processor.group_id}});
+  });
   Log(LogLevel::kInfo, "processor", "shutting_down", {{"signal", WaitForShutdownSignal()}});
+  stopping = true;
+  starter.join();
   (*sinks)->Stop();
   (*runner)->Stop();
   server.Stop(std::chrono::milliseconds(1000));

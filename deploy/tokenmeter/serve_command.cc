@@ -76,7 +76,10 @@ int RunServe(const std::vector<std::string>& args) {
   auto settings_reader = (*settings_log)->Subscribe([](int) { return Result<std::optional<int64_t>>(std::nullopt); });
   if (!settings_reader.ok()) return StartupFailed("serve", settings_reader.status());
   SettingsFollower settings_follower(std::move(*settings_reader), settings);
-  if (Status s = StartCaughtUp(settings_follower, "serve"); !s.ok()) return StartupFailed("serve", s);
+  settings_follower.Start();  // a local file: read whole before the port opens
+  if (!settings_follower.WaitCaughtUp(std::chrono::seconds(30))) {
+    return StartupFailed("serve", Unavailable("the settings log was not read to its end within 30 s"));
+  }
 
   SystemClock clock;
   prometheus::Registry registry;

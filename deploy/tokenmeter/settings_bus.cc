@@ -2,9 +2,7 @@
 
 #include "budget_text.h"
 
-#include <unistd.h>
 
-#include <random>
 
 #include "tokenmeter/base/log.h"
 #include "tokenmeter/bus/kafka_consumer.h"
@@ -62,30 +60,19 @@ EdgeService::ProjectsOf LiveProjects(const LiveSettings& settings) {
   };
 }
 
-Status StartCaughtUp(SettingsFollower& follower, const char* component) {
-  follower.Start();
-  if (!follower.WaitCaughtUp(std::chrono::seconds(30))) {
-    return Unavailable("the settings log was not read to its end within 30 s");
-  }
-  Log(LogLevel::kInfo, component, "settings_loaded", {});
-  return Status::Ok();
-}
-
-Result<std::unique_ptr<SettingsFollower>> FollowKafkaSettings(const KafkaConfig& kafka, LiveSettings& settings,
-                                                              const char* component) {
+Result<std::unique_ptr<SettingsFollower>> FollowKafkaSettings(const KafkaConfig& kafka, LiveSettings& settings) {
   KafkaConsumerConfig cc;
   cc.bootstrap_servers = kafka.bootstrap_servers;
   cc.topic = kafka.settings_topic;
-  cc.group_id = std::string("tokenmeter-settings-") + component + "-" + std::to_string(getpid()) + "-" +
-                std::to_string(std::random_device{}());
+  cc.whole_topic = true;  // every partition from its start, no consumer group joined
+  cc.group_id = "tokenmeter-settings-reader";
   cc.properties = kafka.properties;
-  cc.properties["auto.offset.reset"] = "earliest";
   // A change is answered once applied: fetch it as it comes.
   cc.properties.try_emplace("fetch.wait.max.ms", "5");
   auto consumer = KafkaConsumer::Create(cc, [](int) { return Result<std::optional<int64_t>>(std::nullopt); });
   if (!consumer.ok()) return consumer.status();
   auto follower = std::make_unique<SettingsFollower>(std::move(*consumer), settings);
-  RETURN_IF_ERROR(StartCaughtUp(*follower, component));
+  follower->Start();
   return follower;
 }
 

@@ -1,7 +1,7 @@
-// The settings log of each form, followed before a process serves: `serve` keeps it in
+// The settings log of each form, read whole before a process serves: `serve` keeps it in
 // data_dir/log/settings.*.log (an embedded log of its own, never trimmed); the distributed
-// form in bus.kafka.settings_topic, which every edge and processor reads from its start in
-// a consumer group of its own.
+// form in bus.kafka.settings_topic, which every edge and processor reads whole, every
+// partition from its start, with no consumer group.
 #ifndef TOKENMETER_DEPLOY_SETTINGS_BUS_H_
 #define TOKENMETER_DEPLOY_SETTINGS_BUS_H_
 
@@ -37,12 +37,9 @@ class SettingsBudgets {
   ProcessorRunner* runner_ = nullptr;  // under mu_
 };
 
-// A follower of the settings topic for `settings`, started and caught up (every change in
-// the topic when it started applied), or why not within 30 s.
-Result<std::unique_ptr<SettingsFollower>> FollowKafkaSettings(const KafkaConfig& kafka, LiveSettings& settings,
-                                                              const char* component);
-// Starts `follower` and waits (30 s at most) until it has caught up.
-Status StartCaughtUp(SettingsFollower& follower, const char* component);
+// A follower of the settings topic for `settings`, started (the process serves through a
+// SettingsGate until it has caught up).
+Result<std::unique_ptr<SettingsFollower>> FollowKafkaSettings(const KafkaConfig& kafka, LiveSettings& settings);
 
 }  // namespace tokenmeter
 

@@ -24,6 +24,7 @@ later() {
   local offset=$1
   shift
   exec env LD_PRELOAD="$faketime_lib" FAKETIME="$offset" FAKETIME_DONT_FAKE_MONOTONIC=1 FAKETIME_NO_CACHE=1 \
+    ${FAKE_AFTER_S:+FAKETIME_START_AFTER_SECONDS=$FAKE_AFTER_S} \
     ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0" "$@"
 }
 lynx='{"provider":"openai","model":"gpt-4o-mini","inputTokens":850,"outputTokens":320,"requestId":"test-integration-001","project":"customer-support","environment":"staging","feature":"ticket-classifier"}'
@@ -86,11 +87,13 @@ $(tail -n +3 "$work/read.txt")
 YAML
 # The edge gives each copy its receive time, so its clock is the one moved on. The
 # processor keeps the real clock: under libfaketime librdkafka's consumer fetches nothing
-# (its timed waits misbehave).
-start_both() {  # [offset]
+# (its timed waits misbehave). So the edge's clock moves only 5 s after it starts, once it
+# has read the settings topic (it serves nothing before).
+start_both() {  # [offset seconds]
   rm -f "$work/eport" "$work/pport"
+  local started=$SECONDS
   if [ -n "${1:-}" ]; then
-    later "$1" "$TM" edge --config "$work/tokenmeter.yaml" --port-file "$work/eport" 2>> "$work/edge.log" &
+    FAKE_AFTER_S=5 later "$1" "$TM" edge --config "$work/tokenmeter.yaml" --port-file "$work/eport" 2>> "$work/edge.log" &
   else
     "$TM" edge --config "$work/tokenmeter.yaml" --port-file "$work/eport" 2>> "$work/edge.log" &
   fi
@@ -102,6 +105,18 @@ start_both() {  # [offset]
   base="http://127.0.0.1:$(cat "$work/eport")"
   pbase="http://127.0.0.1:$(cat "$work/pport")"
   wait_for "curl -sf $base/readyz > /dev/null && curl -sf $pbase/readyz > /dev/null" 300 || fail "not ready"
+  if [ -n "${1:-}" ]; then
+    sleep $((started + 6 - SECONDS > 0 ? started + 6 - SECONDS : 0))
+    moved_on "$2" || fail "the edge's clock did not move on by $1"
+  fi
+}
+# moved_on <seconds>: the edge refuses an event dated 7 days (the past-skew bound) minus
+# half of <seconds> ago, so its clock is at least that far ahead of this one's.
+moved_on() {
+  local at
+  at=$(date -u -d "@$(($(date +%s) - 604800 + $1 / 2))" +%Y-%m-%dT%H:%M:%SZ)
+  send "{\"provider\":\"openai\",\"model\":\"gpt-4o-mini\",\"inputTokens\":1,\"outputTokens\":1,\"requestId\":\"clock-probe\",\"timestamp\":\"$at\"}" |
+    grep -q '"accepted":0,"rejected":1'
 }
 metric() { curl -s "$pbase/metrics" | awk -v m="$1" '$1 == m {print $2}'; }
 pquery() { curl -s -H "X-API-Key: $read_key" "$pbase$1"; }
@@ -118,12 +133,12 @@ got=$(guide_curl "$base" "$ingest_key")
 [ "$got" = "$(ingest_answer 0 0 1)" ] || fail "distributed, first copy: $got"
 wait_for '[ "$(metric tokenmeter_processor_events_counted_total)" = 1 ]' 300 || fail "first copy not counted"
 stop_both KILL
-start_both +7m
+start_both +7m 420
 got=$(guide_curl "$base" "$ingest_key")
 [ "$got" = "$(ingest_answer 0 0 1)" ] || fail "distributed, the copy 7 minutes later: $got"
 wait_for '[ "$(metric tokenmeter_processor_duplicates_total)" = 1 ]' 300 || fail "the copy 7 minutes later is no duplicate"
 stop_both TERM
-start_both +72h
+start_both +72h 259200
 [ "$(guide_curl "$base" "$ingest_key")" = "$(ingest_answer 0 0 1)" ] || fail "distributed, the copy 3 days later"
 [ "$(send "$other")" = "$(ingest_answer 0 0 1)" ] || fail "distributed, the copy with other content"
 wait_for '[ "$(metric tokenmeter_processor_events_consumed_total)" = 2 ]' 300 || fail "consumed: $(metric tokenmeter_processor_events_consumed_total)"

@@ -16,6 +16,7 @@ struct KafkaConsumer::Impl {
   std::set<int> assigned;
   std::set<int> history_lost;
   bool closed = false;
+  bool whole_topic = false;
 
   void OnAssign(rd_kafka_topic_partition_list_t* parts) {
     std::set<int> now, lost;
@@ -69,6 +70,36 @@ struct KafkaConsumer::Impl {
     history_lost = lost;
   }
 
+  // whole_topic: assigns every partition from its beginning once the topic's metadata is
+  // known (tried on each Poll until then).
+  void AssignWholeTopic(std::chrono::milliseconds timeout) {
+    rd_kafka_topic_t* t = rd_kafka_topic_new(rk, topic.c_str(), nullptr);
+    const rd_kafka_metadata_t* md = nullptr;
+    rd_kafka_resp_err_t err = rd_kafka_metadata(rk, 0, t, &md, static_cast<int>(std::max<int64_t>(timeout.count(), 1)));
+    rd_kafka_topic_destroy(t);
+    if (err != RD_KAFKA_RESP_ERR_NO_ERROR || md == nullptr || md->topic_cnt != 1 || md->topics[0].err ||
+        md->topics[0].partition_cnt <= 0) {
+      if (md) rd_kafka_metadata_destroy(md);
+      return;
+    }
+    rd_kafka_topic_partition_list_t* parts = rd_kafka_topic_partition_list_new(md->topics[0].partition_cnt);
+    std::set<int> now;
+    for (int i = 0; i < md->topics[0].partition_cnt; ++i) {
+      const int p = md->topics[0].partitions[i].id;
+      rd_kafka_topic_partition_list_add(parts, topic.c_str(), p)->offset = RD_KAFKA_OFFSET_BEGINNING;
+      now.insert(p);
+    }
+    rd_kafka_metadata_destroy(md);
+    err = rd_kafka_assign(rk, parts);
+    rd_kafka_topic_partition_list_destroy(parts);
+    if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      Log(LogLevel::kError, "kafka_consumer", "assign_failed", {{"error", rd_kafka_err2str(err)}});
+      return;
+    }
+    std::lock_guard lock(mu);
+    assigned = now;
+  }
+
   static void OnRebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err,
                           rd_kafka_topic_partition_list_t* parts, void* opaque) {
     auto* self = static_cast<Impl*>(opaque);
@@ -91,15 +122,17 @@ Result<std::unique_ptr<KafkaConsumer>> KafkaConsumer::Create(const KafkaConsumer
   impl->next_offset = std::move(next_offset);
   char err[512];
   rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  impl->whole_topic = config.whole_topic;
   std::map<std::string, std::string> props = {
       {"bootstrap.servers", config.bootstrap_servers},
-      {"group.id", config.group_id},
       {"enable.auto.commit", "false"},
       {"enable.auto.offset.store", "false"},
       {"auto.offset.reset", "earliest"},
       {"enable.partition.eof", "false"},
       {"log_level", "3"},
   };
+  // whole_topic needs a group id too (librdkafka's consumer has one), but never joins it.
+  props["group.id"] = config.group_id;
   for (const auto& [k, v] : config.properties) props[k] = v;
   for (const auto& [k, v] : props) {
     if (rd_kafka_conf_set(conf, k.c_str(), v.c_str(), err, sizeof(err)) != RD_KAFKA_CONF_OK) {
@@ -115,6 +148,7 @@ Result<std::unique_ptr<KafkaConsumer>> KafkaConsumer::Create(const KafkaConsumer
     return Unavailable(std::string("cannot create Kafka consumer: ") + err);
   }
   rd_kafka_poll_set_consumer(impl->rk);
+  if (config.whole_topic) return std::unique_ptr<KafkaConsumer>(new KafkaConsumer(std::move(impl)));
   rd_kafka_topic_partition_list_t* topics = rd_kafka_topic_partition_list_new(1);
   rd_kafka_topic_partition_list_add(topics, config.topic.c_str(), RD_KAFKA_PARTITION_UA);
   rd_kafka_resp_err_t e = rd_kafka_subscribe(impl->rk, topics);
@@ -141,6 +175,7 @@ void KafkaConsumer::Close() {
 
 Result<std::vector<ConsumedRecord>> KafkaConsumer::Poll(std::chrono::milliseconds timeout,
                                                         size_t max) {
+  if (impl_->whole_topic && Assigned().empty()) impl_->AssignWholeTopic(timeout);
   std::vector<ConsumedRecord> out;
   // Exactly `max`, not grown by doubling: a large poll would otherwise end in a block
   // past malloc's mmap threshold, mapped and faulted in anew on every poll.
@@ -233,6 +268,19 @@ std::map<int, int64_t> KafkaConsumer::Lag() {
         lag[tp.partition] = std::max<int64_t>(0, high - tp.offset);
       } else if (low == high) {
         lag[tp.partition] = 0;  // nothing fetched because there is nothing to fetch
+      }
+    }
+  }
+  // A whole-topic reader that has fetched nothing yet asks the brokers whether there is
+  // anything to fetch (an empty topic needs no fetch to be read to its end).
+  if (impl_->whole_topic) {
+    for (int p : owned) {
+      if (lag.contains(p)) continue;
+      int64_t low = -1, high = -1;
+      if (rd_kafka_query_watermark_offsets(impl_->rk, impl_->topic.c_str(), p, &low, &high, 500) ==
+              RD_KAFKA_RESP_ERR_NO_ERROR &&
+          low == high) {
+        lag[p] = 0;
       }
     }
   }

@@ -50,6 +50,7 @@ void SettingsFollower::Run() {
         std::lock_guard lock(mu_);
         caught_up_ = true;
         caught_up_cv_.notify_all();
+        Log(LogLevel::kInfo, "settings", "settings_loaded", {});
       }
     }
   }

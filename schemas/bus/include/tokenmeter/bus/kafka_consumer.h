@@ -35,6 +35,11 @@ struct KafkaConsumerConfig {
   std::string group_id = "tokenmeter-processor";
   // Extra librdkafka properties, verbatim.
   std::map<std::string, std::string> properties;
+  // Read every partition from its start with no consumer group (group_id is set but never
+  // joined or committed to): the
+  // partitions are assigned directly once the topic's metadata is known (a follower of a
+  // small topic every process reads whole, like the settings log; no group join to wait for).
+  bool whole_topic = false;
 };
 
 class KafkaConsumer final : public Subscriber {

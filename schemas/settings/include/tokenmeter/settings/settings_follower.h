@@ -1,7 +1,7 @@
 // SettingsFollower: reads the settings log from its start, for as long as the process
-// runs, and applies each change to LiveSettings in the log's order. A process waits for
-// CaughtUp() (every record that was in the log when it started is applied) before it
-// serves, so it starts with the current settings.
+// runs, and applies each change to LiveSettings in the log's order. A process serves
+// only once CaughtUp() (every record that was in the log when it started is applied:
+// SettingsGate), so it starts with the current settings.
 //
 // Threads: Start() spawns the follow thread (it calls LiveSettings::Apply and expires
 // its waiters every poll, 100 ms at most); Stop() and the rest from the owner.
