@@ -11,6 +11,8 @@ int RunEdge(const std::vector<std::string>& args);
 int RunProcessor(const std::vector<std::string>& args);
 int RunServe(const std::vector<std::string>& args);
 int RunKeys(const std::vector<std::string>& args);
+int RunConfig(const std::vector<std::string>& args);     // config export
+int RunWorkspace(const std::vector<std::string>& args);  // workspace create
 
 }  // namespace tokenmeter
 

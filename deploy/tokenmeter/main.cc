@@ -21,6 +21,8 @@ constexpr const char* kUsage =
     "  edge --config FILE         run the ingest edge (HTTP -> Kafka)\n"
     "  processor --config FILE    run a processor (Kafka -> dedup, pricing, rollups in RocksDB)\n"
     "  keys create --workspace W  create an API key; prints it once with its config lines\n"
+    "  config export              print a workspace's live settings as config YAML (admin API)\n"
+    "  workspace create --workspace W   a new workspace and its first owner key (admin API)\n"
     "  help                       this text\n"
     "\n"
     "Run 'tokenmeter <command> --help' for a command's options.\n";
@@ -54,6 +56,8 @@ int main(int argc, char** argv) {
   args.erase(args.begin());
   if (command == "edge") return tokenmeter::RunEdge(args);
   if (command == "keys") return tokenmeter::RunKeys(args);
+  if (command == "config") return tokenmeter::RunConfig(args);
+  if (command == "workspace") return tokenmeter::RunWorkspace(args);
   if (command == "processor" || command == "serve") TuneMalloc(/*fixed_mmap_threshold=*/command == "processor");
   if (command == "processor") return tokenmeter::RunProcessor(args);
   if (command == "serve") return tokenmeter::RunServe(args);

@@ -100,6 +100,8 @@ for role in owner admin member ingest; do
          "{\"slug\":\"p-$role\"}" "}"
        expect $role 0 "manage projects; managing projects needs an owner or admin key" PATCH /v1/admin/projects/p-owner \
          '{"name":"x"}' "}" ;; esac
+  if [ $role = owner ]; then expect $role 200 - GET /v1/admin/config
+  else expect $role 0 "export the settings; the export holds key hashes: it needs an owner key" GET /v1/admin/config "" "}"; fi
   read -r target _ <<< "$(make_key "$base" "$owner_key" ingest)"
   read -r owner_target _ <<< "$(make_key "$base" "$owner_key" owner)"
   case $role in
@@ -173,6 +175,42 @@ wait_for '[ "$(team_alerts)" = "budget_exceeded:firing:0.000013500 budget_exceed
   fail "the raised budget's alert: $(team_alerts)"
 [ "$(code "$base" PUT /v1/admin/budgets/monthly "$admin_key" '{"amountUsd":"1"}')" = 409 ] || fail "the config file's budget"
 echo "serve, live budgets: ok"
+
+# config export: the live settings as config YAML, from which a fresh serve starts with the
+# API's keys, projects and budgets.
+TOKENMETER_URL=$base TOKENMETER_KEY=$owner_key "$TM" config export > "$work/export.yaml" || fail "config export"
+refused=$("$TM" config export --url "$base" --key "$admin_key" 2>&1) && fail "an admin key exported: $refused"
+[ "$refused" = "tokenmeter config export: 403 an admin key cannot export the settings; the export holds key hashes: it needs an owner key" ] ||
+  fail "config export by an admin key: $refused"
+{ printf 'serve:\n  listen: 127.0.0.1:0\n  data_dir: %s\n' "$work/data-from-export"; cat "$work/export.yaml"; } > "$work/from-export.yaml"
+"$TM" serve --config "$work/from-export.yaml" --port-file "$work/port2" 2> "$work/serve2.log" &
+pids+=($!)
+wait_for "[ -s '$work/port2' ]" 150 || fail "a serve from the export did not start: $(cat "$work/serve2.log")"
+base2="http://127.0.0.1:$(cat "$work/port2")"
+[ "$(code "$base2" POST /v1/ingest "$rot_new" "$(billing from-export)")" = 202 ] || fail "an API key in the export"
+call "$base2" POST /v1/ingest "$rot_new" "$(billing from-export-2)" | grep -q '"warnings":\[\]' || fail "an API project in the export"
+[ "$(code "$base2" POST /v1/ingest "$ingest_api_key" "$(event from-export-3)")" = 401 ] || fail "a revoked key in the export"
+call "$base2" GET /v1/budgets "$member_key" | grep -q '"budget":"team"' || fail "an API budget in the export"
+kill -TERM $! 2>/dev/null || true
+echo "config export: ok"
+
+# workspace create: a new workspace's first owner key, from an owner key of the config file.
+created=$("$TM" workspace create --url "$base" --key "$owner_key" --workspace globex --name "Globex ops") || fail "workspace create"
+g_owner=$(echo "$created" | head -1)
+secrets+=("$g_owner")
+listed_g=$(call "$base" GET /v1/admin/keys "$g_owner")
+echo "$listed_g" | grep -q '"workspace":"globex","keys":\[{"id":"[^"]*","prefix":"tm_live_[^"]*","name":"Globex ops","role":"owner"' ||
+  fail "the new workspace's owner key: $listed_g"
+read -r _ g_ingest <<< "$(make_key "$base" "$g_owner" ingest)"
+[ "$(code "$base" POST /v1/ingest "$g_ingest" "$(event globex-1)")" = 202 ] || fail "ingest into the new workspace"
+[ "$(call "$base" GET /v1/dashboard/overview "$g_owner" | grep -o '"requests":[0-9]*' | head -1)" = '"requests":1' ] ||
+  fail "the new workspace's own data: $(call "$base" GET /v1/dashboard/overview "$g_owner")"
+again=$("$TM" workspace create --url "$base" --key "$owner_key" --workspace globex 2>&1) && fail "a workspace made twice"
+[ "$again" = "tokenmeter workspace create: 409 workspace globex exists" ] || fail "a workspace made twice: $again"
+by_api=$("$TM" workspace create --url "$base" --key "$g_owner" --workspace initech 2>&1) && fail "an API owner key made a workspace"
+[ "$by_api" = "tokenmeter workspace create: 403 only an owner key from the config file creates workspaces (this is a key made through the API)" ] ||
+  fail "workspace create by an API owner key: $by_api"
+echo "workspace create: ok"
 
 # A SIGKILL once a change is durable, before it is answered: after the restart the whole
 # change is there (the key opens, the audit holds it once).

@@ -1,5 +1,7 @@
 #include "tokenmeter/settings/admin_api.h"
 
+#include "admin_json.h"
+
 #include <rapidjson/document.h>
 
 #include <charconv>
@@ -17,85 +19,6 @@ namespace {
 constexpr auto kApplyWait = std::chrono::seconds(2);
 constexpr int64_t kMaxOverlapSeconds = 7 * 24 * 3600;
 constexpr size_t kMaxTextBytes = 128;
-
-std::string Time(int64_t ms) { return ms > 0 ? "\"" + FormatRfc3339(TimePoint(std::chrono::milliseconds(ms))) + "\"" : "null"; }
-
-void AppendNumber(std::string& out, double v) {
-  char buf[32];
-  auto [end, ec] = std::to_chars(buf, buf + sizeof(buf), v);
-  out.append(buf, ec == std::errc() ? end : buf);
-}
-
-// One key as every answer shows it: never the secret or its hash.
-void AppendKey(std::string& out, const KeyRecord& k) {
-  out += "{\"id\":";
-  AppendJsonString(out, k.id);
-  out += ",\"prefix\":";
-  AppendJsonString(out, k.env.empty() ? "" : "tm_" + k.env + "_" + k.id);
-  out += ",\"name\":";
-  AppendJsonString(out, k.name);
-  out += ",\"role\":\"" + std::string(RoleName(k.role)) + "\",\"project\":";
-  AppendJsonString(out, k.project);
-  out += ",\"environment\":";
-  AppendJsonString(out, k.environment);
-  out += ",\"owner\":";
-  AppendJsonString(out, k.owner.empty() ? k.id : k.owner);
-  out += ",\"source\":\"";
-  out += k.from_config ? "config" : "api";
-  out += "\",\"createdAt\":" + Time(k.created_ms) + ",\"revoked\":";
-  out += k.revoked ? "true" : "false";
-  out += ",\"previousSecretValidUntil\":" + Time(k.previous_sha256.empty() ? 0 : k.previous_until_ms);
-  out += ",\"eventsPerSecond\":";
-  AppendNumber(out, k.events_per_second);
-  out += ",\"burstEvents\":";
-  AppendNumber(out, k.burst_events);
-  out += "}";
-}
-
-void AppendProject(std::string& out, const ProjectRecord& p) {
-  out += "{\"slug\":";
-  AppendJsonString(out, p.slug);
-  out += ",\"name\":";
-  AppendJsonString(out, p.name);
-  out += ",\"environments\":[";
-  for (size_t i = 0; i < p.environments.size(); ++i) {
-    if (i) out += ",";
-    AppendJsonString(out, p.environments[i]);
-  }
-  out += "],\"source\":\"";
-  out += p.from_config ? "config" : "api";
-  out += "\",\"createdAt\":" + Time(p.created_ms) + "}";
-}
-
-void AppendTexts(std::string& out, const std::vector<std::string>& values) {
-  out += "[";
-  for (size_t i = 0; i < values.size(); ++i) {
-    if (i) out += ",";
-    AppendJsonString(out, values[i]);
-  }
-  out += "]";
-}
-
-void AppendBudget(std::string& out, const BudgetRecord& b) {
-  out += "{\"id\":";
-  AppendJsonString(out, b.id);
-  out += ",\"amountUsd\":";
-  AppendJsonString(out, b.amount_usd);
-  out += ",\"period\":";
-  AppendJsonString(out, b.period);
-  out += ",\"thresholds\":";
-  AppendTexts(out, b.thresholds);
-  for (auto [name, value] : {std::pair<const char*, const std::string*>{"project", &b.project},
-                             {"environment", &b.environment}, {"endpointTag", &b.endpoint_tag}, {"tenant", &b.tenant}}) {
-    out += ",\"";
-    out += name;
-    out += "\":";
-    AppendJsonString(out, *value);
-  }
-  out += ",\"dataModes\":";
-  AppendTexts(out, b.data_modes);
-  out += ",\"source\":\"api\",\"updatedAt\":" + Time(b.updated_ms) + "}";
-}
 
 HttpResponse Forbidden(const KeyRecord& key, Action action) {
   return JsonError(403, "forbidden", ForbiddenMessage(key.role, action));
@@ -164,29 +87,6 @@ Status TextsMember(const rapidjson::Document& d, const char* name, std::optional
   return Status::Ok();
 }
 
-std::string AuditJson(const std::vector<AuditEntry>& entries) {
-  std::string out = "{\"ok\":true,\"items\":[";
-  for (size_t i = 0; i < entries.size(); ++i) {
-    const AuditEntry& e = entries[i];
-    if (i) out += ",";
-    out += "{\"changeId\":";
-    AppendJsonString(out, e.change_id);
-    out += ",\"at\":" + Time(e.at_ms) + ",\"by\":";
-    AppendJsonString(out, e.actor);
-    out += ",\"action\":\"" + std::string(SettingsActionName(e.action)) + "\",\"target\":";
-    AppendJsonString(out, e.target);
-    out += ",\"applied\":";
-    out += e.refused.empty() ? "true" : "false";
-    if (!e.refused.empty()) {
-      out += ",\"refused\":";
-      AppendJsonString(out, e.refused);
-    }
-    out += "}";
-  }
-  out += "]}";
-  return out;
-}
-
 }  // namespace
 
 void AdminApi::Handle(HttpRequest request, Respond respond) {
@@ -221,6 +121,15 @@ void AdminApi::HandleAs(const HttpRequest& request, const KeyRecord& key, Respon
     return respond(std::move(r));
   }
 
+  if (path == "/v1/admin/config") {
+    if (request.method != "GET") return respond(JsonError(405, "method_not_allowed", "the settings are exported with GET"));
+    if (!Allowed(key.role, Action::kExportConfig)) return respond(Forbidden(key, Action::kExportConfig));
+    HttpResponse r;
+    r.content_type = "application/yaml";
+    r.body = ExportYaml(settings_, key.workspace, now_ms);
+    return respond(std::move(r));
+  }
+  if (path == "/v1/admin/workspaces") return CreateWorkspace(request, key, now_ms, std::move(respond));
   if (path == "/v1/admin/budgets" || path.starts_with("/v1/admin/budgets/")) {
     return HandleBudgets(request, path, key, now_ms, std::move(respond));
   }
@@ -389,6 +298,38 @@ void AdminApi::HandleProjects(const HttpRequest& request, std::string_view path,
   if (has_name) p.name = name.empty() ? p.slug : name;
   if (environments) p.environments = *environments;
   Write(std::move(change), 200, "", std::move(respond));
+}
+
+// A new workspace and its first owner key (shown once). Only an owner key of the config
+// file (the installation's) may; a workspace exists once it has a key.
+void AdminApi::CreateWorkspace(const HttpRequest& request, const KeyRecord& key, int64_t now_ms, Respond respond) {
+  if (request.method != "POST") return respond(JsonError(405, "method_not_allowed", "a workspace is created with POST"));
+  if (!Allowed(key.role, Action::kCreateWorkspace) || !key.from_config) {
+    return respond(JsonError(403, "forbidden",
+                             "only an owner key from the config file creates workspaces (this is " +
+                                 std::string(key.from_config ? "not an owner key" : "a key made through the API") + ")"));
+  }
+  auto body = ObjectBody(request, {"id", "name"});
+  if (!body.ok()) return respond(JsonError(400, "bad_request", body.status().message()));
+  std::string id, name;
+  for (Status s : {TextMember(*body, "id", id), TextMember(*body, "name", name)}) {
+    if (!s.ok()) return respond(JsonError(400, "bad_request", s.message()));
+  }
+  if (id.empty()) return respond(JsonError(400, "bad_request", "id is required"));
+  if (!settings_.Keys(id).empty()) return respond(JsonError(409, "conflict", "workspace " + id + " exists"));
+  Result<NewKey> created = CreateApiKey("live", id, Role::kOwner);
+  if (!created.ok()) return respond(JsonError(500, "internal", created.status().message()));
+  SettingsChange change;
+  change.id = NewChangeId();
+  change.workspace = id;
+  change.actor = key.id;
+  change.at_ms = now_ms;
+  change.action = SettingsAction::kKeyCreate;
+  change.key = created->record;
+  change.key.name = name.empty() ? "first owner" : name;
+  change.key.owner = change.key.id;
+  change.key.created_ms = now_ms;
+  Write(std::move(change), 201, std::move(created->key), std::move(respond));
 }
 
 void AdminApi::HandleBudgets(const HttpRequest& request, std::string_view path, const KeyRecord& key, int64_t now_ms,

@@ -253,6 +253,12 @@ std::vector<BudgetRecord> LiveSettings::Budgets(const std::string& workspace) co
   return out;
 }
 
+std::vector<std::string> LiveSettings::ConfigBudgetIds(const std::string& workspace) const {
+  std::lock_guard lock(mu_);
+  auto it = config_budgets_.find(workspace);
+  return it == config_budgets_.end() ? std::vector<std::string>{} : it->second;
+}
+
 std::map<std::string, std::vector<BudgetRecord>> LiveSettings::AllBudgets() const {
   std::lock_guard lock(mu_);
   std::map<std::string, std::vector<BudgetRecord>> out;

@@ -12,7 +12,8 @@ TEST(PermissionsTest, EveryRoleAndActionAsTheReadmeTableSays) {
       {Action::kIngest, "---x"},         {Action::kCleanMine, "xxxx"},  {Action::kCleanWorkspace, "xx--"},
       {Action::kRead, "xxx-"},           {Action::kReplayAlert, "xx--"}, {Action::kListKeys, "xxx-"},
       {Action::kManageKeys, "xx--"},     {Action::kManageOwnerKeys, "x---"}, {Action::kReadAudit, "xx--"},
-      {Action::kManageProjects, "xx--"}, {Action::kManageBudgets, "xx--"},
+      {Action::kManageProjects, "xx--"}, {Action::kManageBudgets, "xx--"}, {Action::kExportConfig, "x---"},
+      {Action::kCreateWorkspace, "x---"},
   };
   const Role roles[] = {Role::kOwner, Role::kAdmin, Role::kMember, Role::kIngest};
   for (const auto& [action, cells] : table) {

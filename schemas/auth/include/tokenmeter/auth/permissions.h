@@ -13,6 +13,8 @@
 //   read_audit          x     x     -      -     GET /v1/admin/audit
 //   manage_projects     x     x     -      -     create projects, change their names and environments
 //   manage_budgets      x     x     -      -     create, change and delete budgets
+//   export_config       x     -     -      -     GET /v1/admin/config (the settings as YAML, key hashes too)
+//   create_workspace    x     -     -      -     POST /v1/admin/workspaces (owner keys of the config file only)
 // (listing projects and budgets, GET /v1/admin/projects and /v1/admin/budgets, is `read`.)
 #ifndef TOKENMETER_AUTH_PERMISSIONS_H_
 #define TOKENMETER_AUTH_PERMISSIONS_H_
@@ -37,6 +39,8 @@ enum class Action : uint8_t {
   kReadAudit,
   kManageProjects,
   kManageBudgets,
+  kExportConfig,
+  kCreateWorkspace,
 };
 std::string_view ActionName(Action a);
 

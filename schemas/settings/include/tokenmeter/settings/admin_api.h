@@ -11,6 +11,9 @@
 //   PUT    /v1/admin/budgets/{id}       make or change a budget
 //   DELETE /v1/admin/budgets/{id}       delete one
 //   GET    /v1/admin/audit              the workspace's changes, newest first
+//   GET    /v1/admin/config             the settings as config-file YAML (owner keys only)
+//   POST   /v1/admin/workspaces         a new workspace and its first owner key (the config
+//                                       file's owner keys only)
 // A change is checked against the live settings, written to the settings log (answered 503
 // when it cannot be made durable), then answered once this process has applied it (201 or
 // 200), or 202 "applied": false when that takes longer than 2 s. The permission table
@@ -45,6 +48,7 @@ class AdminApi final : public HttpHandler {
 
  private:
   void HandleAs(const HttpRequest& request, const KeyRecord& key, Respond respond);
+  void CreateWorkspace(const HttpRequest& request, const KeyRecord& key, int64_t now_ms, Respond respond);
   void HandleBudgets(const HttpRequest& request, std::string_view path, const KeyRecord& key, int64_t now_ms,
                      Respond respond);
   void HandleProjects(const HttpRequest& request, std::string_view path, const KeyRecord& key, int64_t now_ms,

@@ -83,6 +83,8 @@ class LiveSettings {
   // The budgets made through the API: of one workspace by id, or of every workspace.
   std::vector<BudgetRecord> Budgets(const std::string& workspace) const;
   std::map<std::string, std::vector<BudgetRecord>> AllBudgets() const;
+  // The ids of the config file's budgets of a workspace.
+  std::vector<std::string> ConfigBudgetIds(const std::string& workspace) const;
   // The workspace's changes, newest first, at most `limit`.
   std::vector<AuditEntry> Audit(const std::string& workspace, size_t limit) const;
 

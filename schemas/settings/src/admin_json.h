@@ -1,0 +1,30 @@
+// The admin API's answers: JSON for keys, projects, budgets and the audit trail (never a
+// key's secret or hash), and the owner's YAML export of a workspace's settings. Pure
+// functions; any thread.
+#ifndef TOKENMETER_SETTINGS_ADMIN_JSON_H_
+#define TOKENMETER_SETTINGS_ADMIN_JSON_H_
+
+#include <string>
+#include <vector>
+
+#include "tokenmeter/settings/live_settings.h"
+
+namespace tokenmeter {
+
+// "\"2026-12-07T13:40:00.000Z\"", or null for 0.
+std::string TimeJson(int64_t ms);
+void AppendTexts(std::string& out, const std::vector<std::string>& values);
+// One key as every answer shows it: never the secret or its hash.
+void AppendKey(std::string& out, const KeyRecord& k);
+void AppendProject(std::string& out, const ProjectRecord& p);
+void AppendBudget(std::string& out, const BudgetRecord& b);
+std::string AuditJson(const std::vector<AuditEntry>& entries);
+
+// The workspace's settings as config-file entries (`workspaces:` with its projects and
+// the API's budgets, `keys:` with every key's hash): what `tokenmeter config export`
+// prints. The config file's budgets are named in a comment (their text stays there).
+std::string ExportYaml(const LiveSettings& settings, const std::string& workspace, int64_t now_ms);
+
+}  // namespace tokenmeter
+
+#endif  // TOKENMETER_SETTINGS_ADMIN_JSON_H_
