@@ -17,6 +17,7 @@ mkdir -p "$SHOTS"
 sed -e 's/127.0.0.1:8080/127.0.0.1:0/' -e "s#data_dir: tokenmeter-data#data_dir: $work/data#" "$EXAMPLE" > "$work/serve.yaml"
 ingest_key=$(awk '/#   ingest:/ {print $3}' "$EXAMPLE")
 read_key=$(awk '/#   read:/ {print $3}' "$EXAMPLE")
+owner_key=$(awk '/#   owner:/ {print $3}' "$EXAMPLE")
 "$TM" serve --config "$work/serve.yaml" --port-file "$work/port" 2> "$work/serve.log" &
 pids+=($!)
 wait_for "[ -s '$work/port' ]" 100 || fail "serve did not start"
@@ -46,5 +47,5 @@ done
 [ "$(curl -s -o /dev/null -w '%{http_code}' "$base/ui/nothing.js")" = 404 ] || fail "an unknown file under /ui/"
 [ "$(curl -s -o /dev/null -w '%{http_code}' -X POST "$base/")" = 405 ] || fail "POST /"
 
-node "$browser_dir/dashboard_test.js" "$base" "$read_key" "$ingest_key" "$SHOTS" || fail "the dashboard (screenshots in $SHOTS)"
+node "$browser_dir/dashboard_test.js" "$base" "$read_key" "$ingest_key" "$SHOTS" "$owner_key" || fail "the dashboard (screenshots in $SHOTS)"
 echo "e2e dashboard: ok"

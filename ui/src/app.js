@@ -3,6 +3,7 @@
 // in the URL's fragment, so a link or the back button brings the same page back. Money is
 // shown as the API's exact decimal strings; ratios are computed from integers (BigInt).
 import { html, render, useState, useEffect, useRef } from '/ui/preact-htm.js';
+import { Settings } from '/ui/settings.js';
 
 const KEY = 'tokenmeter.readKey';
 const RANGES = ['1h', '6h', '24h', '7d', '30d'];
@@ -13,7 +14,7 @@ const LISTS = [
   ['providers', 'Providers'], ['environments', 'Environments'],
 ];
 const VIEWS = [['overview', 'Overview'], ['lists', 'Top lists'], ['prompts', 'Prompt compare'], ['budgets', 'Budgets'], ['alerts', 'Alerts'],
-  ['quality', 'Data quality'], ['event', 'Event lookup']];
+  ['quality', 'Data quality'], ['event', 'Event lookup'], ['settings', 'Settings']];
 // Each list's drill-down: the overview filter its rows set (projects and environments set
 // the scope every view is narrowed to instead).
 const FOCUS = { 'top-endpoints': 'feature', 'top-users': 'user', 'top-tenants': 'tenant', 'prompt-versions': 'promptVersion',
@@ -544,6 +545,7 @@ function App() {
       ${s.view === 'quality' && html`<${Unpriced} keyv=${keyv} s=${s} />`}
       ${s.view === 'quality' && html`<${Hygiene} keyv=${keyv} />`}
       ${s.view === 'event' && html`<${EventLookup} keyv=${keyv} s=${s} set=${set} />`}
+      ${s.view === 'settings' && html`<${Settings} keyv=${keyv} />`}
     </main>
   </div>`;
 }

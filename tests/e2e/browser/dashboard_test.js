@@ -3,13 +3,16 @@
 // API's for the same filters; a narrower range changes them as the API says; the view
 // and filters survive a reload through the URL, which never holds the key; no request
 // leaves loopback and the console stays clean. Screenshots of each view go to <shots>.
-// Usage: node dashboard_test.js <base url> <read key> <ingest key> <shots dir>
+// Settings: a member sees the keys and is refused a change with the API's reason; an owner
+// makes an ingest key (its secret shown once, and it ingests at once), revokes it (then
+// 401), makes a project and a budget, and reads the audit trail of those changes.
+// Usage: node dashboard_test.js <base url> <read key> <ingest key> <shots dir> <owner key>
 'use strict';
 const { chromium } = require('playwright-core');
 const http = require('http');
 const path = require('path');
 
-const [base, readKey, ingestKey, shots] = process.argv.slice(2);
+const [base, readKey, ingestKey, shots, ownerKey] = process.argv.slice(2);
 const failures = [];
 const check = (ok, what) => { if (!ok) failures.push(what); };
 
@@ -20,6 +23,16 @@ function api(target) {
       res.on('data', (c) => { body += c; });
       res.on('end', () => resolve(JSON.parse(body)));
     }).on('error', reject);
+  });
+}
+// POST /v1/ingest with `key`: the status.
+function ingest(key, requestId) {
+  const body = JSON.stringify({ requestId, provider: 'openai', model: 'gpt-4o-mini', inputTokens: 10, outputTokens: 5 });
+  return new Promise((resolve, reject) => {
+    const req = http.request(base + '/v1/ingest', { method: 'POST', headers: { 'X-API-Key': key, 'Content-Type': 'application/json' } },
+      (res) => { res.resume(); res.on('end', () => resolve(res.statusCode)); });
+    req.on('error', reject);
+    req.end(body);
   });
 }
 const money = (s) => '$' + s;
@@ -231,6 +244,58 @@ const count = (n) => BigInt(n).toLocaleString('en-US');
   await page.reload();
   await page.waitForSelector('[data-testid="event-attempts"]');
   check(!page.url().includes(readKey), 'the key is not in the URL');
+
+  // Settings as a member: the keys are listed (never a secret); a change is refused with
+  // the API's reason (its 403 is the one console error expected).
+  const beforeMember = consoleErrors.length;
+  await page.click('[data-testid="nav-settings"]');
+  await page.waitForSelector('[data-testid="keys-table"] tbody tr');
+  await page.waitForSelector('[data-testid="audit-error"]');
+  check((await text('audit-error')).startsWith('a member key cannot read the audit trail'), 'audit for a member: ' + await text('audit-error'));
+  check(await page.locator('[data-testid="keys-table"] tbody tr').count() === 3, 'the example config has 3 keys');
+  await page.click('[data-testid="key-create"]');
+  await page.waitForSelector('[data-testid="keys-message"]');
+  check(await text('keys-message') === 'a member key cannot manage keys; managing keys needs an owner or admin key',
+    'a member making a key: ' + await text('keys-message'));
+  check(consoleErrors.length === beforeMember + 2 && consoleErrors.slice(beforeMember).every((e) => e.includes('403')),
+    'console on the member\'s refusals (the change and the audit trail): ' + consoleErrors.slice(beforeMember).join(' | '));
+  consoleErrors.length = beforeMember;
+
+  // As the owner: an ingest key, shown once, ingests at once; revoked, it is refused.
+  await page.click('text=Sign out');
+  await page.fill('[data-testid="key"]', ownerKey);
+  await page.click('[data-testid="signin"]');
+  await page.waitForSelector('[data-testid="keys-table"] tbody tr');
+  await page.fill('[data-testid="key-name"]', 'checkout web');
+  await page.click('[data-testid="key-create"]');
+  await page.waitForSelector('[data-testid="key-secret"] code');
+  const secret = await page.locator('[data-testid="key-secret"] code').innerText();
+  check(/^tm_live_[0-9A-Za-z]{12}_/.test(secret), 'the new secret: ' + secret);
+  check(await ingest(secret, 'settings-1') === 202, 'the new key ingests at once');
+  const id = secret.slice(8, 20);
+  await page.waitForSelector(`[data-testid="key-${id}"]`);
+  check((await text('key-' + id)).includes('checkout web'), 'the new key is listed: ' + await text('key-' + id));
+  await shot('settings-key-made');
+  await page.click(`[data-testid="revoke-${id}"]`);
+  await page.waitForFunction((k) => (document.querySelector(`[data-testid="key-${k}"]`) || {}).innerText?.includes('revoked'), id);
+  check(await ingest(secret, 'settings-2') === 401, 'the revoked key is refused');
+  check(!(await page.content()).includes(secret), 'the secret is gone from the page once another change is made');
+  // A project and a budget.
+  await page.fill('[data-testid="project-slug"]', 'billing');
+  await page.click('[data-testid="project-create"]');
+  await page.waitForSelector('[data-testid="project-billing"]');
+  await page.fill('[data-testid="budget-id"]', 'team');
+  await page.fill('[data-testid="budget-amount"]', '25');
+  await page.click('[data-testid="budget-save"]');
+  await page.waitForSelector('[data-testid="budget-team"]');
+  check((await text('budget-team')).includes('$25'), 'the budget: ' + await text('budget-team'));
+  // The audit trail: the four changes, newest first, by the owner's key.
+  await page.waitForFunction(() => document.querySelectorAll('[data-testid="audit-table"] tbody tr').length === 4);
+  const audit = await page.locator('[data-testid="audit-table"] tbody tr').allInnerTexts();
+  const actions = audit.map((row) => row.split('\t')[2]);
+  check(JSON.stringify(actions) === JSON.stringify(['budget.put', 'project.create', 'key.revoke', 'key.create']), 'audit: ' + audit.join(' | '));
+  check(audit.every((row) => row.includes(ownerKey.slice(8, 20)) && row.endsWith('applied')), 'audit by the owner: ' + audit.join(' | '));
+  await shot('settings');
 
   check(consoleErrors.length === 0, 'console errors: ' + consoleErrors.join(' | '));
   check(offLoopback.length === 0, 'requests off loopback: ' + offLoopback.join(' '));
