@@ -59,9 +59,7 @@ int RunEdge(const std::vector<std::string>& args) {
   if (!publisher.ok()) return StartupFailed("edge", publisher.status());
 
   // The settings topic: written by the admin API, read whole before the port opens.
-  KafkaConfig settings_config = config.kafka;
-  settings_config.topic = config.kafka.settings_topic;
-  auto settings_publisher = KafkaPublisher::Create(settings_config);
+  auto settings_publisher = SettingsPublisher(config.kafka);
   if (!settings_publisher.ok()) return StartupFailed("edge", settings_publisher.status());
   std::unique_ptr<LiveSettings> live = ConfigSettings(config, keys);
   LiveSettings& settings = *live;

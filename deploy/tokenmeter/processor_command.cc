@@ -104,9 +104,7 @@ int RunProcessor(const std::vector<std::string>& args) {
   KeyRing& keys = *start.keys;
   // The settings topic: read whole before serving (the query API's keys), written by the
   // admin API beside the dashboard.
-  KafkaConfig settings_config = config.kafka;
-  settings_config.topic = config.kafka.settings_topic;
-  auto settings_publisher = KafkaPublisher::Create(settings_config);
+  auto settings_publisher = SettingsPublisher(config.kafka);
   if (!settings_publisher.ok()) return StartupFailed("processor", settings_publisher.status());
   std::unique_ptr<LiveSettings> live = ConfigSettings(config, keys);
   LiveSettings& settings = *live;

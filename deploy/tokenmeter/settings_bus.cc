@@ -60,6 +60,12 @@ EdgeService::ProjectsOf LiveProjects(const LiveSettings& settings) {
   };
 }
 
+Result<std::unique_ptr<KafkaPublisher>> SettingsPublisher(const KafkaConfig& kafka) {
+  KafkaConfig settings = kafka;
+  settings.topic = kafka.settings_topic;
+  return KafkaPublisher::Create(settings);
+}
+
 Result<std::unique_ptr<SettingsFollower>> FollowKafkaSettings(const KafkaConfig& kafka, LiveSettings& settings) {
   KafkaConsumerConfig cc;
   cc.bootstrap_servers = kafka.bootstrap_servers;

@@ -37,6 +37,9 @@ class SettingsBudgets {
   ProcessorRunner* runner_ = nullptr;  // under mu_
 };
 
+// A producer of the settings topic (the admin API's changes).
+Result<std::unique_ptr<KafkaPublisher>> SettingsPublisher(const KafkaConfig& kafka);
+
 // A follower of the settings topic for `settings`, started (the process serves through a
 // SettingsGate until it has caught up).
 Result<std::unique_ptr<SettingsFollower>> FollowKafkaSettings(const KafkaConfig& kafka, LiveSettings& settings);

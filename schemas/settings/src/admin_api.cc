@@ -141,15 +141,7 @@ void AdminApi::HandleAs(const HttpRequest& request, const KeyRecord& key, Respon
     if (request.method == "GET") {
       if (!Allowed(key.role, Action::kListKeys)) return respond(Forbidden(key, Action::kListKeys));
       HttpResponse r;
-      r.body = "{\"ok\":true,\"workspace\":";
-      AppendJsonString(r.body, key.workspace);
-      r.body += ",\"keys\":[";
-      std::vector<KeyRecord> keys = settings_.Keys(key.workspace);
-      for (size_t i = 0; i < keys.size(); ++i) {
-        if (i) r.body += ",";
-        AppendKey(r.body, keys[i]);
-      }
-      r.body += "]}";
+      r.body = ListJson(key.workspace, "keys", settings_.Keys(key.workspace), AppendKey);
       return respond(std::move(r));
     }
     if (request.method != "POST") return respond(JsonError(405, "method_not_allowed", "keys are listed with GET, created with POST"));
@@ -247,15 +239,7 @@ void AdminApi::HandleProjects(const HttpRequest& request, std::string_view path,
   if (path == "/v1/admin/projects" && request.method == "GET") {
     if (!Allowed(key.role, Action::kRead)) return respond(Forbidden(key, Action::kRead));
     HttpResponse r;
-    r.body = "{\"ok\":true,\"workspace\":";
-    AppendJsonString(r.body, key.workspace);
-    r.body += ",\"projects\":[";
-    std::vector<ProjectRecord> projects = settings_.Projects(key.workspace);
-    for (size_t i = 0; i < projects.size(); ++i) {
-      if (i) r.body += ",";
-      AppendProject(r.body, projects[i]);
-    }
-    r.body += "]}";
+    r.body = ListJson(key.workspace, "projects", settings_.Projects(key.workspace), AppendProject);
     return respond(std::move(r));
   }
   const bool create = path == "/v1/admin/projects";
@@ -338,15 +322,7 @@ void AdminApi::HandleBudgets(const HttpRequest& request, std::string_view path, 
     if (request.method != "GET") return respond(JsonError(405, "method_not_allowed", "budgets are listed with GET"));
     if (!Allowed(key.role, Action::kRead)) return respond(Forbidden(key, Action::kRead));
     HttpResponse r;
-    r.body = "{\"ok\":true,\"workspace\":";
-    AppendJsonString(r.body, key.workspace);
-    r.body += ",\"budgets\":[";
-    std::vector<BudgetRecord> budgets = settings_.Budgets(key.workspace);
-    for (size_t i = 0; i < budgets.size(); ++i) {
-      if (i) r.body += ",";
-      AppendBudget(r.body, budgets[i]);
-    }
-    r.body += "]}";
+    r.body = ListJson(key.workspace, "budgets", settings_.Budgets(key.workspace), AppendBudget);
     return respond(std::move(r));
   }
   const std::string id(path.substr(std::string_view("/v1/admin/budgets/").size()));

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "tokenmeter/base/json_text.h"
 #include "tokenmeter/settings/live_settings.h"
 
 namespace tokenmeter {
@@ -19,6 +20,21 @@ void AppendKey(std::string& out, const KeyRecord& k);
 void AppendProject(std::string& out, const ProjectRecord& p);
 void AppendBudget(std::string& out, const BudgetRecord& b);
 std::string AuditJson(const std::vector<AuditEntry>& entries);
+
+// {"ok":true,"workspace":"<workspace>","<name>":[<append(out, item)>,…]}
+template <typename T, typename Append>
+std::string ListJson(const std::string& workspace, const char* name, const std::vector<T>& items, Append append) {
+  std::string out = "{\"ok\":true,\"workspace\":";
+  AppendJsonString(out, workspace);
+  out += ",\"";
+  out += name;
+  out += "\":[";
+  for (size_t i = 0; i < items.size(); ++i) {
+    if (i) out += ",";
+    append(out, items[i]);
+  }
+  return out + "]}";
+}
 
 // The workspace's settings as config-file entries (`workspaces:` with its projects and
 // the API's budgets, `keys:` with every key's hash): what `tokenmeter config export`
