@@ -2,6 +2,10 @@
 
 #include "budget_text.h"
 
+#include <set>
+
+#include "tokenmeter/model/alert.h"
+
 
 
 #include "tokenmeter/base/log.h"
@@ -14,22 +18,34 @@ std::unique_ptr<LiveSettings> ConfigSettings(const AppConfig& config, KeyRing& k
   declared.keys = config.keys;
   for (const WorkspaceConfig& w : config.edge.workspaces) declared.projects[w.id] = w.projects;
   for (const BudgetConfig& b : config.processor.alerting.budgets) declared.budgets[b.workspace].push_back(b.id);
-  declared.check_budget = [](const std::string& workspace, const BudgetRecord& b) {
-    return BudgetOf(workspace, b).status();
+  for (const PlanLimit& p : config.processor.alerting.plan_limits) declared.plans.insert(p.workspace);
+  std::set<std::string> sinks;
+  for (const SinkConfig& s : config.sinks) sinks.insert(s.id);
+  declared.check_alerting = [sinks](const SettingsChange& c) -> Status {
+    if (c.action == SettingsAction::kBudgetPut) return BudgetOf(c.workspace, c.budget).status();
+    for (const RouteRecord& r : c.routes) {
+      if (!sinks.contains(r.sink)) return InvalidArgument("sink \"" + r.sink + "\" is not in the config file's sinks:");
+      for (const std::string& t : r.types) {
+        if (!ParseAlertType(t)) return InvalidArgument("unknown alert type \"" + t + "\"");
+      }
+    }
+    return Status::Ok();
   };
   return std::make_unique<LiveSettings>(std::move(declared), keys);
 }
 
-SettingsBudgets::SettingsBudgets(LiveSettings& settings) : settings_(settings) {
+SettingsAlerting::SettingsAlerting(LiveSettings& settings) : settings_(settings) {
   settings_.OnApplied([this](const SettingsChange& c) {
-    if (!IsBudgetAction(c.action)) return;
-    if (Status s = Push(std::make_pair(c.workspace, c.budget.id)); !s.ok()) {
-      Log(LogLevel::kError, "processor", "settings_budgets_refused", {{"error", s.ToString()}});
+    if (!IsAlertingAction(c.action)) return;
+    ProcessorRunner::Review review{c.workspace, IsBudgetAction(c.action) ? c.budget.id : ""};
+    if (c.action == SettingsAction::kRoutesPut) review = {};  // routes decide nothing by themselves
+    if (Status s = Push(review.workspace.empty() ? std::nullopt : std::optional(review)); !s.ok()) {
+      Log(LogLevel::kError, "processor", "settings_alerting_refused", {{"error", s.ToString()}});
     }
   });
 }
 
-Status SettingsBudgets::Attach(ProcessorRunner* runner) {
+Status SettingsAlerting::Attach(ProcessorRunner* runner) {
   {
     std::lock_guard lock(mu_);
     runner_ = runner;
@@ -37,18 +53,22 @@ Status SettingsBudgets::Attach(ProcessorRunner* runner) {
   return Push(std::nullopt);
 }
 
-Status SettingsBudgets::Push(std::optional<std::pair<std::string, std::string>> changed) {
+Status SettingsAlerting::Push(std::optional<ProcessorRunner::Review> review) {
   std::lock_guard lock(mu_);
   if (runner_ == nullptr) return Status::Ok();  // Attach pushes the set
-  std::vector<BudgetConfig> budgets;
+  AlertingConfig extra;
   for (const auto& [workspace, records] : settings_.AllBudgets()) {
     for (const BudgetRecord& r : records) {
       Result<BudgetConfig> b = BudgetOf(workspace, r);
       if (!b.ok()) return b.status();  // checked when applied: not expected
-      budgets.push_back(std::move(*b));
+      extra.budgets.push_back(std::move(*b));
     }
   }
-  return runner_->SetSettingsBudgets(std::move(budgets), std::move(changed));
+  for (const auto& [workspace, requests] : settings_.AllPlans()) extra.plan_limits.push_back({workspace, requests});
+  for (const auto& [workspace, routes] : settings_.AllRoutes()) {
+    for (const RouteRecord& r : routes) extra.routes.push_back({workspace, r.sink, r.types});
+  }
+  return runner_->SetSettingsAlerting(std::move(extra), std::move(review));
 }
 
 EdgeService::ProjectsOf LiveProjects(const LiveSettings& settings) {

@@ -21,17 +21,18 @@ std::unique_ptr<LiveSettings> ConfigSettings(const AppConfig& config, KeyRing& k
 // The edge's project slugs, live from `settings` (which must outlive the edge).
 EdgeService::ProjectsOf LiveProjects(const LiveSettings& settings);
 
-// Carries the settings' budgets to a processor: the whole set once it is attached, and
-// anew after each budget change (with the changed one to evaluate at once). Construct it
-// before the settings follower starts (it takes LiveSettings' OnApplied).
-class SettingsBudgets {
+// Carries the settings' budgets, plan limits and alert routes to a processor: the whole
+// set once it is attached, and anew after each such change (a changed budget or plan to be
+// evaluated at once). Construct it before the settings follower starts (it takes
+// LiveSettings' OnApplied).
+class SettingsAlerting {
  public:
-  explicit SettingsBudgets(LiveSettings& settings);
+  explicit SettingsAlerting(LiveSettings& settings);
   // Pushes the current set; `runner` must outlive this.
   Status Attach(ProcessorRunner* runner);
 
  private:
-  Status Push(std::optional<std::pair<std::string, std::string>> changed);
+  Status Push(std::optional<ProcessorRunner::Review> review);
   LiveSettings& settings_;
   std::mutex mu_;  // one push at a time, so the last set pushed is the newest
   ProcessorRunner* runner_ = nullptr;  // under mu_

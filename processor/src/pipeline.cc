@@ -349,6 +349,28 @@ Result<PreparedBatch> BatchPipeline::PrepareBudgetReview(const std::string& work
   return out;
 }
 
+Result<PreparedBatch> BatchPipeline::PreparePlanReview(const std::string& workspace) {
+  const std::shared_ptr<const AlertRules> rules = rules_->Current();
+  PreparedBatch out(store_.NewBatch());
+  const PlanLimit* plan = rules->PlanFor(workspace);
+  if (plan == nullptr) return out;
+  const TimePoint now = clock_->Now();
+  const TimePoint month = PeriodStart(now, BudgetPeriod::kMonth);
+  Result<int64_t> used = ReadPlanUsage(store_, PlanUsageKey(workspace, month));
+  if (!used.ok()) return used.status();
+  if (*used == 0 || *used < plan->requests_per_month) return out;
+  Alert a = PlanLimitAlert(*plan, month, *used, now);
+  Result<bool> decided = AlertStore::Decided(store_, a.id);
+  if (!decided.ok()) return decided.status();
+  if (*decided) return out;
+  AlertStore::Emit(out.batch, a, rules->SinksFor(a), now, next_alert_seq_.fetch_add(1));
+  ++out.stats.alerts_by_type[static_cast<size_t>(a.type)];
+  out.alerts.push_back(std::move(a));
+  out.workspaces = {workspace};
+  out.has_changes = true;
+  return out;
+}
+
 Status BatchPipeline::Commit(PreparedBatch& prepared, bool sync) {
   if (!prepared.has_changes) return Status::Ok();
   RETURN_IF_ERROR(store_.Commit(prepared.batch, sync));

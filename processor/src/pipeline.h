@@ -160,6 +160,10 @@ class BatchPipeline {
   // alert that decides (exceeded when lowered under its spend, resolved when raised over
   // it) emitted with it in one batch. No state, or nothing decided: nothing to commit.
   Result<PreparedBatch> PrepareBudgetReview(const std::string& workspace, const std::string& budget_id);
+  // After the plan limit of `workspace` changed: if this store counts its requests and this
+  // month's already reach the new limit, the plan_limit_reached alert (once a month: not if
+  // this month's is decided already), in one batch.
+  Result<PreparedBatch> PreparePlanReview(const std::string& workspace);
   // `sync`: see StateStore::Commit; a caller committing several partitions' batches in a
   // row syncs once, after the last. Once committed, the batch's rollup deltas are
   // published to the journal (visible to readers).

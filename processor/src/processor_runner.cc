@@ -60,7 +60,7 @@ struct ProcessorRunner::Impl {
   std::unique_ptr<QueryApi> query;
   std::shared_ptr<LiveRules> rules;  // the config file's with the settings' budgets
   std::mutex reviews_mu;
-  std::vector<std::pair<std::string, std::string>> reviews;  // (workspace, budget id) changed; under reviews_mu
+  std::vector<ProcessorRunner::Review> reviews;  // under reviews_mu
   std::unique_ptr<AlertStore> alerts;
   std::unique_ptr<AlertsApi> alerts_api;
   std::function<void(const std::string&, const WorkspaceStatus&)> publish_status;
@@ -80,7 +80,8 @@ struct ProcessorRunner::Impl {
     if (!publish_status) return;
     const std::shared_ptr<const AlertRules> rules = this->rules->Current();
     for (const std::string& ws : workspaces) {
-      if (rules->BudgetsFor(ws).empty() && !rules->PlanFor(ws)) continue;
+      // A workspace without rules has nothing to say, unless it had (a removed plan limit).
+      if (rules->BudgetsFor(ws).empty() && !rules->PlanFor(ws) && !published.contains(ws)) continue;
       Result<WorkspaceView> v = ReadWorkspaceView(*store, *rules, ws, clock->Now());
       if (!v.ok()) {
         Log(LogLevel::kError, "processor", "status_read_failed", {{"workspace", ws}, {"error", v.status().ToString()}});
@@ -123,24 +124,27 @@ struct ProcessorRunner::Impl {
     }
   }
 
-  // The budgets whose settings changed, evaluated anew (their alerts with their state).
+  // The budgets and plan limits whose settings changed, evaluated anew (their alerts with
+  // their state), and the workspaces' statuses published.
   void ReviewBudgets() {
-    std::vector<std::pair<std::string, std::string>> todo;
+    std::vector<ProcessorRunner::Review> todo;
     {
       std::lock_guard lock(reviews_mu);
       todo.swap(reviews);
     }
-    for (const auto& [ws, id] : todo) {
-      Result<PreparedBatch> review = pipeline->PrepareBudgetReview(ws, id);
+    for (const ProcessorRunner::Review& r : todo) {
+      Result<PreparedBatch> review =
+          r.budget_id.empty() ? pipeline->PreparePlanReview(r.workspace) : pipeline->PrepareBudgetReview(r.workspace, r.budget_id);
       Status s = review.ok() ? pipeline->Commit(*review) : review.status();
       if (!s.ok()) {
-        Log(LogLevel::kError, "processor", "budget_review_failed", {{"workspace", ws}, {"budget", id}, {"error", s.ToString()}});
+        Log(LogLevel::kError, "processor", "settings_review_failed",
+            {{"workspace", r.workspace}, {"budget", r.budget_id}, {"error", s.ToString()}});
         std::lock_guard lock(reviews_mu);
-        reviews.emplace_back(ws, id);  // tried again next round
+        reviews.push_back(r);  // tried again next round
         continue;
       }
       probe->BatchApplied(review->stats, {});  // its alerts decided; no records
-      PublishStatuses({ws});
+      PublishStatuses({r.workspace});  // a changed plan or budget may change its status
     }
   }
 
@@ -284,15 +288,16 @@ ProcessorRunner::ProcessorRunner(std::unique_ptr<Impl> impl) : impl_(std::move(i
 
 std::optional<OpsEndpoints::Unready> ProcessorRunner::NotReady() const { return impl_->ops->NotReady(); }
 
-Status ProcessorRunner::SetSettingsBudgets(std::vector<BudgetConfig> budgets,
-                                          std::optional<std::pair<std::string, std::string>> changed) {
+Status ProcessorRunner::SetSettingsAlerting(AlertingConfig extra, std::optional<Review> review) {
   AlertingConfig alerting = impl_->config.alerting;
-  alerting.budgets.insert(alerting.budgets.end(), budgets.begin(), budgets.end());
+  alerting.budgets.insert(alerting.budgets.end(), extra.budgets.begin(), extra.budgets.end());
+  alerting.plan_limits.insert(alerting.plan_limits.end(), extra.plan_limits.begin(), extra.plan_limits.end());
+  alerting.routes.insert(alerting.routes.end(), extra.routes.begin(), extra.routes.end());
   RETURN_IF_ERROR(alerting.Validate());
   impl_->rules->Replace(std::make_shared<const AlertRules>(std::move(alerting)));
-  if (changed) {
+  if (review) {
     std::lock_guard lock(impl_->reviews_mu);
-    impl_->reviews.push_back(std::move(*changed));
+    impl_->reviews.push_back(std::move(*review));
   }
   return Status::Ok();
 }

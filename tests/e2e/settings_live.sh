@@ -100,6 +100,11 @@ for role in owner admin member ingest; do
          "{\"slug\":\"p-$role\"}" "}"
        expect $role 0 "manage projects; managing projects needs an owner or admin key" PATCH /v1/admin/projects/p-owner \
          '{"name":"x"}' "}" ;; esac
+  if [ $role = ingest ]; then expect $role 0 "read; use an owner, admin or member key" GET /v1/admin/plan "" "}"
+  else expect $role 200 - GET /v1/admin/alert-routes; fi
+  case $role in owner|admin) expect $role 200 - PUT /v1/admin/alert-routes '{"routes":[]}' ;;
+    *) expect $role 0 "manage the plan limit or alert routes; that needs an owner or admin key" PUT /v1/admin/plan \
+         '{"requestsPerMonth":1000000}' "}" ;; esac
   if [ $role = owner ]; then expect $role 200 - GET /v1/admin/config
   else expect $role 0 "export the settings; the export holds key hashes: it needs an owner key" GET /v1/admin/config "" "}"; fi
   read -r target _ <<< "$(make_key "$base" "$owner_key" ingest)"
@@ -231,6 +236,18 @@ audit=$(call "$base" GET '/v1/admin/audit?limit=1000' "$owner_key")
 [ "$(code "$base" POST /v1/ingest "$ingest_api_key" "$(event after-restart-2)")" = 401 ] || fail "a key revoked before the restart"
 echo "serve, SIGKILL during a change: ok"
 
+# A plan limit set under the month's requests pauses the workspace at once (402) and
+# alerts once; removed, events are taken again.
+[ "$(code "$base" PUT /v1/admin/plan "$admin_key" '{"requestsPerMonth":1}')" = 200 ] || fail "setting a plan limit"
+wait_for "[ \"\$(code $base POST /v1/ingest $rot_new '$(event plan-1)')\" = 402 ]" 20 || fail "the lowered plan limit does not pause"
+plan_alerts() { call "$base" GET /v1/alerts "$member_key" | grep -o '"type":"plan_limit_reached"' | wc -l; }
+[ "$(plan_alerts)" = 1 ] || fail "the plan alert: $(call "$base" GET /v1/alerts "$member_key")"
+[ "$(code "$base" PUT /v1/admin/plan "$admin_key" '{"requestsPerMonth":2}')" = 200 ] || fail "changing the plan limit"
+[ "$(code "$base" DELETE /v1/admin/plan "$admin_key")" = 200 ] || fail "removing the plan limit"
+wait_for "[ \"\$(code $base POST /v1/ingest $rot_new '$(event plan-2)')\" = 202 ]" 20 || fail "the removed plan limit still pauses"
+[ "$(plan_alerts)" = 1 ] || fail "one plan alert a month"
+echo "serve, live plan limit: ok"
+
 # No secret or hash anywhere but its own creation's answer.
 metrics=$(curl -s "$base/metrics")
 for s in "${secrets[@]}"; do
@@ -264,8 +281,6 @@ workspaces:
   - id: acme
     projects: [shop]
     strict_projects: true
-    alert_routes:
-      - sink: hook
 sinks:
   - id: hook
     type: webhook
@@ -312,7 +327,11 @@ call "$b" POST /v1/ingest "$d_shop" "$(billing d-bill-1)" | grep -q '"rejected":
 [ "$(code "$a" POST /v1/admin/projects "$dist_owner" '{"slug":"billing"}')" = 201 ] || fail "making a project on edge A"
 within_2s "call $b POST /v1/ingest $d_shop '$(billing d-bill-2)' | grep -q '\"accepted\":1'" ||
   fail "a project made on edge A, in strict mode on edge B"
-# A budget lowered on edge A fires at the processor and is delivered to the webhook.
+# A budget lowered on edge A fires at the processor and is delivered to the webhook the
+# alert routes (set through the API too) name.
+[ "$(code "$a" PUT /v1/admin/alert-routes "$dist_owner" '{"routes":[{"sink":"nowhere"}]}')" = 400 ] || fail "a route to no sink"
+[ "$(code "$a" PUT /v1/admin/alert-routes "$dist_owner" '{"routes":[{"sink":"hook","types":["budget_exceeded"]}]}')" = 200 ] ||
+  fail "routes on edge A"
 [ "$(code "$a" PUT /v1/admin/budgets/team "$dist_owner" '{"amountUsd":"1","endpointTag":"team"}')" = 201 ] || fail "a budget on edge A"
 within_2s "call $p GET /v1/budgets $dist_owner | grep -q '\"budget\":\"team\"'" || fail "the budget at the processor"
 for i in 1 2 3; do [ "$(code "$b" POST /v1/ingest "$d_shop" "$(team_event "d-team-$i")")" = 202 ] || fail "d-team-$i"; done
@@ -329,5 +348,5 @@ start_edge edge_c; c=$edge_url
 [ "$(code "$c" POST /v1/ingest "$d_rot_new" "$(event d-6)")" = 202 ] || fail "a late edge: the rotated key"
 [ "$(code "$c" POST /v1/ingest "$d_ingest" "$(event d-7)")" = 401 ] || fail "a late edge: the revoked key"
 audit=$(call "$c" GET /v1/admin/audit "$dist_owner")
-[ "$(echo "$audit" | grep -o '"applied":true' | wc -l)" = 11 ] || fail "the late edge's audit trail: $audit"
+[ "$(echo "$audit" | grep -o '"applied":true' | wc -l)" = 12 ] || fail "the late edge's audit trail: $audit"
 echo "distributed, a late edge: ok"

@@ -53,6 +53,12 @@ int64_t Ms(TimePoint t) { return t.time_since_epoch().count(); }
 
 }  // namespace
 
+Result<bool> AlertStore::Decided(const StateStore& store, std::string_view id) {
+  Result<std::optional<std::string>> log_key = store.Get(Family::kAlerts, IndexKey(id));
+  if (!log_key.ok()) return log_key.status();
+  return log_key->has_value();
+}
+
 void AlertStore::Emit(StateStore::Batch& batch, const Alert& alert, const std::vector<std::string>& sinks,
                       TimePoint now, int64_t seq) {
   std::string json = EncodeAlertJson(alert);

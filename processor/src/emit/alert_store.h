@@ -31,6 +31,9 @@ class AlertStore final : public Outbox {
   static void Emit(StateStore::Batch& batch, const Alert& alert, const std::vector<std::string>& sinks,
                    TimePoint now, int64_t seq);
 
+  // Whether an alert with this id was decided (is stored).
+  static Result<bool> Decided(const StateStore& store, std::string_view id);
+
   Result<std::vector<Delivery>> Due(std::string_view sink, TimePoint now, size_t limit) override;
   Status Record(const Delivery& d) override;
   Result<OutboxDepth> Depth() const override;

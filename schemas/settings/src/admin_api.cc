@@ -5,6 +5,7 @@
 #include <rapidjson/document.h>
 
 #include <charconv>
+#include <map>
 #include <set>
 
 #include "tokenmeter/auth/permissions.h"
@@ -130,6 +131,9 @@ void AdminApi::HandleAs(const HttpRequest& request, const KeyRecord& key, Respon
     return respond(std::move(r));
   }
   if (path == "/v1/admin/workspaces") return CreateWorkspace(request, key, now_ms, std::move(respond));
+  if (path == "/v1/admin/plan" || path == "/v1/admin/alert-routes") {
+    return HandleAlerting(request, path, key, now_ms, std::move(respond));
+  }
   if (path == "/v1/admin/budgets" || path.starts_with("/v1/admin/budgets/")) {
     return HandleBudgets(request, path, key, now_ms, std::move(respond));
   }
@@ -316,6 +320,78 @@ void AdminApi::CreateWorkspace(const HttpRequest& request, const KeyRecord& key,
   Write(std::move(change), 201, std::move(created->key), std::move(respond));
 }
 
+// The plan limit (GET, PUT {"requestsPerMonth"}, DELETE) and the alert routes (GET, PUT
+// {"routes":[{"sink","types"}]}: the API's routes of the workspace, replaced whole).
+void AdminApi::HandleAlerting(const HttpRequest& request, std::string_view path, const KeyRecord& key, int64_t now_ms,
+                              Respond respond) {
+  const bool plan = path == "/v1/admin/plan";
+  if (request.method == "GET") {
+    if (!Allowed(key.role, Action::kRead)) return respond(Forbidden(key, Action::kRead));
+    HttpResponse r;
+    r.body = "{\"ok\":true,\"workspace\":";
+    AppendJsonString(r.body, key.workspace);
+    if (plan) {
+      std::map<std::string, int64_t> plans = settings_.AllPlans();
+      r.body += ",\"requestsPerMonth\":" + (plans.contains(key.workspace) ? std::to_string(plans.at(key.workspace)) : "null");
+    } else {
+      std::map<std::string, std::vector<RouteRecord>> routes = settings_.AllRoutes();
+      r.body += ",\"routes\":[";
+      if (routes.contains(key.workspace)) {
+        for (size_t i = 0; i < routes.at(key.workspace).size(); ++i) {
+          if (i) r.body += ",";
+          AppendRoute(r.body, routes.at(key.workspace)[i]);
+        }
+      }
+      r.body += "]";
+    }
+    r.body += "}";
+    return respond(std::move(r));
+  }
+  if (request.method != "PUT" && !(plan && request.method == "DELETE")) {
+    return respond(JsonError(405, "method_not_allowed", plan ? "the plan limit is read with GET, set with PUT, removed with DELETE"
+                                                             : "the alert routes are read with GET and set with PUT"));
+  }
+  if (!Allowed(key.role, Action::kManageAlerting)) return respond(Forbidden(key, Action::kManageAlerting));
+  SettingsChange change;
+  change.id = NewChangeId();
+  change.workspace = key.workspace;
+  change.actor = key.id;
+  change.at_ms = now_ms;
+  if (plan && request.method == "DELETE") {
+    change.action = SettingsAction::kPlanDelete;
+    return Write(std::move(change), 200, "", std::move(respond));
+  }
+  auto body = ObjectBody(request, {plan ? "requestsPerMonth" : "routes"});
+  if (!body.ok()) return respond(JsonError(400, "bad_request", body.status().message()));
+  if (plan) {
+    auto it = body->FindMember("requestsPerMonth");
+    if (it == body->MemberEnd() || !it->value.IsInt64()) {
+      return respond(JsonError(400, "bad_request", "requestsPerMonth must be an integer"));
+    }
+    change.action = SettingsAction::kPlanPut;
+    change.plan_requests_per_month = it->value.GetInt64();
+    return Write(std::move(change), 200, "", std::move(respond));
+  }
+  auto it = body->FindMember("routes");
+  if (it == body->MemberEnd() || !it->value.IsArray()) return respond(JsonError(400, "bad_request", "routes must be a list"));
+  for (const auto& r : it->value.GetArray()) {
+    if (!r.IsObject() || !r.HasMember("sink") || !r["sink"].IsString()) {
+      return respond(JsonError(400, "bad_request", "each route is {\"sink\", \"types\"} with a sink id"));
+    }
+    RouteRecord route{r["sink"].GetString(), {}};
+    if (r.HasMember("types")) {
+      if (!r["types"].IsArray()) return respond(JsonError(400, "bad_request", "types must be a list of alert types"));
+      for (const auto& t : r["types"].GetArray()) {
+        if (!t.IsString()) return respond(JsonError(400, "bad_request", "types must be a list of alert types"));
+        route.types.emplace_back(t.GetString(), t.GetStringLength());
+      }
+    }
+    change.routes.push_back(std::move(route));
+  }
+  change.action = SettingsAction::kRoutesPut;
+  Write(std::move(change), 200, "", std::move(respond));
+}
+
 void AdminApi::HandleBudgets(const HttpRequest& request, std::string_view path, const KeyRecord& key, int64_t now_ms,
                              Respond respond) {
   if (path == "/v1/admin/budgets") {
@@ -397,13 +473,22 @@ void AdminApi::Write(SettingsChange change, int success_status, std::string secr
                 r.body += ",\"secret\":";
                 AppendJsonString(r.body, secret);
               }
-              if (IsBudgetAction(change.action)) {
+              if (change.action == SettingsAction::kPlanPut) {
+                r.body += ",\"requestsPerMonth\":" + std::to_string(change.plan_requests_per_month);
+              } else if (change.action == SettingsAction::kRoutesPut) {
+                r.body += ",\"routes\":[";
+                for (size_t i = 0; i < change.routes.size(); ++i) {
+                  if (i) r.body += ",";
+                  AppendRoute(r.body, change.routes[i]);
+                }
+                r.body += "]";
+              } else if (IsBudgetAction(change.action)) {
                 r.body += ",\"budget\":";
                 AppendBudget(r.body, change.budget);
               } else if (IsProjectAction(change.action)) {
                 r.body += ",\"project\":";
                 AppendProject(r.body, change.project);
-              } else {
+              } else if (change.action != SettingsAction::kPlanDelete) {
                 r.body += ",\"key\":";
                 AppendKey(r.body, change.key);
               }

@@ -91,6 +91,14 @@ void AppendBudget(std::string& out, const BudgetRecord& b) {
   out += ",\"source\":\"api\",\"updatedAt\":" + TimeJson(b.updated_ms) + "}";
 }
 
+void AppendRoute(std::string& out, const RouteRecord& r) {
+  out += "{\"sink\":";
+  AppendJsonString(out, r.sink);
+  out += ",\"types\":";
+  AppendTexts(out, r.types);
+  out += "}";
+}
+
 std::string AuditJson(const std::vector<AuditEntry>& entries) {
   std::string out = "{\"ok\":true,\"items\":[";
   for (size_t i = 0; i < entries.size(); ++i) {
@@ -161,6 +169,16 @@ std::string ExportYaml(const LiveSettings& settings, const std::string& workspac
     Line(out, "        ", "endpoint_tag", b.endpoint_tag);
     Line(out, "        ", "tenant", b.tenant);
     if (!b.data_modes.empty()) out += "        data_modes: " + QuotedList(b.data_modes) + "\n";
+  }
+  if (auto plan = settings.AllPlans(); plan.contains(workspace)) {
+    out += "    plan:\n      requests_per_month: " + std::to_string(plan.at(workspace)) + "\n";
+  }
+  if (auto routes = settings.AllRoutes(); routes.contains(workspace) && !routes.at(workspace).empty()) {
+    out += "    alert_routes:\n";
+    for (const RouteRecord& r : routes.at(workspace)) {
+      out += "      - sink: " + Quoted(r.sink) + "\n";
+      if (!r.types.empty()) out += "        types: " + QuotedList(r.types) + "\n";
+    }
   }
   std::vector<KeyRecord> keys = settings.Keys(workspace);
   if (!keys.empty()) out += "keys:\n";

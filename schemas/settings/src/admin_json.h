@@ -19,6 +19,7 @@ void AppendTexts(std::string& out, const std::vector<std::string>& values);
 void AppendKey(std::string& out, const KeyRecord& k);
 void AppendProject(std::string& out, const ProjectRecord& p);
 void AppendBudget(std::string& out, const BudgetRecord& b);
+void AppendRoute(std::string& out, const RouteRecord& r);
 std::string AuditJson(const std::vector<AuditEntry>& entries);
 
 // {"ok":true,"workspace":"<workspace>","<name>":[<append(out, item)>,…]}

@@ -26,7 +26,8 @@ LiveSettings::LiveSettings(Declared declared, KeyRing& ring)
     : ring_(ring),
       config_keys_(std::move(declared.keys)),
       config_budgets_(std::move(declared.budgets)),
-      check_budget_(std::move(declared.check_budget)) {
+      config_plans_(std::move(declared.plans)),
+      check_alerting_(std::move(declared.check_alerting)) {
   std::lock_guard lock(mu_);
   for (const auto& [workspace, slugs] : declared.projects) {
     for (const std::string& slug : slugs) projects_[workspace][slug] = ProjectRecord{slug, slug, {}, 0, true};
@@ -43,6 +44,7 @@ Status LiveSettings::Check(const SettingsChange& c) const {
 Status LiveSettings::CheckLocked(const SettingsChange& c) const {
   if (c.workspace.empty()) return InvalidArgument("the change names no workspace");
   if (IsBudgetAction(c.action)) return CheckBudgetLocked(c);
+  if (IsAlertingAction(c.action)) return CheckPlanOrRoutesLocked(c);
   return IsProjectAction(c.action) ? CheckProjectLocked(c) : CheckKeyLocked(c);
 }
 
@@ -59,7 +61,20 @@ Status LiveSettings::CheckBudgetLocked(const SettingsChange& c) const {
     if (ws == budgets_.end() || !ws->second.contains(b.id)) return NotFound("no budget " + b.id + " in this workspace");
     return Status::Ok();
   }
-  return check_budget_ ? check_budget_(c.workspace, b) : Status::Ok();
+  return check_alerting_ ? check_alerting_(c) : Status::Ok();
+}
+
+Status LiveSettings::CheckPlanOrRoutesLocked(const SettingsChange& c) const {
+  if (c.action == SettingsAction::kRoutesPut) return check_alerting_ ? check_alerting_(c) : Status::Ok();
+  if (config_plans_.contains(c.workspace)) {
+    return FailedPrecondition("the plan limit of workspace " + c.workspace + " is declared in the config file; change it there");
+  }
+  if (c.action == SettingsAction::kPlanDelete) {
+    if (!plans_.contains(c.workspace)) return NotFound("workspace " + c.workspace + " has no plan limit");
+    return Status::Ok();
+  }
+  if (c.plan_requests_per_month <= 0) return InvalidArgument("requests_per_month must be > 0");
+  return Status::Ok();
 }
 
 Status LiveSettings::CheckProjectLocked(const SettingsChange& c) const {
@@ -135,10 +150,19 @@ void LiveSettings::Apply(int partition, int64_t offset, const SettingsChange& c)
   {
     std::lock_guard lock(mu_);
     const bool project = IsProjectAction(c.action);
-    const std::string& target = IsBudgetAction(c.action) ? c.budget.id : project ? c.project.slug : c.key.id;
+    const std::string& target = IsBudgetAction(c.action)    ? c.budget.id
+                                : IsAlertingAction(c.action) ? c.workspace
+                                : project                    ? c.project.slug
+                                                             : c.key.id;
     AuditEntry e{partition, offset, c.id, c.workspace, c.actor, c.at_ms, c.action, target, ""};
     if (Status s = CheckLocked(c); !s.ok()) {
       e.refused = s.message();
+    } else if (c.action == SettingsAction::kPlanPut) {
+      plans_[c.workspace] = c.plan_requests_per_month;
+    } else if (c.action == SettingsAction::kPlanDelete) {
+      plans_.erase(c.workspace);
+    } else if (c.action == SettingsAction::kRoutesPut) {
+      routes_[c.workspace] = c.routes;
     } else if (c.action == SettingsAction::kBudgetPut) {
       budgets_[c.workspace][c.budget.id] = c.budget;
     } else if (c.action == SettingsAction::kBudgetDelete) {
@@ -257,6 +281,16 @@ std::vector<std::string> LiveSettings::ConfigBudgetIds(const std::string& worksp
   std::lock_guard lock(mu_);
   auto it = config_budgets_.find(workspace);
   return it == config_budgets_.end() ? std::vector<std::string>{} : it->second;
+}
+
+std::map<std::string, int64_t> LiveSettings::AllPlans() const {
+  std::lock_guard lock(mu_);
+  return plans_;
+}
+
+std::map<std::string, std::vector<RouteRecord>> LiveSettings::AllRoutes() const {
+  std::lock_guard lock(mu_);
+  return routes_;
 }
 
 std::map<std::string, std::vector<BudgetRecord>> LiveSettings::AllBudgets() const {

@@ -10,8 +10,9 @@
 namespace tokenmeter {
 namespace {
 
-constexpr EnumNames<SettingsAction, 7> kActions({"key.create", "key.rotate", "key.revoke", "project.create",
-                                                  "project.update", "budget.put", "budget.delete"});
+constexpr EnumNames<SettingsAction, 10> kActions({"key.create", "key.rotate", "key.revoke", "project.create",
+                                                   "project.update", "budget.put", "budget.delete", "plan.put",
+                                                   "plan.delete", "routes.put"});
 constexpr int kFormat = 1;
 
 void Member(std::string& out, std::string_view name, std::string_view value) {
@@ -85,6 +86,21 @@ std::string EncodeSettingsChange(const SettingsChange& c) {
   Member(out, "actor", c.actor);
   Member(out, "atMs", c.at_ms);
   Member(out, "action", SettingsActionName(c.action));
+  if (c.action == SettingsAction::kPlanPut || c.action == SettingsAction::kPlanDelete) {
+    out += ",\"plan\":{\"requestsPerMonth\":" + std::to_string(c.plan_requests_per_month) + "}}";
+    return out;
+  }
+  if (c.action == SettingsAction::kRoutesPut) {
+    out += ",\"routes\":[";
+    for (size_t i = 0; i < c.routes.size(); ++i) {
+      out += i ? ",{\"sink\":" : "{\"sink\":";
+      AppendJsonString(out, c.routes[i].sink);
+      Texts(out, "types", c.routes[i].types);
+      out += "}";
+    }
+    out += "]}";
+    return out;
+  }
   if (IsBudgetAction(c.action)) {
     const BudgetRecord& b = c.budget;
     out += ",\"budget\":{\"id\":";
@@ -155,6 +171,24 @@ Result<SettingsChange> DecodeSettingsChange(std::string_view value) {
   std::optional<SettingsAction> a = kActions.Parse(action);
   if (!a) return InvalidArgument("unknown settings action \"" + action + "\"");
   c.action = *a;
+  if (c.action == SettingsAction::kPlanPut || c.action == SettingsAction::kPlanDelete) {
+    auto plan = d.FindMember("plan");
+    if (plan == d.MemberEnd() || !plan->value.IsObject()) return InvalidArgument("plan must be an object");
+    RETURN_IF_ERROR(Int(plan->value, "requestsPerMonth", c.plan_requests_per_month));
+    return c;
+  }
+  if (c.action == SettingsAction::kRoutesPut) {
+    auto routes = d.FindMember("routes");
+    if (routes == d.MemberEnd() || !routes->value.IsArray()) return InvalidArgument("routes must be a list");
+    for (const auto& r : routes->value.GetArray()) {
+      if (!r.IsObject()) return InvalidArgument("a route must be an object");
+      RouteRecord route;
+      RETURN_IF_ERROR(Text(r, "sink", route.sink));
+      RETURN_IF_ERROR(TextList(r, "types", route.types));
+      c.routes.push_back(std::move(route));
+    }
+    return c;
+  }
   if (IsBudgetAction(c.action)) {
     auto budget = d.FindMember("budget");
     if (budget == d.MemberEnd() || !budget->value.IsObject()) return InvalidArgument("budget must be an object");

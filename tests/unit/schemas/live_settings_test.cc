@@ -29,9 +29,13 @@ class LiveSettingsTest : public ::testing::Test {
     declared.keys = {owner_.record};
     declared.projects = {{"acme", {"shop"}}};
     declared.budgets = {{"acme", {"monthly"}}};
-    declared.check_budget = [](const std::string&, const BudgetRecord& b) {
-      return b.amount_usd == "0" ? InvalidArgument("amount_usd must be a positive decimal USD amount, e.g. \"500\"")
-                                 : Status::Ok();
+    declared.plans = {"globex"};
+    declared.check_alerting = [](const SettingsChange& c) {
+      if (c.action == SettingsAction::kRoutesPut) {
+        return c.routes.size() == 1 && c.routes[0].sink == "hook" ? Status::Ok() : InvalidArgument("no such sink");
+      }
+      return c.budget.amount_usd == "0" ? InvalidArgument("amount_usd must be a positive decimal USD amount, e.g. \"500\"")
+                                        : Status::Ok();
     };
     settings_ = std::make_unique<LiveSettings>(std::move(declared), ring_);
   }
@@ -234,6 +238,38 @@ TEST_F(LiveSettingsTest, BudgetsFollowTheirOwnRulesAndTheConfigFilesStayReadOnly
   EXPECT_EQ(back->budget.thresholds, c.budget.thresholds);
   EXPECT_EQ(back->budget.data_modes, c.budget.data_modes);
   EXPECT_EQ(back->budget.endpoint_tag, "support.reply");
+}
+
+TEST_F(LiveSettingsTest, PlanLimitsAndRoutesAreTheWorkspacesUnlessTheConfigFileSaysSo) {
+  auto change = [](SettingsAction action, const std::string& ws, int64_t requests, std::vector<RouteRecord> routes) {
+    SettingsChange c;
+    c.id = NewChangeId();
+    c.workspace = ws;
+    c.action = action;
+    c.plan_requests_per_month = requests;
+    c.routes = std::move(routes);
+    return c;
+  };
+  EXPECT_EQ(Apply(change(SettingsAction::kPlanPut, "globex", 10, {})),
+            "the plan limit of workspace globex is declared in the config file; change it there");
+  EXPECT_EQ(Apply(change(SettingsAction::kPlanPut, "acme", 0, {})), "requests_per_month must be > 0");
+  EXPECT_EQ(Apply(change(SettingsAction::kPlanDelete, "acme", 0, {})), "workspace acme has no plan limit");
+  EXPECT_EQ(Apply(change(SettingsAction::kPlanPut, "acme", 500, {})), "");
+  EXPECT_EQ(settings_->AllPlans(), (std::map<std::string, int64_t>{{"acme", 500}}));
+  EXPECT_EQ(settings_->Audit("acme", 1)[0].target, "acme");
+  EXPECT_EQ(Apply(change(SettingsAction::kPlanDelete, "acme", 0, {})), "");
+  EXPECT_TRUE(settings_->AllPlans().empty());
+  EXPECT_EQ(Apply(change(SettingsAction::kRoutesPut, "acme", 0, {{"nowhere", {}}})), "no such sink");
+  EXPECT_EQ(Apply(change(SettingsAction::kRoutesPut, "acme", 0, {{"hook", {"budget_exceeded"}}})), "");
+  ASSERT_EQ(settings_->AllRoutes().at("acme").size(), 1u);
+  EXPECT_EQ(settings_->AllRoutes().at("acme")[0].types, std::vector<std::string>{"budget_exceeded"});
+  // Their records round-trip.
+  for (const SettingsChange& c : {change(SettingsAction::kPlanPut, "acme", 7, {}),
+                                  change(SettingsAction::kRoutesPut, "acme", 0, {{"hook", {"a", "b"}}, {"mail", {}}})}) {
+    Result<SettingsChange> back = DecodeSettingsChange(EncodeSettingsChange(c));
+    ASSERT_TRUE(back.ok()) << back.status().ToString();
+    EXPECT_EQ(EncodeSettingsChange(*back), EncodeSettingsChange(c));
+  }
 }
 
 TEST_F(LiveSettingsTest, WaitersHearOfTheirRecordOrTheDeadline) {

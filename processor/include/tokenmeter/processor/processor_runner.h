@@ -111,13 +111,19 @@ class ProcessorRunner final : public HttpHandler {
   // batches, the bus); nullopt when ready. serve's edge adds it to its own. Any thread.
   std::optional<OpsEndpoints::Unready> NotReady() const;
 
-  // Budgets from the settings log (the admin API), beside the config file's: the rules in
-  // force become the config's with these, in one step (a batch sees the old set or the
-  // new). `changed` (workspace, budget id), when given, is evaluated anew on the consume
-  // thread before its next batch, so lowering a budget under its spend fires its alert
-  // at once, raising it resolves it. Fails (nothing changes) on a set the config's rules
-  // refuse, e.g. an id the config file uses. Any thread.
-  Status SetSettingsBudgets(std::vector<BudgetConfig> budgets, std::optional<std::pair<std::string, std::string>> changed);
+  // What to evaluate anew after a settings change: a budget of a workspace, or (empty
+  // budget id) its plan limit.
+  struct Review {
+    std::string workspace;
+    std::string budget_id;
+  };
+  // Budgets, plan limits and alert routes from the settings log (the admin API), beside the
+  // config file's: the rules in force become the config's with these, in one step (a batch
+  // sees the old set or the new). `review`, when given, is evaluated on the consume thread
+  // before its next batch, so a budget lowered under its spend fires at once, a raised one
+  // resolves, a plan limit lowered under this month's requests pauses the workspace and
+  // alerts. Fails (nothing changes) on a set the config's rules refuse. Any thread.
+  Status SetSettingsAlerting(AlertingConfig extra, std::optional<Review> review);
   // The outbox the sinks deliver from; valid until the runner is destroyed.
   Outbox& outbox();
 

@@ -271,5 +271,32 @@ TEST_F(BudgetAlertsTest, PlanLimitDecidesOneAlertAndPausesTheWorkspace) {
   EXPECT_EQ(v->status, WorkspaceStatus{});
 }
 
+// A plan limit lowered under the month's requests (the admin API): the review pauses the
+// workspace and decides the plan alert once; a plan already alerted this month is not again.
+TEST_F(BudgetAlertsTest, APlanLoweredUnderTheMonthsRequestsAlertsOnce) {
+  Stream(0, 1'000, kNov);
+  AlertingConfig c = rules_->config();
+  c.plan_limits[0].requests_per_month = 400;
+  live_rules_->Replace(std::make_shared<const AlertRules>(c));
+  auto v = ReadWorkspaceView(*store_, *live_rules_->Current(), "acme", clock_.Now());
+  ASSERT_TRUE(v.ok());
+  EXPECT_TRUE(v->status.plan_limit_reached);
+  Result<PreparedBatch> review = pipeline_->PreparePlanReview("acme");
+  ASSERT_TRUE(review.ok() && pipeline_->Commit(*review).ok());
+  ASSERT_EQ(review->alerts.size(), 1u);
+  EXPECT_EQ(review->alerts[0].type, AlertType::kPlanLimitReached);
+  EXPECT_EQ(review->alerts[0].observed, "1000");
+  EXPECT_EQ(review->alerts[0].threshold, "400");
+  EXPECT_EQ(Listed().size(), 1u);
+  EXPECT_FALSE(pipeline_->PreparePlanReview("acme")->has_changes);  // once a month
+  c.plan_limits[0].requests_per_month = 300;
+  live_rules_->Replace(std::make_shared<const AlertRules>(c));
+  EXPECT_FALSE(pipeline_->PreparePlanReview("acme")->has_changes);  // lowered again: the month's alert stands
+  c.plan_limits.clear();
+  live_rules_->Replace(std::make_shared<const AlertRules>(c));
+  EXPECT_FALSE(pipeline_->PreparePlanReview("acme")->has_changes);  // removed
+  EXPECT_FALSE(ReadWorkspaceView(*store_, *live_rules_->Current(), "acme", clock_.Now())->status.plan_limit_reached);
+}
+
 }  // namespace
 }  // namespace tokenmeter

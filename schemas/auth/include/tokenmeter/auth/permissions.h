@@ -13,9 +13,10 @@
 //   read_audit          x     x     -      -     GET /v1/admin/audit
 //   manage_projects     x     x     -      -     create projects, change their names and environments
 //   manage_budgets      x     x     -      -     create, change and delete budgets
+//   manage_alerting     x     x     -      -     set the plan limit and the alert routes
 //   export_config       x     -     -      -     GET /v1/admin/config (the settings as YAML, key hashes too)
 //   create_workspace    x     -     -      -     POST /v1/admin/workspaces (owner keys of the config file only)
-// (listing projects and budgets, GET /v1/admin/projects and /v1/admin/budgets, is `read`.)
+// (listing projects, budgets, the plan and routes, GET /v1/admin/…, is `read`.)
 #ifndef TOKENMETER_AUTH_PERMISSIONS_H_
 #define TOKENMETER_AUTH_PERMISSIONS_H_
 
@@ -41,6 +42,7 @@ enum class Action : uint8_t {
   kManageBudgets,
   kExportConfig,
   kCreateWorkspace,
+  kManageAlerting,
 };
 std::string_view ActionName(Action a);
 

@@ -10,6 +10,8 @@
 //   GET    /v1/admin/budgets            the budgets made here (the config file's: /v1/budgets)
 //   PUT    /v1/admin/budgets/{id}       make or change a budget
 //   DELETE /v1/admin/budgets/{id}       delete one
+//   GET|PUT|DELETE /v1/admin/plan       the plan limit (requests per month)
+//   GET|PUT /v1/admin/alert-routes      where the workspace's alerts go (sinks of the config)
 //   GET    /v1/admin/audit              the workspace's changes, newest first
 //   GET    /v1/admin/config             the settings as config-file YAML (owner keys only)
 //   POST   /v1/admin/workspaces         a new workspace and its first owner key (the config
@@ -49,6 +51,8 @@ class AdminApi final : public HttpHandler {
  private:
   void HandleAs(const HttpRequest& request, const KeyRecord& key, Respond respond);
   void CreateWorkspace(const HttpRequest& request, const KeyRecord& key, int64_t now_ms, Respond respond);
+  void HandleAlerting(const HttpRequest& request, std::string_view path, const KeyRecord& key, int64_t now_ms,
+                      Respond respond);
   void HandleBudgets(const HttpRequest& request, std::string_view path, const KeyRecord& key, int64_t now_ms,
                      Respond respond);
   void HandleProjects(const HttpRequest& request, std::string_view path, const KeyRecord& key, int64_t now_ms,

@@ -1,5 +1,6 @@
 // LiveSettings: the settings every process applies from the settings log, in its order,
-// over what the config file declares: API keys, projects and budgets. Each change is checked against the
+// over what the config file declares: API keys, projects, budgets, plan limits and
+// alert routes. Each change is checked against the
 // settings as they stand when it is applied (the same rules for every process, so all
 // end up alike) and applied whole: the key ring is replaced in one step. A refused change
 // stays in the audit trail with the reason.
@@ -19,6 +20,7 @@
 #include <mutex>
 #include <memory>
 #include <optional>
+#include <set>
 #include <shared_mutex>
 #include <string>
 #include <unordered_map>
@@ -53,9 +55,11 @@ class LiveSettings {
     std::vector<KeyRecord> keys;
     std::map<std::string, std::vector<std::string>> projects;  // workspace -> slugs
     std::map<std::string, std::vector<std::string>> budgets;   // workspace -> budget ids
-    // A budget's own rules (the processor's: amount, period, thresholds, data modes), with
-    // the config file's messages. Unset: any budget with an id is taken.
-    std::function<Status(const std::string& workspace, const BudgetRecord&)> check_budget;
+    std::set<std::string> plans;                               // workspaces with a plan limit
+    // The rules of a budget.put or routes.put (the processor's: a budget's amount, period,
+    // thresholds and data modes; a route's sink and alert types), with the config file's
+    // messages. Unset: any is taken.
+    std::function<Status(const SettingsChange&)> check_alerting;
   };
   // `ring` is the key ring every service verifies with; it must outlive this. It is
   // replaced with the config file's keys at once.
@@ -85,6 +89,9 @@ class LiveSettings {
   std::map<std::string, std::vector<BudgetRecord>> AllBudgets() const;
   // The ids of the config file's budgets of a workspace.
   std::vector<std::string> ConfigBudgetIds(const std::string& workspace) const;
+  // The plan limits (requests per month) and alert routes made through the API.
+  std::map<std::string, int64_t> AllPlans() const;
+  std::map<std::string, std::vector<RouteRecord>> AllRoutes() const;
   // The workspace's changes, newest first, at most `limit`.
   std::vector<AuditEntry> Audit(const std::string& workspace, size_t limit) const;
 
@@ -99,6 +106,7 @@ class LiveSettings {
   Status CheckKeyLocked(const SettingsChange& c) const;
   Status CheckProjectLocked(const SettingsChange& c) const;
   Status CheckBudgetLocked(const SettingsChange& c) const;
+  Status CheckPlanOrRoutesLocked(const SettingsChange& c) const;
   void RebuildRingLocked();
   void RebuildSlugsLocked();
 
@@ -107,7 +115,10 @@ class LiveSettings {
   mutable std::mutex mu_;
   std::vector<KeyRecord> config_keys_;
   std::map<std::string, std::vector<std::string>> config_budgets_;  // workspace -> ids
-  std::function<Status(const std::string&, const BudgetRecord&)> check_budget_;
+  std::set<std::string> config_plans_;
+  std::function<Status(const SettingsChange&)> check_alerting_;
+  std::map<std::string, int64_t> plans_;                       // workspace -> requests per month
+  std::map<std::string, std::vector<RouteRecord>> routes_;     // workspace -> its API routes
   std::map<std::string, std::map<std::string, BudgetRecord>> budgets_;  // workspace -> id -> budget
   std::map<std::string, KeyRecord> api_keys_;  // by id
   std::map<std::string, std::map<std::string, ProjectRecord>> projects_;  // workspace -> slug -> project

@@ -5,7 +5,8 @@
 // SHA-256 of its secret only), who asked and when: the log is the audit trail.
 //
 // Layout: one JSON object, {"format":1,"id","workspace","actor","atMs","action", and
-// "key":{…}, "project":{…} or "budget":{…} for a key.*, project.* or budget.* action}. Another format is
+// "key":{…}, "project":{…}, "budget":{…}, "plan":{"requestsPerMonth"} or "routes":[…] for a
+// key.*, project.*, budget.*, plan.* or routes.* action}. Another format is
 // refused. Pure value code; any thread.
 #ifndef TOKENMETER_SETTINGS_SETTINGS_CHANGE_H_
 #define TOKENMETER_SETTINGS_SETTINGS_CHANGE_H_
@@ -22,7 +23,8 @@
 namespace tokenmeter {
 
 enum class SettingsAction : uint8_t {
-  kKeyCreate, kKeyRotate, kKeyRevoke, kProjectCreate, kProjectUpdate, kBudgetPut, kBudgetDelete
+  kKeyCreate, kKeyRotate, kKeyRevoke, kProjectCreate, kProjectUpdate, kBudgetPut, kBudgetDelete,
+  kPlanPut, kPlanDelete, kRoutesPut
 };
 std::string_view SettingsActionName(SettingsAction a);  // "key.create", ...
 inline bool IsProjectAction(SettingsAction a) {
@@ -32,6 +34,18 @@ inline bool IsProjectAction(SettingsAction a) {
 inline bool IsBudgetAction(SettingsAction a) {
   return a == SettingsAction::kBudgetPut || a == SettingsAction::kBudgetDelete;
 }
+
+inline bool IsAlertingAction(SettingsAction a) {
+  return IsBudgetAction(a) || a == SettingsAction::kPlanPut || a == SettingsAction::kPlanDelete ||
+         a == SettingsAction::kRoutesPut;
+}
+
+// Where a workspace's alerts go: a sink of the config file's `sinks:` (its secrets stay
+// there) and the alert types (empty: all).
+struct RouteRecord {
+  std::string sink;
+  std::vector<std::string> types;
+};
 
 // A budget as the config file writes it under workspaces[].budgets (texts, checked by the
 // processor's rules: README "Configuration"); empty lists mean the defaults.
@@ -65,6 +79,8 @@ struct SettingsChange {
   KeyRecord key;          // key.*: the key's whole record after the change
   ProjectRecord project;  // project.*: the project's whole record after the change
   BudgetRecord budget;    // budget.*: the budget's whole record (budget.delete: its id)
+  int64_t plan_requests_per_month = 0;  // plan.put: the new limit
+  std::vector<RouteRecord> routes;      // routes.put: every route the API gives the workspace
 };
 
 std::string EncodeSettingsChange(const SettingsChange& c);
