@@ -74,7 +74,8 @@ Status ParseEdge(const YAML::Node& n, AppConfig& c) {
 Status ParseProcessor(const YAML::Node& n, AppConfig& c) {
   if (!n) return Status::Ok();
   RETURN_IF_ERROR(OnlyKeys(n, "processor", {"listen", "state_dir", "max_batch", "poll_timeout_ms",
-                                            "retry_backoff_ms", "dlq_topic", "group_id", "rollup_fold_ms"}));
+                                            "retry_backoff_ms", "dlq_topic", "group_id", "rollup_fold_ms",
+                                            "advertise_url"}));
   RETURN_IF_ERROR(ParseListen(n, "processor", c.processor_http));
   RETURN_IF_ERROR(Get(n, "state_dir", "processor", c.processor.state_dir));
   RETURN_IF_ERROR(Get(n, "max_batch", "processor", c.processor.max_batch));
@@ -83,6 +84,10 @@ Status ParseProcessor(const YAML::Node& n, AppConfig& c) {
   RETURN_IF_ERROR(Get(n, "dlq_topic", "processor", c.processor.dlq_topic));
   RETURN_IF_ERROR(Get(n, "group_id", "processor", c.processor.group_id));
   RETURN_IF_ERROR(Get(n, "rollup_fold_ms", "processor", c.processor.rollup_fold_ms));
+  RETURN_IF_ERROR(Get(n, "advertise_url", "processor", c.processor_advertise_url));
+  if (!c.processor_advertise_url.empty() && !c.processor_advertise_url.starts_with("http://")) {
+    return InvalidArgument(Where(n["advertise_url"], "processor.advertise_url") + " must be http://host:port");
+  }
   return Status::Ok();
 }
 
@@ -140,7 +145,8 @@ Status ParseBus(const YAML::Node& n, KafkaConfig& k) {
   YAML::Node kn = n["kafka"];
   if (!kn) return Status::Ok();
   RETURN_IF_ERROR(OnlyKeys(kn, "bus.kafka",
-                           {"bootstrap_servers", "topic", "status_topic", "settings_topic", "outcomes_topic", "client_id",
+                           {"bootstrap_servers", "topic", "status_topic", "settings_topic", "outcomes_topic",
+                            "processors_topic", "client_id",
                             "delivery_timeout_ms",
                             "linger_ms", "queue_max_messages", "queue_max_kbytes",
                             "properties"}));
@@ -149,6 +155,7 @@ Status ParseBus(const YAML::Node& n, KafkaConfig& k) {
   RETURN_IF_ERROR(Get(kn, "status_topic", "bus.kafka", k.status_topic));
   RETURN_IF_ERROR(Get(kn, "outcomes_topic", "bus.kafka", k.outcomes_topic));
   RETURN_IF_ERROR(Get(kn, "settings_topic", "bus.kafka", k.settings_topic));
+  RETURN_IF_ERROR(Get(kn, "processors_topic", "bus.kafka", k.processors_topic));
   RETURN_IF_ERROR(Get(kn, "client_id", "bus.kafka", k.client_id));
   RETURN_IF_ERROR(Get(kn, "delivery_timeout_ms", "bus.kafka", k.delivery_timeout_ms));
   RETURN_IF_ERROR(Get(kn, "linger_ms", "bus.kafka", k.linger_ms));

@@ -33,6 +33,9 @@ struct AppConfig {
   std::string serve_data_dir = "tokenmeter-data";
   int serve_log_segment_mb = 64;  // serve.log_segment_mb: the embedded logs' segment size
   HttpServerConfig processor_http;  // `processor.listen` (default 127.0.0.1:8082)
+  // `processor.advertise_url`: where the other processors reach this one's HTTP API.
+  // Default: http://<listen address>:<bound port>; required when listening on a wildcard.
+  std::string processor_advertise_url;
   // How long SIGTERM waits for in-flight requests, then for the bus to flush. Default 10000.
   int drain_timeout_ms = 10000;
 };

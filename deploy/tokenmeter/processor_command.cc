@@ -10,6 +10,7 @@
 #include "command_args.h"
 #include "commands.h"
 #include "config_file.h"
+#include "owner_routing.h"
 #include "settings_bus.h"
 #include "signals.h"
 #include "tokenmeter/base/log.h"
@@ -33,7 +34,9 @@ constexpr const char* kProcessorUsage =
     "(workspace, request_id) once, prices it exactly and keeps rollups in RocksDB\n"
     "(processor.state_dir), with the consumed offsets in the same atomic batches.\n"
     "Invalid records go to the DLQ topic. Serves /healthz, /readyz, /metrics on\n"
-    "processor.listen. SIGTERM or SIGINT: finish the batch in hand, leave the group, exit 0.\n"
+    "processor.listen, with the query and alerts APIs for every workspace: a question about\n"
+    "a workspace another processor owns is sent on to it (bus.kafka.processors_topic).\n"
+    "SIGTERM or SIGINT: finish the batch in hand, leave the group, exit 0.\n"
     "\n"
     "  --config FILE     the YAML config (see README \"Configuration\")\n"
     "  --port-file FILE  write the bound HTTP port here once listening\n";
@@ -42,7 +45,8 @@ constexpr const char* kProcessorUsage =
 // properties shared with the edge), a Kafka producer for processor.dlq_topic, one for the
 // compacted status topic (key = workspace) that every edge follows, and, with
 // bus.kafka.outcomes_topic, one for the outcomes of the records applied.
-Result<ProcessorBus> KafkaProcessorBus(const ProcessorConfig& config, const KafkaConfig& kafka) {
+Result<ProcessorBus> KafkaProcessorBus(const ProcessorConfig& config, const KafkaConfig& kafka,
+                                       std::shared_ptr<const std::string> self_url, const Clock& clock) {
   KafkaConfig dlq_config = kafka;
   dlq_config.topic = config.dlq_topic;
   Result<std::unique_ptr<KafkaPublisher>> dlq = KafkaPublisher::Create(dlq_config);
@@ -86,6 +90,12 @@ Result<ProcessorBus> KafkaProcessorBus(const ProcessorConfig& config, const Kafk
       });
     };
   }
+  // Which partitions this processor answers for, to the processors' directory.
+  KafkaConfig claims_config = kafka;
+  claims_config.topic = kafka.processors_topic;
+  Result<std::unique_ptr<KafkaPublisher>> claims = KafkaPublisher::Create(claims_config);
+  if (!claims.ok()) return claims.status();
+  bus.publish_claim = ClaimPublisher(std::shared_ptr<Publisher>(std::move(*claims)), self_url, clock);
   bus.subscribe = [cc](Subscriber::NextOffsetFn next) -> Result<std::unique_ptr<Subscriber>> {
     Result<std::unique_ptr<KafkaConsumer>> c = KafkaConsumer::Create(cc, std::move(next));
     if (!c.ok()) return c.status();
@@ -114,7 +124,18 @@ int RunProcessor(const std::vector<std::string>& args) {
   SystemClock clock;
   AdminApi admin(settings, keys, **settings_publisher, clock);
   prometheus::Registry registry;
-  Result<ProcessorBus> bus = KafkaProcessorBus(config.processor, config.kafka);
+  // Where the other processors reach this one: known once the port is bound, before the
+  // runner starts (and with it the claims that carry it).
+  auto self_url = std::make_shared<std::string>(config.processor_advertise_url);
+  const std::string& listen = config.processor_http.address;
+  if (self_url->empty() && (listen == "0.0.0.0" || listen == "::" || listen.empty())) {
+    return StartupFailed("processor", InvalidArgument("processor.advertise_url is required when processor.listen "
+                                                      "is a wildcard address (the URL other processors reach)"));
+  }
+  ProcessorDirectory directory(kClaimLiveFor);
+  auto directory_follower = DirectoryFollower::Start(config.kafka, directory);
+  if (!directory_follower.ok()) return StartupFailed("processor", directory_follower.status());
+  Result<ProcessorBus> bus = KafkaProcessorBus(config.processor, config.kafka, self_url, clock);
   if (!bus.ok()) return StartupFailed("processor", bus.status());
   auto runner = ProcessorRunner::Create(config.processor, std::move(*bus), config.edge.limits, keys, clock, registry);
   if (!runner.ok()) return StartupFailed("processor", runner.status());
@@ -123,11 +144,13 @@ int RunProcessor(const std::vector<std::string>& args) {
   if (!sinks.ok()) return StartupFailed("processor", sinks.status());
   // The dashboard's pages beside the query API the runner serves.
   UiHandler ui;
-  PathRouter router({{"/", &ui, /*exact=*/true}, {"/ui/", &ui}, {AdminApi::kPrefix, &admin}}, **runner);
+  OwnerRouting owners(**runner, directory, keys, clock);  // every workspace answered, here or by its owner
+  PathRouter router({{"/", &ui, /*exact=*/true}, {"/ui/", &ui}, {AdminApi::kPrefix, &admin}}, owners);
   SettingsGate gate(**settings_follower, router);  // 503 settings_loading until the log is read
   HttpServer server(config.processor_http, gate);
   if (Status s = server.Start(); !s.ok()) return StartupFailed("processor", s);
   std::string port = std::to_string(server.port());
+  if (self_url->empty()) *self_url = "http://" + (listen.find(':') == std::string::npos ? listen : "[" + listen + "]") + ":" + port;
   cmd.WritePort(server.port());
   // Events are applied with the current budgets only: consuming starts once the settings
   // log is read to its end (while the brokers are unreachable, not at all).

@@ -41,6 +41,7 @@ Status ProcessorConfig::Validate() const {
 }
 
 struct ProcessorRunner::Impl {
+  using Standing = ProcessorRunner::Standing;
   ProcessorConfig config;
   std::string topic;
   IngestLimits limits;
@@ -65,6 +66,9 @@ struct ProcessorRunner::Impl {
   std::unique_ptr<AlertsApi> alerts_api;
   std::function<void(const std::string&, const WorkspaceStatus&)> publish_status;
   std::function<void(int, int64_t, std::span<const RecordOutcome>)> report_outcomes;
+  std::function<void(const std::set<int>&, const std::set<int>&)> publish_claim;
+  std::pair<std::set<int>, std::set<int>> claimed;  // last published: serving, catching up
+  std::chrono::steady_clock::time_point claimed_at{};
   std::map<std::string, WorkspaceStatus> published;
   const Clock* clock = nullptr;
   std::thread loop;
@@ -75,11 +79,42 @@ struct ProcessorRunner::Impl {
   std::atomic<bool> stop{false};
   std::atomic<int> consecutive_failures{0};
 
-  // Re-reads the statuses of `workspaces` (those with rules) and publishes the changed ones.
+  // Whether partition `p`, owned, has every record applied that its log held when this
+  // processor took it (`taken`: Subscriber::TakenAt).
+  bool Complete(int p, const std::map<int, int64_t>& taken) const {
+    auto t = taken.find(p);
+    if (t == taken.end() || t->second == 0) return true;
+    if (t->second < 0) return false;  // the log's end is not known yet
+    Result<std::optional<int64_t>> next = store->NextOffset(topic, p);
+    return next.ok() && next->value_or(0) >= t->second;
+  }
+
+  Standing StandingOf(std::string_view workspace) const {
+    std::optional<int> p = consumer->PartitionOf(workspace);
+    if (!p) return {};
+    if (!consumer->Assigned().contains(*p)) return {Standing::Kind::kElsewhere, *p};
+    return {Complete(*p, consumer->TakenAt()) ? Standing::Kind::kServing : Standing::Kind::kCatchingUp, *p};
+  }
+
+  // Publishes the owned partitions by completeness when they changed or a second passed.
+  void PublishClaim(std::chrono::steady_clock::time_point now) {
+    if (!publish_claim) return;
+    std::pair<std::set<int>, std::set<int>> owned;
+    const std::map<int, int64_t> taken = consumer->TakenAt();
+    for (int p : consumer->Assigned()) (Complete(p, taken) ? owned.first : owned.second).insert(p);
+    if (owned == claimed && now - claimed_at < std::chrono::seconds(1)) return;
+    claimed = std::move(owned);
+    claimed_at = now;
+    publish_claim(claimed.first, claimed.second);
+  }
+
+  // Re-reads the statuses of `workspaces` (those with rules) and publishes the changed ones
+  // this processor answers for (another's owner publishes them).
   void PublishStatuses(const std::vector<std::string>& workspaces) {
     if (!publish_status) return;
     const std::shared_ptr<const AlertRules> rules = this->rules->Current();
     for (const std::string& ws : workspaces) {
+      if (StandingOf(ws).kind != Standing::Kind::kServing) continue;
       // A workspace without rules has nothing to say, unless it had (a removed plan limit).
       if (rules->BudgetsFor(ws).empty() && !rules->PlanFor(ws) && !published.contains(ws)) continue;
       Result<WorkspaceView> v = ReadWorkspaceView(*store, *rules, ws, clock->Now());
@@ -133,6 +168,15 @@ struct ProcessorRunner::Impl {
       todo.swap(reviews);
     }
     for (const ProcessorRunner::Review& r : todo) {
+      // A workspace another processor owns is reviewed there; one still being rebuilt here,
+      // once it is complete.
+      const Standing::Kind standing = StandingOf(r.workspace).kind;
+      if (standing == Standing::Kind::kElsewhere) continue;
+      if (standing != Standing::Kind::kServing) {
+        std::lock_guard lock(reviews_mu);
+        reviews.push_back(r);
+        continue;
+      }
       Result<PreparedBatch> review =
           r.budget_id.empty() ? pipeline->PreparePlanReview(r.workspace) : pipeline->PrepareBudgetReview(r.workspace, r.budget_id);
       Status s = review.ok() ? pipeline->Commit(*review) : review.status();
@@ -158,6 +202,7 @@ struct ProcessorRunner::Impl {
       auto start = std::chrono::steady_clock::now();
       Result<BatchStats> r = service->RunOnce(std::chrono::milliseconds(config.poll_timeout_ms));
       probe->Partitions(consumer->Assigned().size(), consumer->HistoryLost().size());
+      PublishClaim(std::chrono::steady_clock::now());
       if (start - last_sample >= std::chrono::seconds(1)) {  // gauges: once a second is plenty
         last_sample = start;
         std::map<int, int64_t> lag = service->Lag();  // read-ahead records count as not applied
@@ -234,6 +279,7 @@ Result<std::unique_ptr<ProcessorRunner>> ProcessorRunner::Create(const Processor
   impl->alerts = std::make_unique<AlertStore>(*impl->store);
   impl->publish_status = std::move(bus.publish_status);
   impl->report_outcomes = std::move(bus.report_outcomes);
+  impl->publish_claim = std::move(bus.publish_claim);
   impl->pipeline = std::make_unique<BatchPipeline>(*impl->store, *impl->dedup, *impl->rollups, *impl->parser, impl->prices, bus.topic,
                                                    impl->rules, &clock, config.retention.dedup_window());
   impl->dlq = std::move(bus.dead_letters);
@@ -288,6 +334,10 @@ ProcessorRunner::ProcessorRunner(std::unique_ptr<Impl> impl) : impl_(std::move(i
 
 std::optional<OpsEndpoints::Unready> ProcessorRunner::NotReady() const { return impl_->ops->NotReady(); }
 
+ProcessorRunner::Standing ProcessorRunner::StandingOf(std::string_view workspace) const {
+  return impl_->StandingOf(workspace);
+}
+
 Status ProcessorRunner::SetSettingsAlerting(AlertingConfig extra, std::optional<Review> review) {
   AlertingConfig alerting = impl_->config.alerting;
   alerting.budgets.insert(alerting.budgets.end(), extra.budgets.begin(), extra.budgets.end());
@@ -320,6 +370,10 @@ void ProcessorRunner::Stop() {
   impl_->fold_cv.notify_all();
   if (impl_->folder.joinable()) impl_->folder.join();
   if (impl_->consumer) impl_->consumer->Close();
+  if (impl_->publish_claim && impl_->claimed_at != std::chrono::steady_clock::time_point{}) {
+    impl_->claimed_at = {};
+    impl_->publish_claim({}, {});  // the others stop sending questions here
+  }
   if (impl_->dlq) {
     Status s = impl_->dlq->Flush(std::chrono::seconds(10));
     if (!s.ok()) Log(LogLevel::kError, "processor", "dlq_flush_incomplete", {{"error", s.ToString()}});

@@ -19,7 +19,7 @@ constexpr const char* kUsage =
     "\n"
     "Starts librdkafka's mock Kafka cluster on 127.0.0.1 (default 3 brokers, topics\n"
     "tokenmeter.events:4, tokenmeter.events.dlq:1, tokenmeter.workspace-status:1,\n"
-    "tokenmeter.settings:1 and "
+    "tokenmeter.settings:1, tokenmeter.processors:1 and "
     "tokenmeter.outcomes:1), prints 'bootstrap <servers>' on\n"
     "stdout and then reads fault commands, one per line, answering 'ok' or 'error ...':\n"
     "  down <broker|-1>                 take a broker (or all) down\n"
@@ -72,6 +72,7 @@ int main(int argc, char** argv) {
               {"tokenmeter.events.dlq", 1},
               {"tokenmeter.workspace-status", 1},
               {"tokenmeter.settings", 1},
+              {"tokenmeter.processors", 1},
               {"tokenmeter.outcomes", 1}};
   }
   auto cluster = tokenmeter::MockCluster::Create(brokers, topics);

@@ -425,6 +425,7 @@ class EmbeddedSubscriber final : public Subscriber {
     std::lock_guard l(log_->mu);
     return {{0, std::max<int64_t>(0, log_->End() - position_)}};
   }
+  std::optional<int> PartitionOf(std::string_view) override { return 0; }
   void Close() override {}
 
  private:

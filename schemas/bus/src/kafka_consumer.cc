@@ -2,6 +2,8 @@
 
 #include <librdkafka/rdkafka.h>
 
+#include <atomic>
+#include <limits>
 #include <mutex>
 
 #include "tokenmeter/base/log.h"
@@ -15,14 +17,22 @@ struct KafkaConsumer::Impl {
   mutable std::mutex mu;  // guards assigned/history_lost (read from other threads)
   std::set<int> assigned;
   std::set<int> history_lost;
+  std::map<int, int64_t> taken_at;  // log end at assignment; -1 until known
+  std::atomic<int> partition_count{0};  // 0 until the topic's metadata is known
   bool closed = false;
   bool whole_topic = false;
 
   void OnAssign(rd_kafka_topic_partition_list_t* parts) {
     std::set<int> now, lost;
+    std::map<int, int64_t> ends;
     for (int i = 0; i < parts->cnt; ++i) {
       rd_kafka_topic_partition_t& p = parts->elems[i];
       now.insert(p.partition);
+      // The log's end now: this partition's state is complete once applied up to it.
+      int64_t low = 0, high = 0;
+      rd_kafka_resp_err_t werr =
+          rd_kafka_query_watermark_offsets(rk, p.topic, p.partition, &low, &high, 5000);
+      ends[p.partition] = werr == RD_KAFKA_RESP_ERR_NO_ERROR ? high : -1;
       Result<std::optional<int64_t>> stored = next_offset(p.partition);
       if (stored.ok() && stored->has_value()) {
         p.offset = **stored;
@@ -30,9 +40,6 @@ struct KafkaConsumer::Impl {
       }
       // No state for this partition here: rebuild it from the start of the log.
       p.offset = RD_KAFKA_OFFSET_BEGINNING;
-      int64_t low = 0, high = 0;
-      rd_kafka_resp_err_t werr =
-          rd_kafka_query_watermark_offsets(rk, p.topic, p.partition, &low, &high, 5000);
       if (werr != RD_KAFKA_RESP_ERR_NO_ERROR) {
         Log(LogLevel::kWarn, "kafka_consumer", "watermarks_unknown",
             {{"partition", std::to_string(p.partition)}, {"error", rd_kafka_err2str(werr)}});
@@ -65,9 +72,25 @@ struct KafkaConsumer::Impl {
     if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
       Log(LogLevel::kError, "kafka_consumer", "assign_failed", {{"error", rd_kafka_err2str(err)}});
     }
+    partition_count = QueryPartitionCount(5000);
     std::lock_guard lock(mu);
     assigned = now;
     history_lost = lost;
+    taken_at = ends;
+  }
+
+  // The topic's partition count from the brokers' metadata, or 0.
+  int QueryPartitionCount(int timeout_ms) {
+    rd_kafka_topic_t* t = rd_kafka_topic_new(rk, topic.c_str(), nullptr);
+    const rd_kafka_metadata_t* md = nullptr;
+    rd_kafka_resp_err_t err = rd_kafka_metadata(rk, 0, t, &md, timeout_ms);
+    rd_kafka_topic_destroy(t);
+    int count = 0;
+    if (err == RD_KAFKA_RESP_ERR_NO_ERROR && md != nullptr && md->topic_cnt == 1 && !md->topics[0].err) {
+      count = std::max(md->topics[0].partition_cnt, 0);
+    }
+    if (md) rd_kafka_metadata_destroy(md);
+    return count;
   }
 
   // whole_topic: assigns every partition from its beginning once the topic's metadata is
@@ -110,6 +133,7 @@ struct KafkaConsumer::Impl {
       rd_kafka_assign(rk, nullptr);
       std::lock_guard lock(self->mu);
       self->assigned.clear();
+      self->taken_at.clear();
     }
   }
 };
@@ -246,6 +270,22 @@ std::set<int> KafkaConsumer::HistoryLost() const {
   return impl_->history_lost;
 }
 
+std::map<int, int64_t> KafkaConsumer::TakenAt() const {
+  std::lock_guard lock(impl_->mu);
+  return impl_->taken_at;
+}
+
+std::optional<int> KafkaConsumer::PartitionOf(std::string_view key) {
+  int count = impl_->partition_count.load();
+  if (count == 0) {
+    count = impl_->QueryPartitionCount(1000);
+    if (count == 0) return std::nullopt;
+    impl_->partition_count = count;
+  }
+  // The producer's partitioner (KafkaPublisher: murmur2_random), so never out of step.
+  return rd_kafka_msg_partitioner_murmur2_random(nullptr, key.data(), key.size(), count, nullptr, nullptr);
+}
+
 }  // namespace tokenmeter
 
 namespace tokenmeter {
@@ -263,6 +303,11 @@ std::map<int, int64_t> KafkaConsumer::Lag() {
       if (rd_kafka_get_watermark_offsets(impl_->rk, impl_->topic.c_str(), tp.partition, &low, &high) !=
               RD_KAFKA_RESP_ERR_NO_ERROR || high < 0) {
         continue;  // not known yet
+      }
+      {
+        std::lock_guard lock(impl_->mu);  // a takeover whose log end was not known: now it is
+        auto taken = impl_->taken_at.find(tp.partition);
+        if (taken != impl_->taken_at.end() && taken->second < 0) taken->second = high;
       }
       if (tp.offset >= 0) {
         lag[tp.partition] = std::max<int64_t>(0, high - tp.offset);

@@ -9,6 +9,7 @@
 #include <string>
 #include <string_view>
 
+#include "tokenmeter/http/http_forward.h"
 #include "tokenmeter/http/http_server.h"
 
 namespace tokenmeter {
@@ -69,6 +70,8 @@ class RequestParser final : public http::basic_parser<true> {
         if (!has_api_key_ && beast::iequals(name_string, "X-API-Key")) {
           request.api_key.assign(v);
           has_api_key_ = true;
+        } else if (beast::iequals(name_string, kForwardedHeader)) {
+          request.forwarded = true;
         }
         break;
     }

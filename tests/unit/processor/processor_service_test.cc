@@ -146,6 +146,7 @@ class PollFailsOnce : public Subscriber {
   std::set<int> Assigned() const override { return inner_.Assigned(); }
   std::set<int> HistoryLost() const override { return inner_.HistoryLost(); }
   std::map<int, int64_t> Lag() override { return inner_.Lag(); }
+  std::optional<int> PartitionOf(std::string_view key) override { return inner_.PartitionOf(key); }
   void Close() override { inner_.Close(); }
   const std::vector<std::chrono::milliseconds>& timeouts() const { return timeouts_; }
   const std::vector<std::map<int, int64_t>>& lag_commits() const { return lag_commits_; }

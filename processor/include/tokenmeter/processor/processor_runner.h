@@ -13,6 +13,7 @@
 #include <memory>
 #include <optional>
 #include <utility>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -87,6 +88,10 @@ struct ProcessorBus {
   // the statuses the batch changed; called from the consume thread. May be empty.
   std::function<void(int partition, int64_t first_offset, std::span<const RecordOutcome> outcomes)>
       report_outcomes;
+  // Where the partitions this processor owns go (the processors' directory, distributed):
+  // those it answers for completely and those it is still catching up on. Called from the
+  // consume thread when they change and once a second, and with none at Stop(). May be empty.
+  std::function<void(const std::set<int>& serving, const std::set<int>& catching_up)> publish_claim;
 };
 
 class ProcessorRunner final : public HttpHandler {
@@ -106,6 +111,17 @@ class ProcessorRunner final : public HttpHandler {
   // The path prefixes of the query and alerts APIs, which a port shared with the edge
   // (serve) sends here.
   static std::vector<std::string> RoutePrefixes();
+
+  // Whether this processor answers for a workspace: it owns the workspace's partition and
+  // has applied every record the log held when it took the partition over (kServing);
+  // owns it and is still rebuilding or catching up (kCatchingUp); another processor owns
+  // it (kElsewhere, with its partition); or the topic's partitions are not known yet.
+  // Any thread.
+  struct Standing {
+    enum class Kind { kServing, kCatchingUp, kElsewhere, kUnknown } kind = Kind::kUnknown;
+    int partition = -1;
+  };
+  Standing StandingOf(std::string_view workspace) const;
 
   // Why the processor's /readyz would answer 503 now (history lost, disk full, failing
   // batches, the bus); nullopt when ready. serve's edge adds it to its own. Any thread.

@@ -56,6 +56,11 @@ class KafkaConsumer final : public Subscriber {
   std::set<int> HistoryLost() const override;
   // From librdkafka's cached high watermarks and the consumer's positions (no request).
   std::map<int, int64_t> Lag() override;
+  // The topic's partition count is asked of the brokers once (and at every assignment).
+  std::optional<int> PartitionOf(std::string_view key) override;
+  // Each assigned partition's high watermark when it was assigned; -1 while the brokers
+  // did not say (filled by the next Lag()).
+  std::map<int, int64_t> TakenAt() const override;
   // Leaves the group cleanly.
   void Close() override;
 

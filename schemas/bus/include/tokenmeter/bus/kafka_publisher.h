@@ -33,6 +33,10 @@ struct KafkaConfig {
   // Where processors publish each committed batch's record outcomes, for edges that answer
   // once their events are applied (edge.answer_after: applied). Default "": not published.
   std::string outcomes_topic;
+  // Where processors publish which partitions each answers for (compacted; key = the
+  // processor's URL), read whole by every processor to send a question to the one that
+  // owns the workspace. Default tokenmeter.processors.
+  std::string processors_topic = kProcessorsTopic;
   // Client id reported to the brokers. Default tokenmeter.
   std::string client_id = "tokenmeter";
   // How long librdkafka may try to deliver a record before failing it (message.timeout.ms).

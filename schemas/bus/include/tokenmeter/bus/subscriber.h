@@ -6,7 +6,8 @@
 // or at the beginning of the log when there is none. A partition whose log no longer
 // starts at 0 while it has no state is reported by HistoryLost().
 //
-// Thread: one thread calls Poll/Seek/CommitForLag/Close; Assigned/HistoryLost from any.
+// Thread: one thread calls Poll/Seek/CommitForLag/Close; Assigned/HistoryLost/PartitionOf/
+// TakenAt from any.
 #ifndef TOKENMETER_BUS_SUBSCRIBER_H_
 #define TOKENMETER_BUS_SUBSCRIBER_H_
 
@@ -17,6 +18,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "tokenmeter/base/status.h"
@@ -47,6 +49,14 @@ class Subscriber {
   // Records not yet consumed per owned partition (log end - position), as far as known.
   // Poll thread only.
   virtual std::map<int, int64_t> Lag() = 0;
+  // The partition a record of this key is published to, once the topic's partition count
+  // is known (the producer's partitioner). Any thread.
+  virtual std::optional<int> PartitionOf(std::string_view key) = 0;
+  // For each owned partition, the log's end when this subscriber was given it: the state
+  // of that partition is complete (rebuilt, or caught up after a takeover) once the
+  // records before it are applied. A partition without an entry had nothing to catch up.
+  // Any thread.
+  virtual std::map<int, int64_t> TakenAt() const { return {}; }
   virtual void Close() = 0;
 };
 

@@ -33,6 +33,7 @@ struct HttpRequest {
   std::string content_type;  // Content-Type header, "" if absent
   std::string api_key;       // X-API-Key, or the token of "Authorization: Bearer <token>"
   std::string body;
+  bool forwarded = false;    // X-Tokenmeter-Forwarded: sent on by another processor
 };
 
 struct HttpResponse {
