@@ -23,6 +23,7 @@ packages=(
   nginx wrk bc              # benchmarks: the HTTP ceiling, its load generator, arithmetic
   chromium                  # the dashboard's browser test (driven by playwright-core)
   libfaketime               # e2e: processes restarted with their clock moved on (retries days apart)
+  prometheus                # e2e: the shipped scrape config and alert rules, loaded by a real Prometheus
 )
 # The webhook receiver of the e2e tests runs on Node.js (the machine's own, or Debian's).
 command -v npm > /dev/null || packages+=(nodejs npm)
