@@ -439,6 +439,11 @@ YAML
   rm -rf "$work/answer-$answer"
 done
 
+# --- 7c. Realistic cardinality: a month of one workspace, every view beside DuckDB --------
+realistic_args=(--build-dir "$build" --out "$work/realistic.md")
+[ "$mode" = smoke ] && realistic_args+=(--smoke)
+bash "$root/benchmarks/realistic.sh" "${realistic_args[@]}" || fail "the realistic phase"
+
 # --- 8. The report ---------------------------------------------------------------------
 ratio() { echo "$1 / $2" | bc -l; }
 fmt() { LC_ALL=C printf "%'.${2:-0}f" "$1"; }
@@ -519,6 +524,8 @@ report() {
   echo "| other figure | value |"
   echo "|---|---|"
   printf '%s\n' "${others[@]}"
+  echo
+  cat "$work/realistic.md"
 }
 
 # Every figure must be a number; in smoke mode that and no errors is the whole check.

@@ -17,6 +17,10 @@ fi
 if [ ! -d tests/e2e/browser/node_modules/playwright-core ]; then
   (cd tests/e2e/browser && npm ci --no-audit --no-fund --loglevel=error)
 fi
+# The benchmarks' columnar ceiling (bench.smoke runs it at tiny size) is DuckDB's npm package.
+if [ ! -d benchmarks/duckdb/node_modules/@duckdb/node-api ]; then
+  (cd benchmarks/duckdb && npm ci --no-audit --no-fund --loglevel=error)
+fi
 build=${TOKENMETER_BUILD_DIR:-build}
 cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release > /dev/null
 cmake --build "$build" -j2

@@ -14,23 +14,27 @@ namespace tokenmeter::bench {
 
 class Report {
  public:
-  void Add(const std::string& name, double v) { fields_.emplace_back(name, v); }
+  void Add(const std::string& name, double v) {
+    char buf[64];
+    // Never an exponent: run.sh does its arithmetic with bc, which reads 1.04e+06 as 1.04.
+    double mag = v < 0 ? -v : v;
+    std::snprintf(buf, sizeof(buf), (mag == 0 || (mag >= 1e-4 && mag < 1e6)) ? "%.6g" : "%.6f", v);
+    fields_.emplace_back(name, buf);
+  }
+  // A value that is not a number (an id); it must hold no space or '='.
+  void AddText(const std::string& name, const std::string& v) { fields_.emplace_back(name, v); }
   void Print() const {
     std::string line;
     for (const auto& [k, v] : fields_) {
-      char buf[64];
-      // Never an exponent: run.sh does its arithmetic with bc, which reads 1.04e+06 as 1.04.
-      double mag = v < 0 ? -v : v;
-      std::snprintf(buf, sizeof(buf), (mag == 0 || (mag >= 1e-4 && mag < 1e6)) ? "%.6g" : "%.6f", v);
       if (!line.empty()) line.push_back(' ');
-      line += k + "=" + buf;
+      line += k + "=" + v;
     }
     std::printf("%s\n", line.c_str());
     std::fflush(stdout);
   }
 
  private:
-  std::vector<std::pair<std::string, double>> fields_;
+  std::vector<std::pair<std::string, std::string>> fields_;
 };
 
 inline double SecondsSince(std::chrono::steady_clock::time_point t) {

@@ -30,6 +30,7 @@ struct LoadConfig {
   double rate = 0;  // requests per second; 0 = closed loop
   int batch = 1;
   int expect_status = 202;
+  uint64_t max_events = 0;  // stop sending after this many events (0: run for duration_s)
   StreamShape shape;
 };
 
@@ -82,7 +83,9 @@ class Load {
 
   const LoadConfig& config() const { return config_; }
   double elapsed_s() const { return elapsed_s_; }
-  bool Stopped() const { return Clock::now() >= deadline_; }
+  bool Stopped() const {
+    return Clock::now() >= deadline_ || (config_.max_events > 0 && seq_ >= config_.max_events);
+  }
 
   // The first tick of the pacing grid at or after `due`. A paced request waits for that
   // tick, not its own instant: every wake-up of the generator's thread is a context switch
@@ -107,13 +110,13 @@ class Load {
   void FillBody(std::string& body) {
     body.clear();
     if (config_.batch == 1) {
-      AppendIngestEvent(config_.shape, seq_++, body);
+      AppendIngestEvent(config_.shape, LogicalIndex(config_.shape, seq_++), body);
       return;
     }
     body = "{\"events\":[";
     for (int i = 0; i < config_.batch; ++i) {
       if (i) body.push_back(',');
-      AppendIngestEvent(config_.shape, seq_++, body);
+      AppendIngestEvent(config_.shape, LogicalIndex(config_.shape, seq_++), body);
     }
     body += "]}";
   }
@@ -283,7 +286,8 @@ struct VisibleProbe {
 }  // namespace
 
 // http --port P --key K [--path /v1/ingest] [--connections 64] [--duration-s 10]
-//      [--rate R] [--batch 1] [--expect 202] [--prefix b]
+//      [--rate R] [--batch 1] [--expect 202] [--prefix b] [--max-events N]
+//      [--shape realistic --events N --span-days D --duplicate-every K]
 //      [--visible-path /v1/events/ --read-key K --visible-every-ms 100 [--visible-trace F]]
 // --visible-trace writes one line per marker, "<seconds into the run> <ms until visible>",
 // to line a slow stretch up with what else ran then.
@@ -300,6 +304,8 @@ int RunHttpLoad(const Args& a) {
   c.expect_status = static_cast<int>(a.Num("expect", 202));
   c.shape.prefix = a.Str("prefix", "b");
   c.shape.workspaces = 1;
+  if (a.Str("shape", "simple") == "realistic") c.shape = ShapeFrom(a);  // with --duplicate-every: retries
+  c.max_events = static_cast<uint64_t>(a.Num("max-events", 0));
   if (c.port.empty() || c.connections < 1 || c.batch < 1) {
     std::fprintf(stderr, "http: --port and a positive --connections and --batch are required\n");
     return 2;

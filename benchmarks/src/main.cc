@@ -17,6 +17,9 @@ int RunWaitMetric(const Args& a);
 int RunCpu(const Args& a);
 int RunIngestBody(const Args& a);
 int RunPipeline(const Args& a);
+int RunRealisticCsv(const Args& a);
+int RunQueries(const Args& a);
+int RunCompact(const Args& a);
 
 bool Args::Parse(int argc, char** argv, int first) {
   for (int i = first; i < argc; i += 2) {
@@ -34,7 +37,7 @@ int main(int argc, char** argv) {
   using namespace tokenmeter::bench;
   constexpr const char* kUsage =
       "Usage: tokenmeter-bench <phase> [--option value]...\n"
-      "Phases: kafka-produce, kafka-consume, kafka-acks, rocksdb, json, http, wait-metric, cpu, ingest-body,\n        pipeline\n"
+      "Phases: kafka-produce, kafka-consume, kafka-acks, rocksdb, json, http, wait-metric, cpu, ingest-body,\n        pipeline, realistic-csv, queries, compact\n"
       "(see benchmarks/README.md; benchmarks/run.sh runs them all)\n";
   if (argc < 2) {
     std::fputs(kUsage, stderr);
@@ -54,6 +57,9 @@ int main(int argc, char** argv) {
     if (phase == "cpu") return RunCpu(a);
     if (phase == "ingest-body") return RunIngestBody(a);
     if (phase == "pipeline") return RunPipeline(a);
+    if (phase == "realistic-csv") return RunRealisticCsv(a);
+    if (phase == "queries") return RunQueries(a);
+    if (phase == "compact") return RunCompact(a);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "%s: %s\n", phase.c_str(), e.what());
     return 1;
