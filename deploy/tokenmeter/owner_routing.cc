@@ -22,13 +22,8 @@ std::string PartitionText(int p) { return "partition " + std::to_string(p) + " o
 
 Result<std::unique_ptr<DirectoryFollower>> DirectoryFollower::Start(const KafkaConfig& kafka,
                                                                     ProcessorDirectory& directory) {
-  KafkaConsumerConfig cc;
-  cc.bootstrap_servers = kafka.bootstrap_servers;
-  cc.topic = kafka.processors_topic;
-  cc.whole_topic = true;  // every claim from the start, no consumer group joined
-  cc.group_id = "tokenmeter-directory-reader";
-  cc.properties = kafka.properties;
-  cc.properties.try_emplace("fetch.wait.max.ms", "50");
+  KafkaConsumerConfig cc = WholeTopicReader(kafka.bootstrap_servers, kafka.processors_topic, kafka.properties,
+                                            "tokenmeter-directory-reader", 50);
   auto consumer = KafkaConsumer::Create(cc, [](int) { return Result<std::optional<int64_t>>(std::nullopt); });
   if (!consumer.ok()) return consumer.status();
   return std::unique_ptr<DirectoryFollower>(new DirectoryFollower(std::move(*consumer), directory));

@@ -87,14 +87,9 @@ Result<std::unique_ptr<KafkaPublisher>> SettingsPublisher(const KafkaConfig& kaf
 }
 
 Result<std::unique_ptr<SettingsFollower>> FollowKafkaSettings(const KafkaConfig& kafka, LiveSettings& settings) {
-  KafkaConsumerConfig cc;
-  cc.bootstrap_servers = kafka.bootstrap_servers;
-  cc.topic = kafka.settings_topic;
-  cc.whole_topic = true;  // every partition from its start, no consumer group joined
-  cc.group_id = "tokenmeter-settings-reader";
-  cc.properties = kafka.properties;
   // A change is answered once applied: fetch it as it comes.
-  cc.properties.try_emplace("fetch.wait.max.ms", "5");
+  KafkaConsumerConfig cc = WholeTopicReader(kafka.bootstrap_servers, kafka.settings_topic, kafka.properties,
+                                            "tokenmeter-settings-reader", 5);
   auto consumer = KafkaConsumer::Create(cc, [](int) { return Result<std::optional<int64_t>>(std::nullopt); });
   if (!consumer.ok()) return consumer.status();
   auto follower = std::make_unique<SettingsFollower>(std::move(*consumer), settings);

@@ -31,6 +31,17 @@ bus:
 YAML
 }
 
+# workspace_keys <role> <workspace...>: a key of that role for each workspace, its secret
+# first in $work/key-<workspace>.txt; their config records appended to $work/keys.yaml.
+workspace_keys() {
+  local role=$1 ws
+  shift
+  for ws in "$@"; do
+    "$TM" keys create --workspace "$ws" --role "$role" > "$work/key-$ws.txt"
+    tail -n +3 "$work/key-$ws.txt" >> "$work/keys.yaml"
+  done
+}
+
 # start_mock_broker <binary>: starts it with fault commands on fd 3; sets $bootstrap.
 start_mock_broker() {
   mkfifo "$work/ctl"

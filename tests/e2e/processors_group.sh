@@ -19,11 +19,7 @@ fail() {
 
 start_mock_broker "$MOCK"
 workspaces="ws1 ws2 ws3 ws4 ws5 ws6 ws7 ws8"
-: > "$work/keys.yaml"
-for ws in $workspaces; do
-  "$TM" keys create --workspace "$ws" --role member > "$work/key-$ws.txt"
-  tail -n +3 "$work/key-$ws.txt" >> "$work/keys.yaml"
-done
+workspace_keys member $workspaces
 for n in 1 2 3; do
   cat > "$work/p$n.yaml" <<YAML
 $(kafka_bus_yaml)

@@ -31,6 +31,14 @@ post() {
 query() { curl -s -H "X-API-Key: $read_key" "$(base)$1"; }
 
 start_serve
+# A second serve on the same data_dir is refused before it touches the logs; the first
+# serves on.
+second_rc=0
+timeout 20 "$TM" serve --config "$work/serve.yaml" 2> "$work/second.log" || second_rc=$?
+[ "$second_rc" = 1 ] || fail "a second serve on the data_dir exited $second_rc"
+grep -q '"event":"startup_failed".*in use by another process' "$work/second.log" ||
+  fail "the second serve did not say why: $(tail -2 "$work/second.log")"
+curl -sf "$(base)/readyz" > /dev/null || fail "the first serve stopped answering"
 # The CostLynx-style guide's validation step, its curl verbatim: inserted 1, then the same
 # event again is skipped 1 (serve answers once the processor has applied the events).
 got=$(guide_curl "$(base)" "$ingest_key")

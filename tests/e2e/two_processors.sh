@@ -13,11 +13,7 @@ metric() { curl -s "http://127.0.0.1:$(cat "$work/port$1")/metrics" | awk -v m="
 start_mock_broker "$MOCK"
 
 workspaces="alpha bravo charlie delta"
-: > "$work/keys.yaml"
-for ws in $workspaces; do
-  "$TM" keys create --workspace "$ws" --role member > "$work/key-$ws.txt"
-  tail -n +3 "$work/key-$ws.txt" >> "$work/keys.yaml"
-done
+workspace_keys member $workspaces
 for n in 1 2; do
   cat > "$work/p$n.yaml" <<YAML
 $(kafka_bus_yaml)

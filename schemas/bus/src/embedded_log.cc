@@ -17,6 +17,7 @@
 #include <thread>
 
 #include "tokenmeter/base/crc32c.h"
+#include "tokenmeter/base/file_lock.h"
 #include "tokenmeter/base/log.h"
 #include "tokenmeter/base/thread_name.h"
 
@@ -62,6 +63,7 @@ int64_t WallMs() {
 struct EmbeddedLog::Impl {
   EmbeddedLogConfig config;
   std::string stem;  // config.name without ".log": segment files are stem.<base>.log
+  FileLock lock;     // stem.lock, held until the log is closed: one writer per log
   mutable std::mutex mu;
   std::condition_variable writer_cv;            // work for the writer
   mutable std::condition_variable appended_cv;  // new records for readers / flush
@@ -448,6 +450,10 @@ Result<std::unique_ptr<EmbeddedLog>> EmbeddedLog::Open(const EmbeddedLogConfig& 
   auto impl = std::make_shared<Impl>();
   impl->config = config;
   impl->stem = config.name.substr(0, config.name.size() - 4);
+  Result<FileLock> lock =
+      FileLock::Acquire(config.dir + "/" + impl->stem + ".lock", "the embedded log " + config.dir + "/" + config.name);
+  if (!lock.ok()) return lock.status();
+  impl->lock = std::move(*lock);
   RETURN_IF_ERROR(impl->Load());
   Impl* raw = impl.get();
   impl->writer = StartThread("tm-log-writer", [raw] { raw->WriterLoop(); });
@@ -464,6 +470,7 @@ EmbeddedLog::~EmbeddedLog() {
   impl_->writer_cv.notify_all();
   impl_->appended_cv.notify_all();
   impl_->writer.join();  // writes and acknowledges everything queued before stopping
+  impl_->lock = FileLock();  // closed: another may open it (a subscriber may still read)
 }
 
 void EmbeddedLog::Publish(std::span<const BusRecord> records, Done done) {

@@ -138,6 +138,19 @@ struct KafkaConsumer::Impl {
   }
 };
 
+KafkaConsumerConfig WholeTopicReader(const std::string& bootstrap_servers, const std::string& topic,
+                                     const std::map<std::string, std::string>& properties, const std::string& reader,
+                                     int fetch_wait_ms) {
+  KafkaConsumerConfig cc;
+  cc.bootstrap_servers = bootstrap_servers;
+  cc.topic = topic;
+  cc.whole_topic = true;
+  cc.group_id = reader;
+  cc.properties = properties;
+  cc.properties.try_emplace("fetch.wait.max.ms", std::to_string(fetch_wait_ms));
+  return cc;
+}
+
 Result<std::unique_ptr<KafkaConsumer>> KafkaConsumer::Create(const KafkaConsumerConfig& config,
                                                              NextOffsetFn next_offset) {
   if (config.bootstrap_servers.empty()) return InvalidArgument("consumer bootstrap_servers is required");

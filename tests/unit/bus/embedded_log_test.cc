@@ -89,6 +89,26 @@ TEST_F(EmbeddedLogTest, AcknowledgedRecordsSurviveReopenInOrder) {
   EXPECT_EQ(all[2].value, std::string("bin\0ary", 7));
 }
 
+// One writer per log: a second open of the same log (another serve on the same data_dir)
+// is refused before it reads or repairs anything; another log beside it opens; once the
+// first is closed the log opens again with every record.
+TEST_F(EmbeddedLogTest, ASecondOpenOfTheSameLogIsRefusedWhileTheFirstHoldsIt) {
+  auto log = Open();
+  ASSERT_TRUE(PublishSync(*log, {{"acme", "one"}}).ok());
+  auto second = EmbeddedLog::Open({dir_.path().string()});
+  ASSERT_FALSE(second.ok());
+  EXPECT_EQ(second.status().code(), Code::kFailedPrecondition);
+  EXPECT_EQ(second.status().message(),
+            "the embedded log " + dir_.path().string() + "/events.log is in use by another process (" +
+                dir_.path().string() + "/events.lock is locked): stop it first, or give this one another directory");
+  auto beside = EmbeddedLog::Open({dir_.path().string(), "dlq.log"});
+  EXPECT_TRUE(beside.ok()) << beside.status().ToString();
+  log.reset();
+  log = Open();
+  ASSERT_NE(log, nullptr);
+  EXPECT_EQ(log->End(), 1);
+}
+
 // Reads cut records out of large multi-record reads: every record comes back whole and
 // in order across read boundaries, a record larger than one read included, and a poll
 // from the middle of the log with a small maximum returns exactly that window.

@@ -42,6 +42,13 @@ struct KafkaConsumerConfig {
   bool whole_topic = false;
 };
 
+// A reader of a small topic every process reads whole from its start (whole_topic: no
+// consumer group joined; `reader` names it to the brokers), fetching records as they come
+// (fetch.wait.max.ms `fetch_wait_ms` unless `properties` say otherwise).
+KafkaConsumerConfig WholeTopicReader(const std::string& bootstrap_servers, const std::string& topic,
+                                     const std::map<std::string, std::string>& properties, const std::string& reader,
+                                     int fetch_wait_ms);
+
 class KafkaConsumer final : public Subscriber {
  public:
   static Result<std::unique_ptr<KafkaConsumer>> Create(const KafkaConsumerConfig& config,
