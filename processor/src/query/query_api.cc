@@ -45,6 +45,12 @@ Status ScanRollups(const RollupJournal& rollups, std::string_view ws, const Wind
                                                      const RollupCounters& c) { fn(bucket, value, c); });
 }
 
+// Hashes a list's group names, looked up by string_view without a copy.
+struct GroupHash {
+  using is_transparent = void;
+  size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+};
+
 bool IsEmpty(const RollupCounters& c) {
   return c.latency.buckets.empty() && std::all_of(c.v.begin(), c.v.end(), [](int64_t x) { return x == 0; });
 }
@@ -257,20 +263,26 @@ HttpResponse QueryApi::Handle(const HttpRequest& request) const {
                      "the feature, promptVersion, model, provider, user and tenant filters apply to overview and "
                      "timeseries only (every view takes project and environment)");
   }
-  // Events without a project, user or tenant are listed as "unknown".
-  std::map<std::string, RollupCounters, std::less<>> by_value;
+  // Events without a project, user or tenant are listed as "unknown". A group is looked up
+  // by the row's own bytes (a high-cardinality list reads a row per value and bucket); its
+  // name is copied once, when first seen.
+  std::unordered_map<std::string, RollupCounters, GroupHash, std::equal_to<>> by_value;
   Status s = ScanRollupsInScope(
       rollups_, key->workspace, w, list->dim,
       [&](TimePoint, RollupScope scope, std::string_view value, const RollupCounters& c) {
         std::string_view group = list->by == GroupBy::kProject       ? scope.project
                                  : list->by == GroupBy::kEnvironment ? scope.environment
                                                                      : value;
-        by_value[std::string(group.empty() ? std::string_view("unknown") : group)].Add(c);
+        if (group.empty()) group = "unknown";
+        auto it = by_value.find(group);
+        if (it == by_value.end()) it = by_value.emplace(std::string(group), RollupCounters{}).first;
+        it->second.Add(c);
       });
   if (!s.ok()) return JsonError(503, "state_unavailable", s.message());
   // A group whose every counter is zero has nothing left in the window (its events were
   // cleaned up): not listed.
   std::vector<std::pair<std::string, RollupCounters>> items;
+  items.reserve(by_value.size());
   for (auto& [value, c] : by_value) {
     if (!IsEmpty(c)) items.emplace_back(value, std::move(c));
   }
@@ -279,9 +291,14 @@ HttpResponse QueryApi::Handle(const HttpRequest& request) const {
     if (w.sort == "tokens") return c.v[kInputTokens] + c.v[kOutputTokens];
     return c.v[kCostNano];
   };
-  std::stable_sort(items.begin(), items.end(),
-                   [&](const auto& a, const auto& b) { return score(a.second) > score(b.second); });
-  if (items.size() > w.limit) items.resize(w.limit);
+  // The highest scores first; equal scores by name.
+  auto before = [&](const auto& a, const auto& b) {
+    const int64_t sa = score(a.second), sb = score(b.second);
+    return sa != sb ? sa > sb : a.first < b.first;
+  };
+  const size_t shown = std::min<size_t>(items.size(), w.limit);
+  std::partial_sort(items.begin(), items.begin() + static_cast<std::ptrdiff_t>(shown), items.end(), before);
+  items.resize(shown);
   r.body = "{\"ok\":true," + WindowJson(*key, w, params) + ",\"sort\":\"" + w.sort + "\",\"items\":[";
   for (size_t i = 0; i < items.size(); ++i) {
     if (i) r.body += ",";
