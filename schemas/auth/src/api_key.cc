@@ -139,20 +139,25 @@ KeyRing::KeyRing() : mu_(std::make_unique<std::shared_mutex>()), snapshot_(std::
 KeyRing::KeyRing(KeyRing&&) noexcept = default;
 KeyRing::~KeyRing() = default;
 
+Status CheckKeyRecord(const KeyRecord& r) {
+  if (r.id.size() != kIdLen || !IsBase62(r.id)) {
+    return InvalidArgument("key id \"" + r.id + "\" must be 12 base62 characters");
+  }
+  if (!FromHex(r.sha256)) return InvalidArgument("key " + r.id + ": sha256 must be 64 hex characters");
+  if (r.workspace.empty()) return InvalidArgument("key " + r.id + ": workspace is required");
+  if (!r.previous_sha256.empty() && !FromHex(r.previous_sha256)) {
+    return InvalidArgument("key " + r.id + ": previous sha256 must be 64 hex characters");
+  }
+  return Status::Ok();
+}
+
 Result<std::shared_ptr<const KeyRing::Snapshot>> KeyRing::MakeSnapshot(std::vector<KeyRecord> records) {
   auto snapshot = std::make_shared<Snapshot>();
   for (KeyRecord& r : records) {
-    if (r.id.size() != kIdLen || !IsBase62(r.id)) {
-      return InvalidArgument("key id \"" + r.id + "\" must be 12 base62 characters");
-    }
+    RETURN_IF_ERROR(CheckKeyRecord(r));
     auto digest = FromHex(r.sha256);
-    if (!digest) return InvalidArgument("key " + r.id + ": sha256 must be 64 hex characters");
-    if (r.workspace.empty()) return InvalidArgument("key " + r.id + ": workspace is required");
     std::optional<std::array<unsigned char, 32>> previous;
-    if (!r.previous_sha256.empty()) {
-      previous = FromHex(r.previous_sha256);
-      if (!previous) return InvalidArgument("key " + r.id + ": previous sha256 must be 64 hex characters");
-    }
+    if (!r.previous_sha256.empty()) previous = FromHex(r.previous_sha256);
     std::string id = r.id;
     Entry entry{std::make_shared<const KeyRecord>(std::move(r)), *digest, previous};
     if (!snapshot->entries.emplace(id, std::move(entry)).second) {

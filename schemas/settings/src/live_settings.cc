@@ -103,6 +103,8 @@ Status LiveSettings::CheckProjectLocked(const SettingsChange& c) const {
 Status LiveSettings::CheckKeyLocked(const SettingsChange& c) const {
   const KeyRecord& k = c.key;
   if (c.workspace.empty() || k.workspace != c.workspace) return InvalidArgument("the change names no workspace");
+  // One malformed record would make the whole key ring refuse every later set.
+  RETURN_IF_ERROR(CheckKeyRecord(k));
   const auto declared = std::find_if(config_keys_.begin(), config_keys_.end(),
                                      [&](const KeyRecord& r) { return r.id == k.id; });
   if (declared != config_keys_.end()) {

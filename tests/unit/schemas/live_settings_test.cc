@@ -96,6 +96,23 @@ TEST_F(LiveSettingsTest, ACreatedKeyOpensOnceApplied) {
   EXPECT_EQ(Apply(c), "key " + c.key.id + " exists");  // the same change again is refused
 }
 
+// A record the key ring could not take (damaged, or not written by tokenmeter) is refused
+// and audited; the ring still takes every later change (found by fuzz_settings_change: the
+// record was applied, and from then on the ring refused every set holding it).
+TEST_F(LiveSettingsTest, AKeyRecordTheRingCannotTakeIsRefusedAndLaterKeysStillOpen) {
+  SettingsChange bad = Create(Role::kIngest);
+  bad.key.sha256 = "abc";
+  EXPECT_EQ(Apply(bad), "key " + bad.key.id + ": sha256 must be 64 hex characters");
+  SettingsChange bad_id = Create(Role::kIngest);
+  bad_id.key.id = "short";
+  EXPECT_EQ(Apply(bad_id), "key id \"short\" must be 12 base62 characters");
+  SettingsChange good = Create(Role::kIngest);
+  EXPECT_EQ(Apply(good), "");
+  EXPECT_TRUE(Opens(keys_[good.key.id]));
+  EXPECT_TRUE(Opens(owner_.key));
+  EXPECT_EQ(settings_->Keys("acme").size(), 2u);
+}
+
 TEST_F(LiveSettingsTest, RotationAndRevocationChangeOnlyTheSecretOrTheFlag) {
   SettingsChange c = Create(Role::kIngest);
   ASSERT_EQ(Apply(c), "");

@@ -73,6 +73,10 @@ std::string DisplayKey(std::string_view key);
 enum class KeyRejection : uint8_t { kNone, kMissing, kMalformed, kChecksum, kUnknown, kRevoked };
 std::string_view KeyRejectionName(KeyRejection r);
 
+// A record the key ring takes: a 12-character base62 id, a workspace, its SHA-256 (and any
+// previous one) as 64 hex characters.
+Status CheckKeyRecord(const KeyRecord& r);
+
 class KeyRing {
  public:
   // Fails on a record with a malformed id or hash, or a repeated id.
