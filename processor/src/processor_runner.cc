@@ -214,6 +214,9 @@ struct ProcessorRunner::Impl {
         probe->Expired(store->Expired(Family::kDedup), store->Expired(Family::kEvents),
                        store->Expired(Family::kRollups));
         SampleOutbox();
+        // Writes stopped by a failure no batch of events will retry (a fold, a settings
+        // review, an alert's delivery outcome while no events arrive): resumed once possible.
+        if (!store->WriteFailure().ok()) (void)store->Recover();
       }
       if (start - last_refresh >= std::chrono::milliseconds(config.status_refresh_ms)) {
         last_refresh = start;

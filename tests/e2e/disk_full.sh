@@ -5,6 +5,8 @@
 #  1. State disk full: events are still accepted (the log has room), commits stop
 #     (tokenmeter_processor_state_disk_full 1), queries are answered; once space returns
 #     the store resumes by itself and every accepted event is counted once.
+#  1b. Idle with the state disk full: a settings review's failed write is retried once
+#     space returns, though no event arrives to retry it.
 #  2. Log disk full: ingest answers 503 with reason disk_full (and /readyz says so),
 #     queries are answered; once space returns the client's retries are accepted.
 #  3. Both full, serve SIGKILLed: the restart refuses to start with a clear NO_SPACE
@@ -66,6 +68,30 @@ wait_for '[ "$(requests)" = 3500 ]' 300 || fail "after space returned to the sta
 wait_for '[ "$(metric tokenmeter_processor_state_disk_full)" = 0 ]' 50 || fail "gauge stays 1"
 grep -q '"event":"state_recovered"' "$work/serve.log" || fail "no state_recovered line"
 
+# 1b. Idle, no event to retry a write: a budget lowered through the admin API while the
+# state disk is full is reviewed once space returns, and the store resumes by itself.
+owner_key=$(awk '/#   owner:/ {print $3}' "$EXAMPLE")
+budget() {  # budget <method> <amount>: the admin API's status code
+  curl -s -o /dev/null -w '%{http_code}' -X "$1" "http://127.0.0.1:$port/v1/admin/budgets/tiny" \
+    -H "X-API-Key: $owner_key" -H 'Content-Type: application/json' --data-binary "{\"amountUsd\":\"$2\"}"
+}
+# The budget's alerts, type:status, oldest first ("none" if none).
+budget_alerts() { query /v1/alerts | /usr/bin/python3 -c 'import json,sys; print(" ".join(a["alert"]["type"]+":"+a["alert"]["status"] for a in reversed(json.load(sys.stdin)["alerts"]) if a["alert"]["scope"].get("budget")=="tiny") or "none")'; }
+[ "$(budget PUT 1)" = 201 ] || fail "budget PUT"
+$client "$port" "$ingest_key" tiny 10 | grep -q '"accepted": 10' || fail "events of the budget"
+wait_for '[ "$(requests)" = 3510 ]' 100 || fail "the budget's events: $(requests)"
+[ "$(budget_alerts)" = none ] || fail "the budget's alerts before: $(budget_alerts)"
+fill "$work/state-fs"
+[ "$(budget PUT 0.000001)" = 200 ] || fail "budget lowered while the state disk is full"
+wait_for '[ "$(metric tokenmeter_processor_state_disk_full)" = 1 ]' 100 || fail "the review's write did not fail"
+sleep 2
+[ "$(budget_alerts)" = none ] || fail "an alert decided while the disk was full: $(budget_alerts)"
+rm -f "$work/state-fs/filler"
+wait_for '[ "$(metric tokenmeter_processor_state_disk_full)" = 0 ]' 100 || fail "an idle store stayed stopped"
+wait_for '[ "$(budget_alerts)" = budget_exceeded:firing ]' 100 || fail "the budget's review after space returned: $(budget_alerts)"
+[ "$(requests)" = 3510 ] || fail "idle phase changed the count: $(requests)"
+[ "$(budget DELETE 0)" = 200 ] || fail "budget DELETE"
+
 # 2. The log disk fills: ingest is refused with a disk reason; queries answer.
 fill "$work/log-fs"
 $client "$port" "$ingest_key" log 2000 --deadline 90 --ledger "$work/ledger2" > "$work/client2.out" &
@@ -74,13 +100,13 @@ pids+=($client_pid)
 wait_for "grep -q '^503 disk_full$' '$work/ledger2'" 100 || fail "no 503 disk_full: $(sort "$work/ledger2" | uniq -c)"
 ready=$(curl -s "http://127.0.0.1:$port/readyz")
 echo "$ready" | grep -q '"reason":"disk_full"' || fail "readyz while the log disk is full: $ready"
-[ "$(requests)" = 3500 ] || fail "queries while the log disk is full: $(requests)"
+[ "$(requests)" = 3510 ] || fail "queries while the log disk is full: $(requests)"
 sleep 2
 alive
 rm -f "$work/log-fs/filler"
 wait "$client_pid" || fail "phase 2 client: $(cat "$work/client2.out")"
 grep -q '"accepted": 2000' "$work/client2.out" || fail "phase 2: $(cat "$work/client2.out")"
-wait_for '[ "$(requests)" = 5500 ]' 300 || fail "after space returned to the log disk: $(requests) of 5500"
+wait_for '[ "$(requests)" = 5510 ]' 300 || fail "after space returned to the log disk: $(requests) of 5510"
 
 # 3. Both full and a SIGKILL: the restart says why it cannot start; nothing is lost.
 fill "$work/state-fs"
@@ -95,7 +121,7 @@ timeout 30 "$TM" serve --config "$work/serve.yaml" 2> "$work/restart.log" || sta
 grep -q '"event":"startup_failed".*NO_SPACE' "$work/restart.log" || fail "startup error: $(tail -3 "$work/restart.log")"
 rm -f "$work/state-fs/filler" "$work/log-fs/filler"
 start_serve
-want=$((5500 + accepted3))
+want=$((5510 + accepted3))
 wait_for '[ "$(requests)" = '"$want"' ]' 300 || fail "after the restart: $(requests) of $want"
 # 4,500 nano-USD an event; each accepted id counted once.
 query '/v1/dashboard/overview?range=1h' | grep -q "\"costNanoUsd\":$((want * 4500))," || fail "cost: $(query '/v1/dashboard/overview?range=1h')"
