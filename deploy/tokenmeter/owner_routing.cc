@@ -92,8 +92,9 @@ void OwnerRouting::Work() {
 void OwnerRouting::Handle(HttpRequest request, Respond respond) {
   std::string_view path = request.target;
   path = path.substr(0, path.find('?'));
+  static const std::vector<std::string> kPrefixes = ProcessorRunner::RoutePrefixes();
   bool about_workspace = false;
-  for (const std::string& prefix : ProcessorRunner::RoutePrefixes()) about_workspace |= path.starts_with(prefix);
+  for (const std::string& prefix : kPrefixes) about_workspace |= path.starts_with(prefix);
   KeyRejection why;
   KeyRef key = about_workspace ? keys_.Verify(request.api_key, why, clock_.Now().time_since_epoch().count()) : nullptr;
   if (key == nullptr) return runner_.Handle(std::move(request), std::move(respond));  // ops, or a 401 from the API

@@ -88,6 +88,16 @@ Status TextsMember(const rapidjson::Document& d, const char* name, std::optional
   return Status::Ok();
 }
 
+// A change to `workspace` by `key`, now: its id, who and when.
+SettingsChange NewChange(const std::string& workspace, const KeyRecord& key, int64_t now_ms) {
+  SettingsChange c;
+  c.id = NewChangeId();
+  c.workspace = workspace;
+  c.actor = key.id;
+  c.at_ms = now_ms;
+  return c;
+}
+
 }  // namespace
 
 void AdminApi::Handle(HttpRequest request, Respond respond) {
@@ -168,7 +178,7 @@ void AdminApi::HandleAs(const HttpRequest& request, const KeyRecord& key, Respon
     if (env != "live" && env != "test") return respond(JsonError(400, "bad_request", "env must be live or test"));
     Result<NewKey> created = CreateApiKey(env, key.workspace, *role);
     if (!created.ok()) return respond(JsonError(500, "internal", created.status().message()));
-    SettingsChange change;
+    SettingsChange change = NewChange(key.workspace, key, now_ms);
     change.action = SettingsAction::kKeyCreate;
     change.key = created->record;
     change.key.name = name;
@@ -178,10 +188,6 @@ void AdminApi::HandleAs(const HttpRequest& request, const KeyRecord& key, Respon
     change.key.events_per_second = rate;
     change.key.burst_events = burst;
     change.key.created_ms = now_ms;
-    change.id = NewChangeId();
-    change.workspace = key.workspace;
-    change.actor = key.id;
-    change.at_ms = now_ms;
     return Write(std::move(change), 201, std::move(created->key), std::move(respond));
   }
 
@@ -207,11 +213,7 @@ void AdminApi::HandleAs(const HttpRequest& request, const KeyRecord& key, Respon
   if (target->role == Role::kOwner && !Allowed(key.role, Action::kManageOwnerKeys)) {
     return respond(Forbidden(key, Action::kManageOwnerKeys));
   }
-  SettingsChange change;
-  change.id = NewChangeId();
-  change.workspace = key.workspace;
-  change.actor = key.id;
-  change.at_ms = now_ms;
+  SettingsChange change = NewChange(key.workspace, key, now_ms);
   change.key = *target;
   std::string secret;
   if (rotate) {
@@ -257,11 +259,7 @@ void AdminApi::HandleProjects(const HttpRequest& request, std::string_view path,
   if (!body.ok()) return respond(JsonError(400, "bad_request", body.status().message()));
   std::string name;
   std::optional<std::vector<std::string>> environments;
-  SettingsChange change;
-  change.id = NewChangeId();
-  change.workspace = key.workspace;
-  change.actor = key.id;
-  change.at_ms = now_ms;
+  SettingsChange change = NewChange(key.workspace, key, now_ms);
   ProjectRecord& p = change.project;
   if (create) {
     for (Status s : {TextMember(*body, "slug", p.slug), TextMember(*body, "name", name), TextsMember(*body, "environments", environments)}) {
@@ -307,11 +305,7 @@ void AdminApi::CreateWorkspace(const HttpRequest& request, const KeyRecord& key,
   if (!settings_.Keys(id).empty()) return respond(JsonError(409, "conflict", "workspace " + id + " exists"));
   Result<NewKey> created = CreateApiKey("live", id, Role::kOwner);
   if (!created.ok()) return respond(JsonError(500, "internal", created.status().message()));
-  SettingsChange change;
-  change.id = NewChangeId();
-  change.workspace = id;
-  change.actor = key.id;
-  change.at_ms = now_ms;
+  SettingsChange change = NewChange(id, key, now_ms);
   change.action = SettingsAction::kKeyCreate;
   change.key = created->record;
   change.key.name = name.empty() ? "first owner" : name;
@@ -352,11 +346,7 @@ void AdminApi::HandleAlerting(const HttpRequest& request, std::string_view path,
                                                              : "the alert routes are read with GET and set with PUT"));
   }
   if (!Allowed(key.role, Action::kManageAlerting)) return respond(Forbidden(key, Action::kManageAlerting));
-  SettingsChange change;
-  change.id = NewChangeId();
-  change.workspace = key.workspace;
-  change.actor = key.id;
-  change.at_ms = now_ms;
+  SettingsChange change = NewChange(key.workspace, key, now_ms);
   if (plan && request.method == "DELETE") {
     change.action = SettingsAction::kPlanDelete;
     return Write(std::move(change), 200, "", std::move(respond));
@@ -407,11 +397,7 @@ void AdminApi::HandleBudgets(const HttpRequest& request, std::string_view path, 
     return respond(JsonError(405, "method_not_allowed", "a budget is set with PUT and deleted with DELETE"));
   }
   if (!Allowed(key.role, Action::kManageBudgets)) return respond(Forbidden(key, Action::kManageBudgets));
-  SettingsChange change;
-  change.id = NewChangeId();
-  change.workspace = key.workspace;
-  change.actor = key.id;
-  change.at_ms = now_ms;
+  SettingsChange change = NewChange(key.workspace, key, now_ms);
   BudgetRecord& b = change.budget;
   b.id = id;
   b.updated_ms = now_ms;
