@@ -114,9 +114,9 @@ struct ProcessorRunner::Impl {
     if (!publish_status) return;
     const std::shared_ptr<const AlertRules> rules = this->rules->Current();
     for (const std::string& ws : workspaces) {
-      if (StandingOf(ws).kind != Standing::Kind::kServing) continue;
       // A workspace without rules has nothing to say, unless it had (a removed plan limit).
       if (rules->BudgetsFor(ws).empty() && !rules->PlanFor(ws) && !published.contains(ws)) continue;
+      if (StandingOf(ws).kind != Standing::Kind::kServing) continue;
       Result<WorkspaceView> v = ReadWorkspaceView(*store, *rules, ws, clock->Now());
       if (!v.ok()) {
         Log(LogLevel::kError, "processor", "status_read_failed", {{"workspace", ws}, {"error", v.status().ToString()}});
