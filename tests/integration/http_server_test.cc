@@ -12,6 +12,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <memory>
 #include <stdexcept>
@@ -27,9 +28,12 @@ namespace {
 using namespace std::chrono_literals;
 
 // GET /big/<n>: a body of n bytes ('a' + i % 26). GET /stream/<n>: n pieces, streamed.
-// GET /throw: throws. Anything else: 200 "ok".
+// GET /slow/<n>: n pieces made slowly. GET /throw: throws. Anything else: 200 "ok".
 class TestHandler final : public HttpHandler {
  public:
+  std::atomic<int> made{0};                 // pieces of /slow/ streams made so far
+  std::atomic<int> made_when_answered{-1};  // `made` when the last "ok" was answered
+
   void Handle(HttpRequest request, Respond respond) override {
     HttpResponse r;
     r.content_type = "text/plain";
@@ -46,7 +50,17 @@ class TestHandler final : public HttpHandler {
         if (*left % 2 == 0 && *left > 0) piece = "piece " + std::to_string(*left / 2) + "\n";
         return --*left > 0;
       };
+    } else if (request.target.rfind("/slow/", 0) == 0) {
+      // n pieces of 100 bytes, each taking ~100 us to make, counted in `made`.
+      auto left = std::make_shared<int>(std::stoi(request.target.substr(6)));
+      r.stream = [left, this](std::string& piece) {
+        std::this_thread::sleep_for(100us);
+        piece.assign(100, 'x');
+        made.fetch_add(1);
+        return --*left > 0;
+      };
     } else {
+      made_when_answered.store(made.load());
       r.body = "ok";
     }
     respond(std::move(r));
@@ -192,6 +206,36 @@ TEST_F(HttpServerTest, AStreamedBodyIsSentChunkedAndTheConnectionGoesOn) {
   EXPECT_EQ(replies[0].body, "piece 3\npiece 2\npiece 1\n");
   EXPECT_EQ(replies[1].body, "") << "a stream with nothing in it";
   EXPECT_EQ(replies[2].body, "ok");
+  EXPECT_TRUE(Idle(3s));
+}
+
+// A client reading a long stream as fast as it comes does not hold the server's thread:
+// another connection on the same (only) thread is answered while the stream goes on.
+TEST_F(HttpServerTest, ALongStreamLeavesTheThreadToOtherConnectionsBetweenPieces) {
+  HttpServerConfig c;
+  c.port = 0;
+  c.threads = 1;
+  server_ = std::make_unique<HttpServer>(c, handler_);
+  ASSERT_TRUE(server_->Start().ok());
+  constexpr int kPieces = 10000;  // ~1 s of making pieces
+  std::string streamed;
+  std::thread reader([&] {
+    streamed = testing::SendRaw(server_->port(), "GET /slow/" + std::to_string(kPieces) +
+                                                     " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+                                 20s);
+  });
+  auto until = std::chrono::steady_clock::now() + 5s;
+  while (handler_.made.load() < 10 && std::chrono::steady_clock::now() < until) std::this_thread::sleep_for(1ms);
+  ASSERT_GE(handler_.made.load(), 10) << "the stream did not start";
+  std::vector<testing::Reply> ping = testing::ParseResponses(
+      testing::SendRaw(server_->port(), "GET /ping HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"));
+  reader.join();
+  ASSERT_EQ(ping.size(), 1u);
+  EXPECT_EQ(ping[0].body, "ok");
+  EXPECT_LT(handler_.made_when_answered.load(), kPieces) << "answered only once the stream had ended";
+  std::vector<testing::Reply> replies = testing::ParseResponses(streamed);
+  ASSERT_EQ(replies.size(), 1u);
+  EXPECT_EQ(replies[0].body, std::string(kPieces * 100, 'x'));
   EXPECT_TRUE(Idle(3s));
 }
 

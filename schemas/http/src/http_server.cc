@@ -167,6 +167,7 @@ struct Conn final : std::enable_shared_from_this<Conn> {
           break;
         case Phase::kWrite:
           if (!Flush()) return;
+          if (stream) return NextPieceLater();
           AfterWrite();
           break;
         case Phase::kLinger:
@@ -359,8 +360,19 @@ struct Conn final : std::enable_shared_from_this<Conn> {
     deadline = Clock::now() + std::chrono::milliseconds(server.config.body_timeout_ms);
   }
 
+  // A streamed body's next piece, once the other connections of this thread have had
+  // their turn: a client that reads as fast as the pieces come would otherwise keep the
+  // thread writing to it until the stream ends (an export of millions of rows), and
+  // every other connection of the thread would wait that long.
+  void NextPieceLater() {
+    asio::post(*worker.ctx, [c = shared_from_this()] {
+      if (c->phase != Phase::kWrite) return;  // closed meanwhile
+      c->NextPiece();
+      c->Drive();
+    });
+  }
+
   void AfterWrite() {
-    if (stream) return NextPiece();
     out.clear();
     out_sent = 0;
     if (counted) {
