@@ -52,6 +52,9 @@ snapshot_raw() {
   echo "p95 by feature: $(query "/v1/dashboard/overview?$w&feature=support.reply")"
   echo "unpriced: $(query "/v1/models/unpriced?$w")"
   echo "export: $(query "/v1/export?$w&format=ndjson")"
+  for dim in total feature user; do
+    echo "rollups $dim: $(query "/v1/export?$w&of=rollups&dimension=$dim&granularity=minute&format=ndjson")"
+  done
 }
 snapshot() { snapshot_raw | sed -E 's/"availableFrom":"[^"]*"/"availableFrom":"(masked)"/g'; }
 real_state() {  # the budget's spend and the plan's count (real data only)
@@ -69,11 +72,18 @@ budget_before=$(real_state)
 # The export, read by Python's csv and json: its rows add up to the query API's totals.
 query "/v1/export?from=$from&to=$to&format=csv" > "$work/export.csv"
 query "/v1/export?from=$from&to=$to&format=json" > "$work/export.json"
-/usr/bin/python3 - "$work/export.csv" "$work/export.json" "$(query "/v1/dashboard/overview?from=$from&to=$to")" <<'PY' ||
+query "/v1/export?from=$from&to=$to&format=csv&of=rollups&dimension=feature" > "$work/rollups.csv"
+/usr/bin/python3 - "$work/export.csv" "$work/export.json" "$(query "/v1/dashboard/overview?from=$from&to=$to")" \
+  "$work/rollups.csv" <<'PY' ||
 import csv, json, sys
 rows = list(csv.DictReader(open(sys.argv[1], newline="")))
 doc = json.load(open(sys.argv[2]))
 totals = json.loads(sys.argv[3])["totals"]
+rollups = list(csv.DictReader(open(sys.argv[4], newline="")))
+assert {r["value"] for r in rollups} == {"support.reply"}, rollups
+for field in ("requests", "duplicates", "inputTokens", "outputTokens", "costNanoUsd"):
+    assert sum(int(r[field]) for r in rollups) == totals[field], (field, rollups, totals)
+assert sum(int(r["latencySumMs"]) for r in rollups) == 640 + 1900, rollups
 assert [r["requestId"] for r in rows] == ["r1", "r2"], rows
 assert [e["requestId"] for e in doc["events"]] == ["r1", "r2"], doc
 assert sum(int(r["costNanoUsd"]) for r in rows) == totals["costNanoUsd"], (rows, totals)

@@ -259,4 +259,22 @@ Status RollupJournal::Pending(const RollupRange& r, std::unique_ptr<StateStore::
   return Status::Ok();
 }
 
+Status RollupJournal::Unfolded(const RollupRange& r, std::unique_ptr<StateStore::Snapshot>& at,
+                               std::map<std::string, RollupCounters, std::less<>>& unfolded) const {
+  std::vector<PendingRow> pending;
+  RETURN_IF_ERROR(Pending(r, at, pending));
+  std::string key;
+  for (const PendingRow& p : pending) {
+    key.assign(r.prefix);
+    AppendBigEndian(key, static_cast<uint64_t>(p.bucket.time_since_epoch().count()));
+    key += p.environment;
+    key.push_back('\0');
+    key += p.project;
+    key.push_back('\0');
+    key += p.value;
+    unfolded[key].Add(p.counters);
+  }
+  return Status::Ok();
+}
+
 }  // namespace tokenmeter

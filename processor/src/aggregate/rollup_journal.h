@@ -76,6 +76,13 @@ class RollupJournal {
   template <typename Fn>
   Status Scan(const RollupRange& r, Fn fn) const;
 
+  // The rows of `r` as one view, for a reader that pages through them: `at`, the snapshot
+  // to read the folded rows at, and `unfolded`, the published deltas not yet folded in it,
+  // summed per row and keyed as the folded rows are (so the two merge in key order). Holds
+  // at most the rows pending a fold.
+  Status Unfolded(const RollupRange& r, std::unique_ptr<StateStore::Snapshot>& at,
+                  std::map<std::string, RollupCounters, std::less<>>& unfolded) const;
+
   // Distinct 1-minute rows published and not yet folded.
   size_t PendingRows() const { return pending_rows_.load(std::memory_order_relaxed); }
 

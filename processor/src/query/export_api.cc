@@ -1,10 +1,12 @@
 #include "export_api.h"
 
 #include <algorithm>
+#include <map>
 #include <memory>
 
 #include "dedup/dedup_record.h"
 #include "events/stored_event.h"
+#include "export_rows.h"
 #include "state/state_store_scan.h"
 #include "tokenmeter/base/json_text.h"
 #include "tokenmeter/base/rfc3339.h"
@@ -13,8 +15,6 @@
 
 namespace tokenmeter {
 namespace {
-
-enum class Format { kCsv, kNdjson, kJson, kFocus };
 
 // The columns of a row, in order: CSV header names and JSON keys alike.
 constexpr const char* kColumns[] = {
@@ -30,54 +30,6 @@ constexpr const char* kFocusColumns[] = {
     "ServiceName",    "SkuId",          "ResourceId",    "x_Feature",      "x_PromptVersion",  "x_Project",
     "x_Environment",  "x_User",         "x_Tenant",      "x_DataMode",     "x_CostSource",     "x_Attempts"};
 constexpr size_t kRowsPerPiece = 500;
-
-// A value of a row: text (quoted in JSON), a number, or absent (empty in CSV, null in JSON).
-struct Cell {
-  enum Kind { kText, kNumber, kNull } kind;
-  std::string value;
-};
-
-void AppendCsv(std::string& out, const Cell& c) {
-  if (c.kind == Cell::kNull) return;
-  if (c.value.find_first_of(",\"\r\n") == std::string::npos) {
-    out += c.value;
-    return;
-  }
-  out.push_back('"');
-  for (char ch : c.value) {
-    if (ch == '"') out.push_back('"');
-    out.push_back(ch);
-  }
-  out.push_back('"');
-}
-
-void AppendRow(std::string& out, Format f, const std::vector<Cell>& cells, bool first) {
-  if (f == Format::kCsv || f == Format::kFocus) {
-    for (size_t i = 0; i < cells.size(); ++i) {
-      if (i) out.push_back(',');
-      AppendCsv(out, cells[i]);
-    }
-    out += "\r\n";
-    return;
-  }
-  if (f == Format::kJson && !first) out.push_back(',');
-  out.push_back('{');
-  for (size_t i = 0; i < cells.size(); ++i) {
-    if (i) out.push_back(',');
-    out.push_back('"');
-    out += kColumns[i];
-    out += "\":";
-    if (cells[i].kind == Cell::kText) {
-      AppendJsonString(out, cells[i].value);
-    } else if (cells[i].kind == Cell::kNumber) {
-      out += cells[i].value;
-    } else {
-      out += "null";
-    }
-  }
-  out.push_back('}');
-  if (f == Format::kNdjson) out.push_back('\n');
-}
 
 // Whether an event is in the window: its time, data mode, scope and drill-down attribute.
 bool InWindow(const UsageEvent& e, const Window& w) {
@@ -198,7 +150,8 @@ struct Cursor {
               std::string_view(d->record->event_key).substr(0, kEventKeyHeadBytes) == k.substr(0, kEventKeyHeadBytes)) {
             attempts = d->record->attempts;
           }
-          AppendRow(out, format, format == Format::kFocus ? FocusCells(*s, attempts) : Cells(*s, attempts), first_row);
+          AppendRow(out, format, kColumns, format == Format::kFocus ? FocusCells(*s, attempts) : Cells(*s, attempts),
+                    first_row);
           first_row = false;
           return ++rows < kRowsPerPiece;
         },
@@ -219,37 +172,26 @@ struct Cursor {
 HttpResponse ExportEvents(const StateStore& store, const DedupIndex& dedup, const KeyRecord& key, const Params& params,
                           const Window& w, TimePoint now, const RetentionConfig& retention) {
   auto it = params.find("format");
-  const std::string format = it == params.end() || it->second.empty() ? "csv" : it->second;
+  const std::string name = it == params.end() || it->second.empty() ? "csv" : it->second;
   auto cursor = std::make_shared<Cursor>(store, dedup, store.TakeSnapshot(), key.workspace, w);
+  static const std::map<std::string_view, Format> kFormats = {
+      {"csv", Format::kCsv}, {"ndjson", Format::kNdjson}, {"json", Format::kJson}, {"focus", Format::kFocus}};
+  auto format = kFormats.find(name);
+  if (format == kFormats.end()) return JsonError(400, "bad_query", "format must be csv, ndjson, json or focus");
+  cursor->format = format->second;
+  std::string members = "\"workspace\":";
+  AppendJsonString(members, key.workspace);
+  members += ",\"from\":\"" + FormatRfc3339(w.from) + "\",\"to\":\"" + FormatRfc3339(w.to) + "\"";
   HttpResponse r;
-  if (format == "csv") {
-    r.content_type = "text/csv; charset=utf-8";
-    for (size_t i = 0; i < std::size(kColumns); ++i) cursor->head += std::string(i ? "," : "") + kColumns[i];
-    cursor->head += "\r\n";
-  } else if (format == "focus") {
-    cursor->format = Format::kFocus;
-    r.content_type = "text/csv; charset=utf-8";
-    for (size_t i = 0; i < std::size(kFocusColumns); ++i) cursor->head += std::string(i ? "," : "") + kFocusColumns[i];
-    cursor->head += "\r\n";
-  } else if (format == "ndjson") {
-    cursor->format = Format::kNdjson;
-    r.content_type = "application/x-ndjson";
-  } else if (format == "json") {
-    cursor->format = Format::kJson;
-    cursor->head = "{\"ok\":true,\"workspace\":";
-    AppendJsonString(cursor->head, key.workspace);
-    cursor->head += ",\"from\":\"" + FormatRfc3339(w.from) + "\",\"to\":\"" + FormatRfc3339(w.to) + "\",\"events\":[";
-    cursor->tail = "]}";
+  if (cursor->format == Format::kFocus) {
+    FrameExport(cursor->format, kFocusColumns, "tokenmeter-events", members, "events", r, cursor->head, cursor->tail);
   } else {
-    return JsonError(400, "bad_query", "format must be csv, ndjson, json or focus");
+    FrameExport(cursor->format, kColumns, "tokenmeter-events", members, "events", r, cursor->head, cursor->tail);
   }
   // Event rows are kept retention.events_days after they occurred.
   const TimePoint kept_from = now - retention.events_window();
   r.headers.emplace_back("X-Retention-Truncated", w.from < kept_from ? "true" : "false");
   r.headers.emplace_back("X-Retention-Available-From-Utc", FormatRfc3339(kept_from));
-  r.headers.emplace_back("Content-Disposition",
-                         "attachment; filename=\"tokenmeter-events" + std::string(format == "focus" ? "-focus.csv" : "." + format) +
-                             "\"");
   r.stream = [cursor](std::string& piece) { return cursor->Next(piece); };
   return r;
 }

@@ -218,7 +218,14 @@ HttpResponse QueryApi::Handle(const HttpRequest& request) const {
   if (!bad.empty()) return JsonError(400, "bad_query", bad);
   ApplyRetention(w, clock_.Now(), retention_);
   if (path == "/v1/models/unpriced") return UnpricedModels(rollups_, *key, w, params);
-  if (path == "/v1/export") return ExportEvents(store_, dedup_, *key, params, w, clock_.Now(), retention_);
+  if (path == "/v1/export") {
+    auto of = params.find("of");
+    if (of == params.end() || of->second.empty() || of->second == "events") {
+      return ExportEvents(store_, dedup_, *key, params, w, clock_.Now(), retention_);
+    }
+    if (of->second == "rollups") return ExportRollups(store_, rollups_, *key, params, w);
+    return JsonError(400, "bad_query", "of must be events or rollups");
+  }
   if (!path.starts_with("/v1/dashboard/")) return JsonError(404, "not_found", "no such endpoint");
   std::string_view name = path.substr(14);
   HttpResponse r;

@@ -8,6 +8,7 @@
 //       &dataMode=real|test|demo|all (default real) &environment=E &project=P (overview,
 //       timeseries) &limit=N (1..1000, default 10) &sort=cost|requests|tokens
 //       &granularity=minute|hour|day (timeseries; default by range length)
+//   GET /v1/export ?of=events|rollups &format=… (export_api.h)
 //   GET /v1/events/{requestId}   404 once the id is past the dedup window or the event
 //       past its retention (RetentionConfig), whether or not a compaction dropped it yet
 //

@@ -4,7 +4,9 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdio>
 #include <filesystem>
+#include <map>
 
 #include "dedup/dedup_index.h"
 #include "dedup/dedup_record.h"
@@ -28,22 +30,12 @@ class QueryApiTest : public ::testing::Test {
     prices_ = std::make_shared<const PriceBook>(*PriceBook::FromEmbedded());
     dedup_ = std::move(*DedupIndex::Load(*store_));
     journal_ = std::move(*RollupJournal::Open(*store_));
-    BatchPipeline pipeline(*store_, *dedup_, *journal_, parser_, prices_, "tokenmeter.events");
     UsageEvent a = Event("a", "gpt-4o-mini", 850, 320, "checkout.ai_summary", "u1", CallStatus::kSuccess, 820);
     UsageEvent b = Event("b", "gpt-4.1", 1200, 450, "contract-analysis", "u2", CallStatus::kError, 1000);
     b.project = "support";
     UsageEvent other = Event("g", "gpt-4.1", 1, 1, "x", "u9", CallStatus::kSuccess, 1);
     other.workspace = "globex";
-    std::vector<ConsumedRecord> msgs;
-    int64_t offset = 0;
-    for (const UsageEvent* e : {&a, &b, &a, &other}) {
-      ConsumedRecord m{0, offset++, e->workspace, ""};
-      EncodeCanonical(*e, m.value);
-      msgs.push_back(std::move(m));
-    }
-    auto prepared = pipeline.Prepare(0, msgs);
-    ASSERT_TRUE(prepared.ok());
-    ASSERT_TRUE(pipeline.Commit(*prepared).ok());
+    Apply({a, b, a, other});
     owner_ = *CreateApiKey("live", "acme", Role::kOwner);
     member_ = *CreateApiKey("live", "acme", Role::kMember);
     ingest_ = *CreateApiKey("live", "acme", Role::kIngest);
@@ -70,6 +62,21 @@ class QueryApiTest : public ::testing::Test {
     return e;
   }
 
+  // One batch of `events` (partition 0, after the batches before) applied and published
+  // to the rollup journal, not folded.
+  void Apply(const std::vector<UsageEvent>& events) {
+    BatchPipeline pipeline(*store_, *dedup_, *journal_, parser_, prices_, "tokenmeter.events");
+    std::vector<ConsumedRecord> msgs;
+    for (const UsageEvent& e : events) {
+      ConsumedRecord m{0, next_offset_++, e.workspace, ""};
+      EncodeCanonical(e, m.value);
+      msgs.push_back(std::move(m));
+    }
+    auto prepared = pipeline.Prepare(0, msgs);
+    ASSERT_TRUE(prepared.ok());
+    ASSERT_TRUE(pipeline.Commit(*prepared).ok());
+  }
+
   HttpResponse Get(const std::string& target, const std::string& key = "") {
     HttpRequest r;
     r.method = "GET";
@@ -90,6 +97,7 @@ class QueryApiTest : public ::testing::Test {
   FakeClock clock_{*ParseRfc3339("2026-02-07T13:00:00.000Z")};
   std::unique_ptr<RollupJournal> journal_;
   std::unique_ptr<QueryApi> api_;
+  int64_t next_offset_ = 0;
 };
 
 TEST_F(QueryApiTest, OverviewGivesExactTotals) {
@@ -266,6 +274,110 @@ TEST_F(QueryApiTest, ExportsListEveryCountedEventExactly) {
             "2026-02-07T12:35:00.000Z,1650,Tokens,openai,openai,gpt-4.1,gpt-4.1,b,contract-analysis,,support,prod,u2,t1,"
             "real,catalog,1\r\n");
   EXPECT_EQ(Get("/v1/export?format=xml").status, 400);
+}
+
+std::string HeaderOf(const HttpResponse& r, const std::string& name) {
+  for (const auto& [k, value] : r.headers) {
+    if (k == name) return value;
+  }
+  return "?";
+}
+
+// An export of rollups: a row per bucket, data mode, scope and value of one dimension,
+// the same whether the rows are folded or not.
+TEST_F(QueryApiTest, ExportsRollupRowsExactlyFoldedOrNot) {
+  const std::string header =
+      "bucketStart,bucketEnd,granularity,dataMode,environment,project,dimension,value,requests,successes,errors,"
+      "duplicates,inputTokens,outputTokens,cachedTokens,cacheWriteTokens,reasoningTokens,costUsd,costNanoUsd,"
+      "unpricedRequests,latencyCount,latencySumMs,p50LatencyMs,p95LatencyMs,p99LatencyMs\r\n";
+  const std::string totals =
+      header +
+      "2026-02-07T12:00:00.000Z,2026-02-07T13:00:00.000Z,hour,real,prod,,total,,1,1,0,1,850,320,0,0,0,0.000319500,"
+      "319500,0,1,820,869,869,869\r\n"
+      "2026-02-07T12:00:00.000Z,2026-02-07T13:00:00.000Z,hour,real,prod,support,total,,1,0,1,0,1200,450,0,0,0,"
+      "0.006000000,6000000,0,1,1000,1052,1052,1052\r\n";
+  HttpResponse r = Get("/v1/export?of=rollups&range=24h");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.content_type, "text/csv; charset=utf-8");
+  ASSERT_TRUE(r.stream) << "streamed, not built whole";
+  EXPECT_EQ(Drain(r), totals) << "unfolded";
+  EXPECT_EQ(HeaderOf(r, "X-Retention-Truncated"), "false");
+  EXPECT_EQ(HeaderOf(r, "X-Retention-Available-From-Utc"), "2025-01-03T13:00:00.000Z") << "hour rows: 400 days";
+  ASSERT_TRUE(journal_->Fold().ok());
+  r = Get("/v1/export?of=rollups&range=24h");
+  EXPECT_EQ(Drain(r), totals) << "folded";
+  r = Get("/v1/export?of=rollups&range=24h&dataMode=all");
+  EXPECT_EQ(Drain(r), totals) << "three modes, nothing pending in any";
+
+  r = Get("/v1/export?of=rollups&range=24h&dimension=user&format=ndjson&project=support");
+  EXPECT_EQ(r.content_type, "application/x-ndjson");
+  EXPECT_EQ(Drain(r),
+            R"({"bucketStart":"2026-02-07T12:00:00.000Z","bucketEnd":"2026-02-07T13:00:00.000Z","granularity":"hour",)"
+            R"("dataMode":"real","environment":"prod","project":"support","dimension":"user","value":"u2","requests":1,)"
+            R"("successes":0,"errors":1,"duplicates":0,"inputTokens":1200,"outputTokens":450,"cachedTokens":0,)"
+            R"("cacheWriteTokens":0,"reasoningTokens":0,"costUsd":"0.006000000","costNanoUsd":6000000,)"
+            R"("unpricedRequests":0,"latencyCount":1,"latencySumMs":1000,"p50LatencyMs":1052,"p95LatencyMs":1052,)"
+            R"("p99LatencyMs":1052})" "\n");
+  r = Get("/v1/export?of=rollups&from=2026-01-01T00:00:00Z&to=2026-02-08T00:00:00Z&granularity=minute&format=json&user=u1");
+  std::string json = Drain(r);
+  EXPECT_EQ(HeaderOf(r, "X-Retention-Truncated"), "true") << "minute rows: 14 days";
+  EXPECT_EQ(json.rfind(R"({"ok":true,"workspace":"acme","from":"2026-01-01T00:00:00.000Z","to":"2026-02-08T00:00:00.000Z",)"
+                       R"("granularity":"minute","dimension":"user","rows":[{"bucketStart":"2026-02-07T12:34:00.000Z",)",
+                       0),
+            0u)
+      << json;
+  EXPECT_NE(json.find(R"("value":"u1","requests":1,)"), std::string::npos) << json;
+  EXPECT_EQ(json.find("u2"), std::string::npos) << "only the attribute's value";
+  EXPECT_EQ(json.substr(json.size() - 3), "}]}");
+
+  EXPECT_EQ(Get("/v1/export?of=rollups&format=focus").status, 400);
+  EXPECT_EQ(Get("/v1/export?of=rollups&dimension=colour").status, 400);
+  EXPECT_EQ(Get("/v1/export?of=rollups&dimension=model&user=u1").status, 400);
+  EXPECT_EQ(Get("/v1/export?of=budgets").status, 400);
+}
+
+// Rows on many pieces of the stream, some folded, some with deltas not yet folded and
+// some with both, each once with its sum.
+TEST_F(QueryApiTest, ARollupExportMergesFoldedRowsAndPendingDeltasAcrossPieces) {
+  std::vector<UsageEvent> first, second;
+  for (int i = 0; i < 1200; ++i) {
+    char user[8];
+    std::snprintf(user, sizeof(user), "v%04d", i);
+    first.push_back(Event("f" + std::to_string(i), "gpt-4o-mini", 100, 10, "x", user, CallStatus::kSuccess, 5));
+    if (i % 3 == 0) {
+      second.push_back(Event("s" + std::to_string(i), "gpt-4o-mini", 100, 10, "x", user, CallStatus::kSuccess, 5));
+    }
+  }
+  Apply(first);
+  ASSERT_TRUE(journal_->Fold().ok());
+  Apply(second);  // published, not folded
+  UsageEvent last = Event("late", "gpt-4o-mini", 100, 10, "x", "zz-new", CallStatus::kSuccess, 5);
+  Apply({last});  // a row with only a pending delta, after every folded one
+  ASSERT_GT(journal_->PendingRows(), 0u);
+  HttpResponse r = Get("/v1/export?of=rollups&range=24h&dimension=user&format=ndjson");
+  std::string body = Drain(r);
+  std::map<std::string, int> requests;
+  size_t rows = 0;
+  for (size_t at = 0; at < body.size();) {
+    size_t end = body.find('\n', at);
+    std::string line = body.substr(at, end - at);
+    at = end + 1;
+    ++rows;
+    size_t v = line.find(R"("value":")") + 9;
+    std::string user = line.substr(v, line.find('"', v) - v);
+    size_t q = line.find(R"("requests":)") + 11;
+    requests[user] += std::stoi(line.substr(q));
+  }
+  EXPECT_EQ(rows, 1203u) << "1,200 users, u1 and u2, zz-new; each once";
+  EXPECT_EQ(requests.size(), 1203u);
+  EXPECT_EQ(requests["v0000"], 2);
+  EXPECT_EQ(requests["v0001"], 1);
+  EXPECT_EQ(requests["v0999"], 2);
+  EXPECT_EQ(requests["v1199"], 1);
+  EXPECT_EQ(requests["zz-new"], 1);
+  int total = 0;
+  for (const auto& [user, n] : requests) total += n;
+  EXPECT_EQ(total, 2 + 1200 + 400 + 1);
 }
 
 TEST_F(QueryApiTest, TimeseriesHasOnePointPerBucket) {
