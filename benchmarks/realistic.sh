@@ -6,8 +6,12 @@
 # and bytes on disk per event (log and state, after compaction). The whole data's answers
 # (requests, cost, the top user) must be equal on both sides.
 #
-# Usage: benchmarks/realistic.sh --build-dir DIR [--smoke] --out FILE
-#   (run by benchmarks/run.sh; FILE gets the report's section, markdown)
+# Then two exports streamed from serve (every counted call as CSV, and the users' day rows):
+# rows, time and serve's RSS growth while they stream, their sums equal to the views'.
+#
+# Usage: benchmarks/realistic.sh --build-dir DIR [--smoke] [--events N] --out FILE
+#   (run by benchmarks/run.sh; FILE gets the report's section, markdown; --events: another
+#   number of distinct calls, a multiple of 9)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 mode=full
@@ -18,6 +22,7 @@ while [ $# -gt 0 ]; do
     --smoke) mode=smoke ;;
     --build-dir) build=$2; shift ;;
     --out) out=$2; shift ;;
+    --events) events_given=$2; shift ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
   shift
@@ -32,6 +37,8 @@ else
   runs=2
   budget_s=5
 fi
+[ -n "${events_given:-}" ] && events=$events_given
+(( events % 9 == 0 )) || { echo "--events must be a multiple of 9" >&2; exit 2; }
 sent=$((events / 9 * 10))
 TM="$build/deploy/tokenmeter/tokenmeter"
 BENCH="$build/benchmarks/tokenmeter-bench"
@@ -128,6 +135,31 @@ from=$(date -u -d "@$(((end_ms - 31 * day_ms) / day_ms * day_ms / 1000))" +%Y-%m
 to=$(date -u -d "@$(((end_ms / day_ms + 2) * day_ms / 1000))" +%Y-%m-%dT%H:%M:%SZ)
 run queries 3600 "$BENCH" queries --port "$port" --key "$(head -n 1 "$work/read.txt")" --runs "$runs" \
   --budget-s "$budget_s" --from "$from" --to "$to"
+
+# --- exports, streamed: rows, time, serve's RSS growth while streaming ---------------------
+export_phase() {  # export_phase <name> <query> <column to sum>: R[name.rows/.sum/.seconds/.rss_growth_kib]
+  local name=$1 q=$2 col=$3 before sampler t0 line
+  before=$(awk '/VmRSS/ {print $2}' "/proc/$serve_pid/status")
+  (while kill -0 "$serve_pid" 2>/dev/null; do awk '/VmRSS/ {print $2}' "/proc/$serve_pid/status"; sleep 0.2; done) \
+    > "$work/rss_$name.txt" &
+  sampler=$!
+  t0=$(date +%s.%N)
+  line=$(curl -sfN -H "X-API-Key: $(head -n 1 "$work/read.txt")" "http://127.0.0.1:$port/v1/export?$q" |
+    awk -F, -v c="$col" 'NR > 1 {n++; s += $c} END {printf "%d %.0f", n, s}') || fail "export $name"
+  R[$name.seconds]=$(echo "$(date +%s.%N) - $t0" | bc -l)
+  kill "$sampler" 2>/dev/null || true
+  wait "$sampler" 2>/dev/null || true
+  R[$name.rows]=${line% *}
+  R[$name.sum]=${line#* }
+  R[$name.rss_growth_kib]=$(($(sort -n "$work/rss_$name.txt" | tail -1) - before))
+  log "$name: ${R[$name.rows]} rows in ${R[$name.seconds]} s, sum $col ${R[$name.sum]}, RSS +${R[$name.rss_growth_kib]} KiB"
+}
+export_phase export_events "from=$from&to=$to&format=csv" 21  # costNanoUsd
+[ "${R[export_events.rows]}" = "$events" ] || fail "the export has ${R[export_events.rows]} calls of $events"
+[ "${R[export_events.sum]}" = "${R[queries.check_cost_nano]}" ] ||
+  fail "the export's calls cost ${R[export_events.sum]} nano-USD, the views ${R[queries.check_cost_nano]}"
+export_phase export_rollups "from=$from&to=$to&format=csv&of=rollups&dimension=user&granularity=day" 9  # requests
+[ "${R[export_rollups.sum]}" = "$events" ] || fail "the users' day rows count ${R[export_rollups.sum]} requests of $events"
 kill -TERM "$serve_pid"
 wait "$serve_pid" 2>/dev/null || true
 run compact 1800 "$BENCH" compact --state "$work/data/state"
@@ -170,6 +202,11 @@ yes_no() { [ "$(echo "$1" | bc -l)" = 1 ] && echo yes || echo "**no**"; }
   echo "| serve RSS, most during the load / after | $(fmt "$(echo "$rss_max / 1024" | bc -l)") / $(fmt "$(echo "$rss_after / 1024" | bc -l)") MiB | ≤ 512 MiB | $(yes_no "$rss_max / 1024 <= 512") |"
   echo "| state on disk after compaction, per call | $(fmt "$(echo "$state_bytes / $events" | bc -l)") B | ≤ 200 B | $(yes_no "$state_bytes / $events <= 200") |"
   echo "| log on disk, per record received | $(fmt "$(echo "$log_bytes / $sent" | bc -l)") B | - | - |"
+  for e in export_events export_rollups; do
+    what="export of every call (CSV)"
+    [ "$e" = export_rollups ] && what="export of the users' day rows (CSV)"
+    echo "| $what: $(fmt "${R[$e.rows]}") rows in $(fmt "${R[$e.seconds]}" 1) s, serve's RSS growth while streaming | $(fmt "$(echo "${R[$e.rss_growth_kib]} / 1024" | bc -l)" 1) MiB | ≤ 8 MiB | $(yes_no "${R[$e.rss_growth_kib]} <= 8192") |"
+  done
 } > "$out"
 # Every figure a number; the section written.
 for k in queries.failures load.failed; do [ "${R[$k]%.*}" = 0 ] || fail "$k = ${R[$k]}"; done

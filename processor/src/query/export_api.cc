@@ -155,7 +155,7 @@ struct Cursor {
           first_row = false;
           return ++rows < kRowsPerPiece;
         },
-        at.get());
+        at.get(), /*bulk=*/true);
     // A failure mid-stream cannot change the status already sent: the body ends early,
     // without the JSON tail, so a reader sees it is cut short.
     if (!scanned.ok() || rows < kRowsPerPiece) {

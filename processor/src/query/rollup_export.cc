@@ -115,7 +115,7 @@ struct RollupCursor {
             last.assign(k);
             return ++rows < kRowsPerPiece;
           },
-          m.at.get());
+          m.at.get(), /*bulk=*/true);
       if (!scanned.ok()) return false;
       if (rows == kRowsPerPiece) {
         m.next_key = last + std::string(1, '\0');  // the first key after the last one read

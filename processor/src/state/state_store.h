@@ -94,9 +94,11 @@ class StateStore {
   // `at`: read as of that snapshot (null: the latest commits).
   Result<std::optional<std::string>> Get(Family f, const std::string& key, const Snapshot* at = nullptr) const;
   // Calls fn(key, value) for keys in [begin, end) of a family, in order; stops when fn
-  // returns false.
+  // returns false. `bulk`: a read of most of a family once (an export), whose blocks are
+  // not kept in the block cache (they would push out the ones queries read again).
   template <typename Fn>
-  Status Scan(Family f, const std::string& begin, const std::string& end, Fn fn, const Snapshot* at = nullptr) const;
+  Status Scan(Family f, const std::string& begin, const std::string& end, Fn fn, const Snapshot* at = nullptr,
+              bool bulk = false) const;
 
   // The offset to consume next for a bus partition, if this store has ever committed one.
   Result<std::optional<int64_t>> NextOffset(const std::string& topic, int partition) const;

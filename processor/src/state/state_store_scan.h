@@ -9,8 +9,10 @@
 namespace tokenmeter {
 
 template <typename Fn>
-Status StateStore::Scan(Family f, const std::string& begin, const std::string& end, Fn fn, const Snapshot* at) const {
+Status StateStore::Scan(Family f, const std::string& begin, const std::string& end, Fn fn, const Snapshot* at,
+                        bool bulk) const {
   rocksdb::ReadOptions ro;
+  ro.fill_cache = !bulk;
   if (at != nullptr) ro.snapshot = at->snap_;
   rocksdb::Slice upper(end);
   ro.iterate_upper_bound = &upper;
