@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "budget_text.h"
+#include "pricing_text.h"
 #include "config_yaml.h"
 #include "tokenmeter/base/rfc3339.h"
 #include "tokenmeter/base/units.h"
@@ -171,10 +172,19 @@ Status ParseBus(const YAML::Node& n, KafkaConfig& k) {
   return Status::Ok();
 }
 
-// "2.50" (USD per million tokens) -> femto-USD per token (the same number as nano-USD
-// per million tokens), exactly.
+// A pricing record's error, said at its key's line ("<key> <what is wrong>").
+Status PricingError(const YAML::Node& entry, const std::string& path, const Status& s) {
+  const std::string& m = s.message();
+  const std::string key = m.substr(0, m.find(' '));
+  YAML::Node at = entry[key];
+  return InvalidArgument(Where(at ? at : entry, path + "." + key) + m.substr(key.size()));
+}
+
+// workspaces[].price_overrides and model_aliases: as written into `text` (the settings'
+// view of the config file), and checked and normalized into `out` by the same rules as the
+// admin API's (pricing_text.h).
 Status ParsePricing(const YAML::Node& w, const std::string& path, const std::string& workspace,
-                    const Normalizer& normalizer, ProcessorConfig& out) {
+                    const Normalizer& normalizer, ProcessorConfig& out, LiveSettings::Pricing& text) {
   if (YAML::Node list = w["price_overrides"]) {
     if (!list.IsSequence()) return InvalidArgument(Where(list, path + ".price_overrides") + " must be a list");
     for (size_t i = 0; i < list.size(); ++i) {
@@ -184,27 +194,18 @@ Status ParsePricing(const YAML::Node& w, const std::string& path, const std::str
                                       "output_usd_per_mtok", "cache_read_usd_per_mtok",
                                       "cache_write_usd_per_mtok", "cache_write_1h_usd_per_mtok",
                                       "reasoning_usd_per_mtok"}));
-      PriceOverride po;
-      po.workspace = workspace;
-      std::string provider, model, from;
-      RETURN_IF_ERROR(Get(o, "provider", p, provider));
-      RETURN_IF_ERROR(Get(o, "model", p, model));
-      if (provider.empty() || model.empty()) return InvalidArgument(Where(o, p) + " needs provider and model");
-      po.provider = normalizer.Provider(provider);
-      po.model = normalizer.Model(po.provider, model);
-      RETURN_IF_ERROR(Get(o, "effective_from", p, from));
-      if (!from.empty()) {
-        auto t = ParseRfc3339(from);
-        if (!t) return InvalidArgument(Where(o["effective_from"], p + ".effective_from") + " must be RFC 3339");
-        po.effective_from = *t;
+      PriceOverrideRecord& r = text.overrides.emplace_back();
+      for (auto [key, field] : {std::pair{"provider", &r.provider}, {"model", &r.model},
+                                {"effective_from", &r.effective_from}, {"input_usd_per_mtok", &r.input},
+                                {"output_usd_per_mtok", &r.output}, {"cache_read_usd_per_mtok", &r.cache_read},
+                                {"cache_write_usd_per_mtok", &r.cache_write},
+                                {"cache_write_1h_usd_per_mtok", &r.cache_write_1h},
+                                {"reasoning_usd_per_mtok", &r.reasoning}}) {
+        RETURN_IF_ERROR(Get(o, key, p, *field));
       }
-      RETURN_IF_ERROR(GetPerMillion(o, "input_usd_per_mtok", p, po.prices.input));
-      RETURN_IF_ERROR(GetPerMillion(o, "output_usd_per_mtok", p, po.prices.output));
-      RETURN_IF_ERROR(GetPerMillion(o, "cache_read_usd_per_mtok", p, po.prices.cache_read));
-      RETURN_IF_ERROR(GetPerMillion(o, "cache_write_usd_per_mtok", p, po.prices.cache_write));
-      RETURN_IF_ERROR(GetPerMillion(o, "cache_write_1h_usd_per_mtok", p, po.prices.cache_write_1h));
-      RETURN_IF_ERROR(GetPerMillion(o, "reasoning_usd_per_mtok", p, po.prices.reasoning));
-      out.price_overrides.push_back(std::move(po));
+      Result<PriceOverride> po = PriceOverrideOf(workspace, r, normalizer);
+      if (!po.ok()) return PricingError(o, p, po.status());
+      out.price_overrides.push_back(std::move(*po));
     }
   }
   if (YAML::Node list = w["model_aliases"]) {
@@ -213,19 +214,13 @@ Status ParsePricing(const YAML::Node& w, const std::string& path, const std::str
       const YAML::Node a = list[i];
       std::string p = path + ".model_aliases[" + std::to_string(i) + "]";
       RETURN_IF_ERROR(OnlyKeys(a, p, {"provider", "name", "model"}));
-      std::string provider, name, model;
-      RETURN_IF_ERROR(Get(a, "provider", p, provider));
-      RETURN_IF_ERROR(Get(a, "name", p, name));
-      RETURN_IF_ERROR(Get(a, "model", p, model));
-      if (provider.empty() || name.empty() || model.empty()) {
-        return InvalidArgument(Where(a, p) + " needs provider, name and model");
-      }
-      WorkspaceModelAlias wa;
-      wa.workspace = workspace;
-      wa.provider = normalizer.Provider(provider);
-      wa.name = normalizer.Model(wa.provider, name);
-      wa.model = normalizer.Model(wa.provider, model);
-      out.model_aliases.push_back(std::move(wa));
+      ModelAliasRecord& r = text.aliases.emplace_back();
+      RETURN_IF_ERROR(Get(a, "provider", p, r.provider));
+      RETURN_IF_ERROR(Get(a, "name", p, r.name));
+      RETURN_IF_ERROR(Get(a, "model", p, r.model));
+      Result<WorkspaceModelAlias> wa = ModelAliasOf(workspace, r, normalizer);
+      if (!wa.ok()) return PricingError(a, p, wa.status());
+      out.model_aliases.push_back(std::move(*wa));
     }
   }
   return Status::Ok();
@@ -423,7 +418,8 @@ Status ParseDetectors(const YAML::Node& n, DetectorConfig& d) {
   return Status::Ok();
 }
 
-Status ParseWorkspaces(const YAML::Node& n, std::vector<WorkspaceConfig>& out, ProcessorConfig& pricing) {
+Status ParseWorkspaces(const YAML::Node& n, std::vector<WorkspaceConfig>& out, ProcessorConfig& pricing,
+                       std::map<std::string, LiveSettings::Pricing>& pricing_text) {
   if (!n) return Status::Ok();
   Result<Normalizer> normalizer = Normalizer::FromEmbeddedTable();
   if (!normalizer.ok()) return normalizer.status();
@@ -443,7 +439,7 @@ Status ParseWorkspaces(const YAML::Node& n, std::vector<WorkspaceConfig>& out, P
       if (!p.IsSequence()) return InvalidArgument(Where(p, path + ".projects") + " must be a list");
       for (const auto& slug : p) wc.projects.push_back(slug.as<std::string>());
     }
-    RETURN_IF_ERROR(ParsePricing(w, path, wc.id, *normalizer, pricing));
+    RETURN_IF_ERROR(ParsePricing(w, path, wc.id, *normalizer, pricing, pricing_text[wc.id]));
     RETURN_IF_ERROR(ParseAlerting(w, path, wc.id, pricing.alerting));
     out.push_back(std::move(wc));
   }
@@ -515,7 +511,7 @@ Result<AppConfig> LoadConfigText(const std::string& text) {
     RETURN_IF_ERROR(ParseEdge(root["edge"], c));
     RETURN_IF_ERROR(ParseIngest(root["ingest"], c.edge.limits));
     RETURN_IF_ERROR(ParseBus(root["bus"], c.kafka));
-    RETURN_IF_ERROR(ParseWorkspaces(root["workspaces"], c.edge.workspaces, c.processor));
+    RETURN_IF_ERROR(ParseWorkspaces(root["workspaces"], c.edge.workspaces, c.processor, c.pricing_text));
     RETURN_IF_ERROR(ParseKeys(root["keys"], c.edge.workspaces, c.keys));
     RETURN_IF_ERROR(ParseProcessor(root["processor"], c));
     RETURN_IF_ERROR(ParseRetention(root["retention"], c.processor.retention));

@@ -5,6 +5,7 @@
 #ifndef TOKENMETER_DEPLOY_CONFIG_FILE_H_
 #define TOKENMETER_DEPLOY_CONFIG_FILE_H_
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -13,6 +14,7 @@
 #include "tokenmeter/edge/edge_service.h"
 #include "tokenmeter/http/http_server.h"
 #include "tokenmeter/processor/processor_runner.h"
+#include "tokenmeter/settings/live_settings.h"
 #include "tokenmeter/sinks/sink_config.h"
 
 namespace tokenmeter {
@@ -24,6 +26,9 @@ struct AppConfig {
   std::vector<KeyRecord> keys;
   ProcessorConfig processor;      // `processor:`; budgets, plans and routes from `workspaces:`,
                                   // repeat policy from `alerts:`
+  // workspaces[].price_overrides and model_aliases as written (the settings' view of them:
+  // the admin API's checks and config export), by workspace.
+  std::map<std::string, LiveSettings::Pricing> pricing_text;
   std::vector<SinkConfig> sinks;  // `sinks:`
   RetryPolicy retry;              // `alerts.retry:`
   // `serve:` the single-process form. Ingest and query share serve.listen (default

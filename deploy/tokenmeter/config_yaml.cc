@@ -81,18 +81,4 @@ Status GetUsdNano(const YAML::Node& parent, const char* key, const std::string& 
   return Status::Ok();
 }
 
-Status GetPerMillion(const YAML::Node& parent, const char* key, const std::string& path,
-                     std::optional<FemtoUsd>& out) {
-  std::string text;
-  RETURN_IF_ERROR(Get(parent, key, path, text));
-  if (text.empty()) return Status::Ok();
-  std::optional<NanoUsd> v = ParseDecimalUsd(text, 1'000'000);
-  if (!v) {
-    return InvalidArgument(Where(parent[key], path + "." + key) +
-                           " must be a decimal USD amount per million tokens, e.g. \"2.50\"");
-  }
-  out = static_cast<FemtoUsd>(v->value);
-  return Status::Ok();
-}
-
 }  // namespace tokenmeter

@@ -59,9 +59,6 @@ std::optional<uint32_t> ParseFraction(const std::string& text);
 Status GetFraction(const YAML::Node& parent, const char* key, const std::string& path, uint32_t& ppm);
 // A decimal USD amount, as nano-USD.
 Status GetUsdNano(const YAML::Node& parent, const char* key, const std::string& path, int64_t& nano);
-// A decimal USD amount per million tokens, as femto-USD per token.
-Status GetPerMillion(const YAML::Node& parent, const char* key, const std::string& path,
-                     std::optional<FemtoUsd>& out);
 
 }  // namespace tokenmeter
 

@@ -118,7 +118,7 @@ int RunProcessor(const std::vector<std::string>& args) {
   if (!settings_publisher.ok()) return StartupFailed("processor", settings_publisher.status());
   std::unique_ptr<LiveSettings> live = ConfigSettings(config, keys);
   LiveSettings& settings = *live;
-  SettingsAlerting settings_alerting(settings);  // to the processor once it exists
+  SettingsRules settings_rules(settings);  // to the processor once it exists
   auto settings_follower = FollowKafkaSettings(config.kafka, settings);
   if (!settings_follower.ok()) return StartupFailed("processor", settings_follower.status());
   SystemClock clock;
@@ -139,7 +139,7 @@ int RunProcessor(const std::vector<std::string>& args) {
   if (!bus.ok()) return StartupFailed("processor", bus.status());
   auto runner = ProcessorRunner::Create(config.processor, std::move(*bus), config.edge.limits, keys, clock, registry);
   if (!runner.ok()) return StartupFailed("processor", runner.status());
-  if (Status s = settings_alerting.Attach(runner->get()); !s.ok()) return StartupFailed("processor", s);
+  if (Status s = settings_rules.Attach(runner->get()); !s.ok()) return StartupFailed("processor", s);
   auto sinks = Dispatcher::Create((*runner)->outbox(), config.sinks, config.retry, clock, registry);
   if (!sinks.ok()) return StartupFailed("processor", sinks.status());
   // The dashboard's pages beside the query API the runner serves.

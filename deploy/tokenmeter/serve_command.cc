@@ -72,7 +72,7 @@ int RunServe(const std::vector<std::string>& args) {
   if (!settings_log.ok()) return StartupFailed("serve", settings_log.status());
   std::unique_ptr<LiveSettings> live = ConfigSettings(config, keys);
   LiveSettings& settings = *live;
-  SettingsAlerting settings_alerting(settings);  // to the processor once it exists
+  SettingsRules settings_rules(settings);  // to the processor once it exists
   auto settings_reader = (*settings_log)->Subscribe([](int) { return Result<std::optional<int64_t>>(std::nullopt); });
   if (!settings_reader.ok()) return StartupFailed("serve", settings_reader.status());
   SettingsFollower settings_follower(std::move(*settings_reader), settings);
@@ -106,7 +106,7 @@ int RunServe(const std::vector<std::string>& args) {
   }
   auto processor = ProcessorRunner::Create(pc, std::move(bus), config.edge.limits, keys, clock, registry);
   if (!processor.ok()) return StartupFailed("serve", processor.status());
-  if (Status s = settings_alerting.Attach(processor->get()); !s.ok()) return StartupFailed("serve", s);
+  if (Status s = settings_rules.Attach(processor->get()); !s.ok()) return StartupFailed("serve", s);
   // serve's /readyz (the edge's) also says when the processor's totals are partial (its
   // state rebuilt from a log retention has trimmed). Not the processor's other reasons:
   // while the state's disk is full or batches fail, events are still taken durably into

@@ -1,6 +1,8 @@
 #include "settings_bus.h"
 
 #include "budget_text.h"
+#include "pricing_text.h"
+#include "tokenmeter/processor/pricing_rules.h"
 
 #include <set>
 
@@ -31,29 +33,77 @@ std::unique_ptr<LiveSettings> ConfigSettings(const AppConfig& config, KeyRing& k
     }
     return Status::Ok();
   };
+  // The processors' pricing rules, so that every process decides a pricing change alike.
+  declared.pricing = config.pricing_text;
+  Result<std::shared_ptr<const PricingRules>> rules =
+      PricingRules::Make(config.processor.price_overrides, config.processor.model_aliases);
+  Result<Normalizer> normalizer = Normalizer::FromEmbeddedTable();
+  if (rules.ok() && normalizer.ok()) {  // else the processor's own start fails on the same pricing
+    declared.check_pricing = [rules = *rules, normalizer = *normalizer](const SettingsChange& c) -> Status {
+      std::vector<PriceOverride> overrides;
+      std::vector<WorkspaceModelAlias> aliases;
+      RETURN_IF_ERROR(PricingOf(c.workspace, c.price_overrides, c.model_aliases, normalizer, overrides, aliases));
+      return rules->Check(overrides, aliases);
+    };
+  }
   return std::make_unique<LiveSettings>(std::move(declared), keys);
 }
 
-SettingsAlerting::SettingsAlerting(LiveSettings& settings) : settings_(settings) {
+Status PricingOf(const std::string& workspace, const std::vector<PriceOverrideRecord>& override_texts,
+                 const std::vector<ModelAliasRecord>& alias_texts, const Normalizer& normalizer,
+                 std::vector<PriceOverride>& overrides, std::vector<WorkspaceModelAlias>& aliases) {
+  for (size_t i = 0; i < override_texts.size(); ++i) {
+    Result<PriceOverride> o = PriceOverrideOf(workspace, override_texts[i], normalizer);
+    if (!o.ok()) return InvalidArgument("overrides[" + std::to_string(i) + "]: " + o.status().message());
+    overrides.push_back(std::move(*o));
+  }
+  for (size_t i = 0; i < alias_texts.size(); ++i) {
+    Result<WorkspaceModelAlias> a = ModelAliasOf(workspace, alias_texts[i], normalizer);
+    if (!a.ok()) return InvalidArgument("aliases[" + std::to_string(i) + "]: " + a.status().message());
+    aliases.push_back(std::move(*a));
+  }
+  return Status::Ok();
+}
+
+SettingsRules::SettingsRules(LiveSettings& settings)
+    : settings_(settings), normalizer_(*Normalizer::FromEmbeddedTable()) {
   settings_.OnApplied([this](const SettingsChange& c) {
+    if (c.action == SettingsAction::kPricingPut) {
+      if (Status s = PushPricing(); !s.ok()) {
+        Log(LogLevel::kError, "processor", "settings_pricing_refused", {{"error", s.ToString()}});
+      }
+      return;
+    }
     if (!IsAlertingAction(c.action)) return;
     ProcessorRunner::Review review{c.workspace, IsBudgetAction(c.action) ? c.budget.id : ""};
     if (c.action == SettingsAction::kRoutesPut) review = {};  // routes decide nothing by themselves
-    if (Status s = Push(review.workspace.empty() ? std::nullopt : std::optional(review)); !s.ok()) {
+    if (Status s = PushAlerting(review.workspace.empty() ? std::nullopt : std::optional(review)); !s.ok()) {
       Log(LogLevel::kError, "processor", "settings_alerting_refused", {{"error", s.ToString()}});
     }
   });
 }
 
-Status SettingsAlerting::Attach(ProcessorRunner* runner) {
+Status SettingsRules::Attach(ProcessorRunner* runner) {
   {
     std::lock_guard lock(mu_);
     runner_ = runner;
   }
-  return Push(std::nullopt);
+  RETURN_IF_ERROR(PushPricing());
+  return PushAlerting(std::nullopt);
 }
 
-Status SettingsAlerting::Push(std::optional<ProcessorRunner::Review> review) {
+Status SettingsRules::PushPricing() {
+  std::lock_guard lock(mu_);
+  if (runner_ == nullptr) return Status::Ok();  // Attach pushes the set
+  std::vector<PriceOverride> overrides;
+  std::vector<WorkspaceModelAlias> aliases;
+  for (const auto& [workspace, p] : settings_.AllPricing()) {
+    RETURN_IF_ERROR(PricingOf(workspace, p.overrides, p.aliases, normalizer_, overrides, aliases));  // checked when applied
+  }
+  return runner_->SetSettingsPricing(overrides, aliases);
+}
+
+Status SettingsRules::PushAlerting(std::optional<ProcessorRunner::Review> review) {
   std::lock_guard lock(mu_);
   if (runner_ == nullptr) return Status::Ok();  // Attach pushes the set
   AlertingConfig extra;

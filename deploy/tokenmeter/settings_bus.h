@@ -11,6 +11,7 @@
 #include "config_file.h"
 #include "tokenmeter/bus/kafka_publisher.h"
 #include "tokenmeter/edge/edge_service.h"
+#include "tokenmeter/model/normalizer.h"
 #include "tokenmeter/processor/processor_runner.h"
 #include "tokenmeter/settings/settings_follower.h"
 
@@ -18,22 +19,29 @@ namespace tokenmeter {
 
 // The settings over the config file's keys and projects; the key ring is `keys`'s.
 std::unique_ptr<LiveSettings> ConfigSettings(const AppConfig& config, KeyRing& keys);
+// A workspace's pricing texts (the settings') checked and normalized, appended to
+// `overrides` and `aliases`; the error names the entry ("overrides[0]: input_usd_per_mtok ...").
+Status PricingOf(const std::string& workspace, const std::vector<PriceOverrideRecord>& override_texts,
+                 const std::vector<ModelAliasRecord>& alias_texts, const Normalizer& normalizer,
+                 std::vector<PriceOverride>& overrides, std::vector<WorkspaceModelAlias>& aliases);
 // The edge's project slugs, live from `settings` (which must outlive the edge).
 EdgeService::ProjectsOf LiveProjects(const LiveSettings& settings);
 
-// Carries the settings' budgets, plan limits and alert routes to a processor: the whole
-// set once it is attached, and anew after each such change (a changed budget or plan to be
-// evaluated at once). Construct it before the settings follower starts (it takes
-// LiveSettings' OnApplied).
-class SettingsAlerting {
+// Carries the settings' budgets, plan limits, alert routes and pricing to a processor: the
+// whole set once it is attached, and anew after each such change (a changed budget or plan
+// to be evaluated at once; a pricing change prices the next batches). Construct it before
+// the settings follower starts (it takes LiveSettings' OnApplied).
+class SettingsRules {
  public:
-  explicit SettingsAlerting(LiveSettings& settings);
-  // Pushes the current set; `runner` must outlive this.
+  explicit SettingsRules(LiveSettings& settings);
+  // Pushes the current sets; `runner` must outlive this.
   Status Attach(ProcessorRunner* runner);
 
  private:
-  Status Push(std::optional<ProcessorRunner::Review> review);
+  Status PushAlerting(std::optional<ProcessorRunner::Review> review);
+  Status PushPricing();
   LiveSettings& settings_;
+  Normalizer normalizer_;
   std::mutex mu_;  // one push at a time, so the last set pushed is the newest
   ProcessorRunner* runner_ = nullptr;  // under mu_
 };

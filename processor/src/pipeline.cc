@@ -46,6 +46,11 @@ BatchPipeline::BatchPipeline(StateStore& store, DedupIndex& dedup, RollupJournal
                    : std::make_shared<const LiveRules>(std::make_shared<const AlertRules>(AlertingConfig{}))),
       clock_(clock ? clock : &system_clock_), dedup_window_(dedup_window) {}
 
+void BatchPipeline::SetPrices(std::shared_ptr<const PriceBook> prices) {
+  std::lock_guard lock(prices_mu_);
+  prices_ = std::move(prices);
+}
+
 BatchPipeline::Scratch& BatchPipeline::ScratchFor(int partition) {
   std::lock_guard lock(scratch_mu_);
   std::unique_ptr<Scratch>& s = scratch_[partition];
@@ -58,7 +63,12 @@ void BatchPipeline::Decode(const std::vector<ConsumedRecord>& messages, DecodedB
   std::vector<Decoded>& decoded = batch.records;
   if (decoded.size() < messages.size()) decoded.resize(messages.size());
   for (BatchRollups& lane : batch.lanes) lane.Reset();  // the last batch's sums
-  const PriceBook& prices = *prices_;
+  std::shared_ptr<const PriceBook> book;
+  {
+    std::lock_guard lock(prices_mu_);
+    book = prices_;
+  }
+  const PriceBook& prices = *book;
   auto decode = [&](size_t begin, size_t end) {
     thread_local std::string record;  // the record being parsed in place
     thread_local RollupCounters counters;  // one event's, refilled per event

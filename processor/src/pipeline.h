@@ -168,6 +168,9 @@ class BatchPipeline {
   // row syncs once, after the last. Once committed, the batch's rollup deltas are
   // published to the journal (visible to readers).
   Status Commit(PreparedBatch& prepared, bool sync = true);
+  // The book the next batches are priced with (the settings' pricing changed); a batch
+  // being decoded keeps the one it started with. Any thread.
+  void SetPrices(std::shared_ptr<const PriceBook> prices);
   // The latest receive time among the records committed for `partition` through this
   // pipeline (nullopt: none yet). Any thread.
   std::optional<TimePoint> NewestReceived(int partition);
@@ -177,6 +180,7 @@ class BatchPipeline {
   DedupIndex& dedup_;
   RollupJournal& rollups_;
   const EventParser& parser_;
+  mutable std::mutex prices_mu_;  // guards prices_ (the pointer)
   std::shared_ptr<const PriceBook> prices_;
   std::string topic_;
   std::shared_ptr<const LiveRules> rules_;

@@ -1,5 +1,7 @@
 #include "tokenmeter/processor/processor_runner.h"
 
+#include "tokenmeter/processor/pricing_rules.h"
+
 #include <atomic>
 #include <condition_variable>
 #include <mutex>
@@ -51,7 +53,7 @@ struct ProcessorRunner::Impl {
   std::unique_ptr<StateStore> store;
   std::unique_ptr<DedupIndex> dedup;
   std::unique_ptr<RollupJournal> rollups;
-  std::shared_ptr<const PriceBook> prices;
+  std::shared_ptr<const PricingRules> pricing;  // the catalog with the config file's pricing
   std::unique_ptr<BatchPipeline> pipeline;
   std::shared_ptr<Publisher> dlq;
   std::unique_ptr<Subscriber> consumer;
@@ -272,18 +274,16 @@ Result<std::unique_ptr<ProcessorRunner>> ProcessorRunner::Create(const Processor
   Result<std::unique_ptr<RollupJournal>> rollups = RollupJournal::Open(*impl->store);
   if (!rollups.ok()) return rollups.status();
   impl->rollups = std::move(*rollups);
-  Result<PriceBook> prices = PriceBook::FromEmbedded();
-  if (!prices.ok()) return prices.status();
-  for (const PriceOverride& o : config.price_overrides) RETURN_IF_ERROR(prices->AddOverride(o));
-  for (const WorkspaceModelAlias& a : config.model_aliases) RETURN_IF_ERROR(prices->AddAlias(a));
-  impl->prices = std::make_shared<const PriceBook>(std::move(*prices));
+  Result<std::shared_ptr<const PricingRules>> pricing = PricingRules::Make(config.price_overrides, config.model_aliases);
+  if (!pricing.ok()) return pricing.status();
+  impl->pricing = std::move(*pricing);
   impl->clock = &clock;
   impl->rules = std::make_shared<LiveRules>(std::make_shared<const AlertRules>(config.alerting));
   impl->alerts = std::make_unique<AlertStore>(*impl->store);
   impl->publish_status = std::move(bus.publish_status);
   impl->report_outcomes = std::move(bus.report_outcomes);
   impl->publish_claim = std::move(bus.publish_claim);
-  impl->pipeline = std::make_unique<BatchPipeline>(*impl->store, *impl->dedup, *impl->rollups, *impl->parser, impl->prices, bus.topic,
+  impl->pipeline = std::make_unique<BatchPipeline>(*impl->store, *impl->dedup, *impl->rollups, *impl->parser, impl->pricing->base(), bus.topic,
                                                    impl->rules, &clock, config.retention.dedup_window());
   impl->dlq = std::move(bus.dead_letters);
   StateStore* s = impl->store.get();
@@ -327,7 +327,7 @@ Result<std::unique_ptr<ProcessorRunner>> ProcessorRunner::Create(const Processor
   const DedupIndex::LoadStats& load = impl->dedup->load_stats();
   Log(LogLevel::kInfo, "processor", "state_opened",
       {{"dir", config.state_dir},
-       {"catalog_version", impl->prices->version()},
+       {"catalog_version", impl->pricing->base()->version()},
        {"dedup_rows", std::to_string(load.rows)},
        {"dedup_index_load_seconds", std::to_string(load.seconds)}});
   return std::unique_ptr<ProcessorRunner>(new ProcessorRunner(std::move(impl)));
@@ -352,6 +352,14 @@ Status ProcessorRunner::SetSettingsAlerting(AlertingConfig extra, std::optional<
     std::lock_guard lock(impl_->reviews_mu);
     impl_->reviews.push_back(std::move(*review));
   }
+  return Status::Ok();
+}
+
+Status ProcessorRunner::SetSettingsPricing(const std::vector<PriceOverride>& overrides,
+                                           const std::vector<WorkspaceModelAlias>& aliases) {
+  Result<std::shared_ptr<const PriceBook>> book = impl_->pricing->BookWith(overrides, aliases);
+  if (!book.ok()) return book.status();
+  impl_->pipeline->SetPrices(std::move(*book));
   return Status::Ok();
 }
 

@@ -6,9 +6,10 @@
 #    answer but the one that makes it, in the log or in /metrics; a SIGKILL once a change
 #    is durable leaves the whole change after the restart.
 #    A budget made through the API counts at once; lowered under its spend it is exceeded
-#    (and alerts) with no new event, raised it resolves.
+#    (and alerts) with no new event, raised it resolves. A price or model alias set through
+#    the API prices the next call exactly.
 #  distributed (mock broker, two edges, a processor, a third edge started late): a change
-#    made on one edge works on the other and on the processor within 2 s; a budget
+#    made on one edge (keys, projects, pricing) works on the other and on the processor within 2 s; a budget
 #    lowered on an edge fires its alert at the processor, delivered to a real webhook
 #    receiver (signatures checked by the standardwebhooks package); the late edge starts
 #    with every change.
@@ -105,6 +106,10 @@ for role in owner admin member ingest; do
   case $role in owner|admin) expect $role 200 - PUT /v1/admin/alert-routes '{"routes":[]}' ;;
     *) expect $role 0 "manage the plan limit or alert routes; that needs an owner or admin key" PUT /v1/admin/plan \
          '{"requestsPerMonth":1000000}' "}" ;; esac
+  if [ $role = ingest ]; then expect $role 0 "read; use an owner, admin or member key" GET /v1/admin/pricing "" "}"
+  else expect $role 200 - GET /v1/admin/pricing; fi
+  case $role in owner|admin) expect $role 200 - PUT /v1/admin/pricing '{}' ;;
+    *) expect $role 0 "manage prices or model aliases; that needs an owner or admin key" PUT /v1/admin/pricing '{}' "}" ;; esac
   if [ $role = owner ]; then expect $role 200 - GET /v1/admin/config
   else expect $role 0 "export the settings; the export holds key hashes: it needs an owner key" GET /v1/admin/config "" "}"; fi
   read -r target _ <<< "$(make_key "$base" "$owner_key" ingest)"
@@ -181,8 +186,29 @@ wait_for '[ "$(team_alerts)" = "budget_exceeded:firing:0.000013500 budget_exceed
 [ "$(code "$base" PUT /v1/admin/budgets/monthly "$admin_key" '{"amountUsd":"1"}')" = 409 ] || fail "the config file's budget"
 echo "serve, live budgets: ok"
 
+# Pricing through the API: a model the catalog lacks is counted unpriced (and warned);
+# once given a price, the next call is priced exactly (1000 x 3,000 + 100 x 12,000 nano),
+# and an alias prices a deployment name as its catalog model (gpt-4o-mini: 150 / 600).
+priced() { echo "{\"events\":[{\"requestId\":\"$1\",\"provider\":\"openai\",\"model\":\"$2\",\"inputTokens\":1000,\"outputTokens\":100}]}"; }
+cost_of() { call "$base" GET "/v1/events/$1" "$member_key" | member '["cost"]["cost_usd"]'; }
+call "$base" POST /v1/ingest "$rot_new" "$(priced house-1 house-llm)" | grep -q '"code":"unpriced_model"' ||
+  fail "a model without a price: $(call "$base" POST /v1/ingest "$rot_new" "$(priced house-1b house-llm)")"
+bad=$(call "$base" PUT /v1/admin/pricing "$admin_key" '{"overrides":[{"provider":"openai","model":"house-llm","inputUsdPerMtok":"three"}]}')
+[ "$bad" = '400 {"ok":false,"reason":"bad_request","message":"overrides[0]: input_usd_per_mtok must be a decimal USD amount per million tokens, e.g. \"2.50\""}' ] ||
+  fail "a malformed price: $bad"
+pricing='{"overrides":[{"provider":"openai","model":"house-llm","inputUsdPerMtok":"3","outputUsdPerMtok":"12"}],"aliases":[{"provider":"openai","name":"prod-chat","model":"gpt-4o-mini"}]}'
+[ "$(code "$base" PUT /v1/admin/pricing "$admin_key" "$pricing")" = 200 ] || fail "setting the pricing"
+call "$base" POST /v1/ingest "$rot_new" "$(priced house-2 house-llm)" | grep -q '"warnings":\[\]' || fail "the priced model still warned"
+[ "$(code "$base" POST /v1/ingest "$rot_new" "$(priced alias-1 prod-chat)")" = 202 ] || fail "the aliased model"
+wait_for '[ "$(cost_of house-2)" = 0.004200000 ]' 20 || fail "the API's price: $(call "$base" GET /v1/events/house-2 "$member_key")"
+wait_for '[ "$(cost_of alias-1)" = 0.000210000 ]' 20 || fail "the API's alias: $(call "$base" GET /v1/events/alias-1 "$member_key")"
+[ "$(cost_of house-1)" = None ] || fail "the call before the price is repriced: $(cost_of house-1)"
+call "$base" GET /v1/admin/pricing "$member_key" | grep -q '"model":"house-llm","effectiveFrom":"","inputUsdPerMtok":"3"' ||
+  fail "the pricing read back: $(call "$base" GET /v1/admin/pricing "$member_key")"
+echo "serve, live pricing: ok"
+
 # config export: the live settings as config YAML, from which a fresh serve starts with the
-# API's keys, projects and budgets.
+# API's keys, projects, budgets and pricing.
 TOKENMETER_URL=$base TOKENMETER_KEY=$owner_key "$TM" config export > "$work/export.yaml" || fail "config export"
 refused=$("$TM" config export --url "$base" --key "$admin_key" 2>&1) && fail "an admin key exported: $refused"
 [ "$refused" = "tokenmeter config export: 403 an admin key cannot export the settings; the export holds key hashes: it needs an owner key" ] ||
@@ -196,6 +222,7 @@ base2="http://127.0.0.1:$(cat "$work/port2")"
 call "$base2" POST /v1/ingest "$rot_new" "$(billing from-export-2)" | grep -q '"warnings":\[\]' || fail "an API project in the export"
 [ "$(code "$base2" POST /v1/ingest "$ingest_api_key" "$(event from-export-3)")" = 401 ] || fail "a revoked key in the export"
 call "$base2" GET /v1/budgets "$member_key" | grep -q '"budget":"team"' || fail "an API budget in the export"
+call "$base2" POST /v1/ingest "$rot_new" "$(priced house-3 house-llm)" | grep -q '"warnings":\[\]' || fail "the API's price in the export"
 kill -TERM $! 2>/dev/null || true
 echo "config export: ok"
 
@@ -342,11 +369,17 @@ wait_for '[ "$(delivered)" = "budget_exceeded:firing:0.000013500 True" ]' 50 || 
 [ "$(code "$a" PUT /v1/admin/budgets/team "$dist_owner" '{"amountUsd":"1","endpointTag":"team"}')" = 200 ] || fail "raising on edge A"
 wait_for '[ "$(delivered)" = "budget_exceeded:firing:0.000013500 budget_exceeded:resolved:0.000013500 True" ]' 50 ||
   fail "the raised budget's webhook: $(delivered)"
+# A price set on edge A prices the processor's next calls.
+[ "$(code "$a" PUT /v1/admin/pricing "$dist_owner" "$pricing")" = 200 ] || fail "pricing on edge A"
+within_2s "call $p GET /v1/admin/pricing $dist_owner | grep -q house-llm" || fail "the pricing at the processor"
+[ "$(code "$b" POST /v1/ingest "$d_shop" "$(priced d-house house-llm)")" = 202 ] || fail "d-house"
+wait_for "[ \"\$(call $p GET /v1/events/d-house $dist_owner | member '[\"cost\"][\"cost_usd\"]')\" = 0.004200000 ]" 100 ||
+  fail "the price set on edge A, at the processor: $(call "$p" GET /v1/events/d-house "$dist_owner")"
 echo "distributed, live on every process: ok"
 # An edge started after the changes has them all before it is ready.
 start_edge edge_c; c=$edge_url
 [ "$(code "$c" POST /v1/ingest "$d_rot_new" "$(event d-6)")" = 202 ] || fail "a late edge: the rotated key"
 [ "$(code "$c" POST /v1/ingest "$d_ingest" "$(event d-7)")" = 401 ] || fail "a late edge: the revoked key"
 audit=$(call "$c" GET /v1/admin/audit "$dist_owner")
-[ "$(echo "$audit" | grep -o '"applied":true' | wc -l)" = 12 ] || fail "the late edge's audit trail: $audit"
+[ "$(echo "$audit" | grep -o '"applied":true' | wc -l)" = 13 ] || fail "the late edge's audit trail: $audit"
 echo "distributed, a late edge: ok"

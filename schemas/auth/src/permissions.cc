@@ -7,10 +7,10 @@
 namespace tokenmeter {
 namespace {
 
-constexpr EnumNames<Action, 14> kActions({"ingest", "clean_mine", "clean_workspace", "read", "replay_alert",
+constexpr EnumNames<Action, 15> kActions({"ingest", "clean_mine", "clean_workspace", "read", "replay_alert",
                                           "list_keys", "manage_keys", "manage_owner_keys", "read_audit",
                                           "manage_projects", "manage_budgets", "export_config",
-                                          "create_workspace", "manage_alerting"});
+                                          "create_workspace", "manage_alerting", "manage_pricing"});
 
 struct Row {
   std::array<bool, 4> allowed;  // owner, admin, member, ingest
@@ -18,7 +18,7 @@ struct Row {
   std::string_view needs;       // "; <needs>"
 };
 // Indexed by Action.
-constexpr std::array<Row, 14> kTable = {{
+constexpr std::array<Row, 15> kTable = {{
     {{false, false, false, true}, "ingest", "use an ingest key"},
     {{true, true, true, true}, "remove its owner's rows", ""},
     {{true, true, false, false}, "remove the workspace's rows",
@@ -34,6 +34,7 @@ constexpr std::array<Row, 14> kTable = {{
     {{true, false, false, false}, "export the settings", "the export holds key hashes: it needs an owner key"},
     {{true, false, false, false}, "create workspaces", "use an owner key from the config file"},
     {{true, true, false, false}, "manage the plan limit or alert routes", "that needs an owner or admin key"},
+    {{true, true, false, false}, "manage prices or model aliases", "that needs an owner or admin key"},
 }};
 
 }  // namespace

@@ -141,6 +141,7 @@ void AdminApi::HandleAs(const HttpRequest& request, const KeyRecord& key, Respon
     return respond(std::move(r));
   }
   if (path == "/v1/admin/workspaces") return CreateWorkspace(request, key, now_ms, std::move(respond));
+  if (path == "/v1/admin/pricing") return HandlePricing(request, key, now_ms, std::move(respond));
   if (path == "/v1/admin/plan" || path == "/v1/admin/alert-routes") {
     return HandleAlerting(request, path, key, now_ms, std::move(respond));
   }
@@ -382,6 +383,36 @@ void AdminApi::HandleAlerting(const HttpRequest& request, std::string_view path,
   Write(std::move(change), 200, "", std::move(respond));
 }
 
+// The workspace's price overrides and model aliases made through the API (GET; PUT
+// {"overrides":[…],"aliases":[…]}: replaced whole, checked by the config file's rules).
+void AdminApi::HandlePricing(const HttpRequest& request, const KeyRecord& key, int64_t now_ms, Respond respond) {
+  if (request.method == "GET") {
+    if (!Allowed(key.role, Action::kRead)) return respond(Forbidden(key, Action::kRead));
+    std::map<std::string, LiveSettings::Pricing> all = settings_.AllPricing();
+    const LiveSettings::Pricing none;
+    const LiveSettings::Pricing& mine = all.contains(key.workspace) ? all.at(key.workspace) : none;
+    HttpResponse r;
+    r.body = "{\"ok\":true,\"workspace\":";
+    AppendJsonString(r.body, key.workspace);
+    r.body += ",";
+    AppendPricing(r.body, mine.overrides, mine.aliases);
+    r.body += "}";
+    return respond(std::move(r));
+  }
+  if (request.method != "PUT") {
+    return respond(JsonError(405, "method_not_allowed", "the pricing is read with GET and set with PUT"));
+  }
+  if (!Allowed(key.role, Action::kManagePricing)) return respond(Forbidden(key, Action::kManagePricing));
+  auto body = ObjectBody(request, {"overrides", "aliases"});
+  if (!body.ok()) return respond(JsonError(400, "bad_request", body.status().message()));
+  SettingsChange change = NewChange(key.workspace, key, now_ms);
+  change.action = SettingsAction::kPricingPut;
+  if (Status s = ReadPricing(*body, change.price_overrides, change.model_aliases); !s.ok()) {
+    return respond(JsonError(400, "bad_request", s.message()));
+  }
+  Write(std::move(change), 200, "", std::move(respond));
+}
+
 void AdminApi::HandleBudgets(const HttpRequest& request, std::string_view path, const KeyRecord& key, int64_t now_ms,
                              Respond respond) {
   if (path == "/v1/admin/budgets") {
@@ -461,6 +492,9 @@ void AdminApi::Write(SettingsChange change, int success_status, std::string secr
               }
               if (change.action == SettingsAction::kPlanPut) {
                 r.body += ",\"requestsPerMonth\":" + std::to_string(change.plan_requests_per_month);
+              } else if (change.action == SettingsAction::kPricingPut) {
+                r.body += ",";
+                AppendPricing(r.body, change.price_overrides, change.model_aliases);
               } else if (change.action == SettingsAction::kRoutesPut) {
                 r.body += ",\"routes\":[";
                 for (size_t i = 0; i < change.routes.size(); ++i) {

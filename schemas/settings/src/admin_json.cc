@@ -180,6 +180,31 @@ std::string ExportYaml(const LiveSettings& settings, const std::string& workspac
       if (!r.types.empty()) out += "        types: " + QuotedList(r.types) + "\n";
     }
   }
+  // The config file's pricing, then the API's: both as the file writes them.
+  LiveSettings::Pricing pricing = settings.ConfigPricing(workspace);
+  if (auto api = settings.AllPricing(); api.contains(workspace)) {
+    const LiveSettings::Pricing& more = api.at(workspace);
+    pricing.overrides.insert(pricing.overrides.end(), more.overrides.begin(), more.overrides.end());
+    pricing.aliases.insert(pricing.aliases.end(), more.aliases.begin(), more.aliases.end());
+  }
+  if (!pricing.overrides.empty()) out += "    price_overrides:\n";
+  for (const PriceOverrideRecord& o : pricing.overrides) {
+    out += "      - provider: " + Quoted(o.provider) + "\n";
+    Line(out, "        ", "model", o.model);
+    Line(out, "        ", "effective_from", o.effective_from);
+    Line(out, "        ", "input_usd_per_mtok", o.input);
+    Line(out, "        ", "output_usd_per_mtok", o.output);
+    Line(out, "        ", "cache_read_usd_per_mtok", o.cache_read);
+    Line(out, "        ", "cache_write_usd_per_mtok", o.cache_write);
+    Line(out, "        ", "cache_write_1h_usd_per_mtok", o.cache_write_1h);
+    Line(out, "        ", "reasoning_usd_per_mtok", o.reasoning);
+  }
+  if (!pricing.aliases.empty()) out += "    model_aliases:\n";
+  for (const ModelAliasRecord& a : pricing.aliases) {
+    out += "      - provider: " + Quoted(a.provider) + "\n";
+    Line(out, "        ", "name", a.name);
+    Line(out, "        ", "model", a.model);
+  }
   std::vector<KeyRecord> keys = settings.Keys(workspace);
   if (!keys.empty()) out += "keys:\n";
   for (const KeyRecord& k : keys) {

@@ -27,7 +27,9 @@ LiveSettings::LiveSettings(Declared declared, KeyRing& ring)
       config_keys_(std::move(declared.keys)),
       config_budgets_(std::move(declared.budgets)),
       config_plans_(std::move(declared.plans)),
-      check_alerting_(std::move(declared.check_alerting)) {
+      check_alerting_(std::move(declared.check_alerting)),
+      check_pricing_(std::move(declared.check_pricing)),
+      config_pricing_(std::move(declared.pricing)) {
   std::lock_guard lock(mu_);
   for (const auto& [workspace, slugs] : declared.projects) {
     for (const std::string& slug : slugs) projects_[workspace][slug] = ProjectRecord{slug, slug, {}, 0, true};
@@ -43,6 +45,7 @@ Status LiveSettings::Check(const SettingsChange& c) const {
 
 Status LiveSettings::CheckLocked(const SettingsChange& c) const {
   if (c.workspace.empty()) return InvalidArgument("the change names no workspace");
+  if (c.action == SettingsAction::kPricingPut) return check_pricing_ ? check_pricing_(c) : Status::Ok();
   if (IsBudgetAction(c.action)) return CheckBudgetLocked(c);
   if (IsAlertingAction(c.action)) return CheckPlanOrRoutesLocked(c);
   return IsProjectAction(c.action) ? CheckProjectLocked(c) : CheckKeyLocked(c);
@@ -152,8 +155,9 @@ void LiveSettings::Apply(int partition, int64_t offset, const SettingsChange& c)
   {
     std::lock_guard lock(mu_);
     const bool project = IsProjectAction(c.action);
-    const std::string& target = IsBudgetAction(c.action)    ? c.budget.id
-                                : IsAlertingAction(c.action) ? c.workspace
+    const bool pricing = c.action == SettingsAction::kPricingPut;
+    const std::string& target = IsBudgetAction(c.action)               ? c.budget.id
+                                : IsAlertingAction(c.action) || pricing ? c.workspace
                                 : project                    ? c.project.slug
                                                              : c.key.id;
     AuditEntry e{partition, offset, c.id, c.workspace, c.actor, c.at_ms, c.action, target, ""};
@@ -165,6 +169,12 @@ void LiveSettings::Apply(int partition, int64_t offset, const SettingsChange& c)
       plans_.erase(c.workspace);
     } else if (c.action == SettingsAction::kRoutesPut) {
       routes_[c.workspace] = c.routes;
+    } else if (pricing) {
+      if (c.price_overrides.empty() && c.model_aliases.empty()) {
+        pricing_.erase(c.workspace);
+      } else {
+        pricing_[c.workspace] = Pricing{c.price_overrides, c.model_aliases};
+      }
     } else if (c.action == SettingsAction::kBudgetPut) {
       budgets_[c.workspace][c.budget.id] = c.budget;
     } else if (c.action == SettingsAction::kBudgetDelete) {
@@ -293,6 +303,16 @@ std::map<std::string, int64_t> LiveSettings::AllPlans() const {
 std::map<std::string, std::vector<RouteRecord>> LiveSettings::AllRoutes() const {
   std::lock_guard lock(mu_);
   return routes_;
+}
+
+std::map<std::string, LiveSettings::Pricing> LiveSettings::AllPricing() const {
+  std::lock_guard lock(mu_);
+  return pricing_;
+}
+
+LiveSettings::Pricing LiveSettings::ConfigPricing(const std::string& workspace) const {
+  auto it = config_pricing_.find(workspace);  // fixed at construction
+  return it == config_pricing_.end() ? Pricing{} : it->second;
 }
 
 std::map<std::string, std::vector<BudgetRecord>> LiveSettings::AllBudgets() const {

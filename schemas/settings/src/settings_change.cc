@@ -2,7 +2,10 @@
 
 #include <rapidjson/document.h>
 
+#include <algorithm>
+#include <iterator>
 #include <random>
+#include <utility>
 
 #include "tokenmeter/base/enum_names.h"
 #include "tokenmeter/base/json_text.h"
@@ -10,9 +13,22 @@
 namespace tokenmeter {
 namespace {
 
-constexpr EnumNames<SettingsAction, 10> kActions({"key.create", "key.rotate", "key.revoke", "project.create",
+constexpr EnumNames<SettingsAction, 11> kActions({"key.create", "key.rotate", "key.revoke", "project.create",
                                                    "project.update", "budget.put", "budget.delete", "plan.put",
-                                                   "plan.delete", "routes.put"});
+                                                   "plan.delete", "routes.put", "pricing.put"});
+// A price override's components: JSON member, record field.
+constexpr std::pair<const char*, std::string PriceOverrideRecord::*> kPriceTexts[] = {
+    {"provider", &PriceOverrideRecord::provider},
+    {"model", &PriceOverrideRecord::model},
+    {"effectiveFrom", &PriceOverrideRecord::effective_from},
+    {"inputUsdPerMtok", &PriceOverrideRecord::input},
+    {"outputUsdPerMtok", &PriceOverrideRecord::output},
+    {"cacheReadUsdPerMtok", &PriceOverrideRecord::cache_read},
+    {"cacheWriteUsdPerMtok", &PriceOverrideRecord::cache_write},
+    {"cacheWrite1hUsdPerMtok", &PriceOverrideRecord::cache_write_1h},
+    {"reasoningUsdPerMtok", &PriceOverrideRecord::reasoning}};
+constexpr std::pair<const char*, std::string ModelAliasRecord::*> kAliasTexts[] = {
+    {"provider", &ModelAliasRecord::provider}, {"name", &ModelAliasRecord::name}, {"model", &ModelAliasRecord::model}};
 constexpr int kFormat = 1;
 
 void Member(std::string& out, std::string_view name, std::string_view value) {
@@ -77,6 +93,68 @@ Status TextList(const rapidjson::Value& o, const char* name, std::vector<std::st
 
 }  // namespace
 
+void AppendPricing(std::string& out, const std::vector<PriceOverrideRecord>& overrides,
+                   const std::vector<ModelAliasRecord>& aliases) {
+  out += "\"overrides\":[";
+  for (size_t i = 0; i < overrides.size(); ++i) {
+    out += i ? ",{" : "{";
+    for (size_t f = 0; f < std::size(kPriceTexts); ++f) {
+      if (f) out += ",";
+      out += "\"";
+      out += kPriceTexts[f].first;
+      out += "\":";
+      AppendJsonString(out, overrides[i].*kPriceTexts[f].second);
+    }
+    out += "}";
+  }
+  out += "],\"aliases\":[";
+  for (size_t i = 0; i < aliases.size(); ++i) {
+    out += i ? ",{" : "{";
+    for (size_t f = 0; f < std::size(kAliasTexts); ++f) {
+      if (f) out += ",";
+      out += "\"";
+      out += kAliasTexts[f].first;
+      out += "\":";
+      AppendJsonString(out, aliases[i].*kAliasTexts[f].second);
+    }
+    out += "}";
+  }
+  out += "]";
+}
+
+Status ReadPricing(const rapidjson::Value& o, std::vector<PriceOverrideRecord>& overrides,
+                   std::vector<ModelAliasRecord>& aliases) {
+  auto texts = [](const rapidjson::Value& v, const char* name, const char* what, const auto& fields, auto& record) {
+    if (!v.IsObject()) return InvalidArgument(std::string(what) + " must be an object");
+    for (const auto& m : v.GetObject()) {
+      const std::string_view member(m.name.GetString(), m.name.GetStringLength());
+      if (std::none_of(std::begin(fields), std::end(fields), [&](const auto& f) { return member == f.first; })) {
+        return InvalidArgument(std::string(name) + ": unknown member \"" + std::string(member) + "\"");
+      }
+    }
+    for (const auto& [member, field] : fields) {
+      auto it = v.FindMember(member);
+      if (it == v.MemberEnd()) continue;  // "" (unset)
+      if (!it->value.IsString()) return InvalidArgument(std::string(name) + "." + member + " must be a string");
+      record.*field = std::string(it->value.GetString(), it->value.GetStringLength());
+    }
+    return Status::Ok();
+  };
+  for (const char* name : {"overrides", "aliases"}) {
+    auto list = o.FindMember(name);
+    if (list == o.MemberEnd()) continue;
+    if (!list->value.IsArray()) return InvalidArgument(std::string(name) + " must be a list");
+    for (const auto& e : list->value.GetArray()) {
+      if (name == std::string_view("overrides")) {
+        RETURN_IF_ERROR(texts(e, name, "a price override", kPriceTexts, overrides.emplace_back()));
+      } else {
+        RETURN_IF_ERROR(texts(e, name, "a model alias", kAliasTexts, aliases.emplace_back()));
+      }
+    }
+  }
+  return Status::Ok();
+}
+
 std::string_view SettingsActionName(SettingsAction a) { return kActions.Name(a); }
 
 std::string EncodeSettingsChange(const SettingsChange& c) {
@@ -88,6 +166,12 @@ std::string EncodeSettingsChange(const SettingsChange& c) {
   Member(out, "action", SettingsActionName(c.action));
   if (c.action == SettingsAction::kPlanPut || c.action == SettingsAction::kPlanDelete) {
     out += ",\"plan\":{\"requestsPerMonth\":" + std::to_string(c.plan_requests_per_month) + "}}";
+    return out;
+  }
+  if (c.action == SettingsAction::kPricingPut) {
+    out += ",\"pricing\":{";
+    AppendPricing(out, c.price_overrides, c.model_aliases);
+    out += "}}";
     return out;
   }
   if (c.action == SettingsAction::kRoutesPut) {
@@ -175,6 +259,12 @@ Result<SettingsChange> DecodeSettingsChange(std::string_view value) {
     auto plan = d.FindMember("plan");
     if (plan == d.MemberEnd() || !plan->value.IsObject()) return InvalidArgument("plan must be an object");
     RETURN_IF_ERROR(Int(plan->value, "requestsPerMonth", c.plan_requests_per_month));
+    return c;
+  }
+  if (c.action == SettingsAction::kPricingPut) {
+    auto pricing = d.FindMember("pricing");
+    if (pricing == d.MemberEnd() || !pricing->value.IsObject()) return InvalidArgument("pricing must be an object");
+    RETURN_IF_ERROR(ReadPricing(pricing->value, c.price_overrides, c.model_aliases));
     return c;
   }
   if (c.action == SettingsAction::kRoutesPut) {

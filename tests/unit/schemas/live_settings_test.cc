@@ -289,6 +289,53 @@ TEST_F(LiveSettingsTest, PlanLimitsAndRoutesAreTheWorkspacesUnlessTheConfigFileS
   }
 }
 
+// A pricing.put replaces the workspace's API pricing whole (an empty one removes it); the
+// processors' rules decide, and the config file's pricing is kept apart for the export.
+TEST_F(LiveSettingsTest, PricingIsReplacedWholeByTheRulesGiven) {
+  LiveSettings::Declared declared;
+  declared.keys = {owner_.record};
+  declared.pricing["acme"].aliases = {{"azure_openai", "prod-gpt", "gpt-4o"}};
+  declared.check_pricing = [](const SettingsChange& c) {
+    for (const PriceOverrideRecord& o : c.price_overrides) {
+      if (o.input == "x") return InvalidArgument("overrides[0]: input_usd_per_mtok must be a decimal USD amount");
+    }
+    return Status::Ok();
+  };
+  settings_ = std::make_unique<LiveSettings>(std::move(declared), ring_);
+  auto pricing = [](std::vector<PriceOverrideRecord> overrides, std::vector<ModelAliasRecord> aliases) {
+    SettingsChange c;
+    c.id = NewChangeId();
+    c.workspace = "acme";
+    c.action = SettingsAction::kPricingPut;
+    c.price_overrides = std::move(overrides);
+    c.model_aliases = std::move(aliases);
+    return c;
+  };
+  PriceOverrideRecord negotiated{"openai", "gpt-4o", "2026-01-01T00:00:00Z", "2.00", "8.00", "", "", "", ""};
+  EXPECT_EQ(Apply(pricing({{"openai", "gpt-4o", "", "x", "", "", "", "", ""}}, {})),
+            "overrides[0]: input_usd_per_mtok must be a decimal USD amount");
+  EXPECT_TRUE(settings_->AllPricing().empty());
+  EXPECT_EQ(Apply(pricing({negotiated}, {{"openai", "chat-model", "gpt-4o-mini"}})), "");
+  EXPECT_EQ(settings_->Audit("acme", 1)[0].target, "acme");
+  ASSERT_EQ(settings_->AllPricing().size(), 1u);
+  EXPECT_EQ(settings_->AllPricing().at("acme").overrides, std::vector<PriceOverrideRecord>{negotiated});
+  EXPECT_EQ(Apply(pricing({}, {{"openai", "other", "gpt-4.1"}})), "");
+  EXPECT_TRUE(settings_->AllPricing().at("acme").overrides.empty()) << "replaced whole";
+  EXPECT_EQ(settings_->AllPricing().at("acme").aliases.size(), 1u);
+  EXPECT_EQ(settings_->ConfigPricing("acme").aliases[0].name, "prod-gpt");
+  EXPECT_EQ(Apply(pricing({}, {})), "");
+  EXPECT_TRUE(settings_->AllPricing().empty()) << "an empty set removes the workspace's";
+  // The record round-trips; unknown members are refused.
+  SettingsChange c = pricing({negotiated}, {{"openai", "chat-model", "gpt-4o-mini"}});
+  Result<SettingsChange> back = DecodeSettingsChange(EncodeSettingsChange(c));
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_EQ(back->price_overrides, c.price_overrides);
+  EXPECT_EQ(back->model_aliases, c.model_aliases);
+  std::string odd = EncodeSettingsChange(c);
+  odd.replace(odd.find("\"effectiveFrom\""), 15, "\"effectiveDate\"");
+  EXPECT_EQ(DecodeSettingsChange(odd).status().message(), "overrides: unknown member \"effectiveDate\"");
+}
+
 TEST_F(LiveSettingsTest, WaitersHearOfTheirRecordOrTheDeadline) {
   std::vector<std::string> heard;
   auto waiter = [&heard](const std::string& name) {

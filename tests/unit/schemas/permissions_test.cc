@@ -13,7 +13,7 @@ TEST(PermissionsTest, EveryRoleAndActionAsTheReadmeTableSays) {
       {Action::kRead, "xxx-"},           {Action::kReplayAlert, "xx--"}, {Action::kListKeys, "xxx-"},
       {Action::kManageKeys, "xx--"},     {Action::kManageOwnerKeys, "x---"}, {Action::kReadAudit, "xx--"},
       {Action::kManageProjects, "xx--"}, {Action::kManageBudgets, "xx--"}, {Action::kExportConfig, "x---"},
-      {Action::kCreateWorkspace, "x---"}, {Action::kManageAlerting, "xx--"},
+      {Action::kCreateWorkspace, "x---"}, {Action::kManageAlerting, "xx--"}, {Action::kManagePricing, "xx--"},
   };
   const Role roles[] = {Role::kOwner, Role::kAdmin, Role::kMember, Role::kIngest};
   for (const auto& [action, cells] : table) {

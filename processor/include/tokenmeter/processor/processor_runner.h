@@ -140,6 +140,10 @@ class ProcessorRunner final : public HttpHandler {
   // resolves, a plan limit lowered under this month's requests pauses the workspace and
   // alerts. Fails (nothing changes) on a set the config's rules refuse. Any thread.
   Status SetSettingsAlerting(AlertingConfig extra, std::optional<Review> review);
+  // Price overrides and model aliases from the settings log (every workspace's), beside the
+  // config file's: the next batches are priced with the book of both (a batch being priced
+  // keeps its book). Fails (nothing changes) on a set the rules refuse. Any thread.
+  Status SetSettingsPricing(const std::vector<PriceOverride>& overrides, const std::vector<WorkspaceModelAlias>& aliases);
   // The outbox the sinks deliver from; valid until the runner is destroyed.
   Outbox& outbox();
 

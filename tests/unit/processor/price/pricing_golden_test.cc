@@ -11,6 +11,7 @@
 #include "tokenmeter/base/rfc3339.h"
 #include "tokenmeter/model/event_parser.h"
 #include "tokenmeter/model/normalizer.h"
+#include "tokenmeter/processor/pricing_rules.h"
 
 namespace tokenmeter {
 namespace {
@@ -149,6 +150,42 @@ TEST(PricingTest, WorkspaceModelAliasesMapDeploymentNames) {
   EXPECT_EQ(PriceEvent(e, book).total, NanoUsd{3'500'000});
   e.workspace = "globex";
   EXPECT_EQ(PriceEvent(e, book).source, CostSource::kUnpriced) << "aliases are per workspace";
+}
+
+// The admin API's pricing: checked against the config file's (which wins for what it
+// declares) and the catalog, then a book of both prices the workspace's calls.
+TEST(PricingTest, TheSettingsPricingIsCheckedAndAddedToTheConfigFiles) {
+  const WorkspaceModelAlias declared{"acme", "azure_openai", "prod-gpt4o-east", "gpt-4o"};
+  auto rules = PricingRules::Make({}, {declared});
+  ASSERT_TRUE(rules.ok()) << rules.status().ToString();
+  PriceOverride o;
+  o.workspace = "acme";
+  o.provider = "openai";
+  o.model = "gpt-4o";
+  o.prices.input = 2'000'000'000;  // $2.00 per million tokens
+  o.prices.output = 8'000'000'000;
+  PriceOverride house = o;
+  house.model = "house-model";
+  house.prices.output.reset();
+  const WorkspaceModelAlias alias{"acme", "openai", "chat-default", "gpt-4o-mini"};
+  EXPECT_TRUE((*rules)->Check({o}, {alias}).ok());
+  EXPECT_EQ((*rules)->Check({o}, {declared}).message(),
+            "the model alias azure_openai/prod-gpt4o-east is declared in the config file; change it there");
+  EXPECT_EQ((*rules)->Check({o, o}, {}).message(), "the price of openai/gpt-4o is listed twice");
+  EXPECT_EQ((*rules)->Check({house}, {}).message(),
+            "price override for acme/openai/house-model needs input and output prices (the catalog has none for it)");
+  auto book = (*rules)->BookWith({o}, {alias});
+  ASSERT_TRUE(book.ok());
+  // acme's gpt-4o at $2/$8: 1000*2000 + 100*8000 nano; its alias at gpt-4o-mini's 150/600.
+  EXPECT_EQ(PriceEvent(Call("acme", "openai", "gpt-4o", "2026-02-01T00:00:00Z"), **book).total, NanoUsd{2'800'000});
+  EXPECT_EQ(PriceEvent(Call("acme", "openai", "chat-default", "2026-02-01T00:00:00Z"), **book).total,
+            NanoUsd{1000 * 150 + 100 * 600});
+  EXPECT_EQ(PriceEvent(Call("acme", "azure_openai", "prod-gpt4o-east", "2026-02-01T00:00:00Z"), **book).total,
+            NanoUsd{3'500'000})
+      << "the config file's alias stays";
+  EXPECT_EQ(PriceEvent(Call("acme", "openai", "gpt-4o", "2026-02-01T00:00:00Z"), *(*rules)->base()).total,
+            NanoUsd{3'500'000})
+      << "the config file's book is untouched";
 }
 
 // The names the hosted products' integration guides send, as a client sends them: each

@@ -43,6 +43,7 @@ enum class Action : uint8_t {
   kExportConfig,
   kCreateWorkspace,
   kManageAlerting,
+  kManagePricing,
 };
 std::string_view ActionName(Action a);
 

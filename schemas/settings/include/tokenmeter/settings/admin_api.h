@@ -12,6 +12,7 @@
 //   DELETE /v1/admin/budgets/{id}       delete one
 //   GET|PUT|DELETE /v1/admin/plan       the plan limit (requests per month)
 //   GET|PUT /v1/admin/alert-routes      where the workspace's alerts go (sinks of the config)
+//   GET|PUT /v1/admin/pricing           the workspace's price overrides and model aliases
 //   GET    /v1/admin/audit              the workspace's changes, newest first
 //   GET    /v1/admin/config             the settings as config-file YAML (owner keys only)
 //   POST   /v1/admin/workspaces         a new workspace and its first owner key (the config
@@ -55,6 +56,7 @@ class AdminApi final : public HttpHandler {
                       Respond respond);
   void HandleBudgets(const HttpRequest& request, std::string_view path, const KeyRecord& key, int64_t now_ms,
                      Respond respond);
+  void HandlePricing(const HttpRequest& request, const KeyRecord& key, int64_t now_ms, Respond respond);
   void HandleProjects(const HttpRequest& request, std::string_view path, const KeyRecord& key, int64_t now_ms,
                       Respond respond);
   void Write(SettingsChange change, int success_status, std::string secret, Respond respond);

@@ -1,6 +1,6 @@
 // LiveSettings: the settings every process applies from the settings log, in its order,
-// over what the config file declares: API keys, projects, budgets, plan limits and
-// alert routes. Each change is checked against the
+// over what the config file declares: API keys, projects, budgets, plan limits, alert
+// routes and pricing (price overrides, model aliases). Each change is checked against the
 // settings as they stand when it is applied (the same rules for every process, so all
 // end up alike) and applied whole: the key ring is replaced in one step. A refused change
 // stays in the audit trail with the reason.
@@ -50,17 +50,27 @@ class LiveSettings {
   // Project slugs per workspace, as the edge checks events against them.
   using ProjectSlugs = std::unordered_map<std::string, std::unordered_set<std::string>>;
 
+  // The price overrides and model aliases of a workspace (the config file's, or the API's).
+  struct Pricing {
+    std::vector<PriceOverrideRecord> overrides;
+    std::vector<ModelAliasRecord> aliases;
+  };
   // What the config file declares, and the rules of another component's settings.
   struct Declared {
     std::vector<KeyRecord> keys;
     std::map<std::string, std::vector<std::string>> projects;  // workspace -> slugs
     std::map<std::string, std::vector<std::string>> budgets;   // workspace -> budget ids
     std::set<std::string> plans;                               // workspaces with a plan limit
+    std::map<std::string, Pricing> pricing;                    // workspace -> its pricing
     // The rules of a budget.put or routes.put (the processor's: a budget's amount, period,
     // thresholds and data modes; a route's sink and alert types), with the config file's
     // messages. Unset: any is taken.
     std::function<Status(const SettingsChange&)> check_alerting;
+    // The rules of a pricing.put (the processor's: the config file's messages, and no alias
+    // or override the config file declares for the workspace). Unset: any is taken.
+    std::function<Status(const SettingsChange&)> check_pricing;
   };
+
   // `ring` is the key ring every service verifies with; it must outlive this. It is
   // replaced with the config file's keys at once.
   LiveSettings(Declared declared, KeyRing& ring);
@@ -92,6 +102,9 @@ class LiveSettings {
   // The plan limits (requests per month) and alert routes made through the API.
   std::map<std::string, int64_t> AllPlans() const;
   std::map<std::string, std::vector<RouteRecord>> AllRoutes() const;
+  // The pricing made through the API, by workspace; the config file's of one workspace.
+  std::map<std::string, Pricing> AllPricing() const;
+  Pricing ConfigPricing(const std::string& workspace) const;
   // The workspace's changes, newest first, at most `limit`.
   std::vector<AuditEntry> Audit(const std::string& workspace, size_t limit) const;
 
@@ -117,6 +130,9 @@ class LiveSettings {
   std::map<std::string, std::vector<std::string>> config_budgets_;  // workspace -> ids
   std::set<std::string> config_plans_;
   std::function<Status(const SettingsChange&)> check_alerting_;
+  std::function<Status(const SettingsChange&)> check_pricing_;
+  std::map<std::string, Pricing> pricing_;         // workspace -> its API pricing
+  std::map<std::string, Pricing> config_pricing_;  // workspace -> the config file's
   std::map<std::string, int64_t> plans_;                       // workspace -> requests per month
   std::map<std::string, std::vector<RouteRecord>> routes_;     // workspace -> its API routes
   std::map<std::string, std::map<std::string, BudgetRecord>> budgets_;  // workspace -> id -> budget

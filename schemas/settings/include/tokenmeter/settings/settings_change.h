@@ -5,8 +5,9 @@
 // SHA-256 of its secret only), who asked and when: the log is the audit trail.
 //
 // Layout: one JSON object, {"format":1,"id","workspace","actor","atMs","action", and
-// "key":{…}, "project":{…}, "budget":{…}, "plan":{"requestsPerMonth"} or "routes":[…] for a
-// key.*, project.*, budget.*, plan.* or routes.* action}. Another format is
+// "key":{…}, "project":{…}, "budget":{…}, "plan":{"requestsPerMonth"}, "routes":[…] or
+// "pricing":{"overrides":[…],"aliases":[…]} for a key.*, project.*, budget.*, plan.*,
+// routes.* or pricing.* action}. Another format is
 // refused. Pure value code; any thread.
 #ifndef TOKENMETER_SETTINGS_SETTINGS_CHANGE_H_
 #define TOKENMETER_SETTINGS_SETTINGS_CHANGE_H_
@@ -17,6 +18,8 @@
 #include <string_view>
 #include <vector>
 
+#include <rapidjson/fwd.h>
+
 #include "tokenmeter/auth/api_key.h"
 #include "tokenmeter/base/status.h"
 
@@ -24,7 +27,7 @@ namespace tokenmeter {
 
 enum class SettingsAction : uint8_t {
   kKeyCreate, kKeyRotate, kKeyRevoke, kProjectCreate, kProjectUpdate, kBudgetPut, kBudgetDelete,
-  kPlanPut, kPlanDelete, kRoutesPut
+  kPlanPut, kPlanDelete, kRoutesPut, kPricingPut
 };
 std::string_view SettingsActionName(SettingsAction a);  // "key.create", ...
 inline bool IsProjectAction(SettingsAction a) {
@@ -60,6 +63,22 @@ struct BudgetRecord {
   bool from_config = false;  // declared in the config file (read-only here)
 };
 
+// A negotiated price as the config file writes it under workspaces[].price_overrides (texts,
+// checked by the processor's rules): USD per million tokens as exact decimals, "" where the
+// catalog's price stays; `effective_from` RFC 3339, "" for always.
+struct PriceOverrideRecord {
+  std::string provider, model, effective_from;
+  std::string input, output, cache_read, cache_write, cache_write_1h, reasoning;
+  friend bool operator==(const PriceOverrideRecord&, const PriceOverrideRecord&) = default;
+};
+
+// A name a workspace's clients send for a model, priced as the catalog's `model`
+// (workspaces[].model_aliases).
+struct ModelAliasRecord {
+  std::string provider, name, model;
+  friend bool operator==(const ModelAliasRecord&, const ModelAliasRecord&) = default;
+};
+
 // A project: its slug is set at creation and never changes (events name it); its display
 // name and environments may change.
 struct ProjectRecord {
@@ -81,9 +100,18 @@ struct SettingsChange {
   BudgetRecord budget;    // budget.*: the budget's whole record (budget.delete: its id)
   int64_t plan_requests_per_month = 0;  // plan.put: the new limit
   std::vector<RouteRecord> routes;      // routes.put: every route the API gives the workspace
+  // pricing.put: every price override and model alias the API gives the workspace.
+  std::vector<PriceOverrideRecord> price_overrides;
+  std::vector<ModelAliasRecord> model_aliases;
 };
 
 std::string EncodeSettingsChange(const SettingsChange& c);
+// The members "overrides":[…],"aliases":[…] of a pricing object (the change's, the admin
+// API's answers), and back from such an object (unknown members refused; absent texts "").
+void AppendPricing(std::string& out, const std::vector<PriceOverrideRecord>& overrides,
+                   const std::vector<ModelAliasRecord>& aliases);
+Status ReadPricing(const rapidjson::Value& o, std::vector<PriceOverrideRecord>& overrides,
+                   std::vector<ModelAliasRecord>& aliases);
 // Fails with a message naming what is wrong (not JSON, another format, a missing field).
 Result<SettingsChange> DecodeSettingsChange(std::string_view value);
 
