@@ -32,7 +32,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (audit.size() != 1) __builtin_trap();
   const bool applied = audit[0].refused.empty();
   // An applied key change is in the ring at once; fresh settings hold no key to rotate or revoke.
-  if (applied && !IsProjectAction(change->action) && !IsBudgetAction(change->action)) {
+  const bool key_action = change->action == SettingsAction::kKeyCreate || change->action == SettingsAction::kKeyRotate ||
+                          change->action == SettingsAction::kKeyRevoke;
+  if (applied && key_action) {
     if (change->action != SettingsAction::kKeyCreate || ring.Find(change->key.id) == nullptr) __builtin_trap();
   }
   return 0;
