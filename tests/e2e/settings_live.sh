@@ -146,6 +146,13 @@ echo "permission table: ok"
 
 # Live: a new key ingests at once, a revoked one is refused at once.
 [ "$(code "$base" POST /v1/ingest "$ingest_api_key" "$(event live-1)")" = 202 ] || fail "the new key does not ingest"
+# The key list says when each key was last used (by this process), never for a fresh one.
+read -r fresh_id _ <<< "$(make_key "$base" "$owner_key" ingest)"
+last_used() { call "$base" GET /v1/admin/keys "$member_key" | python3 -c 'import json,sys; d=json.loads(sys.stdin.read().split(" ",1)[1]); print([k["lastUsedAt"] for k in d["keys"] if k["id"]==sys.argv[1]][0])' "$1"; }
+[ "$(last_used "$fresh_id")" = None ] || fail "a fresh key's last use: $(last_used "$fresh_id")"
+used=$(last_used "$ingest_id")
+[ "$(python3 -c "import datetime,sys; t=datetime.datetime.fromisoformat(sys.argv[1].replace('Z','+00:00')); print(abs((datetime.datetime.now(datetime.timezone.utc)-t).total_seconds()) < 60)" "$used")" = True ] ||
+  fail "the last use of a key that just ingested: $used"
 [ "$(code "$base" DELETE "/v1/admin/keys/$ingest_id" "$admin_key")" = 200 ] || fail "revoke"
 [ "$(code "$base" POST /v1/ingest "$ingest_api_key" "$(event live-2)")" = 401 ] || fail "a revoked key still ingests"
 # A project made through the API is known at once (the example's workspace lists its

@@ -136,7 +136,7 @@ TEST_F(AdminApiTest, ACreatedKeyIngestsAsSoonAsItIsAnsweredAndIsShownOnce) {
   EXPECT_EQ(Ingest(secret), 202);
   EXPECT_NE(r.body.find(R"("applied":true)"), std::string::npos);
   EXPECT_NE(r.body.find(R"("name":"checkout","role":"ingest","project":"shop","environment":"staging","owner":")" + id +
-                        R"(","source":"api","createdAt":"2026-02-07T12:00:00.000Z","revoked":false,"previousSecretValidUntil":null,"eventsPerSecond":50,"burstEvents":0})"),
+                        R"(","source":"api","createdAt":"2026-02-07T12:00:00.000Z","revoked":false,"previousSecretValidUntil":null,"lastUsedAt":null,"eventsPerSecond":50,"burstEvents":0})"),
             std::string::npos)
       << r.body;
   // The list: every key, none with its secret or hash.
@@ -148,6 +148,12 @@ TEST_F(AdminApiTest, ACreatedKeyIngestsAsSoonAsItIsAnsweredAndIsShownOnce) {
     EXPECT_EQ(list.body.find(k->sha256), std::string::npos);
   }
   EXPECT_EQ(list.body.find(ring_.Find(id)->sha256), std::string::npos);
+  // It ingested once: the list says when (the edge's clock), to the second.
+  const size_t listed = list.body.find("\"id\":\"" + id + "\"");
+  ASSERT_NE(listed, std::string::npos);
+  EXPECT_EQ(list.body.substr(list.body.find("\"lastUsedAt\":", listed), 40),
+            R"("lastUsedAt":"2026-02-07T12:00:00.000Z",)")
+      << list.body;
   // And a restart reads it back from the log.
   Stop();
   Start();

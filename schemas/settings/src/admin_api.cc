@@ -156,7 +156,8 @@ void AdminApi::HandleAs(const HttpRequest& request, const KeyRecord& key, Respon
     if (request.method == "GET") {
       if (!Allowed(key.role, Action::kListKeys)) return respond(Forbidden(key, Action::kListKeys));
       HttpResponse r;
-      r.body = ListJson(key.workspace, "keys", settings_.Keys(key.workspace), AppendKey);
+      r.body = ListJson(key.workspace, "keys", settings_.Keys(key.workspace),
+                        [this](std::string& out, const KeyRecord& k) { AppendKey(out, k, keys_.LastUsedMs(k.id)); });
       return respond(std::move(r));
     }
     if (request.method != "POST") return respond(JsonError(405, "method_not_allowed", "keys are listed with GET, created with POST"));

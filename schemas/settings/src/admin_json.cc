@@ -21,7 +21,7 @@ void AppendNumber(std::string& out, double v) {
 
 }  // namespace
 
-void AppendKey(std::string& out, const KeyRecord& k) {
+void AppendKey(std::string& out, const KeyRecord& k, int64_t last_used_ms) {
   out += "{\"id\":";
   AppendJsonString(out, k.id);
   out += ",\"prefix\":";
@@ -39,7 +39,7 @@ void AppendKey(std::string& out, const KeyRecord& k) {
   out += "\",\"createdAt\":" + TimeJson(k.created_ms) + ",\"revoked\":";
   out += k.revoked ? "true" : "false";
   out += ",\"previousSecretValidUntil\":" + TimeJson(k.previous_sha256.empty() ? 0 : k.previous_until_ms);
-  out += ",\"eventsPerSecond\":";
+  out += ",\"lastUsedAt\":" + TimeJson(last_used_ms) + ",\"eventsPerSecond\":";
   AppendNumber(out, k.events_per_second);
   out += ",\"burstEvents\":";
   AppendNumber(out, k.burst_events);

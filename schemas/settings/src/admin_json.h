@@ -15,8 +15,9 @@ namespace tokenmeter {
 // "\"2026-12-07T13:40:00.000Z\"", or null for 0.
 std::string TimeJson(int64_t ms);
 void AppendTexts(std::string& out, const std::vector<std::string>& values);
-// One key as every answer shows it: never the secret or its hash.
-void AppendKey(std::string& out, const KeyRecord& k);
+// One key as every answer shows it: never the secret or its hash. `last_used_ms`: when
+// this process last opened it (0: never, or not known here).
+void AppendKey(std::string& out, const KeyRecord& k, int64_t last_used_ms = 0);
 void AppendProject(std::string& out, const ProjectRecord& p);
 void AppendBudget(std::string& out, const BudgetRecord& b);
 void AppendRoute(std::string& out, const RouteRecord& r);

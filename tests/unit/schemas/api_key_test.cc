@@ -119,6 +119,33 @@ TEST(KeyRingLiveTest, ReplaceSwapsTheWholeSetAndHeldRecordsStayValid) {
   EXPECT_EQ(ring.Find(a.record.id), nullptr);
 }
 
+// When a key was last used: set by a successful Verify (to the second), kept across a
+// Replace that keeps the key, never set by a refused one.
+TEST(KeyRingLiveTest, EachKeyRemembersWhenItWasLastUsed) {
+  NewKey a = *CreateApiKey("live", "acme", Role::kIngest);
+  NewKey b = *CreateApiKey("live", "acme", Role::kMember);
+  KeyRing ring = *KeyRing::Build({a.record, b.record});
+  KeyRejection why;
+  EXPECT_EQ(ring.LastUsedMs(a.record.id), 0);
+  ASSERT_NE(ring.Verify(a.key, why, 5'000), nullptr);
+  EXPECT_EQ(ring.LastUsedMs(a.record.id), 5'000);
+  ASSERT_NE(ring.Verify(a.key, why, 5'900), nullptr);
+  EXPECT_EQ(ring.LastUsedMs(a.record.id), 5'000) << "within the same second";
+  ASSERT_NE(ring.Verify(a.key, why, 7'250), nullptr);
+  EXPECT_EQ(ring.LastUsedMs(a.record.id), 7'250);
+  std::string wrong = b.key;
+  wrong[wrong.size() - 20] = wrong[wrong.size() - 20] == 'a' ? 'b' : 'a';
+  EXPECT_EQ(ring.Verify(wrong, why, 9'000), nullptr);
+  EXPECT_EQ(ring.LastUsedMs(b.record.id), 0) << "a refused key is not used";
+  KeyRecord revoked = a.record;
+  revoked.revoked = true;
+  ASSERT_TRUE(ring.Replace({revoked, b.record}).ok());
+  EXPECT_EQ(ring.LastUsedMs(a.record.id), 7'250) << "kept across a change of the set";
+  EXPECT_EQ(ring.Verify(a.key, why, 10'000), nullptr);
+  EXPECT_EQ(ring.LastUsedMs(a.record.id), 7'250);
+  EXPECT_EQ(ring.LastUsedMs("nosuchkey123"), 0);
+}
+
 TEST(KeyRingBuildTest, RejectsBadRecords) {
   NewKey k = *CreateApiKey("live", "acme", Role::kIngest);
   EXPECT_FALSE(KeyRing::Build({k.record, k.record}).ok());

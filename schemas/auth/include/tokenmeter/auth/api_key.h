@@ -10,6 +10,7 @@
 #define TOKENMETER_AUTH_API_KEY_H_
 
 #include <array>
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -95,6 +96,9 @@ class KeyRing {
   KeyRef Verify(std::string_view presented, KeyRejection& why) const;
   // The record with this id, or nullptr.
   KeyRef Find(const std::string& id) const;
+  // When this ring last opened the key (Verify's now_ms, to the second), 0 if never. A
+  // key's time survives Replace; it is this process's alone (nothing stores or shares it).
+  int64_t LastUsedMs(const std::string& id) const;
 
   size_t size() const;
   // Calls f(record) for every key of one snapshot, in no particular order.
@@ -109,11 +113,13 @@ class KeyRing {
     KeyRef record;
     std::array<unsigned char, 32> digest;
     std::optional<std::array<unsigned char, 32>> previous_digest;
+    std::shared_ptr<std::atomic<int64_t>> last_used;  // ms; shared with the next snapshot
   };
   struct Snapshot {
     std::unordered_map<std::string, Entry> entries;
   };
-  static Result<std::shared_ptr<const Snapshot>> MakeSnapshot(std::vector<KeyRecord> records);
+  static Result<std::shared_ptr<const Snapshot>> MakeSnapshot(std::vector<KeyRecord> records,
+                                                              const Snapshot* previous_set);
   std::shared_ptr<const Snapshot> Current() const;
 
   std::unique_ptr<std::shared_mutex> mu_;  // guards snapshot_ (the pointer, not what it holds)
