@@ -238,7 +238,9 @@ std::string EncodeSettingsChange(const SettingsChange& c) {
 
 Result<SettingsChange> DecodeSettingsChange(std::string_view value) {
   rapidjson::Document d;
-  d.Parse(value.data(), value.size());
+  // Numbers correctly rounded (the default fast path is not always), so a rate limit
+  // written with %.17g reads back as the same double.
+  d.Parse<rapidjson::kParseFullPrecisionFlag>(value.data(), value.size());
   if (d.HasParseError() || !d.IsObject()) return InvalidArgument("a settings change must be a JSON object");
   int64_t format = 0;
   if (!Int(d, "format", format).ok() || format != kFormat) {

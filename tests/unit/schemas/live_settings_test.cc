@@ -83,6 +83,17 @@ TEST_F(LiveSettingsTest, TheCodecRoundTripsAndRefusesAnotherFormat) {
   EXPECT_EQ(DecodeSettingsChange(other).status().message(),
             "settings change format 2 is not 1 (written by another build)");
   EXPECT_FALSE(DecodeSettingsChange("not json").ok());
+  // A number with more digits than a double holds reads back as the same double once
+  // re-encoded (found by the settings_change fuzz target: RapidJSON's fast path rounded
+  // "-7717.3144444444444446666100" and its %.17g text to different doubles).
+  std::string many = EncodeSettingsChange(c);
+  many.replace(many.find("\"burstEvents\":0"), 15, "\"burstEvents\":-7717.3144444444444446666100");
+  Result<SettingsChange> first = DecodeSettingsChange(many);
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  Result<SettingsChange> second = DecodeSettingsChange(EncodeSettingsChange(*first));
+  ASSERT_TRUE(second.ok());
+  EXPECT_EQ(second->key.burst_events, first->key.burst_events);
+  EXPECT_EQ(EncodeSettingsChange(*second), EncodeSettingsChange(*first));
 }
 
 TEST_F(LiveSettingsTest, ACreatedKeyOpensOnceApplied) {
