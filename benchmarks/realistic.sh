@@ -11,7 +11,7 @@
 #
 # Usage: benchmarks/realistic.sh --build-dir DIR [--smoke] [--events N] --out FILE
 #   (run by benchmarks/run.sh; FILE gets the report's section, markdown; --events: another
-#   number of distinct calls, a multiple of 9)
+#   number of distinct calls, a multiple of 90)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 mode=full
@@ -38,7 +38,7 @@ else
   budget_s=5
 fi
 [ -n "${events_given:-}" ] && events=$events_given
-(( events % 9 == 0 )) || { echo "--events must be a multiple of 9" >&2; exit 2; }
+(( events % 90 == 0 )) || { echo "--events must be a multiple of 90 (whole 100-event batches of calls and retries)" >&2; exit 2; }
 sent=$((events / 9 * 10))
 TM="$build/deploy/tokenmeter/tokenmeter"
 BENCH="$build/benchmarks/tokenmeter-bench"
