@@ -3,6 +3,7 @@
 #include <rapidjson/document.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <iterator>
 #include <random>
 #include <utility>
@@ -74,10 +75,27 @@ Status Int(const rapidjson::Value& o, const char* name, int64_t& out) {
   out = it->value.GetInt64();
   return Status::Ok();
 }
+// The double that survives its own encoding: RapidJSON's default number parser does not
+// always round correctly, so the %.17g text of a value it read may read back as a
+// neighbour (its correctly rounding mode crashes on some inputs: Tencent/rapidjson#1251).
+// A value is moved to the neighbour that reads back as itself, so a record re-encoded
+// (a config export, a copy) holds what the first reader held.
+double StableDouble(double v) {
+  for (int i = 0; i < 4; ++i) {
+    char text[64];
+    std::snprintf(text, sizeof(text), "%.17g", v);
+    rapidjson::Document d;
+    d.Parse(text);
+    if (d.HasParseError() || !d.IsNumber() || d.GetDouble() == v) return v;
+    v = d.GetDouble();
+  }
+  return v;
+}
+
 Status Number(const rapidjson::Value& o, const char* name, double& out) {
   auto it = o.FindMember(name);
   if (it == o.MemberEnd() || !it->value.IsNumber()) return InvalidArgument(std::string(name) + " must be a number");
-  out = it->value.GetDouble();
+  out = StableDouble(it->value.GetDouble());
   return Status::Ok();
 }
 
@@ -238,9 +256,7 @@ std::string EncodeSettingsChange(const SettingsChange& c) {
 
 Result<SettingsChange> DecodeSettingsChange(std::string_view value) {
   rapidjson::Document d;
-  // Numbers correctly rounded (the default fast path is not always), so a rate limit
-  // written with %.17g reads back as the same double.
-  d.Parse<rapidjson::kParseFullPrecisionFlag>(value.data(), value.size());
+  d.Parse(value.data(), value.size());
   if (d.HasParseError() || !d.IsObject()) return InvalidArgument("a settings change must be a JSON object");
   int64_t format = 0;
   if (!Int(d, "format", format).ok() || format != kFormat) {

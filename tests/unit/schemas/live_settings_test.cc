@@ -84,8 +84,8 @@ TEST_F(LiveSettingsTest, TheCodecRoundTripsAndRefusesAnotherFormat) {
             "settings change format 2 is not 1 (written by another build)");
   EXPECT_FALSE(DecodeSettingsChange("not json").ok());
   // A number with more digits than a double holds reads back as the same double once
-  // re-encoded (found by the settings_change fuzz target: RapidJSON's fast path rounded
-  // "-7717.3144444444444446666100" and its %.17g text to different doubles).
+  // re-encoded (found by the settings_change fuzz target: RapidJSON's default parser read
+  // "-7717.3144444444444446666100" and its %.17g text as different doubles).
   std::string many = EncodeSettingsChange(c);
   many.replace(many.find("\"burstEvents\":0"), 15, "\"burstEvents\":-7717.3144444444444446666100");
   Result<SettingsChange> first = DecodeSettingsChange(many);
