@@ -9,7 +9,7 @@ cd "$(dirname "$0")/../.."
 secs=${1:-60}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(ingest_body bus_record state_rows settings_change query_target http_request)  # config: replay only (tests/fuzz/CMakeLists.txt)
+[ ${#targets[@]} -gt 0 ] || targets=(ingest_body bus_record state_rows settings_change query_target http_request rollup_journal)  # config: replay only (tests/fuzz/CMakeLists.txt)
 build=${TOKENMETER_FUZZ_BUILD_DIR:-build-fuzz}
 command -v clang++ > /dev/null || { echo "fuzz: clang++ is needed (apt-get install clang libclang-rt-14-dev)" >&2; exit 1; }
 CC=clang CXX=clang++ cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTOKENMETER_FUZZ=ON > /dev/null
