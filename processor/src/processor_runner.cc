@@ -171,9 +171,10 @@ struct ProcessorRunner::Impl {
     }
     for (const ProcessorRunner::Review& r : todo) {
       // A workspace another processor owns is reviewed there; one still being rebuilt here,
-      // once it is complete.
+      // once it is complete; all of them, while no partition is assigned here yet (at start,
+      // before the group's first assignment).
       const Standing::Kind standing = StandingOf(r.workspace).kind;
-      if (standing == Standing::Kind::kElsewhere) continue;
+      if (standing == Standing::Kind::kElsewhere && !consumer->Assigned().empty()) continue;
       if (standing != Standing::Kind::kServing) {
         std::lock_guard lock(reviews_mu);
         reviews.push_back(r);
@@ -367,6 +368,18 @@ ProcessorRunner::~ProcessorRunner() { Stop(); }
 
 void ProcessorRunner::Start() {
   Impl* impl = impl_.get();
+  // Every budget and plan limit in force is evaluated once its workspace is served here: a
+  // budget lowered or a plan set while the processor was down (in the settings log, or the
+  // config file) decides its alert now, not at the workspace's next event. Reviews of
+  // unchanged ones decide nothing.
+  {
+    const std::shared_ptr<const AlertRules> rules = impl->rules->Current();
+    std::lock_guard lock(impl->reviews_mu);
+    for (const std::string& workspace : rules->Workspaces()) {
+      for (const BudgetConfig* b : rules->BudgetsFor(workspace)) impl->reviews.push_back({workspace, b->id});
+      if (rules->PlanFor(workspace) != nullptr) impl->reviews.push_back({workspace, ""});
+    }
+  }
   impl_->loop = StartThread("tm-processor", [impl] { impl->Run(); });
   impl_->folder = StartThread("tm-rollup-fold", [impl] { impl->FoldLoop(); });
 }

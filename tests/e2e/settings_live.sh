@@ -390,3 +390,12 @@ start_edge edge_c; c=$edge_url
 audit=$(call "$c" GET /v1/admin/audit "$dist_owner")
 [ "$(echo "$audit" | grep -o '"applied":true' | wc -l)" = 13 ] || fail "the late edge's audit trail: $audit"
 echo "distributed, a late edge: ok"
+# A budget lowered while the processor is down decides its alert when the processor
+# starts again (every budget and plan limit is reviewed then), with no new event.
+kill -TERM "$processor_pid"; wait "$processor_pid" 2>/dev/null || true
+[ "$(code "$a" PUT /v1/admin/budgets/team "$dist_owner" '{"amountUsd":"0.00001","endpointTag":"team"}')" = 200 ] ||
+  fail "lowering a budget while the processor is down"
+start_processor "$work/dist.yaml" "$work/processor.log"
+wait_for '[ "$(delivered)" = "budget_exceeded:firing:0.000013500 budget_exceeded:resolved:0.000013500 budget_exceeded:firing:0.000013500 True" ]' 150 ||
+  fail "the budget lowered while the processor was down: $(delivered)"
+echo "distributed, a budget lowered while the processor was down: ok"

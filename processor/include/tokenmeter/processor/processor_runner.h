@@ -103,6 +103,8 @@ class ProcessorRunner final : public HttpHandler {
                                                          prometheus::Registry& registry);
   ~ProcessorRunner() override;
 
+  // Starts consuming. Every budget and plan limit then in force is reviewed once its
+  // workspace is served here (what changed while the processor was down decides at once).
   void Start();
   // Finishes the batch in hand, leaves the consumer group, flushes the DLQ producer.
   void Stop();
