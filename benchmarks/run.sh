@@ -439,7 +439,45 @@ YAML
   rm -rf "$work/answer-$answer"
 done
 
-# --- 7c. Realistic cardinality: a month of one workspace, every view beside DuckDB --------
+# --- 7c. serve's log under retention: constant load, the log directory's size over time --
+# 1 MiB segments, log_days 0.0001 (8.6 s): once warmed up (two retention windows) the log
+# holds about a window's worth and the segments being written, however long the load runs;
+# a restart after segments were dropped loses nothing (tests/e2e/log_retention.sh).
+soak_s=$((secs * 6))
+cat > "$work/soak.yaml" <<YAML
+$edge_yaml
+serve:
+  listen: 127.0.0.1:0
+  data_dir: $work/soak
+  log_segment_mb: 1
+retention:
+  log_days: 0.0001
+$(workspaces_yaml)
+$(keys_yaml)
+YAML
+start_tm soak serve ready
+(for ((i = 0; i < soak_s + 5; i++)); do
+  echo "$i $(du -sb "$work/soak/log" | cut -f1)"
+  sleep 1
+done) > "$work/soak_sizes.txt" &
+soak_sampler=$!
+pids+=($soak_sampler)
+run_phase soak 120 "$BENCH" http --port "$tm_port" --key "$key" --connections 16 \
+  --duration-s "$soak_s" --batch 100 --rate $((secs * 10)) --prefix so
+kill "$soak_sampler" 2>/dev/null || true
+wait "$soak_sampler" 2>/dev/null || true
+stop_tm "$tm_pid"
+rm -rf "$work/soak"
+# After warm-up (18 s, or a third of a short smoke run): the largest size in each half of
+# what is left; flat when the second half's is within 2 segments of the first's.
+warm=$((soak_s >= 54 ? 18 : soak_s / 3))
+read -r R[soak.first_half_max_bytes] R[soak.second_half_max_bytes] R[soak.samples] < <(
+  awk -v w="$warm" -v end="$soak_s" '$1 >= w && $1 < end {n++; t[n] = $2}
+    END {h = int(n / 2); for (i = 1; i <= n; i++) if (i <= h) {if (t[i] > a) a = t[i]} else if (t[i] > b) b = t[i]
+         printf "%d %d %d\n", a, b, n}' "$work/soak_sizes.txt")
+R[soak.flat]=$(( R[soak.second_half_max_bytes] <= R[soak.first_half_max_bytes] + 2 * 1048576 ? 1 : 0 ))
+
+# --- 7d. Realistic cardinality: a month of one workspace, every view beside DuckDB --------
 realistic_args=(--build-dir "$build" --out "$work/realistic.md")
 [ "$mode" = smoke ] && realistic_args+=(--smoke)
 bash "$root/benchmarks/realistic.sh" "${realistic_args[@]}" || fail "the realistic phase"
@@ -481,6 +519,8 @@ row "serve ingest→queryable p99 at half load" "${R[serve_half.visible_p99_ms]}
   "" "" "≤ 100 ms" "$(le "${R[serve_half.visible_p99_ms]}" 100)" 1
 row "processor RSS after $(fmt "$mem_n") ids" "${R[memory.rss_mib]}" "MiB" "" "" "≤ 512 MiB" \
   "$(le "${R[memory.rss_mib]}" 512)"
+row "serve's log on disk under retention, second half of the soak ($(fmt "${R[soak.events]}") events in ${soak_s} s at $(fmt "${R[soak.events_per_s]}")/s; first half: $(fmt "$(echo "${R[soak.first_half_max_bytes]} / 1048576" | bc -l)" 1) MiB)" \
+  "$(echo "${R[soak.second_half_max_bytes]} / 1048576" | bc -l)" "MiB (most)" "" "" "flat: ≤ first half + 2 segments" "${R[soak.flat]}" 1
 ceilings=(
   "| nginx \`return 204\` (1 worker, wrk -t1 -c64) | $(fmt "$ng") req/s, $(fmt "$ngcpu" 1) µs CPU/request, p99 ${R[nginx.p99_ms]} |"
   "| bare librdkafka producer (lz4, acks=all, idempotent; best of 3) | $(fmt "$prod") events/s ($(fmt "${R[kafka_produce.avg_event_bytes]}") B/event) |"
@@ -532,12 +572,13 @@ report() {
 for k in "${!R[@]}"; do
   [[ "${R[$k]}" =~ ^-?[0-9.]+(e[-+]?[0-9]+)?$ ]] || fail "figure $k is not a number: '${R[$k]}'"
 done
-for k in nginx.failed nginx_half.failed edge_single.failed edge_half.failed edge_batch.failed serve_batch.failed serve_half.failed \
+for k in soak.failed nginx.failed nginx_half.failed edge_single.failed edge_half.failed edge_batch.failed serve_batch.failed serve_half.failed \
   applied_single.failed applied_batch.failed durable_single.failed durable_batch.failed; do
   [ "${R[$k]%.*}" = 0 ] || fail "$k = ${R[$k]}"
 done
 for k in edge_single.requests_per_s edge_batch.events_per_s processor_dup0.per_s processor_dup10.per_s \
-  rocksdb.append_rows_per_s kafka_acks.acks_per_s serve_e2e.events_per_s serve_half.visible_n memory.rss_mib; do
+  rocksdb.append_rows_per_s kafka_acks.acks_per_s serve_e2e.events_per_s serve_half.visible_n memory.rss_mib \
+  soak.events soak.samples soak.first_half_max_bytes; do
   [ "$(echo "${R[$k]} > 0" | bc -l)" = 1 ] || fail "$k is not positive: ${R[$k]}"
 done
 if [ "$mode" = full ] && [ -z "$out" ]; then out="$root/benchmarks/results/$(date -u +%Y-%m-%d).md"; fi
