@@ -57,10 +57,11 @@ function Keys({ keyv, changed, version }) {
     ${message && html`<p class=${message.error ? 'error' : ''} data-testid="keys-message">${message.text}</p>`}
     ${st.error ? html`<p class="error" data-testid="keys-error">${st.error}</p>` : !st.data ? html`<p>Loading…</p>`
       : html`<table data-testid="keys-table"><thead><tr><th>Key</th><th>Name</th><th>Role</th><th>Project / environment</th>
-        <th>Created</th><th>State</th><th></th></tr></thead>
+        <th>Created</th><th>Last used</th><th>State</th><th></th></tr></thead>
         <tbody>${st.data.keys.map((k) => html`<tr data-testid=${'key-' + k.id}>
           <td><code>${k.prefix || k.id}</code></td><td>${k.name}</td><td>${k.role}</td>
           <td>${k.project || '—'} / ${k.environment || '—'}</td><td>${k.createdAt || 'config file'}</td>
+          <td data-testid=${'used-' + k.id} title="as this process saw it">${k.lastUsedAt || 'not since start'}</td>
           <td>${k.revoked ? 'revoked' : k.previousSecretValidUntil ? 'old secret until ' + k.previousSecretValidUntil : 'active'}</td>
           <td>${k.source === 'api' && !k.revoked && html`
             <button data-testid=${'rotate-' + k.id} onClick=${() => run('POST', `/v1/admin/keys/${k.id}/rotate`,

@@ -279,6 +279,7 @@ const count = (n) => BigInt(n).toLocaleString('en-US');
   await page.click(`[data-testid="revoke-${id}"]`);
   await page.waitForFunction((k) => (document.querySelector(`[data-testid="key-${k}"]`) || {}).innerText?.includes('revoked'), id);
   check(await ingest(secret, 'settings-2') === 401, 'the revoked key is refused');
+  check(/^\d{4}-\d\d-\d\dT/.test(await text('used-' + id)), 'the key that ingested shows when: ' + await text('used-' + id));
   check(!(await page.content()).includes(secret), 'the secret is gone from the page once another change is made');
   // A project and a budget.
   await page.fill('[data-testid="project-slug"]', 'billing');
