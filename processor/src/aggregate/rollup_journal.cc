@@ -16,6 +16,9 @@ namespace {
 constexpr std::string_view kJournalPrefix("rollup_journal\0", 15);
 constexpr std::string_view kJournalEnd("rollup_journal\1", 15);
 const std::string kFoldedKey = "rollup_folded";
+// "rollup_fold_progress" -> a fold cut short between its chunks (EncodeProgress).
+const std::string kProgressKey = "rollup_fold_progress";
+constexpr size_t kJournalKeyBytes = 15 + 8 + 4;
 // A part's first byte: its layout (keys front-coded, RollupCounters::PutCompact).
 constexpr char kCompactRowVersion = 2;
 // A 10,000-event batch has ~5 MB of deltas, a catch-up batch far more: parts of this size
@@ -63,13 +66,61 @@ size_t EncodePart(const RollupDeltas& rows, size_t at, std::string& out) {
   return at;
 }
 
+// The progress row: the generation's number (8 bytes BE), the length (4 bytes BE) and bytes
+// of its last minute row folded, then its journal rows' keys end to end.
+std::string EncodeProgress(uint64_t id, std::string_view through, const std::vector<std::string>& rows) {
+  std::string out;
+  AppendBigEndian(out, id);
+  AppendBigEndian(out, static_cast<uint64_t>(through.size()), 4);
+  out += through;
+  for (const std::string& r : rows) out += r;
+  return out;
+}
+
 }  // namespace
 
-RollupJournal::RollupJournal(StateStore& store, size_t max_pending_rows)
-    : store_(store), max_pending_rows_(max_pending_rows) {}
+RollupJournal::RollupJournal(StateStore& store, size_t max_pending_rows, size_t fold_chunk_rows)
+    : store_(store), max_pending_rows_(max_pending_rows), fold_chunk_rows_(std::max<size_t>(1, fold_chunk_rows)) {}
 
-Result<std::unique_ptr<RollupJournal>> RollupJournal::Open(StateStore& store, size_t max_pending_rows) {
-  std::unique_ptr<RollupJournal> j(new RollupJournal(store, max_pending_rows));
+Result<std::optional<RollupJournal::Progress>> RollupJournal::ReadProgress(const StateStore::Snapshot* at) const {
+  Result<std::optional<std::string>> row = store_.Get(Family::kMeta, kProgressKey, at);
+  if (!row.ok()) return row.status();
+  if (!row->has_value()) return std::optional<Progress>();
+  const std::string& v = **row;
+  const size_t through = v.size() >= 12 ? GetBigEndian(v, 8, 4) : 0;
+  if (v.size() < 12 || v.size() < 12 + through || (v.size() - 12 - through) % kJournalKeyBytes != 0) {
+    return Internal("the rollup fold's progress row cannot be read (" + std::to_string(v.size()) +
+                    " bytes); the fold it records would be counted twice or lost");
+  }
+  Progress p;
+  p.id = GetBigEndian(v, 0);
+  p.through = v.substr(12, through);
+  for (size_t at = 12 + through; at < v.size(); at += kJournalKeyBytes) p.rows.push_back(v.substr(at, kJournalKeyBytes));
+  return std::optional<Progress>(std::move(p));
+}
+
+Result<std::unique_ptr<RollupJournal>> RollupJournal::Open(StateStore& store, size_t max_pending_rows,
+                                                           size_t fold_chunk_rows) {
+  std::unique_ptr<RollupJournal> j(new RollupJournal(store, max_pending_rows, fold_chunk_rows));
+  // A fold cut short: its journal rows folded on from the last minute row its committed
+  // chunks hold, to the end, now (a crash here leaves a later progress: the same again).
+  Result<std::optional<Progress>> progress = j->ReadProgress(nullptr);
+  if (!progress.ok()) return progress.status();
+  if (progress->has_value()) {
+    Generation rest;
+    rest.id = (*progress)->id;
+    for (const std::string& key : (*progress)->rows) {
+      Result<std::optional<std::string>> part = store.Get(Family::kMeta, key);
+      if (!part.ok()) return part.status();
+      if (!part->has_value() || !AddTo(rest, **part)) {
+        return Internal("rollup journal row of a fold cut short cannot be read; its counts would be lost");
+      }
+      rest.rows.push_back(key);
+    }
+    std::string through = (*progress)->through;
+    bool done = false;
+    RETURN_IF_ERROR(j->FoldChunks(rest, through, SIZE_MAX, done));
+  }
   Result<std::optional<std::string>> marker = store.Get(Family::kMeta, kFoldedKey);
   if (!marker.ok()) return marker.status();
   j->open_ = std::make_unique<Generation>();
@@ -146,7 +197,7 @@ Result<RollupJournal::Staged> RollupJournal::Stage(StateStore::Batch& batch,
   size_t pending = PendingRows();
   if (pending > max_pending_rows_) {
     return Unavailable("rollup journal: " + std::to_string(pending) +
-                       " rows wait for a fold (folds are failing); batch postponed");
+                       " rows wait for a fold (folds are behind or failing); batch postponed");
   }
   s.seq = next_seq_.fetch_add(1);
   for (size_t at = 0; at < minutes.size();) {
@@ -168,7 +219,7 @@ void RollupJournal::Publish(Staged staged) {
   }
 }
 
-Status RollupJournal::Fold() {
+Status RollupJournal::Fold(size_t max_chunks) {
   std::lock_guard fold_lock(fold_mu_);
   std::shared_ptr<const Generation> gen;
   {
@@ -179,43 +230,71 @@ Status RollupJournal::Fold() {
       closed_ = std::move(open_);
       open_ = std::make_unique<Generation>();
       open_->id = id + 1;
+      folded_through_.clear();
     }
     gen = closed_;
   }
-  // The hour and day rows summed over their minutes first, then every row in key order
-  // (for the memtable's sequential-insert hint; see benchmarks/README.md, "Processor").
-  // A row's key is copied only when the row is new: minutes of one hour share it.
-  std::map<std::string, RollupCounters, std::less<>> coarse;
-  std::string coarse_key;
-  for (const auto& [k, c] : gen->minutes) {
-    for (Granularity g : {Granularity::kHour, Granularity::kDay}) {
-      CoarserRollupKey(k, g, coarse_key);
-      auto it = coarse.lower_bound(coarse_key);
-      if (it == coarse.end() || it->first != coarse_key) it = coarse.emplace_hint(it, coarse_key, RollupCounters{});
-      it->second.Add(c);
-    }
-  }
-  StateStore::Batch batch = store_.NewBatch();
-  auto m = gen->minutes.begin();
-  auto h = coarse.begin();
-  std::string value;
-  while (m != gen->minutes.end() || h != coarse.end()) {
-    bool minute_first = h == coarse.end() || (m != gen->minutes.end() && m->first < h->first);
-    const auto& [key, counters] = minute_first ? *m++ : *h++;
-    value.clear();
-    counters.AppendTo(value);
-    batch.Merge(Family::kRollups, key, value);
-  }
-  for (const std::string& row : gen->rows) batch.Delete(Family::kMeta, row);
-  std::string marker;
-  AppendBigEndian(marker, gen->id);
-  batch.Put(Family::kMeta, kFoldedKey, marker);
-  CrashPoint("before_rollup_fold");
-  RETURN_IF_ERROR(store_.Commit(batch, /*sync=*/false));
-  CrashPoint("after_rollup_fold");
+  bool done = false;
+  RETURN_IF_ERROR(FoldChunks(*gen, folded_through_, max_chunks, done));
+  if (!done) return Status::Ok();
   std::unique_lock lock(mu_);
   pending_rows_ -= gen->minutes.size();
   closed_.reset();
+  folded_through_.clear();
+  return Status::Ok();
+}
+
+Status RollupJournal::FoldChunks(const Generation& g, std::string& through, size_t max_chunks, bool& done) {
+  auto it = through.empty() ? g.minutes.begin() : g.minutes.upper_bound(through);
+  for (size_t chunk = 0; chunk < max_chunks; ++chunk) {
+    auto end = it;
+    for (size_t n = 0; n < fold_chunk_rows_ && end != g.minutes.end(); ++n) ++end;
+    const bool last = end == g.minutes.end();
+    // The chunk's hour and day rows summed over its minutes first, then every row in key
+    // order (for the memtable's sequential-insert hint; see benchmarks/README.md,
+    // "Processor"). A row's key is copied only when the row is new: minutes of one hour
+    // share it.
+    std::map<std::string, RollupCounters, std::less<>> coarse;
+    std::string coarse_key;
+    for (auto m = it; m != end; ++m) {
+      for (Granularity gran : {Granularity::kHour, Granularity::kDay}) {
+        CoarserRollupKey(m->first, gran, coarse_key);
+        auto c = coarse.lower_bound(coarse_key);
+        if (c == coarse.end() || c->first != coarse_key) c = coarse.emplace_hint(c, coarse_key, RollupCounters{});
+        c->second.Add(m->second);
+      }
+    }
+    StateStore::Batch batch = store_.NewBatch();
+    auto m = it;
+    auto h = coarse.begin();
+    std::string value;
+    while (m != end || h != coarse.end()) {
+      const bool minute_first = h == coarse.end() || (m != end && m->first < h->first);
+      const auto& [key, counters] = minute_first ? *m++ : *h++;
+      value.clear();
+      counters.AppendTo(value);
+      batch.Merge(Family::kRollups, key, value);
+    }
+    const std::string chunk_through = it == end ? through : std::prev(end)->first;
+    if (last) {
+      for (const std::string& row : g.rows) batch.Delete(Family::kMeta, row);
+      std::string marker;
+      AppendBigEndian(marker, g.id);
+      batch.Put(Family::kMeta, kFoldedKey, marker);
+      batch.Delete(Family::kMeta, kProgressKey);
+      CrashPoint("before_rollup_fold");
+    } else {
+      batch.Put(Family::kMeta, kProgressKey, EncodeProgress(g.id, chunk_through, g.rows));
+    }
+    RETURN_IF_ERROR(store_.Commit(batch, /*sync=*/false));
+    CrashPoint(last ? "after_rollup_fold" : "after_rollup_fold_chunk");
+    through = chunk_through;
+    if (last) {
+      done = true;
+      return Status::Ok();
+    }
+    it = end;
+  }
   return Status::Ok();
 }
 
@@ -241,8 +320,13 @@ Status RollupJournal::Pending(const RollupRange& r, std::unique_ptr<StateStore::
   Result<std::optional<std::string>> marker = store_.Get(Family::kMeta, kFoldedKey, at.get());
   if (!marker.ok()) return marker.status();
   uint64_t folded = marker->has_value() && (*marker)->size() == 8 ? GetBigEndian(**marker, 0) : 0;
-  auto collect = [&](const Generation& gen) {
-    for (auto it = gen.minutes.lower_bound(begin); it != gen.minutes.end() && it->first < end; ++it) {
+  // Rows at or before `through` are in the stored rows already (a fold's committed chunks).
+  auto collect = [&](const Generation& gen, std::string_view through) {
+    auto first = gen.minutes.lower_bound(begin);
+    if (!through.empty() && first != gen.minutes.end() && std::string_view(first->first) <= through) {
+      first = gen.minutes.upper_bound(through);
+    }
+    for (auto it = first; it != gen.minutes.end() && it->first < end; ++it) {
       TimePoint minute;
       RollupScope scope;
       std::string_view value;
@@ -254,8 +338,13 @@ Status RollupJournal::Pending(const RollupRange& r, std::unique_ptr<StateStore::
       }
     }
   };
-  if (closed_ && closed_->id > folded) collect(*closed_);
-  collect(*open_);
+  if (closed_ && closed_->id > folded) {
+    Result<std::optional<Progress>> progress = ReadProgress(at.get());
+    if (!progress.ok()) return progress.status();
+    const bool partly = progress->has_value() && (*progress)->id == closed_->id;
+    collect(*closed_, partly ? std::string_view((*progress)->through) : std::string_view());
+  }
+  collect(*open_, {});
   return Status::Ok();
 }
 

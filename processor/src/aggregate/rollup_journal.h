@@ -11,13 +11,20 @@
 // Readers (Scan) add the published deltas not yet folded to the stored rows, so a batch
 // is visible to queries as soon as it is committed and published.
 // Exactly once, whenever the fold lands: published deltas go to the open generation;
-// Fold closes it (new deltas go to a fresh one), commits it with the generation's number
-// in a "folded" marker, then drops it. A reader takes a RocksDB snapshot and copies the
-// generations' rows under a shared lock, and adds the closed one only when the marker
-// in its snapshot does not cover it yet.
+// Fold closes it (new deltas go to a fresh one) and commits it in chunks of at most
+// `fold_chunk_rows` minute rows in key order, each WriteBatch holding those rows, the hour
+// and day rows derived from them, and a "fold progress" row (the generation's number, its
+// last minute row folded, its journal rows); the last chunk deletes the journal rows,
+// writes the generation's number in a "folded" marker and drops the progress row. A
+// reader takes a RocksDB snapshot and copies the generations' rows under a shared lock; it
+// adds the closed one only when the marker in its snapshot does not cover it yet, and then
+// only its rows past the progress in that snapshot. A fold cut short by a crash is
+// finished by Open, from its journal rows less what the progress row says was folded,
+// before anything else is read.
 //
 // Memory: the open and closed generations hold one entry per distinct 1-minute row
-// published since the last fold. When more than `max_pending_rows` wait (folds are
+// published since the last fold; a chunk's WriteBatch and hour/day rows are bounded by
+// `fold_chunk_rows`. When more than `max_pending_rows` wait (folds are behind or
 // failing), Stage refuses new batches (Unavailable): they are retried, and memory stays
 // bounded.
 //
@@ -28,6 +35,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <cstddef>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -48,10 +56,15 @@ class RollupJournal {
   // ~300 bytes a row: at most ~150 MiB however long folds fail (a second of 100k events/s
   // holds ~20-60k rows).
   static constexpr size_t kDefaultMaxPendingRows = 500'000;
-  // Reads back the journal rows a previous run committed and did not fold, as published.
-  // Internal error when a row cannot be decoded (its counts would be lost).
+  // Minute rows a fold commits per WriteBatch (with up to twice as many hour and day rows:
+  // ~10 MB of batch).
+  static constexpr size_t kDefaultFoldChunkRows = 20'000;
+  // Finishes a fold a crash cut short, then reads back the journal rows a previous run
+  // committed and did not fold, as published. Internal error when a row cannot be decoded
+  // (its counts would be lost).
   static Result<std::unique_ptr<RollupJournal>> Open(StateStore& store,
-                                                     size_t max_pending_rows = kDefaultMaxPendingRows);
+                                                     size_t max_pending_rows = kDefaultMaxPendingRows,
+                                                     size_t fold_chunk_rows = kDefaultFoldChunkRows);
 
   // One batch's deltas, staged in its WriteBatch, to Publish once that batch committed.
   struct Staged {
@@ -65,10 +78,12 @@ class RollupJournal {
   // A batch that failed to commit is never published (its journal row does not exist).
   void Publish(Staged staged);
 
-  // Folds every published delta into the rollups family (one WriteBatch, not synced: a
-  // fold lost in a crash leaves its journal rows, and is redone). OK when there is
-  // nothing to fold. On failure the closed generation stays visible and is retried first.
-  Status Fold();
+  // Folds every published delta into the rollups family (chunks of WriteBatches, not
+  // synced: a fold lost in a crash leaves its journal rows and its progress, and is
+  // finished at the next Open). OK when there is nothing to fold. On failure the closed
+  // generation stays visible and its fold goes on from the last chunk committed at the next
+  // call. `max_chunks`: commit at most that many chunks now, the rest at the next call.
+  Status Fold(size_t max_chunks = SIZE_MAX);
 
   // fn(bucket, environment, value, counters) for the rows of `r`: folded rows, then the
   // published deltas not yet folded. A (bucket, environment, value) may come more than
@@ -87,7 +102,7 @@ class RollupJournal {
   size_t PendingRows() const { return pending_rows_.load(std::memory_order_relaxed); }
 
  private:
-  RollupJournal(StateStore& store, size_t max_pending_rows);
+  RollupJournal(StateStore& store, size_t max_pending_rows, size_t fold_chunk_rows);
   struct Generation {
     uint64_t id = 0;
     std::map<std::string, RollupCounters, std::less<>> minutes;
@@ -104,15 +119,28 @@ class RollupJournal {
   // Adds the rows of a journal row to `g` and returns how many were new to it; nullopt
   // when `part` cannot be read (rows before the unreadable one may have been added).
   static std::optional<size_t> AddTo(Generation& g, std::string_view part);
+  // Commits up to `max_chunks` chunks of `g`'s rows after `through` (moved on as they
+  // commit); `done` once the last one, with the journal rows and the marker, committed.
+  Status FoldChunks(const Generation& g, std::string& through, size_t max_chunks, bool& done);
+  // The progress of a fold cut short, from the progress row at `at`: its generation and the
+  // last minute row it folded; nullopt when none.
+  struct Progress {
+    uint64_t id = 0;
+    std::string through;
+    std::vector<std::string> rows;  // the generation's journal rows
+  };
+  Result<std::optional<Progress>> ReadProgress(const StateStore::Snapshot* at) const;
 
   StateStore& store_;
   const size_t max_pending_rows_;
+  const size_t fold_chunk_rows_;
   std::atomic<uint64_t> next_seq_{1};
   std::atomic<size_t> pending_rows_{0};
   mutable std::shared_mutex mu_;
   std::unique_ptr<Generation> open_;
   std::shared_ptr<const Generation> closed_;  // being folded, or failed to fold
   std::mutex fold_mu_;
+  std::string folded_through_;  // under fold_mu_: the closed generation's last row committed
 };
 
 template <typename Fn>
