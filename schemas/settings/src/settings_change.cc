@@ -113,31 +113,26 @@ Status TextList(const rapidjson::Value& o, const char* name, std::vector<std::st
 
 void AppendPricing(std::string& out, const std::vector<PriceOverrideRecord>& overrides,
                    const std::vector<ModelAliasRecord>& aliases) {
-  out += "\"overrides\":[";
-  for (size_t i = 0; i < overrides.size(); ++i) {
-    out += i ? ",{" : "{";
-    for (size_t f = 0; f < std::size(kPriceTexts); ++f) {
-      if (f) out += ",";
-      out += "\"";
-      out += kPriceTexts[f].first;
-      out += "\":";
-      AppendJsonString(out, overrides[i].*kPriceTexts[f].second);
+  // `records` as a list of objects of their text `fields`.
+  auto list = [&out](const char* name, const auto& records, const auto& fields) {
+    out += "\"";
+    out += name;
+    out += "\":[";
+    for (size_t i = 0; i < records.size(); ++i) {
+      out += i ? ",{" : "{";
+      for (size_t f = 0; f < std::size(fields); ++f) {
+        out += f ? ",\"" : "\"";
+        out += fields[f].first;
+        out += "\":";
+        AppendJsonString(out, records[i].*fields[f].second);
+      }
+      out += "}";
     }
-    out += "}";
-  }
-  out += "],\"aliases\":[";
-  for (size_t i = 0; i < aliases.size(); ++i) {
-    out += i ? ",{" : "{";
-    for (size_t f = 0; f < std::size(kAliasTexts); ++f) {
-      if (f) out += ",";
-      out += "\"";
-      out += kAliasTexts[f].first;
-      out += "\":";
-      AppendJsonString(out, aliases[i].*kAliasTexts[f].second);
-    }
-    out += "}";
-  }
-  out += "]";
+    out += "]";
+  };
+  list("overrides", overrides, kPriceTexts);
+  out += ",";
+  list("aliases", aliases, kAliasTexts);
 }
 
 Status ReadPricing(const rapidjson::Value& o, std::vector<PriceOverrideRecord>& overrides,
