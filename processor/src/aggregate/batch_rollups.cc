@@ -54,6 +54,13 @@ void BatchRollups::AddRow(Dimension d, std::string_view value, const RollupCount
   RowFor(key_, HashKey(key_)).Add(c);
 }
 
+void BatchRollups::AddPairRow(Dimension d, std::string_view first, std::string_view second, const RollupCounters& c) {
+  key_.resize(value_at_);
+  key_[dimension_at_] = static_cast<char>(d);
+  key_.append(first).append(1, '\0').append(second);
+  RowFor(key_, HashKey(key_)).Add(c);
+}
+
 void BatchRollups::Add(const UsageEvent& e, const RollupCounters& c, bool duplicate_only) {
   // An event's rows differ only in the dimension byte and the value at the end: the key
   // is built once and each row rewrites those two parts.
@@ -63,13 +70,17 @@ void BatchRollups::Add(const UsageEvent& e, const RollupCounters& c, bool duplic
   value_at_ = key_.size();
   dimension_at_ = RollupDimensionAt(key_);
   AddRow(Dimension::kTotal, "", c);
-  AddRow(Dimension::kEndpointTag,
-         e.endpoint_tag.empty() ? std::string_view("unknown") : e.endpoint_tag, c);
+  const std::string_view feature = e.endpoint_tag.empty() ? std::string_view("unknown") : e.endpoint_tag;
+  AddRow(Dimension::kEndpointTag, feature, c);
   if (duplicate_only) return;
   AddRow(Dimension::kModel, e.model, c);
+  AddPairRow(Dimension::kFeatureModel, feature, e.model, c);
   AddRow(Dimension::kProvider, e.provider, c);
   AddRow(Dimension::kStatus, e.status ? CallStatusName(*e.status) : "unknown", c);
-  if (!e.prompt_version.empty()) AddRow(Dimension::kPromptVersion, e.prompt_version, c);
+  if (!e.prompt_version.empty()) {
+    AddRow(Dimension::kPromptVersion, e.prompt_version, c);
+    AddPairRow(Dimension::kFeaturePrompt, feature, e.prompt_version, c);
+  }
   AddRow(Dimension::kUser, e.user_id, c);
   AddRow(Dimension::kTenant, e.tenant_id, c);
   if (c.v[kUnpriced] != 0) {  // (negative when taken back)

@@ -52,6 +52,8 @@ class BatchRollups {
   void Rehash(size_t slots);
   // Adds `c` to the row of the current event's key (Add) with dimension `d` and `value`.
   void AddRow(Dimension d, std::string_view value, const RollupCounters& c);
+  // The same for a pair dimension's row: value `first` \0 `second`.
+  void AddPairRow(Dimension d, std::string_view first, std::string_view second, const RollupCounters& c);
 
   std::string keys_;  // every row's key, back to back, in the rows' order
   std::vector<Row> rows_;

@@ -100,10 +100,14 @@ inline constexpr Granularity kGranularities[] = {Granularity::kMinute, Granulari
 // without one have the value "" (listed as "unknown"); kUnpricedModel rows count only
 // events left unpriced, by "provider/model". Projects and environments are not
 // dimensions: every row is kept per scope, so each view can be narrowed to one project
-// or environment, and the kTotal rows grouped by scope list them.
+// or environment, and the kTotal rows grouped by scope list them. The pair dimensions
+// group by two attributes, their value "feature \0 prompt version" (kFeaturePrompt, events
+// that name one) and "feature \0 model" (kFeatureModel): a feature's prompt versions and
+// models, or a prompt version's or a model's features (feature "unknown" when not given).
 enum class Dimension : char {
   kTotal = 't', kEndpointTag = 'e', kPromptVersion = 'p', kModel = 'm', kProvider = 'v',
-  kUser = 'u', kTenant = 'n', kStatus = 's', kUnpricedModel = 'x'
+  kUser = 'u', kTenant = 'n', kStatus = 's', kUnpricedModel = 'x', kFeaturePrompt = 'P',
+  kFeatureModel = 'M'
 };
 
 // Where a row's events were sent from: their environment and project ("" for an event

@@ -31,14 +31,21 @@ constexpr const char* kFocusColumns[] = {
     "x_Environment",  "x_User",         "x_Tenant",      "x_DataMode",     "x_CostSource",     "x_Attempts"};
 constexpr size_t kRowsPerPiece = 500;
 
+std::string PairValue(std::string_view first, std::string_view second) {
+  return std::string(first) + '\0' + std::string(second);
+}
+
 // Whether an event is in the window: its time, data mode, scope and drill-down attribute.
 bool InWindow(const UsageEvent& e, const Window& w) {
   if (e.occurred_at < w.from || e.occurred_at >= w.to) return false;
   if (std::find(w.modes.begin(), w.modes.end(), e.data_mode) == w.modes.end()) return false;
   if (w.environment && e.environment != *w.environment) return false;
   if (w.project && e.project != *w.project) return false;
+  const std::string_view feature = e.endpoint_tag.empty() ? std::string_view("unknown") : e.endpoint_tag;
   switch (w.focus) {
-    case Dimension::kEndpointTag: return (e.endpoint_tag.empty() ? "unknown" : e.endpoint_tag) == w.focus_value;
+    case Dimension::kEndpointTag: return feature == w.focus_value;
+    case Dimension::kFeaturePrompt: return PairValue(feature, e.prompt_version) == w.focus_value;
+    case Dimension::kFeatureModel: return PairValue(feature, e.model) == w.focus_value;
     case Dimension::kPromptVersion: return e.prompt_version == w.focus_value;
     case Dimension::kModel: return e.model == w.focus_value;
     case Dimension::kProvider: return e.provider == w.focus_value;

@@ -112,6 +112,21 @@ std::optional<ListView> ListViewOf(std::string_view name) {
   return it->second;
 }
 
+// A list narrowed to a drill-down attribute reads a pair dimension's rows: those whose
+// `focus_first` (feature) or second part (prompt version, model) is the attribute's value,
+// grouped by the other part. nullopt when no pair holds the two.
+struct NarrowedList {
+  Dimension pair;
+  bool focus_first;
+};
+std::optional<NarrowedList> NarrowedListOf(Dimension list, Dimension focus) {
+  if (focus == Dimension::kEndpointTag && list == Dimension::kPromptVersion) return NarrowedList{Dimension::kFeaturePrompt, true};
+  if (focus == Dimension::kEndpointTag && list == Dimension::kModel) return NarrowedList{Dimension::kFeatureModel, true};
+  if (focus == Dimension::kPromptVersion && list == Dimension::kEndpointTag) return NarrowedList{Dimension::kFeaturePrompt, false};
+  if (focus == Dimension::kModel && list == Dimension::kEndpointTag) return NarrowedList{Dimension::kFeatureModel, false};
+  return std::nullopt;
+}
+
 // GET /v1/models/unpriced: the models counted without a price in the window, by
 // provider and model: requests, tokens, first and last bucket seen; most requests first.
 HttpResponse UnpricedModels(const RollupJournal& rollups, const KeyRecord& key, const Window& w, const Params& p) {
@@ -265,18 +280,30 @@ HttpResponse QueryApi::Handle(const HttpRequest& request) const {
   }
   std::optional<ListView> list = ListViewOf(name);
   if (!list) return JsonError(404, "not_found", "no such dashboard view");
+  std::optional<NarrowedList> narrowed;
   if (w.focus != Dimension::kTotal) {
-    return JsonError(400, "bad_query",
-                     "the feature, promptVersion, model, provider, user and tenant filters apply to overview and "
-                     "timeseries only (every view takes project and environment)");
+    narrowed = NarrowedListOf(list->dim, w.focus);
+    if (!narrowed) {
+      return JsonError(400, "bad_query",
+                       "a list narrowed to a feature lists its prompt versions or models, one narrowed to a prompt "
+                       "version or a model lists its features; the other filters apply to overview and timeseries "
+                       "(every view takes project and environment)");
+    }
   }
   // Events without a project, user or tenant are listed as "unknown". A group is looked up
   // by the row's own bytes (a high-cardinality list reads a row per value and bucket); its
   // name is copied once, when first seen.
   std::unordered_map<std::string, RollupCounters, GroupHash, std::equal_to<>> by_value;
   Status s = ScanRollupsInScope(
-      rollups_, key->workspace, w, list->dim,
+      rollups_, key->workspace, w, narrowed ? narrowed->pair : list->dim,
       [&](TimePoint, RollupScope scope, std::string_view value, const RollupCounters& c) {
+        if (narrowed) {  // a pair row: keep the focus's, grouped by the other part
+          const size_t nul = value.find('\0');
+          if (nul == std::string_view::npos) return;
+          const std::string_view first = value.substr(0, nul), second = value.substr(nul + 1);
+          if ((narrowed->focus_first ? first : second) != w.focus_value) return;
+          value = narrowed->focus_first ? second : first;
+        }
         std::string_view group = list->by == GroupBy::kProject       ? scope.project
                                  : list->by == GroupBy::kEnvironment ? scope.environment
                                                                      : value;

@@ -142,6 +142,9 @@ HttpResponse ExportRollups(const StateStore& store, const RollupJournal& rollups
   else return JsonError(400, "bad_query", "format must be csv, ndjson or json (focus exports events only)");
   // The rows of one dimension: the one named, or the drill-down attribute's (only its value's rows).
   Dimension dim = w.focus;
+  if (dim == Dimension::kFeaturePrompt || dim == Dimension::kFeatureModel) {
+    return JsonError(400, "bad_query", "a rollup export takes one drill-down attribute (an event export takes two)");
+  }
   it = params.find("dimension");
   if (it != params.end() && !it->second.empty()) {
     auto d = Dimensions().find(it->second);

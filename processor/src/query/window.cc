@@ -65,20 +65,29 @@ std::string ParseWindow(const Params& p, TimePoint now, Window& w) {
   if (std::string env = get("environment"); !env.empty()) w.environment = env;
   if (std::string project = get("project"); !project.empty()) w.project = project == "unknown" ? "" : project;
   // The drill-down filters, each an attribute with rows of its own; "unknown" is the group
-  // of events that do not give it (stored as "").
+  // of events that do not give it (stored as ""). Two together only as a pair with rows of
+  // its own: a feature with one of its prompt versions or models.
   static const std::pair<const char*, Dimension> kFocus[] = {
       {"feature", Dimension::kEndpointTag}, {"promptVersion", Dimension::kPromptVersion},
       {"model", Dimension::kModel},         {"provider", Dimension::kProvider},
       {"user", Dimension::kUser},           {"tenant", Dimension::kTenant}};
+  std::vector<std::pair<Dimension, std::string>> given;
   for (const auto& [name, dim] : kFocus) {
     std::string v = get(name);
     if (v.empty()) continue;
-    if (w.focus != Dimension::kTotal) {
-      return "give at most one of feature, promptVersion, model, provider, user and tenant";
-    }
-    w.focus = dim;
     const bool stored_empty = v == "unknown" && (dim == Dimension::kUser || dim == Dimension::kTenant);
-    w.focus_value = stored_empty ? "" : v;
+    given.emplace_back(dim, stored_empty ? "" : v);
+  }
+  if (given.size() == 1) {
+    w.focus = given[0].first;
+    w.focus_value = given[0].second;
+  } else if (given.size() == 2 && given[0].first == Dimension::kEndpointTag &&
+             (given[1].first == Dimension::kPromptVersion || given[1].first == Dimension::kModel)) {
+    w.focus = given[1].first == Dimension::kPromptVersion ? Dimension::kFeaturePrompt : Dimension::kFeatureModel;
+    w.focus_value = given[0].second + '\0' + given[1].second;
+  } else if (given.size() > 1) {
+    return "give at most one of feature, promptVersion, model, provider, user and tenant (or feature with "
+           "promptVersion or model)";
   }
   if (std::string l = get("limit"); !l.empty()) {
     try {

@@ -24,8 +24,9 @@ struct Window {
   // The scope every view is narrowed to: one environment, one project ("" for events
   // without one, asked for as "unknown"); all when unset.
   std::optional<std::string> environment, project;
-  // Overview and timeseries: at most one attribute the totals are narrowed to, as its
-  // dimension's rows; kTotal when none.
+  // The attribute the views are narrowed to, as its dimension's rows and value (a pair
+  // dimension's "feature \0 second" for a feature with a prompt version or model); kTotal
+  // when none.
   Dimension focus = Dimension::kTotal;
   std::string focus_value;
   size_t limit = 10;

@@ -65,13 +65,16 @@ TEST(BatchRollupsTest, AnEventCountsInItsMinuteRowOfEveryDimensionItHas) {
       {Key(e, Dimension::kPromptVersion, "v7"), CallCounters(1500, 80)},
       {Key(e, Dimension::kUser, "u1"), CallCounters(1500, 80)},
       {Key(e, Dimension::kTenant, "t9"), CallCounters(1500, 80)},
+      {Key(e, Dimension::kFeaturePrompt, std::string("chat\0v7", 7)), CallCounters(1500, 80)},
+      {Key(e, Dimension::kFeatureModel, std::string("chat\0gpt-4o", 11)), CallCounters(1500, 80)},
   };
   EXPECT_EQ(Rows(rollups), want);
 }
 
 // An event without a user or tenant has a row of value "" in each (listed as "unknown"),
 // and without a project its rows' scope has project ""; without a prompt version it has
-// none; an empty endpoint and status read "unknown".
+// none (nor a feature-prompt row); an empty endpoint and status read "unknown", also as
+// the feature of its feature-model row.
 TEST(BatchRollupsTest, MissingAttributionHasAnEmptyRowAndEmptyEndpointAndStatusReadUnknown) {
   UsageEvent e = FullEvent();
   e.endpoint_tag.clear();
@@ -90,6 +93,7 @@ TEST(BatchRollupsTest, MissingAttributionHasAnEmptyRowAndEmptyEndpointAndStatusR
       {Key(e, Dimension::kStatus, "unknown"), CallCounters(7, 3)},
       {Key(e, Dimension::kUser, ""), CallCounters(7, 3)},
       {Key(e, Dimension::kTenant, ""), CallCounters(7, 3)},
+      {Key(e, Dimension::kFeatureModel, std::string("unknown\0gpt-4o", 14)), CallCounters(7, 3)},
   };
   EXPECT_EQ(Rows(rollups), want);
 }
@@ -123,7 +127,7 @@ TEST(BatchRollupsTest, EventsSumPerRowDuplicatesOnlyInTotalAndEndpointAndRemoveT
   dup.v[kDuplicates] = 1;
   rollups.Add(a, dup, /*duplicate_only=*/true);
   std::map<std::string, RollupCounters> got = Rows(rollups);
-  ASSERT_EQ(got.size(), 10u);  // 6 shared rows, and user and model once for each event
+  ASSERT_EQ(got.size(), 13u);  // 7 shared rows, and user, model, feature-model once for each event
   RollupCounters total = CallCounters(100, 10);
   total.Add(CallCounters(200, 10));
   total.v[kDuplicates] = 1;
@@ -136,10 +140,12 @@ TEST(BatchRollupsTest, EventsSumPerRowDuplicatesOnlyInTotalAndEndpointAndRemoveT
   EXPECT_EQ(got[Key(b, Dimension::kUser, "u2")], CallCounters(200, 10));
   EXPECT_EQ(got[Key(a, Dimension::kModel, "gpt-4o")], CallCounters(100, 10));
   EXPECT_EQ(got[Key(b, Dimension::kModel, "gpt-4o-mini")], CallCounters(200, 10));
+  EXPECT_EQ(got[Key(a, Dimension::kFeaturePrompt, std::string("chat\0v7", 7))], both) << "no duplicate in a pair row";
+  EXPECT_EQ(got[Key(b, Dimension::kFeatureModel, std::string("chat\0gpt-4o-mini", 16))], CallCounters(200, 10));
 
   rollups.Remove(b, CallCounters(200, 10));
   got = Rows(rollups);
-  EXPECT_EQ(got.size(), 8u);  // b's own user and model rows count nothing now: not written
+  EXPECT_EQ(got.size(), 10u);  // b's own user, model and feature-model rows count nothing now: not written
   RollupCounters a_and_dup = CallCounters(100, 10);
   a_and_dup.v[kDuplicates] = 1;
   EXPECT_EQ(got[Key(a, Dimension::kTotal, "")], a_and_dup);
@@ -161,7 +167,7 @@ TEST(BatchRollupsTest, ThousandsOfRowsKeepTheirSumsAcrossGrowthResetsAndAbsorb) 
   BatchRollups rollups;
   for (int i = 0; i < kUsers; ++i) rollups.Add(user_event(i), CallCounters(i, 10), false);
   std::map<std::string, RollupCounters> got = Rows(rollups);
-  ASSERT_EQ(got.size(), 7u + kUsers);
+  ASSERT_EQ(got.size(), 9u + kUsers);
   EXPECT_EQ(got[Key(FullEvent(), Dimension::kTotal, "")].v[kRequests], kUsers);
   EXPECT_EQ(got[Key(FullEvent(), Dimension::kTotal, "")].v[kCostNano],
             int64_t{kUsers} * (kUsers - 1) / 2);
@@ -172,7 +178,7 @@ TEST(BatchRollupsTest, ThousandsOfRowsKeepTheirSumsAcrossGrowthResetsAndAbsorb) 
   rollups.Reset();
   for (int i = 0; i < kUsers; i += 2) rollups.Add(user_event(i), CallCounters(1000 + i, 20), false);
   got = Rows(rollups);
-  ASSERT_EQ(got.size(), 7u + kUsers / 2);
+  ASSERT_EQ(got.size(), 9u + kUsers / 2);
   EXPECT_EQ(got.count(user_row(1)), 0u);
   EXPECT_EQ(got[user_row(2998)], CallCounters(3998, 20));
 
@@ -184,7 +190,7 @@ TEST(BatchRollupsTest, ThousandsOfRowsKeepTheirSumsAcrossGrowthResetsAndAbsorb) 
   for (int i = kUsers - 99; i <= kUsers; ++i) other.Add(user_event(i), CallCounters(7, 30), false);
   rollups.Absorb(other);
   got = Rows(rollups);
-  ASSERT_EQ(got.size(), 7u + kUsers + 1);
+  ASSERT_EQ(got.size(), 9u + kUsers + 1);
   RollupCounters both = CallCounters(5, 30);
   both.Add(CallCounters(7, 30));
   EXPECT_EQ(got[user_row(0)], CallCounters(5, 30));

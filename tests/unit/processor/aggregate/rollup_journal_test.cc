@@ -93,7 +93,8 @@ TEST_F(RollupJournalTest, FoldWritesExactMinuteHourAndDayRowsFromTheMinuteDeltas
     for (Granularity g : kGranularities) {
       for (auto [d, v] : {std::pair{Dimension::kTotal, std::string_view()}, {Dimension::kEndpointTag, "chat"},
                           {Dimension::kUser, "u1"}, {Dimension::kStatus, "unknown"}, {Dimension::kModel, ""},
-                          {Dimension::kProvider, ""}, {Dimension::kTenant, ""}}) {
+                          {Dimension::kProvider, ""}, {Dimension::kTenant, ""},
+                          {Dimension::kFeatureModel, std::string_view("chat\0", 5)}}) {
         expected[RollupKey(e.workspace, e.data_mode, g, d, BucketStart(e.occurred_at, g), {"prod", ""}, v)].Add(c);
       }
     }
@@ -101,12 +102,12 @@ TEST_F(RollupJournalTest, FoldWritesExactMinuteHourAndDayRowsFromTheMinuteDeltas
   ASSERT_TRUE(Apply({events[0]}).ok());
   ASSERT_TRUE(Apply({events[1], events[2]}).ok());
   EXPECT_EQ(JournalRows(), 2u);
-  EXPECT_EQ(journal_->PendingRows(), 2u * 7u);  // minute rows: 7 dimensions x 2 minutes
+  EXPECT_EQ(journal_->PendingRows(), 2u * 8u);  // minute rows: 8 dimensions x 2 minutes
   EXPECT_TRUE(Rows(Family::kRollups).empty());
 
   ASSERT_TRUE(journal_->Fold().ok());
   EXPECT_EQ(Rows(Family::kRollups), expected);
-  EXPECT_EQ(expected.size(), 3u * 7u * 2u);  // 3 granularities x 7 rows x 2 buckets
+  EXPECT_EQ(expected.size(), 3u * 8u * 2u);  // 3 granularities x 8 rows x 2 buckets
   EXPECT_EQ(JournalRows(), 0u);
   EXPECT_EQ(journal_->PendingRows(), 0u);
   // The day row of Feb 7 holds both of its events, latency sketch included.
@@ -154,7 +155,7 @@ TEST_F(RollupJournalTest, UnfoldedDeltasSurviveARestartAndAreFoldedOnce) {
   ASSERT_TRUE(Apply({{At("2026-02-07T10:16:00.000Z"), CallCounters(20, 5)}}).ok());
   ASSERT_TRUE(Apply({{At("2026-02-07T10:16:30.000Z"), CallCounters(3, 5)}}).ok());
   Reopen();  // as after a crash: two batches were committed and never folded
-  EXPECT_EQ(journal_->PendingRows(), 7u);  // one minute's 7 rows, from two journal rows
+  EXPECT_EQ(journal_->PendingRows(), 8u);  // one minute's 8 rows, from two journal rows
   EXPECT_EQ(Read(Granularity::kDay, Dimension::kTotal, "2026-02-07T00:00:00.000Z").v[kCostNano], 123);
   ASSERT_TRUE(Apply({{At("2026-02-07T10:17:00.000Z"), CallCounters(1000, 5)}}).ok());
   ASSERT_TRUE(journal_->Fold().ok());
@@ -170,7 +171,7 @@ TEST_F(RollupJournalTest, UnfoldedDeltasSurviveARestartAndAreFoldedOnce) {
   EXPECT_EQ(Read(Granularity::kDay, Dimension::kTotal, "2026-02-07T00:00:00.000Z").v[kCostNano], 1124);
 }
 
-// Three batches over three hours of two days: 7 dimensions x 4 minutes = 28 minute rows,
+// Three batches over three hours of two days: 8 dimensions x 4 minutes = 32 minute rows,
 // folded 5 minute rows a chunk. Every read between chunks sees each event once.
 class ChunkedFoldTest : public RollupJournalTest {
  protected:
@@ -180,7 +181,7 @@ class ChunkedFoldTest : public RollupJournalTest {
     ASSERT_TRUE(Apply({{At("2026-02-07T10:16:00.000Z"), CallCounters(20, 7)},
                        {At("2026-02-07T23:59:00.000Z"), CallCounters(3, 9)}}).ok());
     ASSERT_TRUE(Apply({{At("2026-02-08T00:00:30.000Z"), CallCounters(1000, 11)}}).ok());
-    ASSERT_EQ(journal_->PendingRows(), 28u);
+    ASSERT_EQ(journal_->PendingRows(), 32u);
   }
   // The totals of every granularity, as a reader sees them now.
   void ExpectExact(const std::string& when) {
@@ -191,14 +192,14 @@ class ChunkedFoldTest : public RollupJournalTest {
     EXPECT_EQ(Read(Granularity::kMinute, Dimension::kTotal, "2026-02-07T23:59:00.000Z").v[kCostNano], 3);
     int64_t sum = 0;
     for (Dimension d : {Dimension::kTotal, Dimension::kEndpointTag, Dimension::kUser, Dimension::kStatus,
-                        Dimension::kModel, Dimension::kProvider, Dimension::kTenant}) {
+                        Dimension::kModel, Dimension::kProvider, Dimension::kTenant, Dimension::kFeatureModel}) {
       RollupRange r = MakeRollupRange("acme", DataMode::kReal, Granularity::kMinute, d,
                                       *ParseRfc3339("2026-02-07T00:00:00.000Z"), *ParseRfc3339("2026-02-09T00:00:00.000Z"));
       EXPECT_TRUE(journal_->Scan(r, [&](TimePoint, RollupScope, std::string_view, const RollupCounters& c) {
         sum += c.v[kCostNano];
       }).ok());
     }
-    EXPECT_EQ(sum, 7 * 1123) << "each of the 7 dimensions' minute rows once";
+    EXPECT_EQ(sum, 8 * 1123) << "each of the 8 dimensions' minute rows once";
   }
   std::map<std::string, RollupCounters> Expected() {
     std::map<std::string, RollupCounters> rows;
@@ -208,7 +209,8 @@ class ChunkedFoldTest : public RollupJournalTest {
       for (Granularity g : kGranularities) {
         for (auto [d, v] : {std::pair{Dimension::kTotal, std::string_view()}, {Dimension::kEndpointTag, "chat"},
                             {Dimension::kUser, "u1"}, {Dimension::kStatus, "unknown"}, {Dimension::kModel, ""},
-                            {Dimension::kProvider, ""}, {Dimension::kTenant, ""}}) {
+                            {Dimension::kProvider, ""}, {Dimension::kTenant, ""},
+                            {Dimension::kFeatureModel, std::string_view("chat\0", 5)}}) {
           rows[RollupKey(e.workspace, e.data_mode, g, d, BucketStart(e.occurred_at, g), {"prod", ""}, v)].Add(
               CallCounters(cost, latency));
         }
@@ -224,12 +226,12 @@ class ChunkedFoldTest : public RollupJournalTest {
 
 TEST_F(ChunkedFoldTest, AFoldInChunksIsExactAndReadersSeeEachRowOnceBetweenThem) {
   ExpectExact("published");
-  for (int chunk = 1; chunk <= 5; ++chunk) {  // 28 rows: 6 chunks of 5
+  for (int chunk = 1; chunk <= 6; ++chunk) {  // 32 rows: 7 chunks of 5 at most
     ASSERT_TRUE(journal_->Fold(/*max_chunks=*/1).ok());
     ExpectExact("after chunk " + std::to_string(chunk));
     EXPECT_TRUE(ProgressRow());
     EXPECT_EQ(JournalRows(), 3u) << "kept until the last chunk";
-    EXPECT_EQ(journal_->PendingRows(), 28u);
+    EXPECT_EQ(journal_->PendingRows(), 32u);
   }
   ASSERT_TRUE(journal_->Fold(1).ok());
   ExpectExact("folded");
@@ -247,7 +249,7 @@ TEST_F(ChunkedFoldTest, AFoldCutShortIsFinishedAtOpenOnceAndLaterBatchesAreKept)
   Reopen(RollupJournal::kDefaultMaxPendingRows, 5);  // as after a crash between chunks
   EXPECT_FALSE(ProgressRow()) << "finished by Open";
   EXPECT_EQ(JournalRows(), 1u) << "the later batch's row only";
-  EXPECT_EQ(journal_->PendingRows(), 7u);
+  EXPECT_EQ(journal_->PendingRows(), 8u);
   EXPECT_EQ(Read(Granularity::kDay, Dimension::kTotal, "2026-02-07T00:00:00.000Z").v[kCostNano], 7123);
   ASSERT_TRUE(journal_->Fold().ok());
   std::map<std::string, RollupCounters> expected = Expected();
@@ -255,7 +257,8 @@ TEST_F(ChunkedFoldTest, AFoldCutShortIsFinishedAtOpenOnceAndLaterBatchesAreKept)
   for (Granularity g : kGranularities) {
     for (auto [d, v] : {std::pair{Dimension::kTotal, std::string_view()}, {Dimension::kEndpointTag, "chat"},
                         {Dimension::kUser, "u1"}, {Dimension::kStatus, "unknown"}, {Dimension::kModel, ""},
-                        {Dimension::kProvider, ""}, {Dimension::kTenant, ""}}) {
+                        {Dimension::kProvider, ""}, {Dimension::kTenant, ""},
+                        {Dimension::kFeatureModel, std::string_view("chat\0", 5)}}) {
       expected[RollupKey("acme", DataMode::kReal, g, d, BucketStart(later.occurred_at, g), {"prod", ""}, v)].Add(
           CallCounters(7000, 5));
     }
@@ -266,7 +269,7 @@ TEST_F(ChunkedFoldTest, AFoldCutShortIsFinishedAtOpenOnceAndLaterBatchesAreKept)
 }
 
 TEST_F(RollupJournalTest, ABatchLargerThanOneJournalRowIsSplitAndReadBackWhole) {
-  // 50,000 users in one batch: 50,005 minute rows of ~13 bytes each in the compact
+  // 50,000 users in one batch: 50,007 minute rows of ~13 bytes each in the compact
   // layout (the key's user id and the counters; the rest of the key is shared with the
   // row before), ~650 KiB, more than one journal row of ~256 KiB. Every delta is read
   // back after a restart, and folded once.
@@ -280,7 +283,7 @@ TEST_F(RollupJournalTest, ABatchLargerThanOneJournalRowIsSplitAndReadBackWhole) 
   ASSERT_TRUE(Apply(events).ok());
   EXPECT_GE(JournalRows(), 2u);
   Reopen();
-  EXPECT_EQ(journal_->PendingRows(), kUsers + 6u);  // a row per user, 7 shared by all
+  EXPECT_EQ(journal_->PendingRows(), kUsers + 7u);  // a row per user, 7 shared by all
   RollupCounters day = Read(Granularity::kDay, Dimension::kTotal, "2026-02-07T00:00:00.000Z");
   EXPECT_EQ(day.v[kRequests], kUsers);
   EXPECT_EQ(day.v[kCostNano], (kUsers - 1) * kUsers / 2);
@@ -295,7 +298,7 @@ TEST_F(RollupJournalTest, ABatchLargerThanOneJournalRowIsSplitAndReadBackWhole) 
   Reopen();
   EXPECT_EQ(Read(Granularity::kDay, Dimension::kTotal, "2026-02-07T00:00:00.000Z").v[kCostNano],
             (kUsers - 1) * kUsers / 2);
-  EXPECT_EQ(Rows(Family::kRollups).size(), 3u * (kUsers + 6u));
+  EXPECT_EQ(Rows(Family::kRollups).size(), 3u * (kUsers + 7u));
 }
 
 // The journal was most of the bytes a small batch wrote (a WAL record and a memtable
@@ -384,7 +387,7 @@ TEST_F(RollupJournalTest, NewBatchesAreHeldBackWhileTooManyRowsWaitForAFold) {
   ASSERT_TRUE(Apply({{At("2026-02-07T10:16:00.000Z"), CallCounters(2, 5)}}).ok());  // 16 rows
   Status refused = Apply({{At("2026-02-07T10:17:00.000Z"), CallCounters(4, 5)}});
   EXPECT_EQ(refused.code(), Code::kUnavailable);
-  EXPECT_EQ(refused.message(), "rollup journal: 14 rows wait for a fold (folds are behind or failing); batch postponed");
+  EXPECT_EQ(refused.message(), "rollup journal: 16 rows wait for a fold (folds are behind or failing); batch postponed");
   EXPECT_EQ(JournalRows(), 2u);
   ASSERT_TRUE(journal_->Fold().ok());
   ASSERT_TRUE(Apply({{At("2026-02-07T10:17:00.000Z"), CallCounters(4, 5)}}).ok());

@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <map>
@@ -444,10 +445,73 @@ TEST_F(QueryApiTest, OverviewAndTimeseriesNarrowToOneAttribute) {
   EXPECT_EQ(requests("promptVersion=nope"), "0");
   EXPECT_NE(Get("/v1/dashboard/timeseries?range=6h&feature=contract-analysis").body.find(R"("points":[{"t":"2026-02-07T12:34:00.000Z","requests":1,)"),
             std::string::npos);
-  HttpResponse two = Get("/v1/dashboard/overview?feature=a&model=b");
+  HttpResponse two = Get("/v1/dashboard/overview?feature=a&user=b");
   EXPECT_EQ(two.status, 400);
   EXPECT_NE(two.body.find("give at most one of feature, promptVersion"), std::string::npos) << two.body;
-  EXPECT_EQ(Get("/v1/dashboard/top-users?feature=contract-analysis").status, 400);
+  EXPECT_EQ(Get("/v1/dashboard/overview?model=a&promptVersion=b").status, 400) << "a pair is a feature and one more";
+  HttpResponse users = Get("/v1/dashboard/top-users?feature=contract-analysis");
+  EXPECT_EQ(users.status, 400);
+  EXPECT_NE(users.body.find("a list narrowed to a feature lists its prompt versions or models"), std::string::npos)
+      << users.body;
+}
+
+// A feature's prompt versions and models, a prompt version's or a model's features: lists
+// narrowed by the pair rows, and overview, timeseries and the events export narrowed to a
+// feature with one of its prompt versions or models; folded or not.
+TEST_F(QueryApiTest, ListsNarrowToAFeatureAndAFeatureToOnePromptVersionOrModel) {
+  auto call = [](const std::string& id, const std::string& feature, const std::string& prompt, const std::string& model,
+                 uint64_t in) {
+    UsageEvent e = Event(id, model, in, 0, feature, "u1", CallStatus::kSuccess, 100);
+    e.prompt_version = prompt;
+    return e;
+  };
+  // gpt-4o-mini 150 nano per input token, gpt-4.1 2,000.
+  Apply({call("c", "chat", "v1", "gpt-4o-mini", 1000), call("d", "chat", "v2", "gpt-4.1", 1000),
+         call("e", "chat", "v2", "gpt-4.1", 500), call("f", "search", "v2", "gpt-4o-mini", 100)});
+  auto values = [this](const std::string& query) {
+    std::string body = Get(query).body;
+    std::string out;
+    for (size_t at = body.find("{\"value\":"); at != std::string::npos; at = body.find("{\"value\":", at + 1)) {
+      size_t v = at + 10, req = body.find("\"requests\":", at) + 11, cost = body.find("\"costNanoUsd\":", at) + 14;
+      out += body.substr(v, body.find('"', v) - v) + ":" + body.substr(req, body.find(',', req) - req) + ":" +
+             body.substr(cost, body.find(',', cost) - cost) + " ";
+    }
+    return out.empty() && body.find("\"items\":[]") == std::string::npos ? body : out;
+  };
+  auto totals = [this](const std::string& query) {
+    std::string body = Get(query).body;
+    size_t req = body.find("\"requests\":"), cost = body.find("\"costNanoUsd\":");
+    if (req == std::string::npos || cost == std::string::npos) return body;
+    return body.substr(req + 11, body.find(',', req) - req - 11) + ":" +
+           body.substr(cost + 14, body.find(',', cost) - cost - 14);
+  };
+  for (const char* when : {"unfolded", "folded"}) {
+    SCOPED_TRACE(when);
+    EXPECT_EQ(values("/v1/dashboard/prompt-versions?range=24h"), "v2:3:3015000 v1:1:150000 ");
+    EXPECT_EQ(values("/v1/dashboard/prompt-versions?range=24h&feature=chat"), "v2:2:3000000 v1:1:150000 ");
+    EXPECT_EQ(values("/v1/dashboard/prompt-versions?range=24h&feature=search"), "v2:1:15000 ");
+    EXPECT_EQ(values("/v1/dashboard/prompt-versions?range=24h&feature=chat&sort=requests&limit=1"), "v2:2:3000000 ");
+    EXPECT_EQ(values("/v1/dashboard/models?range=24h&feature=chat"), "gpt-4.1:2:3000000 gpt-4o-mini:1:150000 ");
+    EXPECT_EQ(values("/v1/dashboard/models?range=24h&feature=checkout.ai_summary"), "gpt-4o-mini:1:319500 ")
+        << "a counted once, its retry in no pair row";
+    EXPECT_EQ(values("/v1/dashboard/top-endpoints?range=24h&promptVersion=v2"), "chat:2:3000000 search:1:15000 ");
+    EXPECT_EQ(values("/v1/dashboard/top-endpoints?range=24h&model=gpt-4o-mini"),
+              "checkout.ai_summary:1:319500 chat:1:150000 search:1:15000 ");
+    EXPECT_EQ(values("/v1/dashboard/models?range=24h&feature=chat&project=support"), "") << "no chat call in support";
+    EXPECT_EQ(totals("/v1/dashboard/overview?range=24h&feature=chat&promptVersion=v2"), "2:3000000");
+    EXPECT_EQ(totals("/v1/dashboard/overview?range=24h&feature=chat&model=gpt-4o-mini"), "1:150000");
+    EXPECT_EQ(totals("/v1/dashboard/overview?range=24h&feature=search&promptVersion=v1"), "0:0");
+    EXPECT_EQ(totals("/v1/dashboard/timeseries?range=6h&feature=chat&promptVersion=v2"), "2:3000000");
+    ASSERT_TRUE(journal_->Fold().ok());
+  }
+  HttpResponse r = Get("/v1/export?range=24h&format=csv&feature=chat&promptVersion=v2");
+  const std::string csv = Drain(r);
+  EXPECT_EQ(std::count(csv.begin(), csv.end(), '\n'), 3) << csv;  // the header, d and e
+  EXPECT_NE(csv.find("\r\nd,"), std::string::npos) << csv;
+  EXPECT_NE(csv.find("\r\ne,"), std::string::npos) << csv;
+  HttpResponse rollups = Get("/v1/export?of=rollups&range=24h&feature=chat&promptVersion=v2");
+  EXPECT_EQ(rollups.status, 400);
+  EXPECT_NE(rollups.body.find("a rollup export takes one drill-down attribute"), std::string::npos) << rollups.body;
 }
 
 TEST_F(QueryApiTest, EventViewShowsAttemptsAndExactCost) {
@@ -533,7 +597,7 @@ TEST_F(QueryApiTest, BadQueriesAreExplained) {
   EXPECT_EQ(Get("/v1/dashboard/top-users?sort=alpha").status, 400);
   EXPECT_EQ(Get("/v1/dashboard/overview?dataMode=prod").status, 400);
   EXPECT_EQ(Get("/v1/dashboard/overview?from=2026-02-08T00:00:00Z&to=2026-02-07T00:00:00Z").status, 400);
-  EXPECT_EQ(Get("/v1/dashboard/top-endpoints?model=gpt-4.1").status, 400);
+  EXPECT_EQ(Get("/v1/dashboard/top-users?model=gpt-4.1").status, 400);
   EXPECT_EQ(Get("/v1/dashboard/nothing").status, 404);
 }
 
