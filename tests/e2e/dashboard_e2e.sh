@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The web dashboard end to end: `tokenmeter serve` with the example config is sent a known
 # set of events (one three hours old, a retry, an unpriced model, calls without a user, two
-# prompt versions of one feature),
+# prompt versions of one feature, one of them also used by another feature),
 # then browser/dashboard_test.js drives Debian's chromium through every view.
 # Usage: dashboard_e2e.sh <tokenmeter binary> <example serve.yaml> <screenshots dir>
 TM=$1
@@ -31,7 +31,7 @@ post() {
 old=$(date -u -d '3 hours ago' +%Y-%m-%dT%H:%M:%S.000Z)
 lynx='{"provider":"openai","model":"gpt-4o-mini","inputTokens":850,"outputTokens":320,"requestId":"test-integration-001","project":"customer-support","feature":"ticket-classifier"}'
 [ "$(post "$lynx")" = 202 ] || fail "lynx"
-[ "$(post '{"events":[{"provider":"openai","model":"gpt-4.1","inputTokens":1200,"outputTokens":450,"requestId":"chatcmpl-abc123","project":"document-processing","feature":"contract-analysis","userId":"u-42"},{"provider":"anthropic","model":"claude-3-5-haiku","inputTokens":600,"outputTokens":180,"requestId":"msg_xyz456","project":"document-processing","feature":"classification","userId":"u-7"}]}')" = 202 ] || fail "batch"
+[ "$(post '{"events":[{"provider":"openai","model":"gpt-4.1","inputTokens":1200,"outputTokens":450,"requestId":"chatcmpl-abc123","project":"document-processing","feature":"contract-analysis","userId":"u-42"},{"provider":"anthropic","model":"claude-3-5-haiku","inputTokens":600,"outputTokens":180,"requestId":"msg_xyz456","project":"document-processing","feature":"classification","userId":"u-7","promptVersion":"summarizer_v2"}]}')" = 202 ] || fail "batch"
 [ "$(post '{"provider":"anthropic","model":"claude-9-opus","inputTokens":10,"outputTokens":5,"requestId":"unpriced-1","feature":"new-model"}')" = 202 ] || fail "unpriced"
 [ "$(post "{\"provider\":\"openai\",\"model\":\"gpt-4o-mini\",\"inputTokens\":1000,\"outputTokens\":100,\"requestId\":\"old-1\",\"feature\":\"old-feature\",\"timestamp\":\"$old\"}")" = 202 ] || fail "old"
 [ "$(post "$lynx")" = 202 ] || fail "retry"

@@ -22,6 +22,13 @@ const FOCUS = { 'top-endpoints': 'feature', 'top-users': 'user', 'top-tenants': 
 const FOCUS_NAMES = { feature: 'feature', user: 'user', tenant: 'tenant', promptVersion: 'prompt version', model: 'model',
   provider: 'provider' };
 const SCOPE = { projects: 'project', environments: 'environment' };
+// The lists a drill-down attribute narrows (the API keeps a feature's prompt versions and
+// models, and a prompt version's or a model's features); a feature with one of its prompt
+// versions or models is the second attribute (sub) the overview takes.
+const NARROWS = { feature: ['prompt-versions', 'models'], promptVersion: ['top-endpoints'], model: ['top-endpoints'] };
+const narrows = (s, list) => !s.focusKey || (!s.subKey && (NARROWS[s.focusKey] || []).includes(list));
+// The drill-down attributes of `s` as query parameters.
+const focusOf = (s) => ({ ...(s.focusKey ? { [s.focusKey]: s.focusValue } : {}), ...(s.subKey ? { [s.subKey]: s.subValue } : {}) });
 
 // --- state in the URL fragment --------------------------------------------------------
 function readState() {
@@ -34,11 +41,14 @@ function readState() {
     project: p.get('project') || '',
     focusKey: p.get('focusKey') || '',
     focusValue: p.get('focusValue') || '',
+    subKey: p.get('subKey') || '',
+    subValue: p.get('subValue') || '',
     list: p.get('list') || 'top-endpoints',
     sort: p.get('sort') || 'cost',
     id: p.get('id') || '',
     a: p.get('a') || '',
     b: p.get('b') || '',
+    pf: p.get('pf') || '',
   };
 }
 function writeState(s) {
@@ -148,13 +158,13 @@ function Overview({ keyv, s, set }) {
   useEffect(() => {
     let live = true;
     (async () => {
-      const extra = s.focusKey ? { [s.focusKey]: s.focusValue } : {};
+      const extra = focusOf(s);
       const now = await api(keyv, '/v1/dashboard/overview?' + windowQuery(s, extra));
       if (!now.body || !now.body.ok) { if (live) setData({ error: now }); return; }
       const from = Date.parse(now.body.from), to = Date.parse(now.body.to);
       const prevQ = withScope(new URLSearchParams({ from: new Date(from - (to - from)).toISOString(), to: now.body.from,
         dataMode: s.dataMode }), s);
-      if (s.focusKey) prevQ.set(s.focusKey, s.focusValue);
+      for (const [k, v] of Object.entries(extra)) prevQ.set(k, v);
       const [prev, series] = await Promise.all([
         api(keyv, '/v1/dashboard/overview?' + prevQ.toString()),
         api(keyv, '/v1/dashboard/timeseries?' + windowQuery(s, extra)),
@@ -162,7 +172,7 @@ function Overview({ keyv, s, set }) {
       if (live) setData({ now: now.body, prev: prev.body, series: series.body });
     })();
     return () => { live = false; };
-  }, [keyv, s.range, s.dataMode, s.environment, s.project, s.focusKey, s.focusValue]);
+  }, [keyv, s.range, s.dataMode, s.environment, s.project, s.focusKey, s.focusValue, s.subKey, s.subValue]);
   if (!data) return html`<p class="muted">Loading…</p>`;
   if (data.error) return html`<p class="error">${(data.error.body && data.error.body.message) || 'error ' + data.error.status}</p>`;
   const t = data.now.totals, p = (data.prev && data.prev.totals) || {};
@@ -170,8 +180,9 @@ function Overview({ keyv, s, set }) {
   return html`<div>
     ${data.now.retentionTruncated && html`<p class="muted" data-testid="retention">Data before ${data.now.availableFrom} is no
       longer kept at this granularity: the figures start there.</p>`}
-    ${s.focusKey && html`<p data-testid="focus">Only ${FOCUS_NAMES[s.focusKey]} <strong>${s.focusValue}</strong>
-      <button onClick=${() => set({ focusKey: '', focusValue: '' })} data-testid="focus-clear">show all</button></p>`}
+    ${s.focusKey && html`<p data-testid="focus">Only ${FOCUS_NAMES[s.focusKey]} <strong>${s.focusValue}</strong>${s.subKey
+      && html`, ${FOCUS_NAMES[s.subKey]} <strong>${s.subValue}</strong>`}
+      <button onClick=${() => set({ focusKey: '', focusValue: '', subKey: '', subValue: '' })} data-testid="focus-clear">show all</button></p>`}
     <div class="cards">
       <${Card} id="spend" label="Spend" value=${usd(t.costUsd)} cur=${t.costNanoUsd} prev=${p.costNanoUsd} />
       <${Card} id="requests" label="Requests" value=${fmtInt(t.requests)} cur=${t.requests} prev=${p.requests} />
@@ -204,11 +215,11 @@ function Investigate({ keyv, s, points, granularity }) {
       const t = Date.parse(at);
       const q = (from, to, list) => {
         const p = withScope(new URLSearchParams({ from: new Date(from).toISOString(), to: new Date(to).toISOString(),
-          dataMode: s.dataMode, granularity, limit: '1000' }), s);
+          dataMode: s.dataMode, granularity, limit: '1000', ...focusOf(s) }), s);
         return api(keyv, `/v1/dashboard/${list}?` + p.toString());
       };
       const out = [];
-      for (const [list, label] of MOVERS) {
+      for (const [list, label] of MOVERS.filter(([l]) => narrows(s, l))) {
         const [now, before] = await Promise.all([q(t, t + span, list), q(t - span, t, list)]);
         const cost = new Map();
         for (const i of (before.body && before.body.items) || []) cost.set(i.value, [0n, int(i.costNanoUsd)]);
@@ -222,13 +233,15 @@ function Investigate({ keyv, s, points, granularity }) {
       if (live) setMoved(out);
     })();
     return () => { live = false; };
-  }, [keyv, at, s.dataMode, s.environment, s.project, granularity]);
+  }, [keyv, at, s.dataMode, s.environment, s.project, s.focusKey, s.focusValue, s.subKey, granularity]);
+  const left = MOVERS.filter(([l]) => !narrows(s, l)).map(([, label]) => label.toLowerCase());
   return html`<div class="panel"><h2>Investigate a ${granularity}</h2>
     <select data-testid="investigate" value=${at} onChange=${(e) => setAt(e.target.value)}>
       <option value="">choose a ${granularity} of the chart…</option>
       ${points.map((p) => html`<option value=${p.t}>${p.t} (${usd(p.costUsd)})</option>`)}
     </select>
-    ${moved && html`<p class="muted">What moved the spend in this ${granularity} against the ${granularity} before.</p>
+    ${moved && html`<p class="muted">What moved the spend in this ${granularity} against the ${granularity} before${left.length
+      ? ' (' + left.join(', ') + ': not kept under this drill-down)' : ''}.</p>
       ${moved.map((m) => html`<h2>${m.label}</h2>${m.rows.length === 0 ? html`<p class="muted">No change.</p>`
         : html`<table data-testid=${'movers-' + m.label}><thead><tr><th>${m.label}</th><th>Before</th><th>This ${granularity}</th><th>Change</th></tr></thead>
           <tbody>${m.rows.map((r) => html`<tr><td>${r.value}</td><td>${nanoUsd(r.before)}</td><td>${nanoUsd(r.now)}</td>
@@ -236,24 +249,32 @@ function Investigate({ keyv, s, points, granularity }) {
   </div>`;
 }
 
-// --- prompt impact: two prompt versions side by side -----------------------------------
+// --- prompt impact: two prompt versions (of one feature, or of all) side by side -------
 function PromptCompare({ keyv, s, set }) {
+  const [features, setFeatures] = useState(null);
   const [versions, setVersions] = useState(null);
   const [sides, setSides] = useState(null);
   useEffect(() => {
     let live = true;
-    api(keyv, '/v1/dashboard/prompt-versions?' + windowQuery(s, { sort: 'requests', limit: '200' }))
-      .then((r) => live && setVersions(((r.body && r.body.items) || []).map((i) => i.value)));
+    api(keyv, '/v1/dashboard/top-endpoints?' + windowQuery(s, { sort: 'requests', limit: '200' }))
+      .then((r) => live && setFeatures(((r.body && r.body.items) || []).map((i) => i.value)));
     return () => { live = false; };
   }, [keyv, s.range, s.dataMode, s.environment, s.project]);
   useEffect(() => {
+    let live = true;
+    setVersions(null);
+    api(keyv, '/v1/dashboard/prompt-versions?' + windowQuery(s, { sort: 'requests', limit: '200', feature: s.pf }))
+      .then((r) => live && setVersions(((r.body && r.body.items) || []).map((i) => i.value)));
+    return () => { live = false; };
+  }, [keyv, s.pf, s.range, s.dataMode, s.environment, s.project]);
+  useEffect(() => {
     if (!s.a || !s.b) { setSides(null); return undefined; }
     let live = true;
-    Promise.all([s.a, s.b].map((v) => api(keyv, '/v1/dashboard/overview?' + windowQuery(s, { promptVersion: v }))))
+    Promise.all([s.a, s.b].map((v) => api(keyv, '/v1/dashboard/overview?' + windowQuery(s, { feature: s.pf, promptVersion: v }))))
       .then((r) => live && setSides(r.map((x) => (x.body && x.body.totals) || null)));
     return () => { live = false; };
-  }, [keyv, s.a, s.b, s.range, s.dataMode, s.environment, s.project]);
-  if (!versions) return html`<p class="muted">Loading…</p>`;
+  }, [keyv, s.a, s.b, s.pf, s.range, s.dataMode, s.environment, s.project]);
+  if (!versions || !features) return html`<p class="muted">Loading…</p>`;
   const pick = (side) => html`<select data-testid=${'prompt-' + side} value=${s[side]} onChange=${(e) => set({ [side]: e.target.value })}>
     <option value="">choose a prompt version…</option>${versions.map((v) => html`<option value=${v}>${v}</option>`)}</select>`;
   const perRequest = (t, field) => (int(t.requests) === 0n ? '—' : fmtInt(int(t[field]) / int(t.requests)));
@@ -268,7 +289,10 @@ function PromptCompare({ keyv, s, set }) {
     ['Retry multiplier', (t) => t.retryMultiplier ?? '—'],
   ];
   return html`<div class="panel"><h2>Prompt impact</h2>
-    ${versions.length === 0 ? html`<p class="muted">No calls name a prompt version in this window (send promptVersion).</p>`
+    <div class="filters" style="margin: 0 0 12px"><label>feature</label>
+      <select data-testid="prompt-feature" value=${s.pf} onChange=${(e) => set({ pf: e.target.value, a: '', b: '' })}>
+        <option value="">all features</option>${features.map((v) => html`<option value=${v}>${v}</option>`)}</select></div>
+    ${versions.length === 0 ? html`<p class="muted">No calls ${s.pf ? 'of this feature ' : ''}name a prompt version in this window (send promptVersion).</p>`
       : html`<div class="filters" style="margin: 0 0 12px">${pick('a')} <span>against</span> ${pick('b')}</div>`}
     ${rows && sides[0] && sides[1] && html`<table data-testid="prompt-table"><thead><tr><th></th><th>${s.a}</th><th>${s.b}</th></tr></thead>
       <tbody>${rows.map(([label, f]) => html`<tr><td>${label}</td><td>${f(sides[0])}</td><td>${f(sides[1])}</td></tr>`)}</tbody></table>`}
@@ -324,25 +348,36 @@ function Alerts({ keyv }) {
 // --- top lists ------------------------------------------------------------------------
 function Lists({ keyv, s, set }) {
   const [got, setData] = useState(null);
-  const listKey = [s.list, s.sort, s.range, s.dataMode, s.environment, s.project].join('|');
+  const narrowed = s.focusKey !== '' && narrows(s, s.list);
+  const focus = narrowed ? focusOf(s) : {};
+  const listKey = [s.list, s.sort, s.range, s.dataMode, s.environment, s.project, narrowed && s.focusKey, narrowed && s.focusValue].join('|');
   const data = got && got.key === listKey ? got : null;  // never another list's rows under this heading
   useEffect(() => {
     let live = true;
     (async () => {
       const [list, total] = await Promise.all([
-        api(keyv, `/v1/dashboard/${s.list}?` + windowQuery(s, { sort: s.sort, limit: '50' })),
-        api(keyv, '/v1/dashboard/overview?' + windowQuery(s)),
+        api(keyv, `/v1/dashboard/${s.list}?` + windowQuery(s, { sort: s.sort, limit: '50', ...focus })),
+        api(keyv, '/v1/dashboard/overview?' + windowQuery(s, focus)),
       ]);
       if (live) setData({ key: listKey, list, total: total.body && total.body.totals });
     })();
     return () => { live = false; };
-  }, [keyv, s.list, s.sort, s.range, s.dataMode, s.environment, s.project]);
+  }, [keyv, s.list, s.sort, s.range, s.dataMode, s.environment, s.project, narrowed, s.focusKey, s.focusValue]);
   const body = data && data.list.body;
-  // A row narrows the overview to it; a project or an environment narrows every view.
-  const drill = (value) => (SCOPE[s.list]
-    ? set({ view: 'overview', [SCOPE[s.list]]: value, focusKey: '', focusValue: '' })
-    : set({ view: 'overview', focusKey: FOCUS[s.list], focusValue: value }));
+  // A row narrows the overview to it (under a narrowing attribute: to the feature with that
+  // prompt version or model); a project or an environment narrows every view.
+  const drill = (value) => {
+    if (SCOPE[s.list]) return set({ view: 'overview', [SCOPE[s.list]]: value, focusKey: '', focusValue: '', subKey: '', subValue: '' });
+    if (!narrowed) return set({ view: 'overview', focusKey: FOCUS[s.list], focusValue: value, subKey: '', subValue: '' });
+    if (s.focusKey === 'feature') return set({ view: 'overview', subKey: FOCUS[s.list], subValue: value });
+    return set({ view: 'overview', focusKey: 'feature', focusValue: value, subKey: s.focusKey, subValue: s.focusValue });
+  };
+  const focusName = s.focusKey && html`${FOCUS_NAMES[s.focusKey]} <strong>${s.focusValue}</strong>${s.subKey
+    && html`, ${FOCUS_NAMES[s.subKey]} <strong>${s.subValue}</strong>`}`;
   return html`<div class="panel">
+    ${narrowed && html`<p data-testid="list-focus">Only ${focusName} (share of its spend)</p>`}
+    ${s.focusKey && !narrowed && html`<p class="muted" data-testid="list-unnarrowed">Every value, not only ${focusName}:
+      tokenmeter keeps a feature's prompt versions and models, and a prompt version's or a model's features.</p>`}
     <div class="filters" style="margin: 0 0 8px">
       <select data-testid="list" value=${s.list} onChange=${(e) => set({ list: e.target.value })}>
         ${LISTS.map(([v, label]) => html`<option value=${v}>${label}</option>`)}

@@ -123,6 +123,43 @@ const count = (n) => BigInt(n).toLocaleString('en-US');
   check(page.url().includes('focusValue=contract-analysis'), 'the drill-down is in the URL');
   await shot('overview-feature');
 
+  // Drilled into a feature, the lists it narrows (its prompt versions, its models) hold its
+  // calls only, as the API's; the others say they are not narrowed. A prompt version's row
+  // then narrows the overview to that feature with that version.
+  await page.click('[data-testid="focus-clear"]');
+  await page.click('[data-testid="nav-lists"]');
+  await page.waitForSelector('[data-testid="drill"]:text-is("checkout.ai_summary")');
+  await page.click('[data-testid="drill"]:text-is("checkout.ai_summary")');
+  await page.waitForSelector('[data-testid="focus"]');
+  await page.click('[data-testid="nav-lists"]');
+  await page.selectOption('[data-testid="list"]', 'prompt-versions');
+  await page.waitForSelector('[data-testid="list-focus"]');
+  const ofFeature = await api('/v1/dashboard/prompt-versions?range=1h&dataMode=real&sort=cost&limit=50&feature=checkout.ai_summary');
+  const everyVersion = await api('/v1/dashboard/prompt-versions?range=1h&dataMode=real&sort=cost&limit=50');
+  check(ofFeature.items.map((i) => i.value + ' ' + i.costUsd).join(',') === 'summarizer_v2 0.000270000,summarizer_v3 0.000210000',
+    'the feature\'s prompt versions: ' + JSON.stringify(ofFeature.items.map((i) => [i.value, i.costUsd])));
+  check(everyVersion.items[0].value === 'summarizer_v2' && everyVersion.items[0].costUsd !== '0.000270000',
+    'summarizer_v2 also counts in another feature: ' + everyVersion.items[0].costUsd);
+  await page.waitForFunction((s) => [...document.querySelectorAll('[data-testid="list-table"] tbody tr')].map((r) => r.cells[2].innerText).join() === s,
+    ofFeature.items.map((i) => money(i.costUsd)).join());
+  const versionRows = await page.locator('[data-testid="list-table"] tbody tr').allInnerTexts();
+  ofFeature.items.forEach((item, i) => {
+    const cells = (versionRows[i] || '').split('\t');
+    check(cells[0] === item.value && cells[1] === count(item.requests) && cells[2] === money(item.costUsd) &&
+          cells[3] === ['56.3%', '43.8%'][i], `narrowed version row ${i}: ${versionRows[i]}`);
+  });
+  await shot('lists-feature-prompts');
+  await page.selectOption('[data-testid="list"]', 'top-users');
+  await page.waitForSelector('[data-testid="list-unnarrowed"]');
+  await page.selectOption('[data-testid="list"]', 'prompt-versions');
+  await page.waitForSelector('[data-testid="drill"]:text-is("summarizer_v2")');
+  await page.click('[data-testid="drill"]:text-is("summarizer_v2")');
+  const pair = (await api('/v1/dashboard/overview?range=1h&dataMode=real&feature=checkout.ai_summary&promptVersion=summarizer_v2')).totals;
+  check(pair.costUsd === '0.000270000' && pair.requests === 1, 'the API narrows to the feature\'s version: ' + JSON.stringify(pair));
+  await page.waitForFunction((s) => (document.querySelector('[data-testid="spend-value"]') || {}).innerText === s, money(pair.costUsd));
+  check((await text('focus')).startsWith('Only feature checkout.ai_summary, prompt version summarizer_v2'), 'the focus: ' + await text('focus'));
+  check(page.url().includes('subValue=summarizer_v2'), 'the pair is in the URL: ' + page.url());
+
   // A project's row narrows every view to it: the overview and then the feature list.
   await page.click('[data-testid="focus-clear"]');
   await page.click('[data-testid="nav-lists"]');
@@ -159,8 +196,10 @@ const count = (n) => BigInt(n).toLocaleString('en-US');
   check(movers.includes('contract-analysis\t$0.000000000\t$0.006000000\t+$0.006000000'), 'feature movers: ' + movers);
   await shot('investigate');
 
-  // Prompt impact: two versions side by side, as the API narrows to each.
+  // Prompt impact: two versions of one feature side by side, as the API narrows to each.
   await page.click('[data-testid="nav-prompts"]');
+  await page.waitForSelector('[data-testid="prompt-feature"] option[value="checkout.ai_summary"]', { state: 'attached' });
+  await page.selectOption('[data-testid="prompt-feature"]', 'checkout.ai_summary');
   await page.waitForSelector('[data-testid="prompt-a"] option[value="summarizer_v2"]', { state: 'attached' });
   await page.selectOption('[data-testid="prompt-a"]', 'summarizer_v2');
   await page.selectOption('[data-testid="prompt-b"]', 'summarizer_v3');
@@ -170,14 +209,15 @@ const count = (n) => BigInt(n).toLocaleString('en-US');
     const [label, a, b] = row.split('\t');
     prompt[label] = [a, b];
   }
-  const [v2, v3] = [(await api('/v1/dashboard/overview?range=1h&promptVersion=summarizer_v2')).totals,
-                    (await api('/v1/dashboard/overview?range=1h&promptVersion=summarizer_v3')).totals];
+  const [v2, v3] = [(await api('/v1/dashboard/overview?range=1h&feature=checkout.ai_summary&promptVersion=summarizer_v2')).totals,
+                    (await api('/v1/dashboard/overview?range=1h&feature=checkout.ai_summary&promptVersion=summarizer_v3')).totals];
   check(prompt.Spend && prompt.Spend[0] === money(v2.costUsd) && prompt.Spend[1] === money(v3.costUsd) &&
         v2.costUsd === '0.000270000' && v3.costUsd === '0.000210000', 'prompt spend: ' + JSON.stringify(prompt.Spend));
   check(prompt['Input tokens / request'] && prompt['Input tokens / request'].join() === '1,000,600', 'prompt tokens');
   check(prompt['Latency p50 / p95'] && prompt['Latency p50 / p95'][0] === v2.p50LatencyMs + ' / ' + v2.p95LatencyMs + ' ms',
         'prompt latency');
-  check(page.url().includes('a=summarizer_v2') && page.url().includes('b=summarizer_v3'), 'the comparison is in the URL');
+  check(page.url().includes('a=summarizer_v2') && page.url().includes('b=summarizer_v3') && page.url().includes('pf=checkout.ai_summary'),
+    'the comparison is in the URL');
   await shot('prompts');
 
   // Budgets: the example config's monthly budget, as the API has it.
@@ -200,12 +240,12 @@ const count = (n) => BigInt(n).toLocaleString('en-US');
   await page.waitForSelector('[data-testid="unpriced-table"]');
   const unpriced = await page.locator('[data-testid="unpriced-table"] tbody').innerText();
   check(unpriced.includes('anthropic / claude-9-opus'), 'unpriced model listed: ' + unpriced);
-  // Events received (20), features named (20) and tokens sent (10); prompt versions on 2
+  // Events received (20), features named (20) and tokens sent (10); prompt versions on 3
   // calls of 7 and users on 2 of 7 (under half), one unpriced model: 50.
   check(await text('quality-score') === '50', 'quality score ' + await text('quality-score'));
   check((await text('check-priced')).includes('to fix'), 'the unpriced model is to fix');
   check((await text('check-identities')).includes('to fix\t28.6% of calls'), 'identities: ' + await text('check-identities'));
-  check((await text('check-prompts')).includes('to fix\t28.6% of calls'), 'prompts: ' + await text('check-prompts'));
+  check((await text('check-prompts')).includes('to fix\t42.9% of calls'), 'prompts: ' + await text('check-prompts'));
   check((await text('quality-fix')).startsWith('Fix first: events received') === false, 'events were received');
   await shot('quality');
 
