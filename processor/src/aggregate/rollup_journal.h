@@ -85,11 +85,11 @@ class RollupJournal {
   // call. `max_chunks`: commit at most that many chunks now, the rest at the next call.
   Status Fold(size_t max_chunks = SIZE_MAX);
 
-  // fn(bucket, environment, value, counters) for the rows of `r`: folded rows, then the
-  // published deltas not yet folded. A (bucket, environment, value) may come more than
-  // once; callers add the counters up.
+  // fn(bucket, scope, value, counters) for the rows of `r` whose value `want` wants
+  // (ValueFilter: all by default): folded rows, then the published deltas not yet folded.
+  // A (bucket, scope, value) may come more than once; callers add the counters up.
   template <typename Fn>
-  Status Scan(const RollupRange& r, Fn fn) const;
+  Status Scan(const RollupRange& r, Fn fn, ValueFilter want = {}) const;
 
   // The rows of `r` as one view, for a reader that pages through them: `at`, the snapshot
   // to read the folded rows at, and `unfolded`, the published deltas not yet folded in it,
@@ -144,12 +144,14 @@ class RollupJournal {
 };
 
 template <typename Fn>
-Status RollupJournal::Scan(const RollupRange& r, Fn fn) const {
+Status RollupJournal::Scan(const RollupRange& r, Fn fn, ValueFilter want) const {
   std::unique_ptr<StateStore::Snapshot> at;
   std::vector<PendingRow> pending;
   RETURN_IF_ERROR(Pending(r, at, pending));
-  RETURN_IF_ERROR(ScanRollupRange(store_, r, fn, at.get()));
-  for (const PendingRow& p : pending) fn(p.bucket, RollupScope{p.environment, p.project}, std::string_view(p.value), p.counters);
+  RETURN_IF_ERROR(ScanRollupRange(store_, r, fn, at.get(), want));
+  for (const PendingRow& p : pending) {
+    if (want.Wants(p.value)) fn(p.bucket, RollupScope{p.environment, p.project}, std::string_view(p.value), p.counters);
+  }
   return Status::Ok();
 }
 

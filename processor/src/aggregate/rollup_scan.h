@@ -45,17 +45,55 @@ inline void SplitRollupKey(std::string_view key, size_t prefix_size, TimePoint& 
   bucket = TimePoint(std::chrono::milliseconds(ms));
 }
 
-// fn(bucket, scope, value, counters) for each folded row in the range (as of `at`).
+// Which values a read wants: all (empty `text`), those starting with `text`, or (`exact`)
+// `text` alone.
+struct ValueFilter {
+  std::string_view text;
+  bool exact = false;
+  bool Wants(std::string_view value) const {
+    return exact ? value == text : value.substr(0, text.size()) == text;
+  }
+};
+
+// fn(bucket, scope, value, counters) for each folded row in the range (as of `at`) whose
+// value `want` wants. Within one bucket and scope the rows are in value order, so the
+// wanted ones are one run: the scan seeks to it and, past it, to the next scope (a few
+// seeks per bucket and scope instead of every value's row).
 template <typename Fn>
-Status ScanRollupRange(const StateStore& store, const RollupRange& r, Fn fn, const StateStore::Snapshot* at = nullptr) {
-  return store.Scan(
+Status ScanRollupRange(const StateStore& store, const RollupRange& r, Fn fn, const StateStore::Snapshot* at = nullptr,
+                       ValueFilter want = {}) {
+  if (want.text.empty() && !want.exact) {
+    return store.Scan(
+        Family::kRollups, r.begin, r.end,
+        [&](std::string_view k, std::string_view v) {
+          TimePoint bucket;
+          RollupScope scope;
+          std::string_view value;
+          SplitRollupKey(k, r.prefix.size(), bucket, scope, value);
+          fn(bucket, scope, value, RollupCounters::Decode(v));
+          return true;
+        },
+        at);
+  }
+  return store.ScanSeeking(
       Family::kRollups, r.begin, r.end,
-      [&](std::string_view k, std::string_view v) {
+      [&](std::string_view k, std::string_view v, std::string& seek) {
         TimePoint bucket;
         RollupScope scope;
         std::string_view value;
         SplitRollupKey(k, r.prefix.size(), bucket, scope, value);
-        fn(bucket, scope, value, RollupCounters::Decode(v));
+        const size_t value_at = k.size() - value.size();  // just after the project's \0
+        if (want.Wants(value)) {
+          fn(bucket, scope, value, RollupCounters::Decode(v));
+          if (!want.exact) return true;
+        } else if (value < want.text) {
+          seek.assign(k.substr(0, value_at)).append(want.text);  // to the run
+          return true;
+        }
+        // Past the run: the first key after every value of this scope (its \0 made \x01;
+        // every text character is above \x01).
+        seek.assign(k.substr(0, value_at - 1)).push_back('\x01');
+        if (std::string_view(seek) <= k) seek.clear();  // not a key of this layout: read on
         return true;
       },
       at);

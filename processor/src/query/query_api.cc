@@ -24,25 +24,32 @@ namespace tokenmeter {
 namespace {
 
 // Calls fn(bucket_start, scope, value, counters) for every rollup row of (workspace,
-// mode, gran, dim) whose bucket starts in [from, to) and whose scope is the window's.
+// mode, gran, dim) whose bucket starts in [from, to), whose scope is the window's and
+// whose value `want` wants (all by default).
 template <typename Fn>
-Status ScanRollupsInScope(const RollupJournal& rollups, std::string_view ws, const Window& w, Dimension dim, Fn fn) {
+Status ScanRollupsInScope(const RollupJournal& rollups, std::string_view ws, const Window& w, Dimension dim, Fn fn,
+                          ValueFilter want = {}) {
   for (DataMode mode : w.modes) {
     RollupRange r = MakeRollupRange(ws, mode, w.gran, dim, w.scan_from, w.to);
-    RETURN_IF_ERROR(rollups.Scan(r, [&](TimePoint bucket, RollupScope scope, std::string_view value,
-                                        const RollupCounters& c) {
-      if (w.environment && scope.environment != *w.environment) return;
-      if (w.project && scope.project != *w.project) return;
-      fn(bucket, scope, value, c);
-    }));
+    RETURN_IF_ERROR(rollups.Scan(
+        r,
+        [&](TimePoint bucket, RollupScope scope, std::string_view value, const RollupCounters& c) {
+          if (w.environment && scope.environment != *w.environment) return;
+          if (w.project && scope.project != *w.project) return;
+          fn(bucket, scope, value, c);
+        },
+        want));
   }
   return Status::Ok();
 }
 // The same, fn(bucket_start, value, counters).
 template <typename Fn>
-Status ScanRollups(const RollupJournal& rollups, std::string_view ws, const Window& w, Dimension dim, Fn fn) {
-  return ScanRollupsInScope(rollups, ws, w, dim, [&](TimePoint bucket, RollupScope, std::string_view value,
-                                                     const RollupCounters& c) { fn(bucket, value, c); });
+Status ScanRollups(const RollupJournal& rollups, std::string_view ws, const Window& w, Dimension dim, Fn fn,
+                   ValueFilter want = {}) {
+  return ScanRollupsInScope(
+      rollups, ws, w, dim,
+      [&](TimePoint bucket, RollupScope, std::string_view value, const RollupCounters& c) { fn(bucket, value, c); },
+      want);
 }
 
 // Hashes a list's group names, looked up by string_view without a copy.
@@ -249,12 +256,15 @@ HttpResponse QueryApi::Handle(const HttpRequest& request) const {
     std::string_view want_value = w.focus_value;
     RollupCounters total;
     std::map<TimePoint, RollupCounters> series;
-    Status s = ScanRollups(rollups_, key->workspace, w, dim,
-                           [&](TimePoint bucket, std::string_view value, const RollupCounters& c) {
-                             if (value != want_value) return;
-                             total.Add(c);
-                             series[bucket].Add(c);
-                           });
+    // A drill-down attribute's rows: a seek to its value in each bucket and scope.
+    Status s = ScanRollups(
+        rollups_, key->workspace, w, dim,
+        [&](TimePoint bucket, std::string_view value, const RollupCounters& c) {
+          if (value != want_value) return;
+          total.Add(c);
+          series[bucket].Add(c);
+        },
+        dim == Dimension::kTotal ? ValueFilter{} : ValueFilter{want_value, /*exact=*/true});
     if (!s.ok()) return JsonError(503, "state_unavailable", s.message());
     r.body = "{\"ok\":true," + WindowJson(*key, w, params);
     if (name == "overview") {
@@ -294,6 +304,8 @@ HttpResponse QueryApi::Handle(const HttpRequest& request) const {
   // by the row's own bytes (a high-cardinality list reads a row per value and bucket); its
   // name is copied once, when first seen.
   std::unordered_map<std::string, RollupCounters, GroupHash, std::equal_to<>> by_value;
+  // A feature's pair rows are one run per bucket and scope: read by seeking to it.
+  const std::string feature_run = narrowed && narrowed->focus_first ? w.focus_value + '\0' : std::string();
   Status s = ScanRollupsInScope(
       rollups_, key->workspace, w, narrowed ? narrowed->pair : list->dim,
       [&](TimePoint, RollupScope scope, std::string_view value, const RollupCounters& c) {
@@ -311,7 +323,8 @@ HttpResponse QueryApi::Handle(const HttpRequest& request) const {
         auto it = by_value.find(group);
         if (it == by_value.end()) it = by_value.emplace(std::string(group), RollupCounters{}).first;
         it->second.Add(c);
-      });
+      },
+      ValueFilter{feature_run});
   if (!s.ok()) return JsonError(503, "state_unavailable", s.message());
   // A group whose every counter is zero has nothing left in the window (its events were
   // cleaned up): not listed.

@@ -99,6 +99,11 @@ class StateStore {
   template <typename Fn>
   Status Scan(Family f, const std::string& begin, const std::string& end, Fn fn, const Snapshot* at = nullptr,
               bool bulk = false) const;
+  // The same with fn(key, value, seek): when fn sets `seek` (a key after the current one),
+  // the scan goes on from there instead of the next key (a skip-scan, on one iterator).
+  template <typename Fn>
+  Status ScanSeeking(Family f, const std::string& begin, const std::string& end, Fn fn,
+                     const Snapshot* at = nullptr) const;
 
   // The offset to consume next for a bus partition, if this store has ever committed one.
   Result<std::optional<int64_t>> NextOffset(const std::string& topic, int partition) const;

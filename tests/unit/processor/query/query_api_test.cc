@@ -123,7 +123,10 @@ TEST_F(QueryApiTest, AnswersAreTheSameWhetherTheRollupsAreFoldedOrNot) {
       "/v1/dashboard/top-users?range=24h&sort=tokens", "/v1/dashboard/models?range=24h",
       "/v1/dashboard/timeseries?range=6h",
       "/v1/dashboard/timeseries?from=2026-02-01T00:00:00Z&to=2026-02-08T00:00:00Z&granularity=day",
-      "/v1/dashboard/timeseries?range=24h&granularity=hour", "/v1/dashboard/overview?project=support"};
+      "/v1/dashboard/timeseries?range=24h&granularity=hour", "/v1/dashboard/overview?project=support",
+      "/v1/dashboard/overview?user=u2", "/v1/dashboard/overview?user=unknown", "/v1/dashboard/overview?feature=contract-analysis",
+      "/v1/dashboard/timeseries?range=6h&model=gpt-4o-mini", "/v1/dashboard/models?feature=checkout.ai_summary",
+      "/v1/dashboard/top-endpoints?model=gpt-4.1"};
   std::vector<std::string> before;
   for (const std::string& t : targets) before.push_back(Get(t).body);
   EXPECT_GT(journal_->PendingRows(), 0u);
@@ -131,6 +134,8 @@ TEST_F(QueryApiTest, AnswersAreTheSameWhetherTheRollupsAreFoldedOrNot) {
   EXPECT_EQ(journal_->PendingRows(), 0u);
   for (size_t i = 0; i < targets.size(); ++i) EXPECT_EQ(Get(targets[i]).body, before[i]) << targets[i];
   EXPECT_NE(before[0].find(R"("requests":2,)"), std::string::npos) << before[0];
+  EXPECT_NE(before[8].find(R"("requests":1,)"), std::string::npos) << before[8];
+  EXPECT_NE(before[12].find(R"("value":"gpt-4o-mini","requests":1,)"), std::string::npos) << before[12];
 }
 
 TEST_F(QueryApiTest, TopListsAreSortedAndLimited) {
