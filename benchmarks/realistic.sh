@@ -170,7 +170,7 @@ state_bytes=$(du -sb "$work/data/state" | awk '{print $1}')
 run csv 1800 "$BENCH" realistic-csv "${shape[@]}" --out "$work/events.csv"
 run duckdb 3600 node "$duck/ceiling.mjs" "$work/events.csv" "$query_ms" "$runs"
 rm -f "$work/events.csv"
-for c in check_requests check_cost_nano check_top_user; do
+for c in check_requests check_cost_nano check_top_user check_feature_prompt; do
   [ "${R[queries.$c]}" = "${R[duckdb.$c]}" ] || fail "$c: tokenmeter ${R[queries.$c]}, DuckDB ${R[duckdb.$c]}"
 done
 [ "${R[queries.check_requests]}" = "$events" ] || fail "tokenmeter answers ${R[queries.check_requests]} requests of $events"
@@ -185,7 +185,7 @@ yes_no() { [ "$(echo "$1" | bc -l)" = 1 ] && echo yes || echo "**no**"; }
   echo
   echo "| view | range | tokenmeter p50 / p99 ms (runs) | DuckDB p50 / p99 ms | p50 ratio | ≤ 1.0 × DuckDB | p99 ≤ 100 ms |"
   echo "|---|---|---|---|---|---|---|"
-  for view in overview timeseries top-endpoints top-users top-tenants prompt-versions models providers projects environments; do
+  for view in overview timeseries top-endpoints top-users top-tenants prompt-versions models providers projects environments feature-prompts feature-models; do
     for range in 24h 7d 30d; do
       t50=${R[queries.${view}_${range}_p50_ms]}
       t99=${R[queries.${view}_${range}_p99_ms]}
@@ -211,7 +211,7 @@ yes_no() { [ "$(echo "$1" | bc -l)" = 1 ] && echo yes || echo "**no**"; }
 # Every figure a number; the section written.
 for k in queries.failures load.failed; do [ "${R[$k]%.*}" = 0 ] || fail "$k = ${R[$k]}"; done
 for k in "${!R[@]}"; do
-  case "$k" in queries.check_top_user | duckdb.check_top_user) continue ;; esac
+  case "$k" in queries.check_top_user | duckdb.check_top_user | queries.check_feature_prompt | duckdb.check_feature_prompt) continue ;; esac
   [[ "${R[$k]}" =~ ^-?[0-9.]+$ ]] || fail "figure $k is not a number: '${R[$k]}'"
 done
 log "section: $out"

@@ -22,8 +22,8 @@ const loadS = (performance.now() - loadStart) / 1000;
 const totals = `count(*) AS requests, sum(CASE WHEN status = 'success' THEN 1 ELSE 0 END) AS successes,
   sum(input_tokens) AS input_tokens, sum(output_tokens) AS output_tokens, sum(cost_nano) AS cost,
   avg(latency_ms) AS avg_latency, quantile_cont(latency_ms, 0.99) AS p99_latency`;
-const list = (col) => (from) =>
-  `SELECT ${col} AS value, ${totals} FROM events WHERE occurred_ms >= ${from} GROUP BY 1 ORDER BY cost DESC LIMIT 10`;
+const list = (col, where = 'true') => (from) =>
+  `SELECT ${col} AS value, ${totals} FROM events WHERE occurred_ms >= ${from} AND ${where} GROUP BY 1 ORDER BY cost DESC LIMIT 10`;
 const views = {
   overview: (from) => `SELECT ${totals} FROM events WHERE occurred_ms >= ${from}`,
   timeseries: (from, bucket) =>
@@ -36,6 +36,8 @@ const views = {
   providers: list('provider'),
   projects: list('project'),
   environments: list('environment'),
+  'feature-prompts': list('prompt_version', "feature = 'feature-000' AND prompt_version IS NOT NULL AND prompt_version <> ''"),
+  'feature-models': list('model', "feature = 'feature-000'"),
 };
 const ranges = { '24h': [86400000, 60000], '7d': [7 * 86400000, 3600000], '30d': [30 * 86400000, 86400000] };
 
@@ -58,5 +60,8 @@ for (const [view, sql] of Object.entries(views)) {
 const all = (await db.runAndReadAll(`SELECT count(*), sum(cost_nano) FROM events`)).getRows()[0];
 const top = (await db.runAndReadAll(
   `SELECT user_id, sum(cost_nano) AS cost FROM events GROUP BY 1 ORDER BY cost DESC, user_id LIMIT 1`)).getRows()[0];
-figures.push(`check_requests=${all[0]}`, `check_cost_nano=${all[1]}`, `check_top_user=${top[0]}:${top[1]}`);
+const topPrompt = (await db.runAndReadAll(`SELECT prompt_version, sum(cost_nano) AS cost FROM events
+  WHERE feature = 'feature-000' AND prompt_version <> '' GROUP BY 1 ORDER BY cost DESC, prompt_version LIMIT 1`)).getRows()[0];
+figures.push(`check_requests=${all[0]}`, `check_cost_nano=${all[1]}`, `check_top_user=${top[0]}:${top[1]}`,
+  `check_feature_prompt=${topPrompt[0]}:${topPrompt[1]}`);
 console.log(figures.join(' '));
