@@ -185,7 +185,7 @@ yes_no() { [ "$(echo "$1" | bc -l)" = 1 ] && echo yes || echo "**no**"; }
   echo
   echo "| view | range | tokenmeter p50 / p99 ms (runs) | DuckDB p50 / p99 ms | p50 ratio | ≤ 1.0 × DuckDB | p99 ≤ 100 ms |"
   echo "|---|---|---|---|---|---|---|"
-  for view in overview timeseries top-endpoints top-users top-tenants prompt-versions models providers projects environments feature-prompts feature-models; do
+  for view in overview timeseries top-endpoints top-users top-tenants prompt-versions models providers projects environments feature-prompts feature-models user-overview; do
     for range in 24h 7d 30d; do
       t50=${R[queries.${view}_${range}_p50_ms]}
       t99=${R[queries.${view}_${range}_p99_ms]}

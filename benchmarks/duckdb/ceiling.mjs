@@ -38,6 +38,7 @@ const views = {
   environments: list('environment'),
   'feature-prompts': list('prompt_version', "feature = 'feature-000' AND prompt_version IS NOT NULL AND prompt_version <> ''"),
   'feature-models': list('model', "feature = 'feature-000'"),
+  'user-overview': (from) => `SELECT ${totals} FROM events WHERE occurred_ms >= ${from} AND user_id = 'user-00000'`,
 };
 const ranges = { '24h': [86400000, 60000], '7d': [7 * 86400000, 3600000], '30d': [30 * 86400000, 86400000] };
 

@@ -25,7 +25,8 @@ namespace tokenmeter::bench {
 namespace {
 
 // Each view's name in the figures and its target; feature-prompts and feature-models are
-// the lists narrowed to the busiest feature (a drill-down in the dashboard).
+// the lists narrowed to the busiest feature, user-overview the overview of the busiest
+// user (drill-downs in the dashboard).
 struct View {
   const char* name;
   const char* target;
@@ -36,7 +37,8 @@ constexpr View kViews[] = {
     {"top-tenants", "top-tenants?"},     {"prompt-versions", "prompt-versions?"},
     {"models", "models?"},               {"providers", "providers?"},
     {"projects", "projects?"},           {"environments", "environments?"},
-    {"feature-prompts", "prompt-versions?feature=feature-000&"}, {"feature-models", "models?feature=feature-000&"}};
+    {"feature-prompts", "prompt-versions?feature=feature-000&"}, {"feature-models", "models?feature=feature-000&"},
+    {"user-overview", "overview?user=user-00000&"}};
 constexpr const char* kRanges[] = {"24h", "7d", "30d"};
 
 // The number after `"name":` in `body` (first occurrence), or "".
