@@ -61,7 +61,10 @@ int RunEdge(const std::vector<std::string>& args) {
   // The settings topic: written by the admin API, read whole before the port opens.
   auto settings_publisher = SettingsPublisher(config.kafka);
   if (!settings_publisher.ok()) return StartupFailed("edge", settings_publisher.status());
-  std::unique_ptr<LiveSettings> live = ConfigSettings(config, keys);
+  // The processors' pricing rules, so the edge decides a pricing change as they do.
+  auto pricing = PricingRules::Make(config.processor.price_overrides, config.processor.model_aliases);
+  if (!pricing.ok()) return StartupFailed("edge", pricing.status());
+  std::unique_ptr<LiveSettings> live = ConfigSettings(config, keys, *pricing, *normalizer);
   LiveSettings& settings = *live;
   auto settings_follower = FollowKafkaSettings(config.kafka, settings);
   if (!settings_follower.ok()) return StartupFailed("edge", settings_follower.status());

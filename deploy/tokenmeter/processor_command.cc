@@ -116,9 +116,14 @@ int RunProcessor(const std::vector<std::string>& args) {
   // admin API beside the dashboard.
   auto settings_publisher = SettingsPublisher(config.kafka);
   if (!settings_publisher.ok()) return StartupFailed("processor", settings_publisher.status());
-  std::unique_ptr<LiveSettings> live = ConfigSettings(config, keys);
+  // The pricing rules, one instance for the settings' checks and the runner.
+  Result<Normalizer> normalizer = Normalizer::FromEmbeddedTable();
+  if (!normalizer.ok()) return StartupFailed("processor", normalizer.status());
+  auto pricing = PricingRules::Make(config.processor.price_overrides, config.processor.model_aliases);
+  if (!pricing.ok()) return StartupFailed("processor", pricing.status());
+  std::unique_ptr<LiveSettings> live = ConfigSettings(config, keys, *pricing, *normalizer);
   LiveSettings& settings = *live;
-  SettingsRules settings_rules(settings);  // to the processor once it exists
+  SettingsRules settings_rules(settings, *normalizer);  // to the processor once it exists
   auto settings_follower = FollowKafkaSettings(config.kafka, settings);
   if (!settings_follower.ok()) return StartupFailed("processor", settings_follower.status());
   SystemClock clock;
@@ -137,7 +142,8 @@ int RunProcessor(const std::vector<std::string>& args) {
   if (!directory_follower.ok()) return StartupFailed("processor", directory_follower.status());
   Result<ProcessorBus> bus = KafkaProcessorBus(config.processor, config.kafka, self_url, clock);
   if (!bus.ok()) return StartupFailed("processor", bus.status());
-  auto runner = ProcessorRunner::Create(config.processor, std::move(*bus), config.edge.limits, keys, clock, registry);
+  auto runner =
+      ProcessorRunner::Create(config.processor, std::move(*bus), config.edge.limits, keys, clock, registry, *pricing);
   if (!runner.ok()) return StartupFailed("processor", runner.status());
   if (Status s = settings_rules.Attach(runner->get()); !s.ok()) return StartupFailed("processor", s);
   auto sinks = Dispatcher::Create((*runner)->outbox(), config.sinks, config.retry, clock, registry);

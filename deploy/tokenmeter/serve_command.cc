@@ -70,9 +70,12 @@ int RunServe(const std::vector<std::string>& args) {
   settings_config.keep_unapplied = false;
   auto settings_log = EmbeddedLog::Open(settings_config);
   if (!settings_log.ok()) return StartupFailed("serve", settings_log.status());
-  std::unique_ptr<LiveSettings> live = ConfigSettings(config, keys);
+  // The processors' pricing rules, one instance for the settings' checks and the processor.
+  auto pricing = PricingRules::Make(config.processor.price_overrides, config.processor.model_aliases);
+  if (!pricing.ok()) return StartupFailed("serve", pricing.status());
+  std::unique_ptr<LiveSettings> live = ConfigSettings(config, keys, *pricing, *normalizer);
   LiveSettings& settings = *live;
-  SettingsRules settings_rules(settings);  // to the processor once it exists
+  SettingsRules settings_rules(settings, *normalizer);  // to the processor once it exists
   auto settings_reader = (*settings_log)->Subscribe([](int) { return Result<std::optional<int64_t>>(std::nullopt); });
   if (!settings_reader.ok()) return StartupFailed("serve", settings_reader.status());
   SettingsFollower settings_follower(std::move(*settings_reader), settings);
@@ -104,7 +107,7 @@ int RunServe(const std::vector<std::string>& args) {
       outcomes->Applied(partition, first, applied);
     };
   }
-  auto processor = ProcessorRunner::Create(pc, std::move(bus), config.edge.limits, keys, clock, registry);
+  auto processor = ProcessorRunner::Create(pc, std::move(bus), config.edge.limits, keys, clock, registry, *pricing);
   if (!processor.ok()) return StartupFailed("serve", processor.status());
   if (Status s = settings_rules.Attach(processor->get()); !s.ok()) return StartupFailed("serve", s);
   // serve's /readyz (the edge's) also says when the processor's totals are partial (its

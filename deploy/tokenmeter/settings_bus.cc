@@ -15,7 +15,8 @@
 
 namespace tokenmeter {
 
-std::unique_ptr<LiveSettings> ConfigSettings(const AppConfig& config, KeyRing& keys) {
+std::unique_ptr<LiveSettings> ConfigSettings(const AppConfig& config, KeyRing& keys,
+                                             std::shared_ptr<const PricingRules> pricing, const Normalizer& normalizer) {
   LiveSettings::Declared declared;
   declared.keys = config.keys;
   for (const WorkspaceConfig& w : config.edge.workspaces) declared.projects[w.id] = w.projects;
@@ -35,17 +36,12 @@ std::unique_ptr<LiveSettings> ConfigSettings(const AppConfig& config, KeyRing& k
   };
   // The processors' pricing rules, so that every process decides a pricing change alike.
   declared.pricing = config.pricing_text;
-  Result<std::shared_ptr<const PricingRules>> rules =
-      PricingRules::Make(config.processor.price_overrides, config.processor.model_aliases);
-  Result<Normalizer> normalizer = Normalizer::FromEmbeddedTable();
-  if (rules.ok() && normalizer.ok()) {  // else the processor's own start fails on the same pricing
-    declared.check_pricing = [rules = *rules, normalizer = *normalizer](const SettingsChange& c) -> Status {
-      std::vector<PriceOverride> overrides;
-      std::vector<WorkspaceModelAlias> aliases;
-      RETURN_IF_ERROR(PricingOf(c.workspace, c.price_overrides, c.model_aliases, normalizer, overrides, aliases));
-      return rules->Check(overrides, aliases);
-    };
-  }
+  declared.check_pricing = [rules = std::move(pricing), normalizer](const SettingsChange& c) -> Status {
+    std::vector<PriceOverride> overrides;
+    std::vector<WorkspaceModelAlias> aliases;
+    RETURN_IF_ERROR(PricingOf(c.workspace, c.price_overrides, c.model_aliases, normalizer, overrides, aliases));
+    return rules->Check(overrides, aliases);
+  };
   return std::make_unique<LiveSettings>(std::move(declared), keys);
 }
 
@@ -65,8 +61,8 @@ Status PricingOf(const std::string& workspace, const std::vector<PriceOverrideRe
   return Status::Ok();
 }
 
-SettingsRules::SettingsRules(LiveSettings& settings)
-    : settings_(settings), normalizer_(*Normalizer::FromEmbeddedTable()) {
+SettingsRules::SettingsRules(LiveSettings& settings, Normalizer normalizer)
+    : settings_(settings), normalizer_(std::move(normalizer)) {
   settings_.OnApplied([this](const SettingsChange& c) {
     if (c.action == SettingsAction::kPricingPut) {
       if (Status s = PushPricing(); !s.ok()) {

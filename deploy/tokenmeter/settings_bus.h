@@ -17,8 +17,11 @@
 
 namespace tokenmeter {
 
-// The settings over the config file's keys and projects; the key ring is `keys`'s.
-std::unique_ptr<LiveSettings> ConfigSettings(const AppConfig& config, KeyRing& keys);
+// The settings over the config file's keys and projects; the key ring is `keys`'s. A
+// pricing change is checked by `pricing` (the processors' rules: the catalog with the
+// config file's pricing) with model names as `normalizer` reads them.
+std::unique_ptr<LiveSettings> ConfigSettings(const AppConfig& config, KeyRing& keys,
+                                             std::shared_ptr<const PricingRules> pricing, const Normalizer& normalizer);
 // A workspace's pricing texts (the settings') checked and normalized, appended to
 // `overrides` and `aliases`; the error names the entry ("overrides[0]: input_usd_per_mtok ...").
 Status PricingOf(const std::string& workspace, const std::vector<PriceOverrideRecord>& override_texts,
@@ -33,7 +36,7 @@ EdgeService::ProjectsOf LiveProjects(const LiveSettings& settings);
 // the settings follower starts (it takes LiveSettings' OnApplied).
 class SettingsRules {
  public:
-  explicit SettingsRules(LiveSettings& settings);
+  SettingsRules(LiveSettings& settings, Normalizer normalizer);
   // Pushes the current sets; `runner` must outlive this.
   Status Attach(ProcessorRunner* runner);
 

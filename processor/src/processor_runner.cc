@@ -255,7 +255,8 @@ Result<std::unique_ptr<ProcessorRunner>> ProcessorRunner::Create(const Processor
                                                                  ProcessorBus bus,
                                                                  const IngestLimits& limits,
                                                                  const KeyRing& keys, const Clock& clock,
-                                                                 prometheus::Registry& registry) {
+                                                                 prometheus::Registry& registry,
+                                                                 std::shared_ptr<const PricingRules> pricing) {
   RETURN_IF_ERROR(config.Validate());
   auto impl = std::make_unique<Impl>();
   impl->config = config;
@@ -275,9 +276,7 @@ Result<std::unique_ptr<ProcessorRunner>> ProcessorRunner::Create(const Processor
   Result<std::unique_ptr<RollupJournal>> rollups = RollupJournal::Open(*impl->store);
   if (!rollups.ok()) return rollups.status();
   impl->rollups = std::move(*rollups);
-  Result<std::shared_ptr<const PricingRules>> pricing = PricingRules::Make(config.price_overrides, config.model_aliases);
-  if (!pricing.ok()) return pricing.status();
-  impl->pricing = std::move(*pricing);
+  impl->pricing = std::move(pricing);
   impl->clock = &clock;
   impl->rules = std::make_shared<LiveRules>(std::make_shared<const AlertRules>(config.alerting));
   impl->alerts = std::make_unique<AlertStore>(*impl->store);

@@ -81,7 +81,8 @@ TEST(ProcessorRunnerTest, AnswersForAWorkspaceOnlyOnceItsPartitionIsCompleteAndC
   KeyRing keys;
   SystemClock clock;
   prometheus::Registry registry;
-  auto runner = ProcessorRunner::Create(config, std::move(bus), IngestLimits{}, keys, clock, registry);
+  auto runner = ProcessorRunner::Create(config, std::move(bus), IngestLimits{}, keys, clock, registry,
+                                        *PricingRules::Make({}, {}));
   ASSERT_TRUE(runner.ok()) << runner.status().ToString();
 
   using Kind = ProcessorRunner::Standing::Kind;

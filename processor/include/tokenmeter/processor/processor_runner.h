@@ -29,6 +29,7 @@
 #include "tokenmeter/model/workspace_status.h"
 #include "tokenmeter/processor/alerting_config.h"
 #include "tokenmeter/processor/pricing_config.h"
+#include "tokenmeter/processor/pricing_rules.h"
 #include "tokenmeter/processor/retention_config.h"
 
 namespace prometheus {
@@ -96,11 +97,14 @@ struct ProcessorBus {
 
 class ProcessorRunner final : public HttpHandler {
  public:
+  // `pricing`: the catalog with the config file's pricing (PricingRules::Make of the
+  // config's price_overrides and model_aliases), shared with the settings' checks.
   static Result<std::unique_ptr<ProcessorRunner>> Create(const ProcessorConfig& config,
                                                          ProcessorBus bus,
                                                          const IngestLimits& limits,
                                                          const KeyRing& keys, const Clock& clock,
-                                                         prometheus::Registry& registry);
+                                                         prometheus::Registry& registry,
+                                                         std::shared_ptr<const PricingRules> pricing);
   ~ProcessorRunner() override;
 
   // Starts consuming. Every budget and plan limit then in force is reviewed once its
