@@ -5,9 +5,13 @@ batch that was not answered 202 with the same request ids until it is, honouring
 Retry-After, within a deadline. Loopback only; bounded in count and time.
 
 Usage: ledger_client.py PORT KEY PREFIX COUNT [--batch N] [--deadline S] [--ledger FILE]
+                        [--pace S] [--port-file FILE] [--first N]
 Prints one JSON line at the end: {"accepted": ids answered 202, "attempts": requests,
 "codes": {status or reason: n}}; exits 1 if any batch was never accepted.
 With --ledger, appends each answer as it comes ("status reason") so a test can watch.
+--pace: seconds between a batch's acceptance and the next batch. --port-file: the port is
+read from this file at each new connection (a server restarted on another port).
+--first: ids start at this number (PREFIX-FIRST ...).
 """
 import argparse
 import http.client
@@ -25,13 +29,16 @@ def main():
     p.add_argument("--batch", type=int, default=100)
     p.add_argument("--deadline", type=float, default=120)
     p.add_argument("--ledger")
+    p.add_argument("--pace", type=float, default=0)
+    p.add_argument("--port-file")
+    p.add_argument("--first", type=int, default=0)
     a = p.parse_args()
     end = time.monotonic() + a.deadline
     codes, accepted, attempts = {}, 0, 0
     ledger = open(a.ledger, "a", buffering=1) if a.ledger else None
     conn = None
-    for start in range(0, a.count, a.batch):
-        ids = [f"{a.prefix}-{i}" for i in range(start, min(start + a.batch, a.count))]
+    for start in range(a.first, a.first + a.count, a.batch):
+        ids = [f"{a.prefix}-{i}" for i in range(start, min(start + a.batch, a.first + a.count))]
         body = json.dumps({"events": [
             {"requestId": i, "provider": "openai", "model": "gpt-4o-mini",
              "inputTokens": 10, "outputTokens": 5, "feature": a.prefix} for i in ids]})
@@ -43,7 +50,11 @@ def main():
             wait = 0.2
             try:
                 if conn is None:
-                    conn = http.client.HTTPConnection("127.0.0.1", a.port, timeout=10)
+                    port = a.port
+                    if a.port_file:
+                        with open(a.port_file) as f:
+                            port = int(f.read())
+                    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
                 conn.request("POST", "/v1/ingest", body,
                              {"X-API-Key": a.key, "Content-Type": "application/json"})
                 r = conn.getresponse()
@@ -60,6 +71,7 @@ def main():
                 ledger.write(tag + "\n")
             if status == 202:
                 accepted += len(ids)
+                time.sleep(a.pace)
                 break
             time.sleep(wait)
     print(json.dumps({"accepted": accepted, "attempts": attempts, "codes": codes}))

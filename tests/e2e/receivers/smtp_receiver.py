@@ -4,7 +4,7 @@
 #   flaky@...   -> 451 on the first two RCPTs, then accepted (temporary)
 #   anything else is accepted.
 # Each accepted message is written to <out_dir>/<n>.eml, its envelope to <n>.json.
-# Usage: /usr/bin/python3 smtp_receiver.py <port-file> <out-dir>
+# Usage: [SMTP_PORT=n] /usr/bin/python3 smtp_receiver.py <port-file> <out-dir>
 import asyncio
 import json
 import os
@@ -39,9 +39,10 @@ class Handler:
         return "250 Message accepted for delivery"
 
 
-# aiosmtpd's controller needs a concrete port: take a free one from the kernel.
+# aiosmtpd's controller needs a concrete port: $SMTP_PORT (a receiver started late on the
+# port a config names), else a free one from the kernel.
 probe = socket.socket()
-probe.bind(("127.0.0.1", 0))
+probe.bind(("127.0.0.1", int(os.environ.get("SMTP_PORT", "0"))))
 port = probe.getsockname()[1]
 probe.close()
 controller = Controller(Handler(), hostname="127.0.0.1", port=port)

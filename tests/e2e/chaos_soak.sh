@@ -1,0 +1,214 @@
+#!/usr/bin/env bash
+# A chaos soak of `tokenmeter serve`, bounded in time, loopback only, seeded: three ledger
+# clients (each retries a batch with the same request ids until it is answered 202, as the
+# guides' clients do) send paced batches while serve is SIGKILLed at random intervals and
+# restarted; the webhook receiver fails (500) for the first third, then hangs, then
+# answers; the SMTP receiver is down for the first half. Each client's feature has a
+# budget its calls cross (a warning, then exceeded), routed to both sinks. After the
+# chaos a fourth client sends 1,000 of the first client's ids again (all duplicates).
+# The report: events lost / counted twice / unexpected (the workspace's totals and each
+# feature's, and a sample of ids looked up one by one), cost off by nano-USD, alerts
+# missing / decided twice / unexpected, alerts not delivered to each sink; exit 1 unless
+# every one is 0.
+# Usage: chaos_soak.sh <tokenmeter binary> <receivers dir> [--seconds S] [--seed N]
+#   (ctest runs the short profile, 60 s; the README has the last long run's report)
+TM=$1
+RX=$2
+shift 2
+seconds=60
+seed=7
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --seconds) seconds=$2; shift ;;
+    --seed) seed=$2; shift ;;
+    *) echo "unknown argument $1" >&2; exit 2 ;;
+  esac
+  shift
+done
+source "$(dirname "$0")/lib.sh"
+fail() {
+  echo "FAIL: $*" >&2
+  tail -20 "$work/serve.log" | cut -c1-300 >&2 || true
+  exit 1
+}
+py=/usr/bin/python3
+[ -d "$RX/node_modules/standardwebhooks" ] || { echo "SKIP: run npm ci in $RX"; exit 77; }
+$py -c 'import aiosmtpd' 2> /dev/null || { echo "SKIP: python3-aiosmtpd is not installed (deploy/install-deps.sh)"; exit 77; }
+RANDOM=$seed
+began=$(date +%s)
+
+# --- receivers: the webhook fails from the start; SMTP's port is reserved, not listening ---
+secret="whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+node "$RX/webhook_receiver.js" "$work/rx.port" "$secret" > "$work/rx.log" 2>&1 &
+pids+=($!)
+wait_for "[ -s '$work/rx.port' ]" 100 || fail "webhook receiver did not start"
+rx="http://127.0.0.1:$(cat "$work/rx.port")"
+control() { curl -sf -X POST "$rx/control" -H 'Content-Type: application/json' -d "$1" > /dev/null || fail "control"; }
+control '{"script":[],"default":"500"}'
+smtp_port=$($py -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+mkdir -p "$work/mail"
+
+# --- serve: one workspace, a budget per client's feature --------------------------------
+per_client=$((seconds * 50))  # 25-event batches every ~0.5 s
+budget_usd=$($py -c "print(f'{$per_client * 4500 // 2 / 1e9:.9f}')")  # exceeded at half the calls
+TM_KEYS=$work/keys.yaml
+: > "$TM_KEYS"
+"$TM" keys create --workspace acme --role ingest > "$work/ingest.txt"
+"$TM" keys create --workspace acme --role member > "$work/read.txt"
+tail -n +3 "$work/ingest.txt" >> "$TM_KEYS"
+tail -n +3 "$work/read.txt" >> "$TM_KEYS"
+ingest_key=$(head -n 1 "$work/ingest.txt")
+read_key=$(head -n 1 "$work/read.txt")
+{
+  cat <<YAML
+serve:
+  listen: 127.0.0.1:0
+  data_dir: $work/data
+workspaces:
+  - id: acme
+    budgets:
+YAML
+  for c in c1 c2 c3; do printf '      - id: %s\n        amount_usd: "%s"\n        endpoint_tag: %s\n' "$c" "$budget_usd" "$c"; done
+  cat <<YAML
+    alert_routes:
+      - sink: hook
+      - sink: mail
+sinks:
+  - id: hook
+    type: webhook
+    url: $rx/hook
+    secrets: ["$secret"]
+  - id: mail
+    type: email
+    smtp_url: smtp://127.0.0.1:$smtp_port
+    starttls: "off"
+    from: tokenmeter@example.test
+    to: [ops@example.test]
+alerts:
+  retry:
+    initial_backoff_ms: 200
+    max_backoff_ms: 2000
+    horizon_s: $((seconds * 10 + 600))
+    attempt_timeout_ms: 1000
+    poll_interval_ms: 50
+keys:
+YAML
+  sed 's/^/  /' "$TM_KEYS"
+} > "$work/serve.yaml"
+start_serve
+serve_ready
+
+# --- the clients, and the chaos until they are done or the time is up --------------------
+client_pids=()
+for c in c1 c2 c3; do
+  $py "$(dirname "$0")/ledger_client.py" 0 "$ingest_key" "$c" "$per_client" --batch 25 --pace 0.5 \
+    --port-file "$work/port" --deadline $((seconds * 3 + 120)) > "$work/client-$c.json" &
+  client_pids+=($!)
+  pids+=($!)
+done
+kills=0
+smtp_up=0
+hooks=500
+while :; do
+  running=0
+  for p in "${client_pids[@]}"; do kill -0 "$p" 2> /dev/null && running=1; done
+  [ $running = 1 ] || break
+  elapsed=$(($(date +%s) - began))
+  [ $elapsed -lt $((seconds * 3 + 180)) ] || fail "the clients did not finish in time"
+  if [ $hooks = 500 ] && [ $elapsed -ge $((seconds / 3)) ]; then control '{"script":[],"default":"hang"}'; hooks=hang; fi
+  if [ $hooks = hang ] && [ $elapsed -ge $((seconds * 2 / 3)) ]; then control '{"script":[],"default":"ok"}'; hooks=ok; fi
+  if [ $smtp_up = 0 ] && [ $elapsed -ge $((seconds / 2)) ]; then
+    SMTP_PORT=$smtp_port $py "$RX/smtp_receiver.py" "$work/smtp.port" "$work/mail" > "$work/smtp.log" 2>&1 &
+    pids+=($!)
+    smtp_up=1
+  fi
+  sleep "$((3 + RANDOM % 6)).$((RANDOM % 10))"
+  if [ $elapsed -lt "$seconds" ] && kill -0 "${client_pids[0]}" 2> /dev/null; then
+    kill -KILL "$serve_pid"
+    wait "$serve_pid" 2> /dev/null || true
+    kills=$((kills + 1))
+    sleep "0.$((RANDOM % 10))"
+    start_serve
+  fi
+done
+[ $hooks = ok ] || control '{"script":[],"default":"ok"}'
+[ $smtp_up = 1 ] || { SMTP_PORT=$smtp_port $py "$RX/smtp_receiver.py" "$work/smtp.port" "$work/mail" > "$work/smtp.log" 2>&1 & pids+=($!); }
+serve_ready
+for c in c1 c2 c3; do
+  [ "$($py -c "import json; print(json.load(open('$work/client-$c.json'))['accepted'])")" = "$per_client" ] ||
+    fail "client $c: $(cat "$work/client-$c.json")"
+done
+# The same 1,000 calls again: every one a duplicate.
+$py "$(dirname "$0")/ledger_client.py" 0 "$ingest_key" c1 1000 --batch 100 --port-file "$work/port" \
+  --deadline 60 > "$work/client-again.json" || fail "the repeated calls: $(cat "$work/client-again.json")"
+
+# --- the report ---------------------------------------------------------------------------
+query() { curl -s --max-time 10 -H "X-API-Key: $read_key" "$base$1"; }
+alerts_settled() {
+  query /v1/alerts | $py -c "
+import json, sys
+a = json.load(sys.stdin)['alerts']
+sys.exit(0 if len(a) >= 6 and all(d['state'] == 'delivered' for x in a for d in x['deliveries']) else 1)"
+}
+wait_for alerts_settled 1200 || true  # the report says what is not delivered
+query /v1/dashboard/overview?range=24h > "$work/overview.json"
+query "/v1/dashboard/top-endpoints?range=24h&limit=100" > "$work/features.json"
+query /v1/alerts > "$work/alerts.json"
+curl -sf "$rx/state" > "$work/rx.json" || fail "receiver state"
+for i in $(seq 1 30); do
+  c=c$((1 + RANDOM % 3)) n=$((RANDOM % per_client))
+  echo "$c-$n $(curl -s -o /dev/null -w '%{http_code}' -H "X-API-Key: $read_key" "$base/v1/events/$c-$n")"
+done > "$work/lookups.txt"
+$py - "$work" "$per_client" "$kills" "$seed" "$seconds" <<'PY' ||
+import email, glob, json, os, sys
+work, per_client, kills, seed, seconds = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4], sys.argv[5]
+load = lambda n: json.load(open(os.path.join(work, n)))
+clients = {c: load(f"client-{c}.json") for c in ("c1", "c2", "c3", "again")}
+totals = load("overview.json")["totals"]
+features = {i["value"]: i for i in load("features.json")["items"]}
+expected = 3 * per_client
+counted = totals["requests"]
+per_feature = {c: features.get(c, {}).get("requests", 0) for c in ("c1", "c2", "c3")}
+lost = sum(max(0, per_client - n) for n in per_feature.values())
+twice = sum(max(0, n - per_client) for n in per_feature.values())
+unexpected = sum(i["requests"] for v, i in features.items() if v not in per_feature)
+cost_off = totals["costNanoUsd"] - expected * 4500
+lookups = [l.split() for l in open(os.path.join(work, "lookups.txt"))]
+lookup_lost = sum(1 for _, code in lookups if code != "200")
+alerts = load("alerts.json")["alerts"]
+want = {(t, b) for t in ("budget_warning", "budget_exceeded") for b in ("c1", "c2", "c3")}
+decided = {}
+for a in alerts:
+    key = (a["alert"]["type"], a["alert"]["scope"].get("budget", ""))
+    decided.setdefault(key, []).append(a)
+alerts_missing = len(want - decided.keys())
+alerts_twice = sum(len(v) - 1 for k, v in decided.items() if k in want)
+alerts_unexpected = sum(len(v) for k, v in decided.items() if k not in want)
+ids = {a["alert"]["id"] for a in alerts}
+rx = load("rx.json")
+hook_missing = len(ids - set(rx["processed"]))
+mails = []
+for f in glob.glob(os.path.join(work, "mail", "*.eml")):
+    mails.append(email.message_from_bytes(open(f, "rb").read())["X-Tokenmeter-Alert-Id"])
+mail_missing = len(ids - set(mails))
+report = {
+    "seconds": int(seconds), "seed": int(seed), "serve_sigkills": kills,
+    "events": {"sent_ids": expected, "counted": counted, "lost": lost, "counted_twice": twice, "unexpected": unexpected,
+               "lookups": len(lookups), "lookups_missing": lookup_lost,
+               "repeated_ids_sent": clients["again"]["accepted"]},
+    "client_attempts": sum(c["attempts"] for c in clients.values()),
+    "client_answers": {k: sum(c["codes"].get(k, 0) for c in clients.values())
+                       for k in sorted({k for c in clients.values() for k in c["codes"]})},
+    "cost": {"expected_nano": expected * 4500, "counted_nano": totals["costNanoUsd"], "off_nano": cost_off},
+    "alerts": {"decided": len(alerts), "missing": alerts_missing, "decided_twice": alerts_twice,
+               "unexpected": alerts_unexpected, "webhook_not_delivered": hook_missing,
+               "webhook_attempts": len(rx["attempts"]), "email_not_delivered": mail_missing,
+               "email_copies_beyond_one": len(mails) - len(set(mails))},
+}
+print("chaos soak report: " + json.dumps(report))
+bad = [lost, twice, unexpected, lookup_lost, cost_off, alerts_missing, alerts_twice, alerts_unexpected, hook_missing,
+       mail_missing, counted - expected]
+sys.exit(0 if all(x == 0 for x in bad) else 1)
+PY
+  fail "the soak found lost, doubled or unexpected events or alerts (report above)"
+echo "e2e chaos soak: ok ($(($(date +%s) - began)) s)"
