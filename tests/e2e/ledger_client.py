@@ -5,13 +5,12 @@ batch that was not answered 202 with the same request ids until it is, honouring
 Retry-After, within a deadline. Loopback only; bounded in count and time.
 
 Usage: ledger_client.py PORT KEY PREFIX COUNT [--batch N] [--deadline S] [--ledger FILE]
-                        [--pace S] [--port-file FILE] [--first N]
+                        [--pace S] [--port-file FILE]
 Prints one JSON line at the end: {"accepted": ids answered 202, "attempts": requests,
 "codes": {status or reason: n}}; exits 1 if any batch was never accepted.
 With --ledger, appends each answer as it comes ("status reason") so a test can watch.
 --pace: seconds between a batch's acceptance and the next batch. --port-file: the port is
 read from this file at each new connection (a server restarted on another port).
---first: ids start at this number (PREFIX-FIRST ...).
 """
 import argparse
 import http.client
@@ -31,14 +30,13 @@ def main():
     p.add_argument("--ledger")
     p.add_argument("--pace", type=float, default=0)
     p.add_argument("--port-file")
-    p.add_argument("--first", type=int, default=0)
     a = p.parse_args()
     end = time.monotonic() + a.deadline
     codes, accepted, attempts = {}, 0, 0
     ledger = open(a.ledger, "a", buffering=1) if a.ledger else None
     conn = None
-    for start in range(a.first, a.first + a.count, a.batch):
-        ids = [f"{a.prefix}-{i}" for i in range(start, min(start + a.batch, a.first + a.count))]
+    for start in range(0, a.count, a.batch):
+        ids = [f"{a.prefix}-{i}" for i in range(start, min(start + a.batch, a.count))]
         body = json.dumps({"events": [
             {"requestId": i, "provider": "openai", "model": "gpt-4o-mini",
              "inputTokens": 10, "outputTokens": 5, "feature": a.prefix} for i in ids]})
