@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# A chaos soak of `tokenmeter serve`, bounded in time, loopback only, seeded: three ledger
-# clients (each retries a batch with the same request ids until it is answered 202, as the
-# guides' clients do) send paced batches while serve is SIGKILLed at random intervals and
-# restarted; the webhook receiver fails (500) for the first third, then hangs, then
-# answers; the SMTP receiver is down for the first half. Each client's feature has a
+# A chaos soak, bounded in time, loopback only, seeded: three ledger clients (each retries
+# a batch with the same request ids until it is answered 202, as the guides' clients do)
+# send paced batches while, every 3-9 s, `tokenmeter serve` is SIGKILLed and restarted —
+# or, in the distributed form (--mock-broker), the edge or the processor is SIGKILLed and
+# restarted or every broker of the mock cluster goes down for 2-4 s; the webhook receiver
+# fails (500) for the first third, then hangs, then answers; the SMTP receiver is down for
+# the first half. Each client's feature has a
 # budget its calls cross (a warning, then exceeded), routed to both sinks. After the
 # chaos a fourth client sends 1,000 of the first client's ids again (all duplicates).
 # The report: events lost / counted twice / unexpected (the workspace's totals and each
@@ -11,16 +13,19 @@
 # missing / decided twice / unexpected, alerts not delivered to each sink; exit 1 unless
 # every one is 0.
 # Usage: chaos_soak.sh <tokenmeter binary> <receivers dir> [--seconds S] [--seed N]
-#   (ctest runs the short profile, 60 s; the README has the last long run's report)
+#                      [--mock-broker <tokenmeter-mock-broker binary>]
+#   (ctest runs the short profile, 60 s of each form; the README has the last long runs)
 TM=$1
 RX=$2
 shift 2
 seconds=60
 seed=7
+mock=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --seconds) seconds=$2; shift ;;
     --seed) seed=$2; shift ;;
+    --mock-broker) mock=$2; shift ;;
     *) echo "unknown argument $1" >&2; exit 2 ;;
   esac
   shift
@@ -28,7 +33,7 @@ done
 source "$(dirname "$0")/lib.sh"
 fail() {
   echo "FAIL: $*" >&2
-  tail -20 "$work/serve.log" | cut -c1-300 >&2 || true
+  for f in serve edge processor; do [ -f "$work/$f.log" ] && tail -20 "$work/$f.log" | cut -c1-300 >&2; done
   exit 1
 }
 py=/usr/bin/python3
@@ -48,7 +53,7 @@ control '{"script":[],"default":"500"}'
 smtp_port=$($py -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 mkdir -p "$work/mail"
 
-# --- serve: one workspace, a budget per client's feature --------------------------------
+# --- one workspace, a budget per client's feature ----------------------------------------
 per_client=$((seconds * 50))  # 25-event batches every ~0.5 s
 budget_usd=$($py -c "print(f'{$per_client * 4500 // 2 / 1e9:.9f}')")  # exceeded at half the calls
 TM_KEYS=$work/keys.yaml
@@ -59,11 +64,16 @@ tail -n +3 "$work/ingest.txt" >> "$TM_KEYS"
 tail -n +3 "$work/read.txt" >> "$TM_KEYS"
 ingest_key=$(head -n 1 "$work/ingest.txt")
 read_key=$(head -n 1 "$work/read.txt")
+[ -z "$mock" ] || start_mock_broker "$mock"
 {
+  if [ -z "$mock" ]; then
+    printf 'serve:\n  listen: 127.0.0.1:0\n  data_dir: %s\n' "$work/data"
+  else
+    printf 'edge:\n  listen: 127.0.0.1:0\n'
+    kafka_bus_yaml
+    printf 'processor:\n  listen: 127.0.0.1:0\n  state_dir: %s\n  poll_timeout_ms: 50\n' "$work/state"
+  fi
   cat <<YAML
-serve:
-  listen: 127.0.0.1:0
-  data_dir: $work/data
 workspaces:
   - id: acme
     budgets:
@@ -95,8 +105,48 @@ keys:
 YAML
   sed 's/^/  /' "$TM_KEYS"
 } > "$work/serve.yaml"
-start_serve
-serve_ready
+# Each form's processes. The clients read the ingest port from $work/port at each new
+# connection; queries go to $base (serve, or the processor).
+start_edge() {
+  rm -f "$work/eport.tmp"
+  "$TM" edge --config "$work/serve.yaml" --port-file "$work/eport.tmp" 2>> "$work/edge.log" &
+  edge_pid=$!
+  pids+=($edge_pid)
+  wait_for "[ -s '$work/eport.tmp' ]" 300 || fail "the edge did not start"
+  wait_for "curl -sf http://127.0.0.1:\$(cat '$work/eport.tmp')/readyz > /dev/null" 300 || fail "the edge not ready"
+  mv "$work/eport.tmp" "$work/port"
+}
+start_soak_processor() {
+  rm -f "$work/pport"
+  "$TM" processor --config "$work/serve.yaml" --port-file "$work/pport" 2>> "$work/processor.log" &
+  processor_pid=$!
+  pids+=($processor_pid)
+  wait_for "[ -s '$work/pport' ]" 300 || fail "the processor did not start"
+  base="http://127.0.0.1:$(cat "$work/pport")"
+}
+processor_ready() { wait_for "curl -sf $base/readyz > /dev/null" 600 || fail "the processor not ready"; }
+kill_and_wait() { kill -KILL "$1"; wait "$1" 2> /dev/null || true; sleep "0.$((RANDOM % 10))"; }
+# One chaos step; counts it in $work/chaos.txt.
+chaos_step() {
+  if [ -z "$mock" ]; then
+    kill_and_wait "$serve_pid"; start_serve; echo serve_sigkill >> "$work/chaos.txt"
+    return
+  fi
+  case $((RANDOM % 3)) in
+    0) kill_and_wait "$edge_pid"; start_edge; echo edge_sigkill >> "$work/chaos.txt" ;;
+    1) kill_and_wait "$processor_pid"; start_soak_processor; processor_ready; echo processor_sigkill >> "$work/chaos.txt" ;;
+    2) echo "down -1" >&3; sleep "$((2 + RANDOM % 3))"; echo "up -1" >&3; echo broker_outage >> "$work/chaos.txt" ;;
+  esac
+}
+: > "$work/chaos.txt"
+if [ -z "$mock" ]; then
+  start_serve
+  serve_ready
+else
+  start_soak_processor
+  processor_ready
+  start_edge
+fi
 
 # --- the clients, and the chaos until they are done or the time is up --------------------
 client_pids=()
@@ -106,7 +156,6 @@ for c in c1 c2 c3; do
   client_pids+=($!)
   pids+=($!)
 done
-kills=0
 smtp_up=0
 hooks=500
 while :; do
@@ -123,17 +172,11 @@ while :; do
     smtp_up=1
   fi
   sleep "$((3 + RANDOM % 6)).$((RANDOM % 10))"
-  if [ $elapsed -lt "$seconds" ] && kill -0 "${client_pids[0]}" 2> /dev/null; then
-    kill -KILL "$serve_pid"
-    wait "$serve_pid" 2> /dev/null || true
-    kills=$((kills + 1))
-    sleep "0.$((RANDOM % 10))"
-    start_serve
-  fi
+  if [ $elapsed -lt "$seconds" ] && kill -0 "${client_pids[0]}" 2> /dev/null; then chaos_step; fi
 done
 [ $hooks = ok ] || control '{"script":[],"default":"ok"}'
 [ $smtp_up = 1 ] || { SMTP_PORT=$smtp_port $py "$RX/smtp_receiver.py" "$work/smtp.port" "$work/mail" > "$work/smtp.log" 2>&1 & pids+=($!); }
-serve_ready
+if [ -z "$mock" ]; then serve_ready; else processor_ready; fi
 for c in c1 c2 c3; do
   [ "$($py -c "import json; print(json.load(open('$work/client-$c.json'))['accepted'])")" = "$per_client" ] ||
     fail "client $c: $(cat "$work/client-$c.json")"
@@ -144,6 +187,9 @@ $py "$(dirname "$0")/ledger_client.py" 0 "$ingest_key" c1 1000 --batch 100 --por
 
 # --- the report ---------------------------------------------------------------------------
 query() { curl -s --max-time 10 -H "X-API-Key: $read_key" "$base$1"; }
+# The distributed edge answers once the events are on the bus: wait until they are counted.
+counted() { query /v1/dashboard/overview?range=24h | $py -c 'import json,sys; print(json.load(sys.stdin)["totals"]["requests"])' 2> /dev/null; }
+wait_for '[ "$(counted)" = $((3 * per_client)) ]' 1200 || true  # the report says what is missing
 alerts_settled() {
   query /v1/alerts | $py -c "
 import json, sys
@@ -159,9 +205,12 @@ for i in $(seq 1 30); do
   c=c$((1 + RANDOM % 3)) n=$((RANDOM % per_client))
   echo "$c-$n $(curl -s -o /dev/null -w '%{http_code}' -H "X-API-Key: $read_key" "$base/v1/events/$c-$n")"
 done > "$work/lookups.txt"
-$py - "$work" "$per_client" "$kills" "$seed" "$seconds" <<'PY' ||
+$py - "$work" "$per_client" "$seed" "$seconds" "${mock:+distributed}" <<'PY' ||
 import email, glob, json, os, sys
-work, per_client, kills, seed, seconds = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4], sys.argv[5]
+work, per_client, seed, seconds, form = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5] or "serve"
+chaos = {}
+for line in open(os.path.join(work, "chaos.txt")):
+    chaos[line.strip()] = chaos.get(line.strip(), 0) + 1
 load = lambda n: json.load(open(os.path.join(work, n)))
 clients = {c: load(f"client-{c}.json") for c in ("c1", "c2", "c3", "again")}
 totals = load("overview.json")["totals"]
@@ -192,7 +241,7 @@ for f in glob.glob(os.path.join(work, "mail", "*.eml")):
     mails.append(email.message_from_bytes(open(f, "rb").read())["X-Tokenmeter-Alert-Id"])
 mail_missing = len(ids - set(mails))
 report = {
-    "seconds": int(seconds), "seed": int(seed), "serve_sigkills": kills,
+    "form": form, "seconds": int(seconds), "seed": int(seed), "chaos": chaos,
     "events": {"sent_ids": expected, "counted": counted, "lost": lost, "counted_twice": twice, "unexpected": unexpected,
                "lookups": len(lookups), "lookups_missing": lookup_lost,
                "repeated_ids_sent": clients["again"]["accepted"]},
