@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The web dashboard end to end: `tokenmeter serve` with the example config is sent a known
 # set of events (one three hours old, a retry, an unpriced model, calls without a user, two
-# prompt versions of one feature, one of them also used by another feature),
+# prompt versions of one feature, one of them also used by another feature, a real call
+# from staging),
 # then browser/dashboard_test.js drives Debian's chromium through every view.
 # Usage: dashboard_e2e.sh <tokenmeter binary> <example serve.yaml> <screenshots dir>
 TM=$1
@@ -35,6 +36,7 @@ lynx='{"provider":"openai","model":"gpt-4o-mini","inputTokens":850,"outputTokens
 [ "$(post '{"provider":"anthropic","model":"claude-9-opus","inputTokens":10,"outputTokens":5,"requestId":"unpriced-1","feature":"new-model"}')" = 202 ] || fail "unpriced"
 [ "$(post "{\"provider\":\"openai\",\"model\":\"gpt-4o-mini\",\"inputTokens\":1000,\"outputTokens\":100,\"requestId\":\"old-1\",\"feature\":\"old-feature\",\"timestamp\":\"$old\"}")" = 202 ] || fail "old"
 [ "$(post "$lynx")" = 202 ] || fail "retry"
+[ "$(post '{"requestId":"staging-1","provider":"openai","model":"gpt-4o-mini","inputTokens":100,"outputTokens":10,"feature":"ticket-classifier","environment":"staging"}')" = 202 ] || fail "staging"
 [ "$(post '{"events":[{"requestId":"p2-1","provider":"openai","model":"gpt-4o-mini","inputTokens":1000,"outputTokens":200,"promptVersion":"summarizer_v2","endpointTag":"checkout.ai_summary","latencyMs":900},{"requestId":"p3-1","provider":"openai","model":"gpt-4o-mini","inputTokens":600,"outputTokens":200,"promptVersion":"summarizer_v3","endpointTag":"checkout.ai_summary","latencyMs":700}]}')" = 202 ] || fail "prompt versions"
 
 # The page's security headers, and nothing but its files under /ui/.

@@ -429,15 +429,18 @@ function Quality({ keyv, s }) {
     let live = true;
     (async () => {
       const q = (path, extra = {}) => api(keyv, path + '?' + new URLSearchParams({ range: '30d', dataMode: 'real', limit: '1000', ...extra }).toString());
-      const [real, all, features, prompts, users] = await Promise.all([
+      const [real, all, features, prompts, users, envs] = await Promise.all([
         q('/v1/dashboard/overview'), q('/v1/dashboard/overview', { dataMode: 'all' }), q('/v1/dashboard/top-endpoints'),
-        q('/v1/dashboard/prompt-versions'), q('/v1/dashboard/top-users')]);
+        q('/v1/dashboard/prompt-versions'), q('/v1/dashboard/top-users'), q('/v1/dashboard/environments')]);
       const t = (real.body && real.body.totals) || {};
       const total = int(t.requests);
       const allTotal = int(all.body && all.body.totals && all.body.totals.requests);
       const unknownOf = (r) => int(((r.body && r.body.items) || []).filter((i) => i.value === 'unknown').reduce((a, i) => a + int(i.requests), 0n));
       const sumOf = (r) => ((r.body && r.body.items) || []).reduce((a, i) => a + int(i.requests), 0n);
       const share = (part) => (total === 0n ? '—' : percent(part, total));
+      // Data-mode alignment: real calls come from production; the rest is marked test or demo.
+      const offProd = ((envs.body && envs.body.items) || []).filter((i) => i.value !== 'prod');
+      const offProdCalls = offProd.reduce((a, i) => a + int(i.requests), 0n);
       const rows = [
         { id: 'key', weight: 0n, ok: true, label: 'A read key works', detail: 'signed in' },
         { id: 'first-event', weight: 20n, ok: total > 0n, label: 'Events received (real data, last 30 days)',
@@ -446,12 +449,17 @@ function Quality({ keyv, s }) {
           detail: share(total - unknownOf(features)) + ' of calls' },
         { id: 'prompts', weight: 15n, ok: total > 0n && sumOf(prompts) * 10n >= total * 5n, label: 'Calls name their prompt version (promptVersion)',
           detail: share(sumOf(prompts)) + ' of calls' },
-        { id: 'identities', weight: 15n, ok: total > 0n && unknownOf(users) * 10n <= total * 5n, label: 'Calls name a user (userId)',
+        { id: 'identities', weight: 10n, ok: total > 0n && unknownOf(users) * 10n <= total * 5n, label: 'Calls name a user (userId)',
           detail: share(total - unknownOf(users)) + ' of calls' },
         { id: 'priced', weight: 20n, ok: total > 0n && int(t.unpricedRequests) === 0n, label: 'Every model is priced',
           detail: fmtInt(t.unpricedRequests) + ' unpriced calls (see Unpriced models)' },
-        { id: 'usage', weight: 10n, ok: total > 0n && int(t.inputTokens) + int(t.outputTokens) > 0n, label: 'Token counts are sent',
+        { id: 'usage', weight: 5n, ok: total > 0n && int(t.inputTokens) + int(t.outputTokens) > 0n, label: 'Token counts are sent',
           detail: fmtInt(int(t.inputTokens) + int(t.outputTokens)) + ' tokens' },
+        { id: 'modes', weight: 10n, ok: total > 0n && offProdCalls * 10n <= total,
+          label: 'Data modes match environments (dataMode)',
+          detail: (offProdCalls === 0n ? 'every real call from prod' : share(offProdCalls) + ' of real calls from '
+            + offProd.map((i) => i.value).join(', ') + ': send them with dataMode test')
+            + '; ' + fmtInt(allTotal - total) + ' test and demo calls kept apart' },
       ];
       const score = rows.reduce((a, r) => a + (r.ok ? r.weight : 0n), 0n);
       if (live) setChecks({ rows, score, fix: rows.filter((r) => !r.ok).sort((a, b) => (b.weight > a.weight ? 1 : -1))[0] });

@@ -240,12 +240,15 @@ const count = (n) => BigInt(n).toLocaleString('en-US');
   await page.waitForSelector('[data-testid="unpriced-table"]');
   const unpriced = await page.locator('[data-testid="unpriced-table"] tbody').innerText();
   check(unpriced.includes('anthropic / claude-9-opus'), 'unpriced model listed: ' + unpriced);
-  // Events received (20), features named (20) and tokens sent (10); prompt versions on 3
-  // calls of 7 and users on 2 of 7 (under half), one unpriced model: 50.
-  check(await text('quality-score') === '50', 'quality score ' + await text('quality-score'));
+  // Events received (20), features named (20) and tokens sent (5); prompt versions on 3
+  // calls of 8 and users on 2 of 8 (under half), one unpriced model, one real call of 8 from
+  // staging (over a tenth): 45.
+  check(await text('quality-score') === '45', 'quality score ' + await text('quality-score'));
   check((await text('check-priced')).includes('to fix'), 'the unpriced model is to fix');
-  check((await text('check-identities')).includes('to fix\t28.6% of calls'), 'identities: ' + await text('check-identities'));
-  check((await text('check-prompts')).includes('to fix\t42.9% of calls'), 'prompts: ' + await text('check-prompts'));
+  check((await text('check-identities')).includes('to fix\t25.0% of calls'), 'identities: ' + await text('check-identities'));
+  check((await text('check-prompts')).includes('to fix\t37.5% of calls'), 'prompts: ' + await text('check-prompts'));
+  check((await text('check-modes')).includes('to fix\t12.5% of real calls from staging: send them with dataMode test; 0 test and demo calls kept apart'),
+    'modes: ' + await text('check-modes'));
   check((await text('quality-fix')).startsWith('Fix first: events received') === false, 'events were received');
   await shot('quality');
 
