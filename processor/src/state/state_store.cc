@@ -324,6 +324,7 @@ Status StateStore::Commit(Batch& batch, bool sync) {
   if (write_failed_.load(std::memory_order_acquire)) return WriteFailure();
   rocksdb::WriteOptions wo;
   wo.sync = sync;
+  std::shared_lock wal(wal_mu_);  // the failure below is marked before a sync can start
   Status s = FromRocks(db_->Write(wo, batch.wb_.get()), "commit batch");
   if (!s.ok()) {
     std::lock_guard lock(failure_mu_);
@@ -337,6 +338,7 @@ Status StateStore::Commit(Batch& batch, bool sync) {
 }
 
 Status StateStore::SyncWal() {
+  std::unique_lock wal(wal_mu_);  // no commit in flight: none can fail under the sync
   if (write_failed_.load(std::memory_order_acquire)) return WriteFailure();
   return FromRocks(db_->SyncWAL(), "sync WAL");
 }

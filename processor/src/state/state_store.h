@@ -18,6 +18,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <shared_mutex>
 #include <optional>
 #include <span>
 #include <string>
@@ -136,7 +137,8 @@ class StateStore {
   // A commit that fails (a full disk: kNoSpace) leaves RocksDB's WAL writer in an error
   // state in which one more write or sync aborts the process (Debian's build asserts), so
   // from then on Commit and SyncWal refuse at once with that failure until Recover()
-  // succeeds.
+  // succeeds. A sync never runs beside a commit (commits share wal_mu_, a sync holds it
+  // alone), so it sees a failure the moment its commit returns.
   Status Commit(Batch& batch, bool sync = true);
   // Makes every commit so far durable.
   Status SyncWal();
@@ -173,6 +175,9 @@ class StateStore {
   SystemClock system_clock_;  // expiry's "now" when StateOptions gives no clock
   const Clock* clock_ = &system_clock_;
   std::map<Family, Expiry> expiry_;
+  // Commits hold it shared (they run side by side), SyncWal alone: RocksDB 7.8 asserts when
+  // SyncWAL enters a WAL writer whose append a concurrent commit has just failed.
+  std::shared_mutex wal_mu_;
   std::atomic<bool> write_failed_{false};  // Commit's fast check; the status under failure_mu_
   mutable std::mutex failure_mu_;
   Status write_failure_;
