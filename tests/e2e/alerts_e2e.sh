@@ -23,12 +23,7 @@ fail() {
   exit 1
 }
 
-secret="whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
-node "$RX/webhook_receiver.js" "$work/rx.port" "$secret" > "$work/rx.log" 2>&1 &
-pids+=($!)
-wait_for "[ -s '$work/rx.port' ]" 100 || fail "receiver did not start"
-rx="http://127.0.0.1:$(cat "$work/rx.port")"
-control() { curl -sf -X POST "$rx/control" -H 'Content-Type: application/json' -d "$1" > /dev/null || fail "control"; }
+start_webhook_receiver "$RX"
 rx_state() { curl -sf "$rx/state"; }
 jq_rx() { rx_state | /usr/bin/python3 -c "import json,sys; s=json.load(sys.stdin); print($1)"; }
 

@@ -43,12 +43,7 @@ RANDOM=$seed
 began=$(date +%s)
 
 # --- receivers: the webhook fails from the start; SMTP's port is reserved, not listening ---
-secret="whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
-node "$RX/webhook_receiver.js" "$work/rx.port" "$secret" > "$work/rx.log" 2>&1 &
-pids+=($!)
-wait_for "[ -s '$work/rx.port' ]" 100 || fail "webhook receiver did not start"
-rx="http://127.0.0.1:$(cat "$work/rx.port")"
-control() { curl -sf -X POST "$rx/control" -H 'Content-Type: application/json' -d "$1" > /dev/null || fail "control"; }
+start_webhook_receiver "$RX"
 control '{"script":[],"default":"500"}'
 smtp_port=$($py -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 mkdir -p "$work/mail"

@@ -103,6 +103,17 @@ ingest_answer() {
   echo "{\"ok\":true,\"inserted\":$1,\"skipped\":$2,\"conflicts\":[${4:-}],\"pending\":$3,\"accepted\":1,\"rejected\":0,\"errors\":[],\"warnings\":[${5:-}],\"reason\":\"ok\",\"telemetryPaused\":false,\"providerCallsContinue\":true,\"isPlanLimitReached\":false,\"budgetWarning\":false,\"budgetExceeded\":false}"
 }
 
+# start_webhook_receiver <receivers dir>: receivers/webhook_receiver.js on loopback, its
+# signing secret $secret; sets $rx (its URL). control <json> sets its script.
+secret="whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+start_webhook_receiver() {
+  node "$1/webhook_receiver.js" "$work/rx.port" "$secret" > "$work/rx.log" 2>&1 &
+  pids+=($!)
+  wait_for "[ -s '$work/rx.port' ]" 100 || fail "the webhook receiver did not start"
+  rx="http://127.0.0.1:$(cat "$work/rx.port")"
+}
+control() { curl -sf -X POST "$rx/control" -H 'Content-Type: application/json' -d "$1" > /dev/null || fail "control"; }
+
 # start_processor <config> <log>: starts `$TM processor`, waits until it listens and is
 # ready; sets $processor_pid and $pport.
 start_processor() {

@@ -296,11 +296,7 @@ kill -TERM "$serve_pid"; wait "$serve_pid" || true
 
 # ---------------------------------------------------------------- distributed
 start_mock_broker "$MOCK"
-secret="whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
-node "$RX/webhook_receiver.js" "$work/rx.port" "$secret" > "$work/rx.log" 2>&1 &
-pids+=($!)
-wait_for "[ -s '$work/rx.port' ]" 100 || fail "receiver did not start"
-rx="http://127.0.0.1:$(cat "$work/rx.port")"
+start_webhook_receiver "$RX"
 "$TM" keys create --workspace acme --role owner > "$work/owner.txt"
 dist_owner=$(head -n 1 "$work/owner.txt")
 cat > "$work/dist.yaml" <<YAML
